@@ -1,0 +1,136 @@
+# writ - one non-recursive Makefile.  `make help` lists the targets.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+B ?= build
+WERROR ?= 1
+SAN ?= 0
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wvla \
+	-Wstrict-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifeq ($(SAN),1)
+# ASan and FORTIFY disagree; the sanitizers check more anyway.
+HARDEN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fPIE
+LDHARDEN := -fsanitize=address,undefined -pie
+else
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
+	-fcf-protection -fPIE
+LDHARDEN := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+endif
+DEFS := -DWRIT_VERSION='"$(VERSION)"'
+ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+
+pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
+WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium) -lpthread
+AGENT_LIBS = $(call pc,jansson)
+CHECK_LIBS = $(call pc,check jansson libsodium)
+
+# Debian packages every target needs; `make deps` installs what is missing.
+DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
+	libsodium-dev check curl jq openssl procps
+
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
+	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
+	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
+	broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c
+LIBWRIT_SRC := agent-side/libwrit.c
+WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
+WRITCTL_SRC := broker/writctl.c $(LIBWRIT_SRC)
+# Pure modules the unit tests link.
+UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
+	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+BINS := $(B)/writd $(B)/writctl $(B)/writ
+
+.PHONY: all check unit integration run asan install clean deps help
+all: $(BINS)
+
+help:
+	@echo 'targets: all check run asan install clean deps  (V=1 WERROR=0 PREFIX= DESTDIR=)'
+
+$(B)/%.o: %.c
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check) -c $< -o $@
+
+$(B)/writd: $(call obj,$(WRITD_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
+
+$(B)/writ: $(call obj,$(WRIT_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
+
+$(B)/writctl: $(call obj,$(WRITCTL_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS) -lpthread
+
+$(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CHECK_LIBS) -lpthread
+
+deps:
+	@missing=; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "missing Debian packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	fi; \
+	echo "installing:$$missing"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+
+unit: $(B)/check_unit
+	$(B)/check_unit
+
+integration: $(BINS)
+	WRIT_BIN=$(abspath $(B)) tests/integration/run.sh
+
+check: deps
+	$(MAKE) --no-print-directory all $(B)/check_unit
+	$(MAKE) --no-print-directory unit integration
+
+asan: deps
+	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' all build-asan/check_unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' unit integration
+
+run: deps
+	$(MAKE) --no-print-directory all
+	@echo
+	@echo "Starting writd in the foreground (Ctrl-C stops it). In another terminal:"
+	@echo "  $(abspath $(B))/writctl watch                     # approve requests as they come"
+	@echo "and in a third:"
+	@echo "  export WRIT_SOCKET=\$$($(abspath $(B))/writctl sessions new demo)"
+	@echo "  $(abspath $(B))/writ get jwt --scope aud=example  # prints a token after you approve"
+	@echo "  $(abspath $(B))/writctl jwks                      # the public key that verifies it"
+	@echo
+	exec $(B)/writd
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,18 @@
+/*
+ * api.h - the v1 HTTP API: one route table for both sockets.
+ */
+#ifndef WRIT_API_H
+#define WRIT_API_H
+
+#include <microhttpd.h>
+
+#include "server.h"
+
+/*
+ * Answer (or suspend) the complete request rq: route by socket, method and
+ * path.  Unknown paths are 404, known paths with another method 405.
+ */
+enum MHD_Result api_dispatch(struct MHD_Connection *c, struct req *rq,
+    const char *method, const char *url);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * approval.c - requests waiting for a human, and the approvers who watch.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "approval.h"
+#include "errors.h"
+#include "server.h"
+#include "session.h"
+#include "writs.h"
+
+static struct pending *pendings;
+static struct poller *pollers;
+static uint64_t last_seq;
+static int64_t last_poll_end = -WRIT_APPROVER_GRACE - 1;
+
+/* Recently decided ids and how, so a second approval is told "already". */
+static struct {
+	char id[33];
+	int decision;
+} decided[WRIT_DECIDED_MEMORY];
+static size_t decided_next;
+
+static pthread_t reaper;
+static pthread_cond_t reaper_cond;
+static bool reaper_running, reaper_stop;
+
+static bool
+approver_present(void)
+{
+	return pollers != NULL || now_mono() - last_poll_end <= WRIT_APPROVER_GRACE;
+}
+
+static void
+unlist_pending(struct pending *p)
+{
+	struct pending **pp;
+
+	if (!p->listed)
+		return;
+	for (pp = &pendings; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	p->listed = false;
+	p->session->pending--;
+	server_watch_hangup(p->fd, false);
+}
+
+/* Settle p with decision and wake its request. */
+static void
+settle(struct pending *p, int decision)
+{
+	unlist_pending(p);
+	p->decision = decision;
+	memcpy(decided[decided_next].id, p->id, sizeof(p->id));
+	decided[decided_next].decision = decision;
+	decided_next = (decided_next + 1) % WRIT_DECIDED_MEMORY;
+	server_resume(p->mhd, p->rq);
+}
+
+static void
+unlist_poller(struct poller *w)
+{
+	struct poller **pp;
+
+	if (!w->listed)
+		return;
+	for (pp = &pollers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	w->listed = false;
+	last_poll_end = now_mono();
+	server_watch_hangup(w->fd, false);
+}
+
+static void
+wake_poller(struct poller *w)
+{
+	unlist_poller(w);
+	server_resume(w->mhd, w->rq);
+}
+
+static void *
+reaper_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&writd_lock);
+	while (!reaper_stop) {
+		int64_t now = now_mono(), next = now + 3600;
+		struct timespec ts;
+
+		for (struct pending *p = pendings, *n; p != NULL; p = n) {
+			n = p->next;
+			if (p->deadline <= now)
+				settle(p, WRIT_ETIMEDOUT);
+			else if (p->deadline < next)
+				next = p->deadline;
+		}
+		for (struct poller *w = pollers, *n; w != NULL; w = n) {
+			n = w->next;
+			if (w->deadline <= now)
+				wake_poller(w);
+			else if (w->deadline < next)
+				next = w->deadline;
+		}
+		writs_prune(now_real());
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += next - now;
+		pthread_cond_timedwait(&reaper_cond, &writd_lock, &ts);
+	}
+	pthread_mutex_unlock(&writd_lock);
+	return NULL;
+}
+
+int
+approval_start(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&reaper, NULL, reaper_main, NULL) != 0)
+		return WRIT_EINTERNAL;
+	reaper_running = true;
+	return 0;
+}
+
+void
+approval_stop(void)
+{
+	if (!reaper_running)
+		return;
+	pthread_mutex_lock(&writd_lock);
+	reaper_stop = true;
+	pthread_cond_signal(&reaper_cond);
+	pthread_mutex_unlock(&writd_lock);
+	pthread_join(reaper, NULL);
+	reaper_running = false;
+}
+
+int
+approval_submit(struct pending *p)
+{
+	if (p->session->closed)
+		return WRIT_ECLOSED;
+	if (!approver_present())
+		return WRIT_ENOAPPROVER;
+	if (p->session->pending >= writd_cfg->max_pending)
+		return WRIT_EPENDING;
+	random_id(p->id);
+	p->seq = ++last_seq;
+	p->created_at = now_real();
+	p->expires_at = p->created_at + writd_cfg->approval_timeout;
+	p->deadline = now_mono() + writd_cfg->approval_timeout;
+	p->decision = 0;
+	p->next = pendings;
+	pendings = p;
+	p->listed = true;
+	p->session->pending++;
+	server_suspend(p->mhd, p->rq);
+	server_watch_hangup(p->fd, true);
+	for (struct poller *w = pollers, *n; w != NULL; w = n) {
+		n = w->next;
+		if (p->seq > w->after)
+			wake_poller(w);
+	}
+	pthread_cond_signal(&reaper_cond);
+	return 0;
+}
+
+int
+approval_decide(const char *id, bool approve, int *ret_prior)
+{
+	struct pending *p;
+
+	for (p = pendings; p != NULL; p = p->next)
+		if (strcmp(p->id, id) == 0)
+			break;
+	if (p == NULL) {
+		for (size_t i = 0; i < WRIT_DECIDED_MEMORY; i++)
+			if (strcmp(decided[i].id, id) == 0) {
+				*ret_prior = decided[i].decision;
+				return WRIT_EDECIDED;
+			}
+		return WRIT_ENOTFOUND;
+	}
+	/* NB. the pid of an exited caller may already belong to another process. */
+	if (approve && !peer_alive(p->peer)) {
+		settle(p, WRIT_EGONE);
+		return WRIT_EGONE;
+	}
+	settle(p, approve ? 1 : WRIT_EDENIED);
+	return 0;
+}
+
+void
+approval_cancel(const struct session *s, int code)
+{
+	for (struct pending *p = pendings, *n; p != NULL; p = n) {
+		n = p->next;
+		if (s == NULL || p->session == s)
+			settle(p, code);
+	}
+}
+
+void
+approval_release(struct pending *p)
+{
+	unlist_pending(p);
+	session_unref(p->session);
+	json_decref(p->scope);
+	free(p);
+}
+
+static json_t *
+pending_json(const struct pending *p)
+{
+	const struct session *s = p->session;
+
+	return json_pack("{sssIs{ssssso}s{sisisissssss}sssOsIsssIsI}",
+	    "id", p->id, "seq", (json_int_t)p->seq,
+	    "session", "id", s->id, "name", s->name,
+	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
+	    "caller", "pid", (int)p->peer->pid, "uid", (int)p->peer->uid,
+	    "gid", (int)p->peer->gid, "exe", p->peer->exe,
+	    "cmdline", p->peer->cmdline, "cwd", p->peer->cwd,
+	    "kind", p->kind->name, "scope", p->scope, "ttl", (json_int_t)p->ttl,
+	    "reason", p->reason, "created_at", (json_int_t)p->created_at,
+	    "expires_at", (json_int_t)p->expires_at);
+}
+
+json_t *
+approval_list(uint64_t after)
+{
+	json_t *a = json_array();
+	size_t n = 0;
+
+	/* The table is newest first; the list is oldest first. */
+	for (struct pending *p = pendings; p != NULL && a != NULL; p = p->next)
+		if (p->seq > after)
+			n++;
+	for (size_t i = n; i > 0 && a != NULL; i--) {
+		struct pending *p = pendings;
+		size_t k = 0;
+
+		for (; p != NULL; p = p->next)
+			if (p->seq > after && ++k == i)
+				break;
+		json_array_append_new(a, pending_json(p));
+	}
+	return a;
+}
+
+uint64_t
+approval_last_seq(void)
+{
+	return last_seq;
+}
+
+bool
+approval_wait(struct poller *w)
+{
+	for (struct pending *p = pendings; p != NULL; p = p->next)
+		if (p->seq > w->after)
+			return false;
+	w->next = pollers;
+	pollers = w;
+	w->listed = true;
+	server_suspend(w->mhd, w->rq);
+	server_watch_hangup(w->fd, true);
+	pthread_cond_signal(&reaper_cond);
+	return true;
+}
+
+void
+approval_unwait(struct poller *w)
+{
+	unlist_poller(w);
+}
+
+void
+approval_wake_all(void)
+{
+	while (pollers != NULL)
+		wake_poller(pollers);
+}
+
+void
+approval_hangup(int fd)
+{
+	for (struct pending *p = pendings; p != NULL; p = p->next)
+		if (p->fd == fd) {
+			/* The caller gave up: its request must not stay approvable. */
+			settle(p, WRIT_EGONE);
+			return;
+		}
+	for (struct poller *w = pollers; w != NULL; w = w->next)
+		if (w->fd == fd) {
+			wake_poller(w);
+			return;
+		}
+}

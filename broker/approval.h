@@ -1,0 +1,105 @@
+/*
+ * approval.h - requests waiting for a human, and the approvers who watch.
+ *
+ * Every request waits here until an approver decides it, its deadline
+ * passes, its caller hangs up or exits, or its session closes.  An approval
+ * is single-use and bound to one request: the decided request leaves the
+ * table at once and its id is never reused.  Nothing is cached: the same
+ * request a second later waits for a fresh decision.
+ *
+ * An approver is "connected" while a long-poll of GET /v1/requests is open
+ * or ended less than WRIT_APPROVER_GRACE seconds ago (the gap between two
+ * polls of `writctl watch`).  All functions: lock held.
+ */
+#ifndef WRIT_APPROVAL_H
+#define WRIT_APPROVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "../plugins/kind.h"
+#include "peer.h"
+#include "sjson.h"
+
+/* Seconds after a long-poll ends during which its approver still counts. */
+#define WRIT_APPROVER_GRACE 3
+/* Longest reason kept, in bytes, after control characters are stripped. */
+#define WRIT_MAX_REASON 512
+/* Decided request ids remembered, to tell "already decided" from "unknown". */
+#define WRIT_DECIDED_MEMORY 256
+
+struct session;
+
+struct pending {
+	char id[33];
+	uint64_t seq;			/* order of arrival */
+	struct session *session;	/* a reference */
+	const struct peer *peer;	/* owned by the connection */
+	const struct writ_kind *kind;
+	json_t *scope;			/* canonical */
+	int64_t ttl;			/* seconds */
+	char reason[WRIT_MAX_REASON + 1]; /* untrusted, control characters stripped */
+	int64_t created_at, expires_at;	/* wall clock */
+	int64_t deadline;		/* monotonic */
+	int decision;			/* 0 waiting, 1 approved, or a WRIT_E* code */
+	bool listed;
+	struct MHD_Connection *mhd;
+	struct req *rq;
+	int fd;
+	struct pending *next;
+};
+
+struct poller {
+	uint64_t after;			/* wake for requests with seq > after */
+	int64_t deadline;		/* monotonic */
+	bool listed;
+	struct MHD_Connection *mhd;
+	struct req *rq;
+	int fd;
+	struct poller *next;
+};
+
+/* Start and stop the thread that times requests and polls out. */
+int approval_start(void);
+void approval_stop(void);
+
+/*
+ * Queue p (filled in but for id, seq and times) and suspend its connection.
+ * Returns 0, WRIT_ENOAPPROVER, WRIT_EPENDING or WRIT_ECLOSED.
+ */
+int approval_submit(struct pending *p);
+
+/*
+ * Decide request id: approve (true) or deny.  Returns 0, WRIT_ENOTFOUND,
+ * WRIT_EDECIDED (already decided; *ret_prior says how, when known), or
+ * WRIT_EGONE when the caller exited (the request then fails).
+ */
+int approval_decide(const char *id, bool approve, int *ret_prior);
+
+/* Fail every request of session s (NULL: all) with code. */
+void approval_cancel(const struct session *s, int code);
+
+/* Take p out of the table if still listed, and free it with its references. */
+void approval_release(struct pending *p);
+
+/* JSON list of waiting requests with seq > after. */
+json_t *approval_list(uint64_t after);
+/* The highest seq handed out so far. */
+uint64_t approval_last_seq(void);
+
+/*
+ * Park w until a request with seq > w->after arrives or its deadline; or
+ * return false when one is already there.
+ */
+bool approval_wait(struct poller *w);
+/* Take w out of the table if still listed. */
+void approval_unwait(struct poller *w);
+/* Wake every poller (at shutdown). */
+void approval_wake_all(void);
+
+/* The connection on fd hung up: fail its request or end its poll. */
+void approval_hangup(int fd);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * config.c - defaults, the config file, and default directories.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../plugins/kind.h"
+#include "config.h"
+#include "duration.h"
+#include "errors.h"
+
+void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->approval_timeout = 120;
+	cfg->max_pending = 3;
+	cfg->max_sessions = 256;
+	cfg->max_conns = 1024;
+	cfg->max_session_conns = 64;
+	cfg->request_timeout = 30;
+	cfg->max_wait = 300;
+	for (size_t i = 0; i < WRIT_MAX_KINDS; i++) {
+		cfg->kinds[i].default_ttl = 5 * 60;
+		cfg->kinds[i].max_ttl = 60 * 60;
+	}
+}
+
+static int
+get_path(const json_t *obj, const char *key, const char *name, char *dst,
+    size_t size, char err[WRIT_ERRLEN])
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_value(v)[0] != '/' ||
+	    strlen(json_string_value(v)) >= size) {
+		snprintf(err, WRIT_ERRLEN, "%s: must be an absolute path shorter than %zu bytes",
+		    name, size);
+		return WRIT_EBADREQ;
+	}
+	snprintf(dst, size, "%s", json_string_value(v));
+	return 0;
+}
+
+static int
+get_duration(const json_t *obj, const char *key, const char *name,
+    int64_t *dst, char err[WRIT_ERRLEN])
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || duration_parse(json_string_value(v), dst) < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: must be a positive duration such as \"120s\" or \"10m\"",
+		    name);
+		return WRIT_EBADREQ;
+	}
+	return 0;
+}
+
+static int
+get_count(const json_t *obj, const char *key, const char *name,
+    unsigned int max, unsigned int *dst, char err[WRIT_ERRLEN])
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > (json_int_t)max) {
+		snprintf(err, WRIT_ERRLEN, "%s: must be an integer from 1 to %u", name, max);
+		return WRIT_EBADREQ;
+	}
+	*dst = (unsigned int)json_integer_value(v);
+	return 0;
+}
+
+static int
+get_object(const json_t *obj, const char *key, const char *name,
+    const char *const keys[], json_t **ret, char err[WRIT_ERRLEN])
+{
+	json_t *v = json_object_get(obj, key);
+
+	*ret = v;
+	if (v == NULL)
+		return 0;
+	if (!json_is_object(v)) {
+		snprintf(err, WRIT_ERRLEN, "%s: must be an object", name);
+		return WRIT_EBADREQ;
+	}
+	return keys == NULL ? 0 : sjson_only_keys(v, keys, name, err);
+}
+
+static int
+load_kinds(struct config *cfg, const json_t *kinds, char err[WRIT_ERRLEN])
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach((json_t *)kinds, name, v) {
+		const struct writ_kind *k = kinds_find(name);
+		struct kind_config *kc;
+		char key[64], q[52];
+		size_t i;
+		int r;
+
+		if (k == NULL) {
+			sjson_quote(q, name);
+			snprintf(err, WRIT_ERRLEN, "kinds.%s: unknown kind", q);
+			return WRIT_EBADREQ;
+		}
+		for (i = 0; writ_kinds[i] != k; i++)
+			;
+		kc = &cfg->kinds[i];
+		if (!json_is_object(v)) {
+			snprintf(err, WRIT_ERRLEN, "kinds.%s: must be an object", name);
+			return WRIT_EBADREQ;
+		}
+		snprintf(key, sizeof(key), "kinds.%s.default_ttl", name);
+		if ((r = get_duration(v, "default_ttl", key, &kc->default_ttl, err)) < 0)
+			return r;
+		snprintf(key, sizeof(key), "kinds.%s.max_ttl", name);
+		if ((r = get_duration(v, "max_ttl", key, &kc->max_ttl, err)) < 0)
+			return r;
+		if (kc->default_ttl > kc->max_ttl) {
+			snprintf(err, WRIT_ERRLEN, "kinds.%s.default_ttl: above max_ttl", name);
+			return WRIT_EBADREQ;
+		}
+		/* The kind checks the rest of its keys in its init. */
+		json_decref(kc->config);
+		kc->config = json_deep_copy(v);
+		if (kc->config == NULL)
+			return WRIT_ENOMEM;
+		json_object_del(kc->config, "default_ttl");
+		json_object_del(kc->config, "max_ttl");
+	}
+	return 0;
+}
+
+static int
+load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
+{
+	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
+	    "limits", "kinds", NULL };
+	static const char *const approval[] = { "timeout", NULL };
+	static const char *const limits[] = { "max_pending", "max_sessions",
+	    "max_connections", "max_session_connections", "request_timeout",
+	    "max_wait", NULL };
+	json_t *a, *l, *k;
+	int r;
+
+	if ((r = sjson_only_keys(root, top, "the config", err)) < 0 ||
+	    (r = get_path(root, "runtime_dir", "runtime_dir", cfg->runtime_dir,
+	    sizeof(cfg->runtime_dir), err)) < 0 ||
+	    (r = get_path(root, "state_dir", "state_dir", cfg->state_dir,
+	    sizeof(cfg->state_dir), err)) < 0 ||
+	    (r = get_object(root, "approval", "approval", approval, &a, err)) < 0 ||
+	    (r = get_object(root, "limits", "limits", limits, &l, err)) < 0 ||
+	    (r = get_object(root, "kinds", "kinds", NULL, &k, err)) < 0)
+		return r;
+	if (a != NULL && (r = get_duration(a, "timeout", "approval.timeout",
+	    &cfg->approval_timeout, err)) < 0)
+		return r;
+	if (l != NULL &&
+	    ((r = get_count(l, "max_pending", "limits.max_pending", 64,
+	    &cfg->max_pending, err)) < 0 ||
+	    (r = get_count(l, "max_sessions", "limits.max_sessions", WRIT_MAX_SESSIONS,
+	    &cfg->max_sessions, err)) < 0 ||
+	    (r = get_count(l, "max_connections", "limits.max_connections", WRIT_MAX_CONNS,
+	    &cfg->max_conns, err)) < 0 ||
+	    (r = get_count(l, "max_session_connections", "limits.max_session_connections",
+	    WRIT_MAX_CONNS, &cfg->max_session_conns, err)) < 0 ||
+	    (r = get_duration(l, "request_timeout", "limits.request_timeout",
+	    &cfg->request_timeout, err)) < 0 ||
+	    (r = get_duration(l, "max_wait", "limits.max_wait", &cfg->max_wait, err)) < 0))
+		return r;
+	if (k != NULL && (r = load_kinds(cfg, k, err)) < 0)
+		return r;
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
+{
+	char msg[WRIT_ERRLEN];
+	json_error_t je;
+	json_t *root;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || ftell(f) > WRIT_MAX_CONFIG ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		snprintf(err, WRIT_ERRLEN, "%s: larger than %d bytes", path, WRIT_MAX_CONFIG);
+		return WRIT_ETOOBIG;
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
+	if (root == NULL) {
+		snprintf(err, WRIT_ERRLEN, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return WRIT_EBADJSON;
+	}
+	if (!json_is_object(root)) {
+		snprintf(msg, sizeof(msg), "the top level must be an object");
+		r = WRIT_EBADJSON;
+	} else
+		r = load_tree(cfg, root, msg);
+	json_decref(root);
+	if (r < 0)
+		snprintf(err, WRIT_ERRLEN, "%.80s: %.160s", path, msg);
+	return r;
+}
+
+int
+config_finish(struct config *cfg, char err[WRIT_ERRLEN])
+{
+	const char *base;
+	int n = 0;
+
+	if (cfg->runtime_dir[0] == '\0') {
+		base = secure_getenv("XDG_RUNTIME_DIR");
+		if (base != NULL && base[0] == '/')
+			n = snprintf(cfg->runtime_dir, sizeof(cfg->runtime_dir), "%s/writ", base);
+		else
+			n = snprintf(cfg->runtime_dir, sizeof(cfg->runtime_dir),
+			    "/tmp/writ-%u", (unsigned)geteuid());
+		if (n < 0 || (size_t)n >= sizeof(cfg->runtime_dir))
+			goto toolong;
+	}
+	if (cfg->state_dir[0] == '\0') {
+		if ((base = secure_getenv("XDG_STATE_HOME")) != NULL && base[0] == '/')
+			n = snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/writ", base);
+		else if ((base = secure_getenv("HOME")) != NULL && base[0] == '/')
+			n = snprintf(cfg->state_dir, sizeof(cfg->state_dir),
+			    "%s/.local/state/writ", base);
+		else {
+			snprintf(err, WRIT_ERRLEN, "no state directory: set XDG_STATE_HOME "
+			    "or HOME, or pass --state-dir");
+			return WRIT_EBADREQ;
+		}
+		if (n < 0 || (size_t)n >= sizeof(cfg->state_dir))
+			goto toolong;
+	}
+	return 0;
+ toolong:
+	snprintf(err, WRIT_ERRLEN, "a default directory path is too long; pass "
+	    "--runtime-dir and --state-dir");
+	return WRIT_EBADREQ;
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < WRIT_MAX_KINDS; i++) {
+		json_decref(cfg->kinds[i].config);
+		cfg->kinds[i].config = NULL;
+	}
+}

@@ -1,0 +1,66 @@
+/*
+ * errors.c - the one table of writ's errors.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "errors.h"
+
+static const struct writ_error table[] = {
+	{ WRIT_EINTERNAL, "internal", 500,
+	  "writd hit an internal error; see its log" },
+	{ WRIT_ENOMEM, "internal", 500, "writd is out of memory" },
+	{ WRIT_EBADJSON, "bad_json", 400,
+	  "the body is not valid JSON (strict: no duplicate keys, no NUL, UTF-8 only)" },
+	{ WRIT_EBADREQ, "bad_request", 400, "the request is malformed" },
+	{ WRIT_ETOOBIG, "too_large", 413, "the request is too large" },
+	{ WRIT_ENOTFOUND, "not_found", 404, "no such resource" },
+	{ WRIT_EMETHOD, "method_not_allowed", 405,
+	  "this method is not allowed on this path" },
+	{ WRIT_EKIND, "unknown_kind", 400,
+	  "unknown kind; GET /v1/health lists the kinds this writd issues" },
+	{ WRIT_ESCOPE, "bad_scope", 400, "the scope is not valid for this kind" },
+	{ WRIT_ETTL, "bad_ttl", 400,
+	  "ttl must be a positive duration such as \"90s\", \"10m\" or \"1h\"" },
+	{ WRIT_ETTLMAX, "ttl_too_long", 400,
+	  "ttl is above this kind's maximum; ask for a shorter one" },
+	{ WRIT_EDENIED, "approval_denied", 403,
+	  "the request was denied by the approver" },
+	{ WRIT_ETIMEDOUT, "approval_timeout", 408,
+	  "nobody approved the request in time; try again when someone is watching" },
+	{ WRIT_ENOAPPROVER, "approval_unavailable", 403,
+	  "no approver is connected; on the host run `writctl watch` and try again" },
+	{ WRIT_EPENDING, "too_many_pending", 429,
+	  "this session has too many requests waiting for approval; wait for them" },
+	{ WRIT_ECLOSED, "session_closed", 410, "the session was closed" },
+	{ WRIT_EGONE, "caller_gone", 409,
+	  "the process that made the request has exited; nothing was issued" },
+	{ WRIT_EDECIDED, "already_decided", 409,
+	  "that request was already decided, expired or never existed" },
+	{ WRIT_EFORBIDDEN, "forbidden", 403,
+	  "this socket is for writd's own user only" },
+	{ WRIT_EBUSY, "too_many_connections", 503,
+	  "writd has too many open connections; retry later" },
+	{ WRIT_ESHUTDOWN, "shutting_down", 503, "writd is shutting down" },
+	{ WRIT_EMINT, "mint_failed", 502, "the kind failed to mint a token" },
+	{ WRIT_ESESSIONS, "too_many_sessions", 429,
+	  "writd has too many sessions open; close one first" },
+};
+
+const struct writ_error *
+errors_lookup(int code)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].code == code)
+			return &table[i];
+	return &table[0];
+}
+
+const struct writ_error *
+errors_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].name, name) == 0)
+			return &table[i];
+	return NULL;
+}

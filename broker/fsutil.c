@@ -1,0 +1,108 @@
+/*
+ * fsutil.c - private directories and Unix listen sockets.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "fsutil.h"
+
+static int
+check_dir(const char *dir, char err[WRIT_ERRLEN])
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", dir, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	/* Someone else's or a shared directory could be swapped under us. */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s must be a directory (not a symlink) "
+		    "owned by uid %u with mode 0700; it is %s, owner %u, mode %04o",
+		    dir, (unsigned)geteuid(), S_ISLNK(st.st_mode) ? "a symlink" :
+		    S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return WRIT_EFORBIDDEN;
+	}
+	return 0;
+}
+
+int
+fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN])
+{
+	char path[4096];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path) || dir[0] != '/') {
+		snprintf(err, WRIT_ERRLEN, "%s: not an absolute path", dir);
+		return WRIT_EBADREQ;
+	}
+	if (parents) {
+		memcpy(path, dir, len + 1);
+		for (char *p = path + 1; *p != '\0'; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+				snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+				return WRIT_EINTERNAL;
+			}
+			*p = '/';
+		}
+	}
+	/* NB. made with its final mode, never chmod-ed after the fact. */
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", dir, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	return check_dir(dir, err);
+}
+
+int
+fs_listen_unix(const char *path, int *ret_fd, char err[WRIT_ERRLEN])
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, WRIT_ERRLEN, "socket path %s is longer than %zu bytes; "
+		    "use a shorter --runtime-dir", path, sizeof(sa.sun_path) - 1);
+		return WRIT_EBADREQ;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto syserr;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, WRIT_ERRLEN, "%s exists and is not a socket", path);
+			close(fd);
+			return WRIT_EFORBIDDEN;
+		}
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+			snprintf(err, WRIT_ERRLEN, "%s: another writd is listening there", path);
+			close(fd);
+			return WRIT_EBUSY;
+		}
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0 || unlink(path) != 0)
+			goto syserr;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 128) != 0)
+		goto syserr;
+	*ret_fd = fd;
+	return 0;
+ syserr:
+	snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return WRIT_EINTERNAL;
+}

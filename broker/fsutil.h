@@ -1,0 +1,26 @@
+/*
+ * fsutil.h - private directories and Unix listen sockets.
+ */
+#ifndef WRIT_FSUTIL_H
+#define WRIT_FSUTIL_H
+
+#include "sjson.h"
+
+/*
+ * Make dir with mode 0700, or accept an existing one only when it is a real
+ * directory (not a symlink), owned by us, with no group or other access.
+ * With parents, missing parents are made 0700 first.  Returns 0 or a
+ * negative code with a message naming the path.
+ */
+int fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN]);
+
+/*
+ * Bind and listen on the Unix socket path (made 0600 by writd's umask).  A
+ * socket left there by a dead writd is replaced; a live one is an error.
+ * The caller guarantees path lies in a directory fs_private_dir checked, so
+ * nothing outside writd's own directories is ever unlinked.  Returns 0 and
+ * a non-blocking, close-on-exec fd, or a negative code with a message.
+ */
+int fs_listen_unix(const char *path, int *ret_fd, char err[WRIT_ERRLEN]);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * peer.h - who is on the other end of a Unix socket.
+ *
+ * Taken when the connection is accepted: SO_PEERCRED for uid and gid, a
+ * pidfd of the connecting process (SO_PEERPIDFD, so the kernel names the
+ * very process that called connect(); pidfd_open on older kernels), then
+ * exe, cmdline and cwd from /proc, read while the pidfd proves the process
+ * is still the same one.  The pidfd is kept: peer_alive() tells, before
+ * anything is issued, that the process that asked is still there, so a
+ * reused pid can never inherit a request.
+ */
+#ifndef WRIT_PEER_H
+#define WRIT_PEER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Longest cmdline kept, in bytes; longer ones are cut with "...". */
+#define WRIT_MAX_CMDLINE 1024
+
+struct peer {
+	pid_t pid;		/* in writd's pid namespace */
+	uid_t uid;
+	gid_t gid;
+	int pidfd;
+	char exe[256];		/* printable; "?" when unreadable */
+	char cwd[256];		/* printable; "?" when unreadable */
+	char cmdline[WRIT_MAX_CMDLINE]; /* args joined by spaces, printable */
+};
+
+/*
+ * The peer of the connected Unix socket fd.  Returns 0 and a new peer, or
+ * WRIT_EGONE when the process is already gone, or WRIT_EINTERNAL.
+ */
+int peer_from_socket(int fd, struct peer **ret_peer);
+
+/* True while the process that connected has not exited. */
+bool peer_alive(const struct peer *p);
+
+/* Close the pidfd and free; NULL is fine. */
+void peer_free(struct peer *p);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * server.h - the HTTP front of writd: one libmicrohttpd daemon for the admin
+ * socket and every session socket.
+ *
+ * Our own accept loop (one thread, epoll) accepts on every listen socket and
+ * hands each connection to libmicrohttpd with MHD_add_connection, tagging it
+ * with its listener through the address argument.  libmicrohttpd runs with
+ * poll() in a small thread pool (epoll stalls on added connections whose
+ * bytes arrived early, see shared/NOTES-libmicrohttpd.md).  Requests that
+ * wait for a human are suspended, never parked on a thread.
+ *
+ * Sessions, pending requests, pollers and writs are guarded by writd_lock;
+ * functions documented "lock held" expect the caller to hold it.
+ */
+#ifndef WRIT_SERVER_H
+#define WRIT_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "config.h"
+
+/* Largest request body, in bytes. */
+#define WRIT_MAX_BODY (16 * 1024)
+/* Threads serving HTTP. */
+#define WRIT_HTTP_THREADS 2
+/* Per-connection memory libmicrohttpd may use for headers and buffers. */
+#define WRIT_CONN_MEMORY (32 * 1024)
+
+extern pthread_mutex_t writd_lock;
+extern const struct config *writd_cfg;
+
+struct session;
+struct pending;
+struct poller;
+struct listener;
+
+/* Per connection: who is calling, through which socket. */
+struct conn {
+	struct session *session;	/* NULL on the admin socket; a reference */
+	struct peer *peer;
+	int refuse;			/* when not 0, every request gets this error */
+};
+
+/* Per request. */
+struct req {
+	struct conn *conn;
+	char *body;
+	size_t len;
+	bool too_big;
+	bool suspended;			/* waiting on pending or poller */
+	struct pending *pending;	/* a writ request waiting for a human */
+	struct poller *poller;		/* an approver's long-poll */
+};
+
+/* Start the daemon and the accept loop.  Returns 0 or a code with err. */
+int server_start(const struct config *cfg, char err[WRIT_ERRLEN]);
+
+/*
+ * Listen on path, tagging its connections with tag (a session id, or
+ * "admin").  Returns 0 and the listener, or a code with err.  Lock held.
+ */
+int server_listen(const char *path, const char *tag, struct listener **ret,
+    char err[WRIT_ERRLEN]);
+
+/* Stop listening and close l's socket (the caller unlinks the path).  Lock held. */
+void server_unlisten(struct listener *l);
+
+/*
+ * Report a hangup of connection fd to approval_hangup() (on) or stop doing
+ * so (off).  Lock held.
+ */
+void server_watch_hangup(int fd, bool on);
+
+/* Suspend c, counted for shutdown.  Lock held; only from the handler. */
+void server_suspend(struct MHD_Connection *c, struct req *rq);
+/* Resume c.  Lock held; any thread. */
+void server_resume(struct MHD_Connection *c, struct req *rq);
+
+/* Answer every waiting request with WRIT_ESHUTDOWN and stop everything. */
+void server_stop(void);
+
+/* Queue body (a reference this steals) with status.  Never fails loudly. */
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned int status, json_t *body);
+
+/*
+ * Queue the error code's JSON: {"error":{"code","message"}}, message detail
+ * when not NULL, else the table's.  429 and 503 carry Retry-After.
+ */
+enum MHD_Result reply_error(struct MHD_Connection *c, int code, const char *detail);
+
+/* Wall clock and monotonic clock, in seconds. */
+int64_t now_real(void);
+int64_t now_mono(void);
+
+/* 128 random bits as 32 lowercase hex digits. */
+void random_id(char out[33]);
+
+#endif

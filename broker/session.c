@@ -1,0 +1,199 @@
+/*
+ * session.c - sandbox sessions and their sockets.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "approval.h"
+#include "errors.h"
+#include "fsutil.h"
+#include "server.h"
+#include "session.h"
+#include "writs.h"
+
+static struct session *sessions;
+static unsigned int nsessions;
+
+static int
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > WRIT_MAX_SESSION_NAME)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i]) != NULL))
+			return 0;
+	return s[0] != '.' && s[0] != '-';
+}
+
+static int
+valid_workspace(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= 4096 || s[0] != '/')
+		return 0;
+	/* Shown to the approver: printable ASCII only. */
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+session_create(const char *name, const char *workspace,
+    struct session **ret, char err[WRIT_ERRLEN])
+{
+	struct session *s;
+	int r;
+
+	if (!valid_name(name)) {
+		snprintf(err, WRIT_ERRLEN, "field 'name' must be 1-%d characters of "
+		    "[A-Za-z0-9._-], not starting with '.' or '-'", WRIT_MAX_SESSION_NAME);
+		return WRIT_EBADREQ;
+	}
+	if (workspace != NULL && !valid_workspace(workspace)) {
+		snprintf(err, WRIT_ERRLEN, "field 'workspace' must be an absolute path "
+		    "of printable ASCII");
+		return WRIT_EBADREQ;
+	}
+	if (nsessions >= writd_cfg->max_sessions) {
+		snprintf(err, WRIT_ERRLEN, "writd already has %u sessions (limits.max_sessions)",
+		    nsessions);
+		return WRIT_ESESSIONS;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (workspace != NULL && (s->workspace = strdup(workspace)) == NULL)) {
+		free(s);
+		return WRIT_ENOMEM;
+	}
+	random_id(s->id);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->created_at = now_real();
+	s->refs = 1;
+	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/sessions/%s",
+	    writd_cfg->runtime_dir, s->id) >= sizeof(s->dir) ||
+	    (size_t)snprintf(s->sock, sizeof(s->sock), "%s/agent.sock", s->dir) >= sizeof(s->sock)) {
+		snprintf(err, WRIT_ERRLEN, "the runtime dir path is too long for a "
+		    "session socket; use a shorter --runtime-dir");
+		r = WRIT_EBADREQ;
+		goto fail;
+	}
+	if ((r = fs_private_dir(s->dir, 0, err)) < 0)
+		goto fail;
+	if ((r = server_listen(s->sock, s->id, &s->listener, err)) < 0) {
+		rmdir(s->dir);
+		goto fail;
+	}
+	s->next = sessions;
+	sessions = s;
+	nsessions++;
+	*ret = s;
+	return 0;
+ fail:
+	free(s->workspace);
+	free(s);
+	return r;
+}
+
+struct session *
+session_find(const char *id)
+{
+	for (struct session *s = sessions; s != NULL; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+void
+session_close(struct session *s, int code, struct writ **revoke)
+{
+	struct session **pp;
+
+	if (s->closed)
+		return;
+	s->closed = true;
+	approval_cancel(s, code);
+	writs_take_session(s, revoke);
+	server_unlisten(s->listener);
+	s->listener = NULL;
+	unlink(s->sock);
+	rmdir(s->dir);
+	for (pp = &sessions; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	nsessions--;
+	session_unref(s);
+}
+
+void
+session_close_all(int code, struct writ **revoke)
+{
+	while (sessions != NULL)
+		session_close(sessions, code, revoke);
+}
+
+void
+session_ref(struct session *s)
+{
+	s->refs++;
+}
+
+void
+session_unref(struct session *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	free(s->workspace);
+	free(s);
+}
+
+json_t *
+session_json(const struct session *s)
+{
+	return json_pack("{sssssosssIsi}", "id", s->id, "name", s->name,
+	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
+	    "socket", s->sock, "created_at", (json_int_t)s->created_at,
+	    "pending", (int)s->pending);
+}
+
+json_t *
+session_list(void)
+{
+	json_t *a = json_array();
+
+	for (struct session *s = sessions; s != NULL && a != NULL; s = s->next)
+		json_array_append_new(a, session_json(s));
+	return a;
+}
+
+void
+session_sweep(const char *runtime_dir)
+{
+	char path[4096], sub[4200];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/sessions", runtime_dir);
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	/* Sessions do not outlive writd: their sockets would lead nowhere. */
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) != 32)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s/agent.sock", path, e->d_name);
+		unlink(sub);
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		rmdir(sub);
+	}
+	closedir(d);
+}

@@ -1,0 +1,71 @@
+/*
+ * session.h - sandbox sessions and their sockets.
+ *
+ * A session's socket, <runtime_dir>/sessions/<id>/agent.sock, is its
+ * capability: whoever reaches it speaks for that session and nothing else.
+ * Closing a session fails its pending requests, forgets its writs (revoking
+ * those whose kind can) and removes its socket.  All functions: lock held.
+ */
+#ifndef WRIT_SESSION_H
+#define WRIT_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <sys/un.h>
+
+#include "sjson.h"
+
+struct writ;
+
+/* Longest session name; names are [A-Za-z0-9._-]. */
+#define WRIT_MAX_SESSION_NAME 64
+
+struct session {
+	char id[33];
+	char name[WRIT_MAX_SESSION_NAME + 1];
+	char *workspace;		/* absolute path, printable */
+	int64_t created_at;
+	char dir[256];
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct listener *listener;	/* NULL once closed */
+	unsigned int conns;		/* open connections */
+	unsigned int pending;		/* requests waiting for a human */
+	unsigned int refs;
+	bool closed;
+	struct session *next;
+};
+
+/*
+ * Open a session named name for workspace (NULL: none) and listen on its
+ * socket.  Returns 0 and the session (owned by the registry), or
+ * WRIT_EBADREQ / WRIT_ESESSIONS / another code, with a message.
+ */
+int session_create(const char *name, const char *workspace,
+    struct session **ret, char err[WRIT_ERRLEN]);
+
+/* The open session with id, or NULL. */
+struct session *session_find(const char *id);
+
+/*
+ * Close s: pending requests get error code, writs are forgotten (the
+ * revocable ones are put on *revoke for the caller to revoke after
+ * unlocking, see writs_revoke_list), socket and directory removed.
+ */
+void session_close(struct session *s, int code, struct writ **revoke);
+
+/* Close every session (at shutdown). */
+void session_close_all(int code, struct writ **revoke);
+
+void session_ref(struct session *s);
+/* Drop a reference; frees a closed session at zero.  NULL is fine. */
+void session_unref(struct session *s);
+
+/* JSON views. */
+json_t *session_json(const struct session *s);
+json_t *session_list(void);
+
+/* Remove the runtime's sessions/ tree of a previous run.  At start only. */
+void session_sweep(const char *runtime_dir);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * writd - the writ broker.
+ *
+ * Holds the long-lived credentials outside the sandbox and issues scoped,
+ * short-lived writs over per-session Unix sockets, each after a fresh human
+ * approval.  Only start-up may exit; see shared/DESIGN.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "../plugins/kind.h"
+#include "approval.h"
+#include "config.h"
+#include "errors.h"
+#include "fsutil.h"
+#include "server.h"
+#include "session.h"
+
+static const char usage[] =
+"usage: writd [--config FILE] [--runtime-dir DIR] [--state-dir DIR]\n"
+"\n"
+"The writ broker: issues scoped, short-lived credentials to sandboxed\n"
+"agents over per-session Unix sockets, each after a fresh human approval.\n"
+"\n"
+"  --config FILE       JSON configuration (unknown keys are an error)\n"
+"  --runtime-dir DIR   sockets (default $XDG_RUNTIME_DIR/writ, else /tmp/writ-UID)\n"
+"  --state-dir DIR     keys and state (default $XDG_STATE_HOME/writ, else\n"
+"                      ~/.local/state/writ)\n"
+"  --help, --version\n"
+"\n"
+"Runs in the foreground; SIGTERM or SIGINT stops it cleanly.  Approve\n"
+"requests with `writctl watch`; create sessions with `writctl sessions new`.\n";
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("writd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Before anything secret is in memory: no core, no ptrace by our own uid. */
+static void
+harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("cannot make the process non-dumpable: %s", strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		die("cannot disable core dumps: %s", strerror(errno));
+	umask(077);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *runtime = NULL, *state = NULL;
+	json_t *kconf[WRIT_MAX_KINDS] = { NULL };
+	struct listener *admin;
+	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
+	static struct config cfg;
+	sigset_t sigs;
+	int c, sig;
+
+	harden();
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'r': runtime = optarg; break;
+		case 's': state = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': puts("writd " WRIT_VERSION); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		die("libsodium failed to initialise");
+	/* Freed JSON may have held a token: zero it. */
+	json_set_alloc_funcs(malloc, secret_zfree);
+
+	config_defaults(&cfg);
+	if (config_path != NULL && config_load(&cfg, config_path, err) < 0)
+		die("%s", err);
+	if (runtime != NULL && (runtime[0] != '/' ||
+	    snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s", runtime) >= (int)sizeof(cfg.runtime_dir)))
+		die("--runtime-dir must be an absolute path");
+	if (state != NULL && (state[0] != '/' ||
+	    snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", state) >= (int)sizeof(cfg.state_dir)))
+		die("--state-dir must be an absolute path");
+	if (config_finish(&cfg, err) < 0)
+		die("%s", err);
+	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
+	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
+	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_private_dir(sess, 0, err) < 0 ||
+	    fs_private_dir(cfg.state_dir, 1, err) < 0)
+		die("%s", err);
+	session_sweep(cfg.runtime_dir);
+	for (size_t i = 0; writ_kinds[i] != NULL; i++)
+		kconf[i] = cfg.kinds[i].config;
+	if (kinds_init(kconf, cfg.state_dir, err) < 0)
+		die("%s", err);
+
+	/* Signals go to this thread alone, through sigwait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (server_start(&cfg, err) < 0 || approval_start() < 0)
+		die("%s", err);
+	pthread_mutex_lock(&writd_lock);
+	c = server_listen(admin_path, "admin", &admin, err);
+	pthread_mutex_unlock(&writd_lock);
+	if (c < 0)
+		die("%s", err);
+	fprintf(stderr, "writd %s: ready\n  admin socket %s\n  sessions     %s/\n"
+	    "  state        %s\n", WRIT_VERSION, admin_path, sess, cfg.state_dir);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+			continue;	/* XXX policy reload lands with the policy engine */
+		break;
+	}
+	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
+	server_stop();
+	approval_stop();
+	unlink(admin_path);
+	kinds_fini();
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * writs.c - the writs issued and still live, in memory.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "session.h"
+#include "writs.h"
+
+static struct writ *writs;
+
+static void
+writ_free(struct writ *w)
+{
+	json_decref(w->scope);
+	secret_free(w->token);
+	free(w);
+}
+
+int
+writs_add(const char *id, const struct session *s, const struct writ_kind *kind,
+    json_t *scope, int64_t issued_at, int64_t expires_at, struct secret *token)
+{
+	struct writ *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		json_decref(scope);
+		secret_free(token);
+		return WRIT_ENOMEM;
+	}
+	memcpy(w->id, id, sizeof(w->id));
+	memcpy(w->session_id, s->id, sizeof(w->session_id));
+	w->kind = kind;
+	w->scope = scope;
+	w->issued_at = issued_at;
+	w->expires_at = expires_at;
+	w->token = token;
+	w->next = writs;
+	writs = w;
+	return 0;
+}
+
+json_t *
+writs_list(const struct session *s)
+{
+	json_t *a = json_array();
+
+	for (struct writ *w = writs; w != NULL && a != NULL; w = w->next) {
+		if (s != NULL && strcmp(w->session_id, s->id) != 0)
+			continue;
+		json_array_append_new(a, json_pack("{sssssssOsIsI}", "id", w->id,
+		    "session", w->session_id, "kind", w->kind->name, "scope", w->scope,
+		    "issued_at", (json_int_t)w->issued_at,
+		    "expires_at", (json_int_t)w->expires_at));
+	}
+	return a;
+}
+
+int
+writs_take(const struct session *s, const char *id, struct writ **revoke)
+{
+	for (struct writ **pp = &writs; *pp != NULL; pp = &(*pp)->next) {
+		struct writ *w = *pp;
+
+		if (strcmp(w->id, id) != 0 || (s != NULL && strcmp(w->session_id, s->id) != 0))
+			continue;
+		*pp = w->next;
+		w->next = *revoke;
+		*revoke = w;
+		return 0;
+	}
+	return WRIT_ENOTFOUND;
+}
+
+void
+writs_take_session(const struct session *s, struct writ **revoke)
+{
+	for (struct writ **pp = &writs; *pp != NULL;) {
+		struct writ *w = *pp;
+
+		if (strcmp(w->session_id, s->id) != 0) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->next = *revoke;
+		*revoke = w;
+	}
+}
+
+void
+writs_revoke_list(struct writ *list)
+{
+	while (list != NULL) {
+		struct writ *w = list;
+		char err[WRIT_ERRLEN];
+
+		list = w->next;
+		/* XXX a failed upstream revocation is dropped until the ledger retries it. */
+		if (w->kind->revoke != NULL && w->token != NULL)
+			(void)w->kind->revoke(kinds_state(w->kind), w->token, err);
+		writ_free(w);
+	}
+}
+
+void
+writs_prune(int64_t now)
+{
+	for (struct writ **pp = &writs; *pp != NULL;) {
+		struct writ *w = *pp;
+
+		if (w->expires_at > now) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		writ_free(w);
+	}
+}

@@ -1,0 +1,50 @@
+/*
+ * writs.h - the writs issued and still live, in memory.
+ *
+ * Tokens are kept only for kinds that revoke upstream, in secret memory; the
+ * rest is metadata.  (The crash-safe ledger replaces this table later.)
+ * All functions but writs_revoke_list: lock held.
+ */
+#ifndef WRIT_WRITS_H
+#define WRIT_WRITS_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "../plugins/kind.h"
+
+struct session;
+
+struct writ {
+	char id[33];
+	char session_id[33];
+	const struct writ_kind *kind;
+	json_t *scope;
+	int64_t issued_at, expires_at;
+	struct secret *token;		/* only when kind->revoke */
+	struct writ *next;
+};
+
+/* Record a writ; takes scope's reference and token.  Returns 0 or WRIT_ENOMEM. */
+int writs_add(const char *id, const struct session *s, const struct writ_kind *kind,
+    json_t *scope, int64_t issued_at, int64_t expires_at, struct secret *token);
+
+/* Live writs of session s (NULL: all), never with tokens. */
+json_t *writs_list(const struct session *s);
+
+/*
+ * Unlink writ id (of session s, or any when s is NULL) onto *revoke.
+ * Returns 0 or WRIT_ENOTFOUND.
+ */
+int writs_take(const struct session *s, const char *id, struct writ **revoke);
+
+/* Unlink every writ of session s onto *revoke. */
+void writs_take_session(const struct session *s, struct writ **revoke);
+
+/* Revoke (where the kind can) and free a list made by writs_take*.  Lock NOT held. */
+void writs_revoke_list(struct writ *list);
+
+/* Drop writs past their expiry. */
+void writs_prune(int64_t now);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * jwt.c - the jwt kind: EdDSA JWTs signed with libsodium.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "../../broker/errors.h"
+#include "jwt.h"
+
+#define KEY_FILE "jwt-ed25519.key"
+
+struct jwt_state {
+	unsigned char *sk;	/* sodium_malloc'd, crypto_sign_SECRETKEYBYTES */
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	char kid[32];
+	char *issuer;
+};
+
+static void
+b64url(char *dst, size_t dstlen, const unsigned char *src, size_t len)
+{
+	sodium_bin2base64(dst, dstlen, src, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* Read the seed from an existing key file, refusing loose permissions. */
+static int
+load_seed(int dirfd, unsigned char seed[crypto_sign_SEEDBYTES], char err[WRIT_ERRLEN])
+{
+	struct stat st;
+	ssize_t n;
+	int fd, r = WRIT_EINTERNAL;
+
+	fd = openat(dirfd, KEY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? WRIT_ENOTFOUND : (snprintf(err, WRIT_ERRLEN,
+		    "cannot open the jwt key %s: %s", KEY_FILE, strerror(errno)), WRIT_EINTERNAL);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, WRIT_ERRLEN, "the jwt key %s is not a regular file", KEY_FILE);
+		goto out;
+	}
+	/* A signing key others can read is a signing key others have. */
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		snprintf(err, WRIT_ERRLEN, "the jwt key %s must be owned by uid %u "
+		    "with mode 0600 (it is %04o, owner %u); fix it or remove it",
+		    KEY_FILE, (unsigned)geteuid(), (unsigned)(st.st_mode & 07777),
+		    (unsigned)st.st_uid);
+		goto out;
+	}
+	n = read(fd, seed, crypto_sign_SEEDBYTES);
+	if (n != crypto_sign_SEEDBYTES || st.st_size != crypto_sign_SEEDBYTES) {
+		snprintf(err, WRIT_ERRLEN, "the jwt key %s is not %d bytes",
+		    KEY_FILE, crypto_sign_SEEDBYTES);
+		goto out;
+	}
+	r = 0;
+ out:
+	close(fd);
+	return r;
+}
+
+static int
+create_seed(int dirfd, unsigned char seed[crypto_sign_SEEDBYTES], char err[WRIT_ERRLEN])
+{
+	int fd;
+
+	randombytes_buf(seed, crypto_sign_SEEDBYTES);
+	fd = openat(dirfd, KEY_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, seed, crypto_sign_SEEDBYTES) != crypto_sign_SEEDBYTES ||
+	    fsync(fd) != 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot write the jwt key %s: %s",
+		    KEY_FILE, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlinkat(dirfd, KEY_FILE, 0);
+		}
+		return WRIT_EINTERNAL;
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+jwt_fini(void *state)
+{
+	struct jwt_state *s = state;
+
+	if (s == NULL)
+		return;
+	sodium_free(s->sk);
+	free(s->issuer);
+	free(s);
+}
+
+static int
+jwt_init(const json_t *config, const char *state_dir, void **ret_state,
+    char err[WRIT_ERRLEN])
+{
+	static const char *const keys[] = { "issuer", NULL };
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	unsigned char digest[16];
+	const char *issuer = "writ";
+	struct jwt_state *s = NULL;
+	int dirfd = -1, r;
+
+	if (config != NULL) {
+		if ((r = sjson_only_keys(config, keys, "kinds.jwt", err)) < 0 ||
+		    (r = sjson_string(config, "issuer", false, &issuer, err)) < 0)
+			return r;
+		if (issuer == NULL)
+			issuer = "writ";
+		if (!kinds_plain_value(issuer, WRIT_JWT_MAX_AUD)) {
+			snprintf(err, WRIT_ERRLEN, "kinds.jwt.issuer: not a plain name or URL");
+			return WRIT_EBADREQ;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->issuer = strdup(issuer)) == NULL ||
+	    (s->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
+		r = WRIT_ENOMEM;
+		goto out;
+	}
+	dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot open state dir: %s", strerror(errno));
+		r = WRIT_EINTERNAL;
+		goto out;
+	}
+	r = load_seed(dirfd, seed, err);
+	if (r == WRIT_ENOTFOUND)
+		r = create_seed(dirfd, seed, err);
+	if (r < 0)
+		goto out;
+	crypto_sign_seed_keypair(s->pk, s->sk, seed);
+	crypto_generichash(digest, sizeof(digest), s->pk, sizeof(s->pk), NULL, 0);
+	b64url(s->kid, sizeof(s->kid), digest, sizeof(digest));
+	*ret_state = s;
+	s = NULL;
+	r = 0;
+ out:
+	sodium_memzero(seed, sizeof(seed));
+	if (dirfd >= 0)
+		close(dirfd);
+	jwt_fini(s);
+	return r;
+}
+
+static int
+jwt_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
+{
+	static const char *const keys[] = { "aud", "scope", NULL };
+	const char *aud, *words;
+	char canon[WRIT_JWT_MAX_WORDS * (WRIT_JWT_MAX_WORD + 1)];
+	char *list[WRIT_JWT_MAX_WORDS];
+	size_t nwords = 0;
+	json_t *out;
+	int r;
+
+	if (!json_is_object(scope)) {
+		snprintf(err, WRIT_ERRLEN, "scope must be an object such as {\"aud\":\"example\"}");
+		return WRIT_ESCOPE;
+	}
+	if ((r = sjson_only_keys(scope, keys, "scope", err)) < 0 ||
+	    (r = sjson_string(scope, "aud", true, &aud, err)) < 0 ||
+	    (r = sjson_string(scope, "scope", false, &words, err)) < 0)
+		return WRIT_ESCOPE;
+	if (!kinds_plain_value(aud, WRIT_JWT_MAX_AUD)) {
+		snprintf(err, WRIT_ERRLEN, "scope.aud must be 1-%d characters of "
+		    "[A-Za-z0-9._:/@+-], without '..' or empty path segments",
+		    WRIT_JWT_MAX_AUD);
+		return WRIT_ESCOPE;
+	}
+	out = json_pack("{ss}", "aud", aud);
+	if (out == NULL)
+		return WRIT_ENOMEM;
+	if (words != NULL) {
+		char buf[sizeof(canon)];
+		char *save = NULL, *w;
+		size_t len = 0;
+
+		if (strlen(words) >= sizeof(buf))
+			goto bad_words;
+		memcpy(buf, words, strlen(words) + 1);
+		/* Canonical: single spaces, sorted, no duplicates. */
+		for (w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+			size_t i;
+
+			if (strlen(w) > WRIT_JWT_MAX_WORD || !kinds_plain_value(w, WRIT_JWT_MAX_WORD))
+				goto bad_words;
+			for (i = 0; i < nwords && strcmp(list[i], w) != 0; i++)
+				;
+			if (i < nwords)
+				continue;
+			if (nwords == WRIT_JWT_MAX_WORDS)
+				goto bad_words;
+			for (i = nwords; i > 0 && strcmp(list[i - 1], w) > 0; i--)
+				list[i] = list[i - 1];
+			list[i] = w;
+			nwords++;
+		}
+		if (nwords == 0)
+			goto bad_words;
+		for (size_t i = 0; i < nwords; i++)
+			len += (size_t)snprintf(canon + len, sizeof(canon) - len,
+			    "%s%s", i ? " " : "", list[i]);
+		json_object_set_new(out, "scope", json_string(canon));
+	}
+	*ret_scope = out;
+	return 0;
+ bad_words:
+	json_decref(out);
+	snprintf(err, WRIT_ERRLEN, "scope.scope must be 1-%d space-separated words "
+	    "of [A-Za-z0-9._:/@+-], each at most %d characters",
+	    WRIT_JWT_MAX_WORDS, WRIT_JWT_MAX_WORD);
+	return WRIT_ESCOPE;
+}
+
+/* base64url(JSON of v) appended at dst; returns bytes written or -1. */
+static int
+b64_json(char *dst, size_t room, const json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT);
+	size_t len;
+
+	if (text == NULL)
+		return -1;
+	len = strlen(text);
+	if (sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > room) {
+		free(text);
+		return -1;
+	}
+	b64url(dst, room, (const unsigned char *)text, len);
+	free(text);
+	return (int)strlen(dst);
+}
+
+static int
+jwt_mint(void *state, const struct kind_mint *req, struct secret **ret_token,
+    char err[WRIT_ERRLEN])
+{
+	struct jwt_state *s = state;
+	unsigned char sig[crypto_sign_BYTES];
+	char buf[4096];
+	json_t *header, *claims;
+	struct secret *tok = NULL;
+	int n, m, r = WRIT_EMINT;
+	size_t siglen;
+
+	header = json_pack("{ssssss}", "alg", "EdDSA", "typ", "JWT", "kid", s->kid);
+	claims = json_pack("{sssssOsIsIss}", "iss", s->issuer, "sub", req->session_id,
+	    "aud", json_object_get(req->scope, "aud"),
+	    "iat", (json_int_t)req->issued_at, "exp", (json_int_t)req->expires_at,
+	    "jti", req->writ_id);
+	if (header == NULL || claims == NULL) {
+		r = WRIT_ENOMEM;
+		goto out;
+	}
+	if (json_object_get(req->scope, "scope") != NULL)
+		json_object_set(claims, "scope", json_object_get(req->scope, "scope"));
+	n = b64_json(buf, sizeof(buf), header);
+	if (n < 0 || (size_t)n + 1 >= sizeof(buf))
+		goto fail;
+	buf[n] = '.';
+	m = b64_json(buf + n + 1, sizeof(buf) - (size_t)n - 1, claims);
+	if (m < 0)
+		goto fail;
+	n += 1 + m;
+	crypto_sign_detached(sig, NULL, (const unsigned char *)buf, (size_t)n, s->sk);
+	siglen = sodium_base64_ENCODED_LEN(sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	tok = secret_new((size_t)n + 1 + siglen - 1);
+	if (tok == NULL) {
+		r = WRIT_ENOMEM;
+		goto out;
+	}
+	memcpy(tok->data, buf, (size_t)n);
+	tok->data[n] = '.';
+	b64url((char *)tok->data + n + 1, siglen, sig, sizeof(sig));
+	*ret_token = tok;
+	r = 0;
+	goto out;
+ fail:
+	snprintf(err, WRIT_ERRLEN, "the token would be too large");
+ out:
+	sodium_memzero(sig, sizeof(sig));
+	json_decref(header);
+	json_decref(claims);
+	return r;
+}
+
+static json_t *
+jwt_public_keys(void *state)
+{
+	struct jwt_state *s = state;
+	char x[64];
+
+	b64url(x, sizeof(x), s->pk, sizeof(s->pk));
+	return json_pack("{s[{ssssssssssss}]}", "keys", "kty", "OKP", "crv", "Ed25519",
+	    "alg", "EdDSA", "use", "sig", "kid", s->kid, "x", x);
+}
+
+const struct writ_kind kind_jwt = {
+	.name = "jwt",
+	.abi = WRIT_KIND_ABI,
+	.init = jwt_init,
+	.fini = jwt_fini,
+	.canonicalize = jwt_canonicalize,
+	.mint = jwt_mint,
+	.revoke = NULL,		/* a signed JWT cannot be recalled; keep TTLs short */
+	.public_keys = jwt_public_keys,
+};

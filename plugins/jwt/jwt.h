@@ -1,0 +1,23 @@
+/*
+ * jwt.h - writd as a JWT issuer: EdDSA (Ed25519) tokens.
+ *
+ * Scope: {"aud": "<audience>", "scope": "<space-separated words>"}; aud is
+ * required.  Claims: iss (config "issuer", default "writ"), sub (the
+ * session), aud, scope (when asked for), iat, exp, jti (the writ id).
+ * The signing key is a 32-byte seed in <state_dir>/jwt-ed25519.key, made on
+ * first start with mode 0600 and refused when others can read it.
+ */
+#ifndef WRIT_JWT_H
+#define WRIT_JWT_H
+
+#include "../kind.h"
+
+/* Longest audience, in bytes. */
+#define WRIT_JWT_MAX_AUD 256
+/* Most words in the scope claim, and the longest word. */
+#define WRIT_JWT_MAX_WORDS 16
+#define WRIT_JWT_MAX_WORD 64
+
+extern const struct writ_kind kind_jwt;
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * kind.h - the interface every kind of writ implements.
+ *
+ * A kind turns a scope into one canonical form and mints tokens for it.
+ * Kinds are built into writd and listed in writ_kinds[] (kinds.c), the way
+ * curl lists its TLS backends.  Third-party kinds will run as external
+ * programs speaking JSON, never as foreign code loaded into the process that
+ * holds the keys.
+ *
+ * All slots are called without writd's lock held and may run concurrently;
+ * a kind guards its own state.  No slot logs: errors come back as a code and
+ * a message in err, which reaches the client and so never holds a secret.
+ */
+#ifndef WRIT_KIND_H
+#define WRIT_KIND_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "../broker/secret.h"
+#include "../broker/sjson.h"
+
+/* Bumped on any incompatible change of struct writ_kind. */
+#define WRIT_KIND_ABI 1
+
+/* What the broker asks a kind to mint.  Everything is already checked. */
+struct kind_mint {
+	const char *writ_id;	/* unique id of this writ (a JWT's jti) */
+	const char *session_id;	/* the session it is issued to */
+	const json_t *scope;	/* canonical, as canonicalize returned it */
+	int64_t issued_at;	/* Unix seconds */
+	int64_t expires_at;	/* Unix seconds, > issued_at */
+};
+
+struct writ_kind {
+	const char *name;	/* "jwt": the "kind" of a request */
+	unsigned int abi;	/* WRIT_KIND_ABI */
+
+	/*
+	 * Set up from the kind's config object (NULL when the config has
+	 * none; the broker has removed default_ttl and max_ttl) and writd's
+	 * state directory.  Unknown keys are an error.  Returns 0 and the
+	 * kind's state, or a negative code with a message naming the key.
+	 */
+	int (*init)(const json_t *config, const char *state_dir,
+	    void **ret_state, char err[WRIT_ERRLEN]);
+
+	/* Release the state; optional. */
+	void (*fini)(void *state);
+
+	/*
+	 * Check an untrusted scope and return it in canonical form (a new
+	 * reference), so that two requests for the same thing compare equal
+	 * and policy never sees an alias.  Must reject "..", empty segments,
+	 * wildcards, control characters and non-ASCII; must be idempotent.
+	 * Returns 0 or WRIT_ESCOPE with a message.
+	 */
+	int (*canonicalize)(const json_t *scope, json_t **ret_scope,
+	    char err[WRIT_ERRLEN]);
+
+	/*
+	 * Mint a token for req.  Returns 0 and the token in a new secret
+	 * (the caller frees it), or WRIT_EMINT with a message.
+	 */
+	int (*mint)(void *state, const struct kind_mint *req,
+	    struct secret **ret_token, char err[WRIT_ERRLEN]);
+
+	/*
+	 * Invalidate token upstream before its expiry; optional (NULL for
+	 * kinds whose tokens cannot be revoked, such as plain JWTs).
+	 */
+	int (*revoke)(void *state, const struct secret *token,
+	    char err[WRIT_ERRLEN]);
+
+	/*
+	 * Public material a verifier needs (for jwt, a JWKS), as a new
+	 * reference; optional.
+	 */
+	json_t *(*public_keys)(void *state);
+};
+
+/* Every built-in kind, NULL-terminated. */
+extern const struct writ_kind *const writ_kinds[];
+
+/*
+ * Initialise every kind; configs[i] is writ_kinds[i]'s config object or
+ * NULL.  Returns 0, or a code with a message naming the kind.  At start.
+ */
+int kinds_init(json_t *const configs[], const char *state_dir, char err[WRIT_ERRLEN]);
+/* Release every kind's state. */
+void kinds_fini(void);
+/* The state kinds_init made for k. */
+void *kinds_state(const struct writ_kind *k);
+/* The index of k in writ_kinds[]. */
+size_t kinds_index(const struct writ_kind *k);
+
+/* The kind called name, or NULL. */
+const struct writ_kind *kinds_find(const char *name);
+
+/*
+ * True when s is a safe scope value: 1..max printable ASCII characters from
+ * [A-Za-z0-9._:/@+-], no "..", no empty path segment, no wildcard.  Shared
+ * by kinds so that every one refuses the same tricks.
+ */
+int kinds_plain_value(const char *s, size_t max);
+
+#endif

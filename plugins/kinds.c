@@ -1,0 +1,97 @@
+/*
+ * kinds.c - the list of built-in kinds and helpers they share.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../broker/errors.h"
+
+#include "kind.h"
+#include "jwt/jwt.h"
+
+const struct writ_kind *const writ_kinds[] = {
+	&kind_jwt,
+	NULL,
+};
+
+static void *states[sizeof(writ_kinds) / sizeof(writ_kinds[0])];
+
+size_t
+kinds_index(const struct writ_kind *k)
+{
+	size_t i;
+
+	for (i = 0; writ_kinds[i] != NULL && writ_kinds[i] != k; i++)
+		;
+	return i;
+}
+
+int
+kinds_init(json_t *const configs[], const char *state_dir, char err[WRIT_ERRLEN])
+{
+	for (size_t i = 0; writ_kinds[i] != NULL; i++) {
+		char msg[WRIT_ERRLEN];
+		int r;
+
+		if (writ_kinds[i]->abi != WRIT_KIND_ABI) {
+			snprintf(err, WRIT_ERRLEN, "kind %s: ABI %u, writd expects %u",
+			    writ_kinds[i]->name, writ_kinds[i]->abi, WRIT_KIND_ABI);
+			return WRIT_EINTERNAL;
+		}
+		r = writ_kinds[i]->init(configs[i], state_dir, &states[i], msg);
+		if (r < 0) {
+			snprintf(err, WRIT_ERRLEN, "kind %s: %.200s", writ_kinds[i]->name, msg);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void
+kinds_fini(void)
+{
+	for (size_t i = 0; writ_kinds[i] != NULL; i++) {
+		if (writ_kinds[i]->fini != NULL && states[i] != NULL)
+			writ_kinds[i]->fini(states[i]);
+		states[i] = NULL;
+	}
+}
+
+void *
+kinds_state(const struct writ_kind *k)
+{
+	return states[kinds_index(k)];
+}
+
+const struct writ_kind *
+kinds_find(const char *name)
+{
+	for (size_t i = 0; writ_kinds[i] != NULL; i++)
+		if (strcmp(writ_kinds[i]->name, name) == 0)
+			return writ_kinds[i];
+	return NULL;
+}
+
+int
+kinds_plain_value(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("._:/@+-", c) != NULL))
+			return 0;
+	}
+	/* Path tricks: parent references and empty segments. */
+	if (strstr(s, "..") != NULL || s[0] == '/' || s[n - 1] == '/')
+		return 0;
+	/* "//" only right after a URL scheme: "https://api.example". */
+	for (const char *p = strstr(s, "//"); p != NULL; p = strstr(p + 1, "//"))
+		if (p == s || p[-1] != ':' || strchr(s, ':') != p - 1)
+			return 0;
+	return 1;
+}
