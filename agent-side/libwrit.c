@@ -1,0 +1,246 @@
+/*
+ * libwrit.c - HTTP/1.1 over a Unix socket, JSON with jansson.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libwrit.h"
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int ms = -1, n;
+
+	if (deadline >= 0) {
+		long long left = deadline - now_ms();
+
+		if (left <= 0)
+			return WRIT_HTTP_ETIMEDOUT;
+		ms = left > 1000000 ? 1000000 : (int)left;
+	}
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return WRIT_HTTP_ETIMEDOUT;
+	return n < 0 ? WRIT_HTTP_EIO : 0;
+}
+
+static int
+send_all(int fd, const char *p, size_t len, long long deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			int r = wait_fd(fd, POLLOUT, deadline);
+
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return WRIT_HTTP_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Parse "HTTP/1.1 201 Created\r\nK: V\r\n...\r\n\r\nBODY". */
+static int
+parse(char *buf, size_t len, struct writ_resp *ret)
+{
+	char *hdr_end, *line, *body;
+	size_t body_len, clen = (size_t)-1;
+	json_error_t je;
+
+	hdr_end = memmem(buf, len, "\r\n\r\n", 4);
+	if (hdr_end == NULL || len < 12 || strncmp(buf, "HTTP/1.", 7) != 0)
+		return WRIT_HTTP_EPROTO;
+	*hdr_end = '\0';
+	body = hdr_end + 4;
+	body_len = len - (size_t)(body - buf);
+	for (int i = 9; i < 12; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return WRIT_HTTP_EPROTO;
+		ret->status = ret->status * 10 + (buf[i] - '0');
+	}
+	if (ret->status < 100)
+		return WRIT_HTTP_EPROTO;
+	for (line = strstr(buf, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
+		const char *h = line + 2;
+
+		if (strncasecmp(h, "Content-Length:", 15) == 0)
+			clen = strtoul(h + 15, NULL, 10);
+		else if (strncasecmp(h, "Retry-After:", 12) == 0)
+			ret->retry_after = (int)strtol(h + 12, NULL, 10);
+		else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0)
+			return WRIT_HTTP_EPROTO;	/* writd never chunks */
+	}
+	if (clen != (size_t)-1) {
+		if (clen > body_len)
+			return WRIT_HTTP_EIO;	/* cut short */
+		body_len = clen;
+	}
+	ret->body = NULL;
+	if (body_len == 0)
+		return 0;
+	ret->body = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
+	return ret->body != NULL ? 0 : WRIT_HTTP_EPROTO;
+}
+
+int
+writ_http(const char *sock, const char *method, const char *path,
+    const char *body, size_t len, int timeout_ms, struct writ_resp *ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	char head[512], *buf = NULL;
+	size_t got = 0, cap = 0;
+	int fd, r, n;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strlen(sock) >= sizeof(sa.sun_path) || strchr(path, '\n') || strchr(path, '\r'))
+		return WRIT_HTTP_EARG;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return WRIT_HTTP_EIO;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return WRIT_HTTP_ECONNECT;
+	}
+	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: writ\r\n"
+	    "Connection: close\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n", method, path, body != NULL ? len : 0);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		close(fd);
+		return WRIT_HTTP_EARG;
+	}
+	if ((r = send_all(fd, head, (size_t)n, deadline)) < 0 ||
+	    (body != NULL && (r = send_all(fd, body, len, deadline)) < 0))
+		goto out;
+	for (;;) {
+		ssize_t k;
+
+		if (got == cap) {
+			char *nb;
+
+			if (cap >= WRIT_MAX_RESPONSE) {
+				r = WRIT_HTTP_EPROTO;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 4096;
+			nb = malloc(cap + 1);
+			if (nb == NULL) {
+				r = WRIT_HTTP_EIO;
+				goto out;
+			}
+			if (buf != NULL) {
+				memcpy(nb, buf, got);
+				explicit_bzero(buf, got);
+				free(buf);
+			}
+			buf = nb;
+		}
+		if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
+			goto out;
+		k = recv(fd, buf + got, cap - got, 0);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k < 0) {
+			r = WRIT_HTTP_EIO;
+			goto out;
+		}
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got == 0) {
+		r = WRIT_HTTP_EIO;
+		goto out;
+	}
+	buf[got] = '\0';
+	r = parse(buf, got, ret);
+	if (r < 0)
+		writ_resp_free(ret);
+ out:
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+void
+writ_resp_free(struct writ_resp *r)
+{
+	json_decref(r->body);
+	r->body = NULL;
+}
+
+void
+writ_resp_error(const struct writ_resp *r, const char **ret_code,
+    const char **ret_message)
+{
+	json_t *e = json_object_get(r->body, "error");
+	const char *c = json_string_value(json_object_get(e, "code"));
+	const char *m = json_string_value(json_object_get(e, "message"));
+
+	*ret_code = c != NULL ? c : "";
+	*ret_message = m != NULL ? m : "";
+}
+
+const char *
+writ_http_strerror(int code)
+{
+	switch (code) {
+	case WRIT_HTTP_ECONNECT: return "cannot connect to writd";
+	case WRIT_HTTP_EIO: return "the connection to writd failed";
+	case WRIT_HTTP_EPROTO: return "writd's answer was not understood";
+	case WRIT_HTTP_ETIMEDOUT: return "writd did not answer in time";
+	case WRIT_HTTP_EARG: return "bad socket path or request";
+	default: return "unknown error";
+	}
+}
+
+const char *
+writ_socket_path(void)
+{
+	const char *s = getenv("WRIT_SOCKET");
+
+	return s != NULL && *s != '\0' ? s : WRIT_DEFAULT_SOCKET;
+}
+
+void
+writ_print_clean(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
+	}
+}

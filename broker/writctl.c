@@ -1,0 +1,456 @@
+/*
+ * writctl - drive writd from the host: sessions, approvals, keys.
+ *
+ * Talks to the admin socket, found through --runtime-dir, $WRIT_RUNTIME_DIR,
+ * or writd's own default.  Never runs inside a sandbox.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "../agent-side/libwrit.h"
+
+/* How long a plain command waits for writd, in ms. */
+#define SHORT_TIMEOUT 30000
+/* Seconds one long-poll of `watch` stays open. */
+#define WATCH_POLL 60
+
+static char admin[PATH_MAX];
+
+static const char usage[] =
+"usage: writctl [--runtime-dir DIR] COMMAND\n"
+"\n"
+"  sessions new NAME [--workspace DIR] [--json]\n"
+"                     open a session; prints its socket (WRIT_SOCKET)\n"
+"  sessions ls [--json]\n"
+"  sessions rm ID     close a session: its pending requests fail, its writs\n"
+"                     are revoked and its socket removed\n"
+"  watch              approve or deny requests as they arrive (y/N)\n"
+"  requests           the requests waiting for a decision, as JSON\n"
+"  approve ID         approve one pending request\n"
+"  deny ID            deny one pending request\n"
+"  jwks               the public keys that verify writd's JWTs\n"
+"\n"
+"The admin socket is DIR/admin.sock; DIR is --runtime-dir, else\n"
+"$WRIT_RUNTIME_DIR, else $XDG_RUNTIME_DIR/writ, else /tmp/writ-UID.\n";
+
+static int
+fail(int r, const struct writ_resp *resp)
+{
+	const char *code, *msg;
+
+	if (r < 0) {
+		fprintf(stderr, "writctl: %s at %s (is writd running?)\n",
+		    writ_http_strerror(r), admin);
+		return 3;
+	}
+	writ_resp_error(resp, &code, &msg);
+	fputs("writctl: ", stderr);
+	writ_print_clean(stderr, *msg != '\0' ? msg : "request failed");
+	fprintf(stderr, " (%s, HTTP %d)\n", *code != '\0' ? code : "error", resp->status);
+	return resp->status == 404 || resp->status == 409 ? 4 : 1;
+}
+
+/* One exchange; on success *ret holds the answer.  Else prints and returns the exit status. */
+static int
+call(const char *method, const char *path, const char *body, int want,
+    struct writ_resp *ret)
+{
+	int r = writ_http(admin, method, path, body, body ? strlen(body) : 0,
+	    SHORT_TIMEOUT, ret);
+
+	if (r < 0 || ret->status != want) {
+		r = fail(r, ret);
+		writ_resp_free(ret);
+		return r;
+	}
+	return 0;
+}
+
+static void
+print_json(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+}
+
+static int
+valid_id(const char *id)
+{
+	if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
+		return 1;
+	fprintf(stderr, "writctl: '%s' is not an id (32 hex digits)\n", id);
+	return 0;
+}
+
+static int
+sessions_new(int argc, char **argv)
+{
+	const char *name = NULL, *ws = NULL;
+	struct writ_resp resp;
+	int as_json = 0, r;
+	json_t *req;
+	char *text;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			as_json = 1;
+		else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
+			ws = argv[++i];
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (name == NULL) {
+		fputs("writctl: sessions new NAME [--workspace DIR] [--json]\n", stderr);
+		return 2;
+	}
+	req = json_pack("{ss}", "name", name);
+	if (req == NULL) {
+		fputs("writctl: the name must be UTF-8\n", stderr);
+		return 2;
+	}
+	if (ws != NULL) {
+		char abs[PATH_MAX];
+
+		if (realpath(ws, abs) == NULL) {
+			fprintf(stderr, "writctl: --workspace %s: no such directory\n", ws);
+			json_decref(req);
+			return 2;
+		}
+		json_object_set_new(req, "workspace", json_string(abs));
+	}
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	r = call("POST", "/v1/sessions", text, 201, &resp);
+	free(text);
+	if (r != 0)
+		return r;
+	if (as_json)
+		print_json(resp.body);
+	else
+		puts(json_string_value(json_object_get(resp.body, "socket")));
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+sessions_ls(int argc, char **argv)
+{
+	struct writ_resp resp;
+	json_t *s;
+	size_t i;
+	int r;
+
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--json") != 0)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if ((r = call("GET", "/v1/sessions", NULL, 200, &resp)) != 0)
+		return r;
+	if (argc == 1)
+		print_json(resp.body);
+	else
+		json_array_foreach(json_object_get(resp.body, "sessions"), i, s) {
+			printf("%s  %-16s pending %lld  ", json_string_value(json_object_get(s, "id")),
+			    json_string_value(json_object_get(s, "name")),
+			    (long long)json_integer_value(json_object_get(s, "pending")));
+			writ_print_clean(stdout, json_string_value(json_object_get(s, "socket")) ?: "");
+			putchar('\n');
+		}
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+sessions_rm(int argc, char **argv)
+{
+	struct writ_resp resp;
+	char path[128];
+	int r;
+
+	if (argc != 1 || !valid_id(argv[0]))
+		return 2;
+	snprintf(path, sizeof(path), "/v1/sessions/%s", argv[0]);
+	if ((r = call("DELETE", path, NULL, 200, &resp)) != 0)
+		return r;
+	printf("closed %s\n", argv[0]);
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+cmd_sessions(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "new") == 0)
+		return sessions_new(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "ls") == 0)
+		return sessions_ls(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
+		return sessions_rm(argc - 2, argv + 2);
+	fputs(usage, stderr);
+	return 2;
+}
+
+static int
+decide(int argc, char **argv, const char *verb)
+{
+	struct writ_resp resp;
+	char path[128];
+	int r;
+
+	if (argc != 2 || !valid_id(argv[1]))
+		return 2;
+	snprintf(path, sizeof(path), "/v1/requests/%s/%s", argv[1], verb);
+	if ((r = call("POST", path, NULL, 200, &resp)) != 0)
+		return r;
+	printf("%s %s\n", strcmp(verb, "approve") == 0 ? "approved" : "denied", argv[1]);
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+cmd_approve(int argc, char **argv)
+{
+	return decide(argc, argv, "approve");
+}
+
+static int
+cmd_deny(int argc, char **argv)
+{
+	return decide(argc, argv, "deny");
+}
+
+static int
+cmd_requests(int argc, char **argv)
+{
+	struct writ_resp resp;
+	int r;
+
+	(void)argv;
+	if (argc != 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if ((r = call("GET", "/v1/requests", NULL, 200, &resp)) != 0)
+		return r;
+	print_json(json_object_get(resp.body, "requests"));
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+cmd_jwks(int argc, char **argv)
+{
+	struct writ_resp resp;
+	int r;
+
+	(void)argv;
+	if (argc != 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if ((r = call("GET", "/v1/jwks", NULL, 200, &resp)) != 0)
+		return r;
+	print_json(resp.body);
+	writ_resp_free(&resp);
+	return 0;
+}
+
+/*
+ * Keep one long-poll open for as long as watch runs, so that writd knows an
+ * approver is there even while the person is reading a prompt.  after= is
+ * out of reach, so the poll only ever ends by its timeout.
+ */
+static void *
+presence_main(void *arg)
+{
+	char path[64];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/v1/requests?wait=%d&after=9007199254740992", WATCH_POLL);
+	for (;;) {
+		struct writ_resp resp;
+
+		if (writ_http(admin, "GET", path, NULL, 0, (WATCH_POLL + 10) * 1000, &resp) < 0)
+			sleep(1);
+		writ_resp_free(&resp);
+	}
+	return NULL;
+}
+
+static void
+field(const char *label, const char *value)
+{
+	printf("  %-9s ", label);
+	writ_print_clean(stdout, value != NULL ? value : "?");
+	putchar('\n');
+}
+
+/* Show one request and ask.  Returns 1 to approve, 0 to deny, -1 at EOF. */
+static int
+prompt(const json_t *q)
+{
+	const json_t *s = json_object_get(q, "session"), *c = json_object_get(q, "caller");
+	char line[64], buf[256], *scope;
+
+	printf("\n== writ request %s ==\n", json_string_value(json_object_get(q, "id")));
+	snprintf(buf, sizeof(buf), "%s (%s)", json_string_value(json_object_get(s, "name")) ?: "?",
+	    json_string_value(json_object_get(s, "id")) ?: "?");
+	field("session", buf);
+	if (json_is_string(json_object_get(s, "workspace")))
+		field("workspace", json_string_value(json_object_get(s, "workspace")));
+	snprintf(buf, sizeof(buf), "pid %lld, uid %lld, %s",
+	    (long long)json_integer_value(json_object_get(c, "pid")),
+	    (long long)json_integer_value(json_object_get(c, "uid")),
+	    json_string_value(json_object_get(c, "exe")) ?: "?");
+	field("caller", buf);
+	field("cmdline", json_string_value(json_object_get(c, "cmdline")));
+	field("cwd", json_string_value(json_object_get(c, "cwd")));
+	field("kind", json_string_value(json_object_get(q, "kind")));
+	scope = json_dumps(json_object_get(q, "scope"), JSON_COMPACT | JSON_SORT_KEYS);
+	field("scope", scope);
+	free(scope);
+	snprintf(buf, sizeof(buf), "%llds", (long long)json_integer_value(json_object_get(q, "ttl")));
+	field("ttl", buf);
+	/* NB. the reason is the agent's own words: possibly an injection. */
+	printf("  %-9s (untrusted, written by the agent) \"", "reason");
+	writ_print_clean(stdout, json_string_value(json_object_get(q, "reason")) ?: "");
+	printf("\"\nApprove? [y/N] ");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return -1;
+	return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
+	    strcmp(line, "Y\n") == 0;
+}
+
+static int
+cmd_watch(int argc, char **argv)
+{
+	unsigned long long after = 0;
+	pthread_t presence;
+
+	(void)argv;
+	if (argc != 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (pthread_create(&presence, NULL, presence_main, NULL) != 0) {
+		fputs("writctl: cannot start\n", stderr);
+		return 1;
+	}
+	fprintf(stderr, "writctl: watching %s for requests (Ctrl-C stops)\n", admin);
+	for (;;) {
+		struct writ_resp resp;
+		char path[96];
+		json_t *q;
+		size_t i;
+		int r;
+
+		snprintf(path, sizeof(path), "/v1/requests?wait=%d&after=%llu", WATCH_POLL, after);
+		r = writ_http(admin, "GET", path, NULL, 0, (WATCH_POLL + 10) * 1000, &resp);
+		if (r < 0 || resp.status != 200) {
+			r = fail(r, &resp);
+			writ_resp_free(&resp);
+			return r;
+		}
+		json_array_foreach(json_object_get(resp.body, "requests"), i, q) {
+			const char *id = json_string_value(json_object_get(q, "id"));
+			unsigned long long seq = (unsigned long long)json_integer_value(json_object_get(q, "seq"));
+			struct writ_resp d;
+			char dpath[128];
+			int yes;
+
+			if (seq > after)
+				after = seq;
+			if (id == NULL || strlen(id) != 32)
+				continue;
+			yes = prompt(q);
+			if (yes < 0) {
+				writ_resp_free(&resp);
+				return 0;
+			}
+			snprintf(dpath, sizeof(dpath), "/v1/requests/%s/%s", id, yes ? "approve" : "deny");
+			if (call("POST", dpath, NULL, 200, &d) == 0) {
+				printf("%s\n", yes ? "approved" : "denied");
+				writ_resp_free(&d);
+			}
+		}
+		writ_resp_free(&resp);
+	}
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "sessions", cmd_sessions },
+	{ "watch", cmd_watch },
+	{ "requests", cmd_requests },
+	{ "approve", cmd_approve },
+	{ "deny", cmd_deny },
+	{ "jwks", cmd_jwks },
+	{ NULL, NULL },
+};
+
+static int
+find_admin(const char *dir)
+{
+	const char *base;
+	int n;
+
+	if (dir == NULL)
+		dir = getenv("WRIT_RUNTIME_DIR");
+	if (dir != NULL && *dir != '\0')
+		n = snprintf(admin, sizeof(admin), "%s/admin.sock", dir);
+	else if ((base = getenv("XDG_RUNTIME_DIR")) != NULL && base[0] == '/')
+		n = snprintf(admin, sizeof(admin), "%s/writ/admin.sock", base);
+	else
+		n = snprintf(admin, sizeof(admin), "/tmp/writ-%u/admin.sock", (unsigned)geteuid());
+	return n > 0 && (size_t)n < sizeof(admin) ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && strcmp(argv[1], "--runtime-dir") == 0) {
+		dir = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+	    strcmp(argv[i], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[i], "--version") == 0) {
+		puts("writctl " WRIT_VERSION);
+		return 0;
+	}
+	if (find_admin(dir) < 0) {
+		fputs("writctl: the runtime dir path is too long\n", stderr);
+		return 2;
+	}
+	for (size_t k = 0; commands[k].name != NULL; k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			return commands[k].fn(argc - i, argv + i);
+	fprintf(stderr, "writctl: unknown command '%s'\n%s", argv[i], usage);
+	return 2;
+}
