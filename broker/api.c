@@ -92,6 +92,11 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if (body != NULL && rq->conn->session != NULL)
 		json_object_set_new(body, "session", json_pack("{ssss}", "id",
 		    rq->conn->session->id, "name", rq->conn->session->name));
+	else if (body != NULL) {
+		pthread_mutex_lock(&writd_lock);
+		json_object_set_new(body, "approvers", json_integer(approval_watchers()));
+		pthread_mutex_unlock(&writd_lock);
+	}
 	return reply_json(c, 200, body);
 }
 

@@ -260,6 +260,16 @@ approval_list(uint64_t after)
 	return a;
 }
 
+unsigned int
+approval_watchers(void)
+{
+	unsigned int n = 0;
+
+	for (struct poller *w = pollers; w != NULL; w = w->next)
+		n++;
+	return n;
+}
+
 uint64_t
 approval_last_seq(void)
 {

@@ -86,6 +86,8 @@ void approval_release(struct pending *p);
 
 /* JSON list of waiting requests with seq > after. */
 json_t *approval_list(uint64_t after);
+/* How many long-polls are open: approvers watching now. */
+unsigned int approval_watchers(void);
 /* The highest seq handed out so far. */
 uint64_t approval_last_seq(void);
 

@@ -1,0 +1,139 @@
+# lib.sh - helpers for writ's integration tests, sourced by each test file.
+#
+# Every test drives the real binaries: writd on a temporary runtime dir,
+# writctl and writ, curl --unix-socket, openssl.  Results are counted in
+# $RESULTS (one line per check: pass, fail or skip) for run.sh to total.
+
+set -u
+BIN=${WRIT_BIN:?WRIT_BIN must name the build directory}
+RESULTS=${RESULTS:?}
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d /tmp/writ-test.XXXXXX)
+WRITD_PID=
+PRESENCE_PID=
+trap cleanup EXIT
+
+cleanup() {
+	[ -n "$PRESENCE_PID" ] && kill "$PRESENCE_PID" 2>/dev/null
+	[ -n "$WRITD_PID" ] && kill -KILL "$WRITD_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+
+pass() { echo "pass" >>"$RESULTS"; echo "  ok    $TEST_NAME: $*"; }
+fail() { echo "fail" >>"$RESULTS"; echo "  FAIL  $TEST_NAME: $*"; }
+skip() { echo "skip" >>"$RESULTS"; echo "  skip  $TEST_NAME: $*"; }
+
+# check DESCRIPTION COMMAND...: pass when COMMAND succeeds.
+check() {
+	local d=$1; shift
+	if "$@"; then pass "$d"; else fail "$d"; fi
+}
+
+# eq DESCRIPTION EXPECTED ACTUAL
+eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
+}
+
+# wait_for CMD...: retry for up to 5 s.
+wait_for() {
+	local i
+	for i in $(seq 1 100); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_writd [CONFIG_JSON]: writd on $T/run and $T/state.
+start_writd() {
+	local cfg=()
+	if [ $# -gt 0 ]; then
+		printf '%s\n' "$1" >"$T/config.json"
+		cfg=(--config "$T/config.json")
+	fi
+	"$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" "${cfg[@]}" \
+		2>>"$T/writd.log" &
+	WRITD_PID=$!
+	ADMIN=$T/run/admin.sock
+	export WRIT_RUNTIME_DIR=$T/run
+	if ! wait_for test -S "$ADMIN"; then
+		echo "writd did not start:"; cat "$T/writd.log"
+		return 1
+	fi
+}
+
+stop_writd() {
+	kill -TERM "$WRITD_PID" 2>/dev/null
+	wait "$WRITD_PID"
+	local rc=$?
+	WRITD_PID=
+	return $rc
+}
+
+# admin PATH [curl args...]: a request on the admin socket, body on stdout.
+admin() {
+	local p=$1; shift
+	curl -s --unix-socket "$ADMIN" "$@" "http://writ$p"
+}
+
+# sess SOCKET PATH [curl args...]
+sess() {
+	local s=$1 p=$2; shift 2
+	curl -s --unix-socket "$s" "$@" "http://writ$p"
+}
+
+# status SOCKET METHOD PATH [BODY]: the HTTP status alone; body in $T/body.
+status() {
+	local s=$1 m=$2 p=$3
+	if [ $# -gt 3 ]; then
+		curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$s" -X "$m" \
+			--data-binary "$4" "http://writ$p"
+	else
+		curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$s" -X "$m" "http://writ$p"
+	fi
+}
+
+# new_session NAME: prints the socket path.
+new_session() {
+	"$BIN/writctl" sessions new "$1"
+}
+
+# An approver's presence: a long-poll that never wakes for requests.
+approver_on() {
+	curl -s --unix-socket "$ADMIN" \
+		'http://writ/v1/requests?wait=300&after=9007199254740992' >/dev/null &
+	PRESENCE_PID=$!
+	wait_for sh -c "curl -s --unix-socket '$ADMIN' http://writ/v1/health | jq -e '.approvers > 0' >/dev/null"
+}
+
+approver_off() {
+	kill "$PRESENCE_PID" 2>/dev/null
+	wait "$PRESENCE_PID" 2>/dev/null
+	PRESENCE_PID=
+}
+
+# pending_id: the id of the oldest pending request, waiting for one.
+pending_id() {
+	local id
+	for _ in $(seq 1 100); do
+		id=$(admin /v1/requests | jq -r '.requests[0].id // empty')
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+npending() { admin /v1/requests | jq '.requests | length'; }
+nwrits() { admin /v1/writs | jq '.writs | length'; }
+
+# b64url_decode: stdin base64url to raw bytes on stdout.
+b64url_decode() {
+	local s
+	s=$(tr -- '-_' '+/')
+	case $(( ${#s} % 4 )) in
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	esac
+	printf '%s' "$s" | base64 -d
+}
