@@ -2,8 +2,10 @@
  * fsutil.c - private directories and Unix listen sockets.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -65,6 +67,32 @@ fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN])
 }
 
 int
+fs_lock(const char *dir, int *ret_fd, char err[WRIT_ERRLEN])
+{
+	int dfd, fd;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", dir, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	fd = openat(dfd, "writd.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	close(dfd);
+	if (fd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s/writd.lock: %s", dir, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: another writd is running with this "
+		    "runtime dir", dir);
+		close(fd);
+		return WRIT_EBUSY;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int
 fs_listen_unix(const char *path, int *ret_fd, char err[WRIT_ERRLEN])
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -96,7 +124,12 @@ fs_listen_unix(const char *path, int *ret_fd, char err[WRIT_ERRLEN])
 		if (fd < 0 || unlink(path) != 0)
 			goto syserr;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 128) != 0)
+	/*
+	 * NB. the umask leaves 0700; 0600 is what a socket needs.  The chmod
+	 * races with nobody: the directory is ours alone.
+	 */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 ||
+	    listen(fd, 128) != 0)
 		goto syserr;
 	*ret_fd = fd;
 	return 0;

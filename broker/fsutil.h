@@ -15,6 +15,13 @@
 int fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN]);
 
 /*
+ * Hold dir/writd.lock (flock) for the life of the process, so that a second
+ * writd on the same runtime dir stops before it touches anything.  Returns
+ * 0 and the fd to keep open, or WRIT_EBUSY with a message.
+ */
+int fs_lock(const char *dir, int *ret_fd, char err[WRIT_ERRLEN]);
+
+/*
  * Bind and listen on the Unix socket path (made 0600 by writd's umask).  A
  * socket left there by a dead writd is replaced; a live one is an error.
  * The caller guarantees path lies in a directory fs_private_dir checked, so

@@ -84,7 +84,7 @@ main(int argc, char **argv)
 	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
 	static struct config cfg;
 	sigset_t sigs;
-	int c, sig;
+	int c, sig, lockfd;
 
 	harden();
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -119,8 +119,8 @@ main(int argc, char **argv)
 		die("%s", err);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
-	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_private_dir(sess, 0, err) < 0 ||
-	    fs_private_dir(cfg.state_dir, 1, err) < 0)
+	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_lock(cfg.runtime_dir, &lockfd, err) < 0 ||
+	    fs_private_dir(sess, 0, err) < 0 || fs_private_dir(cfg.state_dir, 1, err) < 0)
 		die("%s", err);
 	session_sweep(cfg.runtime_dir);
 	for (size_t i = 0; writ_kinds[i] != NULL; i++)
@@ -159,5 +159,6 @@ main(int argc, char **argv)
 	unlink(admin_path);
 	kinds_fini();
 	config_free(&cfg);
+	close(lockfd);
 	return 0;
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Start-up refusals, limits, and load with the real writd.
+. "$(dirname "$0")/lib.sh"
+
+# refuses_config DESC JSON PATTERN: writd must exit non-zero naming PATTERN.
+refuses_config() {
+	printf '%s\n' "$2" >"$T/bad.json"
+	timeout 10 "$BIN/writd" --runtime-dir "$T/r1" --state-dir "$T/s1" --config "$T/bad.json" 2>"$T/err"
+	local rc=$?
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q -- "$3" "$T/err"; then
+		pass "config: $1"
+	else
+		fail "config: $1 (rc $rc: $(cat "$T/err"))"
+	fi
+}
+refuses_config "unknown key" '{"colour":"red"}' colour
+refuses_config "unknown nested key" '{"approval":{"timeout":"5s","cache":true}}' cache
+refuses_config "wrong type" '{"approval":{"timeout":120}}' approval.timeout
+refuses_config "bad duration" '{"approval":{"timeout":"soon"}}' approval.timeout
+refuses_config "zero limit" '{"limits":{"max_pending":0}}' limits.max_pending
+refuses_config "unknown kind" '{"kinds":{"aws":{}}}' kinds.aws
+refuses_config "unknown kind key" '{"kinds":{"jwt":{"secret":"x"}}}' secret
+refuses_config "default_ttl above max_ttl" '{"kinds":{"jwt":{"default_ttl":"2h","max_ttl":"1h"}}}' default_ttl
+refuses_config "relative runtime_dir" '{"runtime_dir":"run"}' runtime_dir
+refuses_config "malformed JSON" '{"approval":' 'bad.json:'
+refuses_config "duplicate key" '{"approval":{},"approval":{}}' duplicate
+"$BIN/writd" --config "$T/nonexistent.json" --runtime-dir "$T/r1" --state-dir "$T/s1" 2>"$T/err"
+check "config: a missing file is an error" test $? -ne 0
+"$BIN/writd" --no-such-flag 2>/dev/null
+eq "writd: unknown flag exits 2" 2 "$?"
+"$BIN/writd" --help | grep -q -- --runtime-dir
+check "writd --help documents --runtime-dir" test $? -eq 0
+
+# Directories: made 0700, and a loose or foreign one is refused.
+mkdir -m 0755 "$T/loose"
+timeout 10 "$BIN/writd" --runtime-dir "$T/loose" --state-dir "$T/s2" 2>"$T/err"
+check "runtime dir with mode 0755 is refused" test $? -eq 1
+check "  ... naming the mode" grep -q 0755 "$T/err"
+mkdir -m 0700 "$T/real"; ln -s "$T/real" "$T/link"
+timeout 10 "$BIN/writd" --runtime-dir "$T/link" --state-dir "$T/s2" 2>"$T/err"
+check "runtime dir that is a symlink is refused" test $? -eq 1
+check "  ... saying symlink" grep -q symlink "$T/err"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 0700 "$T/foreign"; chown nobody "$T/foreign"
+	timeout 10 "$BIN/writd" --runtime-dir "$T/foreign" --state-dir "$T/s2" 2>"$T/err"
+	check "runtime dir owned by another user is refused" test $? -eq 1
+else
+	skip "runtime dir owned by another user (needs root to chown)"
+fi
+
+start_writd || exit 1
+eq "runtime dir is 0700" 700 "$(stat -c %a "$T/run")"
+eq "state dir is 0700" 700 "$(stat -c %a "$T/state")"
+eq "admin socket is 0600" 600 "$(stat -c %a "$ADMIN")"
+eq "jwt key is 0600" 600 "$(stat -c %a "$T/state/jwt-ed25519.key")"
+SOCK=$(new_session limits)
+eq "session dir is 0700" 700 "$(stat -c %a "$(dirname "$SOCK")")"
+eq "session socket is 0600" 600 "$(stat -c %a "$SOCK")"
+eq "core dumps are off" 0 "$(awk '/Max core file size/ {print $5}' /proc/$WRITD_PID/limits)"
+"$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" 2>"$T/err"
+check "a second writd on the same runtime dir is refused" test $? -eq 1
+check "  ... saying another writd is running" grep -q 'another writd' "$T/err"
+check "  ... and leaves the first one's sessions alone" test -S "$SOCK"
+check "  ... and the first one still answers" test "$(admin /v1/health | jq -r .status)" = ok
+
+# At most max_pending (3) requests wait per session; the next gets 429.
+approver_on
+for i in 1 2 3; do
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=p$i >/dev/null 2>&1 &
+done
+wait_for test "$(npending)" = 3
+eq "three requests pending" 3 "$(npending)"
+code=$(curl -s -D "$T/hdr" -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" \
+	-X POST --data-binary '{"kind":"jwt","scope":{"aud":"p4"}}' http://writ/v1/writs)
+eq "the fourth gets 429 too_many_pending" "429 too_many_pending" "$code $(jq -r .error.code "$T/body")"
+check "  ... with Retry-After" grep -qi '^Retry-After: [0-9]' "$T/hdr"
+eq "still three pending" 3 "$(npending)"
+for id in $(admin /v1/requests | jq -r '.requests[].id'); do "$BIN/writctl" deny "$id" >/dev/null; done
+wait_for test "$(npending)" = 0
+eq "denied all; nothing issued" 0 "$(nwrits)"
+approver_off
+stop_writd
+
+# Per-session connection limit.
+start_writd '{"limits":{"max_session_connections":2,"max_pending":8}}' || exit 1
+SOCK=$(new_session conns)
+approver_on
+for i in 1 2; do
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=c$i >/dev/null 2>&1 &
+done
+wait_for test "$(npending)" = 2
+eq "a third connection to the session gets 503" 503 "$(status "$SOCK" GET /v1/health)"
+eq "  ... too_many_connections" too_many_connections "$(jq -r .error.code "$T/body")"
+eq "the admin socket still answers" ok "$(admin /v1/health | jq -r .status)"
+for id in $(admin /v1/requests | jq -r '.requests[].id'); do "$BIN/writctl" deny "$id" >/dev/null; done
+wait_for test "$(npending)" = 0
+wait_for test "$(status "$SOCK" GET /v1/health)" = 200
+eq "after they close, the session answers again" 200 "$(status "$SOCK" GET /v1/health)"
+approver_off
+stop_writd
+
+# A jwt key others can read is refused.
+chmod 0640 "$T/state/jwt-ed25519.key"
+timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" 2>"$T/err"
+check "a group-readable jwt key is refused" test $? -eq 1
+check "  ... saying mode 0600" grep -q 0600 "$T/err"
+chmod 0600 "$T/state/jwt-ed25519.key"
+
+# Non-dumpable: run as an unprivileged user, the kernel then gives its
+# /proc files to root, so the same uid cannot ptrace it or read its memory.
+if [ "$(id -u)" = 0 ] && setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$BIN/writd"; then
+	NB=$(mktemp -d /tmp/writ-nobody.XXXXXX); chown nobody "$NB"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env -i \
+		"$BIN/writd" --runtime-dir "$NB/run" --state-dir "$NB/state" 2>"$T/nb.log" &
+	NBPID=$!
+	wait_for test -S "$NB/run/admin.sock"
+	eq "writd as nobody runs as nobody" nobody "$(stat -c %U /proc/$NBPID)"
+	eq "its /proc/PID/mem belongs to root (not dumpable)" root "$(stat -c %U /proc/$NBPID/mem)"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups cat /proc/$NBPID/environ >/dev/null 2>&1
+	check "nobody cannot read its /proc/PID/environ" test $? -ne 0
+	kill $NBPID; wait $NBPID
+	rm -rf "$NB"
+else
+	skip "non-dumpable check needs root (to become nobody) and a build nobody can run"
+fi
+
+# Several hundred concurrent clients on the admin socket (the MHD epoll
+# pitfall stalled added connections at 256; writd uses poll).
+start_writd || exit 1
+seq 1 400 | xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' \
+	--unix-socket "$ADMIN" http://writ/v1/health >"$T/codes"
+eq "400 requests from 200 concurrent clients all answered 200" "400" "$(grep -c '^200$' "$T/codes")"
+# Keep-alive: many requests on one connection.
+urls=$(for i in $(seq 1 50); do printf 'http://writ/v1/health '; done)
+eq "50 keep-alive requests on one connection" 50 \
+	"$(curl -s --unix-socket "$ADMIN" $urls | jq -s length)"
+stop_writd
