@@ -1,0 +1,24 @@
+/* runner.c - one runner for every unit suite. */
+#include <stdlib.h>
+#include <sodium.h>
+
+#include "check.h"
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	sr = srunner_create(duration_suite());
+	srunner_add_suite(sr, sjson_suite());
+	srunner_add_suite(sr, errors_suite());
+	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, jwt_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
