@@ -12,10 +12,16 @@ struct secret *
 secret_new(size_t len)
 {
 	struct secret *s;
+	size_t size;
 
 	if (len > (size_t)1 << 24)
 		return NULL;
-	s = sodium_malloc(sizeof(*s) + len + 1);
+	/*
+	 * NB. sodium_malloc puts the block against its guard page, so the
+	 * address is only aligned when the size is a multiple of it.
+	 */
+	size = (sizeof(*s) + len + 1 + 15) & ~(size_t)15;
+	s = sodium_malloc(size);
 	if (s == NULL)
 		return NULL;
 	s->len = len;

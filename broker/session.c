@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +179,7 @@ session_list(void)
 void
 session_sweep(const char *runtime_dir)
 {
-	char path[4096], sub[4200];
+	char path[4096], sub[64];
 	struct dirent *e;
 	DIR *d;
 
@@ -188,12 +189,11 @@ session_sweep(const char *runtime_dir)
 		return;
 	/* Sessions do not outlive writd: their sockets would lead nowhere. */
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) != 32)
+		if (strlen(e->d_name) != 32 || strspn(e->d_name, "0123456789abcdef") != 32)
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s/agent.sock", path, e->d_name);
-		unlink(sub);
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		rmdir(sub);
+		snprintf(sub, sizeof(sub), "%.32s/agent.sock", e->d_name);
+		unlinkat(dirfd(d), sub, 0);
+		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
 	}
 	closedir(d);
 }
