@@ -106,6 +106,27 @@ check "approving for an exited caller fails ($code $(jq -r .error.code "$T/body"
 eq "exited caller: nothing issued" 2 "$(nwrits)"
 eq "exited caller: nothing pending" 0 "$(npending)"
 
+# The caller exits but a child keeps its connection open: the pidfd, not
+# the socket, tells that the process that asked is gone.
+python3 - "$SOCK" "$T/child.pid" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+body = b'{"kind":"jwt","scope":{"aud":"orphan"}}'
+s.sendall(b"POST /v1/writs HTTP/1.1\r\nHost: writ\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+if os.fork() == 0:
+    open(sys.argv[2], "w").write(str(os.getpid()))
+    time.sleep(30)   # the child holds the socket; the asker is gone
+    os._exit(0)
+os._exit(0)
+PY
+wait $!
+ID=$(pending_id)
+eq "orphaned connection: approve is refused with 409 caller_gone" "409 caller_gone" \
+	"$(status "$ADMIN" POST "/v1/requests/$ID/approve") $(jq -r .error.code "$T/body")"
+eq "orphaned connection: nothing issued" 2 "$(nwrits)"
+kill "$(cat "$T/child.pid")" 2>/dev/null
+
 # Giving a writ back.
 WID=$(admin /v1/writs | jq -r '.writs[0].id')
 WRIT_SOCKET=$SOCK "$BIN/writ" revoke "$WID" >/dev/null
