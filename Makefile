@@ -38,7 +38,7 @@ CHECK_LIBS = $(call pc,check jansson libsodium)
 
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
-	libsodium-dev check curl jq openssl procps python3
+	libsodium-dev check curl jq openssl procps python3 bubblewrap
 
 ifeq ($(V),1)
 Q :=
