@@ -15,7 +15,7 @@ SOCK=$(new_session sandboxed)
 approver_on
 sandbox() {
 	SECRET_CANARY=should-not-pass bwrap --ro-bind / / --dev /dev --proc /proc \
-		--tmpfs /home --tmpfs /run --tmpfs /tmp --clearenv \
+		--tmpfs /home --tmpfs /run --tmpfs "$T" --clearenv \
 		--bind "$SOCK" /run/writ/agent.sock --unshare-all --die-with-parent -- "$@"
 }
 
