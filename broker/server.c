@@ -46,6 +46,7 @@ static pthread_t acceptor;
 static bool acceptor_running, stopping;
 static struct listener *listeners, *graveyard;
 static unsigned int nrequests;		/* requests between start and completion */
+static unsigned int nconns;		/* open connections */
 
 int64_t
 now_real(void)
@@ -105,6 +106,9 @@ queue(struct MHD_Connection *c, unsigned int status, json_t *body, int retry_aft
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* A refused connection should not linger holding a slot. */
+	if (status == 503)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (retry_after > 0) {
 		char ra[16];
 
@@ -224,6 +228,7 @@ notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		if (conn == NULL)
 			return;
 		pthread_mutex_lock(&writd_lock);
+		nconns--;
 		if (conn->session != NULL) {
 			conn->session->conns--;
 			session_unref(conn->session);
@@ -238,6 +243,9 @@ notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (conn == NULL)
 		return;		/* the handler refuses connections without context */
 	*socket_context = conn;
+	pthread_mutex_lock(&writd_lock);
+	nconns++;
+	pthread_mutex_unlock(&writd_lock);
 	{
 		const union MHD_ConnectionInfo *fdi =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -249,6 +257,8 @@ notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		pthread_mutex_lock(&writd_lock);
 		if (r < 0)
 			conn->refuse = r;
+		else if (nconns > writd_cfg->max_conns)
+			conn->refuse = WRIT_EBUSY;	/* answered, then closed */
 		else if (strcmp(tag, "admin") == 0) {
 			/* The admin socket approves: only our own user (or root). */
 			if (conn->peer->uid != geteuid() && conn->peer->uid != 0)
@@ -441,7 +451,8 @@ server_start(const struct config *cfg, char err[WRIT_ERRLEN])
 	daemon_ = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET |
 	    MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, handle, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)WRIT_HTTP_THREADS,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_conns,
+	    /* NB. our own count answers 503 at max_conns; this is a backstop. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_conns * 2 + 16,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->request_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WRIT_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify, NULL,

@@ -99,6 +99,38 @@ eq "after they close, the session answers again" 200 "$(status "$SOCK" GET /v1/h
 approver_off
 stop_writd
 
+# The request deadline: a client that connects and sends nothing, or half
+# a request, is cut off after limits.request_timeout.
+start_writd '{"limits":{"request_timeout":"1s","max_connections":4}}' || exit 1
+python3 - "$ADMIN" >"$T/slow" <<'PY'
+import socket, sys, time
+idle = socket.socket(socket.AF_UNIX); idle.connect(sys.argv[1])
+half = socket.socket(socket.AF_UNIX); half.connect(sys.argv[1])
+half.sendall(b"POST /v1/sessions HTTP/1.1\r\nHost: writ\r\nContent-Length: 100\r\n\r\n{")
+idle.settimeout(10); half.settimeout(10)
+t = time.time()
+print("idle", idle.recv(100) == b"", "half", half.recv(100) == b"", round(time.time() - t))
+PY
+check "idle and half-sent requests are closed by the deadline ($(cat "$T/slow"))" \
+	grep -q '^idle True half True [0-9]$' "$T/slow"
+# At most max_connections (4) at once: hold 4 open, the 5th is refused.
+python3 - "$ADMIN" >"$T/many" <<'PY'
+import socket, sys
+held = []
+for i in range(4):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+extra = socket.socket(socket.AF_UNIX); extra.connect(sys.argv[1]); extra.settimeout(5)
+try:
+    extra.sendall(b"GET /v1/health HTTP/1.1\r\nHost: writ\r\nConnection: close\r\n\r\n")
+    answer = extra.recv(100)
+except OSError:
+    answer = b""
+print("refused" if answer.startswith(b"HTTP/1.1 503") else "served")
+PY
+eq "a connection over limits.max_connections is refused" refused "$(cat "$T/many")"
+eq "after they close, writd serves again" ok "$(admin /v1/health | jq -r .status)"
+stop_writd
+
 # A jwt key others can read is refused.
 chmod 0640 "$T/state/jwt-ed25519.key"
 timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" 2>"$T/err"
