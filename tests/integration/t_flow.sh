@@ -108,12 +108,24 @@ eq "exited caller: nothing pending" 0 "$(npending)"
 
 # The caller exits but a child keeps its connection open: the pidfd, not
 # the socket, tells that the process that asked is gone.
-python3 - "$SOCK" "$T/child.pid" <<'PY' &
-import os, socket, sys, time
+python3 - "$SOCK" "$T/child.pid" "$ADMIN" <<'PY' &
+import json, os, socket, sys, time
+def pending():
+    a = socket.socket(socket.AF_UNIX)
+    a.connect(sys.argv[3])
+    a.sendall(b"GET /v1/requests HTTP/1.1\r\nHost: writ\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := a.recv(4096):
+        data += chunk
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])["requests"]
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 body = b'{"kind":"jwt","scope":{"aud":"orphan"}}'
 s.sendall(b"POST /v1/writs HTTP/1.1\r\nHost: writ\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+for _ in range(100):            # stay alive until writd has taken our identity
+    if pending():
+        break
+    time.sleep(0.05)
 if os.fork() == 0:
     open(sys.argv[2], "w").write(str(os.getpid()))
     time.sleep(30)   # the child holds the socket; the asker is gone
