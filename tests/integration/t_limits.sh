@@ -118,7 +118,11 @@ python3 - "$ADMIN" >"$T/many" <<'PY'
 import socket, sys
 held = []
 for i in range(4):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+    # One answered request each: writd has surely counted this connection.
+    s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: writ\r\n\r\n")
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    held.append(s)
 extra = socket.socket(socket.AF_UNIX); extra.connect(sys.argv[1]); extra.settimeout(5)
 try:
     extra.sendall(b"GET /v1/health HTTP/1.1\r\nHost: writ\r\nConnection: close\r\n\r\n")
