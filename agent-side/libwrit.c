@@ -214,6 +214,22 @@ writ_resp_error(const struct writ_resp *r, const char **ret_code,
 	*ret_message = m != NULL ? m : "";
 }
 
+void
+writ_report(const char *prog, const char *sock, int r, const struct writ_resp *resp)
+{
+	const char *code, *msg;
+
+	if (r < 0) {
+		fprintf(stderr, "%s: %s at %s (is writd running?)\n", prog,
+		    writ_http_strerror(r), sock);
+		return;
+	}
+	writ_resp_error(resp, &code, &msg);
+	fprintf(stderr, "%s: ", prog);
+	writ_print_clean(stderr, *msg != '\0' ? msg : "request failed");
+	fprintf(stderr, " (%s, HTTP %d)\n", *code != '\0' ? code : "error", resp->status);
+}
+
 const char *
 writ_http_strerror(int code)
 {

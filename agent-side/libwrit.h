@@ -50,6 +50,12 @@ void writ_resp_free(struct writ_resp *r);
 void writ_resp_error(const struct writ_resp *r, const char **ret_code,
     const char **ret_message);
 
+/*
+ * Tell the user on stderr why an exchange with sock failed: "prog: message
+ * (code, HTTP status)" from writd's error body, or the transport error r.
+ */
+void writ_report(const char *prog, const char *sock, int r, const struct writ_resp *resp);
+
 /* A short description of a WRIT_HTTP_E* code. */
 const char *writ_http_strerror(int code);
 

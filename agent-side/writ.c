@@ -49,16 +49,9 @@ static const char usage[] =
 static int
 fail(int r, const struct writ_resp *resp)
 {
-	const char *code, *msg;
-
-	if (r < 0) {
-		fprintf(stderr, "writ: %s at %s\n", writ_http_strerror(r), writ_socket_path());
+	writ_report("writ", writ_socket_path(), r, resp);
+	if (r < 0)
 		return r == WRIT_HTTP_ECONNECT ? EXIT_UNREACHABLE : EXIT_FAIL;
-	}
-	writ_resp_error(resp, &code, &msg);
-	fputs("writ: ", stderr);
-	writ_print_clean(stderr, *msg != '\0' ? msg : "request failed");
-	fprintf(stderr, " (%s, HTTP %d)\n", *code != '\0' ? code : "error", resp->status);
 	switch (resp->status) {
 	case 400: case 404: case 405: case 413: return EXIT_USAGE;
 	case 403: return EXIT_DENIED;

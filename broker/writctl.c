@@ -41,17 +41,9 @@ static const char usage[] =
 static int
 fail(int r, const struct writ_resp *resp)
 {
-	const char *code, *msg;
-
-	if (r < 0) {
-		fprintf(stderr, "writctl: %s at %s (is writd running?)\n",
-		    writ_http_strerror(r), admin);
+	writ_report("writctl", admin, r, resp);
+	if (r < 0)
 		return 3;
-	}
-	writ_resp_error(resp, &code, &msg);
-	fputs("writctl: ", stderr);
-	writ_print_clean(stderr, *msg != '\0' ? msg : "request failed");
-	fprintf(stderr, " (%s, HTTP %d)\n", *code != '\0' ? code : "error", resp->status);
 	return resp->status == 404 || resp->status == 409 ? 4 : 1;
 }
 
@@ -231,40 +223,36 @@ cmd_deny(int argc, char **argv)
 	return decide(argc, argv, "deny");
 }
 
+/* GET path and print its JSON (member key of it, when key is not NULL). */
 static int
-cmd_requests(int argc, char **argv)
+show(int argc, const char *path, const char *key)
 {
 	struct writ_resp resp;
 	int r;
 
-	(void)argv;
 	if (argc != 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	if ((r = call("GET", "/v1/requests", NULL, 200, &resp)) != 0)
+	if ((r = call("GET", path, NULL, 200, &resp)) != 0)
 		return r;
-	print_json(json_object_get(resp.body, "requests"));
+	print_json(key != NULL ? json_object_get(resp.body, key) : resp.body);
 	writ_resp_free(&resp);
 	return 0;
 }
 
 static int
+cmd_requests(int argc, char **argv)
+{
+	(void)argv;
+	return show(argc, "/v1/requests", "requests");
+}
+
+static int
 cmd_jwks(int argc, char **argv)
 {
-	struct writ_resp resp;
-	int r;
-
 	(void)argv;
-	if (argc != 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if ((r = call("GET", "/v1/jwks", NULL, 200, &resp)) != 0)
-		return r;
-	print_json(resp.body);
-	writ_resp_free(&resp);
-	return 0;
+	return show(argc, "/v1/jwks", NULL);
 }
 
 /*
@@ -410,10 +398,10 @@ find_admin(const char *dir)
 	int n;
 
 	if (dir == NULL)
-		dir = getenv("WRIT_RUNTIME_DIR");
+		dir = secure_getenv("WRIT_RUNTIME_DIR");
 	if (dir != NULL && *dir != '\0')
 		n = snprintf(admin, sizeof(admin), "%s/admin.sock", dir);
-	else if ((base = getenv("XDG_RUNTIME_DIR")) != NULL && base[0] == '/')
+	else if ((base = secure_getenv("XDG_RUNTIME_DIR")) != NULL && base[0] == '/')
 		n = snprintf(admin, sizeof(admin), "%s/writ/admin.sock", base);
 	else
 		n = snprintf(admin, sizeof(admin), "/tmp/writ-%u/admin.sock", (unsigned)geteuid());
