@@ -51,13 +51,18 @@ endif
 WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c
+	broker/fsutil.c broker/approver.c policy/policy.c plugins/kinds.c \
+	plugins/jwt/jwt.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
-WRITCTL_SRC := broker/writctl.c $(LIBWRIT_SRC)
+# writctl checks policy files itself, so it links the engine and the kinds'
+# grammar (never their keys: kinds are only initialised by writd).
+WRITCTL_SRC := broker/writctl.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
+	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c
+	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
+	policy/policy.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -84,7 +89,7 @@ $(B)/writ: $(call obj,$(WRIT_SRC))
 
 $(B)/writctl: $(call obj,$(WRITCTL_SRC))
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(call pc,jansson libsodium) -lpthread
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../plugins/kind.h"
+#include "../policy/policy.h"
 #include "api.h"
 #include "approval.h"
 #include "duration.h"
@@ -33,6 +35,21 @@ struct route {
 	const char *path;	/* "*" stands for one id segment */
 	handler_fn fn;
 };
+
+/* The policy in force; swapped whole on reload, under writd_lock. */
+static struct policy *policy;
+
+struct policy *
+api_set_policy(struct policy *p)
+{
+	struct policy *old;
+
+	pthread_mutex_lock(&writd_lock);
+	old = policy;
+	policy = p;
+	pthread_mutex_unlock(&writd_lock);
+	return old;
+}
 
 static enum MHD_Result
 bad(struct MHD_Connection *c, int code, const char *err)
@@ -100,37 +117,23 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return reply_json(c, 200, body);
 }
 
-/* A decided request comes back here: issue the writ, or say why not. */
+/* Mint and record a writ for s, answering c with it. */
 static enum MHD_Result
-finish_writ(struct MHD_Connection *c, struct req *rq)
+issue(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
+    const json_t *scope, int64_t ttl)
 {
-	struct pending *p = rq->pending;
-	const struct writ_kind *k = p->kind;
 	struct secret *tok = NULL, *keep = NULL;
 	char err[WRIT_ERRLEN] = "", wid[33];
 	struct kind_mint m;
-	enum MHD_Result res;
 	json_t *body;
-	int decision, r;
-	bool closed;
+	int r;
 
-	pthread_mutex_lock(&writd_lock);
-	decision = p->decision;
-	closed = p->session->closed;
-	pthread_mutex_unlock(&writd_lock);
-	if (decision != 1)
-		return reply_error(c, decision, NULL);
-	if (closed)
-		return reply_error(c, WRIT_ECLOSED, NULL);
-	/* Approved for a process that is gone: its pid may now be another's. */
-	if (!peer_alive(p->peer))
-		return reply_error(c, WRIT_EGONE, NULL);
 	random_id(wid);
 	m.writ_id = wid;
-	m.session_id = p->session->id;
-	m.scope = p->scope;
+	m.session_id = s->id;
+	m.scope = scope;
 	m.issued_at = now_real();
-	m.expires_at = m.issued_at + p->ttl;
+	m.expires_at = m.issued_at + ttl;
 	r = k->mint(kinds_state(k), &m, &tok, err);
 	if (r < 0)
 		return bad(c, r == WRIT_ENOMEM ? r : WRIT_EMINT, err);
@@ -139,11 +142,10 @@ finish_writ(struct MHD_Connection *c, struct req *rq)
 		return reply_error(c, WRIT_ENOMEM, NULL);
 	}
 	pthread_mutex_lock(&writd_lock);
-	if (p->session->closed)
+	if (s->closed)
 		r = WRIT_ECLOSED;
 	else
-		r = writs_add(wid, p->session, k, json_incref(p->scope), m.issued_at,
-		    m.expires_at, keep);
+		r = writs_add(wid, s, k, json_deep_copy(scope), m.issued_at, m.expires_at, keep);
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
 		if (r == WRIT_ECLOSED)
@@ -151,25 +153,100 @@ finish_writ(struct MHD_Connection *c, struct req *rq)
 		secret_free(tok);
 		return reply_error(c, r, NULL);
 	}
-	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", p->scope,
+	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,
 	    "token", (const char *)tok->data, "issued_at", (json_int_t)m.issued_at,
 	    "expires_at", (json_int_t)m.expires_at);
 	secret_free(tok);
-	res = reply_json(c, 201, body);
-	return res;
+	return reply_json(c, 201, body);
+}
+
+/* A decided request comes back here: issue the writ, or say why not. */
+static enum MHD_Result
+finish_writ(struct MHD_Connection *c, struct req *rq)
+{
+	struct pending *p = rq->pending;
+	int decision;
+
+	pthread_mutex_lock(&writd_lock);
+	decision = p->decision;
+	pthread_mutex_unlock(&writd_lock);
+	if (decision != 1)
+		return reply_error(c, decision, NULL);
+	/* Approved for a process that is gone: its pid may now be another's. */
+	if (!peer_alive(p->peer))
+		return reply_error(c, WRIT_EGONE, NULL);
+	return issue(c, p->session, p->kind, p->scope, p->ttl);
+}
+
+/*
+ * The parts of a writ request every path checks alike: kind, canonical
+ * scope (a new reference), ttl.  Returns 0 or a code with err.
+ */
+static int
+parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_scope,
+    int64_t *ret_ttl, char err[WRIT_ERRLEN])
+{
+	const struct kind_config *kc;
+	const struct writ_kind *k;
+	const char *kind, *ttl;
+	char q[52];
+	int64_t secs;
+	int r;
+
+	if ((r = sjson_string(req, "kind", true, &kind, err)) < 0 ||
+	    (r = sjson_string(req, "ttl", false, &ttl, err)) < 0)
+		return r;
+	if ((k = kinds_find(kind)) == NULL) {
+		sjson_quote(q, kind);
+		snprintf(err, WRIT_ERRLEN, "unknown kind '%s'; GET /v1/health lists the kinds", q);
+		return WRIT_EKIND;
+	}
+	if (json_object_get(req, "scope") == NULL) {
+		snprintf(err, WRIT_ERRLEN, "field 'scope' is required");
+		return WRIT_EBADREQ;
+	}
+	kc = &writd_cfg->kinds[kinds_index(k)];
+	secs = kc->default_ttl;
+	if (ttl != NULL && duration_parse(ttl, &secs) < 0) {
+		sjson_quote(q, ttl);
+		snprintf(err, WRIT_ERRLEN, "field 'ttl': '%s' is not a positive duration "
+		    "such as \"90s\", \"10m\" or \"1h\"", q);
+		return WRIT_ETTL;
+	}
+	if (secs > kc->max_ttl) {
+		snprintf(err, WRIT_ERRLEN, "field 'ttl': %llds is above the %s maximum of "
+		    "%llds; ask for less", (long long)secs, k->name, (long long)kc->max_ttl);
+		return WRIT_ETTLMAX;
+	}
+	if ((r = k->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
+		return r;
+	*ret_kind = k;
+	*ret_ttl = secs;
+	return 0;
+}
+
+/* Answer a policy denial: the tier, rule and why go to the agent too. */
+static enum MHD_Result
+reply_denied(struct MHD_Connection *c, const struct policy_decision *d)
+{
+	return reply_error_with(c, WRIT_EPOLICY, d->message, json_pack("{ssssss}",
+	    "tier", d->tier, "layer", d->layer, "rule", d->rule), 0);
 }
 
 static enum MHD_Result
 h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	static const char *const keys[] = { "kind", "scope", "ttl", "reason", NULL };
-	const struct kind_config *kc;
-	const struct writ_kind *k;
-	const char *kind, *ttl, *reason;
-	char err[WRIT_ERRLEN] = "", q[52];
+	struct session *s = rq->conn->session;
+	struct policy_request pq;
+	struct policy_decision d = { .verdict = POLICY_ASK };
+	const struct writ_kind *k = NULL;
+	char err[WRIT_ERRLEN] = "";
 	struct pending *p = NULL;
 	json_t *req = NULL, *scope = NULL;
-	int64_t secs;
+	const char *reason;
+	int64_t ttl = 0, cool;
+	unsigned int max_pending;
 	int r;
 
 	(void)arg;
@@ -178,43 +255,44 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the request", err)) < 0 ||
-	    (r = sjson_string(req, "kind", true, &kind, err)) < 0 ||
-	    (r = sjson_string(req, "ttl", false, &ttl, err)) < 0 ||
-	    (r = sjson_string(req, "reason", false, &reason, err)) < 0)
+	    (r = sjson_string(req, "reason", false, &reason, err)) < 0 ||
+	    (r = parse_writ(req, &k, &scope, &ttl, err)) < 0)
 		goto out;
-	if ((k = kinds_find(kind)) == NULL) {
-		sjson_quote(q, kind);
-		snprintf(err, sizeof(err), "unknown kind '%s'; GET /v1/health lists the kinds", q);
-		r = WRIT_EKIND;
-		goto out;
-	}
-	if (json_object_get(req, "scope") == NULL) {
-		snprintf(err, sizeof(err), "field 'scope' is required");
-		r = WRIT_EBADREQ;
-		goto out;
-	}
-	if ((r = k->canonicalize(json_object_get(req, "scope"), &scope, err)) < 0)
-		goto out;
-	kc = &writd_cfg->kinds[kinds_index(k)];
-	secs = kc->default_ttl;
-	if (ttl != NULL && duration_parse(ttl, &secs) < 0) {
-		sjson_quote(q, ttl);
-		snprintf(err, sizeof(err), "field 'ttl': '%s' is not a positive duration "
-		    "such as \"90s\", \"10m\" or \"1h\"", q);
-		r = WRIT_ETTL;
-		goto out;
-	}
-	if (secs > kc->max_ttl) {
-		snprintf(err, sizeof(err), "field 'ttl': %llds is above the %s maximum of "
-		    "%llds; ask for less", (long long)secs, k->name, (long long)kc->max_ttl);
-		r = WRIT_ETTLMAX;
-		goto out;
-	}
 	if (reason != NULL && strlen(reason) > WRIT_MAX_REASON) {
 		snprintf(err, sizeof(err), "field 'reason' is longer than %d bytes",
 		    WRIT_MAX_REASON);
 		r = WRIT_ETOOBIG;
 		goto out;
+	}
+	pq = (struct policy_request){ .kind = k->name, .scope = scope, .ttl = ttl,
+	    .session = s->name, .uid = rq->conn->peer->uid, .exe = rq->conn->peer->exe };
+	pthread_mutex_lock(&writd_lock);
+	pq.workspace = s->workspace;
+	pq.live = writs_count(s);
+	cool = session_cooling(s, now_mono());
+	if (cool == 0)
+		policy_decide(policy, &pq, &d);
+	max_pending = policy_max_pending(policy);
+	pthread_mutex_unlock(&writd_lock);
+	if (cool > 0) {
+		json_decref(req);
+		json_decref(scope);
+		snprintf(err, sizeof(err), "too many of this session's requests were denied; "
+		    "it may ask again in %llds", (long long)cool);
+		return reply_error_with(c, WRIT_ECOOLDOWN, err, NULL, (int)cool);
+	}
+	if (d.verdict == POLICY_DENY) {
+		json_decref(req);
+		json_decref(scope);
+		return reply_denied(c, &d);
+	}
+	if (d.verdict == POLICY_ALLOW) {
+		/* Allowed by a rule: no prompt, but the same checks as any writ. */
+		enum MHD_Result res = issue(c, s, k, scope, ttl);
+
+		json_decref(req);
+		json_decref(scope);
+		return res;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
@@ -224,23 +302,25 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	p->kind = k;
 	p->scope = scope;
 	scope = NULL;
-	p->ttl = secs;
+	p->ttl = ttl;
+	p->why = d;
 	snprintf(p->reason, sizeof(p->reason), "%s", reason != NULL ? reason : "");
 	sjson_clean_text(p->reason);
 	p->peer = rq->conn->peer;
 	p->mhd = c;
 	p->rq = rq;
 	p->fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
+	if (max_pending == 0 || max_pending > writd_cfg->max_pending)
+		max_pending = writd_cfg->max_pending;
 	pthread_mutex_lock(&writd_lock);
-	p->session = rq->conn->session;
-	session_ref(p->session);
-	r = approval_submit(p);
+	p->session = s;
+	session_ref(s);
+	r = approval_submit(p, max_pending);
 	if (r == 0)
 		rq->pending = p;
 	else
 		approval_release(p);
 	pthread_mutex_unlock(&writd_lock);
-	p = NULL;
  out:
 	json_decref(req);
 	json_decref(scope);
@@ -390,20 +470,26 @@ h_requests(struct MHD_Connection *c, struct req *rq, const char *arg)
 static enum MHD_Result
 decide(struct MHD_Connection *c, struct req *rq, const char *id, bool approve)
 {
+	static const char *const keys[] = { "digest", "confirm", NULL };
 	char err[WRIT_ERRLEN] = "";
-	json_t *req;
+	struct verdict v = { .approve = approve };
+	bool cooled = false;
+	json_t *req, *body;
 	int r, prior = 0;
 
-	/* No body fields yet; an empty body or {} only. */
+	/* Optional: the digest that was shown, the typed code. */
 	if ((r = body_json(rq, true, &req, err)) < 0)
 		return bad(c, r, err);
-	r = json_object_size(req) == 0 ? 0 : WRIT_EBADREQ;
-	json_decref(req);
-	if (r < 0)
-		return reply_error(c, r, "an approval takes no fields");
+	if ((r = sjson_only_keys(req, keys, "the approval", err)) < 0 ||
+	    (r = sjson_string(req, "digest", false, &v.digest, err)) < 0 ||
+	    (r = sjson_string(req, "confirm", false, &v.confirm, err)) < 0) {
+		json_decref(req);
+		return bad(c, r, err);
+	}
 	pthread_mutex_lock(&writd_lock);
-	r = approval_decide(id, approve, &prior);
+	r = approval_decide(id, &v, &prior, &cooled);
 	pthread_mutex_unlock(&writd_lock);
+	json_decref(req);
 	if (r == WRIT_ENOTFOUND)
 		return reply_error(c, r, "no pending request with that id");
 	if (r == WRIT_EDECIDED) {
@@ -415,8 +501,17 @@ decide(struct MHD_Connection *c, struct req *rq, const char *id, bool approve)
 	}
 	if (r < 0)
 		return reply_error(c, r, NULL);
-	return reply_json(c, 200, json_pack("{ssss}", "id", id, "decision",
-	    approve ? "approved" : "denied"));
+	body = json_pack("{ssss}", "id", id, "decision", approve ? "approved" : "denied");
+	if (body != NULL && cooled) {
+		snprintf(err, sizeof(err), "that was the session's %u%s denial within %llds: "
+		    "it is cooling down for %llds", writd_cfg->cooldown_after,
+		    writd_cfg->cooldown_after == 1 ? "st" : writd_cfg->cooldown_after == 2 ? "nd" :
+		    writd_cfg->cooldown_after == 3 ? "rd" : "th",
+		    (long long)writd_cfg->cooldown_window, (long long)writd_cfg->cooldown);
+		json_object_set_new(body, "cooldown", json_string(err));
+		fprintf(stderr, "writd: %s\n", err);
+	}
+	return reply_json(c, 200, body);
 }
 
 static enum MHD_Result
@@ -441,6 +536,57 @@ h_jwks(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return reply_json(c, 200, k->public_keys(kinds_state(k)));
 }
 
+static enum MHD_Result
+h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	static const char *const keys[] = { "kind", "scope", "ttl", "reason", "session",
+	    "workspace", "uid", "exe", "live", NULL };
+	struct policy_request pq = { .session = "explain", .exe = "/unknown" };
+	const struct writ_kind *k;
+	struct policy_decision d;
+	char err[WRIT_ERRLEN] = "";
+	json_t *req, *scope = NULL, *body = NULL;
+	int64_t ttl;
+	int r;
+
+	(void)arg;
+	if ((r = body_json(rq, false, &req, err)) < 0)
+		return bad(c, r, err);
+	/* The request as an agent would send it, plus who would send it. */
+	if ((r = sjson_only_keys(req, keys, "the request", err)) < 0 ||
+	    (r = parse_writ(req, &k, &scope, &ttl, err)) < 0 ||
+	    (r = sjson_string(req, "session", false, &pq.session, err)) < 0 ||
+	    (r = sjson_string(req, "workspace", false, &pq.workspace, err)) < 0 ||
+	    (r = sjson_string(req, "exe", false, &pq.exe, err)) < 0)
+		goto out;
+	if (pq.session == NULL)
+		pq.session = "explain";
+	if (pq.exe == NULL)
+		pq.exe = "/unknown";
+	if ((json_object_get(req, "uid") && !json_is_integer(json_object_get(req, "uid"))) ||
+	    (json_object_get(req, "live") && !json_is_integer(json_object_get(req, "live")))) {
+		snprintf(err, sizeof(err), "fields 'uid' and 'live' must be integers");
+		r = WRIT_EBADREQ;
+		goto out;
+	}
+	pq.uid = json_object_get(req, "uid") ? (uid_t)json_integer_value(json_object_get(req, "uid")) :
+	    geteuid();
+	pq.live = (unsigned int)json_integer_value(json_object_get(req, "live"));
+	pq.kind = k->name;
+	pq.scope = scope;
+	pq.ttl = ttl;
+	pthread_mutex_lock(&writd_lock);
+	policy_decide(policy, &pq, &d);
+	pthread_mutex_unlock(&writd_lock);
+	body = policy_decision_json(&d);
+	json_object_set(body, "scope", scope);
+	json_object_set_new(body, "ttl", json_integer(ttl));
+ out:
+	json_decref(req);
+	json_decref(scope);
+	return r < 0 ? bad(c, r, err) : reply_json(c, 200, body);
+}
+
 static const struct route routes[] = {
 	{ ON_ADMIN | ON_SESSION, "GET", "/v1/health", h_health },
 	{ ON_SESSION, "POST", "/v1/writs", h_writ_create },
@@ -454,6 +600,7 @@ static const struct route routes[] = {
 	{ ON_ADMIN, "POST", "/v1/requests/*/approve", h_approve },
 	{ ON_ADMIN, "POST", "/v1/requests/*/deny", h_deny },
 	{ ON_ADMIN, "GET", "/v1/jwks", h_jwks },
+	{ ON_ADMIN, "POST", "/v1/policy/explain", h_explain },
 	{ 0, NULL, NULL, NULL },
 };
 

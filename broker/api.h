@@ -8,11 +8,20 @@
 
 #include "server.h"
 
+struct policy;
+
 /*
  * Answer (or suspend) the complete request rq: route by socket, method and
  * path.  Unknown paths are 404, known paths with another method 405.
  */
 enum MHD_Result api_dispatch(struct MHD_Connection *c, struct req *rq,
     const char *method, const char *url);
+
+/*
+ * Put p in force (writd owns it from now on); returns the policy it
+ * replaces, for the caller to free.  Requests in flight finish under the
+ * policy they started with.
+ */
+struct policy *api_set_policy(struct policy *p);
 
 #endif

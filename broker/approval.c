@@ -2,11 +2,14 @@
  * approval.c - requests waiting for a human, and the approvers who watch.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "approval.h"
+#include "approver.h"
 #include "errors.h"
 #include "server.h"
 #include "session.h"
@@ -28,10 +31,38 @@ static pthread_t reaper;
 static pthread_cond_t reaper_cond;
 static bool reaper_running, reaper_stop;
 
+static json_t *pending_json(const struct pending *p);
+
 static bool
 approver_present(void)
 {
-	return pollers != NULL || now_mono() - last_poll_end <= WRIT_APPROVER_GRACE;
+	return writd_cfg->approval_command[0] != '\0' || pollers != NULL ||
+	    now_mono() - last_poll_end <= WRIT_APPROVER_GRACE;
+}
+
+/* 128-bit BLAKE2b of the sorted, compact JSON of v, as hex; v is stolen. */
+static void
+digest_of(json_t *v, char out[33])
+{
+	unsigned char h[16];
+	char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)(text ? text : ""),
+	    text ? strlen(text) : 0, NULL, 0);
+	sodium_bin2hex(out, 33, h, sizeof(h));
+	free(text);
+	json_decref(v);
+}
+
+/* A code to type: no look-alikes (0/o, 1/l/i). */
+static void
+typed_code(char out[8])
+{
+	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+
+	for (int i = 0; i < 6; i++)
+		out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	out[6] = '\0';
 }
 
 static void
@@ -56,6 +87,7 @@ static void
 settle(struct pending *p, int decision)
 {
 	unlist_pending(p);
+	approver_cancel(p->id);
 	p->decision = decision;
 	memcpy(decided[decided_next].id, p->id, sizeof(p->id));
 	decided[decided_next].decision = decision;
@@ -148,20 +180,31 @@ approval_stop(void)
 }
 
 int
-approval_submit(struct pending *p)
+approval_submit(struct pending *p, unsigned int max_pending)
 {
 	if (p->session->closed)
 		return WRIT_ECLOSED;
 	if (!approver_present())
 		return WRIT_ENOAPPROVER;
-	if (p->session->pending >= writd_cfg->max_pending)
+	if (p->session->pending >= max_pending)
 		return WRIT_EPENDING;
+	digest_of(json_pack("{sssssOsI}", "session", p->session->id, "kind", p->kind->name,
+	    "scope", p->scope, "ttl", (json_int_t)p->ttl), p->dupkey);
+	/* NB. refused, never merged: one approval must release one writ. */
+	for (struct pending *q = pendings; q != NULL; q = q->next)
+		if (q->session == p->session && strcmp(q->dupkey, p->dupkey) == 0)
+			return WRIT_EDUPLICATE;
 	random_id(p->id);
+	if (p->why.typed)
+		typed_code(p->code);
 	p->seq = ++last_seq;
 	p->created_at = now_real();
 	p->expires_at = p->created_at + writd_cfg->approval_timeout;
 	p->deadline = now_mono() + writd_cfg->approval_timeout;
 	p->decision = 0;
+	digest_of(json_pack("{sssssisssssOsIss}", "id", p->id, "session", p->session->id,
+	    "pid", (int)p->peer->pid, "exe", p->peer->exe, "kind", p->kind->name,
+	    "scope", p->scope, "ttl", (json_int_t)p->ttl, "reason", p->reason), p->digest);
 	p->next = pendings;
 	pendings = p;
 	p->listed = true;
@@ -174,11 +217,21 @@ approval_submit(struct pending *p)
 			wake_poller(w);
 	}
 	pthread_cond_signal(&reaper_cond);
+	if (writd_cfg->approval_command[0] != '\0') {
+		json_t *j = pending_json(p);
+		char *text = json_dumps(j, JSON_COMPACT);
+
+		if (text == NULL || approver_spawn(writd_cfg->approval_command, p->id, text) < 0)
+			settle(p, WRIT_ENOAPPROVER);	/* the response says so */
+		free(text);
+		json_decref(j);
+	}
 	return 0;
 }
 
 int
-approval_decide(const char *id, bool approve, int *ret_prior)
+approval_decide(const char *id, const struct verdict *v, int *ret_prior,
+    bool *ret_cooldown)
 {
 	struct pending *p;
 
@@ -193,13 +246,31 @@ approval_decide(const char *id, bool approve, int *ret_prior)
 			}
 		return WRIT_ENOTFOUND;
 	}
+	if (v->digest != NULL && sodium_memcmp(v->digest, p->digest, sizeof(p->digest)) != 0)
+		return WRIT_ECHANGED;
+	if (v->approve && p->why.typed && !v->trusted && (v->confirm == NULL ||
+	    strlen(v->confirm) != strlen(p->code) ||
+	    sodium_memcmp(v->confirm, p->code, strlen(p->code)) != 0))
+		return WRIT_ECONFIRM;
 	/* NB. the pid of an exited caller may already belong to another process. */
-	if (approve && !peer_alive(p->peer)) {
+	if (v->approve && !peer_alive(p->peer)) {
 		settle(p, WRIT_EGONE);
 		return WRIT_EGONE;
 	}
-	settle(p, approve ? 1 : WRIT_EDENIED);
+	if (!v->approve)
+		*ret_cooldown = session_denied(p->session, now_mono());
+	settle(p, v->approve ? 1 : WRIT_EDENIED);
 	return 0;
+}
+
+void
+approval_command_done(const char *id, bool ok)
+{
+	struct verdict v = { .approve = ok, .trusted = true };
+	bool cooled = false;
+	int prior;
+
+	(void)approval_decide(id, &v, &prior, &cooled);
 }
 
 void
@@ -225,8 +296,7 @@ static json_t *
 pending_json(const struct pending *p)
 {
 	const struct session *s = p->session;
-
-	return json_pack("{sssIs{ssssso}s{sisisissssss}sssOsIsssIsI}",
+	json_t *j = json_pack("{sssIs{ssssso}s{sisisissssss}sssOsIsssIsI}",
 	    "id", p->id, "seq", (json_int_t)p->seq,
 	    "session", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
@@ -236,6 +306,15 @@ pending_json(const struct pending *p)
 	    "kind", p->kind->name, "scope", p->scope, "ttl", (json_int_t)p->ttl,
 	    "reason", p->reason, "created_at", (json_int_t)p->created_at,
 	    "expires_at", (json_int_t)p->expires_at);
+
+	if (j == NULL)
+		return NULL;
+	json_object_set_new(j, "digest", json_string(p->digest));
+	json_object_set_new(j, "policy", policy_decision_json(&p->why));
+	if (p->why.typed)
+		json_object_set_new(j, "confirm", json_pack("{ssss}", "mode", "typed",
+		    "code", p->code));
+	return j;
 }
 
 json_t *

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "../plugins/kind.h"
+#include "../policy/policy.h"
 #include "peer.h"
 #include "sjson.h"
 
@@ -43,6 +44,10 @@ struct pending {
 	char reason[WRIT_MAX_REASON + 1]; /* untrusted, control characters stripped */
 	int64_t created_at, expires_at;	/* wall clock */
 	int64_t deadline;		/* monotonic */
+	struct policy_decision why;	/* the policy's answer: ask, which rule */
+	char code[8];			/* typed approvals: the code to type */
+	char digest[33];		/* binds an approval to what was shown */
+	char dupkey[33];		/* equal for identical requests */
 	int decision;			/* 0 waiting, 1 approved, or a WRIT_E* code */
 	bool listed;
 	struct MHD_Connection *mhd;
@@ -66,17 +71,32 @@ int approval_start(void);
 void approval_stop(void);
 
 /*
- * Queue p (filled in but for id, seq and times) and suspend its connection.
- * Returns 0, WRIT_ENOAPPROVER, WRIT_EPENDING or WRIT_ECLOSED.
+ * Queue p (filled in but for id, seq, times, code and digests), suspend its
+ * connection, and start the approver command if one is configured.
+ * max_pending is the session's ceiling.  Returns 0, WRIT_ENOAPPROVER,
+ * WRIT_EPENDING, WRIT_EDUPLICATE or WRIT_ECLOSED.
  */
-int approval_submit(struct pending *p);
+int approval_submit(struct pending *p, unsigned int max_pending);
+
+/* What an approver says about one request. */
+struct verdict {
+	bool approve;
+	const char *digest;		/* NULL, or must equal the request's */
+	const char *confirm;		/* the typed code, for typed requests */
+	bool trusted;			/* the approver command: no code needed */
+};
 
 /*
- * Decide request id: approve (true) or deny.  Returns 0, WRIT_ENOTFOUND,
- * WRIT_EDECIDED (already decided; *ret_prior says how, when known), or
- * WRIT_EGONE when the caller exited (the request then fails).
+ * Decide request id.  Returns 0, WRIT_ENOTFOUND, WRIT_EDECIDED (already
+ * decided; *ret_prior says how), WRIT_ECHANGED or WRIT_ECONFIRM (the
+ * request stays pending), or WRIT_EGONE when the caller exited (the request
+ * then fails).  *ret_cooldown is set when this denial cooled the session.
  */
-int approval_decide(const char *id, bool approve, int *ret_prior);
+int approval_decide(const char *id, const struct verdict *v, int *ret_prior,
+    bool *ret_cooldown);
+
+/* The approver command for request id ended with exit status ok or not. */
+void approval_command_done(const char *id, bool ok);
 
 /* Fail every request of session s (NULL: all) with code. */
 void approval_cancel(const struct session *s, int code);

@@ -17,6 +17,11 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->approval_timeout = 120;
+	cfg->cooldown_after = 3;
+	cfg->cooldown_window = 300;
+	cfg->cooldown = 120;
+	snprintf(cfg->policy_enterprise, sizeof(cfg->policy_enterprise), "%s",
+	    WRIT_ENTERPRISE_POLICY);
 	cfg->max_pending = 3;
 	cfg->max_sessions = 256;
 	cfg->max_conns = 1024;
@@ -146,12 +151,14 @@ static int
 load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 {
 	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
-	    "limits", "kinds", NULL };
-	static const char *const approval[] = { "timeout", NULL };
+	    "limits", "kinds", "policy", NULL };
+	static const char *const approval[] = { "timeout", "command", "cooldown_after",
+	    "cooldown_window", "cooldown", NULL };
+	static const char *const policy[] = { "enterprise", "user", NULL };
 	static const char *const limits[] = { "max_pending", "max_sessions",
 	    "max_connections", "max_session_connections", "request_timeout",
 	    "max_wait", NULL };
-	json_t *a, *l, *k;
+	json_t *a, *l, *k, *p;
 	int r;
 
 	if ((r = sjson_only_keys(root, top, "the config", err)) < 0 ||
@@ -161,10 +168,24 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	    sizeof(cfg->state_dir), err)) < 0 ||
 	    (r = get_object(root, "approval", "approval", approval, &a, err)) < 0 ||
 	    (r = get_object(root, "limits", "limits", limits, &l, err)) < 0 ||
-	    (r = get_object(root, "kinds", "kinds", NULL, &k, err)) < 0)
+	    (r = get_object(root, "kinds", "kinds", NULL, &k, err)) < 0 ||
+	    (r = get_object(root, "policy", "policy", policy, &p, err)) < 0)
 		return r;
-	if (a != NULL && (r = get_duration(a, "timeout", "approval.timeout",
-	    &cfg->approval_timeout, err)) < 0)
+	if (a != NULL &&
+	    ((r = get_duration(a, "timeout", "approval.timeout", &cfg->approval_timeout, err)) < 0 ||
+	    (r = get_path(a, "command", "approval.command", cfg->approval_command,
+	    sizeof(cfg->approval_command), err)) < 0 ||
+	    (r = get_count(a, "cooldown_after", "approval.cooldown_after",
+	    WRIT_MAX_COOLDOWN_AFTER, &cfg->cooldown_after, err)) < 0 ||
+	    (r = get_duration(a, "cooldown_window", "approval.cooldown_window",
+	    &cfg->cooldown_window, err)) < 0 ||
+	    (r = get_duration(a, "cooldown", "approval.cooldown", &cfg->cooldown, err)) < 0))
+		return r;
+	if (p != NULL &&
+	    ((r = get_path(p, "enterprise", "policy.enterprise", cfg->policy_enterprise,
+	    sizeof(cfg->policy_enterprise), err)) < 0 ||
+	    (r = get_path(p, "user", "policy.user", cfg->policy_user,
+	    sizeof(cfg->policy_user), err)) < 0))
 		return r;
 	if (l != NULL &&
 	    ((r = get_count(l, "max_pending", "limits.max_pending", 64,
@@ -249,6 +270,16 @@ config_finish(struct config *cfg, char err[WRIT_ERRLEN])
 			return WRIT_EBADREQ;
 		}
 		if (n < 0 || (size_t)n >= sizeof(cfg->state_dir))
+			goto toolong;
+	}
+	if (cfg->policy_user[0] == '\0') {
+		if ((base = secure_getenv("XDG_CONFIG_HOME")) != NULL && base[0] == '/')
+			n = snprintf(cfg->policy_user, sizeof(cfg->policy_user),
+			    "%s/writ/policy.json", base);
+		else if ((base = secure_getenv("HOME")) != NULL && base[0] == '/')
+			n = snprintf(cfg->policy_user, sizeof(cfg->policy_user),
+			    "%s/.config/writ/policy.json", base);
+		if (n < 0 || (size_t)n >= sizeof(cfg->policy_user))
 			goto toolong;
 	}
 	return 0;

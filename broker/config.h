@@ -14,6 +14,11 @@
 
 #include "sjson.h"
 
+/* Where the enterprise policy is unless configured. */
+#define WRIT_ENTERPRISE_POLICY "/etc/writ/policy.json"
+/* Most denials cooldown_after may count. */
+#define WRIT_MAX_COOLDOWN_AFTER 16
+
 /* Built-in ceilings of the configurable limits. */
 #define WRIT_MAX_SESSIONS 4096
 #define WRIT_MAX_CONNS 4096
@@ -31,6 +36,12 @@ struct config {
 	char runtime_dir[PATH_MAX];	/* "" until config_finish */
 	char state_dir[PATH_MAX];
 	int64_t approval_timeout;	/* seconds a request waits for a human */
+	char approval_command[PATH_MAX]; /* "" or an approver program */
+	unsigned int cooldown_after;	/* denials within cooldown_window ... */
+	int64_t cooldown_window;	/* ... seconds ... */
+	int64_t cooldown;		/* ... cool the session down this long */
+	char policy_enterprise[PATH_MAX];
+	char policy_user[PATH_MAX];	/* "" until config_finish */
 	unsigned int max_pending;	/* pending requests per session */
 	unsigned int max_sessions;
 	unsigned int max_conns;		/* open connections in all */
@@ -51,7 +62,8 @@ int config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN]);
 
 /*
  * Fill in the directories still empty: $XDG_RUNTIME_DIR/writ (else
- * /tmp/writ-UID) and $XDG_STATE_HOME/writ (else ~/.local/state/writ).
+ * /tmp/writ-UID), $XDG_STATE_HOME/writ (else ~/.local/state/writ) and the
+ * user policy $XDG_CONFIG_HOME/writ/policy.json (else ~/.config/...).
  * Returns 0 or a negative code with a message.
  */
 int config_finish(struct config *cfg, char err[WRIT_ERRLEN]);

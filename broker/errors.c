@@ -45,6 +45,16 @@ static const struct writ_error table[] = {
 	{ WRIT_EMINT, "mint_failed", 502, "the kind failed to mint a token" },
 	{ WRIT_ESESSIONS, "too_many_sessions", 429,
 	  "writd has too many sessions open; close one first" },
+	{ WRIT_EPOLICY, "policy_denied", 403,
+	  "the policy denies this request; no approval can override it" },
+	{ WRIT_EDUPLICATE, "duplicate_pending", 409,
+	  "the same request is already waiting for approval; wait for its answer" },
+	{ WRIT_ECOOLDOWN, "cooling_down", 429,
+	  "too many of this session's requests were denied; it is cooling down" },
+	{ WRIT_ECONFIRM, "confirmation_required", 403,
+	  "this request needs a typed approval: send the code shown in the prompt" },
+	{ WRIT_ECHANGED, "request_changed", 409,
+	  "the digest does not match the pending request; look at it again" },
 };
 
 const struct writ_error *

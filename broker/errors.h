@@ -34,6 +34,11 @@ enum {
 	WRIT_ESHUTDOWN = -21,	/* writd is stopping */
 	WRIT_EMINT = -22,	/* the kind failed to mint */
 	WRIT_ESESSIONS = -23,	/* too many sessions */
+	WRIT_EPOLICY = -24,	/* the policy denies it */
+	WRIT_EDUPLICATE = -25,	/* the same request is already pending */
+	WRIT_ECOOLDOWN = -26,	/* the session is cooling down after denials */
+	WRIT_ECONFIRM = -27,	/* a typed approval without the right code */
+	WRIT_ECHANGED = -28,	/* approval for a request that is not the one shown */
 };
 
 struct writ_error {

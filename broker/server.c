@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "approval.h"
+#include "approver.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "peer.h"
@@ -27,6 +28,8 @@
 
 /* epoll data of a connection watched for hangup: the fd with this bit. */
 #define HANGUP_TAG (1ULL << 62)
+/* epoll data of an approver command's pidfd. */
+#define CHILD_TAG (1ULL << 61)
 /* Connections accepted per listener per wakeup, before looking again. */
 #define ACCEPT_BATCH 64
 
@@ -127,13 +130,25 @@ reply_json(struct MHD_Connection *c, unsigned int status, json_t *body)
 }
 
 enum MHD_Result
-reply_error(struct MHD_Connection *c, int code, const char *detail)
+reply_error_with(struct MHD_Connection *c, int code, const char *detail,
+    json_t *extra, int retry_after)
 {
 	const struct writ_error *e = errors_lookup(code);
-	int retry = e->status == 429 || e->status == 503 ? 1 : 0;
+	json_t *body = json_pack("{s{ssss}}", "error", "code", e->name,
+	    "message", detail != NULL ? detail : e->message);
 
-	return queue(c, e->status, json_pack("{s{ssss}}", "error", "code", e->name,
-	    "message", detail != NULL ? detail : e->message), retry);
+	if (body != NULL && extra != NULL)
+		json_object_update(json_object_get(body, "error"), extra);
+	json_decref(extra);
+	if (retry_after <= 0 && (e->status == 429 || e->status == 503))
+		retry_after = 1;
+	return queue(c, e->status, body, retry_after);
+}
+
+enum MHD_Result
+reply_error(struct MHD_Connection *c, int code, const char *detail)
+{
+	return reply_error_with(c, code, detail, NULL, 0);
 }
 
 void
@@ -161,6 +176,20 @@ server_watch_hangup(int fd, bool on)
 		(void)epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 	else
 		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void
+server_watch_child(int pidfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = CHILD_TAG | (uint64_t)pidfd };
+
+	(void)epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
+}
+
+void
+server_unwatch_child(int pidfd)
+{
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, pidfd, NULL);
 }
 
 int
@@ -408,6 +437,8 @@ accept_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.u64 & HANGUP_TAG)
 				hangup((int)(evs[i].data.u64 & 0xffffffffU));
+			else if (evs[i].data.u64 & CHILD_TAG)
+				approver_exited((int)(evs[i].data.u64 & 0xffffffffU));
 			else if (evs[i].data.ptr == NULL) {
 				uint64_t v;
 
@@ -482,6 +513,7 @@ server_stop(void)
 		abort();	/* an eventfd write cannot fail here */
 	session_close_all(WRIT_ESHUTDOWN, &revoke);
 	approval_wake_all();
+	approver_cancel_all();
 	while (listeners != NULL)
 		server_unlisten(listeners);
 	pthread_mutex_unlock(&writd_lock);

@@ -75,6 +75,10 @@ void server_unlisten(struct listener *l);
  */
 void server_watch_hangup(int fd, bool on);
 
+/* Report the exit of the process behind pidfd to approver_exited() / stop.  Lock held. */
+void server_watch_child(int pidfd);
+void server_unwatch_child(int pidfd);
+
 /* Suspend c, counted for shutdown.  Lock held; only from the handler. */
 void server_suspend(struct MHD_Connection *c, struct req *rq);
 /* Resume c.  Lock held; any thread. */
@@ -91,6 +95,11 @@ enum MHD_Result reply_json(struct MHD_Connection *c, unsigned int status, json_t
  * when not NULL, else the table's.  429 and 503 carry Retry-After.
  */
 enum MHD_Result reply_error(struct MHD_Connection *c, int code, const char *detail);
+
+/* reply_error with the members of extra (stolen) added to "error", and a
+ * Retry-After of retry_after seconds when positive. */
+enum MHD_Result reply_error_with(struct MHD_Connection *c, int code, const char *detail,
+    json_t *extra, int retry_after);
 
 /* Wall clock and monotonic clock, in seconds. */
 int64_t now_real(void);

@@ -157,6 +157,29 @@ session_unref(struct session *s)
 	free(s);
 }
 
+bool
+session_denied(struct session *s, int64_t now)
+{
+	unsigned int m = writd_cfg->cooldown_after, hits = 0;
+
+	s->denials[s->ndenials++ % m] = now;
+	for (unsigned int i = 0; i < m && i < s->ndenials; i++)
+		if (now - s->denials[i] <= writd_cfg->cooldown_window)
+			hits++;
+	if (hits < m)
+		return false;
+	/* A session the person keeps saying no to is likely being abused. */
+	s->cooldown_until = now + writd_cfg->cooldown;
+	s->ndenials = 0;
+	return true;
+}
+
+int64_t
+session_cooling(const struct session *s, int64_t now)
+{
+	return s->cooldown_until > now ? s->cooldown_until - now : 0;
+}
+
 json_t *
 session_json(const struct session *s)
 {

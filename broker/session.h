@@ -33,6 +33,9 @@ struct session {
 	unsigned int pending;		/* requests waiting for a human */
 	unsigned int refs;
 	bool closed;
+	int64_t denials[16];		/* times of recent human denials, a ring */
+	unsigned int ndenials;
+	int64_t cooldown_until;		/* monotonic; requests refused until then */
 	struct session *next;
 };
 
@@ -60,6 +63,14 @@ void session_close_all(int code, struct writ **revoke);
 void session_ref(struct session *s);
 /* Drop a reference; frees a closed session at zero.  NULL is fine. */
 void session_unref(struct session *s);
+
+/*
+ * Count a human denial; returns true when it starts a cooldown (so many
+ * denials within the window).
+ */
+bool session_denied(struct session *s, int64_t now);
+/* Seconds of cooldown left, 0 when none. */
+int64_t session_cooling(const struct session *s, int64_t now);
 
 /* JSON views. */
 json_t *session_json(const struct session *s);

@@ -6,6 +6,7 @@
  */
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include <jansson.h>
 
 #include "../agent-side/libwrit.h"
+#include "../policy/policy.h"
+#include "config.h"
 
 /* How long a plain command waits for writd, in ms. */
 #define SHORT_TIMEOUT 30000
@@ -31,9 +34,16 @@ static const char usage[] =
 "                     are revoked and its socket removed\n"
 "  watch              approve or deny requests as they arrive (y/N)\n"
 "  requests           the requests waiting for a decision, as JSON\n"
-"  approve ID         approve one pending request\n"
+"  approve ID [--confirm CODE]\n"
+"                     approve one pending request (CODE: for typed approvals)\n"
 "  deny ID            deny one pending request\n"
 "  jwks               the public keys that verify writd's JWTs\n"
+"  policy explain FILE|-\n"
+"                     what the policy decides for a request (JSON as an agent\n"
+"                     sends it, plus optional session, workspace, uid, exe, live);\n"
+"                     issues nothing\n"
+"  policy check [--enterprise FILE] [--policy FILE]\n"
+"                     validate policy files (default: writd's default paths)\n"
 "\n"
 "The admin socket is DIR/admin.sock; DIR is --runtime-dir, else\n"
 "$WRIT_RUNTIME_DIR, else $XDG_RUNTIME_DIR/writ, else /tmp/writ-UID.\n";
@@ -194,19 +204,58 @@ cmd_sessions(int argc, char **argv)
 	return 2;
 }
 
+/* POST an approval or denial; confirm and digest may be NULL. */
 static int
-decide(int argc, char **argv, const char *verb)
+post_decision(const char *id, bool approve, const char *confirm, const char *digest,
+    struct writ_resp *ret)
 {
-	struct writ_resp resp;
-	char path[128];
+	char path[128], *text;
+	json_t *body = json_object();
 	int r;
 
-	if (argc != 2 || !valid_id(argv[1]))
+	if (confirm != NULL)
+		json_object_set_new(body, "confirm", json_string(confirm));
+	if (digest != NULL)
+		json_object_set_new(body, "digest", json_string(digest));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	snprintf(path, sizeof(path), "/v1/requests/%s/%s", id, approve ? "approve" : "deny");
+	r = call("POST", path, text, 200, ret);
+	free(text);
+	return r;
+}
+
+static void
+print_cooldown(const struct writ_resp *resp)
+{
+	const char *c = json_string_value(json_object_get(resp->body, "cooldown"));
+
+	if (c != NULL) {
+		fputs("writctl: ", stdout);
+		writ_print_clean(stdout, c);
+		putchar('\n');
+	}
+}
+
+static int
+decide(int argc, char **argv, bool approve)
+{
+	const char *confirm = NULL;
+	struct writ_resp resp;
+	int r;
+
+	if (argc == 4 && approve && strcmp(argv[2], "--confirm") == 0)
+		confirm = argv[3];
+	else if (argc != 2) {
+		fputs(usage, stderr);
 		return 2;
-	snprintf(path, sizeof(path), "/v1/requests/%s/%s", argv[1], verb);
-	if ((r = call("POST", path, NULL, 200, &resp)) != 0)
+	}
+	if (!valid_id(argv[1]))
+		return 2;
+	if ((r = post_decision(argv[1], approve, confirm, NULL, &resp)) != 0)
 		return r;
-	printf("%s %s\n", strcmp(verb, "approve") == 0 ? "approved" : "denied", argv[1]);
+	printf("%s %s\n", approve ? "approved" : "denied", argv[1]);
+	print_cooldown(&resp);
 	writ_resp_free(&resp);
 	return 0;
 }
@@ -214,13 +263,13 @@ decide(int argc, char **argv, const char *verb)
 static int
 cmd_approve(int argc, char **argv)
 {
-	return decide(argc, argv, "approve");
+	return decide(argc, argv, true);
 }
 
 static int
 cmd_deny(int argc, char **argv)
 {
-	return decide(argc, argv, "deny");
+	return decide(argc, argv, false);
 }
 
 /* GET path and print its JSON (member key of it, when key is not NULL). */
@@ -285,10 +334,15 @@ field(const char *label, const char *value)
 	putchar('\n');
 }
 
-/* Show one request and ask.  Returns 1 to approve, 0 to deny, -1 at EOF. */
+/*
+ * Show one request and ask.  Returns 1 to approve, 0 to deny, -1 at EOF;
+ * for a typed approval the code typed goes to typed.
+ */
 static int
-prompt(const json_t *q)
+prompt(const json_t *q, char typed[16])
 {
+	const json_t *pol = json_object_get(q, "policy"), *conf = json_object_get(q, "confirm");
+	const char *code = json_string_value(json_object_get(conf, "code"));
 	const json_t *s = json_object_get(q, "session"), *c = json_object_get(q, "caller");
 	char line[64], buf[256], *scope;
 
@@ -311,10 +365,27 @@ prompt(const json_t *q)
 	free(scope);
 	snprintf(buf, sizeof(buf), "%llds", (long long)json_integer_value(json_object_get(q, "ttl")));
 	field("ttl", buf);
+	snprintf(buf, sizeof(buf), "%s (%s, %s)", json_string_value(json_object_get(pol, "rule")) ?: "?",
+	    json_string_value(json_object_get(pol, "tier")) ?: "?",
+	    json_string_value(json_object_get(pol, "layer")) ?: "?");
+	field("asked by", buf);
 	/* NB. the reason is the agent's own words: possibly an injection. */
 	printf("  %-9s (untrusted, written by the agent) \"", "reason");
 	writ_print_clean(stdout, json_string_value(json_object_get(q, "reason")) ?: "");
-	printf("\"\nApprove? [y/N] ");
+	printf("\"\n");
+	if (code != NULL) {
+		/* Anti-habituation: a reflexive "y" cannot approve this one. */
+		printf("This request needs a typed approval (policy rule %s).\n"
+		    "Type %s to approve; anything else denies: ",
+		    json_string_value(json_object_get(conf, "rule")) ?: "?", code);
+		fflush(stdout);
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return -1;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(typed, 16, "%s", line);
+		return strcmp(line, code) == 0;
+	}
+	printf("Approve? [y/N] ");
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return -1;
@@ -354,23 +425,25 @@ cmd_watch(int argc, char **argv)
 		}
 		json_array_foreach(json_object_get(resp.body, "requests"), i, q) {
 			const char *id = json_string_value(json_object_get(q, "id"));
+			const char *digest = json_string_value(json_object_get(q, "digest"));
 			unsigned long long seq = (unsigned long long)json_integer_value(json_object_get(q, "seq"));
 			struct writ_resp d;
-			char dpath[128];
+			char typed[16] = "";
 			int yes;
 
 			if (seq > after)
 				after = seq;
 			if (id == NULL || strlen(id) != 32)
 				continue;
-			yes = prompt(q);
+			yes = prompt(q, typed);
 			if (yes < 0) {
 				writ_resp_free(&resp);
 				return 0;
 			}
-			snprintf(dpath, sizeof(dpath), "/v1/requests/%s/%s", id, yes ? "approve" : "deny");
-			if (call("POST", dpath, NULL, 200, &d) == 0) {
+			/* The digest binds the decision to the request just shown. */
+			if (post_decision(id, yes, typed[0] ? typed : NULL, digest, &d) == 0) {
 				printf("%s\n", yes ? "approved" : "denied");
+				print_cooldown(&d);
 				writ_resp_free(&d);
 			}
 		}
@@ -378,10 +451,86 @@ cmd_watch(int argc, char **argv)
 	}
 }
 
+static int
+policy_explain(int argc, char **argv)
+{
+	struct writ_resp resp;
+	json_error_t je;
+	json_t *req;
+	char *text;
+	int r;
+
+	if (argc != 1) {
+		fputs("usage: writctl policy explain FILE|-\n", stderr);
+		return 2;
+	}
+	req = strcmp(argv[0], "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je) :
+	    json_load_file(argv[0], JSON_REJECT_DUPLICATES, &je);
+	if (req == NULL) {
+		fprintf(stderr, "writctl: %s:%d:%d: %s\n", argv[0], je.line, je.column, je.text);
+		return 2;
+	}
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	r = call("POST", "/v1/policy/explain", text, 200, &resp);
+	free(text);
+	if (r != 0)
+		return r;
+	print_json(resp.body);
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+policy_check(int argc, char **argv)
+{
+	char ent[PATH_MAX] = WRIT_ENTERPRISE_POLICY, user[PATH_MAX] = "", err[WRIT_ERRLEN];
+	const char *base;
+	struct policy *p;
+
+	if ((base = secure_getenv("XDG_CONFIG_HOME")) != NULL && base[0] == '/')
+		snprintf(user, sizeof(user), "%s/writ/policy.json", base);
+	else if ((base = secure_getenv("HOME")) != NULL && base[0] == '/')
+		snprintf(user, sizeof(user), "%s/.config/writ/policy.json", base);
+	for (int i = 0; i < argc; i++) {
+		if (i + 1 < argc && strcmp(argv[i], "--enterprise") == 0)
+			snprintf(ent, sizeof(ent), "%s", argv[++i]);
+		else if (i + 1 < argc && strcmp(argv[i], "--policy") == 0)
+			snprintf(user, sizeof(user), "%s", argv[++i]);
+		else {
+			fputs("usage: writctl policy check [--enterprise FILE] [--policy FILE]\n", stderr);
+			return 2;
+		}
+	}
+	if (policy_load(ent, user[0] ? user : NULL, &p, err) < 0) {
+		fputs("writctl: ", stderr);
+		writ_print_clean(stderr, err);
+		fputc('\n', stderr);
+		return 1;
+	}
+	policy_free(p);
+	printf("policy ok: %s (enterprise%s), %s (user%s)\n", ent,
+	    access(ent, F_OK) == 0 ? "" : ", absent", user[0] ? user : "-",
+	    user[0] && access(user, F_OK) == 0 ? "" : ", absent");
+	return 0;
+}
+
+static int
+cmd_policy(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "explain") == 0)
+		return policy_explain(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return policy_check(argc - 2, argv + 2);
+	fputs(usage, stderr);
+	return 2;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
+	{ "policy", cmd_policy },
 	{ "sessions", cmd_sessions },
 	{ "watch", cmd_watch },
 	{ "requests", cmd_requests },

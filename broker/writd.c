@@ -19,6 +19,8 @@
 #include <sodium.h>
 
 #include "../plugins/kind.h"
+#include "../policy/policy.h"
+#include "api.h"
 #include "approval.h"
 #include "config.h"
 #include "errors.h"
@@ -28,6 +30,7 @@
 
 static const char usage[] =
 "usage: writd [--config FILE] [--runtime-dir DIR] [--state-dir DIR]\n"
+"             [--enterprise-policy FILE] [--policy FILE]\n"
 "\n"
 "The writ broker: issues scoped, short-lived credentials to sandboxed\n"
 "agents over per-session Unix sockets, each after a fresh human approval.\n"
@@ -36,9 +39,13 @@ static const char usage[] =
 "  --runtime-dir DIR   sockets (default $XDG_RUNTIME_DIR/writ, else /tmp/writ-UID)\n"
 "  --state-dir DIR     keys and state (default $XDG_STATE_HOME/writ, else\n"
 "                      ~/.local/state/writ)\n"
+"  --enterprise-policy FILE  root-owned policy no user rule overrides\n"
+"                      (default " WRIT_ENTERPRISE_POLICY "; absent: none)\n"
+"  --policy FILE       the user's policy (default ~/.config/writ/policy.json)\n"
 "  --help, --version\n"
 "\n"
-"Runs in the foreground; SIGTERM or SIGINT stops it cleanly.  Approve\n"
+"Runs in the foreground; SIGTERM or SIGINT stops it cleanly; SIGHUP reloads\n"
+"the policy (a broken one is refused and the old one stays).  Approve\n"
 "requests with `writctl watch`; create sessions with `writctl sessions new`.\n";
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -67,6 +74,16 @@ harden(void)
 	umask(077);
 }
 
+/* Copy an absolute path into a PATH_MAX field; -1 if it is not one. */
+static int
+set_path(char dst[PATH_MAX], const char *src)
+{
+	if (src[0] != '/' || strlen(src) >= PATH_MAX)
+		return -1;
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -74,11 +91,15 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "enterprise-policy", required_argument, NULL, 'e' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *runtime = NULL, *state = NULL;
+	const char *ent_policy = NULL, *user_policy = NULL;
+	struct policy *pol;
 	json_t *kconf[WRIT_MAX_KINDS] = { NULL };
 	struct listener *admin;
 	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
@@ -92,6 +113,8 @@ main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'r': runtime = optarg; break;
 		case 's': state = optarg; break;
+		case 'e': ent_policy = optarg; break;
+		case 'p': user_policy = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("writd " WRIT_VERSION); return 0;
 		default: fputs(usage, stderr); return 2;
@@ -109,14 +132,19 @@ main(int argc, char **argv)
 	config_defaults(&cfg);
 	if (config_path != NULL && config_load(&cfg, config_path, err) < 0)
 		die("%s", err);
-	if (runtime != NULL && (runtime[0] != '/' ||
-	    snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s", runtime) >= (int)sizeof(cfg.runtime_dir)))
+	if (runtime != NULL && set_path(cfg.runtime_dir, runtime) < 0)
 		die("--runtime-dir must be an absolute path");
-	if (state != NULL && (state[0] != '/' ||
-	    snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", state) >= (int)sizeof(cfg.state_dir)))
+	if (state != NULL && set_path(cfg.state_dir, state) < 0)
 		die("--state-dir must be an absolute path");
+	if ((ent_policy != NULL && set_path(cfg.policy_enterprise, ent_policy) < 0) ||
+	    (user_policy != NULL && set_path(cfg.policy_user, user_policy) < 0))
+		die("--enterprise-policy and --policy take absolute paths");
 	if (config_finish(&cfg, err) < 0)
 		die("%s", err);
+	if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ? cfg.policy_user : NULL,
+	    &pol, err) < 0)
+		die("policy: %s", err);
+	api_set_policy(pol);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
 	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_lock(cfg.runtime_dir, &lockfd, err) < 0 ||
@@ -144,19 +172,31 @@ main(int argc, char **argv)
 	if (c < 0)
 		die("%s", err);
 	fprintf(stderr, "writd %s: ready\n  admin socket %s\n  sessions     %s/\n"
-	    "  state        %s\n", WRIT_VERSION, admin_path, sess, cfg.state_dir);
+	    "  state        %s\n  policy       %s (enterprise), %s (user)\n", WRIT_VERSION,
+	    admin_path, sess, cfg.state_dir, cfg.policy_enterprise,
+	    cfg.policy_user[0] ? cfg.policy_user : "none");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
-		if (sig == SIGHUP)
-			continue;	/* XXX policy reload lands with the policy engine */
+		if (sig == SIGHUP) {
+			/* All or nothing: a broken file leaves the old policy in force. */
+			if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ?
+			    cfg.policy_user : NULL, &pol, err) < 0) {
+				fprintf(stderr, "writd: policy not reloaded, the old one stays: %s\n", err);
+				continue;
+			}
+			policy_free(api_set_policy(pol));
+			fprintf(stderr, "writd: policy reloaded\n");
+			continue;
+		}
 		break;
 	}
 	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
 	server_stop();
 	approval_stop();
 	unlink(admin_path);
+	policy_free(api_set_policy(NULL));
 	kinds_fini();
 	config_free(&cfg);
 	close(lockfd);

@@ -118,3 +118,14 @@ writs_prune(int64_t now)
 		writ_free(w);
 	}
 }
+
+unsigned int
+writs_count(const struct session *s)
+{
+	unsigned int n = 0;
+
+	for (struct writ *w = writs; w != NULL; w = w->next)
+		if (strcmp(w->session_id, s->id) == 0)
+			n++;
+	return n;
+}

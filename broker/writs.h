@@ -44,6 +44,9 @@ void writs_take_session(const struct session *s, struct writ **revoke);
 /* Revoke (where the kind can) and free a list made by writs_take*.  Lock NOT held. */
 void writs_revoke_list(struct writ *list);
 
+/* How many live writs session s holds. */
+unsigned int writs_count(const struct session *s);
+
 /* Drop writs past their expiry. */
 void writs_prune(int64_t now);
 

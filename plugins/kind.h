@@ -37,6 +37,13 @@ struct writ_kind {
 	unsigned int abi;	/* WRIT_KIND_ABI */
 
 	/*
+	 * The keys a canonical scope may have, NULL-terminated.  Policy files
+	 * are checked against them, so a misspelt key in a deny rule is an
+	 * error rather than a rule that silently never matches.
+	 */
+	const char *const *scope_keys;
+
+	/*
 	 * Set up from the kind's config object (NULL when the config has
 	 * none; the broker has removed default_ttl and max_ttl) and writd's
 	 * state directory.  Unknown keys are an error.  Returns 0 and the

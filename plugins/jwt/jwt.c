@@ -151,15 +151,46 @@ jwt_init(const json_t *config, const char *state_dir, void **ret_state,
 	return r;
 }
 
+/* Add word w to the sorted, unique list; 0, or -1 when it is not a word. */
+static int
+add_word(const char *w, size_t len, const char *list[], size_t lens[], size_t *n)
+{
+	size_t i;
+	char tmp[WRIT_JWT_MAX_WORD + 1];
+
+	if (len == 0 || len > WRIT_JWT_MAX_WORD)
+		return -1;
+	memcpy(tmp, w, len);
+	tmp[len] = '\0';
+	if (!kinds_plain_value(tmp, WRIT_JWT_MAX_WORD))
+		return -1;
+	for (i = 0; i < *n; i++)
+		if (lens[i] == len && memcmp(list[i], w, len) == 0)
+			return 0;
+	if (*n == WRIT_JWT_MAX_WORDS)
+		return -1;
+	for (i = *n; i > 0; i--) {
+		size_t m = lens[i - 1] < len ? lens[i - 1] : len;
+		int c = memcmp(list[i - 1], w, m);
+
+		if (c < 0 || (c == 0 && lens[i - 1] <= len))
+			break;
+		list[i] = list[i - 1];
+		lens[i] = lens[i - 1];
+	}
+	list[i] = w;
+	lens[i] = len;
+	(*n)++;
+	return 0;
+}
+
 static int
 jwt_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
 {
 	static const char *const keys[] = { "aud", "scope", NULL };
-	const char *aud, *words;
-	char canon[WRIT_JWT_MAX_WORDS * (WRIT_JWT_MAX_WORD + 1)];
-	char *list[WRIT_JWT_MAX_WORDS];
-	size_t nwords = 0;
-	json_t *out;
+	const char *list[WRIT_JWT_MAX_WORDS], *aud;
+	size_t lens[WRIT_JWT_MAX_WORDS], n = 0;
+	json_t *words, *out, *arr;
 	int r;
 
 	if (!json_is_object(scope)) {
@@ -167,8 +198,7 @@ jwt_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
 		return WRIT_ESCOPE;
 	}
 	if ((r = sjson_only_keys(scope, keys, "scope", err)) < 0 ||
-	    (r = sjson_string(scope, "aud", true, &aud, err)) < 0 ||
-	    (r = sjson_string(scope, "scope", false, &words, err)) < 0)
+	    (r = sjson_string(scope, "aud", true, &aud, err)) < 0)
 		return WRIT_ESCOPE;
 	if (!kinds_plain_value(aud, WRIT_JWT_MAX_AUD)) {
 		snprintf(err, WRIT_ERRLEN, "scope.aud must be 1-%d characters of "
@@ -176,48 +206,48 @@ jwt_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
 		    WRIT_JWT_MAX_AUD);
 		return WRIT_ESCOPE;
 	}
+	words = json_object_get(scope, "scope");
+	if (json_is_string(words)) {
+		/* "read  write": split on spaces. */
+		const char *p = json_string_value(words);
+
+		while (*p != '\0') {
+			size_t len = strcspn(p, " ");
+
+			if (len > 0 && add_word(p, len, list, lens, &n) < 0)
+				goto bad_words;
+			p += len;
+			p += strspn(p, " ");
+		}
+		if (n == 0)
+			goto bad_words;
+	} else if (json_is_array(words)) {
+		size_t i;
+		json_t *w;
+
+		json_array_foreach(words, i, w)
+			if (!json_is_string(w) || add_word(json_string_value(w),
+			    json_string_length(w), list, lens, &n) < 0)
+				goto bad_words;
+		if (n == 0)
+			goto bad_words;
+	} else if (words != NULL)
+		goto bad_words;
 	out = json_pack("{ss}", "aud", aud);
 	if (out == NULL)
 		return WRIT_ENOMEM;
-	if (words != NULL) {
-		char buf[sizeof(canon)];
-		char *save = NULL, *w;
-		size_t len = 0;
-
-		if (strlen(words) >= sizeof(buf))
-			goto bad_words;
-		memcpy(buf, words, strlen(words) + 1);
-		/* Canonical: single spaces, sorted, no duplicates. */
-		for (w = strtok_r(buf, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
-			size_t i;
-
-			if (strlen(w) > WRIT_JWT_MAX_WORD || !kinds_plain_value(w, WRIT_JWT_MAX_WORD))
-				goto bad_words;
-			for (i = 0; i < nwords && strcmp(list[i], w) != 0; i++)
-				;
-			if (i < nwords)
-				continue;
-			if (nwords == WRIT_JWT_MAX_WORDS)
-				goto bad_words;
-			for (i = nwords; i > 0 && strcmp(list[i - 1], w) > 0; i--)
-				list[i] = list[i - 1];
-			list[i] = w;
-			nwords++;
-		}
-		if (nwords == 0)
-			goto bad_words;
-		for (size_t i = 0; i < nwords; i++)
-			len += (size_t)snprintf(canon + len, sizeof(canon) - len,
-			    "%s%s", i ? " " : "", list[i]);
-		json_object_set_new(out, "scope", json_string(canon));
+	if (n > 0) {
+		arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, json_stringn(list[i], lens[i]));
+		json_object_set_new(out, "scope", arr);
 	}
 	*ret_scope = out;
 	return 0;
  bad_words:
-	json_decref(out);
-	snprintf(err, WRIT_ERRLEN, "scope.scope must be 1-%d space-separated words "
-	    "of [A-Za-z0-9._:/@+-], each at most %d characters",
-	    WRIT_JWT_MAX_WORDS, WRIT_JWT_MAX_WORD);
+	snprintf(err, WRIT_ERRLEN, "scope.scope must be 1-%d words of "
+	    "[A-Za-z0-9._:/@+-], each at most %d characters, space-separated "
+	    "or as an array", WRIT_JWT_MAX_WORDS, WRIT_JWT_MAX_WORD);
 	return WRIT_ESCOPE;
 }
 
@@ -261,8 +291,17 @@ jwt_mint(void *state, const struct kind_mint *req, struct secret **ret_token,
 		r = WRIT_ENOMEM;
 		goto out;
 	}
-	if (json_object_get(req->scope, "scope") != NULL)
-		json_object_set(claims, "scope", json_object_get(req->scope, "scope"));
+	if (json_object_get(req->scope, "scope") != NULL) {
+		/* The claim is the OAuth form: one space-separated string. */
+		char words[WRIT_JWT_MAX_WORDS * (WRIT_JWT_MAX_WORD + 1)] = "";
+		size_t i, len = 0;
+		json_t *w;
+
+		json_array_foreach(json_object_get(req->scope, "scope"), i, w)
+			len += (size_t)snprintf(words + len, sizeof(words) - len, "%s%s",
+			    i ? " " : "", json_string_value(w));
+		json_object_set_new(claims, "scope", json_string(words));
+	}
 	n = b64_json(buf, sizeof(buf), header);
 	if (n < 0 || (size_t)n + 1 >= sizeof(buf))
 		goto fail;
@@ -304,9 +343,12 @@ jwt_public_keys(void *state)
 	    "alg", "EdDSA", "use", "sig", "kid", s->kid, "x", x);
 }
 
+static const char *const jwt_scope_keys[] = { "aud", "scope", NULL };
+
 const struct writ_kind kind_jwt = {
 	.name = "jwt",
 	.abi = WRIT_KIND_ABI,
+	.scope_keys = jwt_scope_keys,
 	.init = jwt_init,
 	.fini = jwt_fini,
 	.canonicalize = jwt_canonicalize,

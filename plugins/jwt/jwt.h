@@ -2,7 +2,8 @@
  * jwt.h - writd as a JWT issuer: EdDSA (Ed25519) tokens.
  *
  * Scope: {"aud": "<audience>", "scope": "<space-separated words>"}; aud is
- * required.  Claims: iss (config "issuer", default "writ"), sub (the
+ * required.  Canonical form: "scope" becomes a sorted array of unique words
+ * (and is accepted as one, so canonicalization is idempotent).  Claims: iss (config "issuer", default "writ"), sub (the
  * session), aud, scope (when asked for), iat, exp, jti (the writ id).
  * The signing key is a 32-byte seed in <state_dir>/jwt-ed25519.key, made on
  * first start with mode 0600 and refused when others can read it.

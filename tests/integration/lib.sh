@@ -52,7 +52,9 @@ start_writd() {
 		printf '%s\n' "$1" >"$T/config.json"
 		cfg=(--config "$T/config.json")
 	fi
+	# Policies: only the test's own, never the machine's.
 	"$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" "${cfg[@]}" \
+		--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" \
 		2>>"$T/writd.log" &
 	WRITD_PID=$!
 	ADMIN=$T/run/admin.sock

@@ -59,7 +59,7 @@ START_TEST(test_canonicalize)
 	ck_assert_str_eq(out, "{\"aud\":\"example\"}");
 	ck_assert_int_eq(canon("{\"aud\":\"https://api.example.com/v1\"}", out, sizeof(out)), 0);
 	ck_assert_int_eq(canon("{\"aud\":\"x\",\"scope\":\"  write read  read \"}", out, sizeof(out)), 0);
-	ck_assert_str_eq(out, "{\"aud\":\"x\",\"scope\":\"read write\"}");
+	ck_assert_str_eq(out, "{\"aud\":\"x\",\"scope\":[\"read\",\"write\"]}");
 	/* Idempotent: the canonical form canonicalizes to itself. */
 	ck_assert_int_eq(canon(out, again, sizeof(again)), 0);
 	ck_assert_str_eq(out, again);
@@ -76,7 +76,9 @@ START_TEST(test_refused)
 		"{\"aud\":\"\\u00e9\"}", "{\"aud\":\"\\u202e\"}", "{\"aud\":\"a//b\"}",
 		"{\"aud\":\"/a\"}", "{\"aud\":\"a/\"}", "{\"aud\":\"x://y//z\"}",
 		"{\"aud\":\"x\",\"scope\":\"\"}", "{\"aud\":\"x\",\"scope\":\"a *\"}",
-		"{\"aud\":\"x\",\"scope\":7}", "[\"aud\"]",
+		"{\"aud\":\"x\",\"scope\":7}", "[\"aud\"]", "{\"aud\":\"x\",\"scope\":[]}",
+		"{\"aud\":\"x\",\"scope\":[\"a b\"]}", "{\"aud\":\"x\",\"scope\":[1]}",
+		"{\"aud\":\"x\",\"scope\":\"   \"}",
 	};
 	char out[512];
 
@@ -136,7 +138,7 @@ START_TEST(test_mint_and_verify)
 	char err[WRIT_ERRLEN];
 	void *state = NULL;
 	struct secret *tok = NULL;
-	json_t *scope = json_pack("{ssss}", "aud", "example", "scope", "read"), *jwks, *claims;
+	json_t *scope = json_pack("{sss[ss]}", "aud", "example", "scope", "read", "write"), *jwks, *claims;
 	struct kind_mint m = { .writ_id = "0123456789abcdef0123456789abcdef",
 	    .session_id = "fedcba9876543210fedcba9876543210", .scope = scope,
 	    .issued_at = 1700000000, .expires_at = 1700000300 };
@@ -156,7 +158,7 @@ START_TEST(test_mint_and_verify)
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "iss")), "writ");
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")), m.session_id);
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "aud")), "example");
-	ck_assert_str_eq(json_string_value(json_object_get(claims, "scope")), "read");
+	ck_assert_str_eq(json_string_value(json_object_get(claims, "scope")), "read write");
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "jti")), m.writ_id);
 	ck_assert_int_eq(json_integer_value(json_object_get(claims, "iat")), m.issued_at);
 	ck_assert_int_eq(json_integer_value(json_object_get(claims, "exp")), m.expires_at);

@@ -1,0 +1,157 @@
+/*
+ * approver.c - run the approver command without holding a thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "approval.h"
+#include "approver.h"
+#include "errors.h"
+#include "server.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* Variables the command may need to reach a desktop or a terminal. */
+static const char *const passed_env[] = { "HOME", "LANG", "DISPLAY", "WAYLAND_DISPLAY",
+    "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", NULL };
+
+struct child {
+	char id[33];
+	int pidfd;
+	struct child *next;
+};
+
+static struct child *children;
+
+int
+approver_spawn(const char *cmd, const char *id, const char *json)
+{
+	char *argv[] = { (char *)cmd, NULL };
+	char *envp[16], envbuf[8][512];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	struct child *ch;
+	int pipefd[2], n = 0, r;
+	size_t len = strlen(json);
+	pid_t pid;
+
+	/* NB. a clean environment: nothing of writd's reaches the command. */
+	envp[n++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+	for (size_t i = 0; passed_env[i] != NULL && n < 9; i++) {
+		const char *v = secure_getenv(passed_env[i]);
+
+		if (v != NULL && strlen(v) < 400) {
+			snprintf(envbuf[n - 1], sizeof(envbuf[0]), "%s=%s", passed_env[i], v);
+			envp[n] = envbuf[n - 1];
+			n++;
+		}
+	}
+	envp[n] = NULL;
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		return WRIT_EINTERNAL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSID);
+	r = posix_spawn(&pid, cmd, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(pipefd[0]);
+	if (r != 0) {
+		close(pipefd[1]);
+		fprintf(stderr, "writd: approval.command %s: %s\n", cmd, strerror(r));
+		return WRIT_EINTERNAL;
+	}
+	/* The request is far smaller than a pipe's buffer: this cannot block. */
+	if (write(pipefd[1], json, len) != (ssize_t)len && errno != EPIPE)
+		fprintf(stderr, "writd: approval.command: short write\n");
+	close(pipefd[1]);
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return WRIT_ENOMEM;
+	}
+	/* NB. the child cannot be reaped before we wait on it: this pidfd is its. */
+	ch->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (ch->pidfd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		free(ch);
+		return WRIT_EINTERNAL;
+	}
+	memcpy(ch->id, id, sizeof(ch->id));
+	ch->next = children;
+	children = ch;
+	server_watch_child(ch->pidfd);
+	return 0;
+}
+
+void
+approver_cancel(const char *id)
+{
+	for (struct child *ch = children; ch != NULL; ch = ch->next)
+		if (strcmp(ch->id, id) == 0) {
+			/* Reaped when its pidfd turns readable, like any other. */
+			(void)syscall(SYS_pidfd_send_signal, ch->pidfd, SIGTERM, NULL, 0);
+			ch->id[0] = '\0';
+		}
+}
+
+void
+approver_cancel_all(void)
+{
+	while (children != NULL) {
+		struct child *ch = children;
+		siginfo_t si;
+
+		children = ch->next;
+		(void)syscall(SYS_pidfd_send_signal, ch->pidfd, SIGKILL, NULL, 0);
+		(void)waitid((idtype_t)P_PIDFD, (id_t)ch->pidfd, &si, WEXITED);
+		close(ch->pidfd);
+		free(ch);
+	}
+}
+
+void
+approver_exited(int fd)
+{
+	struct child **pp, *ch;
+	siginfo_t si;
+
+	for (pp = &children; *pp != NULL && (*pp)->pidfd != fd; pp = &(*pp)->next)
+		;
+	if ((ch = *pp) == NULL)
+		return;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+		return;		/* not yet: a stale event */
+	*pp = ch->next;
+	server_unwatch_child(fd);
+	close(fd);
+	if (ch->id[0] != '\0')
+		approval_command_done(ch->id, si.si_code == CLD_EXITED && si.si_status == 0);
+	free(ch);
+}

@@ -1,0 +1,109 @@
+/*
+ * policy.h - writ's tiered policy engine.
+ *
+ * Two layers, each one JSON file of the same format: enterprise (root-owned,
+ * e.g. /etc/writ/policy.json) and user (~/.config/writ/policy.json).  A
+ * request is decided by tiers, first match wins:
+ *
+ *   1. deny     any deny rule of either layer (enterprise reported first);
+ *               final, no approval overrides it;
+ *   2. limits   every layer's ceilings apply (the tightest wins); a request
+ *               over one is denied, naming it, never trimmed;
+ *   3. allow    an allow rule the request stays within: issued without a
+ *               prompt (user allow rules only where the enterprise permits);
+ *   4. default  "ask", or "deny" if either layer says so.
+ *
+ * Because every layer's denies come before any allow, and every layer's
+ * limits apply, the decision does not depend on the order files are read.
+ * Deny and confirm rules match when the request *touches* what they name
+ * (globs compared ignoring ASCII case, so a deny can only match more); allow
+ * rules and limits match when the request *stays within* them (exact case).
+ *
+ * The library never logs and never sees secrets.  Scopes must already be
+ * canonical (each kind's canonicalize).
+ */
+#ifndef WRIT_POLICY_H
+#define WRIT_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "../broker/sjson.h"
+
+/* Largest policy file, in bytes. */
+#define WRIT_MAX_POLICY (256 * 1024)
+/* Most rules of one kind (deny, allow, confirm) in one layer. */
+#define WRIT_MAX_RULES 512
+/* Longest glob, in bytes. */
+#define WRIT_MAX_GLOB 256
+/* Room for a decision's message. */
+#define WRIT_POLICY_MSGLEN 320
+
+enum policy_verdict { POLICY_ASK, POLICY_ALLOW, POLICY_DENY };
+enum policy_layer_id { POLICY_ENTERPRISE, POLICY_USER, POLICY_NLAYERS };
+
+struct policy;
+
+/* What the policy decides about; every string already checked. */
+struct policy_request {
+	const char *kind;
+	const json_t *scope;		/* canonical */
+	int64_t ttl;			/* seconds */
+	const char *session;		/* session name */
+	const char *workspace;		/* NULL when the session has none */
+	uid_t uid;			/* the caller's */
+	const char *exe;		/* the caller's, from the kernel */
+	unsigned int live;		/* the session's live writs */
+};
+
+struct policy_decision {
+	enum policy_verdict verdict;
+	const char *tier;		/* "deny", "limits", "allow", "default" */
+	const char *layer;		/* "enterprise", "user", "built-in" */
+	char rule[80];			/* rule id, or where it stands: "deny[2]" */
+	char message[WRIT_POLICY_MSGLEN]; /* the rule's "why", or what was hit */
+	bool typed;			/* ask: the approval must be typed */
+	char confirm_rule[80];		/* the confirm rule that asked for it */
+};
+
+/*
+ * Parse the two layers from memory (either text may be NULL: no such
+ * layer); names label messages.  Returns 0 and a policy, or a negative code
+ * with "name: where: what" (line and column for syntax errors, the JSON
+ * path of the offending key otherwise) in err.
+ */
+int policy_parse(const char *ent, size_t ent_len, const char *ent_name,
+    const char *user, size_t user_len, const char *user_name,
+    struct policy **ret, char err[WRIT_ERRLEN]);
+
+/*
+ * Read and parse the two files.  A missing file is an absent layer.  The
+ * enterprise file must be owned by root and not writable by group or
+ * others; the user file owned by root or by us and not writable by group
+ * or others.  Returns as policy_parse.
+ */
+int policy_load(const char *ent_path, const char *user_path,
+    struct policy **ret, char err[WRIT_ERRLEN]);
+
+/* Decide req.  Never fails: a policy that cannot decide asks. */
+void policy_decide(const struct policy *p, const struct policy_request *req,
+    struct policy_decision *ret);
+
+/* The tightest session.max_pending of the layers, 0 when none sets it. */
+unsigned int policy_max_pending(const struct policy *p);
+
+/* The decision as JSON (for explain and the prompt). */
+json_t *policy_decision_json(const struct policy_decision *d);
+
+/* Free p; NULL is fine. */
+void policy_free(struct policy *p);
+
+/*
+ * Does value match glob?  '*' matches any run of characters (including
+ * '/'), '?' one character; nothing else is special.  icase folds ASCII.
+ */
+bool policy_glob(const char *glob, const char *value, bool icase);
+
+#endif
