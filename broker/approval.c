@@ -312,8 +312,8 @@ pending_json(const struct pending *p)
 	json_object_set_new(j, "digest", json_string(p->digest));
 	json_object_set_new(j, "policy", policy_decision_json(&p->why));
 	if (p->why.typed)
-		json_object_set_new(j, "confirm", json_pack("{ssss}", "mode", "typed",
-		    "code", p->code));
+		json_object_set_new(j, "confirm", json_pack("{ssssss}", "mode", "typed",
+		    "code", p->code, "rule", p->why.confirm_rule));
 	return j;
 }
 
