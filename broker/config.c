@@ -208,9 +208,10 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 int
 config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
 {
-	char msg[WRIT_ERRLEN];
+	char msg[WRIT_ERRLEN], *buf;
 	json_error_t je;
 	json_t *root;
+	size_t len;
 	FILE *f;
 	int r;
 
@@ -219,14 +220,19 @@ config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 		return WRIT_EINTERNAL;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || ftell(f) > WRIT_MAX_CONFIG ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
+	/* Read, not stat: the config may come through a pipe. */
+	buf = malloc(WRIT_MAX_CONFIG + 1);
+	len = buf != NULL ? fread(buf, 1, WRIT_MAX_CONFIG + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL)
+		return WRIT_ENOMEM;
+	if (len > WRIT_MAX_CONFIG) {
+		free(buf);
 		snprintf(err, WRIT_ERRLEN, "%s: larger than %d bytes", path, WRIT_MAX_CONFIG);
 		return WRIT_ETOOBIG;
 	}
-	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
-	fclose(f);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	free(buf);
 	if (root == NULL) {
 		snprintf(err, WRIT_ERRLEN, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 		return WRIT_EBADJSON;

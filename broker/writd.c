@@ -141,6 +141,8 @@ main(int argc, char **argv)
 		die("--enterprise-policy and --policy take absolute paths");
 	if (config_finish(&cfg, err) < 0)
 		die("%s", err);
+	if (cfg.approval_command[0] != '\0' && access(cfg.approval_command, X_OK) != 0)
+		die("approval.command %s: %s", cfg.approval_command, strerror(errno));
 	if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ? cfg.policy_user : NULL,
 	    &pol, err) < 0)
 		die("policy: %s", err);
