@@ -90,3 +90,4 @@ else
 fi
 kill "$(cat "$T/pty-writd.pid")" 2>/dev/null
 kill $PYPID 2>/dev/null; wait $PYPID 2>/dev/null
+true
