@@ -683,8 +683,18 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 	if (r->uid >= 0 && (long long)q->uid != r->uid)
 		return false;
 	if (m == WITHIN) {
+		const char *k;
+		json_t *pv;
+
 		if (r->ttl > 0 && q->ttl > r->ttl)
 			return false;
+		/*
+		 * NB. a key the rule restricts must be in the request: a JWT
+		 * without a scope claim is not a JWT limited to "read".
+		 */
+		json_object_foreach(r->scope, k, pv)
+			if (json_object_get(q->scope, k) == NULL)
+				return false;
 		return within(r->scope, q->scope);
 	}
 	if (r->ttl > 0 && q->ttl < r->ttl)

@@ -9,5 +9,6 @@ Suite *sjson_suite(void);
 Suite *errors_suite(void);
 Suite *config_suite(void);
 Suite *jwt_suite(void);
+Suite *policy_suite(void);
 
 #endif
