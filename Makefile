@@ -68,7 +68,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 BINS := $(B)/writd $(B)/writctl $(B)/writ
 
-.PHONY: all check unit integration run asan install clean deps help
+.PHONY: all check unit integration run asan fuzz install clean deps help
 all: $(BINS)
 
 help:
@@ -138,11 +138,33 @@ run: deps
 	@echo
 	exec $(B)/writd
 
+# One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
+FUZZ_SECONDS ?= 30
+FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
+	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c
+FUZZERS := policy request
+fuzz:
+	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
+	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
+	@mkdir -p build-fuzz
+	@for f in $(FUZZERS); do \
+	  echo "  FUZZ   $$f ($(FUZZ_SECONDS)s)"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
+	    -fsanitize=fuzzer,address,undefined $$($(PKG_CONFIG) --cflags jansson libsodium) \
+	    tests/fuzz/fuzz_$$f.c $(FUZZ_MOD) -o build-fuzz/fuzz_$$f \
+	    $$($(PKG_CONFIG) --libs jansson libsodium) || exit 1; \
+	  mkdir -p build-fuzz/corpus-$$f; \
+	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log || \
+	    { tail -40 build-fuzz/$$f.log; exit 1; }; \
+	  grep -E '^Done|^#[0-9]+ *DONE' build-fuzz/$$f.log | tail -1; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
