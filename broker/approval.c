@@ -246,7 +246,8 @@ approval_decide(const char *id, const struct verdict *v, int *ret_prior,
 			}
 		return WRIT_ENOTFOUND;
 	}
-	if (v->digest != NULL && sodium_memcmp(v->digest, p->digest, sizeof(p->digest)) != 0)
+	if (v->digest != NULL && (strlen(v->digest) != 32 ||
+	    sodium_memcmp(v->digest, p->digest, 32) != 0))
 		return WRIT_ECHANGED;
 	if (v->approve && p->why.typed && !v->trusted && (v->confirm == NULL ||
 	    strlen(v->confirm) != strlen(p->code) ||

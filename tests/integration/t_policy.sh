@@ -105,6 +105,31 @@ eq "the right code and digest approve" 200 \
 wait $GET
 eq "  ... and the writ is issued" 0 "$?"
 
+# writctl watch asks for the code, and a plain "y" does not approve.
+WRIT_SOCKET=$DEV "$BIN/writ" get jwt --scope aud=prod2.example.com >"$T/tok" 2>"$T/err" &
+GET=$!
+mkfifo "$T/in"
+"$BIN/writctl" watch <"$T/in" >"$T/watch" 2>&1 &
+W=$!
+exec 7>"$T/in"
+wait_for grep -q 'Type [a-z0-9]\{6\} to approve' "$T/watch"
+check "watch: a typed request asks for the code" grep -q 'typed approval (policy rule typed-prod)' "$T/watch"
+code=$(grep -o 'Type [a-z0-9]\{6\}' "$T/watch" | head -1 | cut -d' ' -f2)
+echo "$code" >&7
+wait $GET
+eq "watch: typing the code approves" 0 "$?"
+for id in $(admin /v1/writs | jq -r '.writs[].id'); do status "$ADMIN" DELETE "/v1/writs/$id" >/dev/null; done
+WRIT_SOCKET=$DEV "$BIN/writ" get jwt --scope aud=prod3.example.com >"$T/tok" 2>"$T/err" &
+GET=$!
+wait_for sh -c "test \$(grep -c 'Type [a-z0-9]\{6\}' '$T/watch') = 2"
+echo y >&7
+wait $GET
+eq "watch: a reflexive 'y' denies a typed request" 4 "$?"
+check "  ... as a person's denial" grep -q approval_denied "$T/err"
+exec 7>&-
+kill $W; wait $W 2>/dev/null
+for id in $(admin /v1/writs | jq -r '.writs[].id'); do status "$ADMIN" DELETE "/v1/writs/$id" >/dev/null; done
+
 # Flood guard: the same request twice is refused, not merged.
 for id in $(admin /v1/writs | jq -r '.writs[].id'); do status "$ADMIN" DELETE "/v1/writs/$id" >/dev/null; done
 WRIT_SOCKET=$DEV "$BIN/writ" get jwt --scope aud=dup.example.com >/dev/null 2>&1 &
@@ -117,12 +142,9 @@ eq "  ... still one pending" 1 "$(npending)"
 "$BIN/writctl" deny "$(pending_id)" >/dev/null
 wait $GET
 
-# Cooldown: the third denial in the window cools the session down.
+# Cooldown: the third denial in the window cools the session down (the
+# typed "y" and the duplicate's denial were the first two).
 WRIT_SOCKET=$DEV "$BIN/writ" get jwt --scope aud=a.example.com >/dev/null 2>&1 &
-GET=$!
-"$BIN/writctl" deny "$(pending_id)" >/dev/null
-wait $GET
-WRIT_SOCKET=$DEV "$BIN/writ" get jwt --scope aud=b.example.com >/dev/null 2>&1 &
 GET=$!
 "$BIN/writctl" deny "$(pending_id)" >"$T/deny3"
 wait $GET
