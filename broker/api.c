@@ -288,7 +288,8 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	}
 	if (d.verdict == POLICY_ALLOW) {
 		/* Allowed by a rule: no prompt, but the same checks as any writ. */
-		enum MHD_Result res = issue(c, s, k, scope, ttl);
+		enum MHD_Result res = peer_alive(rq->conn->peer) ?
+		    issue(c, s, k, scope, ttl) : reply_error(c, WRIT_EGONE, NULL);
 
 		json_decref(req);
 		json_decref(scope);
