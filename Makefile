@@ -32,13 +32,14 @@ ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
-WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium) -lpthread
+WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium) -lkeyutils -lpthread
 AGENT_LIBS = $(call pc,jansson)
 CHECK_LIBS = $(call pc,check jansson libsodium)
 
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
-	libsodium-dev check curl jq openssl procps python3 bubblewrap
+	libsodium-dev libkeyutils-dev check curl jq openssl procps python3 bubblewrap \
+	keyutils
 
 ifeq ($(V),1)
 Q :=
@@ -51,8 +52,8 @@ endif
 WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c broker/approver.c policy/policy.c plugins/kinds.c \
-	plugins/jwt/jwt.c
+	broker/fsutil.c broker/approver.c broker/store.c policy/policy.c \
+	plugins/kinds.c plugins/jwt/jwt.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'

@@ -21,6 +21,7 @@
 #include "peer.h"
 #include "session.h"
 #include "sjson.h"
+#include "store.h"
 #include "writs.h"
 
 #define ON_ADMIN 1
@@ -588,6 +589,60 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return r < 0 ? bad(c, r, err) : reply_json(c, 200, body);
 }
 
+static enum MHD_Result
+h_secret_put(struct MHD_Connection *c, struct req *rq, const char *name)
+{
+	char err[WRIT_ERRLEN] = "";
+	int r;
+
+	/* The raw body is the value; it is never echoed, logged or returned. */
+	r = store_put(name, rq->body != NULL ? rq->body : "", rq->len, err);
+	if (r < 0)
+		return bad(c, r, err);
+	return reply_json(c, 200, json_pack("{sssi}", "name", name, "size", (int)rq->len));
+}
+
+static enum MHD_Result
+h_secret_list(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	json_t *list = store_list();
+
+	(void)rq;
+	(void)arg;
+	if (list == NULL)
+		return reply_error(c, WRIT_EINTERNAL, "cannot read the secret store");
+	return reply_json(c, 200, json_pack("{so}", "secrets", list));
+}
+
+static enum MHD_Result
+h_secret_get(struct MHD_Connection *c, struct req *rq, const char *name)
+{
+	json_t *list = store_list(), *e;
+	size_t i;
+
+	(void)rq;
+	/* Write-only: what there is, never what it holds. */
+	json_array_foreach(list, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0) {
+			json_incref(e);
+			json_decref(list);
+			return reply_json(c, 200, e);
+		}
+	json_decref(list);
+	return reply_error(c, WRIT_ENOTFOUND, "no secret of that name");
+}
+
+static enum MHD_Result
+h_secret_delete(struct MHD_Connection *c, struct req *rq, const char *name)
+{
+	int r = store_del(name);
+
+	(void)rq;
+	if (r < 0)
+		return reply_error(c, r, r == WRIT_ENOTFOUND ? "no secret of that name" : NULL);
+	return reply_json(c, 200, json_pack("{sssb}", "name", name, "removed", 1));
+}
+
 static const struct route routes[] = {
 	{ ON_ADMIN | ON_SESSION, "GET", "/v1/health", h_health },
 	{ ON_SESSION, "POST", "/v1/writs", h_writ_create },
@@ -602,16 +657,32 @@ static const struct route routes[] = {
 	{ ON_ADMIN, "POST", "/v1/requests/*/deny", h_deny },
 	{ ON_ADMIN, "GET", "/v1/jwks", h_jwks },
 	{ ON_ADMIN, "POST", "/v1/policy/explain", h_explain },
+	{ ON_ADMIN, "GET", "/v1/secrets", h_secret_list },
+	{ ON_ADMIN, "PUT", "/v1/secrets/%", h_secret_put },
+	{ ON_ADMIN, "GET", "/v1/secrets/%", h_secret_get },
+	{ ON_ADMIN, "DELETE", "/v1/secrets/%", h_secret_delete },
 	{ 0, NULL, NULL, NULL },
 };
 
-/* Does url match pattern?  The "*" segment must be a 32-hex-digit id. */
+/*
+ * Does url match pattern?  A "*" segment must be a 32-hex-digit id, a "%"
+ * segment a secret name; either is copied to arg.
+ */
 static bool
-match(const char *pattern, const char *url, char id[33])
+match(const char *pattern, const char *url, char arg[WRIT_MAX_SECRET_NAME + 1])
 {
 	const char *star = strchr(pattern, '*');
+	const char *pct = strchr(pattern, '%');
 	size_t pre, i;
 
+	if (pct != NULL) {
+		pre = (size_t)(pct - pattern);
+		if (strncmp(pattern, url, pre) != 0 || strchr(url + pre, '/') != NULL ||
+		    !store_valid_name(url + pre))
+			return false;
+		snprintf(arg, WRIT_MAX_SECRET_NAME + 1, "%s", url + pre);
+		return true;
+	}
 	if (star == NULL)
 		return strcmp(pattern, url) == 0;
 	pre = (size_t)(star - pattern);
@@ -622,9 +693,9 @@ match(const char *pattern, const char *url, char id[33])
 
 		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
 			return false;
-		id[i] = ch;
+		arg[i] = ch;
 	}
-	id[32] = '\0';
+	arg[32] = '\0';
 	return strcmp(url + pre + 32, star + 1) == 0;
 }
 
@@ -634,7 +705,7 @@ api_dispatch(struct MHD_Connection *c, struct req *rq, const char *method,
 {
 	unsigned int where = rq->conn->session != NULL ? ON_SESSION : ON_ADMIN;
 	bool path_known = false;
-	char id[33] = "";
+	char id[WRIT_MAX_SECRET_NAME + 1] = "";
 
 	for (const struct route *r = routes; r->path != NULL; r++) {
 		if (!(r->where & where) || !match(r->path, url, id))

@@ -17,6 +17,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->approval_timeout = 120;
+	snprintf(cfg->store_keyring, sizeof(cfg->store_keyring), "writ");
 	cfg->cooldown_after = 3;
 	cfg->cooldown_window = 300;
 	cfg->cooldown = 120;
@@ -148,17 +149,54 @@ load_kinds(struct config *cfg, const json_t *kinds, char err[WRIT_ERRLEN])
 }
 
 static int
+load_store(struct config *cfg, const json_t *st, char err[WRIT_ERRLEN])
+{
+	const char *b = json_string_value(json_object_get(st, "backend"));
+	const char *k = json_string_value(json_object_get(st, "key"));
+	const char *ring = json_string_value(json_object_get(st, "keyring"));
+
+	if (json_object_get(st, "backend") != NULL) {
+		if (b == NULL || (strcmp(b, "keyring") != 0 && strcmp(b, "file") != 0)) {
+			snprintf(err, WRIT_ERRLEN, "store.backend: must be \"keyring\" or \"file\"");
+			return WRIT_EBADREQ;
+		}
+		cfg->store_file = strcmp(b, "file") == 0;
+	}
+	if (json_object_get(st, "key") != NULL) {
+		if (k == NULL || (strcmp(k, "keyring") != 0 && strcmp(k, "passphrase") != 0) ||
+		    !cfg->store_file) {
+			snprintf(err, WRIT_ERRLEN, "store.key: \"keyring\" or \"passphrase\", "
+			    "for the file backend only");
+			return WRIT_EBADREQ;
+		}
+		cfg->store_passphrase = strcmp(k, "passphrase") == 0;
+	}
+	if (json_object_get(st, "keyring") != NULL) {
+		size_t n = ring != NULL ? strlen(ring) : 0;
+
+		if (n == 0 || n >= sizeof(cfg->store_keyring) ||
+		    strspn(ring, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+			snprintf(err, WRIT_ERRLEN, "store.keyring: 1-63 characters of [A-Za-z0-9._-]");
+			return WRIT_EBADREQ;
+		}
+		memcpy(cfg->store_keyring, ring, n + 1);
+	}
+	return 0;
+}
+
+static int
 load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 {
 	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
-	    "limits", "kinds", "policy", NULL };
+	    "limits", "kinds", "policy", "store", NULL };
+	static const char *const store[] = { "backend", "keyring", "key", NULL };
 	static const char *const approval[] = { "timeout", "command", "cooldown_after",
 	    "cooldown_window", "cooldown", NULL };
 	static const char *const policy[] = { "enterprise", "user", NULL };
 	static const char *const limits[] = { "max_pending", "max_sessions",
 	    "max_connections", "max_session_connections", "request_timeout",
 	    "max_wait", NULL };
-	json_t *a, *l, *k, *p;
+	json_t *a, *l, *k, *p, *st;
 	int r;
 
 	if ((r = sjson_only_keys(root, top, "the config", err)) < 0 ||
@@ -169,7 +207,10 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	    (r = get_object(root, "approval", "approval", approval, &a, err)) < 0 ||
 	    (r = get_object(root, "limits", "limits", limits, &l, err)) < 0 ||
 	    (r = get_object(root, "kinds", "kinds", NULL, &k, err)) < 0 ||
-	    (r = get_object(root, "policy", "policy", policy, &p, err)) < 0)
+	    (r = get_object(root, "policy", "policy", policy, &p, err)) < 0 ||
+	    (r = get_object(root, "store", "store", store, &st, err)) < 0)
+		return r;
+	if (st != NULL && (r = load_store(cfg, st, err)) < 0)
 		return r;
 	if (a != NULL &&
 	    ((r = get_duration(a, "timeout", "approval.timeout", &cfg->approval_timeout, err)) < 0 ||

@@ -9,6 +9,7 @@
 #define WRIT_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -40,6 +41,9 @@ struct config {
 	unsigned int cooldown_after;	/* denials within cooldown_window ... */
 	int64_t cooldown_window;	/* ... seconds ... */
 	int64_t cooldown;		/* ... cool the session down this long */
+	bool store_file;		/* the sealed-file backend, else the keyring */
+	bool store_passphrase;		/* file key from a passphrase, else the keyring */
+	char store_keyring[64];		/* writd's keyring in the user keyring */
 	char policy_enterprise[PATH_MAX];
 	char policy_user[PATH_MAX];	/* "" until config_finish */
 	unsigned int max_pending;	/* pending requests per session */

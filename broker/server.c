@@ -338,17 +338,18 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		if (cl != NULL && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > WRIT_MAX_BODY)) {
 			rq->too_big = true;
 			return reply_error(c, WRIT_ETOOBIG, "the body is larger than "
-			    "16384 bytes");
+			    "32768 bytes");
 		}
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		if (!rq->too_big && rq->len + *upload_size <= WRIT_MAX_BODY) {
-			char *b = realloc(rq->body, rq->len + *upload_size + 1);
-
-			if (b == NULL)
+			/*
+			 * NB. one buffer of the largest size, never realloc'd: a
+			 * secret being uploaded must not leave copies behind.
+			 */
+			if (rq->body == NULL && (rq->body = malloc(WRIT_MAX_BODY + 1)) == NULL)
 				return MHD_NO;
-			rq->body = b;
 			memcpy(rq->body + rq->len, upload, *upload_size);
 			rq->len += *upload_size;
 			rq->body[rq->len] = '\0';
@@ -358,7 +359,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return MHD_YES;
 	}
 	if (rq->too_big)
-		return reply_error(c, WRIT_ETOOBIG, "the body is larger than 16384 bytes");
+		return reply_error(c, WRIT_ETOOBIG, "the body is larger than 32768 bytes");
 	if (rq->conn->refuse != 0)
 		return reply_error(c, rq->conn->refuse, NULL);
 	return api_dispatch(c, rq, method, url);
@@ -383,8 +384,10 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	nrequests--;
 	pthread_mutex_unlock(&writd_lock);
 	free(rq->poller);
-	if (rq->body != NULL)
-		secret_zfree(rq->body);
+	if (rq->body != NULL) {
+		sodium_memzero(rq->body, rq->len);
+		free(rq->body);
+	}
 	free(rq);
 	*con_cls = NULL;
 }

@@ -23,8 +23,8 @@
 
 #include "config.h"
 
-/* Largest request body, in bytes. */
-#define WRIT_MAX_BODY (16 * 1024)
+/* Largest request body, in bytes (a secret of WRIT_MAX_SECRET fits). */
+#define WRIT_MAX_BODY (32 * 1024)
 /* Threads serving HTTP. */
 #define WRIT_HTTP_THREADS 2
 /* Per-connection memory libmicrohttpd may use for headers and buffers. */

@@ -27,6 +27,7 @@
 #include "fsutil.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 
 static const char usage[] =
 "usage: writd [--config FILE] [--runtime-dir DIR] [--state-dir DIR]\n"
@@ -42,6 +43,7 @@ static const char usage[] =
 "  --enterprise-policy FILE  root-owned policy no user rule overrides\n"
 "                      (default " WRIT_ENTERPRISE_POLICY "; absent: none)\n"
 "  --policy FILE       the user's policy (default ~/.config/writ/policy.json)\n"
+"  --passphrase-fd N   read the sealed store's passphrase from fd N\n"
 "  --help, --version\n"
 "\n"
 "Runs in the foreground; SIGTERM or SIGINT stops it cleanly; SIGHUP reloads\n"
@@ -62,6 +64,19 @@ die(const char *fmt, ...)
 }
 
 /* Before anything secret is in memory: no core, no ptrace by our own uid. */
+/*
+ * Nothing inherited stays open but keep_fd: an fd from our parent is not
+ * ours to hold.  After the config is read, which may come through a pipe.
+ */
+static void
+close_inherited(int keep_fd)
+{
+	if (keep_fd > 3 && close_range(3, (unsigned int)keep_fd - 1, 0) != 0)
+		die("cannot close inherited file descriptors: %s", strerror(errno));
+	if (close_range(keep_fd >= 3 ? (unsigned int)keep_fd + 1 : 3, ~0U, 0) != 0)
+		die("cannot close inherited file descriptors: %s", strerror(errno));
+}
+
 static void
 harden(void)
 {
@@ -69,6 +84,9 @@ harden(void)
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("cannot make the process non-dumpable: %s", strerror(errno));
+	/* No setuid gains for us or any approver command we run. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		die("cannot set no_new_privs: %s", strerror(errno));
 	if (setrlimit(RLIMIT_CORE, &rl) != 0)
 		die("cannot disable core dumps: %s", strerror(errno));
 	umask(077);
@@ -93,6 +111,7 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "enterprise-policy", required_argument, NULL, 'e' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "passphrase-fd", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -105,7 +124,9 @@ main(int argc, char **argv)
 	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
 	static struct config cfg;
 	sigset_t sigs;
-	int c, sig, lockfd;
+	int c, sig, lockfd, passfd = -1;
+	char *end;
+	struct kind_env env = { .secret_get = store_get, .secret_put = store_put };
 
 	harden();
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -115,6 +136,11 @@ main(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'e': ent_policy = optarg; break;
 		case 'p': user_policy = optarg; break;
+		case 'f':
+			passfd = (int)strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || passfd < 0)
+				die("--passphrase-fd takes a file descriptor number");
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("writd " WRIT_VERSION); return 0;
 		default: fputs(usage, stderr); return 2;
@@ -132,6 +158,7 @@ main(int argc, char **argv)
 	config_defaults(&cfg);
 	if (config_path != NULL && config_load(&cfg, config_path, err) < 0)
 		die("%s", err);
+	close_inherited(passfd);
 	if (runtime != NULL && set_path(cfg.runtime_dir, runtime) < 0)
 		die("--runtime-dir must be an absolute path");
 	if (state != NULL && set_path(cfg.state_dir, state) < 0)
@@ -153,10 +180,18 @@ main(int argc, char **argv)
 	    fs_private_dir(sess, 0, err) < 0 || fs_private_dir(cfg.state_dir, 1, err) < 0)
 		die("%s", err);
 	session_sweep(cfg.runtime_dir);
+	if (store_open(&cfg, passfd, err) < 0)
+		die("secret store: %s", err);
+	if (passfd >= 0)
+		close(passfd);
+	env.state_dir = cfg.state_dir;
 	for (size_t i = 0; writ_kinds[i] != NULL; i++)
 		kconf[i] = cfg.kinds[i].config;
-	if (kinds_init(kconf, cfg.state_dir, err) < 0)
+	if (kinds_init(kconf, &env, err) < 0)
 		die("%s", err);
+	if (geteuid() == 0)
+		fprintf(stderr, "writd: warning: running as root; a dedicated user is safer "
+		    "(see deploy/systemd/writd-system.service)\n");
 
 	/* Signals go to this thread alone, through sigwait. */
 	sigemptyset(&sigs);
@@ -200,6 +235,7 @@ main(int argc, char **argv)
 	unlink(admin_path);
 	policy_free(api_set_policy(NULL));
 	kinds_fini();
+	store_close();
 	config_free(&cfg);
 	close(lockfd);
 	return 0;

@@ -23,6 +23,16 @@
 /* Bumped on any incompatible change of struct writ_kind. */
 #define WRIT_KIND_ABI 1
 
+/* What a kind gets at start: where state lives, and the secret store. */
+struct kind_env {
+	const char *state_dir;
+	/* The secret name in a new secret; 0, WRIT_ENOTFOUND or a code. */
+	int (*secret_get)(const char *name, struct secret **ret);
+	/* Store len bytes at value as secret name; 0 or a code with err. */
+	int (*secret_put)(const char *name, const void *value, size_t len,
+	    char err[WRIT_ERRLEN]);
+};
+
 /* What the broker asks a kind to mint.  Everything is already checked. */
 struct kind_mint {
 	const char *writ_id;	/* unique id of this writ (a JWT's jti) */
@@ -45,11 +55,12 @@ struct writ_kind {
 
 	/*
 	 * Set up from the kind's config object (NULL when the config has
-	 * none; the broker has removed default_ttl and max_ttl) and writd's
-	 * state directory.  Unknown keys are an error.  Returns 0 and the
-	 * kind's state, or a negative code with a message naming the key.
+	 * none; the broker has removed default_ttl and max_ttl).  Root
+	 * credentials come from env's secret store, by the names the config
+	 * gives.  Unknown keys are an error.  Returns 0 and the kind's state,
+	 * or a negative code with a message naming the key.
 	 */
-	int (*init)(const json_t *config, const char *state_dir,
+	int (*init)(const json_t *config, const struct kind_env *env,
 	    void **ret_state, char err[WRIT_ERRLEN]);
 
 	/* Release the state; optional. */
@@ -93,7 +104,7 @@ extern const struct writ_kind *const writ_kinds[];
  * Initialise every kind; configs[i] is writ_kinds[i]'s config object or
  * NULL.  Returns 0, or a code with a message naming the kind.  At start.
  */
-int kinds_init(json_t *const configs[], const char *state_dir, char err[WRIT_ERRLEN]);
+int kinds_init(json_t *const configs[], const struct kind_env *env, char err[WRIT_ERRLEN]);
 /* Release every kind's state. */
 void kinds_fini(void);
 /* The state kinds_init made for k. */

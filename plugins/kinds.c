@@ -27,7 +27,7 @@ kinds_index(const struct writ_kind *k)
 }
 
 int
-kinds_init(json_t *const configs[], const char *state_dir, char err[WRIT_ERRLEN])
+kinds_init(json_t *const configs[], const struct kind_env *env, char err[WRIT_ERRLEN])
 {
 	for (size_t i = 0; writ_kinds[i] != NULL; i++) {
 		char msg[WRIT_ERRLEN];
@@ -38,7 +38,7 @@ kinds_init(json_t *const configs[], const char *state_dir, char err[WRIT_ERRLEN]
 			    writ_kinds[i]->name, writ_kinds[i]->abi, WRIT_KIND_ABI);
 			return WRIT_EINTERNAL;
 		}
-		r = writ_kinds[i]->init(configs[i], state_dir, &states[i], msg);
+		r = writ_kinds[i]->init(configs[i], env, &states[i], msg);
 		if (r < 0) {
 			snprintf(err, WRIT_ERRLEN, "kind %s: %.200s", writ_kinds[i]->name, msg);
 			return r;

@@ -2,6 +2,7 @@
  * jwt.c - the jwt kind: EdDSA JWTs signed with libsodium.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,13 @@
 #include "../../broker/errors.h"
 #include "jwt.h"
 
-#define KEY_FILE "jwt-ed25519.key"
+#define KEY_FILE "jwt-ed25519.key"	/* where writd 0.1 kept the key */
+#define KEY_NAME "jwt-signing-key"
 
 struct jwt_state {
 	unsigned char *sk;	/* sodium_malloc'd, crypto_sign_SECRETKEYBYTES */
+	pthread_mutex_t lock;	/* guards users and sk's protection */
+	unsigned int users;	/* signatures in progress; sk readable while > 0 */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	char kid[32];
 	char *issuer;
@@ -65,27 +69,6 @@ load_seed(int dirfd, unsigned char seed[crypto_sign_SEEDBYTES], char err[WRIT_ER
 	return r;
 }
 
-static int
-create_seed(int dirfd, unsigned char seed[crypto_sign_SEEDBYTES], char err[WRIT_ERRLEN])
-{
-	int fd;
-
-	randombytes_buf(seed, crypto_sign_SEEDBYTES);
-	fd = openat(dirfd, KEY_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, seed, crypto_sign_SEEDBYTES) != crypto_sign_SEEDBYTES ||
-	    fsync(fd) != 0) {
-		snprintf(err, WRIT_ERRLEN, "cannot write the jwt key %s: %s",
-		    KEY_FILE, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlinkat(dirfd, KEY_FILE, 0);
-		}
-		return WRIT_EINTERNAL;
-	}
-	close(fd);
-	return 0;
-}
-
 static void
 jwt_fini(void *state)
 {
@@ -93,28 +76,78 @@ jwt_fini(void *state)
 
 	if (s == NULL)
 		return;
+	if (s->sk != NULL)
+		sodium_mprotect_readwrite(s->sk);
 	sodium_free(s->sk);
 	free(s->issuer);
 	free(s);
 }
 
+/*
+ * The signing seed from the store; else moved there from an old key file;
+ * else made.
+ */
 static int
-jwt_init(const json_t *config, const char *state_dir, void **ret_state,
+get_seed(const struct kind_env *env, const char *name,
+    unsigned char seed[crypto_sign_SEEDBYTES], char err[WRIT_ERRLEN])
+{
+	struct secret *s = NULL;
+	int r, dirfd;
+
+	r = env->secret_get(name, &s);
+	if (r == 0) {
+		if (s->len != crypto_sign_SEEDBYTES) {
+			secret_free(s);
+			snprintf(err, WRIT_ERRLEN, "secret %s is not a %d-byte Ed25519 seed",
+			    name, crypto_sign_SEEDBYTES);
+			return WRIT_EINTERNAL;
+		}
+		memcpy(seed, s->data, crypto_sign_SEEDBYTES);
+		secret_free(s);
+		return 0;
+	}
+	if (r != WRIT_ENOTFOUND) {
+		snprintf(err, WRIT_ERRLEN, "cannot read secret %s from the store", name);
+		return r;
+	}
+	dirfd = open(env->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot open state dir: %s", strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	r = load_seed(dirfd, seed, err);
+	if (r == WRIT_ENOTFOUND)
+		randombytes_buf(seed, crypto_sign_SEEDBYTES);
+	else if (r < 0) {
+		close(dirfd);
+		return r;
+	}
+	if ((r = env->secret_put(name, seed, crypto_sign_SEEDBYTES, err)) == 0)
+		(void)unlinkat(dirfd, KEY_FILE, 0);	/* moved: the store has it now */
+	close(dirfd);
+	return r;
+}
+
+static int
+jwt_init(const json_t *config, const struct kind_env *env, void **ret_state,
     char err[WRIT_ERRLEN])
 {
-	static const char *const keys[] = { "issuer", NULL };
+	static const char *const keys[] = { "issuer", "key", NULL };
 	unsigned char seed[crypto_sign_SEEDBYTES];
 	unsigned char digest[16];
-	const char *issuer = "writ";
+	const char *issuer = "writ", *name = KEY_NAME;
 	struct jwt_state *s = NULL;
-	int dirfd = -1, r;
+	int r;
 
 	if (config != NULL) {
 		if ((r = sjson_only_keys(config, keys, "kinds.jwt", err)) < 0 ||
-		    (r = sjson_string(config, "issuer", false, &issuer, err)) < 0)
+		    (r = sjson_string(config, "issuer", false, &issuer, err)) < 0 ||
+		    (r = sjson_string(config, "key", false, &name, err)) < 0)
 			return r;
 		if (issuer == NULL)
 			issuer = "writ";
+		if (name == NULL)
+			name = KEY_NAME;
 		if (!kinds_plain_value(issuer, WRIT_JWT_MAX_AUD)) {
 			snprintf(err, WRIT_ERRLEN, "kinds.jwt.issuer: not a plain name or URL");
 			return WRIT_EBADREQ;
@@ -126,18 +159,11 @@ jwt_init(const json_t *config, const char *state_dir, void **ret_state,
 		r = WRIT_ENOMEM;
 		goto out;
 	}
-	dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		snprintf(err, WRIT_ERRLEN, "cannot open state dir: %s", strerror(errno));
-		r = WRIT_EINTERNAL;
-		goto out;
-	}
-	r = load_seed(dirfd, seed, err);
-	if (r == WRIT_ENOTFOUND)
-		r = create_seed(dirfd, seed, err);
-	if (r < 0)
+	pthread_mutex_init(&s->lock, NULL);
+	if ((r = get_seed(env, name, seed, err)) < 0)
 		goto out;
 	crypto_sign_seed_keypair(s->pk, s->sk, seed);
+	sodium_mprotect_noaccess(s->sk);
 	crypto_generichash(digest, sizeof(digest), s->pk, sizeof(s->pk), NULL, 0);
 	b64url(s->kid, sizeof(s->kid), digest, sizeof(digest));
 	*ret_state = s;
@@ -145,8 +171,6 @@ jwt_init(const json_t *config, const char *state_dir, void **ret_state,
 	r = 0;
  out:
 	sodium_memzero(seed, sizeof(seed));
-	if (dirfd >= 0)
-		close(dirfd);
 	jwt_fini(s);
 	return r;
 }
@@ -310,7 +334,16 @@ jwt_mint(void *state, const struct kind_mint *req, struct secret **ret_token,
 	if (m < 0)
 		goto fail;
 	n += 1 + m;
+	/* NB. the key page is readable only while some thread signs. */
+	pthread_mutex_lock(&s->lock);
+	if (s->users++ == 0)
+		sodium_mprotect_readonly(s->sk);
+	pthread_mutex_unlock(&s->lock);
 	crypto_sign_detached(sig, NULL, (const unsigned char *)buf, (size_t)n, s->sk);
+	pthread_mutex_lock(&s->lock);
+	if (--s->users == 0)
+		sodium_mprotect_noaccess(s->sk);
+	pthread_mutex_unlock(&s->lock);
 	siglen = sodium_base64_ENCODED_LEN(sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	tok = secret_new((size_t)n + 1 + siglen - 1);
 	if (tok == NULL) {

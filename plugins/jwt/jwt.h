@@ -5,8 +5,11 @@
  * required.  Canonical form: "scope" becomes a sorted array of unique words
  * (and is accepted as one, so canonicalization is idempotent).  Claims: iss (config "issuer", default "writ"), sub (the
  * session), aud, scope (when asked for), iat, exp, jti (the writ id).
- * The signing key is a 32-byte seed in <state_dir>/jwt-ed25519.key, made on
- * first start with mode 0600 and refused when others can read it.
+ * The signing key is a 32-byte seed in the secret store (config "key",
+ * default "jwt-signing-key"), made on first start.  A key file left by an
+ * older writd (<state_dir>/jwt-ed25519.key, refused unless 0600 and ours)
+ * is moved into the store.  Between signatures the key's page is
+ * inaccessible (sodium_mprotect_noaccess).
  */
 #ifndef WRIT_JWT_H
 #define WRIT_JWT_H

@@ -9,6 +9,8 @@ BIN=${WRIT_BIN:?WRIT_BIN must name the build directory}
 RESULTS=${RESULTS:?}
 TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d /tmp/writ-test.XXXXXX)
+# Each test file keeps its keys in a keyring of its own, removed at the end.
+KEYRING=writ-test-${T##*.}
 WRITD_PID=
 PRESENCE_PID=
 trap cleanup EXIT
@@ -17,6 +19,7 @@ cleanup() {
 	[ -n "$PRESENCE_PID" ] && kill "$PRESENCE_PID" 2>/dev/null
 	[ -n "$WRITD_PID" ] && kill -KILL "$WRITD_PID" 2>/dev/null
 	wait 2>/dev/null
+	keyctl unlink "%keyring:$KEYRING" @u >/dev/null 2>&1
 	rm -rf "$T"
 }
 
@@ -45,13 +48,18 @@ wait_for() {
 	return 1
 }
 
+# with_keyring [CONFIG_JSON]: the config with this test's keyring added.
+with_keyring() {
+	local c=${1:-}
+	[ -n "$c" ] || c='{}'
+	jq -c --arg k "$KEYRING" '. + {store: ((.store // {}) + {keyring: $k})}' <<<"$c"
+}
+
 # start_writd [CONFIG_JSON]: writd on $T/run and $T/state.
 start_writd() {
 	local cfg=()
-	if [ $# -gt 0 ]; then
-		printf '%s\n' "$1" >"$T/config.json"
-		cfg=(--config "$T/config.json")
-	fi
+	with_keyring "${1:-}" >"$T/config.json"
+	cfg=(--config "$T/config.json")
 	# Policies: only the test's own, never the machine's.
 	"$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" "${cfg[@]}" \
 		--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" \

@@ -52,7 +52,10 @@ start_writd || exit 1
 eq "runtime dir is 0700" 700 "$(stat -c %a "$T/run")"
 eq "state dir is 0700" 700 "$(stat -c %a "$T/state")"
 eq "admin socket is 0600" 600 "$(stat -c %a "$ADMIN")"
-eq "jwt key is 0600" 600 "$(stat -c %a "$T/state/jwt-ed25519.key")"
+check "the jwt key is in writd's keyring, not on disk" \
+	bash -c "keyctl search '%keyring:$KEYRING' user writ:jwt-signing-key >/dev/null && ! ls '$T/state' | grep -q key"
+eq "  ... possessor-only permissions (no user, group or other bits)" 3f000000 \
+	"$(keyctl rdescribe "$(keyctl search "%keyring:$KEYRING" user writ:jwt-signing-key)" | cut -d';' -f4)"
 SOCK=$(new_session limits)
 eq "session dir is 0700" 700 "$(stat -c %a "$(dirname "$SOCK")")"
 eq "session socket is 0600" 600 "$(stat -c %a "$SOCK")"
@@ -135,12 +138,15 @@ eq "a connection over limits.max_connections is refused" refused "$(cat "$T/many
 eq "after they close, writd serves again" ok "$(admin /v1/health | jq -r .status)"
 stop_writd
 
-# A jwt key others can read is refused.
-chmod 0640 "$T/state/jwt-ed25519.key"
-timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" 2>"$T/err"
-check "a group-readable jwt key is refused" test $? -eq 1
+# An old jwt key file others could read is refused, not moved into the store.
+mkdir -m 0700 "$T/oldstate"
+head -c 32 /dev/urandom >"$T/oldstate/jwt-ed25519.key"; chmod 0640 "$T/oldstate/jwt-ed25519.key"
+with_keyring '{}' >"$T/ring.json"
+keyctl unlink "%keyring:$KEYRING" @u >/dev/null 2>&1
+timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/oldstate" --config "$T/ring.json" \
+	--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
+check "a group-readable old jwt key file is refused" test $? -eq 1
 check "  ... saying mode 0600" grep -q 0600 "$T/err"
-chmod 0600 "$T/state/jwt-ed25519.key"
 
 # Non-dumpable: run as an unprivileged user, the kernel then gives its
 # /proc files to root, so the same uid cannot ptrace it or read its memory.

@@ -13,11 +13,42 @@
 
 static char dir[64];
 
+/* An in-memory secret store for the kind's env. */
+static struct { char name[64]; unsigned char v[64]; size_t len; } mem[4];
+
+static int
+mem_get(const char *name, struct secret **ret)
+{
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(mem[i].name, name) == 0) {
+			*ret = secret_dup(mem[i].v, mem[i].len);
+			return 0;
+		}
+	return WRIT_ENOTFOUND;
+}
+
+static int
+mem_put(const char *name, const void *v, size_t len, char err[WRIT_ERRLEN])
+{
+	(void)err;
+	for (size_t i = 0; i < 4; i++)
+		if (mem[i].name[0] == '\0' || strcmp(mem[i].name, name) == 0) {
+			snprintf(mem[i].name, sizeof(mem[i].name), "%s", name);
+			memcpy(mem[i].v, v, len);
+			mem[i].len = len;
+			return 0;
+		}
+	return WRIT_ENOMEM;
+}
+
+static struct kind_env env = { .state_dir = dir, .secret_get = mem_get, .secret_put = mem_put };
+
 static void
 setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/writ-jwt-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(mem, 0, sizeof(mem));
 }
 
 static void
@@ -146,7 +177,7 @@ START_TEST(test_mint_and_verify)
 	const char *t, *dot1, *dot2;
 	size_t n;
 
-	ck_assert_int_eq(kind_jwt.init(NULL, dir, &state, err), 0);
+	ck_assert_int_eq(kind_jwt.init(NULL, &env, &state, err), 0);
 	ck_assert_int_eq(kind_jwt.mint(state, &m, &tok, err), 0);
 	t = (const char *)tok->data;
 	ck_assert_int_eq(strlen(t), tok->len);
@@ -182,7 +213,7 @@ START_TEST(test_mint_and_verify)
 	kind_jwt.fini(state);
 
 	/* The key persists: a second start signs with the same key. */
-	ck_assert_int_eq(kind_jwt.init(NULL, dir, &state, err), 0);
+	ck_assert_int_eq(kind_jwt.init(NULL, &env, &state, err), 0);
 	jwks = kind_jwt.public_keys(state);
 	{
 		unsigned char pk2[32];
@@ -198,29 +229,56 @@ START_TEST(test_mint_and_verify)
 }
 END_TEST
 
-START_TEST(test_key_file_refused)
+START_TEST(test_key_file_migrated)
 {
 	char err[WRIT_ERRLEN], path[128];
+	unsigned char seed[32];
 	void *state = NULL;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/jwt-ed25519.key", dir);
-	ck_assert_int_eq(kind_jwt.init(NULL, dir, &state, err), 0);
+	/* Made on first start, in the store, not on disk. */
+	ck_assert_int_eq(kind_jwt.init(NULL, &env, &state, err), 0);
 	kind_jwt.fini(state);
+	ck_assert_str_eq(mem[0].name, "jwt-signing-key");
+	ck_assert_int_eq(mem[0].len, 32);
+	snprintf(path, sizeof(path), "%s/jwt-ed25519.key", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+
+	/* An old key file is moved into the store, then removed. */
+	memset(mem, 0, sizeof(mem));
+	randombytes_buf(seed, sizeof(seed));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_eq(write(fd, seed, 32), 32);
+	close(fd);
+	ck_assert_int_eq(kind_jwt.init(NULL, &env, &state, err), 0);
+	kind_jwt.fini(state);
+	ck_assert_mem_eq(mem[0].v, seed, 32);
+	ck_assert_int_ne(access(path, F_OK), 0);
+
+	/* ...but not one others could read, a short one, or a symlink. */
+	memset(mem, 0, sizeof(mem));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	ck_assert_int_eq(write(fd, seed, 32), 32);
+	close(fd);
 	ck_assert_int_eq(chmod(path, 0640), 0);
-	ck_assert_int_lt(kind_jwt.init(NULL, dir, &state, err), 0);
+	ck_assert_int_lt(kind_jwt.init(NULL, &env, &state, err), 0);
 	ck_assert_ptr_nonnull(strstr(err, "0600"));
 	ck_assert_int_eq(chmod(path, 0600), 0);
-	/* Truncated. */
 	fd = open(path, O_WRONLY | O_TRUNC);
 	ck_assert_int_eq(write(fd, "short", 5), 5);
 	close(fd);
-	ck_assert_int_lt(kind_jwt.init(NULL, dir, &state, err), 0);
+	ck_assert_int_lt(kind_jwt.init(NULL, &env, &state, err), 0);
 	ck_assert_ptr_nonnull(strstr(err, "bytes"));
-	/* A symlink is not followed. */
 	unlink(path);
 	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
-	ck_assert_int_lt(kind_jwt.init(NULL, dir, &state, err), 0);
+	ck_assert_int_lt(kind_jwt.init(NULL, &env, &state, err), 0);
+	unlink(path);
+
+	/* A stored key of the wrong size is refused. */
+	memset(mem, 0, sizeof(mem));
+	mem_put("jwt-signing-key", "tiny", 4, err);
+	ck_assert_int_lt(kind_jwt.init(NULL, &env, &state, err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "seed"));
 }
 END_TEST
 
@@ -230,14 +288,14 @@ START_TEST(test_config)
 	void *state = NULL;
 	json_t *c = json_pack("{ss}", "issuer", "https://writ.example");
 
-	ck_assert_int_eq(kind_jwt.init(c, dir, &state, err), 0);
+	ck_assert_int_eq(kind_jwt.init(c, &env, &state, err), 0);
 	kind_jwt.fini(state);
 	json_object_set_new(c, "issuer", json_string("bad issuer"));
-	ck_assert_int_lt(kind_jwt.init(c, dir, &state, err), 0);
+	ck_assert_int_lt(kind_jwt.init(c, &env, &state, err), 0);
 	ck_assert_ptr_nonnull(strstr(err, "issuer"));
 	json_object_set_new(c, "issuer", json_string("ok"));
 	json_object_set_new(c, "secret", json_string("x"));
-	ck_assert_int_lt(kind_jwt.init(c, dir, &state, err), 0);
+	ck_assert_int_lt(kind_jwt.init(c, &env, &state, err), 0);
 	ck_assert_ptr_nonnull(strstr(err, "secret"));
 	json_decref(c);
 }
@@ -254,7 +312,7 @@ jwt_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_property);
 	tcase_add_test(tc, test_mint_and_verify);
-	tcase_add_test(tc, test_key_file_refused);
+	tcase_add_test(tc, test_key_file_migrated);
 	tcase_add_test(tc, test_config);
 	suite_add_tcase(s, tc);
 	return s;

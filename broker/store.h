@@ -1,0 +1,60 @@
+/*
+ * store.h - where writ's root credentials live.
+ *
+ * One store per writd, behind one small interface with two backends:
+ *
+ *  keyring  (default) the kernel keyring: keys of type "user" named
+ *           "writ:<name>" in a keyring of writd's own ("writ" unless
+ *           configured) linked into the user keyring, possessor-only
+ *           permissions.  Survives writd restarts, not reboots.  A sandbox
+ *           in its own user namespace has another user keyring and cannot
+ *           find these keys.
+ *  file     one sealed file, <state_dir>/secrets.sealed (libsodium
+ *           secretbox), keyed by a random key kept in the keyring or by
+ *           Argon2id over a passphrase read from a file descriptor or the
+ *           terminal (never argv or the environment).  Survives reboots.
+ *
+ * (A remote backend, Vault/OpenBao KV for fleets, fits the same interface.)
+ * Values come back in sodium_malloc memory; names are [A-Za-z0-9._-].  The
+ * store has its own lock: call without writd_lock.
+ */
+#ifndef WRIT_STORE_H
+#define WRIT_STORE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "secret.h"
+#include "sjson.h"
+
+/* Longest secret name. */
+#define WRIT_MAX_SECRET_NAME 64
+/* Largest secret value (a keyring "user" key holds 32767 bytes). */
+#define WRIT_MAX_SECRET 32000
+
+/* True when name is 1-64 characters of [A-Za-z0-9._-], not starting with '.'. */
+int store_valid_name(const char *name);
+
+/*
+ * Open the configured backend.  passphrase_fd (-1: none) is read once for
+ * the file backend's passphrase.  Returns 0 or a code with a message.
+ */
+int store_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN]);
+
+/* The secret name, in a new secret.  Returns 0, WRIT_ENOTFOUND or a code. */
+int store_get(const char *name, struct secret **ret);
+
+/* Set name to the len bytes at value.  Returns 0 or a code with a message. */
+int store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN]);
+
+/* Remove name.  Returns 0, WRIT_ENOTFOUND or a code. */
+int store_del(const char *name);
+
+/* [{"name", "size", "updated_at"}], never values; NULL on failure. */
+json_t *store_list(void);
+
+/* Forget the backend's in-memory state (keys in the keyring stay). */
+void store_close(void);
+
+#endif
