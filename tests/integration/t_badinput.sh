@@ -27,8 +27,25 @@ refused "invalid UTF-8" 400 bad_json "$(printf '{"kind":"jwt","scope":{"aud":"\x
 refused "lone surrogate" 400 bad_json '{"kind":"jwt","scope":{"aud":"\ud800"}}'
 deep=$(printf '%.0s{"a":' $(seq 1 40))1$(printf '%.0s}' $(seq 1 40))
 refused "deeply nested" 413 too_large "$deep"
-big=$(head -c 20000 /dev/zero | tr '\0' a)
-refused "oversized body" 413 too_large "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"x\"},\"reason\":\"$big\"}"
+big=$(head -c 40000 /dev/zero | tr '\0' a)
+printf '{"kind":"jwt","scope":{"aud":"x"},"pad":"%s"}' "$big" >"$T/big.json"
+refused "oversized body" 413 too_large "@$T/big.json"
+check "  ... the message gives the limit" grep -q '32768 bytes' "$T/body"
+python3 - "$SOCK" "$T/big.json" >"$T/chunked.out" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+body = open(sys.argv[2], "rb").read()
+s.sendall(b"POST /v1/writs HTTP/1.1\r\nHost: writ\r\nTransfer-Encoding: chunked\r\n\r\n")
+try:
+    for i in range(0, len(body), 4096):
+        part = body[i:i + 4096]
+        s.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
+    s.sendall(b"0\r\n\r\n")
+except OSError:
+    pass
+print(s.recv(200).split(b"\r\n")[0].decode())
+PY
+eq "oversized chunked body (no Content-Length)" "HTTP/1.1 413" "$(cut -c1-12 "$T/chunked.out")"
 many=$(for i in $(seq 1 200); do printf '"k%d":1,' "$i"; done)
 refused "too many keys" 413 too_large "{${many}\"kind\":\"jwt\"}"
 refused "unknown field names it" 400 bad_request '{"kind":"jwt","scope":{"aud":"x"},"colour":"red"}'
