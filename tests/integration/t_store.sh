@@ -63,6 +63,17 @@ check "canary: not in writd's log" bash -c "! grep -q '$CANARY' '$T/writd.log'"
 check "canary: not in any file under the state or runtime dir" \
 	bash -c "! grep -rqa '$CANARY' '$T/state' '$T/run' 2>/dev/null"
 
+# Inherited descriptors are closed; root is warned.
+exec 7>"$T/inherited"
+start_writd || exit 1
+exec 7>&-
+check "an inherited file descriptor is closed at start" \
+	bash -c "! ls -l /proc/$WRITD_PID/fd | grep -q '$T/inherited'"
+if [ "$(id -u)" = 0 ]; then
+	check "running as root draws a warning" grep -q 'warning: running as root' "$T/writd.log"
+fi
+stop_writd
+
 # Sealed-file backend, keyed from the keyring: survives restarts, refuses tampering.
 start_writd '{"store":{"backend":"file"}}' || exit 1
 printf '%s' "$CANARY" | "$BIN/writctl" secret set sealed >/dev/null
