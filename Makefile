@@ -32,14 +32,15 @@ ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
-WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium) -lkeyutils -lpthread
+KIND_LIBS = $(call pc,jansson libsodium libcurl libcrypto)
+WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lpthread
 AGENT_LIBS = $(call pc,jansson)
 CHECK_LIBS = $(call pc,check jansson libsodium)
 
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
-	libsodium-dev libkeyutils-dev check curl jq openssl procps python3 bubblewrap \
-	keyutils
+	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
+	openssl procps python3 bubblewrap keyutils git
 
 ifeq ($(V),1)
 Q :=
@@ -52,18 +53,19 @@ endif
 WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c broker/approver.c broker/store.c policy/policy.c \
-	plugins/kinds.c plugins/jwt/jwt.c
+	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c \
+	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammar (never their keys: kinds are only initialised by writd).
 WRITCTL_SRC := broker/writctl.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
-	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c
+	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
+	plugins/github/github.c
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
-	policy/policy.c
+	plugins/github/github.c policy/policy.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -78,7 +80,7 @@ help:
 $(B)/%.o: %.c
 	$(call say,CC,$<)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check libcurl) -c $< -o $@
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(call say,LD,$@)
@@ -90,11 +92,11 @@ $(B)/writ: $(call obj,$(WRIT_SRC))
 
 $(B)/writctl: $(call obj,$(WRITCTL_SRC))
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(call pc,jansson libsodium) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(KIND_LIBS) -lpthread
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CHECK_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(KIND_LIBS) -lpthread
 
 deps:
 	@missing=; for p in $(DEBS); do \
@@ -142,7 +144,7 @@ run: deps
 # One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c
+	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 FUZZERS := policy request
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
@@ -153,7 +155,7 @@ fuzz:
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
 	    -fsanitize=fuzzer,address,undefined $$($(PKG_CONFIG) --cflags jansson libsodium) \
 	    tests/fuzz/fuzz_$$f.c $(FUZZ_MOD) -o build-fuzz/fuzz_$$f \
-	    $$($(PKG_CONFIG) --libs jansson libsodium) || exit 1; \
+	    $$($(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) || exit 1; \
 	  mkdir -p build-fuzz/corpus-$$f; \
 	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log || \

@@ -22,6 +22,7 @@
 #include "session.h"
 #include "sjson.h"
 #include "store.h"
+#include "upstream.h"
 #include "writs.h"
 
 #define ON_ADMIN 1
@@ -118,15 +119,56 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return reply_json(c, 200, body);
 }
 
-/* Mint and record a writ for s, answering c with it. */
+/* Record a minted token (taken) as a writ of s and answer c with it. */
 static enum MHD_Result
-issue(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
-    const json_t *scope, int64_t ttl)
+deliver(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
+    const json_t *scope, const char *wid, int64_t issued, int64_t expires,
+    struct secret *tok)
 {
-	struct secret *tok = NULL, *keep = NULL;
+	struct secret *keep = NULL;
+	json_t *body;
+	int r;
+
+	if (k->revoke != NULL && (keep = secret_dup(tok->data, tok->len)) == NULL) {
+		if (k->upstream)
+			upstream_revoke(k, tok);
+		else
+			secret_free(tok);
+		return reply_error(c, WRIT_ENOMEM, NULL);
+	}
+	pthread_mutex_lock(&writd_lock);
+	if (s->closed)
+		r = WRIT_ECLOSED;
+	else
+		r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep);
+	pthread_mutex_unlock(&writd_lock);
+	if (r < 0) {
+		/* Minted for a session that closed meanwhile: it must not live on. */
+		if (r == WRIT_ECLOSED && keep != NULL && k->upstream)
+			upstream_revoke(k, keep);
+		else if (r == WRIT_ECLOSED)
+			secret_free(keep);
+		secret_free(tok);
+		return reply_error(c, r, NULL);
+	}
+	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,
+	    "token", (const char *)tok->data, "issued_at", (json_int_t)issued,
+	    "expires_at", (json_int_t)expires);
+	secret_free(tok);
+	return reply_json(c, 201, body);
+}
+
+/*
+ * Mint a writ for s and answer c with it.  Network-bound kinds mint on an
+ * upstream worker: the request is suspended and comes back to finish_job.
+ */
+static enum MHD_Result
+issue(struct MHD_Connection *c, struct req *rq, struct session *s,
+    const struct writ_kind *k, const json_t *scope, int64_t ttl)
+{
+	struct kind_token kt = { 0 };
 	char err[WRIT_ERRLEN] = "", wid[33];
 	struct kind_mint m;
-	json_t *body;
 	int r;
 
 	random_id(wid);
@@ -135,30 +177,49 @@ issue(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
 	m.scope = scope;
 	m.issued_at = now_real();
 	m.expires_at = m.issued_at + ttl;
-	r = k->mint(kinds_state(k), &m, &tok, err);
+	if (k->upstream) {
+		struct mint_job *j = calloc(1, sizeof(*j));
+
+		if (j == NULL)
+			return reply_error(c, WRIT_ENOMEM, NULL);
+		j->mhd = c;
+		j->rq = rq;
+		j->kind = k;
+		j->scope = json_deep_copy(scope);
+		j->ttl = ttl;
+		memcpy(j->writ_id, wid, sizeof(wid));
+		j->issued_at = m.issued_at;
+		j->expires_at = m.expires_at;
+		pthread_mutex_lock(&writd_lock);
+		j->session = s;
+		session_ref(s);
+		rq->job = j;
+		server_suspend(c, rq);
+		upstream_mint(j);
+		pthread_mutex_unlock(&writd_lock);
+		return MHD_YES;
+	}
+	r = k->mint(kinds_state(k), &m, &kt, err);
 	if (r < 0)
-		return bad(c, r == WRIT_ENOMEM ? r : WRIT_EMINT, err);
-	if (k->revoke != NULL && (keep = secret_dup(tok->data, tok->len)) == NULL) {
-		secret_free(tok);
-		return reply_error(c, WRIT_ENOMEM, NULL);
-	}
-	pthread_mutex_lock(&writd_lock);
-	if (s->closed)
-		r = WRIT_ECLOSED;
-	else
-		r = writs_add(wid, s, k, json_deep_copy(scope), m.issued_at, m.expires_at, keep);
-	pthread_mutex_unlock(&writd_lock);
-	if (r < 0) {
-		if (r == WRIT_ECLOSED)
-			secret_free(keep);
-		secret_free(tok);
-		return reply_error(c, r, NULL);
-	}
-	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,
-	    "token", (const char *)tok->data, "issued_at", (json_int_t)m.issued_at,
-	    "expires_at", (json_int_t)m.expires_at);
-	secret_free(tok);
-	return reply_json(c, 201, body);
+		return reply_error_with(c, r == WRIT_ENOMEM ? r : r == WRIT_EINTERNAL ? WRIT_EMINT : r,
+		    err[0] ? err : NULL, NULL, kt.retry_after);
+	return deliver(c, s, k, scope, wid, m.issued_at, m.expires_at, kt.token);
+}
+
+/* An upstream mint came back. */
+static enum MHD_Result
+finish_job(struct MHD_Connection *c, struct req *rq)
+{
+	struct mint_job *j = rq->job;
+	struct secret *tok;
+
+	if (j->result < 0)
+		return reply_error_with(c, j->result, j->err[0] ? j->err : NULL, NULL,
+		    j->out.retry_after);
+	tok = j->out.token;
+	j->out.token = NULL;
+	return deliver(c, j->session, j->kind, j->scope, j->writ_id, j->issued_at,
+	    j->expires_at, tok);
 }
 
 /* A decided request comes back here: issue the writ, or say why not. */
@@ -176,7 +237,7 @@ finish_writ(struct MHD_Connection *c, struct req *rq)
 	/* Approved for a process that is gone: its pid may now be another's. */
 	if (!peer_alive(p->peer))
 		return reply_error(c, WRIT_EGONE, NULL);
-	return issue(c, p->session, p->kind, p->scope, p->ttl);
+	return issue(c, rq, p->session, p->kind, p->scope, p->ttl);
 }
 
 /*
@@ -251,6 +312,8 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	int r;
 
 	(void)arg;
+	if (rq->job != NULL)
+		return finish_job(c, rq);
 	if (rq->pending != NULL)
 		return finish_writ(c, rq);
 	if ((r = body_json(rq, false, &req, err)) < 0)
@@ -290,7 +353,7 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if (d.verdict == POLICY_ALLOW) {
 		/* Allowed by a rule: no prompt, but the same checks as any writ. */
 		enum MHD_Result res = peer_alive(rq->conn->peer) ?
-		    issue(c, s, k, scope, ttl) : reply_error(c, WRIT_EGONE, NULL);
+		    issue(c, rq, s, k, scope, ttl) : reply_error(c, WRIT_EGONE, NULL);
 
 		json_decref(req);
 		json_decref(scope);

@@ -143,6 +143,13 @@ reaper_main(void *arg)
 				next = w->deadline;
 		}
 		writs_prune(now_real());
+		{
+			/* Wake for the next writ to expire, too: its token dies then. */
+			int64_t e = writs_next_expiry();
+
+			if (e != INT64_MAX && now + (e - now_real()) < next)
+				next = now + (e - now_real()) + 1;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += next - now;
 		pthread_cond_timedwait(&reaper_cond, &writd_lock, &ts);

@@ -55,6 +55,16 @@ static const struct writ_error table[] = {
 	  "this request needs a typed approval: send the code shown in the prompt" },
 	{ WRIT_ECHANGED, "request_changed", 409,
 	  "the digest does not match the pending request; look at it again" },
+	{ WRIT_EUPAUTH, "upstream_auth", 502,
+	  "upstream refused writd's credentials: check the configured key and the clock" },
+	{ WRIT_EUPLIMIT, "upstream_rate_limited", 503,
+	  "upstream is rate limiting writd; retry after the time given" },
+	{ WRIT_EUPSCOPE, "upstream_refused", 403,
+	  "upstream does not grant this: the repository or permission is outside the installation" },
+	{ WRIT_EUPSTREAM, "upstream_failed", 502, "upstream failed; nothing was issued" },
+	{ WRIT_EUPTIMEOUT, "upstream_timeout", 504, "upstream did not answer in time" },
+	{ WRIT_EUNCONFIGURED, "kind_not_configured", 400,
+	  "this kind is not configured in writd" },
 };
 
 const struct writ_error *

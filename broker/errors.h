@@ -39,6 +39,12 @@ enum {
 	WRIT_ECOOLDOWN = -26,	/* the session is cooling down after denials */
 	WRIT_ECONFIRM = -27,	/* a typed approval without the right code */
 	WRIT_ECHANGED = -28,	/* approval for a request that is not the one shown */
+	WRIT_EUPAUTH = -29,	/* upstream refused our credentials */
+	WRIT_EUPLIMIT = -30,	/* upstream rate limit */
+	WRIT_EUPSCOPE = -31,	/* outside what upstream grants (installation) */
+	WRIT_EUPSTREAM = -32,	/* upstream failed or answered nonsense */
+	WRIT_EUPTIMEOUT = -33,	/* upstream did not answer in time */
+	WRIT_EUNCONFIGURED = -34, /* the kind has no configuration */
 };
 
 struct writ_error {

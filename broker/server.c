@@ -24,6 +24,7 @@
 #include "secret.h"
 #include "server.h"
 #include "session.h"
+#include "upstream.h"
 #include "writs.h"
 
 /* epoll data of a connection watched for hangup: the fd with this bit. */
@@ -381,6 +382,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		approval_release(rq->pending);
 	if (rq->poller != NULL)
 		approval_unwait(rq->poller);
+	upstream_job_free(rq->job);
 	nrequests--;
 	pthread_mutex_unlock(&writd_lock);
 	free(rq->poller);
@@ -520,6 +522,8 @@ server_stop(void)
 	while (listeners != NULL)
 		server_unlisten(listeners);
 	pthread_mutex_unlock(&writd_lock);
+	/* Mints in flight finish (bounded by their timeouts), queued ones fail. */
+	upstream_stop();
 	if (acceptor_running)
 		pthread_join(acceptor, NULL);
 	acceptor_running = false;

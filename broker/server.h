@@ -37,6 +37,7 @@ struct session;
 struct pending;
 struct poller;
 struct listener;
+struct mint_job;
 
 /* Per connection: who is calling, through which socket. */
 struct conn {
@@ -54,6 +55,7 @@ struct req {
 	bool suspended;			/* waiting on pending or poller */
 	struct pending *pending;	/* a writ request waiting for a human */
 	struct poller *poller;		/* an approver's long-poll */
+	struct mint_job *job;		/* a mint running on an upstream worker */
 };
 
 /* Start the daemon and the accept loop.  Returns 0 or a code with err. */

@@ -28,6 +28,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "upstream.h"
 
 static const char usage[] =
 "usage: writd [--config FILE] [--runtime-dir DIR] [--state-dir DIR]\n"
@@ -201,7 +202,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (server_start(&cfg, err) < 0 || approval_start() < 0)
+	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
 		die("%s", err);
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);

@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "session.h"
+#include "upstream.h"
 #include "writs.h"
 
 static struct writ *writs;
@@ -97,9 +98,13 @@ writs_revoke_list(struct writ *list)
 		char err[WRIT_ERRLEN];
 
 		list = w->next;
-		/* XXX a failed upstream revocation is dropped until the ledger retries it. */
-		if (w->kind->revoke != NULL && w->token != NULL)
-			(void)w->kind->revoke(kinds_state(w->kind), w->token, err);
+		if (w->kind->revoke != NULL && w->token != NULL) {
+			if (w->kind->upstream) {
+				upstream_revoke(w->kind, w->token);	/* takes the token */
+				w->token = NULL;
+			} else
+				(void)w->kind->revoke(kinds_state(w->kind), w->token, err);
+		}
 		writ_free(w);
 	}
 }
@@ -115,8 +120,24 @@ writs_prune(int64_t now)
 			continue;
 		}
 		*pp = w->next;
+		/* Past its TTL: a token upstream would honour longer dies now. */
+		if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
+			upstream_revoke(w->kind, w->token);
+			w->token = NULL;
+		}
 		writ_free(w);
 	}
+}
+
+int64_t
+writs_next_expiry(void)
+{
+	int64_t next = INT64_MAX;
+
+	for (struct writ *w = writs; w != NULL; w = w->next)
+		if (w->expires_at < next)
+			next = w->expires_at;
+	return next;
 }
 
 unsigned int

@@ -47,7 +47,10 @@ void writs_revoke_list(struct writ *list);
 /* How many live writs session s holds. */
 unsigned int writs_count(const struct session *s);
 
-/* Drop writs past their expiry. */
+/* The earliest expiry of a live writ (wall clock), INT64_MAX when none. */
+int64_t writs_next_expiry(void);
+
+/* Drop writs past their expiry, revoking upstream tokens. */
 void writs_prune(int64_t now);
 
 #endif

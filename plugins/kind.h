@@ -42,6 +42,12 @@ struct kind_mint {
 	int64_t expires_at;	/* Unix seconds, > issued_at */
 };
 
+/* What mint hands back. */
+struct kind_token {
+	struct secret *token;		/* the caller frees it */
+	int retry_after;		/* on a rate-limit error: seconds, else 0 */
+};
+
 struct writ_kind {
 	const char *name;	/* "jwt": the "kind" of a request */
 	unsigned int abi;	/* WRIT_KIND_ABI */
@@ -52,6 +58,12 @@ struct writ_kind {
 	 * error rather than a rule that silently never matches.
 	 */
 	const char *const *scope_keys;
+
+	/*
+	 * Non-zero when mint and revoke wait on the network: writd then runs
+	 * them on its upstream workers, never on a thread serving HTTP.
+	 */
+	int upstream;
 
 	/*
 	 * Set up from the kind's config object (NULL when the config has
@@ -77,11 +89,12 @@ struct writ_kind {
 	    char err[WRIT_ERRLEN]);
 
 	/*
-	 * Mint a token for req.  Returns 0 and the token in a new secret
-	 * (the caller frees it), or WRIT_EMINT with a message.
+	 * Mint a token for req.  Returns 0 and the token in ret->token (a new
+	 * secret, the caller frees it), or a negative code with a message
+	 * (and ret->retry_after when upstream asked to wait).
 	 */
 	int (*mint)(void *state, const struct kind_mint *req,
-	    struct secret **ret_token, char err[WRIT_ERRLEN]);
+	    struct kind_token *ret, char err[WRIT_ERRLEN]);
 
 	/*
 	 * Invalidate token upstream before its expiry; optional (NULL for

@@ -7,10 +7,12 @@
 #include "../broker/errors.h"
 
 #include "kind.h"
+#include "github/github.h"
 #include "jwt/jwt.h"
 
 const struct writ_kind *const writ_kinds[] = {
 	&kind_jwt,
+	&kind_github,
 	NULL,
 };
 

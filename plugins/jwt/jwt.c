@@ -295,7 +295,7 @@ b64_json(char *dst, size_t room, const json_t *v)
 }
 
 static int
-jwt_mint(void *state, const struct kind_mint *req, struct secret **ret_token,
+jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
     char err[WRIT_ERRLEN])
 {
 	struct jwt_state *s = state;
@@ -353,7 +353,7 @@ jwt_mint(void *state, const struct kind_mint *req, struct secret **ret_token,
 	memcpy(tok->data, buf, (size_t)n);
 	tok->data[n] = '.';
 	b64url((char *)tok->data + n + 1, siglen, sig, sizeof(sig));
-	*ret_token = tok;
+	ret->token = tok;
 	r = 0;
 	goto out;
  fail:

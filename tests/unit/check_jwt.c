@@ -168,7 +168,8 @@ START_TEST(test_mint_and_verify)
 {
 	char err[WRIT_ERRLEN];
 	void *state = NULL;
-	struct secret *tok = NULL;
+	struct kind_token kt = { 0 };
+	struct secret *tok;
 	json_t *scope = json_pack("{sss[ss]}", "aud", "example", "scope", "read", "write"), *jwks, *claims;
 	struct kind_mint m = { .writ_id = "0123456789abcdef0123456789abcdef",
 	    .session_id = "fedcba9876543210fedcba9876543210", .scope = scope,
@@ -178,7 +179,8 @@ START_TEST(test_mint_and_verify)
 	size_t n;
 
 	ck_assert_int_eq(kind_jwt.init(NULL, &env, &state, err), 0);
-	ck_assert_int_eq(kind_jwt.mint(state, &m, &tok, err), 0);
+	ck_assert_int_eq(kind_jwt.mint(state, &m, &kt, err), 0);
+	tok = kt.token;
 	t = (const char *)tok->data;
 	ck_assert_int_eq(strlen(t), tok->len);
 	dot1 = strchr(t, '.');

@@ -1,0 +1,706 @@
+/*
+ * github.c - the github kind: app JWT (RS256), installation tokens, revoke.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sodium.h>
+
+#include "../../broker/errors.h"
+#include "github.h"
+
+/* Seconds the app JWT is backdated (clock drift) and how long it lives. */
+#define APP_JWT_SKEW 60
+#define APP_JWT_LIFE 540
+/* Retries of a 5xx answer, each after 100-400 ms of jitter. */
+#define RETRIES 2
+/* How long an owner's installation id is remembered. */
+#define INSTALL_CACHE 600
+
+struct github {
+	bool configured;
+	char app_id[64];
+	char api[256];			/* no trailing slash */
+	char ca_file[256];
+	long long installation_id;	/* 0: look up per owner */
+	long timeout;			/* seconds for one upstream call */
+	EVP_PKEY *key;			/* XXX in OpenSSL's heap, not sodium's */
+	pthread_mutex_t lock;		/* guards the two caches below */
+	char jwt[2048];			/* the app JWT, reused until near expiry */
+	int64_t jwt_exp;
+	struct { char owner[40]; long long id; int64_t until; } install[16];
+};
+
+struct buf {
+	char *p;
+	size_t len;
+	bool too_big;
+};
+
+struct answer {
+	long status;
+	json_t *body;
+	int retry_after;		/* from retry-after or x-ratelimit-reset */
+	bool limited;			/* x-ratelimit-remaining: 0 */
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t len = size * n;
+	char *q;
+
+	if (b->len + len > WRIT_GITHUB_MAX_RESPONSE) {
+		b->too_big = true;
+		return 0;
+	}
+	q = realloc(b->p, b->len + len + 1);
+	if (q == NULL)
+		return 0;
+	b->p = q;
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return len;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	size_t len = size * n;
+	char line[256];
+
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, p, len);
+	line[len] = '\0';
+	if (strncasecmp(line, "retry-after:", 12) == 0)
+		a->retry_after = atoi(line + 12);
+	else if (strncasecmp(line, "x-ratelimit-remaining:", 22) == 0 && atoi(line + 22) == 0)
+		a->limited = true;
+	else if (strncasecmp(line, "x-ratelimit-reset:", 18) == 0 && a->retry_after == 0) {
+		long long reset = atoll(line + 18) - (long long)time(NULL);
+
+		if (reset > 0 && reset < 86400)
+			a->retry_after = (int)reset;
+	}
+	return len;
+}
+
+/*
+ * One call: method url with auth ("Bearer JWT" or "token TOKEN") and an
+ * optional JSON body.  https only, no redirects, bounded in time and size.
+ * Returns 0 with a->status (and a->body when JSON came back), or
+ * WRIT_EUPTIMEOUT / WRIT_EUPSTREAM with a message.
+ */
+static int
+call(struct github *g, const char *method, const char *url, const char *auth,
+    const char *body, struct answer *a, char err[WRIT_ERRLEN])
+{
+	struct curl_slist *h = NULL;
+	struct buf b = { 0 };
+	char hdr[2200];
+	CURLcode cc;
+	CURL *c;
+
+	memset(a, 0, sizeof(*a));
+	c = curl_easy_init();
+	if (c == NULL)
+		return WRIT_ENOMEM;
+	snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+	h = curl_slist_append(h, hdr);
+	h = curl_slist_append(h, "Accept: application/vnd.github+json");
+	h = curl_slist_append(h, "X-GitHub-Api-Version: 2022-11-28");
+	h = curl_slist_append(h, "User-Agent: writ/" WRIT_VERSION);
+	if (body != NULL)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, g->timeout < 5 ? g->timeout : 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, g->timeout);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+	if (g->ca_file[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	sodium_memzero(hdr, sizeof(hdr));
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(err, WRIT_ERRLEN, "%s did not answer within %lds", g->api, g->timeout);
+		free(b.p);
+		return WRIT_EUPTIMEOUT;
+	}
+	if (cc != CURLE_OK) {
+		snprintf(err, WRIT_ERRLEN, "cannot reach %s: %s", g->api, b.too_big ?
+		    "the answer is too large" : curl_easy_strerror(cc));
+		free(b.p);
+		return WRIT_EUPSTREAM;
+	}
+	if (b.len > 0)
+		a->body = json_loadb(b.p, b.len, 0, NULL);
+	if (b.p != NULL)
+		sodium_memzero(b.p, b.len);	/* it may hold a token */
+	free(b.p);
+	return 0;
+}
+
+static void
+b64url(char *dst, size_t size, const unsigned char *src, size_t len)
+{
+	sodium_bin2base64(dst, size, src, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* The app JWT (RS256), made anew only when the cached one nears expiry. */
+static int
+app_jwt(struct github *g, char out[2048], char err[WRIT_ERRLEN])
+{
+	int64_t now = (int64_t)time(NULL);
+	unsigned char sig[512];
+	size_t siglen = sizeof(sig);
+	char head[64], claims[256], input[1024];
+	EVP_MD_CTX *md;
+	int n, r = 0;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->jwt_exp - now > 60) {
+		memcpy(out, g->jwt, sizeof(g->jwt));
+		goto out;
+	}
+	b64url(head, sizeof(head), (const unsigned char *)"{\"alg\":\"RS256\",\"typ\":\"JWT\"}", 27);
+	n = snprintf(input, sizeof(input), "{\"iat\":%lld,\"exp\":%lld,\"iss\":\"%s\"}",
+	    (long long)(now - APP_JWT_SKEW), (long long)(now + APP_JWT_LIFE), g->app_id);
+	b64url(claims, sizeof(claims), (const unsigned char *)input, (size_t)n);
+	n = snprintf(input, sizeof(input), "%s.%s", head, claims);
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, g->key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input, (size_t)n) != 1) {
+		snprintf(err, WRIT_ERRLEN, "cannot sign the GitHub app JWT");
+		r = WRIT_EINTERNAL;
+	} else {
+		snprintf(g->jwt, sizeof(g->jwt), "%s.", input);
+		b64url(g->jwt + n + 1, sizeof(g->jwt) - (size_t)n - 1, sig, siglen);
+		g->jwt_exp = now + APP_JWT_LIFE;
+		memcpy(out, g->jwt, sizeof(g->jwt));
+	}
+	EVP_MD_CTX_free(md);
+ out:
+	pthread_mutex_unlock(&g->lock);
+	return r;
+}
+
+/* Map a failed answer to a writ error, with a message that says what to do. */
+static int
+upstream_error(const struct answer *a, const char *what, struct kind_token *ret,
+    char err[WRIT_ERRLEN])
+{
+	const char *m = json_string_value(json_object_get(a->body, "message"));
+	char q[52];
+
+	sjson_quote(q, m != NULL ? m : "");
+	if (a->status == 401) {
+		snprintf(err, WRIT_ERRLEN, "GitHub refused the app JWT while %s (%s): check "
+		    "kinds.github.app_id, the private key, and the host clock", what, q);
+		return WRIT_EUPAUTH;
+	}
+	if (a->status == 429 || (a->status == 403 && (a->limited || a->retry_after > 0))) {
+		ret->retry_after = a->retry_after > 0 ? a->retry_after : 60;
+		snprintf(err, WRIT_ERRLEN, "GitHub is rate limiting writd; retry in %ds",
+		    ret->retry_after);
+		return WRIT_EUPLIMIT;
+	}
+	if (a->status == 403 || a->status == 404 || a->status == 422) {
+		snprintf(err, WRIT_ERRLEN, "GitHub refused while %s (HTTP %ld: %s): the "
+		    "repository or permission is outside the app's installation", what,
+		    a->status, q);
+		return WRIT_EUPSCOPE;
+	}
+	snprintf(err, WRIT_ERRLEN, "GitHub failed while %s (HTTP %ld)", what, a->status);
+	return WRIT_EUPSTREAM;
+}
+
+/* call() with bounded, jittered retries of 5xx answers. */
+static int
+call_retry(struct github *g, const char *method, const char *url, const char *auth,
+    const char *body, struct answer *a, char err[WRIT_ERRLEN])
+{
+	int r;
+
+	for (int i = 0;; i++) {
+		r = call(g, method, url, auth, body, a, err);
+		if (r < 0 || a->status < 500 || i == RETRIES)
+			return r;
+		json_decref(a->body);
+		usleep(100000 + randombytes_uniform(300000));
+	}
+}
+
+static long long
+installation(struct github *g, const char *owner, const char *repo, const char *jwt,
+    struct kind_token *ret, char err[WRIT_ERRLEN])
+{
+	int64_t now = (int64_t)time(NULL);
+	char url[512], auth[2100];
+	struct answer a;
+	long long id = 0;
+	int r;
+
+	if (g->installation_id > 0)
+		return g->installation_id;
+	pthread_mutex_lock(&g->lock);
+	for (size_t i = 0; i < 16; i++)
+		if (strcmp(g->install[i].owner, owner) == 0 && g->install[i].until > now)
+			id = g->install[i].id;
+	pthread_mutex_unlock(&g->lock);
+	if (id > 0)
+		return id;
+	snprintf(url, sizeof(url), "%s/repos/%s/%s/installation", g->api, owner, repo);
+	snprintf(auth, sizeof(auth), "Bearer %s", jwt);
+	r = call_retry(g, "GET", url, auth, NULL, &a, err);
+	if (r < 0)
+		return r;
+	if (a.status != 200 || !json_is_integer(json_object_get(a.body, "id"))) {
+		r = a.status == 200 ? (snprintf(err, WRIT_ERRLEN, "GitHub's installation "
+		    "answer has no id"), WRIT_EUPSTREAM) :
+		    upstream_error(&a, "looking up the app's installation", ret, err);
+		json_decref(a.body);
+		return r;
+	}
+	id = json_integer_value(json_object_get(a.body, "id"));
+	json_decref(a.body);
+	pthread_mutex_lock(&g->lock);
+	{
+		size_t slot = (size_t)randombytes_uniform(16);
+
+		snprintf(g->install[slot].owner, sizeof(g->install[slot].owner), "%s", owner);
+		g->install[slot].id = id;
+		g->install[slot].until = now + INSTALL_CACHE;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return id;
+}
+
+static int
+level(const char *l)
+{
+	return l == NULL ? -1 : strcmp(l, "read") == 0 ? 1 : strcmp(l, "write") == 0 ? 2 :
+	    strcmp(l, "admin") == 0 ? 3 : -1;
+}
+
+/* Is what GitHub granted within what was asked?  Else a message. */
+static bool
+granted_within(const json_t *asked, const json_t *got, char err[WRIT_ERRLEN])
+{
+	const json_t *perms = json_object_get(got, "permissions"), *repos, *r;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(perms)) {
+		snprintf(err, WRIT_ERRLEN, "GitHub's answer lists no permissions");
+		return false;
+	}
+	json_object_foreach((json_t *)perms, k, v) {
+		const char *want = json_string_value(json_object_get(json_object_get(asked,
+		    "permissions"), k));
+
+		if (level(json_string_value(v)) < 0 || level(want) < level(json_string_value(v))) {
+			snprintf(err, WRIT_ERRLEN, "GitHub granted more than asked "
+			    "(permission %.40s); the token was revoked", k);
+			return false;
+		}
+	}
+	if (!json_is_string(json_object_get(got, "repository_selection")) ||
+	    strcmp(json_string_value(json_object_get(got, "repository_selection")), "selected") != 0 ||
+	    !json_is_array(repos = json_object_get(got, "repositories"))) {
+		snprintf(err, WRIT_ERRLEN, "GitHub granted more repositories than asked; "
+		    "the token was revoked");
+		return false;
+	}
+	json_array_foreach(repos, i, r) {
+		const char *full = json_string_value(json_object_get(r, "full_name"));
+		bool found = false;
+		size_t j;
+		json_t *w;
+		char low[256];
+
+		if (full == NULL || strlen(full) >= sizeof(low))
+			goto broad;
+		for (j = 0; full[j] != '\0'; j++)
+			low[j] = (char)tolower((unsigned char)full[j]);
+		low[j] = '\0';
+		json_array_foreach(json_object_get(asked, "repo"), j, w)
+			if (strcmp(json_string_value(w), low) == 0)
+				found = true;
+		if (!found)
+			goto broad;
+	}
+	return true;
+ broad:
+	snprintf(err, WRIT_ERRLEN, "GitHub granted a repository not asked for; the token "
+	    "was revoked");
+	return false;
+}
+
+static int
+revoke_token(struct github *g, const char *token, char err[WRIT_ERRLEN])
+{
+	char url[512], auth[8192];
+	struct answer a;
+	int r;
+
+	if (strlen(token) > 8000)
+		return WRIT_EINTERNAL;
+	snprintf(url, sizeof(url), "%s/installation/token", g->api);
+	snprintf(auth, sizeof(auth), "token %s", token);
+	r = call_retry(g, "DELETE", url, auth, NULL, &a, err);
+	sodium_memzero(auth, sizeof(auth));
+	if (r < 0)
+		return r;
+	json_decref(a.body);
+	/* 401 after expiry or an earlier revoke: the token is dead either way. */
+	if (a.status == 204 || a.status == 401)
+		return 0;
+	snprintf(err, WRIT_ERRLEN, "GitHub did not revoke the token (HTTP %ld)", a.status);
+	return WRIT_EUPSTREAM;
+}
+
+static int
+github_revoke(void *state, const struct secret *token, char err[WRIT_ERRLEN])
+{
+	return revoke_token(state, (const char *)token->data, err);
+}
+
+static int
+github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
+    char err[WRIT_ERRLEN])
+{
+	struct github *g = state;
+	const json_t *repos = json_object_get(req->scope, "repo");
+	char jwt[2048], url[512], auth[2100], owner[64], first[128], *body = NULL;
+	const char *tok;
+	json_t *names, *w, *j;
+	struct answer a = { 0 };
+	long long id;
+	size_t i;
+	int r;
+
+	if (!g->configured) {
+		snprintf(err, WRIT_ERRLEN, "the github kind is not configured: set kinds.github "
+		    "(app_id, private_key, installation_id or lookup) in writd's config");
+		return WRIT_EUNCONFIGURED;
+	}
+	if ((r = app_jwt(g, jwt, err)) < 0)
+		return r;
+	/* Canonical: one owner; send names without it. */
+	sscanf(json_string_value(json_array_get(repos, 0)), "%63[^/]/%127s", owner, first);
+	id = installation(g, owner, first, jwt, ret, err);
+	if (id < 0) {
+		r = (int)id;
+		goto out;
+	}
+	names = json_array();
+	json_array_foreach(repos, i, w)
+		json_array_append_new(names, json_string(strchr(json_string_value(w), '/') + 1));
+	/* NB. both, always: an omitted list means "everything" to GitHub. */
+	j = json_pack("{soSO}", "repositories", names, "permissions",
+	    json_object_get(req->scope, "permissions"));
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	snprintf(url, sizeof(url), "%s/app/installations/%lld/access_tokens", g->api, id);
+	snprintf(auth, sizeof(auth), "Bearer %s", jwt);
+	if ((r = call_retry(g, "POST", url, auth, body, &a, err)) < 0)
+		goto out;
+	if (a.status != 201) {
+		r = upstream_error(&a, "minting an installation token", ret, err);
+		goto out;
+	}
+	tok = json_string_value(json_object_get(a.body, "token"));
+	/* Opaque, possibly a long dotted JWT: only what is safe to print and send. */
+	if (tok == NULL || *tok == '\0' || strlen(tok) > 8000 ||
+	    strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=") != strlen(tok)) {
+		snprintf(err, WRIT_ERRLEN, "GitHub's answer has no usable token");
+		r = WRIT_EUPSTREAM;
+		goto out;
+	}
+	if (!granted_within(req->scope, a.body, err)) {
+		char e2[WRIT_ERRLEN];
+
+		(void)revoke_token(g, tok, e2);
+		r = WRIT_EUPSTREAM;
+		goto out;
+	}
+	ret->token = secret_dup(tok, strlen(tok));
+	r = ret->token != NULL ? 0 : WRIT_ENOMEM;
+ out:
+	json_decref(a.body);
+	free(body);
+	sodium_memzero(auth, sizeof(auth));
+	return r;
+}
+
+static int
+valid_part(const char *s, size_t max, bool owner)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || strstr(s, "..") != NULL || strcmp(s, ".") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && (owner || (s[i] != '_' && s[i] != '.')))
+			return 0;
+	return !owner || (s[0] != '-' && s[n - 1] != '-');
+}
+
+/* "Owner/Repo.git" -> "owner/repo", or -1. */
+static int
+canon_repo(const char *in, char out[160], char owner[64])
+{
+	char buf[160], *slash;
+	size_t n = strlen(in);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = (char)tolower((unsigned char)in[i]);
+	if (n > 4 && strcmp(buf + n - 4, ".git") == 0)
+		buf[n - 4] = '\0';
+	slash = strchr(buf, '/');
+	if (slash == NULL || strchr(slash + 1, '/') != NULL)
+		return -1;
+	*slash = '\0';
+	if (!valid_part(buf, 39, true) || !valid_part(slash + 1, 100, false))
+		return -1;
+	snprintf(owner, 64, "%s", buf);
+	snprintf(out, 160, "%s/%s", buf, slash + 1);
+	return 0;
+}
+
+static int
+github_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
+{
+	static const char *const keys[] = { "repo", "permissions", NULL };
+	char owner[64] = "", o2[64], c[160];
+	const json_t *repo, *perms;
+	json_t *out = NULL, *list, *p, *v;
+	const char *k;
+	size_t i;
+
+	if (!json_is_object(scope) || sjson_only_keys(scope, keys, "scope", err) < 0) {
+		if (!json_is_object(scope))
+			snprintf(err, WRIT_ERRLEN, "scope must be an object such as "
+			    "{\"repo\":\"owner/name\"}");
+		return WRIT_ESCOPE;
+	}
+	repo = json_object_get(scope, "repo");
+	list = json_array();
+	if (json_is_string(repo))
+		json_array_append(list, (json_t *)repo);
+	else if (json_is_array(repo) && json_array_size(repo) > 0 &&
+	    json_array_size(repo) <= WRIT_GITHUB_MAX_REPOS)
+		json_array_extend(list, (json_t *)repo);
+	else
+		goto bad_repo;
+	out = json_object();
+	{
+		json_t *canon = json_array();
+
+		json_object_set_new(out, "repo", canon);
+		json_array_foreach(list, i, v) {
+			size_t at;
+
+			if (!json_is_string(v) || canon_repo(json_string_value(v), c, o2) < 0)
+				goto bad_repo;
+			if (owner[0] != '\0' && strcmp(owner, o2) != 0) {
+				snprintf(err, WRIT_ERRLEN, "scope.repo: all repositories of one writ "
+				    "must have one owner");
+				goto fail;
+			}
+			snprintf(owner, sizeof(owner), "%s", o2);
+			/* sorted, unique */
+			for (at = 0; at < json_array_size(canon) &&
+			    strcmp(json_string_value(json_array_get(canon, at)), c) < 0; at++)
+				;
+			if (at < json_array_size(canon) &&
+			    strcmp(json_string_value(json_array_get(canon, at)), c) == 0)
+				continue;
+			json_array_insert_new(canon, at, json_string(c));
+		}
+	}
+	perms = json_object_get(scope, "permissions");
+	p = json_object();
+	json_object_set_new(out, "permissions", p);
+	if (perms == NULL)
+		json_object_set_new(p, "contents", json_string("read"));
+	else if (!json_is_object(perms) || json_object_size(perms) == 0 ||
+	    json_object_size(perms) > WRIT_GITHUB_MAX_PERMS)
+		goto bad_perm;
+	else
+		json_object_foreach((json_t *)perms, k, v) {
+			size_t n = strlen(k);
+
+			if (n == 0 || n > 64 || strspn(k, "abcdefghijklmnopqrstuvwxyz_") != n ||
+			    level(json_string_value(v)) < 0)
+				goto bad_perm;
+			json_object_set(p, k, v);
+		}
+	json_decref(list);
+	*ret_scope = out;
+	return 0;
+ bad_perm:
+	snprintf(err, WRIT_ERRLEN, "scope.permissions must map names like \"contents\" to "
+	    "\"read\", \"write\" or \"admin\"");
+	goto fail;
+ bad_repo:
+	snprintf(err, WRIT_ERRLEN, "scope.repo must be \"owner/name\" (or up to %d of one "
+	    "owner): ASCII letters, digits, '-', '_', '.', no '..'", WRIT_GITHUB_MAX_REPOS);
+ fail:
+	json_decref(list);
+	json_decref(out);
+	return WRIT_ESCOPE;
+}
+
+static void
+github_fini(void *state)
+{
+	struct github *g = state;
+
+	if (g == NULL)
+		return;
+	EVP_PKEY_free(g->key);
+	sodium_memzero(g->jwt, sizeof(g->jwt));
+	free(g);
+}
+
+static int
+github_init(const json_t *config, const struct kind_env *env, void **ret_state,
+    char err[WRIT_ERRLEN])
+{
+	static const char *const keys[] = { "app_id", "client_id", "private_key",
+	    "installation_id", "api_url", "ca_file", "timeout", NULL };
+	struct github *g = calloc(1, sizeof(*g));
+	const char *app = NULL, *client = NULL, *key = "github-app-key", *api = NULL,
+	    *ca = NULL, *timeout = NULL;
+	struct secret *pem = NULL;
+	json_t *inst;
+	BIO *bio;
+	int r;
+
+	if (g == NULL)
+		return WRIT_ENOMEM;
+	pthread_mutex_init(&g->lock, NULL);
+	g->timeout = 15;
+	snprintf(g->api, sizeof(g->api), "https://api.github.com");
+	*ret_state = g;
+	if (config == NULL)
+		return 0;		/* not configured: mint says so */
+	if ((r = sjson_only_keys(config, keys, "kinds.github", err)) < 0 ||
+	    (r = sjson_string(config, "app_id", false, &app, err)) < 0 ||
+	    (r = sjson_string(config, "client_id", false, &client, err)) < 0 ||
+	    (r = sjson_string(config, "private_key", false, &key, err)) < 0 ||
+	    (r = sjson_string(config, "api_url", false, &api, err)) < 0 ||
+	    (r = sjson_string(config, "ca_file", false, &ca, err)) < 0 ||
+	    (r = sjson_string(config, "timeout", false, &timeout, err)) < 0)
+		goto fail;
+	if (key == NULL)
+		key = "github-app-key";
+	if ((app == NULL) == (client == NULL) || strlen(app ? app : client) >= sizeof(g->app_id) ||
+	    strspn(app ? app : client, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    strlen(app ? app : client)) {
+		snprintf(err, WRIT_ERRLEN, "kinds.github: give one of app_id or client_id");
+		r = WRIT_EBADREQ;
+		goto fail;
+	}
+	snprintf(g->app_id, sizeof(g->app_id), "%s", app ? app : client);
+	if (api != NULL) {
+		if (strncmp(api, "https://", 8) != 0 || strlen(api) >= sizeof(g->api)) {
+			snprintf(err, WRIT_ERRLEN, "kinds.github.api_url: must be an https:// URL");
+			r = WRIT_EBADREQ;
+			goto fail;
+		}
+		snprintf(g->api, sizeof(g->api), "%s", api);
+		if (g->api[strlen(g->api) - 1] == '/')
+			g->api[strlen(g->api) - 1] = '\0';
+	}
+	if (ca != NULL && (ca[0] != '/' || strlen(ca) >= sizeof(g->ca_file) || access(ca, R_OK) != 0)) {
+		snprintf(err, WRIT_ERRLEN, "kinds.github.ca_file: not a readable absolute path");
+		r = WRIT_EBADREQ;
+		goto fail;
+	}
+	if (ca != NULL)
+		snprintf(g->ca_file, sizeof(g->ca_file), "%s", ca);
+	if (timeout != NULL) {
+		int s = atoi(timeout);
+
+		if (s < 1 || s > 120 || strspn(timeout, "0123456789") + 1 != strlen(timeout) ||
+		    timeout[strlen(timeout) - 1] != 's') {
+			snprintf(err, WRIT_ERRLEN, "kinds.github.timeout: seconds such as \"15s\" (1-120)");
+			r = WRIT_EBADREQ;
+			goto fail;
+		}
+		g->timeout = s;
+	}
+	inst = json_object_get(config, "installation_id");
+	if (inst != NULL && (!json_is_integer(inst) || json_integer_value(inst) <= 0)) {
+		snprintf(err, WRIT_ERRLEN, "kinds.github.installation_id: a positive integer");
+		r = WRIT_EBADREQ;
+		goto fail;
+	}
+	g->installation_id = inst ? json_integer_value(inst) : 0;
+	if ((r = env->secret_get(key, &pem)) < 0) {
+		snprintf(err, WRIT_ERRLEN, "kinds.github.private_key: no secret '%.64s' in the "
+		    "store; add it with `writctl secret set %.64s --from-file app.pem` and "
+		    "restart writd", key, key);
+		goto fail;
+	}
+	bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+	g->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	secret_free(pem);
+	if (g->key == NULL || EVP_PKEY_get_base_id(g->key) != EVP_PKEY_RSA) {
+		snprintf(err, WRIT_ERRLEN, "kinds.github.private_key: secret '%.64s' is not "
+		    "an RSA private key in PEM", key);
+		r = WRIT_EBADREQ;
+		goto fail;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	g->configured = true;
+	return 0;
+ fail:
+	github_fini(g);
+	*ret_state = NULL;
+	return r;
+}
+
+static const char *const github_scope_keys[] = { "repo", "permissions", NULL };
+
+const struct writ_kind kind_github = {
+	.name = "github",
+	.abi = WRIT_KIND_ABI,
+	.scope_keys = github_scope_keys,
+	.upstream = 1,
+	.init = github_init,
+	.fini = github_fini,
+	.canonicalize = github_canonicalize,
+	.mint = github_mint,
+	.revoke = github_revoke,
+	.public_keys = NULL,
+};
