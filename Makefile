@@ -59,6 +59,7 @@ LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammar (never their keys: kinds are only initialised by writd).
+HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
 WRITCTL_SRC := broker/writctl.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
@@ -69,7 +70,7 @@ UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
-BINS := $(B)/writd $(B)/writctl $(B)/writ
+BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ
 
 .PHONY: all check unit integration run asan fuzz install clean deps help
 all: $(BINS)
@@ -87,6 +88,10 @@ $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
 
 $(B)/writ: $(call obj,$(WRIT_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
+
+$(B)/git-credential-writ: $(call obj,$(HELPER_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
 

@@ -37,6 +37,7 @@ static const char usage[] =
 "\n"
 "  get      request a writ; prints the token alone (or all of it with --json)\n"
 "           e.g. writ get jwt --scope aud=example --ttl 5m --reason 'call the API'\n"
+"                writ get github --scope repo=acme/widgets --scope permissions.contents=read\n"
 "  ls       this session's live writs (never their tokens)\n"
 "  revoke   give a writ back before it expires\n"
 "  status   is writd reachable, and which session is this\n"
@@ -59,6 +60,45 @@ fail(int r, const struct writ_resp *resp)
 	case 429: case 503: return EXIT_BUSY;
 	default: return EXIT_FAIL;
 	}
+}
+
+/*
+ * scope[key] = value; "a.b" sets scope.a.b, for object-valued scope keys
+ * such as permissions.contents=write.
+ */
+static int
+set_scope(json_t *scope, const char *key, const char *value, int *n)
+{
+	const char *dot = strchr(key, '.');
+	json_t *obj = scope;
+	char head[128];
+
+	if (++*n > WRIT_MAX_SCOPE_ARGS) {
+		fprintf(stderr, "writ: too many --scope options\n");
+		return -1;
+	}
+	if (dot != NULL) {
+		snprintf(head, sizeof(head), "%.*s", (int)(dot - key), key);
+		obj = json_object_get(scope, head);
+		if (obj == NULL) {
+			obj = json_object();
+			json_object_set_new(scope, head, obj);
+		}
+		if (!json_is_object(obj) || dot[1] == '\0' || strchr(dot + 1, '.') != NULL) {
+			fprintf(stderr, "writ: --scope %s: one level of KEY.SUBKEY only\n", key);
+			return -1;
+		}
+		key = dot + 1;
+	}
+	if (json_object_get(obj, key) != NULL) {
+		fprintf(stderr, "writ: --scope %s given twice\n", key);
+		return -1;
+	}
+	if (json_object_set_new(obj, key, json_string(value)) != 0) {
+		fprintf(stderr, "writ: --scope %s: key and value must be UTF-8\n", key);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -108,14 +148,8 @@ cmd_get(int argc, char **argv)
 			}
 			memcpy(key, optarg, (size_t)(eq - optarg));
 			key[eq - optarg] = '\0';
-			if (json_object_get(scope, key) != NULL || ++nscope > WRIT_MAX_SCOPE_ARGS) {
-				fprintf(stderr, "writ: --scope %s given twice (or too many scopes)\n", key);
+			if (set_scope(scope, key, eq + 1, &nscope) < 0)
 				goto out;
-			}
-			if (json_object_set_new(scope, key, json_string(eq + 1)) != 0) {
-				fprintf(stderr, "writ: --scope %s: key and value must be UTF-8\n", key);
-				goto out;
-			}
 			break;
 		case 't':
 		case 'r':

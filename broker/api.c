@@ -139,8 +139,8 @@ deliver(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
 	pthread_mutex_lock(&writd_lock);
 	if (s->closed)
 		r = WRIT_ECLOSED;
-	else
-		r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep);
+	else if ((r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep)) == 0)
+		approval_kick();	/* the reaper revokes it at its expiry */
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
 		/* Minted for a session that closed meanwhile: it must not live on. */
@@ -419,6 +419,34 @@ h_writ_delete(struct MHD_Connection *c, struct req *rq, const char *id)
 		return reply_error(c, r, "no live writ with that id in this session");
 	writs_revoke_list(revoke);
 	return reply_json(c, 200, json_pack("{sssb}", "id", id, "revoked", 1));
+}
+
+/* Give a writ back by its token (git's "erase" knows only the password). */
+static enum MHD_Result
+h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	static const char *const keys[] = { "token", NULL };
+	char err[WRIT_ERRLEN] = "";
+	struct writ *revoke = NULL;
+	const char *token;
+	json_t *req;
+	int r;
+
+	(void)arg;
+	if ((r = body_json(rq, false, &req, err)) < 0)
+		return bad(c, r, err);
+	if ((r = sjson_only_keys(req, keys, "the request", err)) == 0 &&
+	    (r = sjson_string(req, "token", true, &token, err)) == 0) {
+		pthread_mutex_lock(&writd_lock);
+		r = writs_take_token(rq->conn->session, token, &revoke);
+		pthread_mutex_unlock(&writd_lock);
+	}
+	json_decref(req);
+	if (r < 0)
+		return r == WRIT_ENOTFOUND ? reply_error(c, r, "no live writ of this session "
+		    "has that token") : bad(c, r, err);
+	writs_revoke_list(revoke);
+	return reply_json(c, 200, json_pack("{sb}", "revoked", 1));
 }
 
 static enum MHD_Result
@@ -711,6 +739,7 @@ static const struct route routes[] = {
 	{ ON_SESSION, "POST", "/v1/writs", h_writ_create },
 	{ ON_ADMIN | ON_SESSION, "GET", "/v1/writs", h_writ_list },
 	{ ON_ADMIN | ON_SESSION, "DELETE", "/v1/writs/*", h_writ_delete },
+	{ ON_ADMIN | ON_SESSION, "POST", "/v1/writs/revoke", h_writ_revoke_token },
 	{ ON_ADMIN, "POST", "/v1/sessions", h_session_create },
 	{ ON_ADMIN, "GET", "/v1/sessions", h_session_list },
 	{ ON_ADMIN, "GET", "/v1/sessions/*", h_session_get },

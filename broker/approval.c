@@ -174,6 +174,12 @@ approval_start(void)
 }
 
 void
+approval_kick(void)
+{
+	pthread_cond_signal(&reaper_cond);
+}
+
+void
 approval_stop(void)
 {
 	if (!reaper_running)

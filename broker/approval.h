@@ -66,8 +66,10 @@ struct poller {
 	struct poller *next;
 };
 
-/* Start and stop the thread that times requests and polls out. */
+/* Start and stop the thread that times requests, polls and writs out. */
 int approval_start(void);
+/* A new deadline (a writ's expiry) may be earlier than it sleeps for.  Lock held. */
+void approval_kick(void);
 void approval_stop(void);
 
 /*

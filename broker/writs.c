@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "errors.h"
 #include "session.h"
@@ -65,6 +66,26 @@ writs_take(const struct session *s, const char *id, struct writ **revoke)
 		struct writ *w = *pp;
 
 		if (strcmp(w->id, id) != 0 || (s != NULL && strcmp(w->session_id, s->id) != 0))
+			continue;
+		*pp = w->next;
+		w->next = *revoke;
+		*revoke = w;
+		return 0;
+	}
+	return WRIT_ENOTFOUND;
+}
+
+int
+writs_take_token(const struct session *s, const char *token, struct writ **revoke)
+{
+	size_t len = strlen(token);
+
+	for (struct writ **pp = &writs; *pp != NULL; pp = &(*pp)->next) {
+		struct writ *w = *pp;
+
+		if (w->token == NULL || w->token->len != len ||
+		    (s != NULL && strcmp(w->session_id, s->id) != 0) ||
+		    sodium_memcmp(w->token->data, token, len) != 0)
 			continue;
 		*pp = w->next;
 		w->next = *revoke;

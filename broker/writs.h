@@ -38,6 +38,13 @@ json_t *writs_list(const struct session *s);
  */
 int writs_take(const struct session *s, const char *id, struct writ **revoke);
 
+/*
+ * Unlink the writ of session s whose token is token (compared in constant
+ * time; only kinds that revoke keep tokens) onto *revoke.  Returns 0 or
+ * WRIT_ENOTFOUND.
+ */
+int writs_take_token(const struct session *s, const char *token, struct writ **revoke);
+
 /* Unlink every writ of session s onto *revoke. */
 void writs_take_session(const struct session *s, struct writ **revoke);
 

@@ -32,6 +32,8 @@ struct github {
 	long long installation_id;	/* 0: look up per owner */
 	long timeout;			/* seconds for one upstream call */
 	EVP_PKEY *key;			/* XXX in OpenSSL's heap, not sodium's */
+	char key_name[72];		/* the secret holding the PEM key */
+	const struct kind_env *env;
 	pthread_mutex_t lock;		/* guards the two caches below */
 	char jwt[2048];			/* the app JWT, reused until near expiry */
 	int64_t jwt_exp;
@@ -169,6 +171,36 @@ b64url(char *dst, size_t size, const unsigned char *src, size_t len)
 	sodium_bin2base64(dst, size, src, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+/*
+ * Load the app's private key from the store (lock held).  Lazily, so that
+ * `writctl secret set` on a running writd is enough.
+ */
+static int
+load_key(struct github *g, char err[WRIT_ERRLEN])
+{
+	struct secret *pem = NULL;
+	BIO *bio;
+
+	if (g->key != NULL)
+		return 0;
+	if (g->env->secret_get(g->key_name, &pem) < 0) {
+		snprintf(err, WRIT_ERRLEN, "the github app key is not in the store: add it with "
+		    "`writctl secret set %s --from-file app.pem`", g->key_name);
+		return WRIT_EUNCONFIGURED;
+	}
+	bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+	g->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	secret_free(pem);
+	if (g->key == NULL || EVP_PKEY_get_base_id(g->key) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(g->key);
+		g->key = NULL;
+		snprintf(err, WRIT_ERRLEN, "secret %s is not an RSA private key in PEM", g->key_name);
+		return WRIT_EUNCONFIGURED;
+	}
+	return 0;
+}
+
 /* The app JWT (RS256), made anew only when the cached one nears expiry. */
 static int
 app_jwt(struct github *g, char out[2048], char err[WRIT_ERRLEN])
@@ -181,6 +213,8 @@ app_jwt(struct github *g, char out[2048], char err[WRIT_ERRLEN])
 	int n, r = 0;
 
 	pthread_mutex_lock(&g->lock);
+	if ((r = load_key(g, err)) < 0)
+		goto out;
 	if (g->jwt_exp - now > 60) {
 		memcpy(out, g->jwt, sizeof(g->jwt));
 		goto out;
@@ -421,7 +455,7 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	json_array_foreach(repos, i, w)
 		json_array_append_new(names, json_string(strchr(json_string_value(w), '/') + 1));
 	/* NB. both, always: an omitted list means "everything" to GitHub. */
-	j = json_pack("{soSO}", "repositories", names, "permissions",
+	j = json_pack("{sosO}", "repositories", names, "permissions",
 	    json_object_get(req->scope, "permissions"));
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -578,6 +612,15 @@ github_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLE
 	return WRIT_ESCOPE;
 }
 
+static bool
+store_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 && s[0] != '.' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static void
 github_fini(void *state)
 {
@@ -601,7 +644,6 @@ github_init(const json_t *config, const struct kind_env *env, void **ret_state,
 	    *ca = NULL, *timeout = NULL;
 	struct secret *pem = NULL;
 	json_t *inst;
-	BIO *bio;
 	int r;
 
 	if (g == NULL)
@@ -665,21 +707,20 @@ github_init(const json_t *config, const struct kind_env *env, void **ret_state,
 		goto fail;
 	}
 	g->installation_id = inst ? json_integer_value(inst) : 0;
-	if ((r = env->secret_get(key, &pem)) < 0) {
-		snprintf(err, WRIT_ERRLEN, "kinds.github.private_key: no secret '%.64s' in the "
-		    "store; add it with `writctl secret set %.64s --from-file app.pem` and "
-		    "restart writd", key, key);
-		goto fail;
-	}
-	bio = BIO_new_mem_buf(pem->data, (int)pem->len);
-	g->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	secret_free(pem);
-	if (g->key == NULL || EVP_PKEY_get_base_id(g->key) != EVP_PKEY_RSA) {
-		snprintf(err, WRIT_ERRLEN, "kinds.github.private_key: secret '%.64s' is not "
-		    "an RSA private key in PEM", key);
+	if (!store_name_ok(key)) {
+		snprintf(err, WRIT_ERRLEN, "kinds.github.private_key: a secret name");
 		r = WRIT_EBADREQ;
 		goto fail;
+	}
+	snprintf(g->key_name, sizeof(g->key_name), "%s", key);
+	g->env = env;
+	/* A key already in the store is checked now; a missing one at first use. */
+	pthread_mutex_lock(&g->lock);
+	r = load_key(g, err);
+	pthread_mutex_unlock(&g->lock);
+	if (r < 0 && g->env->secret_get(key, &pem) == 0) {
+		secret_free(pem);
+		goto fail;	/* there, but not a key */
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	g->configured = true;

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The headline path with real git: clone through git-credential-writ and
+# writd, against a fake GitHub that checks app JWTs and enforces tokens.
+. "$(dirname "$0")/lib.sh"
+FAKE=$(cd "$(dirname "$0")/../fakes" && pwd)/github.py
+
+command -v git >/dev/null || { skip "git is not installed"; exit 0; }
+
+# A CA, a certificate for 127.0.0.1, and the app's RSA key, made now.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=writ-test-ca \
+	-keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$T/srv.key" \
+	-out "$T/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$T/san"
+openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+	-days 2 -extfile "$T/san" -out "$T/srv.pem" 2>/dev/null
+openssl genrsa -out "$T/app.pem" 2048 2>/dev/null
+openssl rsa -in "$T/app.pem" -pubout -out "$T/app.pub" 2>/dev/null
+chmod 0600 "$T/app.pem"
+
+# Repositories served by the fake.
+export GIT_CONFIG_NOSYSTEM=1 HOME=$T/home
+mkdir -p "$HOME" "$T/repos/acme"
+git -c init.defaultBranch=main init -q "$T/src"
+git -C "$T/src" -c user.name=t -c user.email=t@t commit -q --allow-empty -m first
+git clone -q --bare "$T/src" "$T/repos/acme/widgets.git"
+git clone -q --bare "$T/src" "$T/repos/acme/other.git"
+
+python3 "$FAKE" app_id=12345 pub="$T/app.pub" repos="$T/repos" cert="$T/srv.pem" \
+	key="$T/srv.key" port_file="$T/port" 2>"$T/fake.log" &
+FAKE_PID=$!
+trap 'kill $FAKE_PID 2>/dev/null; cleanup' EXIT
+wait_for test -s "$T/port" || { fail "the fake GitHub did not start: $(cat "$T/fake.log")"; exit 1; }
+PORT=$(cat "$T/port")
+GH=https://127.0.0.1:$PORT
+fake() { curl -s --cacert "$T/ca.pem" "$GH/_fake/$1" "${@:2}"; }
+mode() { fake mode -d "{\"mode\":\"$1\"}" >/dev/null; }
+
+printf '{"allow":[{"id":"ci","kind":"github","session":"ci-*","scope":{"repo":"acme/*","permissions":{"contents":"read"}}}]}\n' \
+	>"$T/user.json"; chmod 0644 "$T/user.json"
+start_writd "{\"kinds\":{\"github\":{\"app_id\":\"12345\",\"api_url\":\"$GH/api\",
+  \"installation_id\":4242,\"ca_file\":\"$T/ca.pem\",\"timeout\":\"3s\"}}}" || exit 1
+DEV=$(new_session dev)
+CI=$(new_session ci-1)
+
+# Without the app key: a clear error, nothing issued.
+code=$(status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}')
+eq "no app key yet: 400 kind_not_configured" "400 kind_not_configured" "$code $(jq -r .error.code "$T/body")"
+check "  ... saying how to add it" grep -q 'writctl secret set github-app-key' "$T/body"
+"$BIN/writctl" secret set github-app-key --from-file "$T/app.pem" >/dev/null
+
+# Allowed (ci-*), minted against the fake: both lists sent, scope as asked.
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=Acme/Widgets.git --json >"$T/w" 2>"$T/err"
+eq "a github writ is minted" 0 "$?"
+TOK=$(jq -r .token "$T/w")
+eq "  ... the canonical scope" '{"permissions":{"contents":"read"},"repo":["acme/widgets"]}' \
+	"$(jq -cS .scope "$T/w")"
+eq "  ... the fake minted exactly that" '["acme/widgets"] {"contents":"read"}' \
+	"$(fake tokens | jq -c --arg t "$TOK" '.tokens[] | select(.token==$t) | .repos, .permissions' | tr '\n' ' ' | sed 's/ $//')"
+check "  ... a long dotted token passes through whole" test "${#TOK}" -gt 400
+
+# Upstream failures: clear errors, nothing issued.
+n=$(nwrits)
+for m in "401 502 upstream_auth" "403 503 upstream_rate_limited" "422 403 upstream_refused" \
+	"500 502 upstream_failed" "hang 504 upstream_timeout" "broad 502 upstream_failed"; do
+	set -- $m
+	mode "$1"
+	code=$(curl -s -D "$T/hdr" -o "$T/body" -w '%{http_code}' --unix-socket "$CI" -X POST \
+		--data-binary '{"kind":"github","scope":{"repo":"acme/widgets"}}' http://writ/v1/writs)
+	eq "upstream $1: $2 $3" "$2 $3" "$code $(jq -r .error.code "$T/body")"
+done
+mode 403
+curl -s -D "$T/hdr" -o /dev/null --unix-socket "$CI" -X POST \
+	--data-binary '{"kind":"github","scope":{"repo":"acme/widgets"}}' http://writ/v1/writs
+check "  ... a rate limit passes Retry-After on" grep -qi '^Retry-After: [1-9]' "$T/hdr"
+mode 500
+status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}' >/dev/null
+eq "  ... 5xx is retried a bounded number of times" 3 "$(fake tokens | jq .calls)"
+mode broad
+status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}' >/dev/null
+check "  ... a broader grant is revoked at once" \
+	test "$(fake tokens | jq '[.tokens[] | select(.permissions.administration) | .revoked] | all')" = true
+mode ok
+eq "  ... and none of them issued a writ" "$n" "$(nwrits)"
+
+# git, inside: the helper, approved through writctl.
+git config --global credential.helper "$BIN/git-credential-writ --host 127.0.0.1:$PORT"
+git config --global credential.useHttpPath true
+git config --global http.sslCAInfo "$T/ca.pem"
+export GIT_SSL_CAINFO=$T/ca.pem
+export WRIT_SOCKET=$DEV
+approver_on
+git clone -q "$GH/acme/widgets.git" "$T/clone" 2>"$T/clone.err" &
+G=$!
+ID=$(pending_id)
+eq "git clone asks for a github writ" "github acme/widgets read" \
+	"$(admin /v1/requests | jq -r '.requests[0] | "\(.kind) \(.scope.repo[0]) \(.scope.permissions.contents)"')"
+"$BIN/writctl" approve "$ID" >/dev/null
+wait $G
+rc=$?
+[ $rc -eq 0 ] || cat "$T/clone.err"
+eq "git clone succeeds after approval" 0 "$rc"
+check "  ... and has the repository" test -d "$T/clone/.git"
+
+git -C "$T/clone" -c user.name=t -c user.email=t@t commit -q --allow-empty -m second
+git -C "$T/clone" push -q origin HEAD 2>"$T/push.err" &
+G=$!
+"$BIN/writctl" approve "$(pending_id)" >/dev/null
+wait $G
+check "git push with the read-only token is refused" test $? -ne 0
+check "  ... by the server (403)" grep -q '403' "$T/push.err"
+
+git clone -q "$GH/acme/widgets.git" "$T/clone2" 2>/dev/null &
+G=$!
+ID2=$(pending_id)
+check "a second clone asks again" test -n "$ID2" -a "$ID2" != "$ID"
+"$BIN/writctl" deny "$ID2" >/dev/null
+wait $G
+check "  ... and a denial fails it" test $? -ne 0
+
+# Giving back: DELETE, erase, expiry; the fake then refuses the token.
+revoked() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null; }
+WID=$(jq -r .id "$T/w")
+status "$CI" DELETE "/v1/writs/$WID" >/dev/null
+wait_for revoked "$TOK"
+check "DELETE /v1/writs revokes upstream" revoked "$TOK"
+eq "  ... and git can no longer use it" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" -u "x-access-token:$TOK" \
+	"$GH/acme/widgets.git/info/refs?service=git-upload-pack")"
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/w2"
+T2=$(jq -r .token "$T/w2")
+printf 'protocol=https\nhost=127.0.0.1:%s\npath=acme/widgets.git\nusername=x-access-token\npassword=%s\n\n' \
+	"$PORT" "$T2" | WRIT_SOCKET=$CI git credential reject
+wait_for revoked "$T2"
+check "git credential reject (erase) revokes it" revoked "$T2"
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --ttl 2s --json >"$T/w3"
+T3=$(jq -r .token "$T/w3")
+sleep 3
+wait_for revoked "$T3"
+check "a 2s writ is revoked upstream at its expiry" revoked "$T3"
+approver_off
+
+# The helper refuses bad input: nothing on stdout, non-zero exit.
+helper() { printf "$1" | WRIT_SOCKET=$CI "$BIN/git-credential-writ" --host "127.0.0.1:$PORT" get >"$T/hout" 2>/dev/null; }
+for case in "CR in a value|protocol=https\nhost=127.0.0.1:$PORT\npath=acme/widgets.git\r\n" \
+	"LF smuggled into path|protocol=https\nhost=127.0.0.1:$PORT\npath=acme/widgets.git\nhost=evil\n" \
+	"no protocol|host=127.0.0.1:$PORT\npath=acme/widgets.git\n" \
+	"no host|protocol=https\npath=acme/widgets.git\n" \
+	"no path|protocol=https\nhost=127.0.0.1:$PORT\n" \
+	"http, not https|protocol=http\nhost=127.0.0.1:$PORT\npath=acme/widgets.git\n" \
+	"another host|protocol=https\nhost=github.com.evil.example\npath=acme/widgets.git\n" \
+	"a host prefix|protocol=https\nhost=127.0.0.1\npath=acme/widgets.git\n" \
+	"a host suffix|protocol=https\nhost=127.0.0.1:${PORT}0\npath=acme/widgets.git\n"; do
+	helper "${case#*|}"
+	rc=$?
+	check "helper refuses ${case%%|*} (rc $rc, no output)" test $rc -ne 0 -a ! -s "$T/hout"
+done
+printf 'protocol=https\nhost=127.0.0.1:%s\npath=acme/widgets.git\0evil\n' "$PORT" |
+	WRIT_SOCKET=$CI "$BIN/git-credential-writ" --host "127.0.0.1:$PORT" get >"$T/hout" 2>/dev/null
+check "helper refuses a NUL (rc $?, no output)" test $? -ne 0 -a ! -s "$T/hout"
+{ printf 'protocol=https\nhost=127.0.0.1:%s\npath=' "$PORT"; head -c 70000 /dev/zero | tr '\0' a; printf '\n'; } |
+	WRIT_SOCKET=$CI "$BIN/git-credential-writ" --host "127.0.0.1:$PORT" get >"$T/hout" 2>/dev/null
+check "helper refuses an over-long line (no output)" test $? -ne 0 -a ! -s "$T/hout"
+helper "protocol=https\nhost=127.0.0.1:$PORT\npath=acme/../etc.git\n"
+check "helper: a path writd's grammar refuses gives no output" test $? -ne 0 -a ! -s "$T/hout"
+printf 'protocol=https\nhost=127.0.0.1:%s\npath=acme/widgets.git\n' "$PORT" |
+	WRIT_SOCKET=$CI "$BIN/git-credential-writ" --host "127.0.0.1:$PORT" store >"$T/hout"
+check "helper: store does nothing" test $? -eq 0 -a ! -s "$T/hout"
+printf 'protocol=https\nhost=127.0.0.1:%s\npath=acme/widgets.git\n' "$PORT" |
+	WRIT_SOCKET=$CI "$BIN/git-credential-writ" --host "127.0.0.1:$PORT" frobnicate >"$T/hout"
+check "helper: an unknown operation is ignored" test $? -eq 0 -a ! -s "$T/hout"
+helper "protocol=https\nhost=127.0.0.1:$PORT\npath=acme/widgets.git\n"
+check "helper: a good request prints username, password, expiry" \
+	bash -c "grep -qx 'username=x-access-token' '$T/hout' && grep -q '^password=ghs_' '$T/hout' && grep -q '^password_expiry_utc=[0-9]*$' '$T/hout'"
+kill $FAKE_PID
+true
