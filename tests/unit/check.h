@@ -10,5 +10,6 @@ Suite *errors_suite(void);
 Suite *config_suite(void);
 Suite *jwt_suite(void);
 Suite *policy_suite(void);
+Suite *github_suite(void);
 
 #endif
