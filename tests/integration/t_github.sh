@@ -118,6 +118,11 @@ check "a second clone asks again" test -n "$ID2" -a "$ID2" != "$ID"
 wait $G
 check "  ... and a denial fails it" test $? -ne 0
 
+# `credential.helper writ` finds git-credential-writ on PATH (ci-* is allowed).
+PATH=$BIN:$PATH WRIT_SOCKET=$CI git -c credential.helper= \
+	-c "credential.helper=writ --host 127.0.0.1:$PORT" clone -q "$GH/acme/other.git" "$T/clone3"
+eq "credential.helper=writ works by name, and an allow rule needs no prompt" 0 "$?"
+
 # Giving back: DELETE, erase, expiry; the fake then refuses the token.
 revoked() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null; }
 WID=$(jq -r .id "$T/w")
