@@ -31,6 +31,7 @@ struct session {
 	struct listener *listener;	/* NULL once closed */
 	unsigned int conns;		/* open connections */
 	unsigned int pending;		/* requests waiting for a human */
+	unsigned int live;		/* writs issued and not yet gone */
 	unsigned int refs;
 	bool closed;
 	int64_t denials[16];		/* times of recent human denials, a ring */

@@ -12,6 +12,15 @@
 
 static struct writ *writs;
 
+/* w leaves the table: its session counts one live writ fewer.  Lock held. */
+static void
+detach(struct writ *w)
+{
+	w->session->live--;
+	session_unref(w->session);
+	w->session = NULL;
+}
+
 static void
 writ_free(struct writ *w)
 {
@@ -21,7 +30,7 @@ writ_free(struct writ *w)
 }
 
 int
-writs_add(const char *id, const struct session *s, const struct writ_kind *kind,
+writs_add(const char *id, struct session *s, const struct writ_kind *kind,
     json_t *scope, int64_t issued_at, int64_t expires_at, struct secret *token)
 {
 	struct writ *w = calloc(1, sizeof(*w));
@@ -33,6 +42,9 @@ writs_add(const char *id, const struct session *s, const struct writ_kind *kind,
 	}
 	memcpy(w->id, id, sizeof(w->id));
 	memcpy(w->session_id, s->id, sizeof(w->session_id));
+	w->session = s;
+	session_ref(s);
+	s->live++;
 	w->kind = kind;
 	w->scope = scope;
 	w->issued_at = issued_at;
@@ -68,6 +80,7 @@ writs_take(const struct session *s, const char *id, struct writ **revoke)
 		if (strcmp(w->id, id) != 0 || (s != NULL && strcmp(w->session_id, s->id) != 0))
 			continue;
 		*pp = w->next;
+		detach(w);
 		w->next = *revoke;
 		*revoke = w;
 		return 0;
@@ -88,6 +101,7 @@ writs_take_token(const struct session *s, const char *token, struct writ **revok
 		    sodium_memcmp(w->token->data, token, len) != 0)
 			continue;
 		*pp = w->next;
+		detach(w);
 		w->next = *revoke;
 		*revoke = w;
 		return 0;
@@ -106,6 +120,7 @@ writs_take_session(const struct session *s, struct writ **revoke)
 			continue;
 		}
 		*pp = w->next;
+		detach(w);
 		w->next = *revoke;
 		*revoke = w;
 	}
@@ -141,6 +156,7 @@ writs_prune(int64_t now)
 			continue;
 		}
 		*pp = w->next;
+		detach(w);
 		/* Past its TTL: a token upstream would honour longer dies now. */
 		if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
 			upstream_revoke(w->kind, w->token);
@@ -164,10 +180,5 @@ writs_next_expiry(void)
 unsigned int
 writs_count(const struct session *s)
 {
-	unsigned int n = 0;
-
-	for (struct writ *w = writs; w != NULL; w = w->next)
-		if (strcmp(w->session_id, s->id) == 0)
-			n++;
-	return n;
+	return s->live;
 }

@@ -18,6 +18,7 @@ struct session;
 struct writ {
 	char id[33];
 	char session_id[33];
+	struct session *session;	/* a reference, for its live count */
 	const struct writ_kind *kind;
 	json_t *scope;
 	int64_t issued_at, expires_at;
@@ -26,7 +27,7 @@ struct writ {
 };
 
 /* Record a writ; takes scope's reference and token.  Returns 0 or WRIT_ENOMEM. */
-int writs_add(const char *id, const struct session *s, const struct writ_kind *kind,
+int writs_add(const char *id, struct session *s, const struct writ_kind *kind,
     json_t *scope, int64_t issued_at, int64_t expires_at, struct secret *token);
 
 /* Live writs of session s (NULL: all), never with tokens. */
@@ -51,7 +52,7 @@ void writs_take_session(const struct session *s, struct writ **revoke);
 /* Revoke (where the kind can) and free a list made by writs_take*.  Lock NOT held. */
 void writs_revoke_list(struct writ *list);
 
-/* How many live writs session s holds. */
+/* How many live writs session s holds (a counter: O(1)). */
 unsigned int writs_count(const struct session *s);
 
 /* The earliest expiry of a live writ (wall clock), INT64_MAX when none. */
