@@ -40,7 +40,7 @@ CHECK_LIBS = $(call pc,check jansson libsodium)
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
-	openssl procps python3 bubblewrap keyutils git
+	openssl procps python3 bubblewrap keyutils git openssh-client
 
 ifeq ($(V),1)
 Q :=
@@ -72,7 +72,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ
 
-.PHONY: all check unit integration run asan fuzz install clean deps help
+.PHONY: all check unit integration run asan fuzz bench install clean deps help
 all: $(BINS)
 
 help:
@@ -145,6 +145,14 @@ run: deps
 	@echo "  $(abspath $(B))/writctl jwks                      # the public key that verifies it"
 	@echo
 	exec $(B)/writd
+
+# Benchmarks: printed, never asserted.
+$(B)/load: tests/bench/load.c
+	$(call say,LD,$@)
+	$(Q)$(CC) $(WARN) -O2 $< -o $@
+
+bench: deps all $(B)/load
+	WRIT_BIN=$(abspath $(B)) tests/bench/run.sh
 
 # One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
 FUZZ_SECONDS ?= 30

@@ -140,7 +140,8 @@ deliver(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
 	if (s->closed)
 		r = WRIT_ECLOSED;
 	else if ((r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep)) == 0)
-		approval_kick();	/* the reaper revokes it at its expiry */
+		/* The reaper ends it at its expiry, and closes the key page soon. */
+		approval_kick_at(expires < issued + 1 ? expires : issued + 1);
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
 		/* Minted for a session that closed meanwhile: it must not live on. */

@@ -29,6 +29,7 @@ static size_t decided_next;
 
 static pthread_t reaper;
 static pthread_cond_t reaper_cond;
+static int64_t reaper_wake;		/* monotonic: when the reaper looks next */
 static bool reaper_running, reaper_stop;
 
 static json_t *pending_json(const struct pending *p);
@@ -143,6 +144,9 @@ reaper_main(void *arg)
 				next = w->deadline;
 		}
 		writs_prune(now_real());
+		/* Key pages close once idle; look again soon while one is open. */
+		if (kinds_idle() && next > now + 1)
+			next = now + 1;
 		{
 			/* Wake for the next writ to expire, too: its token dies then. */
 			int64_t e = writs_next_expiry();
@@ -150,6 +154,7 @@ reaper_main(void *arg)
 			if (e != INT64_MAX && now + (e - now_real()) < next)
 				next = now + (e - now_real()) + 1;
 		}
+		reaper_wake = next;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += next - now;
 		pthread_cond_timedwait(&reaper_cond, &writd_lock, &ts);
@@ -174,9 +179,11 @@ approval_start(void)
 }
 
 void
-approval_kick(void)
+approval_kick_at(int64_t when)
 {
-	pthread_cond_signal(&reaper_cond);
+	/* NB. only when sooner: waking per issuance would cost every writ a wakeup. */
+	if (now_mono() + (when - now_real()) < reaper_wake)
+		pthread_cond_signal(&reaper_cond);
 }
 
 void

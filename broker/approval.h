@@ -68,8 +68,8 @@ struct poller {
 
 /* Start and stop the thread that times requests, polls and writs out. */
 int approval_start(void);
-/* A new deadline (a writ's expiry) may be earlier than it sleeps for.  Lock held. */
-void approval_kick(void);
+/* Wake the reaper if wall-clock time when is sooner than it planned.  Lock held. */
+void approval_kick_at(int64_t when);
 void approval_stop(void);
 
 /*

@@ -10,12 +10,61 @@
 #include "upstream.h"
 #include "writs.h"
 
-static struct writ *writs;
+/* The heap: heap[0] expires first. */
+static struct writ **heap;
+static size_t nheap, capheap;
 
-/* w leaves the table: its session counts one live writ fewer.  Lock held. */
+static void
+place(size_t i, struct writ *w)
+{
+	heap[i] = w;
+	w->slot = i;
+}
+
+static void
+sift_up(size_t i)
+{
+	struct writ *w = heap[i];
+
+	while (i > 0 && heap[(i - 1) / 2]->expires_at > w->expires_at) {
+		place(i, heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	place(i, w);
+}
+
+static void
+sift_down(size_t i)
+{
+	struct writ *w = heap[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= nheap)
+			break;
+		if (c + 1 < nheap && heap[c + 1]->expires_at < heap[c]->expires_at)
+			c++;
+		if (heap[c]->expires_at >= w->expires_at)
+			break;
+		place(i, heap[c]);
+		i = c;
+	}
+	place(i, w);
+}
+
+/* Take w out of the heap; its session counts one live writ fewer. */
 static void
 detach(struct writ *w)
 {
+	size_t i = w->slot;
+
+	nheap--;
+	if (i < nheap) {
+		place(i, heap[nheap]);
+		sift_down(i);
+		sift_up(i);
+	}
 	w->session->live--;
 	session_unref(w->session);
 	w->session = NULL;
@@ -35,6 +84,18 @@ writs_add(const char *id, struct session *s, const struct writ_kind *kind,
 {
 	struct writ *w = calloc(1, sizeof(*w));
 
+	if (w != NULL && nheap == capheap) {
+		size_t cap = capheap ? capheap * 2 : 64;
+		struct writ **h = realloc(heap, cap * sizeof(*h));
+
+		if (h == NULL) {
+			free(w);
+			w = NULL;
+		} else {
+			heap = h;
+			capheap = cap;
+		}
+	}
 	if (w == NULL) {
 		json_decref(scope);
 		secret_free(token);
@@ -50,8 +111,8 @@ writs_add(const char *id, struct session *s, const struct writ_kind *kind,
 	w->issued_at = issued_at;
 	w->expires_at = expires_at;
 	w->token = token;
-	w->next = writs;
-	writs = w;
+	place(nheap++, w);
+	sift_up(nheap - 1);
 	return 0;
 }
 
@@ -60,8 +121,10 @@ writs_list(const struct session *s)
 {
 	json_t *a = json_array();
 
-	for (struct writ *w = writs; w != NULL && a != NULL; w = w->next) {
-		if (s != NULL && strcmp(w->session_id, s->id) != 0)
+	for (size_t i = 0; i < nheap && a != NULL; i++) {
+		struct writ *w = heap[i];
+
+		if (s != NULL && w->session != s)
 			continue;
 		json_array_append_new(a, json_pack("{sssssssOsIsI}", "id", w->id,
 		    "session", w->session_id, "kind", w->kind->name, "scope", w->scope,
@@ -71,20 +134,22 @@ writs_list(const struct session *s)
 	return a;
 }
 
+static void
+take(struct writ *w, struct writ **revoke)
+{
+	detach(w);
+	w->next = *revoke;
+	*revoke = w;
+}
+
 int
 writs_take(const struct session *s, const char *id, struct writ **revoke)
 {
-	for (struct writ **pp = &writs; *pp != NULL; pp = &(*pp)->next) {
-		struct writ *w = *pp;
-
-		if (strcmp(w->id, id) != 0 || (s != NULL && strcmp(w->session_id, s->id) != 0))
-			continue;
-		*pp = w->next;
-		detach(w);
-		w->next = *revoke;
-		*revoke = w;
-		return 0;
-	}
+	for (size_t i = 0; i < nheap; i++)
+		if (strcmp(heap[i]->id, id) == 0 && (s == NULL || heap[i]->session == s)) {
+			take(heap[i], revoke);
+			return 0;
+		}
 	return WRIT_ENOTFOUND;
 }
 
@@ -93,17 +158,13 @@ writs_take_token(const struct session *s, const char *token, struct writ **revok
 {
 	size_t len = strlen(token);
 
-	for (struct writ **pp = &writs; *pp != NULL; pp = &(*pp)->next) {
-		struct writ *w = *pp;
+	for (size_t i = 0; i < nheap; i++) {
+		struct writ *w = heap[i];
 
-		if (w->token == NULL || w->token->len != len ||
-		    (s != NULL && strcmp(w->session_id, s->id) != 0) ||
+		if (w->token == NULL || w->token->len != len || (s != NULL && w->session != s) ||
 		    sodium_memcmp(w->token->data, token, len) != 0)
 			continue;
-		*pp = w->next;
-		detach(w);
-		w->next = *revoke;
-		*revoke = w;
+		take(w, revoke);
 		return 0;
 	}
 	return WRIT_ENOTFOUND;
@@ -112,17 +173,19 @@ writs_take_token(const struct session *s, const char *token, struct writ **revok
 void
 writs_take_session(const struct session *s, struct writ **revoke)
 {
-	for (struct writ **pp = &writs; *pp != NULL;) {
-		struct writ *w = *pp;
+	struct writ *found = NULL;
 
-		if (strcmp(w->session_id, s->id) != 0) {
-			pp = &w->next;
-			continue;
+	/* Collect first: removing reorders the heap under a running index. */
+	for (size_t i = 0; i < nheap; i++)
+		if (heap[i]->session == s) {
+			heap[i]->next = found;
+			found = heap[i];
 		}
-		*pp = w->next;
-		detach(w);
-		w->next = *revoke;
-		*revoke = w;
+	while (found != NULL) {
+		struct writ *w = found;
+
+		found = w->next;
+		take(w, revoke);
 	}
 }
 
@@ -148,14 +211,9 @@ writs_revoke_list(struct writ *list)
 void
 writs_prune(int64_t now)
 {
-	for (struct writ **pp = &writs; *pp != NULL;) {
-		struct writ *w = *pp;
+	while (nheap > 0 && heap[0]->expires_at <= now) {
+		struct writ *w = heap[0];
 
-		if (w->expires_at > now) {
-			pp = &w->next;
-			continue;
-		}
-		*pp = w->next;
 		detach(w);
 		/* Past its TTL: a token upstream would honour longer dies now. */
 		if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
@@ -169,12 +227,7 @@ writs_prune(int64_t now)
 int64_t
 writs_next_expiry(void)
 {
-	int64_t next = INT64_MAX;
-
-	for (struct writ *w = writs; w != NULL; w = w->next)
-		if (w->expires_at < next)
-			next = w->expires_at;
-	return next;
+	return nheap > 0 ? heap[0]->expires_at : INT64_MAX;
 }
 
 unsigned int

@@ -2,7 +2,9 @@
  * writs.h - the writs issued and still live, in memory.
  *
  * Tokens are kept only for kinds that revoke upstream, in secret memory; the
- * rest is metadata.  (The crash-safe ledger replaces this table later.)
+ * rest is metadata.  A min-heap on expiry: adding, expiring and removing are
+ * O(log n); the reaper looks only at the top.  (The crash-safe ledger will
+ * persist this table.)
  * All functions but writs_revoke_list: lock held.
  */
 #ifndef WRIT_WRITS_H
@@ -23,7 +25,8 @@ struct writ {
 	json_t *scope;
 	int64_t issued_at, expires_at;
 	struct secret *token;		/* only when kind->revoke */
-	struct writ *next;
+	size_t slot;			/* where it sits in the expiry heap */
+	struct writ *next;		/* on a revoke list, once taken */
 };
 
 /* Record a writ; takes scope's reference and token.  Returns 0 or WRIT_ENOMEM. */

@@ -108,7 +108,21 @@ struct writ_kind {
 	 * reference; optional.
 	 */
 	json_t *(*public_keys)(void *state);
+
+	/*
+	 * Called by writd's reaper at least every WRIT_KEY_IDLE_MS while it
+	 * returns non-zero: close key pages unused that long (mprotect
+	 * noaccess).  Returns non-zero while some key is still open.
+	 * Optional.
+	 */
+	int (*idle)(void *state);
 };
+
+/* How long a key page stays readable after its last use, in ms. */
+#define WRIT_KEY_IDLE_MS 500
+
+/* Call every kind's idle slot; non-zero when one still has a key open. */
+int kinds_idle(void);
 
 /* Every built-in kind, NULL-terminated. */
 extern const struct writ_kind *const writ_kinds[];

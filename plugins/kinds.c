@@ -59,6 +59,17 @@ kinds_fini(void)
 	}
 }
 
+int
+kinds_idle(void)
+{
+	int open = 0;
+
+	for (size_t i = 0; writ_kinds[i] != NULL; i++)
+		if (writ_kinds[i]->idle != NULL && states[i] != NULL)
+			open |= writ_kinds[i]->idle(states[i]);
+	return open;
+}
+
 void *
 kinds_state(const struct writ_kind *k)
 {

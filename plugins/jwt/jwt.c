@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -19,12 +20,23 @@
 
 struct jwt_state {
 	unsigned char *sk;	/* sodium_malloc'd, crypto_sign_SECRETKEYBYTES */
-	pthread_mutex_t lock;	/* guards users and sk's protection */
-	unsigned int users;	/* signatures in progress; sk readable while > 0 */
+	pthread_mutex_t lock;	/* guards users, open and last_use */
+	unsigned int users;	/* signatures in progress */
+	bool open;		/* sk readable (else noaccess) */
+	int64_t last_use;	/* monotonic ms of the last signature */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	char kid[32];
 	char *issuer;
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 b64url(char *dst, size_t dstlen, const unsigned char *src, size_t len)
@@ -334,15 +346,21 @@ jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	if (m < 0)
 		goto fail;
 	n += 1 + m;
-	/* NB. the key page is readable only while some thread signs. */
+	/*
+	 * NB. the key page opens on use and closes once idle (jwt_idle): an
+	 * mprotect per signature costs a TLB shootdown on every core.
+	 */
 	pthread_mutex_lock(&s->lock);
-	if (s->users++ == 0)
+	if (!s->open) {
 		sodium_mprotect_readonly(s->sk);
+		s->open = true;
+	}
+	s->users++;
 	pthread_mutex_unlock(&s->lock);
 	crypto_sign_detached(sig, NULL, (const unsigned char *)buf, (size_t)n, s->sk);
 	pthread_mutex_lock(&s->lock);
-	if (--s->users == 0)
-		sodium_mprotect_noaccess(s->sk);
+	s->users--;
+	s->last_use = mono_ms();
 	pthread_mutex_unlock(&s->lock);
 	siglen = sodium_base64_ENCODED_LEN(sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	tok = secret_new((size_t)n + 1 + siglen - 1);
@@ -363,6 +381,22 @@ jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	json_decref(header);
 	json_decref(claims);
 	return r;
+}
+
+static int
+jwt_idle(void *state)
+{
+	struct jwt_state *s = state;
+	int still_open;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->open && s->users == 0 && mono_ms() - s->last_use >= WRIT_KEY_IDLE_MS) {
+		sodium_mprotect_noaccess(s->sk);
+		s->open = false;
+	}
+	still_open = s->open;
+	pthread_mutex_unlock(&s->lock);
+	return still_open;
 }
 
 static json_t *
@@ -388,4 +422,5 @@ const struct writ_kind kind_jwt = {
 	.mint = jwt_mint,
 	.revoke = NULL,		/* a signed JWT cannot be recalled; keep TTLs short */
 	.public_keys = jwt_public_keys,
+	.idle = jwt_idle,
 };
