@@ -183,10 +183,10 @@ session_cooling(const struct session *s, int64_t now)
 json_t *
 session_json(const struct session *s)
 {
-	return json_pack("{sssssosssIsi}", "id", s->id, "name", s->name,
+	return json_pack("{sssssosssIsisi}", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
 	    "socket", s->sock, "created_at", (json_int_t)s->created_at,
-	    "pending", (int)s->pending);
+	    "pending", (int)s->pending, "live", (int)s->live);
 }
 
 json_t *
