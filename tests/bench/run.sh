@@ -16,6 +16,9 @@ printf '{"store":{"keyring":"%s"},"limits":{"max_session_connections":512,"max_c
 WPID=$!
 for _ in $(seq 100); do [ -S "$T/run/admin.sock" ] && break; sleep 0.05; done
 SOCK=$(WRIT_RUNTIME_DIR=$T/run "$BIN/writctl" sessions new bench)
+sleep 0.3
+idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$WPID/status)
+idle_anon=$(awk '/RssAnon/ {print $2}' /proc/$WPID/status)
 BODY='{"kind":"jwt","scope":{"aud":"bench"},"ttl":"60s"}'
 
 echo "== jwt writs on the allow path (load generator on the same machine)"
@@ -41,10 +44,13 @@ cache=$(( (t1 - t0) / 200000 )); writ=$(( (t2 - t1) / 200000 ))
 echo "git credential-cache get: ${cache} us; writ get jwt: ${writ} us; ratio writ/cache $(awk "BEGIN{printf \"%.2f\", $writ/$cache}")"
 git credential-cache --socket "$T/cache.sock" exit >/dev/null 2>&1
 
-echo "== idle memory: writd vs ssh-agent"
+echo "== memory: writd (idle at start, and after the load) vs an idle ssh-agent"
 eval "$(ssh-agent -s)" >/dev/null
 CPID=$SSH_AGENT_PID
 sleep 0.5
-w=$(awk '/VmRSS/ {print $2}' /proc/$WPID/status); a=$(awk '/VmRSS/ {print $2}' /proc/$CPID/status)
-echo "writd RSS ${w} kB (after the load above); ssh-agent RSS ${a} kB; ratio $(awk "BEGIN{printf \"%.1f\", $w/$a}")"
+w=$(awk '/VmRSS/ {print $2}' /proc/$WPID/status)
+a=$(awk '/VmRSS/ {print $2}' /proc/$CPID/status); aa=$(awk '/RssAnon/ {print $2}' /proc/$CPID/status)
+echo "idle RSS: writd ${idle_rss} kB, ssh-agent ${a} kB (ratio $(awk "BEGIN{printf \"%.1f\", $idle_rss/$a}"));" \
+	"private (anon): writd ${idle_anon} kB, ssh-agent ${aa} kB (ratio $(awk "BEGIN{printf \"%.1f\", $idle_anon/$aa}"))"
+echo "writd RSS after the load: ${w} kB"
 kill $CPID
