@@ -16,6 +16,7 @@
 #include "../policy/policy.h"
 #include "api.h"
 #include "approval.h"
+#include "audit.h"
 #include "duration.h"
 #include "errors.h"
 #include "peer.h"
@@ -120,12 +121,16 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 /* Record a minted token (taken) as a writ of s and answer c with it. */
+static void durable(void *arg, bool ok);
+
 static enum MHD_Result
-deliver(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
-    const json_t *scope, const char *wid, int64_t issued, int64_t expires,
-    struct secret *tok)
+deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
+    const struct writ_kind *k, const json_t *scope, const char *wid, int64_t issued,
+    int64_t expires, struct secret *tok)
 {
 	struct secret *keep = NULL;
+	char fp[33];
+	uint64_t seq;
 	json_t *body;
 	int r;
 
@@ -152,11 +157,53 @@ deliver(struct MHD_Connection *c, struct session *s, const struct writ_kind *k,
 		secret_free(tok);
 		return reply_error(c, r, NULL);
 	}
+	audit_fingerprint(tok->data, tok->len, fp);
 	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,
 	    "token", (const char *)tok->data, "issued_at", (json_int_t)issued,
 	    "expires_at", (json_int_t)expires);
 	secret_free(tok);
-	return reply_json(c, 201, body);
+	/* Write-ahead: the token leaves only once its record is on disk. */
+	seq = audit_log_durable("issued", json_pack("{sssssssOsIss}", "writ", wid,
+	    "session", s->id, "kind", k->name, "scope", scope, "expires_at",
+	    (json_int_t)expires, "fingerprint", fp));
+	rq->reply = body;
+	memcpy(rq->reply_writ, wid, sizeof(rq->reply_writ));
+	pthread_mutex_lock(&writd_lock);
+	server_suspend(c, rq);
+	pthread_mutex_unlock(&writd_lock);
+	audit_wait(seq, durable, rq);
+	return MHD_YES;
+}
+
+/* The audit sync thread: rq's record is durable (ok) or never will be. */
+static void
+durable(void *arg, bool ok)
+{
+	struct req *rq = arg;
+
+	pthread_mutex_lock(&writd_lock);
+	rq->reply_state = ok ? 1 : -1;
+	server_resume(rq->mhd, rq);
+	pthread_mutex_unlock(&writd_lock);
+}
+
+/* Send the 201 whose record is durable; or take the writ back. */
+static enum MHD_Result
+finish_reply(struct MHD_Connection *c, struct req *rq)
+{
+	struct writ *revoke = NULL;
+	json_t *body = rq->reply;
+
+	rq->reply = NULL;
+	if (rq->reply_state == 1)
+		return reply_json(c, 201, body);
+	json_decref(body);
+	/* NB. an unrecorded token must not live: forget and revoke it. */
+	pthread_mutex_lock(&writd_lock);
+	(void)writs_take(NULL, rq->reply_writ, &revoke);
+	pthread_mutex_unlock(&writd_lock);
+	writs_revoke_list(revoke);
+	return reply_error(c, WRIT_EAUDIT, NULL);
 }
 
 /*
@@ -204,7 +251,7 @@ issue(struct MHD_Connection *c, struct req *rq, struct session *s,
 	if (r < 0)
 		return reply_error_with(c, r == WRIT_ENOMEM ? r : r == WRIT_EINTERNAL ? WRIT_EMINT : r,
 		    err[0] ? err : NULL, NULL, kt.retry_after);
-	return deliver(c, s, k, scope, wid, m.issued_at, m.expires_at, kt.token);
+	return deliver(c, rq, s, k, scope, wid, m.issued_at, m.expires_at, kt.token);
 }
 
 /* An upstream mint came back. */
@@ -219,7 +266,7 @@ finish_job(struct MHD_Connection *c, struct req *rq)
 		    j->out.retry_after);
 	tok = j->out.token;
 	j->out.token = NULL;
-	return deliver(c, j->session, j->kind, j->scope, j->writ_id, j->issued_at,
+	return deliver(c, rq, j->session, j->kind, j->scope, j->writ_id, j->issued_at,
 	    j->expires_at, tok);
 }
 
@@ -313,10 +360,24 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	int r;
 
 	(void)arg;
-	if (rq->job != NULL)
-		return finish_job(c, rq);
+	if (rq->reply != NULL)
+		return finish_reply(c, rq);
+	if (rq->job != NULL) {
+		struct mint_job *j = rq->job;
+		enum MHD_Result res = finish_job(c, rq);
+
+		/* Done with it: a later resume is the audit's, for rq->reply. */
+		pthread_mutex_lock(&writd_lock);
+		rq->job = NULL;
+		upstream_job_free(j);
+		pthread_mutex_unlock(&writd_lock);
+		return res;
+	}
 	if (rq->pending != NULL)
 		return finish_writ(c, rq);
+	/* Fail closed at once: nothing is issued that cannot be recorded. */
+	if (!audit_ok())
+		return reply_error(c, WRIT_EAUDIT, NULL);
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the request", err)) < 0 ||
@@ -339,6 +400,12 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		policy_decide(policy, &pq, &d);
 	max_pending = policy_max_pending(policy);
 	pthread_mutex_unlock(&writd_lock);
+	audit_log("request", json_pack("{sssssssOsIsisssssssssss}", "session", s->id,
+	    "session_name", s->name, "kind", k->name, "scope", scope, "ttl", (json_int_t)ttl,
+	    "pid", (int)rq->conn->peer->pid, "exe", rq->conn->peer->exe,
+	    "decision", cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
+	    d.verdict == POLICY_ALLOW ? "allow" : "ask", "tier", cool > 0 ? "cooldown" : d.tier,
+	    "rule", cool > 0 ? "" : d.rule, "reason", reason != NULL ? reason : ""));
 	if (cool > 0) {
 		json_decref(req);
 		json_decref(scope);
@@ -595,6 +662,8 @@ decide(struct MHD_Connection *c, struct req *rq, const char *id, bool approve)
 	}
 	if (r < 0)
 		return reply_error(c, r, NULL);
+	audit_log(approve ? "approved" : "denied", json_pack("{ssss}", "request", id,
+	    "channel", "admin"));
 	body = json_pack("{ssss}", "id", id, "decision", approve ? "approved" : "denied");
 	if (body != NULL && cooled) {
 		snprintf(err, sizeof(err), "that was the session's %u%s denial within %llds: "

@@ -65,6 +65,8 @@ static const struct writ_error table[] = {
 	{ WRIT_EUPTIMEOUT, "upstream_timeout", 504, "upstream did not answer in time" },
 	{ WRIT_EUNCONFIGURED, "kind_not_configured", 400,
 	  "this kind is not configured in writd" },
+	{ WRIT_EAUDIT, "audit_unavailable", 503,
+	  "the audit log cannot be written, so nothing is issued; see writd's log" },
 };
 
 const struct writ_error *

@@ -45,6 +45,7 @@ enum {
 	WRIT_EUPSTREAM = -32,	/* upstream failed or answered nonsense */
 	WRIT_EUPTIMEOUT = -33,	/* upstream did not answer in time */
 	WRIT_EUNCONFIGURED = -34, /* the kind has no configuration */
+	WRIT_EAUDIT = -35,	/* the audit log cannot take records */
 };
 
 struct writ_error {

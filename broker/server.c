@@ -327,6 +327,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		if (rq == NULL)
 			return MHD_NO;
 		*con_cls = rq;
+		rq->mhd = c;
 		rq->conn = ci != NULL ? ci->socket_context : NULL;
 		pthread_mutex_lock(&writd_lock);
 		nrequests++;
@@ -383,6 +384,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rq->poller != NULL)
 		approval_unwait(rq->poller);
 	upstream_job_free(rq->job);
+	json_decref(rq->reply);
 	nrequests--;
 	pthread_mutex_unlock(&writd_lock);
 	free(rq->poller);

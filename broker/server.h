@@ -49,6 +49,7 @@ struct conn {
 /* Per request. */
 struct req {
 	struct conn *conn;
+	struct MHD_Connection *mhd;	/* for resuming from other threads */
 	char *body;
 	size_t len;
 	bool too_big;
@@ -56,6 +57,9 @@ struct req {
 	struct pending *pending;	/* a writ request waiting for a human */
 	struct poller *poller;		/* an approver's long-poll */
 	struct mint_job *job;		/* a mint running on an upstream worker */
+	json_t *reply;			/* a 201 waiting for its audit record to be durable */
+	char reply_writ[33];		/* ... for this writ */
+	int reply_state;		/* 0 waiting, 1 durable, -1 the log failed */
 };
 
 /* Start the daemon and the accept loop.  Returns 0 or a code with err. */

@@ -28,6 +28,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "audit.h"
 #include "upstream.h"
 
 static const char usage[] =
@@ -185,6 +186,8 @@ main(int argc, char **argv)
 		die("secret store: %s", err);
 	if (passfd >= 0)
 		close(passfd);
+	if (audit_open(cfg.state_dir, err) < 0)
+		die("audit log: %s", err);
 	env.state_dir = cfg.state_dir;
 	for (size_t i = 0; writ_kinds[i] != NULL; i++)
 		kconf[i] = cfg.kinds[i].config;
@@ -233,6 +236,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
 	server_stop();
 	approval_stop();
+	audit_close();
 	unlink(admin_path);
 	policy_free(api_set_policy(NULL));
 	kinds_fini();

@@ -61,7 +61,7 @@ start_writd() {
 	with_keyring "${1:-}" >"$T/config.json"
 	cfg=(--config "$T/config.json")
 	# Policies: only the test's own, never the machine's.
-	"$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" "${cfg[@]}" \
+	"$BIN/writd" --runtime-dir "$T/run" --state-dir "${STATE:-$T/state}" "${cfg[@]}" \
 		--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" \
 		2>>"$T/writd.log" &
 	WRITD_PID=$!

@@ -47,7 +47,7 @@ check "  ... naming it" grep -q "$T/missing" "$T/err"
 
 # The shipped terminal approver, on a real pseudo-terminal.
 APPROVER=$(cd "$(dirname "$0")/../../deploy/approvers" && pwd)/approve-tty
-printf '{"approval":{"command":"%s"}}\n' "$APPROVER" >"$T/tty.json"
+with_keyring "{\"approval\":{\"command\":\"$APPROVER\"}}" >"$T/tty.json"
 printf '{"confirm":[{"id":"typed-prod","kind":"jwt","scope":{"aud":"prod*"},"mode":"typed"}]}\n' >"$T/tty-user.json"
 chmod 0644 "$T/tty-user.json"
 python3 - "$BIN/writd" "$T" <<'PY' >"$T/pty.log" 2>&1 &

@@ -147,6 +147,8 @@ timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/oldstate" --confi
 	--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
 check "a group-readable old jwt key file is refused" test $? -eq 1
 check "  ... saying mode 0600" grep -q 0600 "$T/err"
+# The keyring (and the audit chain key in it) is gone: so must the old log be.
+mv "$T/state/audit.jsonl" "$T/audit.old"
 
 # Non-dumpable: run as an unprivileged user, the kernel then gives its
 # /proc files to root, so the same uid cannot ptrace it or read its memory.

@@ -75,11 +75,13 @@ fi
 stop_writd
 
 # Sealed-file backend, keyed from the keyring: survives restarts, refuses tampering.
+# (A state dir of its own: the audit chain key lives in the store in use.)
+STATE=$T/fstate
 start_writd '{"store":{"backend":"file"}}' || exit 1
 printf '%s' "$CANARY" | "$BIN/writctl" secret set sealed >/dev/null
 eq "file backend: set" 0 "$?"
-eq "  ... the file is 0600" 600 "$(stat -c %a "$T/state/secrets.sealed")"
-check "  ... and holds no plaintext" bash -c "! grep -qa '$CANARY' '$T/state/secrets.sealed'"
+eq "  ... the file is 0600" 600 "$(stat -c %a "$STATE/secrets.sealed")"
+check "  ... and holds no plaintext" bash -c "! grep -qa '$CANARY' '$STATE/secrets.sealed'"
 WPID=$WRITD_PID
 check "  ... the jwt key is in it too" bash -c "curl -s --unix-socket '$ADMIN' http://writ/v1/secrets | jq -e '.secrets[] | select(.name==\"jwt-signing-key\")' >/dev/null"
 check "canary: not in writd's environment or argv" \
@@ -89,20 +91,20 @@ start_writd '{"store":{"backend":"file"}}' || exit 1
 eq "file backend: the secret survives a restart" sealed \
 	"$(curl -s --unix-socket "$ADMIN" http://writ/v1/secrets | jq -r '.secrets[] | select(.name=="sealed") | .name')"
 stop_writd
-cp "$T/state/secrets.sealed" "$T/good.sealed"
+cp "$STATE/secrets.sealed" "$T/good.sealed"
 python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[-5]^=1; open(sys.argv[1],'wb').write(b)" \
-	"$T/state/secrets.sealed"
+	"$STATE/secrets.sealed"
 with_keyring '{"store":{"backend":"file"}}' >"$T/file.json"
-timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" --config "$T/file.json" \
+timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$STATE" --config "$T/file.json" \
 	--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
 check "a tampered sealed file stops writd" test $? -eq 1
 check "  ... saying it was altered" grep -q 'wrong key or passphrase, or the file was altered' "$T/err"
-head -c 40 "$T/good.sealed" >"$T/state/secrets.sealed"
-timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" --config "$T/file.json" \
+head -c 40 "$T/good.sealed" >"$STATE/secrets.sealed"
+timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$STATE" --config "$T/file.json" \
 	--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
 check "a truncated sealed file stops writd, saying so" grep -q truncated "$T/err"
-cp "$T/good.sealed" "$T/state/secrets.sealed"; chmod 0644 "$T/state/secrets.sealed"
-timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" --config "$T/file.json" \
+cp "$T/good.sealed" "$STATE/secrets.sealed"; chmod 0644 "$STATE/secrets.sealed"
+timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$STATE" --config "$T/file.json" \
 	--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
 check "a group/other-readable sealed file is refused" grep -q 'mode 0600' "$T/err"
 

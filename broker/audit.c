@@ -1,0 +1,477 @@
+/*
+ * audit.c - an append-only, hash-chained, group-committed audit log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "audit.h"
+#include "errors.h"
+#include "secret.h"
+#include "store.h"
+
+#define KEY_NAME "audit-chain-key"
+#define MAC_HEX 64
+/* `,"mac":"` + 64 hex + `"}` */
+#define SUFFIX_LEN (8 + MAC_HEX + 2)
+
+struct waiter {
+	uint64_t seq;
+	void (*done)(void *arg, bool ok);
+	void *arg;
+	struct waiter *next;
+};
+
+static pthread_mutex_t alock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t acond = PTHREAD_COND_INITIALIZER;
+static int fd = -1;
+static char path[4200];
+static struct secret *key;
+static uint64_t seq, written, synced;
+static unsigned char last_mac[32];
+static bool broken, stopping, running;
+static struct waiter *waiters;
+static pthread_t syncer;
+
+static void
+mac_of(const unsigned char k[32], const unsigned char prev[32], const char *body,
+    size_t len, unsigned char out[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, k, 32, 32);
+	crypto_generichash_update(&st, prev, 32);
+	crypto_generichash_update(&st, (const unsigned char *)body, len);
+	crypto_generichash_final(&st, out, 32);
+}
+
+int
+audit_scan(const char *buf, size_t len, const unsigned char k[32], struct audit_scan *ret)
+{
+	unsigned char prev[32] = { 0 };
+	size_t off = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	while (off < len) {
+		const char *line = buf + off, *nl = memchr(line, '\n', len - off);
+		size_t n = nl != NULL ? (size_t)(nl - line) : len - off;
+		char body[WRIT_MAX_AUDIT_RECORD + 2], hex[MAC_HEX + 1];
+		unsigned char mac[32], want[32];
+		json_t *rec;
+		size_t blen;
+
+		ret->bad_seq = ret->records + 1;
+		if (nl == NULL) {
+			ret->torn = true;
+			snprintf(ret->why, sizeof(ret->why), "the last record is unterminated (torn)");
+			return -1;
+		}
+		if (n <= SUFFIX_LEN || n > WRIT_MAX_AUDIT_RECORD ||
+		    memcmp(line + n - SUFFIX_LEN, ",\"mac\":\"", 8) != 0 ||
+		    memcmp(line + n - 2, "\"}", 2) != 0) {
+			snprintf(ret->why, sizeof(ret->why), "not a writ audit record");
+			return -1;
+		}
+		memcpy(hex, line + n - SUFFIX_LEN + 8, MAC_HEX);
+		hex[MAC_HEX] = '\0';
+		blen = n - SUFFIX_LEN;
+		memcpy(body, line, blen);
+		body[blen++] = '}';
+		body[blen] = '\0';
+		if (sodium_hex2bin(want, sizeof(want), hex, MAC_HEX, NULL, NULL, NULL) != 0) {
+			snprintf(ret->why, sizeof(ret->why), "a malformed mac");
+			return -1;
+		}
+		mac_of(k, prev, body, blen, mac);
+		if (sodium_memcmp(mac, want, 32) != 0) {
+			snprintf(ret->why, sizeof(ret->why), "the mac does not match: the record or "
+			    "one before it was altered, removed or reordered");
+			return -1;
+		}
+		rec = json_loadb(body, blen, JSON_REJECT_DUPLICATES, NULL);
+		if (rec == NULL || (uint64_t)json_integer_value(json_object_get(rec, "seq")) !=
+		    ret->last_seq + 1) {
+			json_decref(rec);
+			snprintf(ret->why, sizeof(ret->why), "records out of sequence");
+			return -1;
+		}
+		json_decref(rec);
+		memcpy(prev, mac, 32);
+		memcpy(ret->last_mac, mac, 32);
+		ret->last_seq++;
+		ret->records++;
+		off += n + 1;
+		ret->good_len = off;
+	}
+	ret->bad_seq = 0;
+	return 0;
+}
+
+static void
+fail_waiters_locked(struct waiter **out)
+{
+	*out = waiters;
+	waiters = NULL;
+}
+
+static void
+run_waiters(struct waiter *w, bool ok)
+{
+	while (w != NULL) {
+		struct waiter *n = w->next;
+
+		w->done(w->arg, ok);
+		free(w);
+		w = n;
+	}
+}
+
+static void *
+sync_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&alock);
+	for (;;) {
+		struct waiter *ready = NULL, **pp;
+		uint64_t target;
+		struct stat st;
+		int r;
+
+		while (!stopping && synced == written && (waiters == NULL || broken == false))
+			pthread_cond_wait(&acond, &alock);
+		if (broken) {
+			fail_waiters_locked(&ready);
+			pthread_mutex_unlock(&alock);
+			run_waiters(ready, false);
+			pthread_mutex_lock(&alock);
+			if (stopping)
+				break;
+			continue;
+		}
+		if (stopping && synced == written)
+			break;
+		target = written;
+		pthread_mutex_unlock(&alock);
+		/* One sync for everything written meanwhile: group commit. */
+		r = fdatasync(fd);
+		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0))
+			r = -1;		/* deleted under us: durable nowhere */
+		pthread_mutex_lock(&alock);
+		if (r != 0) {
+			/* NB. after a failed fsync, never trust a later one. */
+			if (!broken)
+				fprintf(stderr, "writd: the audit log failed (%s); issuing stops "
+				    "until writd restarts with a working log\n", strerror(errno));
+			broken = true;
+			continue;
+		}
+		synced = target;
+		for (pp = &waiters; *pp != NULL;) {
+			struct waiter *w = *pp;
+
+			if (w->seq <= synced) {
+				*pp = w->next;
+				w->next = ready;
+				ready = w;
+			} else
+				pp = &w->next;
+		}
+		pthread_mutex_unlock(&alock);
+		run_waiters(ready, true);
+		pthread_mutex_lock(&alock);
+	}
+	pthread_mutex_unlock(&alock);
+	return NULL;
+}
+
+/* Append one record (lock held).  Returns its seq, or 0 when broken. */
+static uint64_t
+append_locked(const char *event, json_t *fields)
+{
+	char hex[MAC_HEX + 1], *body, line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
+	unsigned char mac[32];
+	json_t *rec;
+	size_t len, off = 0;
+
+	if (broken || fd < 0) {
+		json_decref(fields);
+		return 0;
+	}
+	rec = fields != NULL ? fields : json_object();
+	json_object_set_new(rec, "seq", json_integer((json_int_t)(seq + 1)));
+	json_object_set_new(rec, "time", json_integer((json_int_t)time(NULL)));
+	json_object_set_new(rec, "event", json_string(event));
+	body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(rec);
+	if (body == NULL || (len = strlen(body)) + SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD) {
+		free(body);
+		return 0;
+	}
+	mac_of(key->data, last_mac, body, len, mac);
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	len--;		/* splice the mac in before the closing brace */
+	memcpy(line, body, len);
+	len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"mac\":\"%s\"}\n", hex);
+	free(body);
+	while (off < len) {
+		ssize_t n = write(fd, line + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "writd: writing the audit log failed (%s); issuing stops\n",
+			    n < 0 ? strerror(errno) : "short write");
+			broken = true;
+			pthread_cond_signal(&acond);
+			return 0;
+		}
+		off += (size_t)n;
+	}
+	memcpy(last_mac, mac, 32);
+	written = ++seq;
+	pthread_cond_signal(&acond);
+	return seq;
+}
+
+void
+audit_log(const char *event, json_t *fields)
+{
+	pthread_mutex_lock(&alock);
+	(void)append_locked(event, fields);
+	pthread_mutex_unlock(&alock);
+}
+
+uint64_t
+audit_log_durable(const char *event, json_t *fields)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&alock);
+	s = append_locked(event, fields);
+	pthread_mutex_unlock(&alock);
+	return s;
+}
+
+bool
+audit_ok(void)
+{
+	bool ok;
+
+	pthread_mutex_lock(&alock);
+	ok = !broken && fd >= 0;
+	pthread_mutex_unlock(&alock);
+	return ok;
+}
+
+void
+audit_wait(uint64_t s, void (*done)(void *arg, bool ok), void *arg)
+{
+	struct waiter *w;
+
+	pthread_mutex_lock(&alock);
+	if (broken || s == 0 || s <= synced) {
+		bool ok = !broken && s != 0;
+
+		pthread_mutex_unlock(&alock);
+		done(arg, ok);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		pthread_mutex_unlock(&alock);
+		done(arg, false);
+		return;
+	}
+	w->seq = s;
+	w->done = done;
+	w->arg = arg;
+	w->next = waiters;
+	waiters = w;
+	pthread_cond_signal(&acond);
+	pthread_mutex_unlock(&alock);
+}
+
+void
+audit_fingerprint(const void *token, size_t len, char out[33])
+{
+	unsigned char h[16];
+	crypto_generichash_state st;
+
+	/* Keyed: a fingerprint tells nothing to whoever lacks the key. */
+	crypto_generichash_init(&st, key->data, 32, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)"writ-fingerprint", 16);
+	crypto_generichash_update(&st, token, len);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, 33, h, sizeof(h));
+}
+
+/* The whole log into memory (for scan and tail). */
+static char *
+read_all(size_t *ret_len, char err[WRIT_ERRLEN])
+{
+	struct stat st;
+	char *buf;
+	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (rfd < 0) {
+		if (errno == ENOENT) {
+			*ret_len = 0;
+			return calloc(1, 1);
+		}
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || st.st_size > WRIT_MAX_AUDIT_FILE) {
+		snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600, "
+		    "under 1 GiB", path);
+		close(rfd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	n = buf != NULL ? read(rfd, buf, (size_t)st.st_size) : -1;
+	close(rfd);
+	if (n != st.st_size) {
+		free(buf);
+		snprintf(err, WRIT_ERRLEN, "%s: short read", path);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*ret_len = (size_t)n;
+	return buf;
+}
+
+int
+audit_open(const char *state_dir, char err[WRIT_ERRLEN])
+{
+	struct audit_scan sc;
+	char *buf;
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
+	r = store_get(KEY_NAME, &key);
+	if (r == WRIT_ENOTFOUND) {
+		unsigned char k[32];
+
+		randombytes_buf(k, sizeof(k));
+		r = store_put(KEY_NAME, k, sizeof(k), err);
+		sodium_memzero(k, sizeof(k));
+		if (r == 0)
+			r = store_get(KEY_NAME, &key);
+	}
+	if (r < 0 || key->len != 32) {
+		if (err[0] == '\0')
+			snprintf(err, WRIT_ERRLEN, "cannot get the audit chain key from the store");
+		return r < 0 ? r : WRIT_EINTERNAL;
+	}
+	if ((buf = read_all(&len, err)) == NULL)
+		return WRIT_EFORBIDDEN;
+	r = audit_scan(buf, len, key->data, &sc);
+	free(buf);
+	if (r < 0 && !sc.torn) {
+		snprintf(err, WRIT_ERRLEN, "%s is broken at record %llu (%s); keep it as "
+		    "evidence, move it aside, and start writd again", path,
+		    (unsigned long long)sc.bad_seq, sc.why);
+		return WRIT_EFORBIDDEN;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	/* A crash mid-write leaves a torn last record: cut it, and say so. */
+	if (r < 0 && sc.torn && ftruncate(fd, (off_t)sc.good_len) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: cannot cut the torn record: %s", path, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	seq = written = synced = sc.last_seq;
+	memcpy(last_mac, sc.last_mac, 32);
+	if (pthread_create(&syncer, NULL, sync_main, NULL) != 0)
+		return WRIT_EINTERNAL;
+	running = true;
+	if (r < 0)
+		audit_log("recovered", json_pack("{sssI}", "why", "a torn last record was cut",
+		    "after_seq", (json_int_t)sc.last_seq));
+	audit_log("started", NULL);
+	return 0;
+}
+
+void
+audit_close(void)
+{
+	if (!running)
+		return;
+	audit_log("stopped", NULL);
+	pthread_mutex_lock(&alock);
+	stopping = true;
+	pthread_cond_signal(&acond);
+	pthread_mutex_unlock(&alock);
+	pthread_join(syncer, NULL);
+	running = false;
+	close(fd);
+	fd = -1;
+	secret_free(key);
+	key = NULL;
+}
+
+json_t *
+audit_verify(void)
+{
+	char err[WRIT_ERRLEN] = "";
+	struct audit_scan sc;
+	size_t len;
+	char *buf = read_all(&len, err);
+	json_t *j;
+
+	if (buf == NULL)
+		return json_pack("{sbss}", "ok", 0, "reason", err);
+	audit_scan(buf, len, key->data, &sc);
+	free(buf);
+	j = json_pack("{sbsI}", "ok", sc.bad_seq == 0, "records", (json_int_t)sc.records);
+	if (sc.bad_seq != 0) {
+		json_object_set_new(j, "first_bad", json_integer((json_int_t)sc.bad_seq));
+		json_object_set_new(j, "reason", json_string(sc.why));
+	}
+	return j;
+}
+
+json_t *
+audit_tail(unsigned int n, const char *session)
+{
+	char err[WRIT_ERRLEN];
+	size_t len;
+	char *buf = read_all(&len, err), *p, *end;
+	json_t *all = json_array(), *out = json_array();
+
+	for (p = buf; p != NULL && p < buf + len; p = end + 1) {
+		json_t *rec;
+
+		end = memchr(p, '\n', (size_t)(buf + len - p));
+		if (end == NULL)
+			break;
+		rec = json_loadb(p, (size_t)(end - p), 0, NULL);
+		if (rec == NULL)
+			continue;
+		if (session != NULL && (json_string_value(json_object_get(rec, "session")) == NULL ||
+		    strcmp(json_string_value(json_object_get(rec, "session")), session) != 0)) {
+			json_decref(rec);
+			continue;
+		}
+		json_array_append_new(all, rec);
+	}
+	free(buf);
+	for (size_t i = json_array_size(all) > n ? json_array_size(all) - n : 0;
+	    i < json_array_size(all); i++)
+		json_array_append(out, json_array_get(all, i));
+	json_decref(all);
+	return out;
+}

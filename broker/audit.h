@@ -1,0 +1,87 @@
+/*
+ * audit.h - the tamper-evident, durable audit log.
+ *
+ * <state_dir>/audit.jsonl, JSON Lines, append-only (0600, O_APPEND,
+ * O_NOFOLLOW).  Every record has "seq", "time", "event" and ends with
+ * "mac": BLAKE2b-256, keyed with a key from the secret store, over the
+ * previous record's mac and this record's bytes.  A removed, reordered or
+ * altered record breaks the chain from there on; without the key the chain
+ * cannot be rebuilt.
+ *
+ * Write-ahead: an "issued" record is durable (fdatasync) before its token
+ * leaves writd.  Syncs are shared: one thread syncs whatever was written
+ * meanwhile (group commit) and resumes every request it made durable, so
+ * durability holds no HTTP thread.  After any write or sync failure the log
+ * is broken for good (a later successful fsync proves nothing about lost
+ * pages): issuance fails with 503 audit_unavailable, revocation goes on.
+ * Secrets never enter it: tokens appear as keyed fingerprints.
+ */
+#ifndef WRIT_AUDIT_H
+#define WRIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "sjson.h"
+
+/* Longest record, in bytes. */
+#define WRIT_MAX_AUDIT_RECORD 8192
+/* Largest log read back at start or by verify. */
+#define WRIT_MAX_AUDIT_FILE (1024LL * 1024 * 1024)
+
+struct audit_scan {
+	uint64_t records;	/* good records */
+	uint64_t last_seq;
+	unsigned char last_mac[32];
+	size_t good_len;	/* bytes up to the end of the last good record */
+	uint64_t bad_seq;	/* the first bad record's position (1-based), 0 if none */
+	bool torn;		/* only the last, unterminated line is bad */
+	char why[128];
+};
+
+/*
+ * Check buf (a whole log) against key.  Pure: no I/O, for start-up, verify
+ * and the fuzzer.  Always fills *ret; returns 0 when every record is good,
+ * or -1 (ret->bad_seq and ret->why say where and what).
+ */
+int audit_scan(const char *buf, size_t len, const unsigned char key[32],
+    struct audit_scan *ret);
+
+/*
+ * Open the log under state_dir with the chain key from the store: check it,
+ * cut a torn last record (and record that), start the sync thread.
+ * Returns 0 or a code with a message (a broken chain stops writd).
+ */
+int audit_open(const char *state_dir, char err[WRIT_ERRLEN]);
+void audit_close(void);
+
+/* Append event with the members of fields (stolen, may be NULL).  Best effort. */
+void audit_log(const char *event, json_t *fields);
+
+/*
+ * Append event and return its seq, to wait for with audit_wait; or 0 when
+ * the log is broken (issuance must then fail).
+ */
+uint64_t audit_log_durable(const char *event, json_t *fields);
+
+/* True while the log can take durable records. */
+bool audit_ok(void);
+
+/*
+ * Call done(arg, ok) once every record up to seq is on disk (ok) or the log
+ * broke (!ok); from the sync thread, or at once.  Lock NOT held.
+ */
+void audit_wait(uint64_t seq, void (*done)(void *arg, bool ok), void *arg);
+
+/* A keyed fingerprint of a token: what the log keeps instead of it. */
+void audit_fingerprint(const void *token, size_t len, char out[33]);
+
+/* Verify the log on disk; JSON {"ok", "records", ...}. */
+json_t *audit_verify(void);
+
+/* The last n records (of session id when not NULL). */
+json_t *audit_tail(unsigned int n, const char *session);
+
+#endif
