@@ -35,7 +35,7 @@ pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
 KIND_LIBS = $(call pc,jansson libsodium libcurl libcrypto)
 WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lpthread
 AGENT_LIBS = $(call pc,jansson)
-CHECK_LIBS = $(call pc,check jansson libsodium)
+CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
@@ -66,7 +66,7 @@ WRITCTL_SRC := broker/writctl.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c policy/policy.c
+	plugins/github/github.c policy/policy.c broker/audit.c broker/store.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -157,8 +157,9 @@ bench: deps all $(B)/load
 # One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
-FUZZERS := policy request
+	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
+	broker/audit.c broker/store.c
+FUZZERS := policy request audit
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
@@ -168,7 +169,7 @@ fuzz:
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
 	    -fsanitize=fuzzer,address,undefined $$($(PKG_CONFIG) --cflags jansson libsodium) \
 	    tests/fuzz/fuzz_$$f.c $(FUZZ_MOD) -o build-fuzz/fuzz_$$f \
-	    $$($(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) || exit 1; \
+	    $$($(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) -lkeyutils || exit 1; \
 	  mkdir -p build-fuzz/corpus-$$f; \
 	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log || \

@@ -400,7 +400,7 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		policy_decide(policy, &pq, &d);
 	max_pending = policy_max_pending(policy);
 	pthread_mutex_unlock(&writd_lock);
-	audit_log("request", json_pack("{sssssssOsIsisssssssssss}", "session", s->id,
+	audit_log("request", json_pack("{sssssssOsIsissssssssss}", "session", s->id,
 	    "session_name", s->name, "kind", k->name, "scope", scope, "ttl", (json_int_t)ttl,
 	    "pid", (int)rq->conn->peer->pid, "exe", rq->conn->peer->exe,
 	    "decision", cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
@@ -804,6 +804,31 @@ h_secret_delete(struct MHD_Connection *c, struct req *rq, const char *name)
 	return reply_json(c, 200, json_pack("{sssb}", "name", name, "removed", 1));
 }
 
+static enum MHD_Result
+h_audit(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	const char *session = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "session");
+	char err[WRIT_ERRLEN] = "";
+	long long n;
+	int r;
+
+	(void)rq;
+	(void)arg;
+	if ((r = query_int(c, "tail", 100000, 20, &n, err)) < 0)
+		return bad(c, r, err);
+	if (session != NULL && (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32))
+		return reply_error(c, WRIT_EBADREQ, "query 'session' must be a session id");
+	return reply_json(c, 200, json_pack("{so}", "records", audit_tail((unsigned int)n, session)));
+}
+
+static enum MHD_Result
+h_audit_verify(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	(void)rq;
+	(void)arg;
+	return reply_json(c, 200, audit_verify());
+}
+
 static const struct route routes[] = {
 	{ ON_ADMIN | ON_SESSION, "GET", "/v1/health", h_health },
 	{ ON_SESSION, "POST", "/v1/writs", h_writ_create },
@@ -819,6 +844,8 @@ static const struct route routes[] = {
 	{ ON_ADMIN, "POST", "/v1/requests/*/deny", h_deny },
 	{ ON_ADMIN, "GET", "/v1/jwks", h_jwks },
 	{ ON_ADMIN, "POST", "/v1/policy/explain", h_explain },
+	{ ON_ADMIN, "GET", "/v1/audit", h_audit },
+	{ ON_ADMIN, "GET", "/v1/audit/verify", h_audit_verify },
 	{ ON_ADMIN, "GET", "/v1/secrets", h_secret_list },
 	{ ON_ADMIN, "PUT", "/v1/secrets/%", h_secret_put },
 	{ ON_ADMIN, "GET", "/v1/secrets/%", h_secret_get },

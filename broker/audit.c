@@ -52,6 +52,23 @@ mac_of(const unsigned char k[32], const unsigned char prev[32], const char *body
 	crypto_generichash_final(&st, out, 32);
 }
 
+size_t
+audit_format(const unsigned char k[32], const unsigned char prev[32], const char *body,
+    char *line, size_t size, unsigned char mac[32])
+{
+	size_t len = strlen(body);
+	char hex[MAC_HEX + 1];
+
+	if (len < 2 || len + SUFFIX_LEN + 2 > size)
+		return 0;
+	mac_of(k, prev, body, len, mac);
+	sodium_bin2hex(hex, sizeof(hex), mac, 32);
+	len--;		/* splice the mac in before the closing brace */
+	memcpy(line, body, len);
+	len += (size_t)snprintf(line + len, size - len, ",\"mac\":\"%s\"}\n", hex);
+	return len;
+}
+
 int
 audit_scan(const char *buf, size_t len, const unsigned char k[32], struct audit_scan *ret)
 {
@@ -195,7 +212,7 @@ sync_main(void *arg)
 static uint64_t
 append_locked(const char *event, json_t *fields)
 {
-	char hex[MAC_HEX + 1], *body, line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
+	char *body, line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
 	unsigned char mac[32];
 	json_t *rec;
 	size_t len, off = 0;
@@ -214,11 +231,7 @@ append_locked(const char *event, json_t *fields)
 		free(body);
 		return 0;
 	}
-	mac_of(key->data, last_mac, body, len, mac);
-	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	len--;		/* splice the mac in before the closing brace */
-	memcpy(line, body, len);
-	len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"mac\":\"%s\"}\n", hex);
+	len = audit_format(key->data, last_mac, body, line, sizeof(line), mac);
 	free(body);
 	while (off < len) {
 		ssize_t n = write(fd, line + off, len - off);
@@ -253,6 +266,9 @@ audit_log_durable(const char *event, json_t *fields)
 {
 	uint64_t s;
 
+	/* A durable record always carries its facts; none means a bug upstream. */
+	if (fields == NULL)
+		return 0;
 	pthread_mutex_lock(&alock);
 	s = append_locked(event, fields);
 	pthread_mutex_unlock(&alock);

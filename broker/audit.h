@@ -42,6 +42,14 @@ struct audit_scan {
 };
 
 /*
+ * One log line for the JSON object text body (ending in '}'), chained to
+ * prev: body with ',"mac":"<hex>"}' spliced in, and a newline.  Returns its
+ * length (0 if it does not fit in size), the new mac in mac.
+ */
+size_t audit_format(const unsigned char key[32], const unsigned char prev[32],
+    const char *body, char *line, size_t size, unsigned char mac[32]);
+
+/*
  * Check buf (a whole log) against key.  Pure: no I/O, for start-up, verify
  * and the fuzzer.  Always fills *ret; returns 0 when every record is good,
  * or -1 (ret->bad_seq and ret->why say where and what).

@@ -47,6 +47,9 @@ static const char usage[] =
 "                     values are write-only: nothing reads them back\n"
 "  secret ls [--json] names, sizes and times of the stored secrets\n"
 "  secret rm NAME     remove a secret\n"
+"  audit verify       check the audit log's hash chain; names the first bad record\n"
+"  audit tail [-n N] [--session ID]\n"
+"                     the last N audit records, readably\n"
 "  policy explain FILE|-\n"
 "                     what the policy decides for a request (JSON as an agent\n"
 "                     sends it, plus optional session, workspace, uid, exe, live);\n"
@@ -678,6 +681,89 @@ cmd_secret(int argc, char **argv)
 }
 
 static int
+audit_verify_cmd(void)
+{
+	struct writ_resp resp;
+	int r;
+
+	if ((r = call("GET", "/v1/audit/verify", NULL, 200, &resp)) != 0)
+		return r;
+	if (json_is_true(json_object_get(resp.body, "ok"))) {
+		printf("audit log ok: %lld records, chain intact\n",
+		    (long long)json_integer_value(json_object_get(resp.body, "records")));
+		r = 0;
+	} else {
+		printf("audit log BROKEN at record %lld: ",
+		    (long long)json_integer_value(json_object_get(resp.body, "first_bad")));
+		writ_print_clean(stdout, json_string_value(json_object_get(resp.body, "reason")) ?: "?");
+		putchar('\n');
+		r = 1;
+	}
+	writ_resp_free(&resp);
+	return r;
+}
+
+static int
+audit_tail_cmd(int argc, char **argv)
+{
+	const char *session = NULL;
+	struct writ_resp resp;
+	char path[160];
+	long n = 20;
+	json_t *rec;
+	size_t i;
+	int r;
+
+	for (int k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "-n") == 0 && k + 1 < argc)
+			n = strtol(argv[++k], NULL, 10);
+		else if (strcmp(argv[k], "--session") == 0 && k + 1 < argc)
+			session = argv[++k];
+		else {
+			fputs("usage: writctl audit tail [-n N] [--session ID]\n", stderr);
+			return 2;
+		}
+	}
+	if (n < 1 || n > 100000 || (session != NULL && !valid_id(session)))
+		return 2;
+	snprintf(path, sizeof(path), "/v1/audit?tail=%ld%s%s", n, session ? "&session=" : "",
+	    session ? session : "");
+	if ((r = call("GET", path, NULL, 200, &resp)) != 0)
+		return r;
+	json_array_foreach(json_object_get(resp.body, "records"), i, rec) {
+		time_t t = (time_t)json_integer_value(json_object_get(rec, "time"));
+		char when[32], *rest;
+		json_t *copy = json_deep_copy(rec);
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		json_object_del(copy, "time");
+		json_object_del(copy, "mac");
+		json_object_del(copy, "seq");
+		json_object_del(copy, "event");
+		rest = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("%6lld %s %-10s ", (long long)json_integer_value(json_object_get(rec, "seq")),
+		    when, json_string_value(json_object_get(rec, "event")) ?: "?");
+		writ_print_clean(stdout, rest ? rest : "");
+		putchar('\n');
+		free(rest);
+		json_decref(copy);
+	}
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+cmd_audit(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "verify") == 0)
+		return audit_verify_cmd();
+	if (argc >= 2 && strcmp(argv[1], "tail") == 0)
+		return audit_tail_cmd(argc - 2, argv + 2);
+	fputs(usage, stderr);
+	return 2;
+}
+
+static int
 cmd_policy(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "explain") == 0)
@@ -693,6 +779,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "policy", cmd_policy },
+	{ "audit", cmd_audit },
 	{ "secret", cmd_secret },
 	{ "sessions", cmd_sessions },
 	{ "watch", cmd_watch },

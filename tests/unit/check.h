@@ -11,5 +11,6 @@ Suite *config_suite(void);
 Suite *jwt_suite(void);
 Suite *policy_suite(void);
 Suite *github_suite(void);
+Suite *audit_suite(void);
 
 #endif

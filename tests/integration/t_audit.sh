@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The audit log: a verifiable chain, records before tokens, tamper and torn
+# tails detected, fail closed on a full disk, and no secret in it.
+. "$(dirname "$0")/lib.sh"
+
+printf '{"allow":[{"kind":"jwt","scope":{"aud":"*"}}]}\n' >"$T/user.json"; chmod 0644 "$T/user.json"
+start_writd || exit 1
+SOCK=$(new_session audited)
+SID=$(sess "$SOCK" /v1/health | jq -r .session.id)
+for i in 1 2 3 4 5; do
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope "aud=a$i" >>"$T/tokens"
+done
+LOG=$T/state/audit.jsonl
+eq "the log is 0600" 600 "$(stat -c %a "$LOG")"
+"$BIN/writctl" audit verify >"$T/v"
+eq "audit verify on a good log" 0 "$?"
+check "  ... counts its records" grep -q 'records, chain intact' "$T/v"
+# Every token a client holds has its issued record (by fingerprint, not value).
+eq "five issued records, one per token" 5 "$(grep -c '"event":"issued"' "$LOG")"
+check "no token value is in the log" bash -c "! grep -qFf '$T/tokens' '$LOG'"
+check "issued records carry fingerprints" bash -c "grep '\"event\":\"issued\"' '$LOG' | jq -e '.fingerprint | test(\"^[0-9a-f]{32}$\")' >/dev/null"
+eq "requests are recorded with their decision" 5 "$(grep '"event":"request"' "$LOG" | jq -r .decision | grep -c allow)"
+"$BIN/writctl" audit tail -n 3 --session "$SID" >"$T/tail"
+eq "audit tail --session: the last records of that session" 3 "$(wc -l <"$T/tail")"
+stop_writd
+
+# Tampering: a flipped byte, a removed line, a swapped pair.
+cp "$LOG" "$T/good.log"
+verify_broken() {	# DESC FILE-MUTATION
+	cp "$T/good.log" "$LOG"
+	eval "$2"
+	timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
+		--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
+	local rc=$?
+	if [ $rc -eq 1 ] && grep -q 'is broken at record' "$T/err"; then pass "$1: writd refuses to start"
+	else fail "$1 (rc $rc: $(tail -1 "$T/err"))"; fi
+}
+verify_broken "a flipped byte" "sed -i '3s/\"event\"/\"evEnt\"/' '$LOG'"
+verify_broken "a removed record" "sed -i '4d' '$LOG'"
+verify_broken "a swapped pair" "awk 'NR==2{l=\$0;next} NR==3{print;print l;next} {print}' '$T/good.log' >'$LOG'"
+check "  ... and it names the record" grep -q 'broken at record 2' "$T/err"
+
+# A torn last record (a crash mid-write) is cut, recorded, and the chain goes on.
+cp "$T/good.log" "$LOG"
+printf '{"event":"issued","seq":99,"ti' >>"$LOG"
+start_writd || exit 1
+check "a torn tail is cut at start" bash -c "! grep -q '\"seq\":99' '$LOG'"
+eq "  ... and recorded" recovered "$(grep -o '"event":"recovered"' "$LOG" | cut -d'"' -f4)"
+"$BIN/writctl" audit verify >/dev/null
+eq "  ... the chain verifies after recovery" 0 "$?"
+stop_writd
+
+# A full disk: issuance fails closed with 503, nothing issued; revocation goes on.
+if [ "$(id -u)" = 0 ] && mkdir "$T/small" && mount -t tmpfs -o size=256k tmpfs "$T/small" 2>/dev/null; then
+	mkdir -m 0700 "$T/small/state"
+	STATE=$T/small/state start_writd || exit 1
+	SOCK=$(new_session full)
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
+	eq "before the disk fills: issued" 0 "$?"
+	WID=$(admin /v1/writs | jq -r '.writs[0].id')
+	head -c 10M /dev/zero >"$T/small/filler" 2>/dev/null
+	for i in $(seq 1 40); do
+		code=$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"full"}}')
+		[ "$code" = 201 ] || break
+	done
+	eq "a full disk: 503 audit_unavailable" "503 audit_unavailable" "$code $(jq -r .error.code "$T/body")"
+	check "  ... and no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
+	eq "  ... issuing stays off" 503 "$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"x"}}')"
+	eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
+	check "writd says why in its log" grep -q 'audit log failed\|writing the audit log failed' "$T/writd.log"
+	stop_writd
+	umount "$T/small"
+else
+	skip "full-disk test needs root and a tmpfs mount"
+fi
