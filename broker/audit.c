@@ -39,6 +39,12 @@ static unsigned char last_mac[32];
 static bool broken, stopping, running;
 static struct waiter *waiters;
 static pthread_t syncer;
+/*
+ * Records appended but not yet written: the sync thread writes the whole
+ * batch with one write() and one fdatasync(), so appenders never do I/O.
+ */
+static char *pend;
+static size_t pend_len, pend_cap;
 
 static void
 mac_of(const unsigned char k[32], const unsigned char prev[32], const char *body,
@@ -150,6 +156,25 @@ run_waiters(struct waiter *w, bool ok)
 	}
 }
 
+static char *spare;		/* the other buffer, while not in use */
+static size_t spare_cap;
+
+static int
+write_all(const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static void *
 sync_main(void *arg)
 {
@@ -159,6 +184,8 @@ sync_main(void *arg)
 		struct waiter *ready = NULL, **pp;
 		uint64_t target;
 		struct stat st;
+		char *batch;
+		size_t batch_len, cap;
 		int r;
 
 		while (!stopping && synced == written && (waiters == NULL || broken == false))
@@ -175,17 +202,31 @@ sync_main(void *arg)
 		if (stopping && synced == written)
 			break;
 		target = written;
+		/* Swap buffers: appenders go on filling the spare meanwhile. */
+		batch = pend;
+		batch_len = pend_len;
+		cap = pend_cap;
+		pend = spare;
+		pend_cap = spare_cap;
+		pend_len = 0;
+		spare = NULL;
+		spare_cap = 0;
 		pthread_mutex_unlock(&alock);
-		/* One sync for everything written meanwhile: group commit. */
-		r = fdatasync(fd);
+		/* One write and one sync for everything appended meanwhile. */
+		r = write_all(batch, batch_len);
+		if (r == 0)
+			r = fdatasync(fd);
 		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0))
 			r = -1;		/* deleted under us: durable nowhere */
 		pthread_mutex_lock(&alock);
+		spare = batch;
+		spare_cap = cap;
 		if (r != 0) {
 			/* NB. after a failed fsync, never trust a later one. */
 			if (!broken)
-				fprintf(stderr, "writd: the audit log failed (%s); issuing stops "
-				    "until writd restarts with a working log\n", strerror(errno));
+				fprintf(stderr, "writd: writing or syncing the audit log failed (%s); "
+				    "issuing stops until writd restarts with a working log\n",
+				    strerror(errno));
 			broken = true;
 			continue;
 		}
@@ -215,7 +256,7 @@ append_locked(const char *event, json_t *fields)
 	char *body, line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
 	unsigned char mac[32];
 	json_t *rec;
-	size_t len, off = 0;
+	size_t len;
 
 	if (broken || fd < 0) {
 		json_decref(fields);
@@ -233,20 +274,20 @@ append_locked(const char *event, json_t *fields)
 	}
 	len = audit_format(key->data, last_mac, body, line, sizeof(line), mac);
 	free(body);
-	while (off < len) {
-		ssize_t n = write(fd, line + off, len - off);
+	if (pend_len + len > pend_cap) {
+		size_t cap = pend_cap ? pend_cap * 2 : 65536;
+		char *p;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "writd: writing the audit log failed (%s); issuing stops\n",
-			    n < 0 ? strerror(errno) : "short write");
-			broken = true;
-			pthread_cond_signal(&acond);
+		while (cap < pend_len + len)
+			cap *= 2;
+		p = realloc(pend, cap);
+		if (p == NULL)
 			return 0;
-		}
-		off += (size_t)n;
+		pend = p;
+		pend_cap = cap;
 	}
+	memcpy(pend + pend_len, line, len);
+	pend_len += len;
 	memcpy(last_mac, mac, 32);
 	written = ++seq;
 	pthread_cond_signal(&acond);
@@ -437,6 +478,10 @@ audit_close(void)
 	fd = -1;
 	secret_free(key);
 	key = NULL;
+	free(pend);
+	free(spare);
+	pend = spare = NULL;
+	pend_len = pend_cap = spare_cap = 0;
 }
 
 json_t *
