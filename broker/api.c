@@ -136,7 +136,7 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 
 	if (k->revoke != NULL && (keep = secret_dup(tok->data, tok->len)) == NULL) {
 		if (k->upstream)
-			upstream_revoke(k, tok);
+			upstream_revoke(k, tok, wid);
 		else
 			secret_free(tok);
 		return reply_error(c, WRIT_ENOMEM, NULL);
@@ -151,7 +151,7 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 	if (r < 0) {
 		/* Minted for a session that closed meanwhile: it must not live on. */
 		if (r == WRIT_ECLOSED && keep != NULL && k->upstream)
-			upstream_revoke(k, keep);
+			upstream_revoke(k, keep, wid);
 		else if (r == WRIT_ECLOSED)
 			secret_free(keep);
 		secret_free(tok);
@@ -202,7 +202,7 @@ finish_reply(struct MHD_Connection *c, struct req *rq)
 	pthread_mutex_lock(&writd_lock);
 	(void)writs_take(NULL, rq->reply_writ, &revoke);
 	pthread_mutex_unlock(&writd_lock);
-	writs_revoke_list(revoke);
+	writs_revoke_list(revoke, "its issued record could not be made durable");
 	return reply_error(c, WRIT_EAUDIT, NULL);
 }
 
@@ -485,7 +485,8 @@ h_writ_delete(struct MHD_Connection *c, struct req *rq, const char *id)
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0)
 		return reply_error(c, r, "no live writ with that id in this session");
-	writs_revoke_list(revoke);
+	writs_revoke_list(revoke, rq->conn->session != NULL ? "given back by its session" :
+	    "revoked by the admin");
 	return reply_json(c, 200, json_pack("{sssb}", "id", id, "revoked", 1));
 }
 
@@ -513,7 +514,7 @@ h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if (r < 0)
 		return r == WRIT_ENOTFOUND ? reply_error(c, r, "no live writ of this session "
 		    "has that token") : bad(c, r, err);
-	writs_revoke_list(revoke);
+	writs_revoke_list(revoke, "given back by token (git credential erase)");
 	return reply_json(c, 200, json_pack("{sb}", "revoked", 1));
 }
 
@@ -535,8 +536,11 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	    (r = sjson_string(req, "workspace", false, &ws, err)) == 0) {
 		pthread_mutex_lock(&writd_lock);
 		r = session_create(name, ws, &s, err);
-		if (r == 0)
+		if (r == 0) {
 			body = session_json(s);
+			audit_log("session_opened", json_pack("{sssssO}", "session", s->id,
+			    "name", s->name, "workspace", json_object_get(body, "workspace")));
+		}
 		pthread_mutex_unlock(&writd_lock);
 	}
 	json_decref(req);
@@ -584,7 +588,8 @@ h_session_delete(struct MHD_Connection *c, struct req *rq, const char *id)
 	pthread_mutex_unlock(&writd_lock);
 	if (s == NULL)
 		return reply_error(c, WRIT_ENOTFOUND, "no open session with that id");
-	writs_revoke_list(revoke);
+	audit_log("session_closed", json_pack("{ss}", "session", id));
+	writs_revoke_list(revoke, "its session was closed");
 	return reply_json(c, 200, json_pack("{sssb}", "id", id, "closed", 1));
 }
 
@@ -760,6 +765,7 @@ h_secret_put(struct MHD_Connection *c, struct req *rq, const char *name)
 	r = store_put(name, rq->body != NULL ? rq->body : "", rq->len, err);
 	if (r < 0)
 		return bad(c, r, err);
+	audit_log("secret_set", json_pack("{sssi}", "name", name, "size", (int)rq->len));
 	return reply_json(c, 200, json_pack("{sssi}", "name", name, "size", (int)rq->len));
 }
 
@@ -801,6 +807,7 @@ h_secret_delete(struct MHD_Connection *c, struct req *rq, const char *name)
 	(void)rq;
 	if (r < 0)
 		return reply_error(c, r, r == WRIT_ENOTFOUND ? "no secret of that name" : NULL);
+	audit_log("secret_removed", json_pack("{ss}", "name", name));
 	return reply_json(c, 200, json_pack("{sssb}", "name", name, "removed", 1));
 }
 

@@ -535,7 +535,7 @@ server_stop(void)
 		graveyard = l->next;
 		free(l);
 	}
-	writs_revoke_list(revoke);
+	writs_revoke_list(revoke, "writd shut down");
 	/* Give resumed requests a moment to send their answers. */
 	for (int i = 0; i < 100; i++) {
 		unsigned int n;

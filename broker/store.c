@@ -40,6 +40,13 @@ static bool file_backend;
 static int kdf = KDF_KEYRING;
 static char seal_path[PATH_MAX + 32];
 static struct secret *passphrase;	/* file backend with a passphrase */
+/*
+ * The key Argon2id derived, and the salt it was derived with: the file
+ * keeps its salt across saves, so a passphrase costs one derivation per
+ * start, not one per secret read.
+ */
+static struct secret *derived;
+static unsigned char derived_salt[crypto_pwhash_SALTBYTES];
 
 int
 store_valid_name(const char *name)
@@ -248,6 +255,10 @@ seal_key(const unsigned char *hdr, struct secret **ret, char err[WRIT_ERRLEN])
 		*ret = k;
 		return 0;
 	}
+	if (derived != NULL && sodium_memcmp(derived_salt, hdr + 9, sizeof(derived_salt)) == 0) {
+		*ret = secret_dup(derived->data, derived->len);
+		return *ret != NULL ? 0 : WRIT_ENOMEM;
+	}
 	k = secret_new(crypto_secretbox_KEYBYTES);
 	if (k == NULL)
 		return WRIT_ENOMEM;
@@ -258,8 +269,20 @@ seal_key(const unsigned char *hdr, struct secret **ret, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot derive the key of %s (out of memory?)", seal_path);
 		return WRIT_ENOMEM;
 	}
+	/* NB. cached only once it has opened the file: see seal_load. */
 	*ret = k;
 	return 0;
+}
+
+/* Remember a key that opened the file (passphrase backend). */
+static void
+remember(const unsigned char *hdr, const struct secret *k)
+{
+	if (kdf != KDF_ARGON2ID)
+		return;
+	secret_free(derived);
+	derived = secret_dup(k->data, k->len);
+	memcpy(derived_salt, hdr + 9, sizeof(derived_salt));
 }
 
 /* Decrypt the sealed file into JSON; an absent file is {}. */
@@ -314,6 +337,7 @@ seal_load(json_t **ret, char err[WRIT_ERRLEN])
 		r = WRIT_EFORBIDDEN;
 		goto out;
 	}
+	remember(buf, key);
 	*ret = json_loadb((const char *)plain->data, plain->len, JSON_REJECT_DUPLICATES, &je);
 	if (*ret == NULL || !json_is_object(*ret)) {
 		json_decref(*ret);
@@ -347,7 +371,11 @@ seal_save(const json_t *all, char err[WRIT_ERRLEN])
 	len = strlen(text);
 	memcpy(hdr, SEAL_MAGIC, 8);
 	hdr[8] = (unsigned char)kdf;
-	randombytes_buf(hdr + 9, crypto_pwhash_SALTBYTES);
+	/* Keep the salt the passphrase was last derived with; else a new one. */
+	if (kdf == KDF_ARGON2ID && derived != NULL)
+		memcpy(hdr + 9, derived_salt, crypto_pwhash_SALTBYTES);
+	else
+		randombytes_buf(hdr + 9, crypto_pwhash_SALTBYTES);
 	put64(hdr + 9 + crypto_pwhash_SALTBYTES, SEAL_OPS);
 	put64(hdr + 17 + crypto_pwhash_SALTBYTES, SEAL_MEM);
 	randombytes_buf(hdr + SEAL_HDR - crypto_secretbox_NONCEBYTES, crypto_secretbox_NONCEBYTES);
@@ -362,6 +390,7 @@ seal_save(const json_t *all, char err[WRIT_ERRLEN])
 	}
 	if ((r = seal_key(hdr, &key, err)) < 0)
 		goto out;
+	remember(hdr, key);
 	boxlen = len + crypto_secretbox_MACBYTES;
 	box = malloc(boxlen);
 	if (box == NULL) {
@@ -607,5 +636,6 @@ void
 store_close(void)
 {
 	secret_free(passphrase);
-	passphrase = NULL;
+	secret_free(derived);
+	passphrase = derived = NULL;
 }

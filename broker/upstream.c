@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "errors.h"
 #include "server.h"
 #include "session.h"
@@ -15,6 +16,7 @@
 struct revoke_job {
 	const struct writ_kind *kind;
 	struct secret *token;
+	char id[33];
 	struct revoke_job *next;
 };
 
@@ -69,10 +71,15 @@ worker(void *arg)
 		} else {
 			char err[WRIT_ERRLEN];
 
-			/* XXX a failed revocation is logged, not retried, until the ledger lands. */
-			if (rv->kind->revoke(kinds_state(rv->kind), rv->token, err) < 0)
-				fprintf(stderr, "writd: revoking a %s token failed: %s\n",
-				    rv->kind->name, err);
+			/* XXX a failed revocation is recorded, not retried, until the ledger lands. */
+			if (rv->kind->revoke(kinds_state(rv->kind), rv->token, err) < 0) {
+				fprintf(stderr, "writd: revoking %s writ %s failed: %s\n",
+				    rv->kind->name, rv->id, err);
+				audit_log("revoke_failed", json_pack("{ssssss}", "writ", rv->id,
+				    "kind", rv->kind->name, "error", err));
+			} else
+				audit_log("revoked_upstream", json_pack("{ssss}", "writ", rv->id,
+				    "kind", rv->kind->name));
 			secret_free(rv->token);
 			free(rv);
 		}
@@ -125,7 +132,7 @@ upstream_mint(struct mint_job *job)
 }
 
 void
-upstream_revoke(const struct writ_kind *kind, struct secret *token)
+upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *id)
 {
 	struct revoke_job *j = calloc(1, sizeof(*j));
 
@@ -135,6 +142,7 @@ upstream_revoke(const struct writ_kind *kind, struct secret *token)
 	}
 	j->kind = kind;
 	j->token = token;
+	snprintf(j->id, sizeof(j->id), "%s", id);
 	pthread_mutex_lock(&qlock);
 	j->next = revokes;
 	revokes = j;

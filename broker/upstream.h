@@ -42,8 +42,8 @@ void upstream_stop(void);
 /* Queue a mint; the worker resumes job->mhd when done.  Lock held. */
 void upstream_mint(struct mint_job *job);
 
-/* Queue the revocation of token (taken over) for kind. */
-void upstream_revoke(const struct writ_kind *kind, struct secret *token);
+/* Queue the revocation of token (taken over) of writ id for kind. */
+void upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *id);
 
 /* Release a finished job (its session reference, scope, any token).  Lock held. */
 void upstream_job_free(struct mint_job *job);

@@ -228,6 +228,7 @@ main(int argc, char **argv)
 				continue;
 			}
 			policy_free(api_set_policy(pol));
+			audit_log("policy_reloaded", NULL);
 			fprintf(stderr, "writd: policy reloaded\n");
 			continue;
 		}

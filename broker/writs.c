@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "session.h"
+#include "audit.h"
 #include "upstream.h"
 #include "writs.h"
 
@@ -190,19 +191,22 @@ writs_take_session(const struct session *s, struct writ **revoke)
 }
 
 void
-writs_revoke_list(struct writ *list)
+writs_revoke_list(struct writ *list, const char *why)
 {
 	while (list != NULL) {
 		struct writ *w = list;
 		char err[WRIT_ERRLEN];
 
 		list = w->next;
+		audit_log("revoked", json_pack("{ssssssss}", "writ", w->id, "session",
+		    w->session_id, "kind", w->kind->name, "why", why));
 		if (w->kind->revoke != NULL && w->token != NULL) {
 			if (w->kind->upstream) {
-				upstream_revoke(w->kind, w->token);	/* takes the token */
+				upstream_revoke(w->kind, w->token, w->id);	/* takes the token */
 				w->token = NULL;
-			} else
-				(void)w->kind->revoke(kinds_state(w->kind), w->token, err);
+			} else if (w->kind->revoke(kinds_state(w->kind), w->token, err) < 0)
+				audit_log("revoke_failed", json_pack("{ssss}", "writ", w->id,
+				    "error", err));
 		}
 		writ_free(w);
 	}
@@ -215,9 +219,10 @@ writs_prune(int64_t now)
 		struct writ *w = heap[0];
 
 		detach(w);
+		audit_log("expired", json_pack("{ssss}", "writ", w->id, "session", w->session_id));
 		/* Past its TTL: a token upstream would honour longer dies now. */
 		if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
-			upstream_revoke(w->kind, w->token);
+			upstream_revoke(w->kind, w->token, w->id);
 			w->token = NULL;
 		}
 		writ_free(w);

@@ -52,8 +52,11 @@ int writs_take_token(const struct session *s, const char *token, struct writ **r
 /* Unlink every writ of session s onto *revoke. */
 void writs_take_session(const struct session *s, struct writ **revoke);
 
-/* Revoke (where the kind can) and free a list made by writs_take*.  Lock NOT held. */
-void writs_revoke_list(struct writ *list);
+/*
+ * Record each as revoked (why), revoke where the kind can, and free a list
+ * made by writs_take*.  Lock NOT held.
+ */
+void writs_revoke_list(struct writ *list, const char *why);
 
 /* How many live writs session s holds (a counter: O(1)). */
 unsigned int writs_count(const struct session *s);
