@@ -521,9 +521,10 @@ h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
 static enum MHD_Result
 h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
-	static const char *const keys[] = { "name", "workspace", NULL };
+	static const char *const keys[] = { "name", "workspace", "pid", NULL };
 	char err[WRIT_ERRLEN] = "";
 	const char *name, *ws;
+	json_t *pid;
 	struct session *s;
 	json_t *req, *body = NULL;
 	int r;
@@ -531,18 +532,26 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	(void)arg;
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
-	if ((r = sjson_only_keys(req, keys, "the session", err)) == 0 &&
-	    (r = sjson_string(req, "name", true, &name, err)) == 0 &&
-	    (r = sjson_string(req, "workspace", false, &ws, err)) == 0) {
-		pthread_mutex_lock(&writd_lock);
-		r = session_create(name, ws, &s, err);
-		if (r == 0) {
-			body = session_json(s);
-			audit_log("session_opened", json_pack("{sssssO}", "session", s->id,
-			    "name", s->name, "workspace", json_object_get(body, "workspace")));
-		}
-		pthread_mutex_unlock(&writd_lock);
+	if ((r = sjson_only_keys(req, keys, "the session", err)) < 0 ||
+	    (r = sjson_string(req, "name", true, &name, err)) < 0 ||
+	    (r = sjson_string(req, "workspace", false, &ws, err)) < 0)
+		goto out;
+	pid = json_object_get(req, "pid");
+	if (pid != NULL && (!json_is_integer(pid) || json_integer_value(pid) <= 0 ||
+	    json_integer_value(pid) >= 1 << 30)) {
+		snprintf(err, sizeof(err), "field 'pid' must be a process id");
+		r = WRIT_EBADREQ;
+		goto out;
 	}
+	pthread_mutex_lock(&writd_lock);
+	r = session_create(name, ws, pid ? (pid_t)json_integer_value(pid) : 0, &s, err);
+	if (r == 0) {
+		body = session_json(s);
+		audit_log("session_opened", json_pack("{sssssO}", "session", s->id,
+		    "name", s->name, "workspace", json_object_get(body, "workspace")));
+	}
+	pthread_mutex_unlock(&writd_lock);
+ out:
 	json_decref(req);
 	return r < 0 ? bad(c, r, err) : reply_json(c, 201, body);
 }

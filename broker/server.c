@@ -18,6 +18,7 @@
 #include "api.h"
 #include "approval.h"
 #include "approver.h"
+#include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "peer.h"
@@ -31,6 +32,8 @@
 #define HANGUP_TAG (1ULL << 62)
 /* epoll data of an approver command's pidfd. */
 #define CHILD_TAG (1ULL << 61)
+/* epoll data of the pidfd of a process a session is tied to. */
+#define SESSION_TAG (1ULL << 60)
 /* Connections accepted per listener per wakeup, before looking again. */
 #define ACCEPT_BATCH 64
 
@@ -185,6 +188,14 @@ server_watch_child(int pidfd)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = CHILD_TAG | (uint64_t)pidfd };
 
 	(void)epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
+}
+
+void
+server_watch_session(int pidfd, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SESSION_TAG | (uint64_t)pidfd };
+
+	(void)epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, pidfd, on ? &ev : NULL);
 }
 
 void
@@ -426,6 +437,7 @@ static void *
 accept_main(void *arg)
 {
 	struct epoll_event evs[32];
+	struct writ *revoke;
 	int fds[ACCEPT_BATCH * 4];
 	char tags[ACCEPT_BATCH * 4][33];
 
@@ -434,6 +446,7 @@ accept_main(void *arg)
 		size_t nfds = 0;
 		int n = epoll_wait(epfd, evs, 32, -1);
 
+		revoke = NULL;
 		if (n < 0 && errno != EINTR)
 			break;
 		pthread_mutex_lock(&writd_lock);
@@ -446,6 +459,16 @@ accept_main(void *arg)
 				hangup((int)(evs[i].data.u64 & 0xffffffffU));
 			else if (evs[i].data.u64 & CHILD_TAG)
 				approver_exited((int)(evs[i].data.u64 & 0xffffffffU));
+			else if (evs[i].data.u64 & SESSION_TAG) {
+				/* Its sandbox is gone: so is the session, and its writs. */
+				struct session *s = session_by_pidfd((int)(evs[i].data.u64 & 0xffffffffU));
+
+				if (s != NULL) {
+					audit_log("session_closed", json_pack("{ssss}", "session", s->id,
+					    "why", "its process exited"));
+					session_close(s, WRIT_ECLOSED, &revoke);
+				}
+			}
 			else if (evs[i].data.ptr == NULL) {
 				uint64_t v;
 
@@ -462,6 +485,7 @@ accept_main(void *arg)
 			free(l);
 		}
 		pthread_mutex_unlock(&writd_lock);
+		writs_revoke_list(revoke, "its session's process exited");
 		for (size_t i = 0; i < nfds; i++) {
 			struct sockaddr_un sa = { .sun_family = AF_UNIX };
 

@@ -81,6 +81,9 @@ void server_unlisten(struct listener *l);
  */
 void server_watch_hangup(int fd, bool on);
 
+/* Close the session whose process (pidfd) exits (on), or stop watching.  Lock held. */
+void server_watch_session(int pidfd, bool on);
+
 /* Report the exit of the process behind pidfd to approver_exited() / stop.  Lock held. */
 void server_watch_child(int pidfd);
 void server_unwatch_child(int pidfd);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "approval.h"
@@ -48,7 +49,7 @@ valid_workspace(const char *s)
 }
 
 int
-session_create(const char *name, const char *workspace,
+session_create(const char *name, const char *workspace, pid_t pid,
     struct session **ret, char err[WRIT_ERRLEN])
 {
 	struct session *s;
@@ -74,6 +75,17 @@ session_create(const char *name, const char *workspace,
 		free(s);
 		return WRIT_ENOMEM;
 	}
+	s->pidfd = -1;
+	if (pid > 0) {
+		s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (s->pidfd < 0) {
+			snprintf(err, WRIT_ERRLEN, "field 'pid': no process %d to tie the session to",
+			    (int)pid);
+			r = WRIT_EBADREQ;
+			goto fail;
+		}
+		s->pid = pid;
+	}
 	random_id(s->id);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->created_at = now_real();
@@ -92,15 +104,28 @@ session_create(const char *name, const char *workspace,
 		rmdir(s->dir);
 		goto fail;
 	}
+	if (s->pidfd >= 0)
+		server_watch_session(s->pidfd, true);
 	s->next = sessions;
 	sessions = s;
 	nsessions++;
 	*ret = s;
 	return 0;
  fail:
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	free(s->workspace);
 	free(s);
 	return r;
+}
+
+struct session *
+session_by_pidfd(int pidfd)
+{
+	for (struct session *s = sessions; s != NULL; s = s->next)
+		if (s->pidfd == pidfd)
+			return s;
+	return NULL;
 }
 
 struct session *
@@ -124,6 +149,11 @@ session_close(struct session *s, int code, struct writ **revoke)
 	writs_take_session(s, revoke);
 	server_unlisten(s->listener);
 	s->listener = NULL;
+	if (s->pidfd >= 0) {
+		server_watch_session(s->pidfd, false);
+		close(s->pidfd);
+		s->pidfd = -1;
+	}
 	unlink(s->sock);
 	rmdir(s->dir);
 	for (pp = &sessions; *pp != NULL; pp = &(*pp)->next)
@@ -183,10 +213,11 @@ session_cooling(const struct session *s, int64_t now)
 json_t *
 session_json(const struct session *s)
 {
-	return json_pack("{sssssosssIsisi}", "id", s->id, "name", s->name,
+	return json_pack("{sssssosssIsisiso}", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
 	    "socket", s->sock, "created_at", (json_int_t)s->created_at,
-	    "pending", (int)s->pending, "live", (int)s->live);
+	    "pending", (int)s->pending, "live", (int)s->live,
+	    "pid", s->pidfd >= 0 ? json_integer(s->pid) : json_null());
 }
 
 json_t *

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include "sjson.h"
@@ -37,16 +38,22 @@ struct session {
 	int64_t denials[16];		/* times of recent human denials, a ring */
 	unsigned int ndenials;
 	int64_t cooldown_until;		/* monotonic; requests refused until then */
+	int pidfd;			/* the process it lives as long as, or -1 */
+	pid_t pid;
 	struct session *next;
 };
 
 /*
  * Open a session named name for workspace (NULL: none) and listen on its
- * socket.  Returns 0 and the session (owned by the registry), or
+ * socket.  With pid > 0 the session closes when that process exits (a
+ * sandbox: its writs die with it).  Returns 0 and the session (owned by the registry), or
  * WRIT_EBADREQ / WRIT_ESESSIONS / another code, with a message.
  */
-int session_create(const char *name, const char *workspace,
+int session_create(const char *name, const char *workspace, pid_t pid,
     struct session **ret, char err[WRIT_ERRLEN]);
+
+/* The open session tied to the process behind pidfd, or NULL. */
+struct session *session_by_pidfd(int pidfd);
 
 /* The open session with id, or NULL. */
 struct session *session_find(const char *id);

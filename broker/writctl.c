@@ -31,11 +31,15 @@ static char admin[PATH_MAX];
 static const char usage[] =
 "usage: writctl [--runtime-dir DIR] COMMAND\n"
 "\n"
-"  sessions new NAME [--workspace DIR] [--json]\n"
-"                     open a session; prints its socket (WRIT_SOCKET)\n"
+"  sessions new NAME [--workspace DIR] [--pid PID] [--json]\n"
+"                     open a session; prints its socket (WRIT_SOCKET); with\n"
+"                     --pid it closes (revoking its writs) when PID exits\n"
 "  sessions ls [--json]\n"
 "  sessions rm ID     close a session: its pending requests fail, its writs\n"
 "                     are revoked and its socket removed\n"
+"  writs ls [--json]  every live writ (never tokens)\n"
+"  writs revoke ID | --session SESSION\n"
+"                     revoke one writ, or all of a session's\n"
 "  watch              approve or deny requests as they arrive (y/N)\n"
 "  requests           the requests waiting for a decision, as JSON\n"
 "  approve ID [--confirm CODE]\n"
@@ -109,6 +113,7 @@ sessions_new(int argc, char **argv)
 {
 	const char *name = NULL, *ws = NULL;
 	struct writ_resp resp;
+	long pid = 0;
 	int as_json = 0, r;
 	json_t *req;
 	char *text;
@@ -118,6 +123,13 @@ sessions_new(int argc, char **argv)
 			as_json = 1;
 		else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
 			ws = argv[++i];
+		else if (strcmp(argv[i], "--pid") == 0 && i + 1 < argc) {
+			pid = strtol(argv[++i], NULL, 10);
+			if (pid <= 0) {
+				fputs("writctl: --pid takes a process id\n", stderr);
+				return 2;
+			}
+		}
 		else if (argv[i][0] != '-' && name == NULL)
 			name = argv[i];
 		else {
@@ -144,6 +156,8 @@ sessions_new(int argc, char **argv)
 		}
 		json_object_set_new(req, "workspace", json_string(abs));
 	}
+	if (pid > 0)
+		json_object_set_new(req, "pid", json_integer(pid));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	r = call("POST", "/v1/sessions", text, 201, &resp);
@@ -201,6 +215,90 @@ sessions_rm(int argc, char **argv)
 	printf("closed %s\n", argv[0]);
 	writ_resp_free(&resp);
 	return 0;
+}
+
+static int
+writs_ls(int argc, char **argv)
+{
+	struct writ_resp resp;
+	json_t *w;
+	size_t i;
+	int r;
+
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--json") != 0)) {
+		fputs("usage: writctl writs ls [--json]\n", stderr);
+		return 2;
+	}
+	if ((r = call("GET", "/v1/writs", NULL, 200, &resp)) != 0)
+		return r;
+	if (argc == 1)
+		print_json(resp.body);
+	else
+		json_array_foreach(json_object_get(resp.body, "writs"), i, w) {
+			char *scope = json_dumps(json_object_get(w, "scope"), JSON_COMPACT | JSON_SORT_KEYS);
+
+			printf("%s  session %s  %-7s expires %lld  ",
+			    json_string_value(json_object_get(w, "id")),
+			    json_string_value(json_object_get(w, "session")),
+			    json_string_value(json_object_get(w, "kind")),
+			    (long long)json_integer_value(json_object_get(w, "expires_at")));
+			writ_print_clean(stdout, scope ? scope : "?");
+			putchar('\n');
+			free(scope);
+		}
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+writs_revoke(int argc, char **argv)
+{
+	struct writ_resp resp, one;
+	char path[128];
+	json_t *w;
+	size_t i;
+	int r, n = 0;
+
+	if (argc == 1 && valid_id(argv[0])) {
+		snprintf(path, sizeof(path), "/v1/writs/%s", argv[0]);
+		if ((r = call("DELETE", path, NULL, 200, &resp)) != 0)
+			return r;
+		printf("revoked %s\n", argv[0]);
+		writ_resp_free(&resp);
+		return 0;
+	}
+	if (argc != 2 || strcmp(argv[0], "--session") != 0 || !valid_id(argv[1])) {
+		fputs("usage: writctl writs revoke ID | --session SESSION\n", stderr);
+		return 2;
+	}
+	if ((r = call("GET", "/v1/writs", NULL, 200, &resp)) != 0)
+		return r;
+	json_array_foreach(json_object_get(resp.body, "writs"), i, w) {
+		const char *id = json_string_value(json_object_get(w, "id"));
+
+		if (strcmp(json_string_value(json_object_get(w, "session")) ?: "", argv[1]) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/v1/writs/%s", id);
+		/* One may expire meanwhile: that is not a failure. */
+		if (call("DELETE", path, NULL, 200, &one) == 0) {
+			writ_resp_free(&one);
+			n++;
+		}
+	}
+	writ_resp_free(&resp);
+	printf("revoked %d writ%s of session %s\n", n, n == 1 ? "" : "s", argv[1]);
+	return 0;
+}
+
+static int
+cmd_writs(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "ls") == 0)
+		return writs_ls(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+		return writs_revoke(argc - 2, argv + 2);
+	fputs(usage, stderr);
+	return 2;
 }
 
 static int
@@ -782,6 +880,7 @@ static const struct {
 	{ "audit", cmd_audit },
 	{ "secret", cmd_secret },
 	{ "sessions", cmd_sessions },
+	{ "writs", cmd_writs },
 	{ "watch", cmd_watch },
 	{ "requests", cmd_requests },
 	{ "approve", cmd_approve },
