@@ -54,6 +54,7 @@ WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
 	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
+	broker/ledger.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "errors.h"
+#include "ledger.h"
 #include "server.h"
 #include "session.h"
 #include "upstream.h"
@@ -67,6 +68,18 @@ worker(void *arg)
 			    .issued_at = m->issued_at, .expires_at = m->expires_at };
 
 			m->result = m->kind->mint(kinds_state(m->kind), &req, &m->out, m->err);
+			/* Write-ahead: a revocable token is in the ledger before it leaves. */
+			if (m->result == 0 && m->kind->revoke != NULL &&
+			    ledger_add(m->writ_id, m->kind, m->out.token, m->expires_at) < 0) {
+				char e2[WRIT_ERRLEN];
+
+				(void)m->kind->revoke(kinds_state(m->kind), m->out.token, e2);
+				secret_free(m->out.token);
+				m->out.token = NULL;
+				m->result = WRIT_EAUDIT;
+				snprintf(m->err, sizeof(m->err), "the ledger cannot be written; the "
+				    "token was revoked and nothing issued");
+			}
 			finish(m);
 		} else {
 			char err[WRIT_ERRLEN];
@@ -77,9 +90,11 @@ worker(void *arg)
 				    rv->kind->name, rv->id, err);
 				audit_log("revoke_failed", json_pack("{ssssss}", "writ", rv->id,
 				    "kind", rv->kind->name, "error", err));
-			} else
+			} else {
 				audit_log("revoked_upstream", json_pack("{ssss}", "writ", rv->id,
 				    "kind", rv->kind->name));
+				ledger_done(rv->id);
+			}
 			secret_free(rv->token);
 			free(rv);
 		}

@@ -29,6 +29,7 @@
 #include "session.h"
 #include "store.h"
 #include "audit.h"
+#include "ledger.h"
 #include "upstream.h"
 
 static const char usage[] =
@@ -207,6 +208,9 @@ main(int argc, char **argv)
 
 	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
 		die("%s", err);
+	/* After the workers start: what the last run left open is revoked now. */
+	if (ledger_open(cfg.state_dir, err) < 0)
+		die("ledger: %s", err);
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);
 	pthread_mutex_unlock(&writd_lock);
@@ -237,6 +241,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
 	server_stop();
 	approval_stop();
+	ledger_close();
 	audit_close();
 	unlink(admin_path);
 	policy_free(api_set_policy(NULL));

@@ -177,5 +177,18 @@ check "helper: an unknown operation is ignored" test $? -eq 0 -a ! -s "$T/hout"
 helper "protocol=https\nhost=127.0.0.1:$PORT\npath=acme/widgets.git\n"
 check "helper: a good request prints username, password, expiry" \
 	bash -c "grep -qx 'username=x-access-token' '$T/hout' && grep -q '^password=ghs_' '$T/hout' && grep -q '^password_expiry_utc=[0-9]*$' '$T/hout'"
+# Crash safety: kill -9 writd with a live token; the next start revokes it.
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --ttl 10m --json >"$T/w4"
+T4=$(jq -r .token "$T/w4")
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+check "  ... not revoked by the crash itself" bash -c "curl -s --cacert '$T/ca.pem' '$GH/_fake/tokens' | jq -e --arg t '$T4' '.tokens[] | select(.token==\$t) | .revoked == false' >/dev/null"
+check "  ... the ledger holds it sealed, not in the clear" bash -c "grep -q '\"op\":\"add\"' '$T/state/ledger.jsonl' && ! grep -qF '$T4' '$T/state/ledger.jsonl'"
+start_writd "$(cat "$T/config.json")" || exit 1
+wait_for revoked "$T4"
+check "restarted writd revokes the token the crashed one left live" revoked "$T4"
+check "  ... and audits why" grep -q 'writd restarted' "$T/state/audit.jsonl"
+"$BIN/writctl" audit verify >/dev/null
+eq "the audit chain verifies across the crash" 0 "$?"
+stop_writd
 kill $FAKE_PID
 true
