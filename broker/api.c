@@ -395,6 +395,7 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pthread_mutex_lock(&writd_lock);
 	pq.workspace = s->workspace;
 	pq.live = writs_count(s);
+	pq.live_kind = s->live_kind[kinds_index(k)];
 	cool = session_cooling(s, now_mono());
 	if (cool == 0)
 		policy_decide(policy, &pq, &d);
@@ -749,6 +750,7 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pq.uid = json_object_get(req, "uid") ? (uid_t)json_integer_value(json_object_get(req, "uid")) :
 	    geteuid();
 	pq.live = (unsigned int)json_integer_value(json_object_get(req, "live"));
+	pq.live_kind = pq.live;
 	pq.kind = k->name;
 	pq.scope = scope;
 	pq.ttl = ttl;

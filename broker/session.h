@@ -33,6 +33,7 @@ struct session {
 	unsigned int conns;		/* open connections */
 	unsigned int pending;		/* requests waiting for a human */
 	unsigned int live;		/* writs issued and not yet gone */
+	unsigned int live_kind[8];	/* ... per kind, indexed like writ_kinds[] */
 	unsigned int refs;
 	bool closed;
 	int64_t denials[16];		/* times of recent human denials, a ring */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sodium.h>
 
 #include "audit.h"
 #include "errors.h"
@@ -14,10 +16,18 @@
 #include "session.h"
 #include "upstream.h"
 
+/* First retry of a failed revocation after this many seconds, doubling. */
+#define RETRY_FIRST 2
+/* Revocations are retried until a token's natural end upstream. */
+#define RETRY_FOR (3600 + 300)
+
 struct revoke_job {
 	const struct writ_kind *kind;
 	struct secret *token;
 	char id[33];
+	int64_t not_before;		/* monotonic: not tried before then */
+	int64_t give_up;		/* monotonic: the token is dead anyway */
+	int delay;
 	struct revoke_job *next;
 };
 
@@ -38,6 +48,24 @@ finish(struct mint_job *j)
 	pthread_mutex_unlock(&writd_lock);
 }
 
+/* The first revocation due now (unlinked), or NULL; *next: the earliest due. */
+static struct revoke_job *
+due_revoke(int64_t now, int64_t *next)
+{
+	*next = INT64_MAX;
+	for (struct revoke_job **pp = &revokes; *pp != NULL; pp = &(*pp)->next) {
+		struct revoke_job *j = *pp;
+
+		if (j->not_before <= now || stopping) {
+			*pp = j->next;
+			return j;
+		}
+		if (j->not_before < *next)
+			*next = j->not_before;
+	}
+	return NULL;
+}
+
 static void *
 worker(void *arg)
 {
@@ -45,23 +73,32 @@ worker(void *arg)
 	for (;;) {
 		struct mint_job *m = NULL;
 		struct revoke_job *rv = NULL;
+		int64_t next;
 
 		pthread_mutex_lock(&qlock);
-		while (!stopping && mints == NULL && revokes == NULL)
-			pthread_cond_wait(&qcond, &qlock);
-		if (mints != NULL) {
-			m = mints;
-			mints = m->next;
-			if (mints == NULL)
-				mints_tail = &mints;
-		} else if (revokes != NULL) {
-			rv = revokes;
-			revokes = rv->next;
-		} else {
-			pthread_mutex_unlock(&qlock);
-			return NULL;
+		for (;;) {
+			if (mints != NULL) {
+				m = mints;
+				mints = m->next;
+				if (mints == NULL)
+					mints_tail = &mints;
+				break;
+			}
+			if ((rv = due_revoke(now_mono(), &next)) != NULL || (stopping && revokes == NULL))
+				break;
+			if (next == INT64_MAX)
+				pthread_cond_wait(&qcond, &qlock);
+			else {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_sec += next - now_mono();
+				pthread_cond_timedwait(&qcond, &qlock, &ts);
+			}
 		}
 		pthread_mutex_unlock(&qlock);
+		if (m == NULL && rv == NULL)
+			return NULL;
 		if (m != NULL) {
 			struct kind_mint req = { .writ_id = m->writ_id,
 			    .session_id = m->session->id, .scope = m->scope,
@@ -84,12 +121,25 @@ worker(void *arg)
 		} else {
 			char err[WRIT_ERRLEN];
 
-			/* XXX a failed revocation is recorded, not retried, until the ledger lands. */
 			if (rv->kind->revoke(kinds_state(rv->kind), rv->token, err) < 0) {
-				fprintf(stderr, "writd: revoking %s writ %s failed: %s\n",
-				    rv->kind->name, rv->id, err);
-				audit_log("revoke_failed", json_pack("{ssssss}", "writ", rv->id,
-				    "kind", rv->kind->name, "error", err));
+				bool again = !stopping && now_mono() + rv->delay < rv->give_up;
+
+				fprintf(stderr, "writd: revoking %s writ %s failed: %s%s\n",
+				    rv->kind->name, rv->id, err, again ? "; will retry" : "");
+				audit_log("revoke_failed", json_pack("{sssssssi}", "writ", rv->id,
+				    "kind", rv->kind->name, "error", err, "retry_in",
+				    again ? rv->delay : 0));
+				if (again) {
+					/* Back off, with jitter; the ledger keeps it across restarts. */
+					rv->not_before = now_mono() + rv->delay +
+					    (int64_t)randombytes_uniform((uint32_t)rv->delay / 2 + 1);
+					rv->delay = rv->delay < 300 ? rv->delay * 2 : 600;
+					pthread_mutex_lock(&qlock);
+					rv->next = revokes;
+					revokes = rv;
+					pthread_mutex_unlock(&qlock);
+					continue;
+				}
 			} else {
 				audit_log("revoked_upstream", json_pack("{ssss}", "writ", rv->id,
 				    "kind", rv->kind->name));
@@ -158,6 +208,9 @@ upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *
 	j->kind = kind;
 	j->token = token;
 	snprintf(j->id, sizeof(j->id), "%s", id);
+	j->not_before = 0;
+	j->give_up = now_mono() + RETRY_FOR;
+	j->delay = RETRY_FIRST;
 	pthread_mutex_lock(&qlock);
 	j->next = revokes;
 	revokes = j;

@@ -52,7 +52,7 @@ static const char usage[] =
 "  secret ls [--json] names, sizes and times of the stored secrets\n"
 "  secret rm NAME     remove a secret\n"
 "  audit verify       check the audit log's hash chain; names the first bad record\n"
-"  audit tail [-n N] [--session ID]\n"
+"  audit tail [-f] [-n N] [--session ID]\n"
 "                     the last N audit records, readably\n"
 "  policy explain FILE|-\n"
 "                     what the policy decides for a request (JSON as an agent\n"
@@ -801,11 +801,35 @@ audit_verify_cmd(void)
 	return r;
 }
 
+static void
+print_record(const json_t *rec)
+{
+	time_t t = (time_t)json_integer_value(json_object_get(rec, "time"));
+	json_t *copy = json_deep_copy(rec);
+	char when[32], *rest;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	json_object_del(copy, "time");
+	json_object_del(copy, "mac");
+	json_object_del(copy, "seq");
+	json_object_del(copy, "event");
+	rest = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	printf("%6lld %s %-14s ", (long long)json_integer_value(json_object_get(rec, "seq")),
+	    when, json_string_value(json_object_get(rec, "event")) ?: "?");
+	/* Records quote the agent's words: never let them drive the terminal. */
+	writ_print_clean(stdout, rest ? rest : "");
+	putchar('\n');
+	free(rest);
+	json_decref(copy);
+}
+
 static int
 audit_tail_cmd(int argc, char **argv)
 {
 	const char *session = NULL;
+	long long last = -1;
 	struct writ_resp resp;
+	bool follow = false;
 	char path[160];
 	long n = 20;
 	json_t *rec;
@@ -815,39 +839,38 @@ audit_tail_cmd(int argc, char **argv)
 	for (int k = 0; k < argc; k++) {
 		if (strcmp(argv[k], "-n") == 0 && k + 1 < argc)
 			n = strtol(argv[++k], NULL, 10);
+		else if (strcmp(argv[k], "-f") == 0)
+			follow = true;
 		else if (strcmp(argv[k], "--session") == 0 && k + 1 < argc)
 			session = argv[++k];
 		else {
-			fputs("usage: writctl audit tail [-n N] [--session ID]\n", stderr);
+			fputs("usage: writctl audit tail [-f] [-n N] [--session ID]\n", stderr);
 			return 2;
 		}
 	}
 	if (n < 1 || n > 100000 || (session != NULL && !valid_id(session)))
 		return 2;
-	snprintf(path, sizeof(path), "/v1/audit?tail=%ld%s%s", n, session ? "&session=" : "",
-	    session ? session : "");
-	if ((r = call("GET", path, NULL, 200, &resp)) != 0)
-		return r;
-	json_array_foreach(json_object_get(resp.body, "records"), i, rec) {
-		time_t t = (time_t)json_integer_value(json_object_get(rec, "time"));
-		char when[32], *rest;
-		json_t *copy = json_deep_copy(rec);
+	for (;;) {
+		snprintf(path, sizeof(path), "/v1/audit?tail=%ld%s%s", last < 0 ? n : 100000,
+		    session ? "&session=" : "", session ? session : "");
+		if ((r = call("GET", path, NULL, 200, &resp)) != 0)
+			return r;
+		json_array_foreach(json_object_get(resp.body, "records"), i, rec) {
+			long long seq = json_integer_value(json_object_get(rec, "seq"));
 
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-		json_object_del(copy, "time");
-		json_object_del(copy, "mac");
-		json_object_del(copy, "seq");
-		json_object_del(copy, "event");
-		rest = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-		printf("%6lld %s %-10s ", (long long)json_integer_value(json_object_get(rec, "seq")),
-		    when, json_string_value(json_object_get(rec, "event")) ?: "?");
-		writ_print_clean(stdout, rest ? rest : "");
-		putchar('\n');
-		free(rest);
-		json_decref(copy);
+			if (seq > last) {
+				print_record(rec);
+				last = seq;
+			}
+		}
+		writ_resp_free(&resp);
+		if (!follow)
+			return 0;
+		if (last < 0)
+			last = 0;
+		fflush(stdout);
+		sleep(1);
 	}
-	writ_resp_free(&resp);
-	return 0;
 }
 
 static int

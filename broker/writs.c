@@ -67,6 +67,7 @@ detach(struct writ *w)
 		sift_up(i);
 	}
 	w->session->live--;
+	w->session->live_kind[kinds_index(w->kind)]--;
 	session_unref(w->session);
 	w->session = NULL;
 }
@@ -107,6 +108,7 @@ writs_add(const char *id, struct session *s, const struct writ_kind *kind,
 	w->session = s;
 	session_ref(s);
 	s->live++;
+	s->live_kind[kinds_index(kind)]++;
 	w->kind = kind;
 	w->scope = scope;
 	w->issued_at = issued_at;

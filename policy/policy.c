@@ -42,6 +42,7 @@ struct rule {
 struct kind_limits {
 	const struct writ_kind *kind;
 	int64_t max_ttl;		/* 0: none */
+	unsigned int max_live;		/* live writs of this kind per session; 0: none */
 	json_t *ceilings;		/* scope key -> permitted globs */
 };
 
@@ -397,10 +398,19 @@ parse_limits(struct ctx *c, const json_t *root, struct layer *l)
 			return bad(c, path, "unknown kind (or \"session\")");
 		if ((e = get_ttl(c, v, "max_ttl", path, &kl->max_ttl)) < 0)
 			return e;
+		if (json_object_get(v, "max_live") != NULL) {
+			json_t *ml = json_object_get(v, "max_live");
+
+			if (!json_is_integer(ml) || json_integer_value(ml) < 1 ||
+			    json_integer_value(ml) > 100000)
+				return bad(c, path, "'max_live' must be an integer from 1 to 100000");
+			kl->max_live = (unsigned int)json_integer_value(ml);
+		}
 		ceil = json_deep_copy(v);
 		if (ceil == NULL)
 			return WRIT_ENOMEM;
 		json_object_del(ceil, "max_ttl");
+		json_object_del(ceil, "max_live");
 		kl->ceilings = ceil;
 		if (json_object_size(ceil) > 0 && (e = check_scope(c, ceil, kl->kind, path)) < 0)
 			return e;
@@ -749,6 +759,13 @@ over_limits(const struct layer *l, const struct policy_request *q,
 
 		if (strcmp(kl->kind->name, q->kind) != 0)
 			continue;
+		if (kl->max_live > 0 && q->live_kind >= kl->max_live) {
+			snprintf(d->rule, sizeof(d->rule), "limits.%s.max_live", q->kind);
+			snprintf(d->message, sizeof(d->message), "the session already holds %u live "
+			    "%s writs, the %s policy's limit (limits.%s.max_live); give one back "
+			    "with `writ revoke`", q->live_kind, q->kind, l->label, q->kind);
+			return true;
+		}
 		if (kl->max_ttl > 0 && q->ttl > kl->max_ttl) {
 			char lim[32], asked[32];
 

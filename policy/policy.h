@@ -56,6 +56,7 @@ struct policy_request {
 	uid_t uid;			/* the caller's */
 	const char *exe;		/* the caller's, from the kernel */
 	unsigned int live;		/* the session's live writs */
+	unsigned int live_kind;		/* ... of this kind */
 };
 
 struct policy_decision {

@@ -14,7 +14,7 @@ checks, so writd can fail against it:
   admits only live tokens it minted: the repository must be granted,
   git-upload-pack needs contents read, git-receive-pack contents write.
 
-POST /_fake/mode {"mode": "ok|401|403|422|500|hang|broad"} makes the API
+POST /_fake/mode {"mode": "ok|401|403|422|500|hang|broad|revokefail"} makes the API
 fail as GitHub does; GET /_fake/tokens shows what was minted and revoked.
 """
 import base64, json, os, secrets, ssl, subprocess, sys, tempfile, threading, time
@@ -93,6 +93,8 @@ class H(BaseHTTPRequestHandler):
         raw = self.body()
         if path == "/installation/token" and method == "DELETE":
             tok = self.headers.get("Authorization", "")[6:]
+            if STATE["mode"] == "revokefail":
+                return self.reply(500, {"message": "Server Error"})
             with LOCK:
                 t = STATE["tokens"].get(tok)
                 if t is None or t["revoked"]:

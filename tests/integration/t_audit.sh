@@ -22,6 +22,13 @@ check "issued records carry fingerprints" bash -c "grep '\"event\":\"issued\"' '
 eq "requests are recorded with their decision" 5 "$(grep '"event":"request"' "$LOG" | jq -r .decision | grep -c allow)"
 "$BIN/writctl" audit tail -n 3 --session "$SID" >"$T/tail"
 eq "audit tail --session: the last records of that session" 3 "$(wc -l <"$T/tail")"
+"$BIN/writctl" audit tail -f -n 1 >"$T/follow" 2>&1 &
+F=$!
+sleep 1.2
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=followed >/dev/null
+wait_for grep -q followed "$T/follow"
+check "audit tail -f shows new records as they come" grep -q 'aud.:.followed' "$T/follow"
+kill $F; wait $F 2>/dev/null
 stop_writd
 
 # Tampering: a flipped byte, a removed line, a swapped pair.

@@ -35,6 +35,7 @@ PORT=$(cat "$T/port")
 GH=https://127.0.0.1:$PORT
 fake() { curl -s --cacert "$T/ca.pem" "$GH/_fake/$1" "${@:2}"; }
 mode() { fake mode -d "{\"mode\":\"$1\"}" >/dev/null; }
+revoked() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null; }
 
 printf '{"allow":[{"id":"ci","kind":"github","session":"ci-*","scope":{"repo":"acme/*","permissions":{"contents":"read"}}}]}\n' \
 	>"$T/user.json"; chmod 0644 "$T/user.json"
@@ -118,13 +119,31 @@ check "a second clone asks again" test -n "$ID2" -a "$ID2" != "$ID"
 wait $G
 check "  ... and a denial fails it" test $? -ne 0
 
+# A revocation GitHub fails is retried with back-off until it takes.
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/w5"
+T5=$(jq -r .token "$T/w5")
+mode revokefail
+status "$CI" DELETE "/v1/writs/$(jq -r .id "$T/w5")" >/dev/null
+sleep 1.5
+check "a failing revocation leaves the token live for now" bash -c "! curl -s --cacert '$T/ca.pem' '$GH/_fake/tokens' | jq -e --arg t '$T5' '.tokens[] | select(.token==\$t) | .revoked' >/dev/null"
+check "  ... and is audited with its retry" bash -c "grep '\"event\":\"revoke_failed\"' '$T/state/audit.jsonl' | grep -q '\"retry_in\":[1-9]'"
+mode ok
+wait_for revoked "$T5"
+check "  ... then a retry revokes it" revoked "$T5"
+
+# Closing a session revokes its github tokens upstream.
+S3=$(new_session ci-close)
+WRIT_SOCKET=$S3 "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/w6"
+"$BIN/writctl" sessions rm "$(sess "$S3" /v1/health | jq -r .session.id)" >/dev/null
+wait_for revoked "$(jq -r .token "$T/w6")"
+check "closing a session revokes its tokens upstream" revoked "$(jq -r .token "$T/w6")"
+
 # `credential.helper writ` finds git-credential-writ on PATH (ci-* is allowed).
 PATH=$BIN:$PATH WRIT_SOCKET=$CI git -c credential.helper= \
 	-c "credential.helper=writ --host 127.0.0.1:$PORT" clone -q "$GH/acme/other.git" "$T/clone3"
 eq "credential.helper=writ works by name, and an allow rule needs no prompt" 0 "$?"
 
 # Giving back: DELETE, erase, expiry; the fake then refuses the token.
-revoked() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null; }
 WID=$(jq -r .id "$T/w")
 status "$CI" DELETE "/v1/writs/$WID" >/dev/null
 wait_for revoked "$TOK"

@@ -166,6 +166,22 @@ START_TEST(test_layers)
 	ck_assert_int_eq(d.verdict, POLICY_DENY);
 	ck_assert_str_eq(d.layer, "enterprise");
 	policy_free(p);
+	/* Per-kind budgets of live writs. */
+	p = parse("{\"limits\":{\"jwt\":{\"max_live\":2}}}", NULL);
+	{
+		json_t *sc = json_pack("{ss}", "aud", "x");
+		struct policy_request q = { .kind = "jwt", .scope = sc, .ttl = 60, .session = "s",
+		    .exe = "/x", .live = 5, .live_kind = 1 };
+
+		policy_decide(p, &q, &d);
+		ck_assert_int_eq(d.verdict, POLICY_ASK);
+		q.live_kind = 2;
+		policy_decide(p, &q, &d);
+		ck_assert_int_eq(d.verdict, POLICY_DENY);
+		ck_assert_str_eq(d.rule, "limits.jwt.max_live");
+		json_decref(sc);
+	}
+	policy_free(p);
 	/* Glob semantics. */
 	ck_assert(policy_glob("a*c", "abbbc", false));
 	ck_assert(policy_glob("*", "", false));
@@ -206,6 +222,7 @@ START_TEST(test_refused)
 		{ "{\"limits\":{\"jwt\":{\"max_ttl\":\"forever\"}}}", "max_ttl" },
 		{ "{\"limits\":{\"jwt\":{\"audd\":[\"x\"]}}}", "limits.jwt.audd" },
 		{ "{\"limits\":{\"session\":{\"max_live\":0}}}", "max_live" },
+		{ "{\"limits\":{\"jwt\":{\"max_live\":\"2\"}}}", "max_live" },
 		{ "{\"limits\":{\"session\":{\"max_dead\":1}}}", "max_dead" },
 		{ "{\"default\":\"allow\"}", "default" },
 		{ "{\"default\":\"ask\",\"default\":\"deny\"}", "duplicate" },
