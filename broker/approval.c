@@ -10,6 +10,7 @@
 
 #include "approval.h"
 #include "approver.h"
+#include "audit.h"
 #include "errors.h"
 #include "server.h"
 #include "session.h"
@@ -126,8 +127,21 @@ reaper_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&writd_lock);
 	while (!reaper_stop) {
-		int64_t now = now_mono(), next = now + 3600;
+		int64_t now, next;
 		struct timespec ts;
+		bool audit_busy;
+
+		/*
+		 * NB. first, unlocked (a failed waiter's callback takes
+		 * writd_lock); what changes meanwhile is seen just below.
+		 */
+		pthread_mutex_unlock(&writd_lock);
+		audit_busy = audit_watchdog();
+		pthread_mutex_lock(&writd_lock);
+		if (reaper_stop)
+			break;
+		now = now_mono();
+		next = now + 3600;
 
 		for (struct pending *p = pendings, *n; p != NULL; p = n) {
 			n = p->next;
@@ -146,6 +160,8 @@ reaper_main(void *arg)
 		writs_prune(now_real());
 		/* Key pages close once idle; look again soon while one is open. */
 		if (kinds_idle() && next > now + 1)
+			next = now + 1;
+		if (audit_busy && next > now + 1)
 			next = now + 1;
 		{
 			/* Wake for the next writ to expire, too: its token dies then. */

@@ -37,6 +37,7 @@ static struct secret *key;
 static uint64_t seq, written, synced;
 static unsigned char last_mac[32];
 static bool broken, stopping, running;
+static struct timespec sync_began;	/* zero while no sync runs */
 static struct waiter *waiters;
 static pthread_t syncer;
 /*
@@ -211,6 +212,7 @@ sync_main(void *arg)
 		pend_len = 0;
 		spare = NULL;
 		spare_cap = 0;
+		clock_gettime(CLOCK_MONOTONIC, &sync_began);
 		pthread_mutex_unlock(&alock);
 		/* One write and one sync for everything appended meanwhile. */
 		r = write_all(batch, batch_len);
@@ -219,6 +221,7 @@ sync_main(void *arg)
 		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0))
 			r = -1;		/* deleted under us: durable nowhere */
 		pthread_mutex_lock(&alock);
+		sync_began.tv_sec = 0;
 		spare = batch;
 		spare_cap = cap;
 		if (r != 0) {
@@ -353,6 +356,28 @@ audit_wait(uint64_t s, void (*done)(void *arg, bool ok), void *arg)
 	waiters = w;
 	pthread_cond_signal(&acond);
 	pthread_mutex_unlock(&alock);
+}
+
+bool
+audit_watchdog(void)
+{
+	struct waiter *stuck = NULL;
+	struct timespec now;
+	bool busy;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&alock);
+	if (sync_began.tv_sec != 0 && now.tv_sec - sync_began.tv_sec > WRIT_AUDIT_SYNC_MAX &&
+	    !broken) {
+		fprintf(stderr, "writd: an audit sync has taken over %ds; issuing stops\n",
+		    WRIT_AUDIT_SYNC_MAX);
+		broken = true;
+		fail_waiters_locked(&stuck);
+	}
+	busy = waiters != NULL;
+	pthread_mutex_unlock(&alock);
+	run_waiters(stuck, false);
+	return busy;
 }
 
 void

@@ -83,6 +83,16 @@ bool audit_ok(void);
  */
 void audit_wait(uint64_t seq, void (*done)(void *arg, bool ok), void *arg);
 
+/* Longest a sync may take before the log counts as broken, in seconds. */
+#define WRIT_AUDIT_SYNC_MAX 5
+
+/*
+ * Writes are bounded in time: called about once a second while requests
+ * wait on the log; a sync stuck longer than WRIT_AUDIT_SYNC_MAX breaks the
+ * log and fails its waiters (503).  Returns true while requests wait.
+ */
+bool audit_watchdog(void);
+
 /* A keyed fingerprint of a token: what the log keeps instead of it. */
 void audit_fingerprint(const void *token, size_t len, char out[33]);
 
