@@ -19,10 +19,16 @@
 
 #define KEY_NAME "ledger-key"
 
+/* Closed entries tolerated in the file before it is compacted. */
+#define COMPACT_AFTER 1000
+
 static pthread_mutex_t llock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int closed_since;	/* "done" records since the last compaction */
 static int fd = -1;
 static char path[4200];
 static struct secret *key;
+
+static void compact_locked(void);
 
 static int
 append(const json_t *rec, bool sync)
@@ -86,16 +92,18 @@ ledger_done(const char *id)
 	if (rec != NULL)
 		(void)append(rec, false);
 	json_decref(rec);
+	pthread_mutex_lock(&llock);
+	if (++closed_since >= COMPACT_AFTER && fd >= 0)
+		compact_locked();
+	pthread_mutex_unlock(&llock);
 }
 
-/* Queue the revocation of every entry still open in buf. */
-static unsigned int
-recover(char *buf, size_t len)
+/* The entries still open in buf: id -> its "add" record. */
+static json_t *
+open_entries(const char *buf, size_t len)
 {
-	json_t *open = json_object(), *rec, *v;
-	const char *id;
-	unsigned int n = 0;
-	char *p = buf, *end;
+	json_t *live = json_object(), *rec;
+	const char *p = buf, *end, *id;
 
 	for (; p < buf + len; p = end + 1) {
 		end = memchr(p, '\n', (size_t)(buf + len - p));
@@ -104,12 +112,86 @@ recover(char *buf, size_t len)
 		rec = json_loadb(p, (size_t)(end - p), 0, NULL);
 		id = json_string_value(json_object_get(rec, "id"));
 		if (id != NULL && strcmp(json_string_value(json_object_get(rec, "op")) ?: "", "add") == 0)
-			json_object_set(open, id, rec);
+			json_object_set(live, id, rec);
 		else if (id != NULL)
-			json_object_del(open, id);
+			json_object_del(live, id);
 		json_decref(rec);
 	}
-	json_object_foreach(open, id, v) {
+	return live;
+}
+
+/*
+ * Rewrite the file with its open entries only (temp, fsync, rename), so it
+ * stays proportional to live tokens.  llock held.
+ */
+static void
+compact_locked(void)
+{
+	char tmp[sizeof(path) + 8], *buf;
+	struct stat st;
+	json_t *live, *v;
+	const char *id;
+	int rfd, tfd;
+	ssize_t got;
+
+	rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0 || fstat(rfd, &st) != 0 || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		if (rfd >= 0)
+			close(rfd);
+		return;
+	}
+	got = read(rfd, buf, (size_t)st.st_size);
+	close(rfd);
+	if (got != st.st_size) {
+		free(buf);
+		return;
+	}
+	live = open_entries(buf, (size_t)got);
+	sodium_memzero(buf, (size_t)got);
+	free(buf);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	(void)unlink(tmp);
+	tfd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (tfd < 0) {
+		json_decref(live);
+		return;
+	}
+	json_object_foreach(live, id, v) {
+		char *line = json_dumps(v, JSON_COMPACT);
+		size_t n;
+
+		(void)id;
+		if (line == NULL)
+			continue;
+		n = strlen(line);
+		line[n] = '\n';
+		if (write(tfd, line, n + 1) != (ssize_t)(n + 1))
+			n = 0;
+		sodium_memzero(line, n + 1);
+		free(line);
+	}
+	json_decref(live);
+	/* NB. swap only a complete, synced file: else keep the long one. */
+	if (fdatasync(tfd) == 0 && rename(tmp, path) == 0) {
+		close(fd);
+		fd = tfd;
+		(void)lseek(fd, 0, SEEK_END);
+		closed_since = 0;
+		return;
+	}
+	close(tfd);
+	(void)unlink(tmp);
+}
+
+/* Queue the revocation of every entry still open in buf. */
+static unsigned int
+recover(char *buf, size_t len)
+{
+	json_t *live = open_entries(buf, len), *v;
+	const char *id;
+	unsigned int n = 0;
+
+	json_object_foreach(live, id, v) {
 		const struct writ_kind *k = kinds_find(json_string_value(json_object_get(v, "kind")) ?: "");
 		const char *b64 = json_string_value(json_object_get(v, "sealed"));
 		unsigned char raw[16384];
@@ -136,7 +218,7 @@ recover(char *buf, size_t len)
 		upstream_revoke(k, tok, id);
 		n++;
 	}
-	json_decref(open);
+	json_decref(live);
 	return n;
 }
 
