@@ -20,7 +20,9 @@
 #define KEY_NAME "ledger-key"
 
 /* Closed entries tolerated in the file before it is compacted. */
+#ifndef COMPACT_AFTER
 #define COMPACT_AFTER 1000
+#endif
 
 static pthread_mutex_t llock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int closed_since;	/* "done" records since the last compaction */
