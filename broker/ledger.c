@@ -268,19 +268,23 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 		return WRIT_EINTERNAL;
 	}
+	/*
+	 * The open entries stay until their revocation is confirmed
+	 * (ledger_done): one that keeps failing is tried again next start.
+	 */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		free(buf);
+		return WRIT_EINTERNAL;
+	}
+	pthread_mutex_lock(&llock);
+	compact_locked();
+	pthread_mutex_unlock(&llock);
 	n = buf != NULL ? recover(buf, (size_t)got) : 0;
 	if (buf != NULL)
 		sodium_memzero(buf, (size_t)got);
 	free(buf);
-	/*
-	 * XXX compacted to nothing once the revocations are queued: one that
-	 * then fails is recorded in the audit log, not retried.
-	 */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
-		return WRIT_EINTERNAL;
-	}
 	if (n > 0)
 		fprintf(stderr, "writd: revoking %u token%s left by the previous run\n", n,
 		    n == 1 ? "" : "s");

@@ -8,8 +8,10 @@
  * still open belongs to a session that died with the old writd, so its
  * token is revoked then.  File I/O happens on upstream workers only.
  *
- * XXX the full ledger (every writ, expiry-accurate after restart, retries
- * with back-off) is still to come; this is its crash-safety core.
+ * The file is compacted to its open entries at start and every
+ * COMPACT_AFTER closings.  XXX writs of kinds that cannot be revoked are not
+ * kept here (their audit "issued" records account for them), and leftover
+ * tokens are revoked at start rather than at their expiry.
  */
 #ifndef WRIT_LEDGER_H
 #define WRIT_LEDGER_H

@@ -205,6 +205,10 @@ check "  ... the ledger holds it sealed, not in the clear" bash -c "grep -q '\"o
 start_writd "$(cat "$T/config.json")" || exit 1
 wait_for revoked "$T4"
 check "restarted writd revokes the token the crashed one left live" revoked "$T4"
+W4=$(jq -r .id "$T/w4")
+wait_for grep -q "\"op\":\"done\".*$W4\|$W4.*\"op\":\"done\"" "$T/state/ledger.jsonl"
+check "  ... and closes its ledger entry once GitHub confirms" \
+	grep -q "\"op\":\"done\".*$W4\|$W4.*\"op\":\"done\"" "$T/state/ledger.jsonl"
 check "  ... and audits why" grep -q 'writd restarted' "$T/state/audit.jsonl"
 "$BIN/writctl" audit verify >/dev/null
 eq "the audit chain verifies across the crash" 0 "$?"
