@@ -74,6 +74,21 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A header's number: digits after optional spaces, clamped to 0..limit. */
+static long long
+header_num(const char *v, long long limit)
+{
+	char *end;
+	long long n;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strtoll(v, &end, 10);
+	if (end == v || n < 0)
+		return 0;
+	return n > limit ? limit : n;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -86,11 +101,12 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	memcpy(line, p, len);
 	line[len] = '\0';
 	if (strncasecmp(line, "retry-after:", 12) == 0)
-		a->retry_after = atoi(line + 12);
-	else if (strncasecmp(line, "x-ratelimit-remaining:", 22) == 0 && atoi(line + 22) == 0)
+		a->retry_after = (int)header_num(line + 12, 86400);
+	else if (strncasecmp(line, "x-ratelimit-remaining:", 22) == 0 &&
+	    header_num(line + 22, 1) == 0 && strpbrk(line + 22, "0123456789") != NULL)
 		a->limited = true;
 	else if (strncasecmp(line, "x-ratelimit-reset:", 18) == 0 && a->retry_after == 0) {
-		long long reset = atoll(line + 18) - (long long)time(NULL);
+		long long reset = header_num(line + 18, (long long)1 << 40) - (long long)time(NULL);
 
 		if (reset > 0 && reset < 86400)
 			a->retry_after = (int)reset;
@@ -690,7 +706,7 @@ github_init(const json_t *config, const struct kind_env *env, void **ret_state,
 	if (ca != NULL)
 		snprintf(g->ca_file, sizeof(g->ca_file), "%s", ca);
 	if (timeout != NULL) {
-		int s = atoi(timeout);
+		long s = strtol(timeout, NULL, 10);
 
 		if (s < 1 || s > 120 || strspn(timeout, "0123456789") + 1 != strlen(timeout) ||
 		    timeout[strlen(timeout) - 1] != 's') {
