@@ -3,6 +3,15 @@
 #define WRIT_TEST_CHECK_H
 
 #include <check.h>
+#include <stddef.h>
+
+#include "../../plugins/kind.h"
+
+/*
+ * Canonicalize JSON text with kind k: 0 and the sorted compact result in
+ * out, or the kind's error code (after checking it gave a message).
+ */
+int canon_with(const struct writ_kind *k, const char *text, char *out, size_t outlen);
 
 Suite *duration_suite(void);
 Suite *sjson_suite(void);

@@ -10,22 +10,7 @@
 static int
 canon(const char *text, char *out, size_t outlen)
 {
-	char err[WRIT_ERRLEN] = "";
-	json_t *in = json_loads(text, 0, NULL), *c = NULL;
-	int r;
-
-	ck_assert_msg(in != NULL, "bad test JSON %s", text);
-	r = kind_github.canonicalize(in, &c, err);
-	if (r == 0) {
-		char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
-
-		snprintf(out, outlen, "%s", s);
-		free(s);
-		json_decref(c);
-	} else
-		ck_assert(strlen(err) > 0);
-	json_decref(in);
-	return r;
+	return canon_with(&kind_github, text, out, outlen);
 }
 
 START_TEST(test_canonical)
