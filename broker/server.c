@@ -96,12 +96,18 @@ queue(struct MHD_Connection *c, unsigned int status, json_t *body, int retry_aft
 			return MHD_NO;
 	}
 	len = strlen(text);
-	/* One trailing newline, for people reading curl's output. */
-	t = realloc(text, len + 2);
+	/*
+	 * One trailing newline, for people reading curl's output.  NB. a new
+	 * buffer, not realloc: the body may hold a token, and realloc would
+	 * free the old copy unzeroed.
+	 */
+	t = malloc(len + 2);
 	if (t == NULL) {
 		secret_zfree(text);
 		return MHD_NO;
 	}
+	memcpy(t, text, len);
+	secret_zfree(text);
 	text = t;
 	text[len++] = '\n';
 	text[len] = '\0';

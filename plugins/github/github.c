@@ -64,9 +64,15 @@ on_body(char *p, size_t size, size_t n, void *arg)
 		b->too_big = true;
 		return 0;
 	}
-	q = realloc(b->p, b->len + len + 1);
+	/* NB. not realloc: the answer holds a token; old copies are zeroed. */
+	q = malloc(b->len + len + 1);
 	if (q == NULL)
 		return 0;
+	if (b->p != NULL) {
+		memcpy(q, b->p, b->len);
+		sodium_memzero(b->p, b->len);
+		free(b->p);
+	}
 	b->p = q;
 	memcpy(b->p + b->len, p, len);
 	b->len += len;

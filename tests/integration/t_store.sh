@@ -139,7 +139,7 @@ if [ "$(id -u)" = 0 ]; then
 	mkdir "$NB/home"; chown nobody "$NB/home"
 	with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
 	(cd "$NB/home" && exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i \
-		WRIT_CANARY="$CANARY" "$NB/writd" --runtime-dir "$NB/home/run" \
+		"$NB/writd" --runtime-dir "$NB/home/run" \
 		--state-dir "$NB/home/state" --config "$NB/cfg.json" \
 		--enterprise-policy "$NB/none" --policy "$NB/none" 2>"$T/nb.log") &
 	wait_for test -S "$NB/home/run/admin.sock"
