@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "duration.h"
 #include "errors.h"
+#include "ledger.h"
 #include "peer.h"
 #include "session.h"
 #include "sjson.h"
@@ -156,6 +157,17 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 			secret_free(keep);
 		secret_free(tok);
 		return reply_error(c, r, NULL);
+	}
+	/* Upstream kinds are in the ledger already: their worker put them there. */
+	if (!k->upstream && ledger_add(wid, s, k, scope, issued, expires, tok) < 0) {
+		struct writ *back = NULL;
+
+		pthread_mutex_lock(&writd_lock);
+		(void)writs_take(NULL, wid, &back);
+		pthread_mutex_unlock(&writd_lock);
+		writs_revoke_list(back, "its ledger entry could not be made");
+		secret_free(tok);
+		return reply_error(c, WRIT_ENOMEM, NULL);
 	}
 	audit_fingerprint(tok->data, tok->len, fp);
 	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,

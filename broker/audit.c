@@ -40,6 +40,7 @@ static bool broken, stopping, running;
 static struct timespec sync_began;	/* zero while no sync runs */
 static struct waiter *waiters;
 static pthread_t syncer;
+static int (*presync)(void);
 /*
  * Records appended but not yet written: the sync thread writes the whole
  * batch with one write() and one fdatasync(), so appenders never do I/O.
@@ -215,7 +216,9 @@ sync_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &sync_began);
 		pthread_mutex_unlock(&alock);
 		/* One write and one sync for everything appended meanwhile. */
-		r = write_all(batch, batch_len);
+		r = presync != NULL && presync() < 0 ? -1 : 0;
+		if (r == 0)
+			r = write_all(batch, batch_len);
 		if (r == 0)
 			r = fdatasync(fd);
 		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0))
@@ -429,6 +432,12 @@ read_all(size_t *ret_len, char err[WRIT_ERRLEN])
 	buf[n] = '\0';
 	*ret_len = (size_t)n;
 	return buf;
+}
+
+void
+audit_set_presync(int (*fn)(void))
+{
+	presync = fn;
 }
 
 int

@@ -65,6 +65,13 @@ int audit_scan(const char *buf, size_t len, const unsigned char key[32],
 int audit_open(const char *state_dir, char err[WRIT_ERRLEN]);
 void audit_close(void);
 
+/*
+ * Have the sync thread call presync before each sync, for what must be
+ * durable before the records are (the ledger, see ledger.h); a failure
+ * counts as the log's own.  Before audit_open.
+ */
+void audit_set_presync(int (*presync)(void));
+
 /* Append event with the members of fields (stolen, may be NULL).  Best effort. */
 void audit_log(const char *event, json_t *fields);
 

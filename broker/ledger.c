@@ -1,5 +1,5 @@
 /*
- * ledger.c - sealed, synced records of tokens still to revoke.
+ * ledger.c - sealed, synced records of every live writ.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,109 +11,186 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "approval.h"
 #include "audit.h"
 #include "errors.h"
 #include "ledger.h"
+#include "server.h"
+#include "session.h"
 #include "store.h"
 #include "upstream.h"
+#include "writs.h"
 
 #define KEY_NAME "ledger-key"
 
-/* Closed entries tolerated in the file before it is compacted. */
+/* Closed entries tolerated before compaction, at the least. */
 #ifndef COMPACT_AFTER
 #define COMPACT_AFTER 1000
 #endif
 
-static pthread_mutex_t llock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned int closed_since;	/* "done" records since the last compaction */
+/* Longest ledger read back at start. */
+#define MAX_LEDGER_FILE (256LL * 1024 * 1024)
+
+/*
+ * Two locks: blk guards the buffer (held for a memcpy, by any thread),
+ * flk the file (held for I/O, by the audit sync thread or a worker).
+ */
+static pthread_mutex_t blk = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t flk = PTHREAD_MUTEX_INITIALIZER;
+static char *buf, *spare;
+static size_t buf_len, buf_cap, spare_cap;
+static int64_t nopen, nclosed;	/* entries open; "done" records since compaction */
+static bool broken;		/* a write or sync failed: never trust a later one */
 static int fd = -1;
-static char path[4200];
+static char path[4200], dir[4096];
 static struct secret *key;
+static char boot[40];		/* this boot's id: pids repeat across boots */
 
-static void compact_locked(void);
-
-static int
-append(const json_t *rec, bool sync)
+static void
+append(json_t *rec, int64_t dopen, int64_t dclosed)
 {
-	char *line = json_dumps(rec, JSON_COMPACT);
+	char *line = rec != NULL ? json_dumps(rec, JSON_COMPACT) : NULL;
 	size_t len;
-	int r = 0;
 
+	json_decref(rec);
 	if (line == NULL)
-		return WRIT_ENOMEM;
+		return;
 	len = strlen(line);
-	line[len] = '\n';	/* json_dumps leaves room: we write len + 1 */
-	pthread_mutex_lock(&llock);
-	if (fd < 0 || write(fd, line, len + 1) != (ssize_t)(len + 1) ||
-	    (sync && fdatasync(fd) != 0))
-		r = WRIT_EAUDIT;
-	pthread_mutex_unlock(&llock);
-	sodium_memzero(line, len + 1);
+	pthread_mutex_lock(&blk);
+	if (buf_len + len + 1 > buf_cap) {
+		/* Sealed tokens and fingerprints only: realloc may leave copies. */
+		size_t cap = (buf_len + len + 1) * 2;
+		char *n = realloc(buf, cap);
+
+		if (n == NULL) {
+			pthread_mutex_unlock(&blk);
+			free(line);
+			return;
+		}
+		buf = n;
+		buf_cap = cap;
+	}
+	memcpy(buf + buf_len, line, len);
+	buf[buf_len + len] = '\n';
+	buf_len += len + 1;
+	nopen += dopen;
+	nclosed += dclosed;
+	pthread_mutex_unlock(&blk);
 	free(line);
-	return r;
+}
+
+/* token sealed with the ledger key, base64; NULL when out of memory. */
+static json_t *
+seal(const struct secret *token)
+{
+	size_t boxlen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + token->len;
+	size_t b64len = sodium_base64_ENCODED_LEN(boxlen, sodium_base64_VARIANT_ORIGINAL);
+	unsigned char *box = malloc(boxlen);
+	char *b64 = malloc(b64len);
+	json_t *v = NULL;
+
+	if (box != NULL && b64 != NULL) {
+		randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+		crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, token->data, token->len,
+		    box, key->data);
+		sodium_bin2base64(b64, b64len, box, boxlen, sodium_base64_VARIANT_ORIGINAL);
+		v = json_string(b64);
+	}
+	free(box);
+	free(b64);
+	return v;
+}
+
+/* The token sealed in b64, or NULL when it does not open with the key. */
+static struct secret *
+unseal(const char *b64)
+{
+	size_t b64len = strlen(b64), rawlen;
+	unsigned char *raw = malloc(b64len);
+	struct secret *tok = NULL;
+
+	if (raw == NULL || sodium_base642bin(raw, b64len, b64, b64len, NULL, &rawlen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    rawlen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		goto out;
+	tok = secret_new(rawlen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES);
+	if (tok != NULL && crypto_secretbox_open_easy(tok->data, raw + crypto_secretbox_NONCEBYTES,
+	    rawlen - crypto_secretbox_NONCEBYTES, raw, key->data) != 0) {
+		secret_free(tok);
+		tok = NULL;
+	}
+ out:
+	free(raw);
+	return tok;
 }
 
 int
-ledger_add(const char *id, const struct writ_kind *kind, const struct secret *token,
-    int64_t expires_at)
+ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
+    const json_t *scope, int64_t issued_at, int64_t expires_at, const struct secret *token)
 {
-	unsigned char nonce[crypto_secretbox_NONCEBYTES], *box;
-	size_t boxlen = token->len + crypto_secretbox_MACBYTES;
-	size_t b64len = sodium_base64_ENCODED_LEN(sizeof(nonce) + boxlen,
-	    sodium_base64_VARIANT_ORIGINAL);
-	char *b64;
-	json_t *rec;
-	int r;
+	json_t *rec, *sealed;
+	char fp[33];
 
-	box = malloc(sizeof(nonce) + boxlen);
-	b64 = malloc(b64len);
-	if (box == NULL || b64 == NULL) {
-		free(box);
-		free(b64);
+	audit_fingerprint(token->data, token->len, fp);
+	rec = json_pack("{sssssssssssOsIsIss}", "op", "add", "id", id, "session", s->id,
+	    "name", s->name, "kind", kind->name, "scope", scope,
+	    "issued_at", (json_int_t)issued_at, "expires_at", (json_int_t)expires_at,
+	    "fingerprint", fp);
+	if (rec == NULL)
+		return WRIT_ENOMEM;
+	if (s->pid > 0 && s->pid_start != 0 &&
+	    json_object_update_new(rec, json_pack("{sisIss}", "pid", (int)s->pid,
+	    "pid_start", (json_int_t)s->pid_start, "boot", boot)) != 0) {
+		json_decref(rec);
 		return WRIT_ENOMEM;
 	}
-	randombytes_buf(nonce, sizeof(nonce));
-	memcpy(box, nonce, sizeof(nonce));
-	crypto_secretbox_easy(box + sizeof(nonce), token->data, token->len, nonce, key->data);
-	sodium_bin2base64(b64, b64len, box, sizeof(nonce) + boxlen, sodium_base64_VARIANT_ORIGINAL);
-	rec = json_pack("{sssssssssI}", "op", "add", "id", id, "kind", kind->name,
-	    "sealed", b64, "expires_at", (json_int_t)expires_at);
-	r = rec != NULL ? append(rec, true) : WRIT_ENOMEM;
-	json_decref(rec);
-	free(box);
-	free(b64);
-	return r;
+	if (kind->revoke != NULL &&
+	    ((sealed = seal(token)) == NULL || json_object_set_new(rec, "sealed", sealed) != 0)) {
+		json_decref(rec);
+		return WRIT_ENOMEM;
+	}
+	append(rec, 1, 0);
+	return 0;
 }
 
 void
 ledger_done(const char *id)
 {
-	json_t *rec = json_pack("{ssss}", "op", "done", "id", id);
-
-	/* Not synced: lost, it only means one more (harmless) revoke at start. */
-	if (rec != NULL)
-		(void)append(rec, false);
-	json_decref(rec);
-	pthread_mutex_lock(&llock);
-	if (++closed_since >= COMPACT_AFTER && fd >= 0)
-		compact_locked();
-	pthread_mutex_unlock(&llock);
+	/* NB. lost in a crash, it only means one more (harmless) revocation at start. */
+	append(json_pack("{ssss}", "op", "done", "id", id), -1, 1);
 }
 
-/* The entries still open in buf: id -> its "add" record. */
+static int
+write_all(int to, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(to, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The entries still open in text: id -> its "add" record. */
 static json_t *
-open_entries(const char *buf, size_t len)
+open_entries(const char *text, size_t len)
 {
 	json_t *live = json_object(), *rec;
-	const char *p = buf, *end, *id;
+	const char *p = text, *end, *id, *op;
 
-	for (; p < buf + len; p = end + 1) {
-		end = memchr(p, '\n', (size_t)(buf + len - p));
+	for (; p < text + len; p = end + 1) {
+		end = memchr(p, '\n', (size_t)(text + len - p));
 		if (end == NULL)
-			break;		/* a torn last line: its token never left */
+			break;		/* a torn last line: never synced, its token never left */
 		rec = json_loadb(p, (size_t)(end - p), 0, NULL);
 		id = json_string_value(json_object_get(rec, "id"));
-		if (id != NULL && strcmp(json_string_value(json_object_get(rec, "op")) ?: "", "add") == 0)
+		op = json_string_value(json_object_get(rec, "op"));
+		if (id != NULL && op != NULL && strcmp(op, "add") == 0)
 			json_object_set(live, id, rec);
 		else if (id != NULL)
 			json_object_del(live, id);
@@ -122,118 +199,271 @@ open_entries(const char *buf, size_t len)
 	return live;
 }
 
+/* The whole file, checked to be ours; NULL with err. */
+static char *
+read_ledger(size_t *ret_len, char err[WRIT_ERRLEN])
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (rfd < 0 && errno == ENOENT) {
+		*ret_len = 0;
+		return calloc(1, 1);
+	}
+	if (rfd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || st.st_size > MAX_LEDGER_FILE) {
+		close(rfd);
+		snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600, "
+		    "under 256 MiB", path);
+		return NULL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	n = text != NULL ? read(rfd, text, (size_t)st.st_size) : -1;
+	close(rfd);
+	if (n != st.st_size) {
+		free(text);
+		snprintf(err, WRIT_ERRLEN, "%s: short read", path);
+		return NULL;
+	}
+	*ret_len = (size_t)n;
+	return text;
+}
+
 /*
- * Rewrite the file with its open entries only (temp, fsync, rename), so it
- * stays proportional to live tokens.  llock held.
+ * Rewrite the file with its open entries only (temp, sync, rename, sync
+ * the directory) and return how many there are; -1 when it could not, and
+ * the long file stays.  flk held, buffer flushed.
  */
-static void
+static int64_t
 compact_locked(void)
 {
-	char tmp[sizeof(path) + 8], *buf;
-	struct stat st;
+	char tmp[sizeof(path) + 8], err[WRIT_ERRLEN], *text;
 	json_t *live, *v;
 	const char *id;
-	int rfd, tfd;
-	ssize_t got;
+	int64_t n = 0;
+	size_t len;
+	int tfd, dfd, r = 0;
 
-	rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (rfd < 0 || fstat(rfd, &st) != 0 || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		if (rfd >= 0)
-			close(rfd);
-		return;
-	}
-	got = read(rfd, buf, (size_t)st.st_size);
-	close(rfd);
-	if (got != st.st_size) {
-		free(buf);
-		return;
-	}
-	live = open_entries(buf, (size_t)got);
-	sodium_memzero(buf, (size_t)got);
-	free(buf);
+	if ((text = read_ledger(&len, err)) == NULL)
+		return -1;
+	live = open_entries(text, len);
+	free(text);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	(void)unlink(tmp);
-	tfd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (tfd < 0) {
 		json_decref(live);
-		return;
+		return -1;
 	}
 	json_object_foreach(live, id, v) {
 		char *line = json_dumps(v, JSON_COMPACT);
-		size_t n;
 
 		(void)id;
-		if (line == NULL)
-			continue;
-		n = strlen(line);
-		line[n] = '\n';
-		if (write(tfd, line, n + 1) != (ssize_t)(n + 1))
-			n = 0;
-		sodium_memzero(line, n + 1);
+		if (line == NULL || write_all(tfd, line, strlen(line)) < 0 ||
+		    write_all(tfd, "\n", 1) < 0)
+			r = -1;
 		free(line);
-	}
-	json_decref(live);
-	/* NB. swap only a complete, synced file: else keep the long one. */
-	if (fdatasync(tfd) == 0 && rename(tmp, path) == 0) {
-		close(fd);
-		fd = tfd;
-		(void)lseek(fd, 0, SEEK_END);
-		closed_since = 0;
-		return;
-	}
-	close(tfd);
-	(void)unlink(tmp);
-}
-
-/* Queue the revocation of every entry still open in buf. */
-static unsigned int
-recover(char *buf, size_t len)
-{
-	json_t *live = open_entries(buf, len), *v;
-	const char *id;
-	unsigned int n = 0;
-
-	json_object_foreach(live, id, v) {
-		const struct writ_kind *k = kinds_find(json_string_value(json_object_get(v, "kind")) ?: "");
-		const char *b64 = json_string_value(json_object_get(v, "sealed"));
-		unsigned char raw[16384];
-		struct secret *tok;
-		size_t rawlen;
-
-		if (k == NULL || k->revoke == NULL || b64 == NULL ||
-		    sodium_base642bin(raw, sizeof(raw), b64, strlen(b64), NULL, &rawlen, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    rawlen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
-		    (tok = secret_new(rawlen - crypto_secretbox_NONCEBYTES -
-		    crypto_secretbox_MACBYTES)) == NULL)
-			continue;
-		if (crypto_secretbox_open_easy(tok->data, raw + crypto_secretbox_NONCEBYTES,
-		    rawlen - crypto_secretbox_NONCEBYTES, raw, key->data) != 0) {
-			secret_free(tok);
-			audit_log("revoke_failed", json_pack("{ssss}", "writ", id, "error",
-			    "its ledger entry does not open with the ledger key"));
-			continue;
-		}
-		sodium_memzero(raw, sizeof(raw));
-		audit_log("revoked", json_pack("{ssssss}", "writ", id, "kind", k->name, "why",
-		    "writd restarted: its session is gone"));
-		upstream_revoke(k, tok, id);
 		n++;
 	}
 	json_decref(live);
+	/*
+	 * NB. swap in only a complete, synced file, and sync the directory:
+	 * else a crash could bring back the old name after later appends
+	 * went to the new file.
+	 */
+	if (r == 0 && fdatasync(tfd) == 0 && rename(tmp, path) == 0) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		close(fd);
+		fd = tfd;
+		return n;
+	}
+	close(tfd);
+	(void)unlink(tmp);
+	return -1;
+}
+
+int
+ledger_flush(void)
+{
+	char *batch;
+	size_t len, cap;
+	int64_t open_then, closed_then, n;
+	struct stat st;
+	bool due;
+	int r = 0;
+
+	pthread_mutex_lock(&flk);
+	pthread_mutex_lock(&blk);
+	batch = buf;
+	len = buf_len;
+	cap = buf_cap;
+	buf = spare;
+	buf_cap = spare_cap;
+	buf_len = 0;
+	spare = NULL;
+	spare_cap = 0;
+	open_then = nopen;
+	closed_then = nclosed;
+	/* Compaction costs the file's size: do it when half of it is dead. */
+	due = nclosed >= COMPACT_AFTER && nclosed >= nopen;
+	pthread_mutex_unlock(&blk);
+	if (len > 0 && (broken || fd < 0 || write_all(fd, batch, len) < 0 ||
+	    fdatasync(fd) != 0 || fstat(fd, &st) != 0 || st.st_nlink == 0)) {
+		if (!broken)
+			fprintf(stderr, "writd: writing or syncing the ledger failed (%s); "
+			    "issuing stops until writd restarts with a working ledger\n",
+			    strerror(errno));
+		broken = true;
+	}
+	r = broken && len > 0 ? WRIT_EAUDIT : 0;
+	if (r == 0 && due && (n = compact_locked()) >= 0) {
+		pthread_mutex_lock(&blk);
+		nopen = n + (nopen - open_then);
+		nclosed -= closed_then;
+		pthread_mutex_unlock(&blk);
+	}
+	pthread_mutex_lock(&blk);
+	spare = batch;
+	spare_cap = cap;
+	pthread_mutex_unlock(&blk);
+	pthread_mutex_unlock(&flk);
+	return r;
+}
+
+static int
+read_boot_id(void)
+{
+	int bfd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = bfd >= 0 ? read(bfd, boot, sizeof(boot) - 1) : -1;
+
+	if (bfd >= 0)
+		close(bfd);
+	if (n <= 0)
+		return -1;
+	boot[n] = '\0';
+	boot[strcspn(boot, "\n")] = '\0';
+	return 0;
+}
+
+static bool
+is_id(const char *s)
+{
+	return s != NULL && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+/*
+ * Bring back one open entry as a live writ (lock held).  Returns its
+ * session, or NULL when the entry is dropped (and closed).  *ret_gone:
+ * the session is new and its sandbox exited while writd was down.
+ */
+static struct session *
+restore_one(const char *id, json_t *e, bool *ret_gone)
+{
+	const char *sid = json_string_value(json_object_get(e, "session"));
+	const char *name = json_string_value(json_object_get(e, "name"));
+	const char *sealed = json_string_value(json_object_get(e, "sealed"));
+	const char *eboot = json_string_value(json_object_get(e, "boot"));
+	const struct writ_kind *k = kinds_find(json_string_value(json_object_get(e, "kind")) ?: "");
+	json_t *scope = json_object_get(e, "scope");
+	json_int_t issued = json_integer_value(json_object_get(e, "issued_at"));
+	json_int_t expires = json_integer_value(json_object_get(e, "expires_at"));
+	json_int_t pid = json_integer_value(json_object_get(e, "pid"));
+	json_int_t start = json_integer_value(json_object_get(e, "pid_start"));
+	struct secret *tok = NULL;
+	struct session *s;
+	const char *why = NULL;
+
+	*ret_gone = false;
+	if (!is_id(id) || !is_id(sid) || name == NULL || k == NULL || !json_is_object(scope) ||
+	    issued <= 0 || expires < issued || pid < 0 || pid > INT32_MAX)
+		why = "its ledger entry is not one writd wrote";
+	else if (k->revoke != NULL && (sealed == NULL || (tok = unseal(sealed)) == NULL))
+		why = "its ledger entry does not open with the ledger key";
+	else if (k->upstream && issued + WRIT_UPSTREAM_RETRY_FOR < now_real())
+		why = "it is long dead upstream";
+	if (why != NULL) {
+		audit_log("revoke_failed", json_pack("{ssss}", "writ", id, "error", why));
+		ledger_done(id);
+		return NULL;
+	}
+	if (session_restore(sid, name, (pid_t)pid, (uint64_t)start,
+	    eboot != NULL && strcmp(eboot, boot) == 0, &s, ret_gone) < 0 ||
+	    writs_add(id, s, k, json_incref(scope), issued, expires, tok) < 0) {
+		/* writs_add took the token; the entry stays for the next start. */
+		fprintf(stderr, "writd: out of memory bringing back writ %s\n", id);
+		return NULL;
+	}
+	audit_log("restored", json_pack("{sssssssI}", "writ", id, "session", sid, "kind",
+	    k->name, "expires_at", (json_int_t)expires));
+	return s;
+}
+
+/*
+ * Bring back every open entry.  Sessions whose sandbox is gone close now,
+ * revoking their writs; the reaper ends the others at their expiry (at
+ * once for those already past it).
+ */
+static unsigned int
+restore(json_t *live)
+{
+	struct session **gone = NULL, *s;
+	struct writ *revoke = NULL;
+	size_t ngone = 0;
+	unsigned int n = 0;
+	const char *id;
+	json_t *e;
+	bool g;
+
+	if ((gone = calloc(json_object_size(live) + 1, sizeof(*gone))) == NULL)
+		return 0;
+	pthread_mutex_lock(&writd_lock);
+	json_object_foreach(live, id, e) {
+		if ((s = restore_one(id, e, &g)) == NULL)
+			continue;
+		n++;
+		if (g) {
+			session_ref(s);
+			gone[ngone++] = s;
+		}
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		audit_log("session_closed", json_pack("{ssss}", "session", gone[i]->id, "why",
+		    "its sandbox exited while writd was down"));
+		session_close(gone[i], WRIT_ECLOSED, &revoke);
+		session_unref(gone[i]);
+	}
+	approval_kick_at(writs_next_expiry());
+	pthread_mutex_unlock(&writd_lock);
+	writs_revoke_list(revoke, "its sandbox exited while writd was down");
+	free(gone);
 	return n;
 }
 
 int
 ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 {
-	struct stat st;
-	char *buf = NULL;
-	ssize_t got = 0;
+	char *text;
+	size_t len;
+	json_t *live;
 	unsigned int n;
-	int r, rfd;
+	int r;
 
+	snprintf(dir, sizeof(dir), "%s", state_dir);
 	snprintf(path, sizeof(path), "%s/ledger.jsonl", state_dir);
+	if (read_boot_id() < 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot read /proc/sys/kernel/random/boot_id");
+		return WRIT_EINTERNAL;
+	}
 	r = store_get(KEY_NAME, &key);
 	if (r == WRIT_ENOTFOUND) {
 		unsigned char k[crypto_secretbox_KEYBYTES];
@@ -248,57 +478,42 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot get the ledger key from the secret store");
 		return r < 0 ? r : WRIT_EINTERNAL;
 	}
-	rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (rfd >= 0) {
-		if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-		    (st.st_mode & 077) != 0 || st.st_size > 64 * 1024 * 1024) {
-			close(rfd);
-			snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600", path);
-			return WRIT_EFORBIDDEN;
-		}
-		buf = malloc((size_t)st.st_size + 1);
-		got = buf != NULL ? read(rfd, buf, (size_t)st.st_size) : -1;
-		close(rfd);
-		if (got != st.st_size) {
-			free(buf);
-			snprintf(err, WRIT_ERRLEN, "%s: short read", path);
-			return WRIT_EINTERNAL;
-		}
-	} else if (errno != ENOENT) {
-		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
-		return WRIT_EINTERNAL;
-	}
-	/*
-	 * The open entries stay until their revocation is confirmed
-	 * (ledger_done): one that keeps failing is tried again next start.
-	 */
+	if ((text = read_ledger(&len, err)) == NULL)
+		return WRIT_EFORBIDDEN;
+	live = open_entries(text, len);
+	free(text);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
-		free(buf);
+	if (fd < 0 || live == NULL) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
+		json_decref(live);
 		return WRIT_EINTERNAL;
 	}
-	pthread_mutex_lock(&llock);
-	compact_locked();
-	pthread_mutex_unlock(&llock);
-	n = buf != NULL ? recover(buf, (size_t)got) : 0;
-	if (buf != NULL)
-		sodium_memzero(buf, (size_t)got);
-	free(buf);
+	pthread_mutex_lock(&flk);
+	nopen = compact_locked();
+	if (nopen < 0)
+		nopen = (int64_t)json_object_size(live);
+	pthread_mutex_unlock(&flk);
+	n = restore(live);
+	json_decref(live);
 	if (n > 0)
-		fprintf(stderr, "writd: revoking %u token%s left by the previous run\n", n,
-		    n == 1 ? "" : "s");
-	return 0;
+		fprintf(stderr, "writd: %u writ%s of the previous run brought back (writctl "
+		    "writs ls)\n", n, n == 1 ? "" : "s");
+	return ledger_flush() < 0 ? WRIT_EAUDIT : 0;
 }
 
 void
 ledger_close(void)
 {
-	pthread_mutex_lock(&llock);
+	(void)ledger_flush();
+	pthread_mutex_lock(&flk);
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
-	pthread_mutex_unlock(&llock);
+	pthread_mutex_unlock(&flk);
 	secret_free(key);
 	key = NULL;
+	free(buf);
+	free(spare);
+	buf = spare = NULL;
+	buf_len = buf_cap = spare_cap = 0;
 }

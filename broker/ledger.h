@@ -1,17 +1,26 @@
 /*
- * ledger.h - what must still be revoked, across crashes.
+ * ledger.h - every live writ, across crashes.
  *
- * For kinds that revoke upstream, each token is written, sealed
- * (secretbox, with a key kept in the secret store, not beside the file),
- * to <state_dir>/ledger.jsonl and synced before it leaves writd; its entry
- * is closed once upstream confirms the revocation.  At start every entry
- * still open belongs to a session that died with the old writd, so its
- * token is revoked then.  File I/O happens on upstream workers only.
+ * <state_dir>/ledger.jsonl, JSON Lines, 0600.  An "add" record per writ
+ * issued: id; session (id, name and, when tied to a process, its pid, that
+ * process's start time and the boot it ran in); kind; canonical scope;
+ * issued and expiry times; a keyed fingerprint of the token; and, only for
+ * kinds that revoke, the token itself sealed (secretbox, with a key kept
+ * in the secret store, not beside the file).  A "done" record closes the
+ * entry once the writ is gone (for kinds that revoke upstream: once
+ * upstream confirmed).
  *
- * The file is compacted to its open entries at start and every
- * COMPACT_AFTER closings.  XXX writs of kinds that cannot be revoked are not
- * kept here (their audit "issued" records account for them), and leftover
- * tokens are revoked at start rather than at their expiry.
+ * Records are buffered by the caller's thread and written and synced by
+ * ledger_flush: the audit sync thread flushes before each audit sync, so a
+ * writ's entry is durable before its "issued" record is, and so before its
+ * token leaves writd; upstream workers flush right after a mint, so even a
+ * token that never left is accounted for.
+ *
+ * At start the open entries come back: their writs live on in memory under
+ * restored sessions (no socket) and are revoked at their expiry as before
+ * the crash, or at once when the sandbox they were tied to has exited.
+ * The file is compacted to its open entries at start and whenever closed
+ * entries outnumber open ones, so it stays proportional to live writs.
  */
 #ifndef WRIT_LEDGER_H
 #define WRIT_LEDGER_H
@@ -21,15 +30,34 @@
 #include "../plugins/kind.h"
 #include "sjson.h"
 
-/* Open (creating) the ledger and queue the revocation of what it holds open. */
+struct session;
+
+/*
+ * Open (creating) the ledger, compact it and bring back the writs it holds
+ * open.  Start-up only, after the audit log, kinds and upstream workers.
+ * Returns 0 or a code with a message.
+ */
 int ledger_open(const char *state_dir, char err[WRIT_ERRLEN]);
+
+/* Flush, then close; at shutdown, after the last writ is gone. */
 void ledger_close(void);
 
-/* Record token of writ id, durably.  Returns 0 or WRIT_EAUDIT. */
-int ledger_add(const char *id, const struct writ_kind *kind, const struct secret *token,
-    int64_t expires_at);
+/*
+ * Buffer the entry of writ id of session s; token is sealed when kind
+ * revokes, else only its fingerprint is kept.  Durable after the next
+ * ledger_flush.  Returns 0 or WRIT_ENOMEM.
+ */
+int ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
+    const json_t *scope, int64_t issued_at, int64_t expires_at, const struct secret *token);
 
-/* Close writ id's entry (its token is revoked). */
+/* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);
+
+/*
+ * Write what is buffered and fdatasync it (compacting when due).  Does
+ * I/O: never from a thread serving HTTP.  Returns 0, or WRIT_EAUDIT when
+ * the file cannot be written, synced, or is no longer in place.
+ */
+int ledger_flush(void);
 
 #endif

@@ -43,6 +43,33 @@ read_link(pid_t pid, const char *what, char *buf, size_t size)
 	printable(buf);
 }
 
+int
+peer_start_time(pid_t pid, uint64_t *ret_start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return WRIT_EGONE;
+	buf[n] = '\0';
+	/* NB. comm (field 2) may hold spaces and ')': fields count from the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return WRIT_EGONE;
+	/* state is field 3; starttime field 22, so 19 fields on. */
+	if (sscanf(p + 1, " %*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+	    "%*s %*s %*s %llu", &start) != 1)
+		return WRIT_EGONE;
+	*ret_start = start;
+	return 0;
+}
+
 static void
 read_cmdline(pid_t pid, char *buf, size_t size)
 {

@@ -13,6 +13,7 @@
 #define WRIT_PEER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Longest cmdline kept, in bytes; longer ones are cut with "...". */
@@ -36,6 +37,13 @@ int peer_from_socket(int fd, struct peer **ret_peer);
 
 /* True while the process that connected has not exited. */
 bool peer_alive(const struct peer *p);
+
+/*
+ * When process pid started, in clock ticks after boot (/proc/PID/stat field
+ * 22): with the boot id, what tells a process from a later one with its pid.
+ * Returns 0 and *ret_start, or WRIT_EGONE.
+ */
+int peer_start_time(pid_t pid, uint64_t *ret_start);
 
 /* Close the pidfd and free; NULL is fine. */
 void peer_free(struct peer *p);

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "approval.h"
+#include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "peer.h"
 #include "server.h"
 #include "session.h"
 #include "writs.h"
@@ -85,6 +87,8 @@ session_create(const char *name, const char *workspace, pid_t pid,
 			goto fail;
 		}
 		s->pid = pid;
+		/* Unknown (0): a restart then keeps its writs to their expiry. */
+		(void)peer_start_time(pid, &s->pid_start);
 	}
 	random_id(s->id);
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -117,6 +121,61 @@ session_create(const char *name, const char *workspace, pid_t pid,
 	free(s->workspace);
 	free(s);
 	return r;
+}
+
+int
+session_restore(const char *id, const char *name, pid_t pid, uint64_t pid_start,
+    bool same_boot, struct session **ret, bool *ret_gone)
+{
+	struct session *s = session_find(id);
+	uint64_t start;
+
+	*ret_gone = false;
+	if (s != NULL) {
+		*ret = s;
+		return 0;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return WRIT_ENOMEM;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->created_at = now_real();
+	s->refs = 1;
+	s->restored = true;
+	s->pidfd = -1;
+	if (pid > 0) {
+		/* NB. open the pidfd first: then the check is of the process it names. */
+		s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (!same_boot || s->pidfd < 0 || peer_start_time(pid, &start) < 0 ||
+		    start != pid_start)
+			*ret_gone = true;
+		else {
+			s->pid = pid;
+			s->pid_start = pid_start;
+			server_watch_session(s->pidfd, true);
+		}
+		if (*ret_gone && s->pidfd >= 0) {
+			close(s->pidfd);
+			s->pidfd = -1;
+		}
+	}
+	s->next = sessions;
+	sessions = s;
+	nsessions++;
+	*ret = s;
+	return 0;
+}
+
+void
+session_idle(struct session *s)
+{
+	struct writ *none = NULL;
+
+	if (!s->restored || s->closed || s->live > 0)
+		return;
+	audit_log("session_closed", json_pack("{ssss}", "session", s->id, "why",
+	    "the last writ it had before writd restarted is gone"));
+	session_close(s, WRIT_ECLOSED, &none);
 }
 
 struct session *
@@ -154,8 +213,10 @@ session_close(struct session *s, int code, struct writ **revoke)
 		close(s->pidfd);
 		s->pidfd = -1;
 	}
-	unlink(s->sock);
-	rmdir(s->dir);
+	if (!s->restored) {
+		unlink(s->sock);
+		rmdir(s->dir);
+	}
 	for (pp = &sessions; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -213,11 +274,13 @@ session_cooling(const struct session *s, int64_t now)
 json_t *
 session_json(const struct session *s)
 {
-	return json_pack("{sssssosssIsisiso}", "id", s->id, "name", s->name,
+	return json_pack("{sssssososIsisisosb}", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
-	    "socket", s->sock, "created_at", (json_int_t)s->created_at,
+	    "socket", s->restored ? json_null() : json_string(s->sock),
+	    "created_at", (json_int_t)s->created_at,
 	    "pending", (int)s->pending, "live", (int)s->live,
-	    "pid", s->pidfd >= 0 ? json_integer(s->pid) : json_null());
+	    "pid", s->pidfd >= 0 ? json_integer(s->pid) : json_null(),
+	    "restored", s->restored);
 }
 
 json_t *

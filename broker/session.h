@@ -41,6 +41,8 @@ struct session {
 	int64_t cooldown_until;		/* monotonic; requests refused until then */
 	int pidfd;			/* the process it lives as long as, or -1 */
 	pid_t pid;
+	uint64_t pid_start;		/* when that process started (peer_start_time), 0 unknown */
+	bool restored;			/* left by a crashed run: no socket, only its writs */
 	struct session *next;
 };
 
@@ -52,6 +54,21 @@ struct session {
  */
 int session_create(const char *name, const char *workspace, pid_t pid,
     struct session **ret, char err[WRIT_ERRLEN]);
+
+/*
+ * Bring back session id of a run that crashed, for the writs it left
+ * (see ledger.h): it has no socket and ends with its last writ.  With
+ * pid > 0 it is tied to that process if it is still the one that started
+ * at pid_start in this boot (same_boot); else *ret_gone is set and the
+ * caller closes it (its sandbox exited while writd was down).  An open
+ * session with id is returned as is.  Returns 0 and the session, or
+ * WRIT_ENOMEM.
+ */
+int session_restore(const char *id, const char *name, pid_t pid, uint64_t pid_start,
+    bool same_boot, struct session **ret, bool *ret_gone);
+
+/* Close s if it is a restored session whose last writ is gone. */
+void session_idle(struct session *s);
 
 /* The open session tied to the process behind pidfd, or NULL. */
 struct session *session_by_pidfd(int pidfd);

@@ -18,8 +18,6 @@
 
 /* First retry of a failed revocation after this many seconds, doubling. */
 #define RETRY_FIRST 2
-/* Revocations are retried until a token's natural end upstream. */
-#define RETRY_FOR (3600 + 300)
 
 struct revoke_job {
 	const struct writ_kind *kind;
@@ -106,11 +104,12 @@ worker(void *arg)
 
 			m->result = m->kind->mint(kinds_state(m->kind), &req, &m->out, m->err);
 			/* Write-ahead: a revocable token is in the ledger before it leaves. */
-			if (m->result == 0 && m->kind->revoke != NULL &&
-			    ledger_add(m->writ_id, m->kind, m->out.token, m->expires_at) < 0) {
+			if (m->result == 0 && (ledger_add(m->writ_id, m->session, m->kind, m->scope,
+			    m->issued_at, m->expires_at, m->out.token) < 0 || ledger_flush() < 0)) {
 				char e2[WRIT_ERRLEN];
 
-				(void)m->kind->revoke(kinds_state(m->kind), m->out.token, e2);
+				if (m->kind->revoke != NULL)
+					(void)m->kind->revoke(kinds_state(m->kind), m->out.token, e2);
 				secret_free(m->out.token);
 				m->out.token = NULL;
 				m->result = WRIT_EAUDIT;
@@ -141,9 +140,9 @@ worker(void *arg)
 					continue;
 				}
 			} else {
+				ledger_done(rv->id);
 				audit_log("revoked_upstream", json_pack("{ssss}", "writ", rv->id,
 				    "kind", rv->kind->name));
-				ledger_done(rv->id);
 			}
 			secret_free(rv->token);
 			free(rv);
@@ -209,7 +208,7 @@ upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *
 	j->token = token;
 	snprintf(j->id, sizeof(j->id), "%s", id);
 	j->not_before = 0;
-	j->give_up = now_mono() + RETRY_FOR;
+	j->give_up = now_mono() + WRIT_UPSTREAM_RETRY_FOR;
 	j->delay = RETRY_FIRST;
 	pthread_mutex_lock(&qlock);
 	j->next = revokes;

@@ -13,6 +13,9 @@
 
 #include "../plugins/kind.h"
 
+/* Revocations are retried until a token's natural end upstream, seconds. */
+#define WRIT_UPSTREAM_RETRY_FOR (3600 + 300)
+
 /* Workers in the pool. */
 #define WRIT_UPSTREAM_THREADS 4
 

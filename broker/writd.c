@@ -187,6 +187,7 @@ main(int argc, char **argv)
 		die("secret store: %s", err);
 	if (passfd >= 0)
 		close(passfd);
+	audit_set_presync(ledger_flush);
 	if (audit_open(cfg.state_dir, err) < 0)
 		die("audit log: %s", err);
 	env.state_dir = cfg.state_dir;
@@ -208,7 +209,7 @@ main(int argc, char **argv)
 
 	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
 		die("%s", err);
-	/* After the workers start: what the last run left open is revoked now. */
+	/* After the workers and the reaper start: what the last run left lives on. */
 	if (ledger_open(cfg.state_dir, err) < 0)
 		die("ledger: %s", err);
 	pthread_mutex_lock(&writd_lock);
@@ -241,8 +242,8 @@ main(int argc, char **argv)
 	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
 	server_stop();
 	approval_stop();
-	ledger_close();
 	audit_close();
+	ledger_close();
 	unlink(admin_path);
 	policy_free(api_set_policy(NULL));
 	kinds_fini();

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "session.h"
 #include "audit.h"
+#include "ledger.h"
 #include "upstream.h"
 #include "writs.h"
 
@@ -68,6 +69,7 @@ detach(struct writ *w)
 	}
 	w->session->live--;
 	w->session->live_kind[kinds_index(w->kind)]--;
+	session_idle(w->session);
 	session_unref(w->session);
 	w->session = NULL;
 }
@@ -192,25 +194,35 @@ writs_take_session(const struct session *s, struct writ **revoke)
 	}
 }
 
+/* Revoke w where its kind can, close its ledger entry, free it. */
+static void
+retire(struct writ *w)
+{
+	char err[WRIT_ERRLEN];
+
+	if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
+		/* Its ledger entry closes once upstream confirms. */
+		upstream_revoke(w->kind, w->token, w->id);	/* takes the token */
+		w->token = NULL;
+	} else {
+		if (w->kind->revoke != NULL && w->token != NULL &&
+		    w->kind->revoke(kinds_state(w->kind), w->token, err) < 0)
+			audit_log("revoke_failed", json_pack("{ssss}", "writ", w->id, "error", err));
+		ledger_done(w->id);
+	}
+	writ_free(w);
+}
+
 void
 writs_revoke_list(struct writ *list, const char *why)
 {
 	while (list != NULL) {
 		struct writ *w = list;
-		char err[WRIT_ERRLEN];
 
 		list = w->next;
 		audit_log("revoked", json_pack("{ssssssss}", "writ", w->id, "session",
 		    w->session_id, "kind", w->kind->name, "why", why));
-		if (w->kind->revoke != NULL && w->token != NULL) {
-			if (w->kind->upstream) {
-				upstream_revoke(w->kind, w->token, w->id);	/* takes the token */
-				w->token = NULL;
-			} else if (w->kind->revoke(kinds_state(w->kind), w->token, err) < 0)
-				audit_log("revoke_failed", json_pack("{ssss}", "writ", w->id,
-				    "error", err));
-		}
-		writ_free(w);
+		retire(w);
 	}
 }
 
@@ -223,11 +235,7 @@ writs_prune(int64_t now)
 		detach(w);
 		audit_log("expired", json_pack("{ssss}", "writ", w->id, "session", w->session_id));
 		/* Past its TTL: a token upstream would honour longer dies now. */
-		if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
-			upstream_revoke(w->kind, w->token, w->id);
-			w->token = NULL;
-		}
-		writ_free(w);
+		retire(w);
 	}
 }
 

@@ -3,8 +3,8 @@
  *
  * Tokens are kept only for kinds that revoke upstream, in secret memory; the
  * rest is metadata.  A min-heap on expiry: adding, expiring and removing are
- * O(log n); the reaper looks only at the top.  (The crash-safe ledger will
- * persist this table.)
+ * O(log n); the reaper looks only at the top.  The ledger (ledger.h) keeps
+ * this table across crashes.
  * All functions but writs_revoke_list: lock held.
  */
 #ifndef WRIT_WRITS_H
@@ -64,7 +64,7 @@ unsigned int writs_count(const struct session *s);
 /* The earliest expiry of a live writ (wall clock), INT64_MAX when none. */
 int64_t writs_next_expiry(void);
 
-/* Drop writs past their expiry, revoking upstream tokens. */
+/* Drop writs past their expiry, revoking upstream tokens, closing their ledger entries. */
 void writs_prune(int64_t now);
 
 #endif

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The ledger: every writ is in it before its token leaves; kill -9 writd and
+# the next start brings the writs back, to be revoked at their expiry, or
+# at once when their sandbox exited meanwhile; the file stays small.
+. "$(dirname "$0")/lib.sh"
+
+printf '{"allow":[{"kind":"jwt","scope":{"aud":"*"}}]}\n' >"$T/user.json"; chmod 0644 "$T/user.json"
+start_writd || exit 1
+L=$T/state/ledger.jsonl
+sid() { sess "$1" /v1/health | jq -r .session.id; }
+ids() { admin /v1/writs | jq -r '[.writs[].id] | sort | join(" ")'; }
+has() { [ "$(admin /v1/writs | jq --arg id "$1" '[.writs[] | select(.id==$id)] | length')" = "$2" ]; }
+count() { [ "$(admin "/v1/$1" | jq ".$1 | length")" = "$2" ]; }
+
+A=$(new_session plain)
+sleep 300 & S1=$!
+sleep 300 & S2=$!
+B=$("$BIN/writctl" sessions new tied-alive --pid "$S1")
+C=$("$BIN/writctl" sessions new tied-dies --pid "$S2")
+AID=$(sid "$A"); BID=$(sid "$B"); CID=$(sid "$C")
+WRIT_SOCKET=$A "$BIN/writ" get jwt --scope aud=short --ttl 6s --json >"$T/a1"
+WRIT_SOCKET=$A "$BIN/writ" get jwt --scope aud=long --ttl 10m --json >"$T/a2"
+WRIT_SOCKET=$B "$BIN/writ" get jwt --scope aud=b --ttl 10m --json >"$T/b1"
+WRIT_SOCKET=$C "$BIN/writ" get jwt --scope aud=c --ttl 10m --json >"$T/c1"
+A1=$(jq -r .id "$T/a1"); A2=$(jq -r .id "$T/a2"); B1=$(jq -r .id "$T/b1"); C1=$(jq -r .id "$T/c1")
+[ -n "$A1" ] && [ -n "$A2" ] && [ -n "$B1" ] && [ -n "$C1" ] ||
+	{ fail "four writs to start with: $(cat "$T/writd.log")"; exit 1; }
+
+# Every writ has its entry, with what the issue asks and never the token.
+entry() { jq -c --arg id "$1" 'select(.op=="add" and .id==$id)' "$L"; }
+eq "every writ has a ledger entry" 4 "$(jq -r 'select(.op=="add") | .id' "$L" | sort -u | wc -l)"
+eq "  ... with session, name, kind, canonical scope, times" \
+	"$AID plain jwt {\"aud\":\"long\"} $(jq -r '"\(.issued_at) \(.expires_at)"' "$T/a2")" \
+	"$(entry "$A2" | jq -r '"\(.session) \(.name) \(.kind) \(.scope|tojson) \(.issued_at) \(.expires_at)"')"
+FP=$(grep '"event":"issued"' "$T/state/audit.jsonl" | jq -r --arg id "$A2" 'select(.writ==$id) | .fingerprint')
+eq "  ... and the fingerprint the audit log has" "$FP" "$(entry "$A2" | jq -r .fingerprint)"
+check "  ... a signed JWT cannot be revoked: no sealed token" bash -c "[ \"\$(jq -c 'select(.sealed)' '$L')\" = '' ]"
+eq "  ... a tied session's entry names its process, start time and boot" \
+	"$S1 $(awk '{ sub(/.*\) /, ""); print $20 }' /proc/$S1/stat) $(cat /proc/sys/kernel/random/boot_id)" \
+	"$(entry "$B1" | jq -r '"\(.pid) \(.pid_start) \(.boot)"')"
+check "  ... no token in the ledger" bash -c "! grep -qF \"\$(jq -r .token '$T/a2')\" '$L'"
+check "the ledger file is 0600" test "$(stat -c %a "$L")" = 600
+
+# kill -9, and one sandbox exits while writd is down.
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+kill "$S2"; wait "$S2" 2>/dev/null
+start_writd || exit 1
+eq "after kill -9 and a restart the writs are back, but the dead sandbox's" \
+	"$(printf '%s\n' "$A1" "$A2" "$B1" | sort | tr '\n' ' ' | sed 's/ $//')" "$(ids)"
+check "  ... its writ was revoked at start, and why is audited" bash -c \
+	"grep '\"event\":\"revoked\"' '$T/state/audit.jsonl' | grep '$C1' | grep -q 'exited while writd was down'"
+check "  ... each writ brought back is audited" bash -c \
+	"[ \"\$(grep -c '\"event\":\"restored\"' '$T/state/audit.jsonl')\" -eq 4 ]"
+admin /v1/sessions >"$T/ss"
+eq "the restored sessions are listed, without a socket" "plain:true:null tied-alive:true:null" \
+	"$(jq -r '[.sessions[] | "\(.name):\(.restored):\(.socket)"] | sort | join(" ")' "$T/ss")"
+check "  ... the old sockets are gone" test ! -e "$A" -a ! -e "$B"
+eq "  ... the live one keeps its pid" "$S1" "$(jq -r '.sessions[] | select(.name=="tied-alive") | .pid' "$T/ss")"
+eq "a restored writ keeps its expiry" "$(jq -r .expires_at "$T/a2")" \
+	"$(admin /v1/writs | jq -r --arg id "$A2" '.writs[] | select(.id==$id) | .expires_at')"
+
+# Revoked at its expiry, not before and not at start.
+early=0 exp=$(jq -r .expires_at "$T/a1")
+while [ "$(date +%s)" -lt "$exp" ]; do
+	# Gone while the clock still reads before its expiry: too early.
+	has "$A1" 1 || [ "$(date +%s)" -ge "$exp" ] || early=1
+	sleep 0.5
+done
+eq "  ... the short writ lives until its expiry" 0 "$early"
+wait_for has "$A1" 0
+eq "the short writ is gone at its expiry" "$(printf '%s\n' "$A2" "$B1" | sort | tr '\n' ' ' | sed 's/ $//')" "$(ids)"
+check "  ... audited as expired" bash -c "grep '\"event\":\"expired\"' '$T/state/audit.jsonl' | grep -q '$A1'"
+
+# A restored session tied to a live sandbox still ends with it.
+kill "$S1"; wait "$S1" 2>/dev/null
+wait_for count writs 1
+eq "the sandbox of a restored session exits: its writs are revoked" "$A2" "$(ids)"
+"$BIN/writctl" writs revoke --session "$AID" >/dev/null
+eq "writctl writs revoke --session works on a restored session" 0 "$(nwrits)"
+wait_for count sessions 0
+eq "  ... which ends with its last writ" 0 "$(admin /v1/sessions | jq '.sessions | length')"
+
+# A clean stop and start: nothing comes back; the file keeps open entries only.
+stop_writd
+start_writd || exit 1
+eq "nothing is brought back once every writ ended" 0 "$(nwrits)"
+eq "  ... and the ledger is compacted to nothing" 0 "$(grep -c . "$L")"
+
+# Compaction while running: closed entries never pile up.
+SOCK=$(new_session many)
+seq 1 1100 | xargs -P 8 -I{} curl -s -o /dev/null --unix-socket "$SOCK" -X POST \
+	--data-binary '{"kind":"jwt","scope":{"aud":"m{}"},"ttl":"1s"}' http://writ/v1/writs
+eq "1100 writs issued" 1100 "$(grep '"event":"issued"' "$T/state/audit.jsonl" | grep -c "$(sid "$SOCK")")"
+wait_for count writs 0
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=last >/dev/null
+wait_for sh -c "[ \"\$(grep -c . '$L')\" -lt 1100 ]"
+check "the ledger is compacted as closed entries pile up ($(grep -c . "$L") lines for 1101 writs)" \
+	test "$(grep -c . "$L")" -lt 1100
+eq "  ... keeping the one still open" 1 "$(jq -r 'select(.op=="add") | .id' "$L" | sort -u |
+	while read -r i; do grep -q "\"op\":\"done\",\"id\":\"$i\"" "$L" || echo "$i"; done | wc -l)"
+
+"$BIN/writctl" audit verify >/dev/null
+eq "the audit chain verifies" 0 "$?"
+stop_writd
