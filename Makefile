@@ -115,10 +115,17 @@ deps:
 	echo "installing:$$missing"; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
 
+# A test shim (LD_PRELOAD) for disk faults; plain flags: it runs inside
+# sanitized programs too.
+$(B)/syncfault.so: tests/shims/syncfault.c
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(WARN) -O2 -fPIC -shared $< -o $@ -ldl
+
 unit: $(B)/check_unit
 	$(B)/check_unit
 
-integration: $(BINS)
+integration: $(BINS) $(B)/syncfault.so
 	WRIT_BIN=$(abspath $(B)) tests/integration/run.sh
 
 check: deps

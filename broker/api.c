@@ -856,7 +856,30 @@ h_audit_verify(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	(void)rq;
 	(void)arg;
-	return reply_json(c, 200, audit_verify());
+	return reply_json(c, 200, audit_verify(NULL));
+}
+
+/* A log moved aside, by absolute path (writd does not know the admin's cwd). */
+static enum MHD_Result
+h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	static const char *const keys[] = { "file", NULL };
+	char err[WRIT_ERRLEN] = "";
+	const char *file;
+	json_t *req, *res;
+	int r;
+
+	(void)arg;
+	if ((r = body_json(rq, false, &req, err)) < 0)
+		return bad(c, r, err);
+	if ((r = sjson_only_keys(req, keys, "the request", err)) == 0 &&
+	    (r = sjson_string(req, "file", true, &file, err)) == 0 && file[0] != '/') {
+		snprintf(err, sizeof(err), "field 'file' must be an absolute path");
+		r = WRIT_EBADREQ;
+	}
+	res = r == 0 ? audit_verify(file) : NULL;
+	json_decref(req);
+	return r < 0 ? bad(c, r, err) : reply_json(c, 200, res);
 }
 
 static const struct route routes[] = {
@@ -876,6 +899,7 @@ static const struct route routes[] = {
 	{ ON_ADMIN, "POST", "/v1/policy/explain", h_explain },
 	{ ON_ADMIN, "GET", "/v1/audit", h_audit },
 	{ ON_ADMIN, "GET", "/v1/audit/verify", h_audit_verify },
+	{ ON_ADMIN, "POST", "/v1/audit/verify", h_audit_verify_file },
 	{ ON_ADMIN, "GET", "/v1/secrets", h_secret_list },
 	{ ON_ADMIN, "PUT", "/v1/secrets/%", h_secret_put },
 	{ ON_ADMIN, "GET", "/v1/secrets/%", h_secret_get },

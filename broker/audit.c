@@ -397,27 +397,31 @@ audit_fingerprint(const void *token, size_t len, char out[33])
 	sodium_bin2hex(out, 33, h, sizeof(h));
 }
 
-/* The whole log into memory (for scan and tail). */
+/*
+ * A whole log into memory (for scan, tail and verify): writd's own (file
+ * NULL), which must be ours and 0600, or one named by the admin.
+ */
 static char *
-read_all(size_t *ret_len, char err[WRIT_ERRLEN])
+read_all(const char *file, size_t *ret_len, char err[WRIT_ERRLEN])
 {
+	const char *name = file != NULL ? file : path;
 	struct stat st;
 	char *buf;
-	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rfd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n;
 
 	if (rfd < 0) {
-		if (errno == ENOENT) {
+		if (errno == ENOENT && file == NULL) {
 			*ret_len = 0;
 			return calloc(1, 1);
 		}
-		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		snprintf(err, WRIT_ERRLEN, "%s: %s", name, strerror(errno));
 		return NULL;
 	}
-	if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0 || st.st_size > WRIT_MAX_AUDIT_FILE) {
-		snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600, "
-		    "under 1 GiB", path);
+	if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WRIT_MAX_AUDIT_FILE ||
+	    (file == NULL && (st.st_uid != geteuid() || (st.st_mode & 077) != 0))) {
+		snprintf(err, WRIT_ERRLEN, file == NULL ? "%s must be a regular file of ours, "
+		    "mode 0600, under 1 GiB" : "%s must be a regular file under 1 GiB", name);
 		close(rfd);
 		return NULL;
 	}
@@ -426,7 +430,7 @@ read_all(size_t *ret_len, char err[WRIT_ERRLEN])
 	close(rfd);
 	if (n != st.st_size) {
 		free(buf);
-		snprintf(err, WRIT_ERRLEN, "%s: short read", path);
+		snprintf(err, WRIT_ERRLEN, "%s: short read", name);
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -464,7 +468,7 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 			snprintf(err, WRIT_ERRLEN, "cannot get the audit chain key from the store");
 		return r < 0 ? r : WRIT_EINTERNAL;
 	}
-	if ((buf = read_all(&len, err)) == NULL)
+	if ((buf = read_all(NULL, &len, err)) == NULL)
 		return WRIT_EFORBIDDEN;
 	r = audit_scan(buf, len, key->data, &sc);
 	free(buf);
@@ -519,12 +523,12 @@ audit_close(void)
 }
 
 json_t *
-audit_verify(void)
+audit_verify(const char *file)
 {
 	char err[WRIT_ERRLEN] = "";
 	struct audit_scan sc;
 	size_t len;
-	char *buf = read_all(&len, err);
+	char *buf = read_all(file, &len, err);
 	json_t *j;
 
 	if (buf == NULL)
@@ -544,7 +548,7 @@ audit_tail(unsigned int n, const char *session)
 {
 	char err[WRIT_ERRLEN];
 	size_t len;
-	char *buf = read_all(&len, err), *p, *end;
+	char *buf = read_all(NULL, &len, err), *p, *end;
 	json_t *all = json_array(), *out = json_array();
 
 	for (p = buf; p != NULL && p < buf + len; p = end + 1) {

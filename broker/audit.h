@@ -103,8 +103,11 @@ bool audit_watchdog(void);
 /* A keyed fingerprint of a token: what the log keeps instead of it. */
 void audit_fingerprint(const void *token, size_t len, char out[33]);
 
-/* Verify the log on disk; JSON {"ok", "records", ...}. */
-json_t *audit_verify(void);
+/*
+ * Verify the log on disk, or file (NULL: writd's own; else a log moved
+ * aside, checked with the same key); JSON {"ok", "records", ...}.
+ */
+json_t *audit_verify(const char *file);
 
 /* The last n records (of session id when not NULL). */
 json_t *audit_tail(unsigned int n, const char *session);

@@ -51,7 +51,9 @@ static const char usage[] =
 "                     values are write-only: nothing reads them back\n"
 "  secret ls [--json] names, sizes and times of the stored secrets\n"
 "  secret rm NAME     remove a secret\n"
-"  audit verify       check the audit log's hash chain; names the first bad record\n"
+"  audit verify [FILE]\n"
+"                     check the audit log's hash chain (or FILE's, a log moved\n"
+"                     aside; same key); names the first bad record\n"
 "  audit tail [-f] [-n N] [--session ID]\n"
 "                     the last N audit records, readably\n"
 "  policy explain FILE|-\n"
@@ -779,17 +781,38 @@ cmd_secret(int argc, char **argv)
 }
 
 static int
-audit_verify_cmd(void)
+audit_verify_cmd(const char *file)
 {
+	char abs[PATH_MAX], *body = NULL;
 	struct writ_resp resp;
 	int r;
 
-	if ((r = call("GET", "/v1/audit/verify", NULL, 200, &resp)) != 0)
+	if (file != NULL) {
+		json_t *j;
+
+		if (realpath(file, abs) == NULL) {
+			fprintf(stderr, "writctl: %s: %s\n", file, strerror(errno));
+			return 1;
+		}
+		j = json_pack("{ss}", "file", abs);
+		body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (body == NULL)
+			return 1;
+	}
+	r = call(file != NULL ? "POST" : "GET", "/v1/audit/verify", body, 200, &resp);
+	free(body);
+	if (r != 0)
 		return r;
 	if (json_is_true(json_object_get(resp.body, "ok"))) {
 		printf("audit log ok: %lld records, chain intact\n",
 		    (long long)json_integer_value(json_object_get(resp.body, "records")));
 		r = 0;
+	} else if (json_object_get(resp.body, "first_bad") == NULL) {
+		fputs("writctl: cannot read the log: ", stderr);
+		writ_print_clean(stderr, json_string_value(json_object_get(resp.body, "reason")) ?: "?");
+		fputc('\n', stderr);
+		r = 1;
 	} else {
 		printf("audit log BROKEN at record %lld: ",
 		    (long long)json_integer_value(json_object_get(resp.body, "first_bad")));
@@ -876,8 +899,8 @@ audit_tail_cmd(int argc, char **argv)
 static int
 cmd_audit(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "verify") == 0)
-		return audit_verify_cmd();
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "verify") == 0)
+		return audit_verify_cmd(argc == 3 ? argv[2] : NULL);
 	if (argc >= 2 && strcmp(argv[1], "tail") == 0)
 		return audit_tail_cmd(argc - 2, argv + 2);
 	fputs(usage, stderr);

@@ -55,6 +55,22 @@ check "a torn tail is cut at start" bash -c "! grep -q '\"seq\":99' '$LOG'"
 eq "  ... and recorded" recovered "$(grep -o '"event":"recovered"' "$LOG" | cut -d'"' -f4)"
 "$BIN/writctl" audit verify >/dev/null
 eq "  ... the chain verifies after recovery" 0 "$?"
+# audit verify FILE: a log moved aside, checked by the running writd's key.
+(cd "$T" && "$BIN/writctl" audit verify good.log >"$T/v")
+eq "audit verify FILE (relative) on a good copy" 0 "$?"
+sed '3s/"event"/"evEnt"/' "$T/good.log" >"$T/bad.log"
+"$BIN/writctl" audit verify "$T/bad.log" >"$T/v"
+eq "audit verify FILE on a tampered copy fails" 1 "$?"
+check "  ... naming the record" grep -q 'BROKEN at record 3' "$T/v"
+"$BIN/writctl" audit verify "$T/no-such.log" >/dev/null 2>"$T/e"
+check "audit verify on a missing file: an error" test $? -ne 0 -a -s "$T/e"
+"$BIN/writctl" audit verify "$T" >/dev/null 2>"$T/e"
+check "audit verify on a directory: an error" test $? -ne 0 -a -s "$T/e"
+eq "POST /v1/audit/verify with a relative path: 400" 400 \
+	"$(status "$ADMIN" POST /v1/audit/verify '{"file":"good.log"}')"
+eq "  ... with a wrong type: 400" 400 "$(status "$ADMIN" POST /v1/audit/verify '{"file":1}')"
+eq "  ... with an unknown field: 400" 400 \
+	"$(status "$ADMIN" POST /v1/audit/verify '{"file":"/x","x":1}')"
 stop_writd
 
 # kill -9 in the middle of a burst: every token a client got has its issued
@@ -104,3 +120,54 @@ if [ "$(id -u)" = 0 ] && mkdir "$T/small" && mount -t tmpfs -o size=256k tmpfs "
 else
 	skip "full-disk test needs root and a tmpfs mount"
 fi
+
+# A stuck disk, and one that fails fsync: faults made by a test shim
+# (LD_PRELOAD) around fdatasync, since the machine cannot make them.
+SHIM=$BIN/syncfault.so
+ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+mkdir -m 0700 "$T/hang-state" "$T/eio-state"
+STATE=$T/hang-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hang ASAN_OPTIONS=$ASAN_SHIM \
+	start_writd || exit 1
+SOCK=$(new_session stuck)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
+eq "before the disk sticks: issued" 0 "$?"
+WID=$(admin /v1/writs | jq -r '.writs[0].id')
+touch "$T/hang"
+t0=$(date +%s)
+code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 60 --unix-socket "$SOCK" -X POST \
+	--data-binary '{"kind":"jwt","scope":{"aud":"stuck"}}' http://writ/v1/writs)
+t1=$(date +%s)
+eq "a sync stuck past its bound: 503 audit_unavailable, not a hang" "503 audit_unavailable" \
+	"$code $(jq -r .error.code "$T/body" 2>/dev/null)"
+check "  ... answered by the watchdog, after ${WRIT_SYNC_MAX:-5}s or more ($((t1 - t0))s)" test $((t1 - t0)) -ge 5
+check "  ... no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
+eq "  ... revocation works while the disk is stuck" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
+check "  ... writd says why in its log" grep -q 'audit sync has taken over' "$T/writd.log"
+rm -f "$T/hang"
+sleep 0.5
+eq "  ... once the sync returns, issuing stays off until a restart" 503 \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after"}}')"
+stop_writd
+STATE=$T/hang-state start_writd || exit 1
+SOCK=$(new_session unstuck)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=again >/dev/null
+eq "after a restart on a working disk: issued again" 0 "$?"
+"$BIN/writctl" audit verify >/dev/null
+eq "  ... and the chain verifies" 0 "$?"
+stop_writd
+
+STATE=$T/eio-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/eio ASAN_OPTIONS=$ASAN_SHIM \
+	start_writd || exit 1
+SOCK=$(new_session eio)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
+eq "before fsync fails: issued" 0 "$?"
+WID=$(admin /v1/writs | jq -r '.writs[0].id')
+touch "$T/eio"
+eq "fsync fails (EIO): 503 audit_unavailable" "503 audit_unavailable" \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"eio"}}') $(jq -r .error.code "$T/body")"
+check "  ... no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
+rm -f "$T/eio"
+eq "  ... a later fsync that works is not trusted: still 503" 503 \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after"}}')"
+eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
+stop_writd
