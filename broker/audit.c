@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -41,6 +42,7 @@ static struct timespec sync_began;	/* zero while no sync runs */
 static struct waiter *waiters;
 static pthread_t syncer;
 static int (*presync)(void);
+static bool mirror;
 /*
  * Records appended but not yet written: the sync thread writes the whole
  * batch with one write() and one fdatasync(), so appenders never do I/O.
@@ -177,6 +179,19 @@ write_all(const char *p, size_t len)
 	return 0;
 }
 
+/* Each record of a durable batch to syslog, without its newline. */
+static void
+send_mirror(const char *p, size_t len)
+{
+	const char *end;
+
+	for (; len > 0; len -= (size_t)(end + 1 - p), p = end + 1) {
+		if ((end = memchr(p, '\n', len)) == NULL)
+			break;
+		syslog(LOG_INFO, "%.*s", (int)(end - p), p);
+	}
+}
+
 static void *
 sync_main(void *arg)
 {
@@ -223,6 +238,8 @@ sync_main(void *arg)
 			r = fdatasync(fd);
 		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0))
 			r = -1;		/* deleted under us: durable nowhere */
+		if (r == 0 && mirror)
+			send_mirror(batch, batch_len);
 		pthread_mutex_lock(&alock);
 		sync_began.tv_sec = 0;
 		spare = batch;
@@ -436,6 +453,13 @@ read_all(const char *file, size_t *ret_len, char err[WRIT_ERRLEN])
 	buf[n] = '\0';
 	*ret_len = (size_t)n;
 	return buf;
+}
+
+void
+audit_mirror_syslog(void)
+{
+	openlog("writd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	mirror = true;
 }
 
 void

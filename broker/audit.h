@@ -72,6 +72,13 @@ void audit_close(void);
  */
 void audit_set_presync(int (*presync)(void));
 
+/*
+ * Also send every record, once durable, to syslog (LOG_AUTHPRIV; journald
+ * under systemd): a copy off the machine's disk, for a SIEM.  Before
+ * audit_open.
+ */
+void audit_mirror_syslog(void);
+
 /* Append event with the members of fields (stolen, may be NULL).  Best effort. */
 void audit_log(const char *event, json_t *fields);
 

@@ -188,7 +188,8 @@ static int
 load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 {
 	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
-	    "limits", "kinds", "policy", "store", NULL };
+	    "limits", "kinds", "policy", "store", "audit", NULL };
+	static const char *const audit[] = { "syslog", NULL };
 	static const char *const store[] = { "backend", "keyring", "key", NULL };
 	static const char *const approval[] = { "timeout", "command", "cooldown_after",
 	    "cooldown_window", "cooldown", NULL };
@@ -196,7 +197,7 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	static const char *const limits[] = { "max_pending", "max_sessions",
 	    "max_connections", "max_session_connections", "request_timeout",
 	    "max_wait", NULL };
-	json_t *a, *l, *k, *p, *st;
+	json_t *a, *l, *k, *p, *st, *au;
 	int r;
 
 	if ((r = sjson_only_keys(root, top, "the config", err)) < 0 ||
@@ -208,8 +209,16 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	    (r = get_object(root, "limits", "limits", limits, &l, err)) < 0 ||
 	    (r = get_object(root, "kinds", "kinds", NULL, &k, err)) < 0 ||
 	    (r = get_object(root, "policy", "policy", policy, &p, err)) < 0 ||
-	    (r = get_object(root, "store", "store", store, &st, err)) < 0)
+	    (r = get_object(root, "store", "store", store, &st, err)) < 0 ||
+	    (r = get_object(root, "audit", "audit", audit, &au, err)) < 0)
 		return r;
+	if (au != NULL && json_object_get(au, "syslog") != NULL) {
+		if (!json_is_boolean(json_object_get(au, "syslog"))) {
+			snprintf(err, WRIT_ERRLEN, "audit.syslog: must be true or false");
+			return WRIT_EBADREQ;
+		}
+		cfg->audit_syslog = json_is_true(json_object_get(au, "syslog"));
+	}
 	if (st != NULL && (r = load_store(cfg, st, err)) < 0)
 		return r;
 	if (a != NULL &&

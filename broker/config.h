@@ -41,6 +41,7 @@ struct config {
 	unsigned int cooldown_after;	/* denials within cooldown_window ... */
 	int64_t cooldown_window;	/* ... seconds ... */
 	int64_t cooldown;		/* ... cool the session down this long */
+	bool audit_syslog;		/* mirror audit records to syslog (journald) */
 	bool store_file;		/* the sealed-file backend, else the keyring */
 	bool store_passphrase;		/* file key from a passphrase, else the keyring */
 	char store_keyring[64];		/* writd's keyring in the user keyring */

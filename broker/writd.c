@@ -188,6 +188,8 @@ main(int argc, char **argv)
 	if (passfd >= 0)
 		close(passfd);
 	audit_set_presync(ledger_flush);
+	if (cfg.audit_syslog)
+		audit_mirror_syslog();
 	if (audit_open(cfg.state_dir, err) < 0)
 		die("audit log: %s", err);
 	env.state_dir = cfg.state_dir;

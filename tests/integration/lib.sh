@@ -67,7 +67,8 @@ start_writd() {
 	WRITD_PID=$!
 	ADMIN=$T/run/admin.sock
 	export WRIT_RUNTIME_DIR=$T/run
-	if ! wait_for test -S "$ADMIN"; then
+	# NB. a socket file may be left by a writd killed before: wait for answers.
+	if ! wait_for curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health; then
 		echo "writd did not start:"; cat "$T/writd.log"
 		return 1
 	fi

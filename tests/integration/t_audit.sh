@@ -171,3 +171,37 @@ eq "  ... a later fsync that works is not trusted: still 503" 503 \
 	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after"}}')"
 eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
 stop_writd
+
+# Mirroring to syslog: each durable record also goes to /dev/log (here a
+# listener of the test's, bound there inside bwrap).
+if command -v bwrap >/dev/null && bwrap --bind / / --dev /dev -- true 2>/dev/null; then
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+f = open(sys.argv[2], "ab", 0)
+while True: f.write(s.recv(65536) + b"\n")' "$T/log.sock" "$T/syslog.txt" &
+	LISTENER=$!
+	wait_for test -S "$T/log.sock"
+	mkdir -m 0700 "$T/sys-state"
+	with_keyring '{"audit":{"syslog":true}}' >"$T/sys.json"
+	bwrap --bind / / --dev /dev --bind "$T/log.sock" /dev/log -- "$BIN/writd" \
+		--runtime-dir "$T/run" --state-dir "$T/sys-state" --config "$T/sys.json" \
+		--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>>"$T/writd.log" &
+	BW=$!
+	wait_for curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health || fail "writd in bwrap did not start: $(tail -3 "$T/writd.log")"
+	SOCK=$(new_session mirrored)
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=mirrored --json >"$T/m"
+	WID=$(jq -r .id "$T/m")
+	wait_for grep -q "\"writ\":\"$WID\"" "$T/syslog.txt"
+	check "audit.syslog: the issued record reaches syslog" bash -c \
+		"grep '\"event\":\"issued\"' '$T/syslog.txt' | grep -q '\"writ\":\"$WID\"'"
+	check "  ... as writd, on the authpriv facility (priority <86>: authpriv.info)" \
+		grep -q '^<86>.*writd\[[0-9]*\]: {' "$T/syslog.txt"
+	check "  ... never the token" bash -c "! grep -qF \"\$(jq -r .token '$T/m')\" '$T/syslog.txt'"
+	kill -TERM "$(pgrep -P "$BW")"; wait "$BW"
+	kill "$LISTENER"; wait "$LISTENER" 2>/dev/null
+	with_keyring '{"audit":{"syslog":"yes"}}' >"$T/bad.json"
+	"$BIN/writd" --config "$T/bad.json" --runtime-dir "$T/run2" --state-dir "$T/sys-state" 2>"$T/e"
+	check "audit.syslog must be a boolean" bash -c "grep -q 'audit.syslog: must be true or false' '$T/e'"
+else
+	skip "syslog mirroring test needs bwrap (to put a listener at /dev/log)"
+fi
