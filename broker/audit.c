@@ -200,7 +200,7 @@ sync_main(void *arg)
 	for (;;) {
 		struct waiter *ready = NULL, **pp;
 		uint64_t target;
-		struct stat st;
+		struct stat st, now;
 		char *batch;
 		size_t batch_len, cap;
 		int r;
@@ -236,8 +236,15 @@ sync_main(void *arg)
 			r = write_all(batch, batch_len);
 		if (r == 0)
 			r = fdatasync(fd);
-		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0))
-			r = -1;		/* deleted under us: durable nowhere */
+		/*
+		 * Deleted, or moved aside and replaced: the records went where
+		 * nobody will look (nor verify).
+		 */
+		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0 || stat(path, &now) != 0 ||
+		    now.st_ino != st.st_ino || now.st_dev != st.st_dev)) {
+			r = -1;
+			errno = ENOENT;
+		}
 		if (r == 0 && mirror)
 			send_mirror(batch, batch_len);
 		pthread_mutex_lock(&alock);

@@ -298,7 +298,7 @@ ledger_flush(void)
 	char *batch;
 	size_t len, cap;
 	int64_t open_then, closed_then, n;
-	struct stat st;
+	struct stat st, now;
 	bool due;
 	int r = 0;
 
@@ -317,8 +317,10 @@ ledger_flush(void)
 	/* Compaction costs the file's size: do it when half of it is dead. */
 	due = nclosed >= COMPACT_AFTER && nclosed >= nopen;
 	pthread_mutex_unlock(&blk);
+	/* NB. deleted or replaced, it would not be read back at the next start. */
 	if (len > 0 && (broken || fd < 0 || write_all(fd, batch, len) < 0 ||
-	    fdatasync(fd) != 0 || fstat(fd, &st) != 0 || st.st_nlink == 0)) {
+	    fdatasync(fd) != 0 || fstat(fd, &st) != 0 || stat(path, &now) != 0 ||
+	    st.st_ino != now.st_ino || st.st_dev != now.st_dev)) {
 		if (!broken)
 			fprintf(stderr, "writd: writing or syncing the ledger failed (%s); "
 			    "issuing stops until writd restarts with a working ledger\n",
