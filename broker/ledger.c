@@ -444,7 +444,8 @@ restore(json_t *live)
 		session_close(gone[i], WRIT_ECLOSED, &revoke);
 		session_unref(gone[i]);
 	}
-	approval_kick_at(writs_next_expiry());
+	if (n > 0)
+		approval_kick_at(writs_next_expiry());
 	pthread_mutex_unlock(&writd_lock);
 	writs_revoke_list(revoke, "its sandbox exited while writd was down");
 	free(gone);
