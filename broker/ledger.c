@@ -28,9 +28,6 @@
 #define COMPACT_AFTER 1000
 #endif
 
-/* Longest ledger read back at start. */
-#define MAX_LEDGER_FILE (256LL * 1024 * 1024)
-
 /*
  * Two locks: blk guards the buffer (held for a memcpy, by any thread),
  * flk the file (held for I/O, by the audit sync thread or a worker).
@@ -176,63 +173,52 @@ write_all(int to, const char *p, size_t len)
 	return 0;
 }
 
-/* The entries still open in text: id -> its "add" record. */
+/*
+ * The entries still open in the file, read a line at a time (its size is
+ * not bounded, only the open entries are kept): id -> the "add" line.
+ * NULL with err when the file is not ours.
+ */
 static json_t *
-open_entries(const char *text, size_t len)
+read_open(char err[WRIT_ERRLEN])
 {
-	json_t *live = json_object(), *rec;
-	const char *p = text, *end, *id, *op;
-
-	for (; p < text + len; p = end + 1) {
-		end = memchr(p, '\n', (size_t)(text + len - p));
-		if (end == NULL)
-			break;		/* a torn last line: never synced, its token never left */
-		rec = json_loadb(p, (size_t)(end - p), 0, NULL);
-		id = json_string_value(json_object_get(rec, "id"));
-		op = json_string_value(json_object_get(rec, "op"));
-		if (id != NULL && op != NULL && strcmp(op, "add") == 0)
-			json_object_set(live, id, rec);
-		else if (id != NULL)
-			json_object_del(live, id);
-		json_decref(rec);
-	}
-	return live;
-}
-
-/* The whole file, checked to be ours; NULL with err. */
-static char *
-read_ledger(size_t *ret_len, char err[WRIT_ERRLEN])
-{
+	json_t *live, *rec;
+	const char *id, *op;
 	struct stat st;
-	char *text;
+	char *line = NULL;
+	size_t cap = 0;
 	ssize_t n;
+	FILE *f;
 	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (rfd < 0 && errno == ENOENT) {
-		*ret_len = 0;
-		return calloc(1, 1);
-	}
+	if (rfd < 0 && errno == ENOENT)
+		return json_object();
 	if (rfd < 0) {
 		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0 || st.st_size > MAX_LEDGER_FILE) {
+	    (st.st_mode & 077) != 0 || (f = fdopen(rfd, "r")) == NULL) {
 		close(rfd);
-		snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600, "
-		    "under 256 MiB", path);
+		snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600", path);
 		return NULL;
 	}
-	text = malloc((size_t)st.st_size + 1);
-	n = text != NULL ? read(rfd, text, (size_t)st.st_size) : -1;
-	close(rfd);
-	if (n != st.st_size) {
-		free(text);
-		snprintf(err, WRIT_ERRLEN, "%s: short read", path);
-		return NULL;
+	live = json_object();
+	while (live != NULL && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break;		/* a torn last line: never synced, its token never left */
+		line[n - 1] = '\0';
+		rec = json_loadb(line, (size_t)n - 1, 0, NULL);
+		id = json_string_value(json_object_get(rec, "id"));
+		op = json_string_value(json_object_get(rec, "op"));
+		if (id != NULL && op != NULL && strcmp(op, "add") == 0)
+			json_object_set_new(live, id, json_string(line));
+		else if (id != NULL)
+			json_object_del(live, id);
+		json_decref(rec);
 	}
-	*ret_len = (size_t)n;
-	return text;
+	free(line);
+	fclose(f);
+	return live;
 }
 
 /*
@@ -243,17 +229,14 @@ read_ledger(size_t *ret_len, char err[WRIT_ERRLEN])
 static int64_t
 compact_locked(void)
 {
-	char tmp[sizeof(path) + 8], err[WRIT_ERRLEN], *text;
+	char tmp[sizeof(path) + 8], err[WRIT_ERRLEN];
 	json_t *live, *v;
 	const char *id;
 	int64_t n = 0;
-	size_t len;
 	int tfd, dfd, r = 0;
 
-	if ((text = read_ledger(&len, err)) == NULL)
+	if ((live = read_open(err)) == NULL)
 		return -1;
-	live = open_entries(text, len);
-	free(text);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	(void)unlink(tmp);
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -262,13 +245,10 @@ compact_locked(void)
 		return -1;
 	}
 	json_object_foreach(live, id, v) {
-		char *line = json_dumps(v, JSON_COMPACT);
-
 		(void)id;
-		if (line == NULL || write_all(tfd, line, strlen(line)) < 0 ||
+		if (write_all(tfd, json_string_value(v), json_string_length(v)) < 0 ||
 		    write_all(tfd, "\n", 1) < 0)
 			r = -1;
-		free(line);
 		n++;
 	}
 	json_decref(live);
@@ -423,14 +403,17 @@ restore(json_t *live)
 	size_t ngone = 0;
 	unsigned int n = 0;
 	const char *id;
-	json_t *e;
+	json_t *line, *e;
 	bool g;
 
 	if ((gone = calloc(json_object_size(live) + 1, sizeof(*gone))) == NULL)
 		return 0;
 	pthread_mutex_lock(&writd_lock);
-	json_object_foreach(live, id, e) {
-		if ((s = restore_one(id, e, &g)) == NULL)
+	json_object_foreach(live, id, line) {
+		e = json_loads(json_string_value(line), 0, NULL);
+		s = restore_one(id, e, &g);
+		json_decref(e);
+		if (s == NULL)
 			continue;
 		n++;
 		if (g) {
@@ -455,8 +438,6 @@ restore(json_t *live)
 int
 ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 {
-	char *text;
-	size_t len;
 	json_t *live;
 	unsigned int n;
 	int r;
@@ -481,13 +462,11 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot get the ledger key from the secret store");
 		return r < 0 ? r : WRIT_EINTERNAL;
 	}
-	if ((text = read_ledger(&len, err)) == NULL)
+	if ((live = read_open(err)) == NULL)
 		return WRIT_EFORBIDDEN;
-	live = open_entries(text, len);
-	free(text);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || live == NULL) {
-		snprintf(err, WRIT_ERRLEN, "%s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
+	if (fd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 		json_decref(live);
 		return WRIT_EINTERNAL;
 	}
