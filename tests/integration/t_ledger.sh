@@ -99,6 +99,25 @@ check "the ledger is compacted as closed entries pile up ($(grep -c . "$L") line
 eq "  ... keeping the one still open" 1 "$(jq -r 'select(.op=="add") | .id' "$L" | sort -u |
 	while read -r i; do grep -q "\"op\":\"done\",\"id\":\"$i\"" "$L" || echo "$i"; done | wc -l)"
 
+# A ledger with lines writd did not write: skipped or refused, with a record.
+N=$(nwrits)
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+{
+	echo 'not json at all'
+	echo '{"op":"add","id":"00000000000000000000000000000001","session":"00000000000000000000000000000002","name":"x","kind":"nosuch","scope":{},"issued_at":1,"expires_at":99999999999}'
+	echo '{"op":"add","id":"../../etc","session":"00000000000000000000000000000002","name":"x","kind":"jwt","scope":{"aud":"x"},"issued_at":1,"expires_at":99999999999}'
+	echo '{"op":"add","id":"00000000000000000000000000000003","session":"00000000000000000000000000000002","name":"x","kind":"jwt","scope":"x","issued_at":1,"expires_at":99999999999}'
+	printf '{"op":"add","id":"torn'
+} >>"$L"
+start_writd || exit 1
+eq "a ledger with foreign lines: writd starts and brings back only its own" "$N" "$(nwrits)"
+eq "  ... each foreign entry is refused with a record" 3 \
+	"$(grep '"event":"revoke_failed"' "$T/state/audit.jsonl" | grep -c 'not one writd wrote')"
+stop_writd
+start_writd || exit 1
+check "  ... and closed, so the next start does not see them again" \
+	bash -c "! grep -q 'nosuch\|etc\|torn' '$L'"
+
 "$BIN/writctl" audit verify >/dev/null
 eq "the audit chain verifies" 0 "$?"
 stop_writd
