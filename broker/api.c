@@ -124,6 +124,17 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 /* Record a minted token (taken) as a writ of s and answer c with it. */
 static void durable(void *arg, bool ok);
 
+/*
+ * A mint that failed, by its code only: messages may quote upstream's
+ * answer, and the log keeps nothing it did not write itself.
+ */
+static void
+audit_mint_failed(const struct session *s, const struct writ_kind *k, int code)
+{
+	audit_log("mint_failed", json_pack("{ssssss}", "session", s->id, "kind", k->name,
+	    "error", errors_lookup(code)->name));
+}
+
 static enum MHD_Result
 deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
     const struct writ_kind *k, const json_t *scope, const char *wid, int64_t issued,
@@ -175,9 +186,11 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 	    "expires_at", (json_int_t)expires);
 	secret_free(tok);
 	/* Write-ahead: the token leaves only once its record is on disk. */
-	seq = audit_log_durable("issued", json_pack("{sssssssOsIss}", "writ", wid,
+	/* "request": the approval it came from, when a person was asked. */
+	seq = audit_log_durable("issued", json_pack("{sssssssOsIssso}", "writ", wid,
 	    "session", s->id, "kind", k->name, "scope", scope, "expires_at",
-	    (json_int_t)expires, "fingerprint", fp));
+	    (json_int_t)expires, "fingerprint", fp, "request",
+	    rq->pending != NULL ? json_string(rq->pending->id) : json_null()));
 	rq->reply = body;
 	memcpy(rq->reply_writ, wid, sizeof(rq->reply_writ));
 	pthread_mutex_lock(&writd_lock);
@@ -260,9 +273,11 @@ issue(struct MHD_Connection *c, struct req *rq, struct session *s,
 		return MHD_YES;
 	}
 	r = k->mint(kinds_state(k), &m, &kt, err);
-	if (r < 0)
+	if (r < 0) {
+		audit_mint_failed(s, k, r);
 		return reply_error_with(c, r == WRIT_ENOMEM ? r : r == WRIT_EINTERNAL ? WRIT_EMINT : r,
 		    err[0] ? err : NULL, NULL, kt.retry_after);
+	}
 	return deliver(c, rq, s, k, scope, wid, m.issued_at, m.expires_at, kt.token);
 }
 
@@ -273,9 +288,11 @@ finish_job(struct MHD_Connection *c, struct req *rq)
 	struct mint_job *j = rq->job;
 	struct secret *tok;
 
-	if (j->result < 0)
+	if (j->result < 0) {
+		audit_mint_failed(j->session, j->kind, j->result);
 		return reply_error_with(c, j->result, j->err[0] ? j->err : NULL, NULL,
 		    j->out.retry_after);
+	}
 	tok = j->out.token;
 	j->out.token = NULL;
 	return deliver(c, rq, j->session, j->kind, j->scope, j->writ_id, j->issued_at,
@@ -689,8 +706,6 @@ decide(struct MHD_Connection *c, struct req *rq, const char *id, bool approve)
 	}
 	if (r < 0)
 		return reply_error(c, r, NULL);
-	audit_log(approve ? "approved" : "denied", json_pack("{ssss}", "request", id,
-	    "channel", "admin"));
 	body = json_pack("{ssss}", "id", id, "decision", approve ? "approved" : "denied");
 	if (body != NULL && cooled) {
 		snprintf(err, sizeof(err), "that was the session's %u%s denial within %llds: "

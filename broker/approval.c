@@ -84,10 +84,19 @@ unlist_pending(struct pending *p)
 	server_watch_hangup(p->fd, false);
 }
 
-/* Settle p with decision and wake its request. */
+/*
+ * Settle p with decision (by channel, for a person's or a command's
+ * verdict) and wake its request.  Every ending is audited.
+ */
 static void
-settle(struct pending *p, int decision)
+settle_by(struct pending *p, int decision, const char *channel)
 {
+	if (decision == 1 || decision == WRIT_EDENIED)
+		audit_log(decision == 1 ? "approved" : "denied", json_pack("{ssssss}",
+		    "request", p->id, "session", p->session->id, "channel", channel));
+	else
+		audit_log("approval_failed", json_pack("{ssssss}", "request", p->id,
+		    "session", p->session->id, "error", errors_lookup(decision)->name));
 	unlist_pending(p);
 	approver_cancel(p->id);
 	p->decision = decision;
@@ -95,6 +104,13 @@ settle(struct pending *p, int decision)
 	decided[decided_next].decision = decision;
 	decided_next = (decided_next + 1) % WRIT_DECIDED_MEMORY;
 	server_resume(p->mhd, p->rq);
+}
+
+/* Settle p without a verdict: timed out, caller gone, session closed ... */
+static void
+settle(struct pending *p, int code)
+{
+	settle_by(p, code, NULL);
 }
 
 static void
@@ -253,6 +269,8 @@ approval_submit(struct pending *p, unsigned int max_pending)
 			wake_poller(w);
 	}
 	pthread_cond_signal(&reaper_cond);
+	audit_log("approval_asked", json_pack("{sssssssb}", "request", p->id, "session",
+	    p->session->id, "kind", p->kind->name, "typed", p->why.typed));
 	if (writd_cfg->approval_command[0] != '\0') {
 		json_t *j = pending_json(p);
 		char *text = json_dumps(j, JSON_COMPACT);
@@ -296,7 +314,7 @@ approval_decide(const char *id, const struct verdict *v, int *ret_prior,
 	}
 	if (!v->approve)
 		*ret_cooldown = session_denied(p->session, now_mono());
-	settle(p, v->approve ? 1 : WRIT_EDENIED);
+	settle_by(p, v->approve ? 1 : WRIT_EDENIED, v->trusted ? "command" : "admin");
 	return 0;
 }
 

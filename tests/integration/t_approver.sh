@@ -8,6 +8,7 @@ cmd() {	# cmd NAME BODY: an approver script at $T/NAME
 	printf '#!/bin/sh\n%s\n' "$2" >"$T/$1"
 	chmod 0755 "$T/$1"
 }
+ev() { grep "\"event\":\"$1\"" "$T/state/audit.jsonl"; }	# ev EVENT: its records
 cmd yes "cat >'$T/cmd.json'; env >'$T/cmd.env'; exit 0"
 cmd no "cat >/dev/null; exit 1"
 cmd hang "cat >/dev/null; echo \$\$ >'$T/hang.pid'; exec sleep 300"
@@ -22,6 +23,10 @@ eq "  ... the command saw the request on stdin" "jwt example via command" \
 check "  ... with the caller's pid" test "$(jq -r .caller.pid "$T/cmd.json")" -gt 1
 check "  ... and a clean environment (no writd variables)" bash -c "! grep -q WRIT_CANARY '$T/cmd.env'"
 check "  ... PATH reset" grep -qx 'PATH=/usr/local/bin:/usr/bin:/bin' "$T/cmd.env"
+RID=$(jq -r .id "$T/cmd.json")
+eq "  ... audited: asked, approved by the command, issued from that request" \
+	"$RID $RID:command $RID" \
+	"$(ev approval_asked | jq -r .request) $(ev approved | jq -r '"\(.request):\(.channel)"') $(ev issued | jq -r .request)"
 stop_writd
 
 start_writd "{\"approval\":{\"command\":\"$T/no\",\"timeout\":\"2s\"}}" || exit 1
@@ -30,6 +35,7 @@ WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=example >/dev/null 2>"$T/err"
 eq "denying command: writ exits 4" 4 "$?"
 check "  ... approval_denied" grep -q approval_denied "$T/err"
 eq "  ... nothing issued" 0 "$(nwrits)"
+eq "  ... audited as denied by the command" command "$(ev denied | tail -1 | jq -r .channel)"
 stop_writd
 
 start_writd "{\"approval\":{\"command\":\"$T/hang\",\"timeout\":\"2s\"}}" || exit 1
@@ -38,6 +44,7 @@ WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=example >/dev/null 2>"$T/err"
 eq "a command that never answers: timed out (exit 5)" 5 "$?"
 wait_for bash -c "! kill -0 \$(cat '$T/hang.pid') 2>/dev/null"
 check "  ... and the command was stopped" bash -c "! kill -0 \$(cat '$T/hang.pid') 2>/dev/null"
+eq "  ... audited as timed out" approval_timeout "$(ev approval_failed | tail -1 | jq -r .error)"
 stop_writd
 
 timeout 10 "$BIN/writd" --runtime-dir "$T/r3" --state-dir "$T/state" \

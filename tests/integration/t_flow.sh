@@ -34,6 +34,8 @@ eq "prompt data: ttl" 90 "$(echo "$req" | jq -r '.requests[0].ttl')"
 check "writctl approve succeeds" test $? -eq 0
 wait $GET
 eq "writ get exits 0 after approval" 0 "$?"
+eq "  ... audited: approved on the admin socket, issued from that request" "admin $ID" \
+	"$(grep '"event":"approved"' "$T/state/audit.jsonl" | jq -r --arg id "$ID" 'select(.request==$id) | .channel') $(grep '"event":"issued"' "$T/state/audit.jsonl" | jq -r .request | tail -1)"
 tok=$(cat "$T/tok")
 h=${tok%%.*}; rest=${tok#*.}; p=${rest%%.*}; sig=${rest#*.}
 printf '%s' "$h.$p" >"$T/signed"

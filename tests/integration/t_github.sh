@@ -70,6 +70,8 @@ for m in "401 502 upstream_auth" "403 503 upstream_rate_limited" "422 403 upstre
 	code=$(curl -s -D "$T/hdr" -o "$T/body" -w '%{http_code}' --unix-socket "$CI" -X POST \
 		--data-binary '{"kind":"github","scope":{"repo":"acme/widgets"}}' http://writ/v1/writs)
 	eq "upstream $1: $2 $3" "$2 $3" "$code $(jq -r .error.code "$T/body")"
+	eq "  ... audited as mint_failed, by code" "$3" \
+		"$(grep '"event":"mint_failed"' "$T/state/audit.jsonl" | tail -1 | jq -r .error)"
 done
 mode 403
 curl -s -D "$T/hdr" -o /dev/null --unix-socket "$CI" -X POST \
