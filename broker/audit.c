@@ -279,31 +279,28 @@ sync_main(void *arg)
 	return NULL;
 }
 
-/* Append one record (lock held).  Returns its seq, or 0 when broken. */
+/*
+ * Append one record (lock held): event, seq and time first, then the
+ * fields, given as their JSON object text (NULL: none).  Returns its seq,
+ * or 0 when broken.
+ */
 static uint64_t
-append_locked(const char *event, json_t *fields)
+append_locked(const char *event, const char *fields)
 {
-	char *body, line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
+	char body[WRIT_MAX_AUDIT_RECORD], line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
+	bool more = fields != NULL && fields[0] == '{' && fields[1] != '}';
 	unsigned char mac[32];
-	json_t *rec;
 	size_t len;
+	int n;
 
-	if (broken || fd < 0) {
-		json_decref(fields);
+	if (broken || fd < 0)
 		return 0;
-	}
-	rec = fields != NULL ? fields : json_object();
-	json_object_set_new(rec, "seq", json_integer((json_int_t)(seq + 1)));
-	json_object_set_new(rec, "time", json_integer((json_int_t)time(NULL)));
-	json_object_set_new(rec, "event", json_string(event));
-	body = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(rec);
-	if (body == NULL || (len = strlen(body)) + SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD) {
-		free(body);
+	n = snprintf(body, sizeof(body), "{\"event\":\"%s\",\"seq\":%llu,\"time\":%lld%s%s",
+	    event, (unsigned long long)(seq + 1), (long long)time(NULL), more ? "," : "}",
+	    more ? fields + 1 : "");
+	if (n < 0 || (size_t)n + SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD)
 		return 0;
-	}
 	len = audit_format(key->data, last_mac, body, line, sizeof(line), mac);
-	free(body);
 	if (pend_len + len > pend_cap) {
 		size_t cap = pend_cap ? pend_cap * 2 : 65536;
 		char *p;
@@ -324,26 +321,39 @@ append_locked(const char *event, json_t *fields)
 	return seq;
 }
 
+/*
+ * Format fields outside the lock (the costly part), chain and buffer
+ * under it.  event is one of writd's own names: no escaping needed.
+ */
+static uint64_t
+append(const char *event, json_t *fields)
+{
+	char *text = fields != NULL ? json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	uint64_t s;
+
+	json_decref(fields);
+	if (fields != NULL && text == NULL)
+		return 0;
+	pthread_mutex_lock(&alock);
+	s = append_locked(event, text);
+	pthread_mutex_unlock(&alock);
+	free(text);
+	return s;
+}
+
 void
 audit_log(const char *event, json_t *fields)
 {
-	pthread_mutex_lock(&alock);
-	(void)append_locked(event, fields);
-	pthread_mutex_unlock(&alock);
+	(void)append(event, fields);
 }
 
 uint64_t
 audit_log_durable(const char *event, json_t *fields)
 {
-	uint64_t s;
-
 	/* A durable record always carries its facts; none means a bug upstream. */
 	if (fields == NULL)
 		return 0;
-	pthread_mutex_lock(&alock);
-	s = append_locked(event, fields);
-	pthread_mutex_unlock(&alock);
-	return s;
+	return append(event, fields);
 }
 
 bool
