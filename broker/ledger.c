@@ -42,6 +42,10 @@ static int fd = -1;
 static char path[4200], dir[4096];
 static struct secret *key;
 static char boot[40];		/* this boot's id: pids repeat across boots */
+/* The compaction thread, woken under blk. */
+static pthread_cond_t compact_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t compactor;
+static bool compactor_running, compact_wanted, compacting, compact_stop;
 
 static void
 append(json_t *rec, int64_t dopen, int64_t dclosed)
@@ -174,13 +178,14 @@ write_all(int to, const char *p, size_t len)
 }
 
 /*
- * The entries still open in the file, read a line at a time (its size is
- * not bounded, only the open entries are kept): id -> the "add" line.
- * NULL with err when the file is not ours.
+ * The entries still open in the file's first upto bytes (-1: all of it),
+ * read a line at a time (its size is not bounded, only the open entries
+ * are kept): id -> the "add" line.  NULL with err when the file is not ours.
  */
 static json_t *
-read_open(char err[WRIT_ERRLEN])
+read_open(off_t upto, char err[WRIT_ERRLEN])
 {
+	off_t done = 0;
 	json_t *live, *rec;
 	const char *id, *op;
 	struct stat st;
@@ -203,7 +208,8 @@ read_open(char err[WRIT_ERRLEN])
 		return NULL;
 	}
 	live = json_object();
-	while (live != NULL && (n = getline(&line, &cap, f)) > 0) {
+	while (live != NULL && (upto < 0 || done < upto) && (n = getline(&line, &cap, f)) > 0) {
+		done += n;
 		if (line[n - 1] != '\n')
 			break;		/* a torn last line: never synced, its token never left */
 		line[n - 1] = '\0';
@@ -221,25 +227,60 @@ read_open(char err[WRIT_ERRLEN])
 	return live;
 }
 
+/* Copy what follows offset from in the file to tfd.  flk held. */
+static int
+copy_tail(off_t from, int tfd)
+{
+	char chunk[65536];
+	ssize_t n = 0;
+	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	while (rfd >= 0 && (n = pread(rfd, chunk, sizeof(chunk), from)) > 0) {
+		if (write_all(tfd, chunk, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+		from += n;
+	}
+	if (rfd >= 0)
+		close(rfd);
+	return rfd < 0 || n < 0 ? -1 : 0;
+}
+
 /*
- * Rewrite the file with its open entries only (temp, sync, rename, sync
- * the directory) and return how many there are; -1 when it could not, and
- * the long file stays.  flk held, buffer flushed.
+ * Rewrite the file with its open entries only.  The costly part runs
+ * without flk, so flushes (and the audit syncs that wait on them) go on:
+ * the file as far as it was synced is read and its open entries written
+ * to a temp file; then, under flk, what was appended meanwhile is copied
+ * over, and the temp file, synced, takes the file's place.  NB. the
+ * directory is synced too: else a crash could bring back the old name
+ * after later appends went to the new file.  Returns how many entries
+ * were open, or -1 when it could not (the long file stays).
  */
 static int64_t
-compact_locked(void)
+compact(void)
 {
 	char tmp[sizeof(path) + 8], err[WRIT_ERRLEN];
+	int64_t n = 0, open_then, closed_then;
 	json_t *live, *v;
 	const char *id;
-	int64_t n = 0;
+	struct stat st;
+	off_t upto;
 	int tfd, dfd, r = 0;
 
-	if ((live = read_open(err)) == NULL)
+	pthread_mutex_lock(&flk);
+	r = broken || fd < 0 || fstat(fd, &st) != 0 ? -1 : 0;
+	upto = st.st_size;
+	pthread_mutex_lock(&blk);
+	open_then = nopen;
+	closed_then = nclosed;
+	pthread_mutex_unlock(&blk);
+	pthread_mutex_unlock(&flk);
+	if (r < 0 || (live = read_open(upto, err)) == NULL)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	(void)unlink(tmp);
-	tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	tfd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (tfd < 0) {
 		json_decref(live);
 		return -1;
@@ -252,12 +293,9 @@ compact_locked(void)
 		n++;
 	}
 	json_decref(live);
-	/*
-	 * NB. swap in only a complete, synced file, and sync the directory:
-	 * else a crash could bring back the old name after later appends
-	 * went to the new file.
-	 */
-	if (r == 0 && fdatasync(tfd) == 0 && rename(tmp, path) == 0) {
+	pthread_mutex_lock(&flk);
+	if (r == 0 && !broken && copy_tail(upto, tfd) == 0 && fdatasync(tfd) == 0 &&
+	    rename(tmp, path) == 0) {
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd >= 0) {
 			(void)fsync(dfd);
@@ -265,11 +303,38 @@ compact_locked(void)
 		}
 		close(fd);
 		fd = tfd;
+		pthread_mutex_lock(&blk);
+		nopen = n + (nopen - open_then);
+		nclosed -= closed_then;
+		pthread_mutex_unlock(&blk);
+		pthread_mutex_unlock(&flk);
 		return n;
 	}
+	pthread_mutex_unlock(&flk);
 	close(tfd);
 	(void)unlink(tmp);
 	return -1;
+}
+
+/* The compaction thread: file I/O proportional to the ledger, off every other path. */
+static void *
+compact_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&blk);
+	for (;;) {
+		while (!compact_wanted && !compact_stop)
+			pthread_cond_wait(&compact_cond, &blk);
+		if (compact_stop)
+			break;
+		compact_wanted = false;
+		pthread_mutex_unlock(&blk);
+		(void)compact();
+		pthread_mutex_lock(&blk);
+		compacting = false;
+	}
+	pthread_mutex_unlock(&blk);
+	return NULL;
 }
 
 int
@@ -277,7 +342,6 @@ ledger_flush(void)
 {
 	char *batch;
 	size_t len, cap;
-	int64_t open_then, closed_then, n;
 	struct stat st, now;
 	bool due;
 	int r = 0;
@@ -292,10 +356,12 @@ ledger_flush(void)
 	buf_len = 0;
 	spare = NULL;
 	spare_cap = 0;
-	open_then = nopen;
-	closed_then = nclosed;
 	/* Compaction costs the file's size: do it when half of it is dead. */
-	due = nclosed >= COMPACT_AFTER && nclosed >= nopen;
+	due = nclosed >= COMPACT_AFTER && nclosed >= nopen && !compacting && compactor_running;
+	if (due) {
+		compacting = compact_wanted = true;
+		pthread_cond_signal(&compact_cond);
+	}
 	pthread_mutex_unlock(&blk);
 	/* NB. deleted or replaced, it would not be read back at the next start. */
 	if (len > 0 && (broken || fd < 0 || write_all(fd, batch, len) < 0 ||
@@ -308,12 +374,6 @@ ledger_flush(void)
 		broken = true;
 	}
 	r = broken && len > 0 ? WRIT_EAUDIT : 0;
-	if (r == 0 && due && (n = compact_locked()) >= 0) {
-		pthread_mutex_lock(&blk);
-		nopen = n + (nopen - open_then);
-		nclosed -= closed_then;
-		pthread_mutex_unlock(&blk);
-	}
 	pthread_mutex_lock(&blk);
 	spare = batch;
 	spare_cap = cap;
@@ -462,7 +522,7 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot get the ledger key from the secret store");
 		return r < 0 ? r : WRIT_EINTERNAL;
 	}
-	if ((live = read_open(err)) == NULL)
+	if ((live = read_open(-1, err)) == NULL)
 		return WRIT_EFORBIDDEN;
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -470,11 +530,16 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		json_decref(live);
 		return WRIT_EINTERNAL;
 	}
-	pthread_mutex_lock(&flk);
-	nopen = compact_locked();
-	if (nopen < 0)
+	if (compact() < 0)
 		nopen = (int64_t)json_object_size(live);
-	pthread_mutex_unlock(&flk);
+	if (pthread_create(&compactor, NULL, compact_main, NULL) != 0) {
+		json_decref(live);
+		snprintf(err, WRIT_ERRLEN, "cannot start the ledger's compaction thread");
+		return WRIT_EINTERNAL;
+	}
+	pthread_mutex_lock(&blk);
+	compactor_running = true;
+	pthread_mutex_unlock(&blk);
 	n = restore(live);
 	json_decref(live);
 	if (n > 0)
@@ -486,6 +551,16 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 void
 ledger_close(void)
 {
+	bool running;
+
+	pthread_mutex_lock(&blk);
+	running = compactor_running;
+	compactor_running = false;
+	compact_stop = true;
+	pthread_cond_signal(&compact_cond);
+	pthread_mutex_unlock(&blk);
+	if (running)
+		pthread_join(compactor, NULL);
 	(void)ledger_flush();
 	pthread_mutex_lock(&flk);
 	if (fd >= 0)

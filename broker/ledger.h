@@ -19,8 +19,9 @@
  * At start the open entries come back: their writs live on in memory under
  * restored sessions (no socket) and are revoked at their expiry as before
  * the crash, or at once when the sandbox they were tied to has exited.
- * The file is compacted to its open entries at start and whenever closed
- * entries outnumber open ones, so it stays proportional to live writs.
+ * The file is compacted to its open entries at start and, on a thread of
+ * its own, whenever closed entries outnumber open ones, so it stays
+ * proportional to live writs.
  */
 #ifndef WRIT_LEDGER_H
 #define WRIT_LEDGER_H
