@@ -138,7 +138,8 @@ session_restore(const char *id, const char *name, pid_t pid, uint64_t pid_start,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return WRIT_ENOMEM;
 	snprintf(s->id, sizeof(s->id), "%s", id);
-	snprintf(s->name, sizeof(s->name), "%s", name);
+	/* The name reaches terminals: only one that session_create would take. */
+	snprintf(s->name, sizeof(s->name), "%s", valid_name(name) ? name : "restored");
 	s->created_at = now_real();
 	s->refs = 1;
 	s->restored = true;

@@ -107,10 +107,15 @@ kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 	echo '{"op":"add","id":"00000000000000000000000000000001","session":"00000000000000000000000000000002","name":"x","kind":"nosuch","scope":{},"issued_at":1,"expires_at":99999999999}'
 	echo '{"op":"add","id":"../../etc","session":"00000000000000000000000000000002","name":"x","kind":"jwt","scope":{"aud":"x"},"issued_at":1,"expires_at":99999999999}'
 	echo '{"op":"add","id":"00000000000000000000000000000003","session":"00000000000000000000000000000002","name":"x","kind":"jwt","scope":"x","issued_at":1,"expires_at":99999999999}'
+	echo '{"op":"add","id":"00000000000000000000000000000004","session":"00000000000000000000000000000005","name":"\u001b[31mred","kind":"jwt","scope":{"aud":"x"},"issued_at":1,"expires_at":99999999999}'
 	printf '{"op":"add","id":"torn'
 } >>"$L"
 start_writd || exit 1
-eq "a ledger with foreign lines: writd starts and brings back only its own" "$N" "$(nwrits)"
+eq "a ledger with foreign lines: writd starts and brings back only well-formed ones" \
+	"$((N + 1))" "$(nwrits)"
+eq "  ... a session name with control characters comes back as 'restored'" restored \
+	"$(admin /v1/sessions | jq -r '.sessions[] | select(.id=="00000000000000000000000000000005") | .name')"
+"$BIN/writctl" writs revoke 00000000000000000000000000000004 >/dev/null
 eq "  ... each foreign entry is refused with a record" 3 \
 	"$(grep '"event":"revoke_failed"' "$T/state/audit.jsonl" | grep -c 'not one writd wrote')"
 stop_writd
