@@ -111,6 +111,14 @@ parse(char *buf, size_t len, struct writ_resp *ret)
 	return ret->body != NULL ? 0 : WRIT_HTTP_EPROTO;
 }
 
+static size_t max_response = WRIT_MAX_RESPONSE;
+
+void
+writ_set_max_response(size_t max)
+{
+	max_response = max;
+}
+
 int
 writ_http(const char *sock, const char *method, const char *path,
     const char *body, size_t len, int timeout_ms, struct writ_resp *ret)
@@ -148,8 +156,8 @@ writ_http(const char *sock, const char *method, const char *path,
 		if (got == cap) {
 			char *nb;
 
-			if (cap >= WRIT_MAX_RESPONSE) {
-				r = WRIT_HTTP_EPROTO;
+			if (cap >= max_response) {
+				r = WRIT_HTTP_ETOOBIG;
 				goto out;
 			}
 			cap = cap ? cap * 2 : 4096;
@@ -239,6 +247,7 @@ writ_http_strerror(int code)
 	case WRIT_HTTP_EPROTO: return "writd's answer was not understood";
 	case WRIT_HTTP_ETIMEDOUT: return "writd did not answer in time";
 	case WRIT_HTTP_EARG: return "bad socket path or request";
+	case WRIT_HTTP_ETOOBIG: return "writd's answer is larger than this client reads";
 	default: return "unknown error";
 	}
 }

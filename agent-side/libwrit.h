@@ -13,7 +13,7 @@
 
 /* Where the sandbox finds writd when WRIT_SOCKET is not set. */
 #define WRIT_DEFAULT_SOCKET "/run/writ/agent.sock"
-/* Largest response read, in bytes. */
+/* Largest response read, in bytes, unless writ_set_max_response says otherwise. */
 #define WRIT_MAX_RESPONSE (1024 * 1024)
 
 enum {
@@ -22,6 +22,7 @@ enum {
 	WRIT_HTTP_EPROTO = -3,		/* the answer was not HTTP + JSON */
 	WRIT_HTTP_ETIMEDOUT = -4,
 	WRIT_HTTP_EARG = -5,		/* bad socket path or request */
+	WRIT_HTTP_ETOOBIG = -6,		/* the answer is over the size limit */
 };
 
 struct writ_resp {
@@ -39,6 +40,12 @@ struct writ_resp {
  */
 int writ_http(const char *sock, const char *method, const char *path,
     const char *body, size_t len, int timeout_ms, struct writ_resp *ret);
+
+/*
+ * Read answers of up to max bytes from now on (the admin's lists can be
+ * long; an agent's answers never are).
+ */
+void writ_set_max_response(size_t max);
 
 /* Release r's body; r itself may be on the stack. */
 void writ_resp_free(struct writ_resp *r);

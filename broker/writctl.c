@@ -21,6 +21,9 @@
 #include "../policy/policy.h"
 #include "config.h"
 
+/* Largest answer writctl reads: a list of every live writ on a busy writd. */
+#define WRIT_MAX_ADMIN_RESPONSE (256u * 1024 * 1024)
+
 /* How long a plain command waits for writd, in ms. */
 #define SHORT_TIMEOUT 30000
 /* Seconds one long-poll of `watch` stays open. */
@@ -980,6 +983,8 @@ main(int argc, char **argv)
 		fputs("writctl: the runtime dir path is too long\n", stderr);
 		return 2;
 	}
+	/* writs ls and audit tail on a busy writd run long: WRIT_MAX_ADMIN_RESPONSE. */
+	writ_set_max_response(WRIT_MAX_ADMIN_RESPONSE);
 	for (size_t k = 0; commands[k].name != NULL; k++)
 		if (strcmp(argv[i], commands[k].name) == 0)
 			return commands[k].fn(argc - i, argv + i);

@@ -201,7 +201,8 @@ check "helper: a good request prints username, password, expiry" \
 	bash -c "grep -qx 'username=x-access-token' '$T/hout' && grep -q '^password=ghs_' '$T/hout' && grep -q '^password_expiry_utc=[0-9]*$' '$T/hout'"
 # Crash safety: kill -9 writd with live tokens; the next start brings them
 # back and GitHub sees each DELETE at its writ's expiry, not before.
-WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --ttl 6s --json >"$T/w4"
+# 15s: long enough to outlast a restart on a slow, shared machine.
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --ttl 15s --json >"$T/w4"
 WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --ttl 10m --json >"$T/w5"
 T4=$(jq -r .token "$T/w4"); W4=$(jq -r .id "$T/w4"); E4=$(jq -r .expires_at "$T/w4")
 T5=$(jq -r .token "$T/w5"); W5=$(jq -r .id "$T/w5")
@@ -210,9 +211,10 @@ kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 check "  ... not revoked by the crash itself" valid "$T4"
 check "  ... the ledger holds it sealed, not in the clear" bash -c "grep -q '\"sealed\"' '$T/state/ledger.jsonl' && ! grep -qF '$T4' '$T/state/ledger.jsonl'"
 start_writd "$(cat "$T/config.json")" || exit 1
-eq "restarted writd brings back every live writ" "$LIVE" "$(admin /v1/writs | jq -c '[.writs[].id] | sort')"
+admin /v1/writs >"$T/back"
+eq "restarted writd brings back every live writ" "$LIVE" "$(jq -c '[.writs[].id] | sort' "$T/back")"
 eq "  ... the two just issued among them" 2 \
-	"$(admin /v1/writs | jq --arg a "$W4" --arg b "$W5" '[.writs[] | select(.id==$a or .id==$b)] | length')"
+	"$(jq --arg a "$W4" --arg b "$W5" '[.writs[] | select(.id==$a or .id==$b)] | length' "$T/back")"
 early=0
 while [ "$(date +%s)" -lt "$E4" ]; do
 	# Revoked while the clock still reads before its expiry: too early.

@@ -18,7 +18,8 @@ sleep 300 & S2=$!
 B=$("$BIN/writctl" sessions new tied-alive --pid "$S1")
 C=$("$BIN/writctl" sessions new tied-dies --pid "$S2")
 AID=$(sid "$A"); BID=$(sid "$B"); CID=$(sid "$C")
-WRIT_SOCKET=$A "$BIN/writ" get jwt --scope aud=short --ttl 6s --json >"$T/a1"
+# 15s: long enough to outlast a restart on a slow, shared machine.
+WRIT_SOCKET=$A "$BIN/writ" get jwt --scope aud=short --ttl 15s --json >"$T/a1"
 WRIT_SOCKET=$A "$BIN/writ" get jwt --scope aud=long --ttl 10m --json >"$T/a2"
 WRIT_SOCKET=$B "$BIN/writ" get jwt --scope aud=b --ttl 10m --json >"$T/b1"
 WRIT_SOCKET=$C "$BIN/writ" get jwt --scope aud=c --ttl 10m --json >"$T/c1"
@@ -98,6 +99,26 @@ check "the ledger is compacted as closed entries pile up ($(grep -c . "$L") line
 	test "$(grep -c . "$L")" -lt 1100
 eq "  ... keeping the one still open" 1 "$(jq -r 'select(.op=="add") | .id' "$L" | sort -u |
 	while read -r i; do grep -q "\"op\":\"done\",\"id\":\"$i\"" "$L" || echo "$i"; done | wc -l)"
+
+# Many live writs: writctl reads a list of over 1 MiB; an agent's writ ls
+# (which reads at most 1 MiB) says clearly that it cannot.
+python3 - "$SOCK" 7000 <<'PY'
+import http.client, socket, sys
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sys.argv[1])
+c = C("writ")
+for i in range(int(sys.argv[2])):	# one keep-alive connection, one writ after another
+    c.request("POST", "/v1/writs", '{"kind":"jwt","scope":{"aud":"many%d"},"ttl":"10m"}' % i)
+    r = c.getresponse(); r.read()
+    assert r.status == 201, r.status
+PY
+"$BIN/writctl" writs ls >"$T/many" 2>"$T/e"
+eq "writctl writs ls lists 7001 live writs (an answer over 1 MiB)" 7001 "$(wc -l <"$T/many")"
+WRIT_SOCKET=$SOCK "$BIN/writ" ls >/dev/null 2>"$T/e"
+check "  ... writ ls in the sandbox refuses a list that large, saying so" \
+	grep -q 'larger than this client reads' "$T/e"
+"$BIN/writctl" writs revoke --session "$(sid "$SOCK")" >/dev/null
 
 # A ledger with lines writd did not write: skipped or refused, with a record.
 N=$(nwrits)
