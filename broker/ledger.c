@@ -439,10 +439,17 @@ restore_one(const char *id, json_t *e, bool *ret_gone)
 		return NULL;
 	}
 	if (session_restore(sid, name, (pid_t)pid, (uint64_t)start,
-	    eboot != NULL && strcmp(eboot, boot) == 0, &s, ret_gone) < 0 ||
-	    writs_add(id, s, k, json_incref(scope), issued, expires, tok) < 0) {
-		/* writs_add took the token; the entry stays for the next start. */
+	    eboot != NULL && strcmp(eboot, boot) == 0, &s, ret_gone) < 0) {
+		secret_free(tok);
+		s = NULL;
+	} else if (writs_add(id, s, k, json_incref(scope), issued, expires, tok) < 0) {
+		session_idle(s);	/* writs_add freed the token */
+		s = NULL;
+	}
+	if (s == NULL) {
+		/* The entry stays open, for the next start. */
 		fprintf(stderr, "writd: out of memory bringing back writ %s\n", id);
+		*ret_gone = false;
 		return NULL;
 	}
 	audit_log("restored", json_pack("{sssssssI}", "writ", id, "session", sid, "kind",
