@@ -13,18 +13,39 @@
 #include "secret.h"
 
 /*
- * Small secrets (tokens) come from one sodium_malloc'd slab of fixed
- * slots: guarded, locked and kept out of core dumps like any sodium_malloc
- * block, without an mmap, mprotect and mlock per token (measured: those
+ * Small secrets (tokens) come from sodium_malloc'd chunks of fixed slots:
+ * guarded, locked and kept out of core dumps like any sodium_malloc block,
+ * without an mmap, mprotect and mlock per token (measured: those
  * page-table changes, not the cryptography, bounded issuance under load).
+ * Chunks are added as tokens go live, so an idle writd locks one chunk,
+ * not all of them; past the last one, secrets fall back to sodium_malloc.
  */
 #define SLOT 1024
-#define NSLOTS 1024
+#define CHUNK_SLOTS 64
+#define NCHUNKS 16
 
 static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned char *slab;
+static unsigned char *chunks[NCHUNKS];
+static unsigned int nchunks;
 static void *slab_free_list;
-static bool slab_tried;
+
+/* One more chunk onto the free list; false when none can be had.  slab_lock held. */
+static bool
+slab_grow(void)
+{
+	unsigned char *c;
+
+	if (nchunks == NCHUNKS || (c = sodium_malloc((size_t)SLOT * CHUNK_SLOTS)) == NULL)
+		return false;
+	for (size_t i = 0; i < CHUNK_SLOTS; i++) {
+		void **slot = (void **)(c + i * SLOT);
+
+		*slot = slab_free_list;
+		slab_free_list = slot;
+	}
+	chunks[nchunks++] = c;
+	return true;
+}
 
 static struct secret *
 slab_get(void)
@@ -32,17 +53,7 @@ slab_get(void)
 	void *p = NULL;
 
 	pthread_mutex_lock(&slab_lock);
-	if (!slab_tried) {
-		slab_tried = true;
-		slab = sodium_malloc((size_t)SLOT * NSLOTS);
-		for (size_t i = 0; slab != NULL && i < NSLOTS; i++) {
-			void **slot = (void **)(slab + i * SLOT);
-
-			*slot = slab_free_list;
-			slab_free_list = slot;
-		}
-	}
-	if (slab_free_list != NULL) {
+	if (slab_free_list != NULL || slab_grow()) {
 		p = slab_free_list;
 		slab_free_list = *(void **)p;
 	}
@@ -50,11 +61,15 @@ slab_get(void)
 	return p;
 }
 
+/* Is p a slot of a chunk?  slab_lock held. */
 static bool
 in_slab(const void *p)
 {
-	return slab != NULL && (const unsigned char *)p >= slab &&
-	    (const unsigned char *)p < slab + (size_t)SLOT * NSLOTS;
+	for (unsigned int i = 0; i < nchunks; i++)
+		if ((const unsigned char *)p >= chunks[i] &&
+		    (const unsigned char *)p < chunks[i] + (size_t)SLOT * CHUNK_SLOTS)
+			return true;
+	return false;
 }
 
 struct secret *
@@ -98,14 +113,15 @@ secret_free(struct secret *s)
 {
 	if (s == NULL)
 		return;
+	pthread_mutex_lock(&slab_lock);
 	if (in_slab(s)) {
 		sodium_memzero(s, SLOT);
-		pthread_mutex_lock(&slab_lock);
 		*(void **)s = slab_free_list;
 		slab_free_list = s;
 		pthread_mutex_unlock(&slab_lock);
 		return;
 	}
+	pthread_mutex_unlock(&slab_lock);
 	/* sodium_free zeroes before unmapping. */
 	sodium_free(s);
 }
