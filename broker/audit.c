@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "secret.h"
 #include "store.h"
 
@@ -163,22 +164,6 @@ run_waiters(struct waiter *w, bool ok)
 static char *spare;		/* the other buffer, while not in use */
 static size_t spare_cap;
 
-static int
-write_all(const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Each record of a durable batch to syslog, without its newline. */
 static void
 send_mirror(const char *p, size_t len)
@@ -233,7 +218,7 @@ sync_main(void *arg)
 		/* One write and one sync for everything appended meanwhile. */
 		r = presync != NULL && presync() < 0 ? -1 : 0;
 		if (r == 0)
-			r = write_all(batch, batch_len);
+			r = fs_write_all(fd, batch, batch_len);
 		if (r == 0)
 			r = fdatasync(fd);
 		/*

@@ -139,3 +139,21 @@ fs_listen_unix(const char *path, int *ret_fd, char err[WRIT_ERRLEN])
 		close(fd);
 	return WRIT_EINTERNAL;
 }
+
+int
+fs_write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+
+	while (len > 0) {
+		ssize_t n = write(fd, c, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

@@ -1,8 +1,10 @@
 /*
- * fsutil.h - private directories and Unix listen sockets.
+ * fsutil.h - private directories, Unix listen sockets, whole writes.
  */
 #ifndef WRIT_FSUTIL_H
 #define WRIT_FSUTIL_H
+
+#include <stddef.h>
 
 #include "sjson.h"
 
@@ -29,5 +31,8 @@ int fs_lock(const char *dir, int *ret_fd, char err[WRIT_ERRLEN]);
  * a non-blocking, close-on-exec fd, or a negative code with a message.
  */
 int fs_listen_unix(const char *path, int *ret_fd, char err[WRIT_ERRLEN]);
+
+/* Write all of p to fd, retrying short writes and EINTR.  Returns 0 or -1 (errno). */
+int fs_write_all(int fd, const void *p, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include "approval.h"
 #include "audit.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "ledger.h"
 #include "server.h"
 #include "session.h"
@@ -161,22 +162,6 @@ ledger_done(const char *id)
 	append(json_pack("{ssss}", "op", "done", "id", id), -1, 1);
 }
 
-static int
-write_all(int to, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(to, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The entries still open in the file's first upto bytes (-1: all of it),
  * read a line at a time (its size is not bounded, only the open entries
@@ -236,7 +221,7 @@ copy_tail(off_t from, int tfd)
 	int rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	while (rfd >= 0 && (n = pread(rfd, chunk, sizeof(chunk), from)) > 0) {
-		if (write_all(tfd, chunk, (size_t)n) < 0) {
+		if (fs_write_all(tfd, chunk, (size_t)n) < 0) {
 			n = -1;
 			break;
 		}
@@ -287,8 +272,8 @@ compact(void)
 	}
 	json_object_foreach(live, id, v) {
 		(void)id;
-		if (write_all(tfd, json_string_value(v), json_string_length(v)) < 0 ||
-		    write_all(tfd, "\n", 1) < 0)
+		if (fs_write_all(tfd, json_string_value(v), json_string_length(v)) < 0 ||
+		    fs_write_all(tfd, "\n", 1) < 0)
 			r = -1;
 		n++;
 	}
@@ -364,7 +349,7 @@ ledger_flush(void)
 	}
 	pthread_mutex_unlock(&blk);
 	/* NB. deleted or replaced, it would not be read back at the next start. */
-	if (len > 0 && (broken || fd < 0 || write_all(fd, batch, len) < 0 ||
+	if (len > 0 && (broken || fd < 0 || fs_write_all(fd, batch, len) < 0 ||
 	    fdatasync(fd) != 0 || fstat(fd, &st) != 0 || stat(path, &now) != 0 ||
 	    st.st_ino != now.st_ino || st.st_dev != now.st_dev)) {
 		if (!broken)

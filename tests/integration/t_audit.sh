@@ -206,40 +206,28 @@ else
 	skip "syslog mirroring test needs bwrap (to put a listener at /dev/log)"
 fi
 
-# The log deleted, or moved aside and replaced, under a running writd: its
-# records would go where nobody looks, so issuing stops (revoking goes on).
-for how in deleted replaced; do
-	mkdir -m 0700 "$T/$how-state"
-	STATE=$T/$how-state start_writd || exit 1
-	SOCK=$(new_session "$how")
-	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
-	WID=$(admin /v1/writs | jq -r '.writs[0].id')
-	if [ $how = deleted ]; then
-		rm "$T/$how-state/audit.jsonl"
-	else
-		mv "$T/$how-state/audit.jsonl" "$T/$how-state/aside.jsonl"
-		install -m 0600 /dev/null "$T/$how-state/audit.jsonl"
-	fi
-	eq "the audit log $how: 503 audit_unavailable" "503 audit_unavailable" \
-		"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"x"}}') $(jq -r .error.code "$T/body")"
-	check "  ... no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
-	eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
-	stop_writd
-done
-for how in deleted replaced; do
-	mkdir -m 0700 "$T/l$how-state"
-	STATE=$T/l$how-state start_writd || exit 1
-	SOCK=$(new_session "l$how")
-	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
-	if [ $how = deleted ]; then
-		rm "$T/l$how-state/ledger.jsonl"
-	else
-		mv "$T/l$how-state/ledger.jsonl" "$T/l$how-state/aside.jsonl"
-		install -m 0600 /dev/null "$T/l$how-state/ledger.jsonl"
-	fi
-	eq "the ledger $how: 503 audit_unavailable" "503 audit_unavailable" \
-		"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"x"}}') $(jq -r .error.code "$T/body")"
-	check "  ... no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
-	check "  ... writd says why" grep -q 'writing or syncing the ledger failed' "$T/writd.log"
-	stop_writd
+# The audit log or the ledger deleted, or moved aside and replaced, under a
+# running writd: its records would go where nobody looks, so issuing stops
+# (revoking goes on).
+for f in audit ledger; do
+	for how in deleted replaced; do
+		D=$T/$f-$how-state
+		mkdir -m 0700 "$D"
+		STATE=$D start_writd || exit 1
+		SOCK=$(new_session "$f-$how")
+		WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
+		WID=$(admin /v1/writs | jq -r '.writs[0].id')
+		if [ $how = deleted ]; then
+			rm "$D/$f.jsonl"
+		else
+			mv "$D/$f.jsonl" "$D/aside.jsonl"
+			install -m 0600 /dev/null "$D/$f.jsonl"
+		fi
+		eq "the $f file $how: 503 audit_unavailable" "503 audit_unavailable" \
+			"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"x"}}') $(jq -r .error.code "$T/body")"
+		check "  ... no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
+		check "  ... writd says why" grep -q "writing or syncing the $f" "$T/writd.log"
+		eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
+		stop_writd
+	done
 done
