@@ -121,9 +121,6 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return reply_json(c, 200, body);
 }
 
-/* Record a minted token (taken) as a writ of s and answer c with it. */
-static void durable(void *arg, bool ok);
-
 /*
  * A mint that failed, by its code only: messages may quote upstream's
  * answer, and the log keeps nothing it did not write itself.
@@ -135,6 +132,9 @@ audit_mint_failed(const struct session *s, const struct writ_kind *k, int code)
 	    "error", errors_lookup(code)->name));
 }
 
+static void durable(void *arg, bool ok);
+
+/* Record a minted token (taken) as a writ of s and answer c with it. */
 static enum MHD_Result
 deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
     const struct writ_kind *k, const json_t *scope, const char *wid, int64_t issued,
