@@ -201,7 +201,11 @@ upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *
 	struct revoke_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
+		/* Not silently: its ledger entry stays open for the next start. */
 		secret_free(token);
+		fprintf(stderr, "writd: out of memory queueing the revocation of writ %s\n", id);
+		audit_log("revoke_failed", json_pack("{sssssssi}", "writ", id, "kind", kind->name,
+		    "error", "out of memory; tried again at the next start", "retry_in", 0));
 		return;
 	}
 	j->kind = kind;
