@@ -169,8 +169,9 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 		secret_free(tok);
 		return reply_error(c, r, NULL);
 	}
+	audit_fingerprint(tok->data, tok->len, fp);
 	/* Upstream kinds are in the ledger already: their worker put them there. */
-	if (!k->upstream && ledger_add(wid, s, k, scope, issued, expires, tok) < 0) {
+	if (!k->upstream && ledger_add(wid, s, k, scope, issued, expires, fp, tok) < 0) {
 		struct writ *back = NULL;
 
 		pthread_mutex_lock(&writd_lock);
@@ -180,7 +181,6 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 		secret_free(tok);
 		return reply_error(c, WRIT_ENOMEM, NULL);
 	}
-	audit_fingerprint(tok->data, tok->len, fp);
 	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,
 	    "token", (const char *)tok->data, "issued_at", (json_int_t)issued,
 	    "expires_at", (json_int_t)expires);

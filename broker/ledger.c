@@ -128,12 +128,11 @@ unseal(const char *b64)
 
 int
 ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
-    const json_t *scope, int64_t issued_at, int64_t expires_at, const struct secret *token)
+    const json_t *scope, int64_t issued_at, int64_t expires_at, const char fp[33],
+    const struct secret *token)
 {
 	json_t *rec, *sealed;
-	char fp[33];
 
-	audit_fingerprint(token->data, token->len, fp);
 	rec = json_pack("{sssssssssssOsIsIss}", "op", "add", "id", id, "session", s->id,
 	    "name", s->name, "kind", kind->name, "scope", scope,
 	    "issued_at", (json_int_t)issued_at, "expires_at", (json_int_t)expires_at,

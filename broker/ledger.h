@@ -44,12 +44,13 @@ int ledger_open(const char *state_dir, char err[WRIT_ERRLEN]);
 void ledger_close(void);
 
 /*
- * Buffer the entry of writ id of session s; token is sealed when kind
- * revokes, else only its fingerprint is kept.  Durable after the next
- * ledger_flush.  Returns 0 or WRIT_ENOMEM.
+ * Buffer the entry of writ id of session s, with fp, the token's
+ * audit_fingerprint; token is sealed when kind revokes, else not kept.
+ * Durable after the next ledger_flush.  Returns 0 or WRIT_ENOMEM.
  */
 int ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
-    const json_t *scope, int64_t issued_at, int64_t expires_at, const struct secret *token);
+    const json_t *scope, int64_t issued_at, int64_t expires_at, const char fp[33],
+    const struct secret *token);
 
 /* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);

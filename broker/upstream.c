@@ -101,11 +101,14 @@ worker(void *arg)
 			struct kind_mint req = { .writ_id = m->writ_id,
 			    .session_id = m->session->id, .scope = m->scope,
 			    .issued_at = m->issued_at, .expires_at = m->expires_at };
+			char fp[33];
 
 			m->result = m->kind->mint(kinds_state(m->kind), &req, &m->out, m->err);
 			/* Write-ahead: a revocable token is in the ledger before it leaves. */
+			if (m->result == 0)
+				audit_fingerprint(m->out.token->data, m->out.token->len, fp);
 			if (m->result == 0 && (ledger_add(m->writ_id, m->session, m->kind, m->scope,
-			    m->issued_at, m->expires_at, m->out.token) < 0 || ledger_flush() < 0)) {
+			    m->issued_at, m->expires_at, fp, m->out.token) < 0 || ledger_flush() < 0)) {
 				char e2[WRIT_ERRLEN];
 
 				if (m->kind->revoke != NULL)

@@ -139,7 +139,7 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 60 --unix-socket "$SOCK
 t1=$(date +%s)
 eq "a sync stuck past its bound: 503 audit_unavailable, not a hang" "503 audit_unavailable" \
 	"$code $(jq -r .error.code "$T/body" 2>/dev/null)"
-check "  ... answered by the watchdog, after ${WRIT_SYNC_MAX:-5}s or more ($((t1 - t0))s)" test $((t1 - t0)) -ge 5
+check "  ... answered by the watchdog, after its 5s bound or more ($((t1 - t0))s)" test $((t1 - t0)) -ge 5
 check "  ... no token in the answer" bash -c "! jq -e .token '$T/body' >/dev/null 2>&1"
 eq "  ... revocation works while the disk is stuck" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
 check "  ... writd says why in its log" grep -q 'audit sync has taken over' "$T/writd.log"
