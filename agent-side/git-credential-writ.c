@@ -31,7 +31,9 @@ static const char usage[] =
 "and `git config --global credential.useHttpPath true`.  HOST is the GitHub\n"
 "host (default github.com); --access write asks for contents: write (set it\n"
 "per repository: credential.https://github.com/OWNER/REPO.helper).\n"
-"The socket is $WRIT_SOCKET, else " WRIT_DEFAULT_SOCKET ".\n";
+"The socket is $WRIT_SOCKET, else " WRIT_DEFAULT_SOCKET ".  Nothing is sent to a\n"
+"socket served by another user than you or root, unless $WRIT_SERVER_UID names\n"
+"it (writd under a dedicated user; 65534 in a user namespace that does not map it).\n";
 
 struct cred {
 	char *protocol, *host, *path, *password;
@@ -144,6 +146,7 @@ do_erase(const struct cred *c)
 	struct writ_resp resp = { 0 };
 	json_t *req;
 	char *text;
+	int r;
 
 	if (c->password == NULL)
 		return 0;	/* nothing to give back */
@@ -153,8 +156,11 @@ do_erase(const struct cred *c)
 	if (text == NULL)
 		return 0;
 	/* A token writd does not know (another helper's) is not our business. */
-	(void)writ_http(writ_socket_path(), "POST", "/v1/writs/revoke", text, strlen(text),
+	r = writ_http(writ_socket_path(), "POST", "/v1/writs/revoke", text, strlen(text),
 	    30000, &resp);
+	/* ... but a squatted socket is: the user should hear of it. */
+	if (r == WRIT_HTTP_EPEER || r == WRIT_HTTP_ESERVERUID)
+		writ_report("git-credential-writ", writ_socket_path(), r, &resp);
 	explicit_bzero(text, strlen(text));
 	free(text);
 	writ_resp_free(&resp);

@@ -2,6 +2,7 @@
  * libwrit.c - HTTP/1.1 over a Unix socket, JSON with jansson.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,50 @@ parse(char *buf, size_t len, struct writ_resp *ret)
 	return ret->body != NULL ? 0 : WRIT_HTTP_EPROTO;
 }
 
+int
+writ_uid_trusted(uid_t uid)
+{
+	const char *v = secure_getenv("WRIT_SERVER_UID");
+	unsigned long long u;
+	char *end;
+
+	if (uid == geteuid() || uid == 0)
+		return 1;
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	u = strtoull(v, &end, 10);
+	/* NB. (uid_t)-1 is no uid, and "1000x" or "-1" is a typo, not a wish. */
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || u >= (uid_t)-1)
+		return WRIT_HTTP_ESERVERUID;
+	return uid == (uid_t)u;
+}
+
+/*
+ * Who listens on fd's other end?  Whoever creates a socket's path first (in
+ * a shared /tmp, or in a directory swapped under us) would otherwise be sent
+ * secrets, approvals and requests, and could answer with tokens of its own.
+ * NB. the uid is the listener's at listen(), as the kernel recorded it: the
+ * other end cannot choose it.
+ */
+static int
+peer_check(int fd, struct writ_resp *ret)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	int t;
+
+	ret->peer_uid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 || len != sizeof(uc))
+		return WRIT_HTTP_EPEER;
+	ret->peer_uid = (long)uc.uid;
+	if ((t = writ_uid_trusted(uc.uid)) < 0)
+		return t;
+	if (t == 0)
+		return WRIT_HTTP_EPEER;
+	return 0;
+}
+
 static size_t max_response = WRIT_MAX_RESPONSE;
 
 void
@@ -140,6 +185,9 @@ writ_http(const char *sock, const char *method, const char *path,
 		close(fd);
 		return WRIT_HTTP_ECONNECT;
 	}
+	/* NB. before the first byte goes out: the request line alone may tell. */
+	if ((r = peer_check(fd, ret)) < 0)
+		goto out;
 	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: writ\r\n"
 	    "Connection: close\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n", method, path, body != NULL ? len : 0);
@@ -227,6 +275,23 @@ writ_report(const char *prog, const char *sock, int r, const struct writ_resp *r
 {
 	const char *code, *msg;
 
+	if (r == WRIT_HTTP_EPEER && resp != NULL && resp->peer_uid >= 0) {
+		fprintf(stderr, "%s: refusing the socket at %s: it belongs to uid %ld, "
+		    "not to you (uid %u) or root; another user may have planted it to "
+		    "catch what you send.  Nothing was sent.\n"
+		    "  Fix: do not use it; see who made it (ls -ln %s), remove it, and "
+		    "use a runtime dir only you can write.\n"
+		    "  Only if writd really runs as uid %ld (a dedicated user, or 65534 "
+		    "inside a user namespace that does not map writd's uid), set "
+		    "WRIT_SERVER_UID=%ld.\n", prog, sock, resp->peer_uid,
+		    (unsigned)geteuid(), sock, resp->peer_uid, resp->peer_uid);
+		return;
+	}
+	if (r == WRIT_HTTP_EPEER || r == WRIT_HTTP_ESERVERUID) {
+		fprintf(stderr, "%s: %s at %s; nothing was sent\n", prog,
+		    writ_http_strerror(r), sock);
+		return;
+	}
 	if (r < 0) {
 		fprintf(stderr, "%s: %s at %s (is writd running?)\n", prog,
 		    writ_http_strerror(r), sock);
@@ -248,6 +313,10 @@ writ_http_strerror(int code)
 	case WRIT_HTTP_ETIMEDOUT: return "writd did not answer in time";
 	case WRIT_HTTP_EARG: return "bad socket path or request";
 	case WRIT_HTTP_ETOOBIG: return "writd's answer is larger than this client reads";
+	case WRIT_HTTP_EPEER: return "the socket is not served by you, root or "
+	    "$WRIT_SERVER_UID (another user may have planted it)";
+	case WRIT_HTTP_ESERVERUID: return "WRIT_SERVER_UID is set but is not a uid "
+	    "(a decimal number such as 65534)";
 	default: return "unknown error";
 	}
 }

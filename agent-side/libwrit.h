@@ -9,6 +9,7 @@
 #define WRIT_LIBWRIT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 /* Where the sandbox finds writd when WRIT_SOCKET is not set. */
@@ -23,12 +24,16 @@ enum {
 	WRIT_HTTP_ETIMEDOUT = -4,
 	WRIT_HTTP_EARG = -5,		/* bad socket path or request */
 	WRIT_HTTP_ETOOBIG = -6,		/* the answer is over the size limit */
+	WRIT_HTTP_EPEER = -7,		/* the socket is served by a user not trusted */
+	WRIT_HTTP_ESERVERUID = -8,	/* $WRIT_SERVER_UID is set but not a uid */
 };
 
 struct writ_resp {
 	int status;		/* HTTP status */
 	json_t *body;		/* parsed JSON body, or NULL when empty */
 	int retry_after;	/* seconds, 0 when absent */
+	long peer_uid;		/* the uid serving the socket (-1: not known);
+				   on WRIT_HTTP_EPEER, the one refused */
 };
 
 /*
@@ -37,9 +42,22 @@ struct writ_resp {
  * never).  Returns 0 and fills *ret (free with writ_resp_free), or a
  * negative WRIT_HTTP_E* code.  The raw answer is zeroed after parsing:
  * it may carry a token.
+ *
+ * Nothing is sent unless the process listening on sock is one that
+ * writ_uid_trusted accepts (SO_PEERCRED, checked right after connect):
+ * else WRIT_HTTP_EPEER with ret->peer_uid set, or WRIT_HTTP_ESERVERUID.
  */
 int writ_http(const char *sock, const char *method, const char *path,
     const char *body, size_t len, int timeout_ms, struct writ_resp *ret);
+
+/*
+ * Whether uid may serve writ's sockets: our own effective uid, root, or the
+ * uid in $WRIT_SERVER_UID (a writd under a dedicated user; inside a user
+ * namespace that does not map writd's uid, the overflow uid, usually 65534).
+ * Returns 1 when trusted, 0 when not, or WRIT_HTTP_ESERVERUID when
+ * $WRIT_SERVER_UID is set but is not a decimal uid (never trust on a typo).
+ */
+int writ_uid_trusted(uid_t uid);
 
 /*
  * Read answers of up to max bytes from now on (the admin's lists can be
@@ -59,7 +77,9 @@ void writ_resp_error(const struct writ_resp *r, const char **ret_code,
 
 /*
  * Tell the user on stderr why an exchange with sock failed: "prog: message
- * (code, HTTP status)" from writd's error body, or the transport error r.
+ * (code, HTTP status)" from writd's error body, or the transport error r
+ * (for WRIT_HTTP_EPEER: whose socket it is and what to do; resp may then
+ * be NULL, which leaves out the uid).
  */
 void writ_report(const char *prog, const char *sock, int r, const struct writ_resp *resp);
 

@@ -42,7 +42,9 @@ static const char usage[] =
 "  revoke   give a writ back before it expires\n"
 "  status   is writd reachable, and which session is this\n"
 "\n"
-"The socket is $WRIT_SOCKET, else " WRIT_DEFAULT_SOCKET ".\n"
+"The socket is $WRIT_SOCKET, else " WRIT_DEFAULT_SOCKET ".  Nothing is sent to a\n"
+"socket served by another user than you or root, unless $WRIT_SERVER_UID names\n"
+"it (writd under a dedicated user; 65534 in a user namespace that does not map it).\n"
 "Exit status: 0 ok, 1 other error, 2 bad input, 3 writd unreachable,\n"
 "4 denied (or no approver), 5 approval timed out, 6 busy (retry later).\n";
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,6 +14,112 @@
 
 #include "errors.h"
 #include "fsutil.h"
+
+/* Most symlinks followed on one path, as the kernel's own limit. */
+#define FS_MAX_SYMLINKS 40
+
+/*
+ * One component on the way to a private directory: whoever may rename or
+ * replace it can swap our directory for theirs after the checks, and learn
+ * or fake every socket in it.
+ */
+static int
+check_component(const char *path, const struct stat *st, char err[WRIT_ERRLEN])
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != me && st->st_uid != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s belongs to uid %u, who could swap what lies "
+		    "under it; use a directory that only you or root own", path,
+		    (unsigned)st->st_uid);
+		return WRIT_EFORBIDDEN;
+	}
+	/* A symlink's own mode means nothing; its owner and its dir are checked. */
+	if (S_ISLNK(st->st_mode))
+		return 0;
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(err, WRIT_ERRLEN, "%s is not a directory", path);
+		return WRIT_EFORBIDDEN;
+	}
+	/* NB. sticky (like /tmp, 1777 root): others may add names, not rename ours. */
+	if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0) {
+		snprintf(err, WRIT_ERRLEN, "%s is writable by %s (mode %04o) and not sticky: "
+		    "they could swap what lies under it; chmod go-w it or use another "
+		    "directory", path, (st->st_mode & 002) ? "everyone" : "its group",
+		    (unsigned)(st->st_mode & 07777));
+		return WRIT_EFORBIDDEN;
+	}
+	return 0;
+}
+
+/*
+ * Check every component of dir's parent, from /, with lstat; a symlink on
+ * the way is followed by hand (its target checked the same way), so no
+ * directory anyone else controls lies on the path the kernel resolves.
+ */
+static int
+check_parents(const char *dir, char err[WRIT_ERRLEN])
+{
+	char path[PATH_MAX], next[PATH_MAX], link[PATH_MAX], *base;
+	struct stat st;
+	int hops = 0, r, n;
+	ssize_t k;
+
+	if (lstat("/", &st) != 0) {
+		snprintf(err, WRIT_ERRLEN, "/: %s", strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	if ((r = check_component("/", &st, err)) < 0)
+		return r;
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		goto toolong;
+	*strrchr(path, '/') = '\0';	/* dir itself is check_dir's */
+	for (size_t i = 1; path[0] != '\0'; i++) {
+		char c = path[i];
+
+		if (c != '/' && c != '\0')
+			continue;
+		if (path[i - 1] == '/') {	/* "//" or a trailing '/' */
+			if (c == '\0')
+				break;
+			continue;
+		}
+		path[i] = '\0';
+		if (lstat(path, &st) != 0) {
+			snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+			return WRIT_EINTERNAL;
+		}
+		if ((r = check_component(path, &st, err)) < 0)
+			return r;
+		if (S_ISLNK(st.st_mode)) {
+			if (++hops > FS_MAX_SYMLINKS ||
+			    (k = readlink(path, link, sizeof(link) - 1)) <= 0) {
+				snprintf(err, WRIT_ERRLEN, "%s: %s", path, hops > FS_MAX_SYMLINKS ?
+				    strerror(ELOOP) : strerror(errno));
+				return WRIT_EINTERNAL;
+			}
+			link[k] = '\0';
+			/* Resolve against the link's own directory, then walk anew. */
+			base = strrchr(path, '/');
+			*base = '\0';
+			path[i] = c;
+			n = snprintf(next, sizeof(next), "%s%s%s%s", link[0] == '/' ? "" : path,
+			    link[0] == '/' ? "" : "/", link, path + i);
+			if (n < 0 || (size_t)n >= sizeof(next))
+				goto toolong;
+			memcpy(path, next, (size_t)n + 1);
+			i = 0;
+			continue;
+		}
+		path[i] = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+ toolong:
+	snprintf(err, WRIT_ERRLEN, "%.200s: path too long", dir);
+	return WRIT_EBADREQ;
+}
 
 static int
 check_dir(const char *dir, char err[WRIT_ERRLEN])
@@ -32,7 +139,7 @@ check_dir(const char *dir, char err[WRIT_ERRLEN])
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return WRIT_EFORBIDDEN;
 	}
-	return 0;
+	return check_parents(dir, err);
 }
 
 int

@@ -11,8 +11,12 @@
 /*
  * Make dir with mode 0700, or accept an existing one only when it is a real
  * directory (not a symlink), owned by us, with no group or other access.
- * With parents, missing parents are made 0700 first.  Returns 0 or a
- * negative code with a message naming the path.
+ * With parents, missing parents are made 0700 first.  Every component of
+ * the path above dir (symlinks followed and checked) must be owned by us or
+ * root and not writable by group or other unless sticky (/tmp is fine, a
+ * 0777 directory or one of another user's is not): else someone could swap
+ * dir after the check.  Returns 0 or a negative code with a message naming
+ * the path.
  */
 int fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN]);
 
