@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -34,8 +35,25 @@
 #define CHILD_TAG (1ULL << 61)
 /* epoll data of the pidfd of a process a session is tied to. */
 #define SESSION_TAG (1ULL << 60)
-/* Connections accepted per listener per wakeup, before looking again. */
+/* epoll data of a refused connection lingering for its 503: slot | this bit. */
+#define LINGER_TAG (1ULL << 59)
+/* Connections accepted (admitted or refused) per listener per wakeup. */
 #define ACCEPT_BATCH 64
+/* Milliseconds between deadline sweeps while any connection is open. */
+#define SWEEP_MS 1000
+/* File descriptors writd needs besides its connections (logs, ledger, epoll ...). */
+#define FD_SLACK 64
+/*
+ * NB. libmicrohttpd's own connection limit must never be reached: 0.9.75
+ * can wedge inside itself when MHD_add_connection takes it past it (issue
+ * 10), and it would answer nothing anyway.  Our accept loop admits at most
+ * max_conns at once in all (counted at accept, un-counted at NOTIFY_CLOSED
+ * or a failed add).  libmicrohttpd still counts a connection for a moment
+ * after NOTIFY_CLOSED, until its cleanup loop (one connection at a time per
+ * MHD thread) takes it off: so its count stays below max_conns +
+ * WRIT_HTTP_THREADS.  Twice max_conns plus a margin is far above that.
+ */
+#define MHD_LIMIT(max_conns) ((max_conns) * 2 + WRIT_HTTP_THREADS + 16)
 
 pthread_mutex_t writd_lock = PTHREAD_MUTEX_INITIALIZER;
 const struct config *writd_cfg;
@@ -53,7 +71,19 @@ static pthread_t acceptor;
 static bool acceptor_running, stopping;
 static struct listener *listeners, *graveyard;
 static unsigned int nrequests;		/* requests between start and completion */
-static unsigned int nconns;		/* open connections */
+static unsigned int nconns;		/* admitted connections, admin and sessions */
+static unsigned int nsession_conns;	/* ... of them on session sockets */
+static struct conn *live;		/* connections libmicrohttpd has started */
+static int64_t last_sweep;
+/* Refused connections waiting a moment for their client (see refuse()). */
+static struct {
+	int fd;				/* -1: free */
+	int64_t until;			/* monotonic */
+} linger[WRIT_MAX_LINGER];
+static unsigned int nlinger;
+/* The 503s a refused connection gets, whole HTTP responses. */
+static char busy_session[512], busy_global[512];
+static size_t busy_session_len, busy_global_len;
 
 int64_t
 now_real(void)
@@ -161,11 +191,30 @@ reply_error(struct MHD_Connection *c, int code, const char *detail)
 	return reply_error_with(c, code, detail, NULL, 0);
 }
 
+/*
+ * The connection deadline.  libmicrohttpd's CONNECTION_TIMEOUT is idle
+ * time: a client that sends one byte of its request (or reads one byte of
+ * its answer) every few seconds would hold its connection forever.  So each
+ * connection also has a total deadline, request_timeout after it was
+ * accepted or after its last response was sent: the time a client may spend
+ * sending a request and reading its answer.  Time suspended (waiting for a
+ * human or upstream, or a long-poll: bounded by approval.timeout,
+ * limits.max_wait and the upstream timeouts) does not count, and a resumed
+ * request gets request_timeout afresh to send its answer.  The accept loop
+ * cuts a connection past its deadline.  Lock held.
+ */
+static void
+conn_arm(struct conn *conn)
+{
+	conn->deadline = now_mono() + writd_cfg->request_timeout;
+}
+
 void
 server_suspend(struct MHD_Connection *c, struct req *rq)
 {
 	MHD_suspend_connection(c);
 	rq->suspended = true;
+	rq->conn->deadline = 0;
 }
 
 void
@@ -174,6 +223,7 @@ server_resume(struct MHD_Connection *c, struct req *rq)
 	if (!rq->suspended)
 		return;
 	rq->suspended = false;
+	conn_arm(rq->conn);
 	MHD_resume_connection(c);
 }
 
@@ -260,71 +310,74 @@ server_unlisten(struct listener *l)
 	graveyard = l;
 }
 
+/* Un-count conn: every count taken when it was admitted.  Lock held. */
+static void
+conn_release(struct conn *conn)
+{
+	nconns--;
+	if (conn->session != NULL) {
+		nsession_conns--;
+		conn->session->conns--;
+		session_unref(conn->session);
+		conn->session = NULL;
+	}
+}
+
 /*
  * A connection starts: take the caller's identity now, before its pid can
- * be reused, and bind the connection to its session.
+ * be reused.  Its counts were taken by the accept loop, which passed conn
+ * through the address; they are given back when it closes.
  */
 static void
 notify(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
+	const union MHD_ConnectionInfo *ai;
 	struct conn *conn = *socket_context;
+	int r;
 
 	(void)cls;
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (conn == NULL)
 			return;
 		pthread_mutex_lock(&writd_lock);
-		nconns--;
-		if (conn->session != NULL) {
-			conn->session->conns--;
-			session_unref(conn->session);
+		/* NB. libmicrohttpd closes the fd after this: the sweep must forget it now. */
+		if (conn->live) {
+			if (conn->prev != NULL)
+				conn->prev->next = conn->next;
+			else
+				live = conn->next;
+			if (conn->next != NULL)
+				conn->next->prev = conn->prev;
 		}
+		conn_release(conn);
 		pthread_mutex_unlock(&writd_lock);
 		peer_free(conn->peer);
 		free(conn);
 		*socket_context = NULL;
 		return;
 	}
-	conn = calloc(1, sizeof(*conn));
-	if (conn == NULL)
-		return;		/* the handler refuses connections without context */
+	ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	memcpy(&conn, ((const struct sockaddr_un *)ai->client_addr)->sun_path, sizeof(conn));
 	*socket_context = conn;
+	/* Outside the lock: this reads /proc. */
+	r = peer_from_socket(conn->fd, &conn->peer);
 	pthread_mutex_lock(&writd_lock);
-	nconns++;
+	if (r < 0)
+		conn->refuse = r;
+	else if (conn->session == NULL) {
+		/* The admin socket approves: only our own user (or root). */
+		if (conn->peer->uid != geteuid() && conn->peer->uid != 0)
+			conn->refuse = WRIT_EFORBIDDEN;
+	} else if (conn->session->closed)
+		conn->refuse = WRIT_ECLOSED;
+	conn->live = true;
+	conn->prev = NULL;
+	conn->next = live;
+	if (live != NULL)
+		live->prev = conn;
+	live = conn;
 	pthread_mutex_unlock(&writd_lock);
-	{
-		const union MHD_ConnectionInfo *fdi =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		const union MHD_ConnectionInfo *ai =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		const char *tag = ((const struct sockaddr_un *)ai->client_addr)->sun_path;
-		int r = peer_from_socket(fdi->connect_fd, &conn->peer);
-
-		pthread_mutex_lock(&writd_lock);
-		if (r < 0)
-			conn->refuse = r;
-		else if (nconns > writd_cfg->max_conns)
-			conn->refuse = WRIT_EBUSY;	/* answered, then closed */
-		else if (strcmp(tag, "admin") == 0) {
-			/* The admin socket approves: only our own user (or root). */
-			if (conn->peer->uid != geteuid() && conn->peer->uid != 0)
-				conn->refuse = WRIT_EFORBIDDEN;
-		} else {
-			struct session *s = session_find(tag);
-
-			if (s == NULL)
-				conn->refuse = WRIT_ECLOSED;
-			else if (s->conns >= writd_cfg->max_session_conns)
-				conn->refuse = WRIT_EBUSY;
-			else {
-				session_ref(s);
-				s->conns++;
-				conn->session = s;
-			}
-		}
-		pthread_mutex_unlock(&writd_lock);
-	}
 }
 
 static enum MHD_Result
@@ -403,6 +456,9 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	upstream_job_free(rq->job);
 	json_decref(rq->reply);
 	nrequests--;
+	/* The next request on this connection starts its own deadline. */
+	if (rq->conn != NULL)
+		conn_arm(rq->conn);
 	pthread_mutex_unlock(&writd_lock);
 	free(rq->poller);
 	if (rq->body != NULL) {
@@ -413,20 +469,135 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Accept what l has waiting; the caller hands the fds to MHD unlocked. */
-static size_t
-accept_some(struct listener *l, int fds[], char tags[][33], size_t n, size_t max)
+/* Close refused connection slot i, reading what its client sent first.  Lock held. */
+static void
+linger_end(unsigned int i)
 {
-	while (n < max) {
+	char buf[512];
+
+	/* NB. unread bytes at close would reset the connection under the 503. */
+	for (int k = 0; k < 8 && recv(linger[i].fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; k++)
+		;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, linger[i].fd, NULL);
+	close(linger[i].fd);
+	linger[i].fd = -1;
+	nlinger--;
+}
+
+/*
+ * Refuse fd (over a cap): never handed to libmicrohttpd, counted against
+ * nothing.  It gets its 503 at once (a few hundred bytes: an empty socket
+ * buffer takes them) and EOF after it.  It is then kept a moment, up to
+ * WRIT_MAX_LINGER of them for WRIT_LINGER_SECS, only so its client can
+ * still write its request: closed first, the client's write would fail
+ * (EPIPE) before it reads why.  The pool full, it is closed at once: a
+ * flood gets nothing but EOF.  Lock held.
+ */
+static void
+refuse(int fd, const char *reply, size_t len)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+
+	(void)send(fd, reply, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(fd, SHUT_WR);
+	if (nlinger < WRIT_MAX_LINGER)
+		for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++) {
+			if (linger[i].fd >= 0)
+				continue;
+			ev.data.u64 = LINGER_TAG | i;
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+				break;
+			linger[i].fd = fd;
+			linger[i].until = now_mono() + WRIT_LINGER_SECS;
+			nlinger++;
+			return;
+		}
+	close(fd);
+}
+
+/* Connections sessions may hold together: max_conns less the admin reserve. */
+static unsigned int
+session_budget(void)
+{
+	unsigned int max = writd_cfg->max_conns;
+
+	return max - (max / 2 < WRIT_ADMIN_RESERVE ? max / 2 : WRIT_ADMIN_RESERVE);
+}
+
+/*
+ * Accept what l has waiting and enforce every connection cap here, before
+ * libmicrohttpd sees a connection: one over its session's cap, over the
+ * sessions' share of max_conns, or over max_conns is refused.  An admitted
+ * one is counted now and gets its conn; the caller hands them to
+ * libmicrohttpd unlocked.  Returns the new number of conns.  Lock held.
+ */
+static size_t
+accept_some(struct listener *l, struct conn *conns[], size_t n, size_t max)
+{
+	bool admin = strcmp(l->tag, "admin") == 0;
+	/* Once per batch: the session cannot close while we hold the lock. */
+	struct session *s = admin ? NULL : session_find(l->tag);
+
+	for (int i = 0; i < ACCEPT_BATCH && n < max; i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct conn *conn;
 
 		if (fd < 0)
 			break;
-		fds[n] = fd;
-		memcpy(tags[n], l->tag, sizeof(l->tag));
-		n++;
+		if (!admin && s == NULL) {
+			close(fd);	/* its session is closing: nothing to serve */
+			continue;
+		}
+		if (!admin && s->conns >= writd_cfg->max_session_conns) {
+			refuse(fd, busy_session, busy_session_len);
+			continue;
+		}
+		if (nconns >= writd_cfg->max_conns ||
+		    (!admin && nsession_conns >= session_budget())) {
+			refuse(fd, busy_global, busy_global_len);
+			continue;
+		}
+		if ((conn = calloc(1, sizeof(*conn))) == NULL) {
+			close(fd);
+			continue;
+		}
+		conn->fd = fd;
+		conn_arm(conn);
+		nconns++;
+		if (!admin) {
+			session_ref(s);
+			s->conns++;
+			nsession_conns++;
+			conn->session = s;
+		}
+		conns[n++] = conn;
 	}
 	return n;
+}
+
+/*
+ * Once a second at most: close refused connections whose moment is over,
+ * and cut connections past their deadline.  Shutting the socket down makes
+ * libmicrohttpd read EOF and close it (then NOTIFY_CLOSED un-counts it).
+ * NB. safe from fd reuse: a conn leaves the live list, under the lock,
+ * before libmicrohttpd closes its fd.  Lock held.
+ */
+static void
+sweep(void)
+{
+	int64_t now = now_mono();
+
+	if (now == last_sweep)
+		return;
+	last_sweep = now;
+	for (unsigned int i = 0; i < WRIT_MAX_LINGER && nlinger > 0; i++)
+		if (linger[i].fd >= 0 && linger[i].until <= now)
+			linger_end(i);
+	for (struct conn *c = live; c != NULL; c = c->next)
+		if (c->deadline != 0 && c->deadline <= now) {
+			(void)shutdown(c->fd, SHUT_RDWR);
+			c->deadline = 0;
+		}
 }
 
 static void
@@ -444,13 +615,13 @@ accept_main(void *arg)
 {
 	struct epoll_event evs[32];
 	struct writ *revoke;
-	int fds[ACCEPT_BATCH * 4];
-	char tags[ACCEPT_BATCH * 4][33];
+	struct conn *conns[ACCEPT_BATCH * 4];
+	int tick = -1;
 
 	(void)arg;
 	for (;;) {
-		size_t nfds = 0;
-		int n = epoll_wait(epfd, evs, 32, -1);
+		size_t nc = 0;
+		int n = epoll_wait(epfd, evs, 32, tick);
 
 		revoke = NULL;
 		if (n < 0 && errno != EINTR)
@@ -474,16 +645,31 @@ accept_main(void *arg)
 					    "why", "its process exited"));
 					session_close(s, WRIT_ECLOSED, &revoke);
 				}
-			}
-			else if (evs[i].data.ptr == NULL) {
+			} else if (evs[i].data.u64 & LINGER_TAG) {
+				unsigned int slot = (unsigned int)(evs[i].data.u64 & 0xffffU);
+				char buf[512];
+
+				if (slot >= WRIT_MAX_LINGER || linger[slot].fd < 0)
+					continue;	/* stale */
+				/* Its request came (read and dropped) or it hung up. */
+				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					linger_end(slot);
+				else
+					for (int k = 0; k < 8 && recv(linger[slot].fd, buf, sizeof(buf),
+					    MSG_DONTWAIT) > 0; k++)
+						;
+			} else if (evs[i].data.ptr == NULL) {
 				uint64_t v;
 
 				if (read(wakefd, &v, sizeof(v)) < 0)
 					continue;	/* nothing to drain */
 			} else if (!((struct listener *)evs[i].data.ptr)->closed)
-				nfds = accept_some(evs[i].data.ptr, fds, tags, nfds,
-				    sizeof(fds) / sizeof(fds[0]));
+				nc = accept_some(evs[i].data.ptr, conns, nc,
+				    sizeof(conns) / sizeof(conns[0]));
 		}
+		sweep();
+		/* Wake for the sweep only while there is something to sweep. */
+		tick = live != NULL || nlinger > 0 || nc > 0 ? SWEEP_MS : -1;
 		while (graveyard != NULL) {
 			struct listener *l = graveyard;
 
@@ -492,16 +678,51 @@ accept_main(void *arg)
 		}
 		pthread_mutex_unlock(&writd_lock);
 		writs_revoke_list(revoke, "its session's process exited");
-		for (size_t i = 0; i < nfds; i++) {
+		for (size_t i = 0; i < nc; i++) {
 			struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-			/* The address carries the listener's tag to notify(). */
-			memcpy(sa.sun_path, tags[i], sizeof(tags[i]));
-			(void)MHD_add_connection(daemon_, fds[i], (struct sockaddr *)&sa,
-			    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(tags[i])));
+			/* The address carries the conn, with its counts, to notify(). */
+			memcpy(sa.sun_path, &conns[i], sizeof(conns[i]));
+			if (MHD_add_connection(daemon_, conns[i]->fd, (struct sockaddr *)&sa,
+			    (socklen_t)sizeof(sa)) == MHD_YES)
+				continue;
+			/*
+			 * NB. libmicrohttpd has closed the fd: "the socket will be
+			 * closed in any case" (microhttpd.h, and measured on 0.9.75).
+			 * Not ours to close again.  XXX a connection it queues for its
+			 * own thread and then fails to start there (out of memory)
+			 * is closed without any notification: its counts stay taken.
+			 */
+			pthread_mutex_lock(&writd_lock);
+			conn_release(conns[i]);
+			pthread_mutex_unlock(&writd_lock);
+			free(conns[i]);
 		}
 	}
 	return NULL;
+}
+
+/* The 503 a refused connection gets, a whole HTTP response, into buf. */
+static int
+busy_reply(const char *message, char *buf, size_t size, size_t *ret_len)
+{
+	json_t *body = json_pack("{s{ssss}}", "error", "code",
+	    errors_lookup(WRIT_EBUSY)->name, "message", message);
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	int n;
+
+	json_decref(body);
+	if (text == NULL)
+		return WRIT_ENOMEM;
+	n = snprintf(buf, size, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+	    "Connection: close\r\nRetry-After: 1\r\nContent-Length: %zu\r\n\r\n%s\n",
+	    strlen(text) + 1, text);
+	free(text);
+	if (n < 0 || (size_t)n >= size)
+		return WRIT_EINTERNAL;
+	*ret_len = (size_t)n;
+	return 0;
 }
 
 int
@@ -509,7 +730,29 @@ server_start(const struct config *cfg, char err[WRIT_ERRLEN])
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
+	struct rlimit rl;
+	rlim_t need;
+
 	writd_cfg = cfg;
+	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
+		linger[i].fd = -1;
+	if (busy_reply("this session has too many open connections "
+	    "(limits.max_session_connections); close some and retry",
+	    busy_session, sizeof(busy_session), &busy_session_len) < 0 ||
+	    busy_reply(errors_lookup(WRIT_EBUSY)->message,
+	    busy_global, sizeof(busy_global), &busy_global_len) < 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot build the 503 answer");
+		return WRIT_EINTERNAL;
+	}
+	/*
+	 * Every admitted connection holds two fds (its socket and its caller's
+	 * pidfd): without them, accept would fail and the caps never be met.
+	 */
+	need = (rlim_t)cfg->max_conns * 2 + WRIT_MAX_LINGER + FD_SLACK;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (epfd < 0 || wakefd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0) {
@@ -519,8 +762,8 @@ server_start(const struct config *cfg, char err[WRIT_ERRLEN])
 	daemon_ = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET |
 	    MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, handle, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)WRIT_HTTP_THREADS,
-	    /* NB. our own count answers 503 at max_conns; this is a backstop. */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_conns * 2 + 16,
+	    /* NB. never reached: see MHD_LIMIT. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MHD_LIMIT(cfg->max_conns),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->request_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WRIT_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify, NULL,
@@ -565,6 +808,9 @@ server_stop(void)
 		graveyard = l->next;
 		free(l);
 	}
+	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
+		if (linger[i].fd >= 0)
+			linger_end(i);
 	writs_revoke_list(revoke, "writd shut down");
 	/* Give resumed requests a moment to send their answers. */
 	for (int i = 0; i < 100; i++) {

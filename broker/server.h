@@ -29,6 +29,21 @@
 #define WRIT_HTTP_THREADS 2
 /* Per-connection memory libmicrohttpd may use for headers and buffers. */
 #define WRIT_CONN_MEMORY (32 * 1024)
+/*
+ * Connections of limits.max_connections that only the admin socket may use:
+ * sessions together hold at most max_connections minus this, so during any
+ * flood from sandboxes the approver can still list, deny and close
+ * sessions.  A max_connections below twice this reserves half of it.
+ */
+#define WRIT_ADMIN_RESERVE 16
+/*
+ * Refused connections (over a cap) kept at once, outside every cap and
+ * outside libmicrohttpd, only so their clients can read a 503 before EOF;
+ * past this many, a refused connection is closed at once with no answer.
+ */
+#define WRIT_MAX_LINGER 64
+/* Seconds a refused connection is kept for that, at most. */
+#define WRIT_LINGER_SECS 2
 
 extern pthread_mutex_t writd_lock;
 extern const struct config *writd_cfg;
@@ -39,11 +54,20 @@ struct poller;
 struct listener;
 struct mint_job;
 
-/* Per connection: who is calling, through which socket. */
+/*
+ * Per connection: who is calling, through which socket.  Made by the accept
+ * loop when it admits and counts the connection, freed (and un-counted) when
+ * libmicrohttpd reports it closed.
+ */
 struct conn {
 	struct session *session;	/* NULL on the admin socket; a reference */
 	struct peer *peer;
 	int refuse;			/* when not 0, every request gets this error */
+	/* Server.c's own, under writd_lock: */
+	int fd;				/* libmicrohttpd's socket while live */
+	int64_t deadline;		/* monotonic; cut then; 0 while suspended */
+	bool live;			/* between NOTIFY_STARTED and NOTIFY_CLOSED */
+	struct conn *prev, *next;	/* in the live list */
 };
 
 /* Per request. */
