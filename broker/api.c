@@ -669,7 +669,8 @@ h_requests(struct MHD_Connection *c, struct req *rq, const char *arg)
 	list = approval_list((uint64_t)after);
 	seq = approval_last_seq();
 	pthread_mutex_unlock(&writd_lock);
-	return reply_json(c, 200, json_pack("{sosI}", "requests", list, "seq", (json_int_t)seq));
+	return reply_json(c, 200, json_pack("{sosIss}", "requests", list, "seq", (json_int_t)seq,
+	    "instance", approval_instance()));
 }
 
 static enum MHD_Result

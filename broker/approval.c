@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "server.h"
 #include "session.h"
+#include "show.h"
 #include "writs.h"
 
 static struct pending *pendings;
@@ -34,6 +35,10 @@ static int64_t reaper_wake;		/* monotonic: when the reaper looks next */
 static bool reaper_running, reaper_stop;
 
 static json_t *pending_json(const struct pending *p);
+static char *command_input(const struct pending *p);
+
+/* Who this writd is: a restarted one numbers its requests from 1 again. */
+static char instance[33];
 
 static bool
 approver_present(void)
@@ -200,6 +205,7 @@ approval_start(void)
 {
 	pthread_condattr_t ca;
 
+	random_id(instance);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&reaper_cond, &ca);
@@ -272,13 +278,11 @@ approval_submit(struct pending *p, unsigned int max_pending)
 	audit_log("approval_asked", json_pack("{sssssssb}", "request", p->id, "session",
 	    p->session->id, "kind", p->kind->name, "typed", p->why.typed));
 	if (writd_cfg->approval_command[0] != '\0') {
-		json_t *j = pending_json(p);
-		char *text = json_dumps(j, JSON_COMPACT);
+		char *text = command_input(p);
 
-		if (text == NULL || approver_spawn(writd_cfg->approval_command, p->id, text) < 0)
+		if (text == NULL || approver_ask(p->id, text) < 0)
 			settle(p, WRIT_ENOAPPROVER);	/* the response says so */
 		free(text);
-		json_decref(j);
 	}
 	return 0;
 }
@@ -329,6 +333,16 @@ approval_command_done(const char *id, bool ok)
 }
 
 void
+approval_fail(const char *id, int code)
+{
+	for (struct pending *p = pendings; p != NULL; p = p->next)
+		if (strcmp(p->id, id) == 0) {
+			settle(p, code);
+			return;
+		}
+}
+
+void
 approval_cancel(const struct session *s, int code)
 {
 	for (struct pending *p = pendings, *n; p != NULL; p = n) {
@@ -372,6 +386,55 @@ pending_json(const struct pending *p)
 	return j;
 }
 
+/* Replace the string member key of o by its cleaned form. */
+static void
+clean_member(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	char *c;
+
+	if (v != NULL && (c = show_clean(v, 4 * WRIT_MAX_CMDLINE)) != NULL) {
+		json_object_set_new(o, key, json_string(c));
+		free(c);
+	}
+}
+
+/*
+ * What the approver command reads: the request as the admin API lists it,
+ * every member the agent controls cleaned as writctl shows it, and the
+ * prompt and question laid out for SHOW_COLUMNS, ready to print.
+ */
+static char *
+command_input(const struct pending *p)
+{
+	json_t *j = pending_json(p), *scope, *v;
+	char *prompt, *question, *text = NULL;
+	const char *k;
+
+	if (j == NULL)
+		return NULL;
+	prompt = show_request(j, SHOW_COLUMNS);
+	question = show_question(j);
+	clean_member(json_object_get(j, "session"), "name");
+	clean_member(json_object_get(j, "session"), "workspace");
+	clean_member(json_object_get(j, "caller"), "exe");
+	clean_member(json_object_get(j, "caller"), "cmdline");
+	clean_member(json_object_get(j, "caller"), "cwd");
+	clean_member(j, "reason");
+	scope = json_object_get(j, "scope");
+	json_object_foreach(scope, k, v)
+		clean_member(scope, k);
+	if (prompt != NULL && question != NULL) {
+		json_object_set_new(j, "prompt", json_string(prompt));
+		json_object_set_new(j, "question", json_string(question));
+		text = json_dumps(j, JSON_COMPACT);
+	}
+	free(prompt);
+	free(question);
+	json_decref(j);
+	return text;
+}
+
 json_t *
 approval_list(uint64_t after)
 {
@@ -408,6 +471,12 @@ uint64_t
 approval_last_seq(void)
 {
 	return last_seq;
+}
+
+const char *
+approval_instance(void)
+{
+	return instance;
 }
 
 bool

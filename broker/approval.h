@@ -100,6 +100,9 @@ int approval_decide(const char *id, const struct verdict *v, int *ret_prior,
 /* The approver command for request id ended with exit status ok or not. */
 void approval_command_done(const char *id, bool ok);
 
+/* Fail request id, if still pending, with code (its command could not start). */
+void approval_fail(const char *id, int code);
+
 /* Fail every request of session s (NULL: all) with code. */
 void approval_cancel(const struct session *s, int code);
 
@@ -112,6 +115,11 @@ json_t *approval_list(uint64_t after);
 unsigned int approval_watchers(void);
 /* The highest seq handed out so far. */
 uint64_t approval_last_seq(void);
+/*
+ * This run's id (random, set by approval_start): seq numbers start again
+ * in a restarted writd, so a watcher that sees another id starts over.
+ */
+const char *approval_instance(void);
 
 /*
  * Park w until a request with seq > w->after arrives or its deadline; or

@@ -25,16 +25,25 @@
 static const char *const passed_env[] = { "HOME", "LANG", "DISPLAY", "WAYLAND_DISPLAY",
     "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", NULL };
 
+/* The command running now: at most one, so prompts never interleave. */
 struct child {
-	char id[33];
+	char id[33];			/* "" once its request was decided elsewhere */
 	int pidfd;
-	struct child *next;
 };
 
-static struct child *children;
+/* A request waiting for its turn, oldest first. */
+struct turn {
+	char id[33];
+	char *json;
+	struct turn *next;
+};
 
-int
-approver_spawn(const char *cmd, const char *id, const char *json)
+static struct child *current;
+static struct turn *turns, **turns_tail = &turns;
+
+/* Start the command for id.  Returns 0 or a code. */
+static int
+spawn(const char *cmd, const char *id, const char *json)
 {
 	char *argv[] = { (char *)cmd, NULL };
 	char *envp[16], envbuf[8][512];
@@ -60,6 +69,12 @@ approver_spawn(const char *cmd, const char *id, const char *json)
 	envp[n] = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		return WRIT_EINTERNAL;
+	/* The request (a few KiB) must fit the pipe: the write below cannot block. */
+	if (len > 60000) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return WRIT_EINTERNAL;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -84,7 +99,6 @@ approver_spawn(const char *cmd, const char *id, const char *json)
 		fprintf(stderr, "writd: approval.command %s: %s\n", cmd, strerror(r));
 		return WRIT_EINTERNAL;
 	}
-	/* The request is far smaller than a pipe's buffer: this cannot block. */
 	if (write(pipefd[1], json, len) != (ssize_t)len && errno != EPIPE)
 		fprintf(stderr, "writd: approval.command: short write\n");
 	close(pipefd[1]);
@@ -103,55 +117,108 @@ approver_spawn(const char *cmd, const char *id, const char *json)
 		return WRIT_EINTERNAL;
 	}
 	memcpy(ch->id, id, sizeof(ch->id));
-	ch->next = children;
-	children = ch;
+	current = ch;
 	server_watch_child(ch->pidfd);
+	return 0;
+}
+
+/* Start the command for the oldest request waiting, once none runs. */
+static void
+next_turn(void)
+{
+	while (current == NULL && turns != NULL) {
+		struct turn *t = turns;
+		int r;
+
+		if ((turns = t->next) == NULL)
+			turns_tail = &turns;
+		r = spawn(writd_cfg->approval_command, t->id, t->json);
+		if (r < 0)
+			approval_fail(t->id, WRIT_ENOAPPROVER);
+		free(t->json);
+		free(t);
+	}
+}
+
+int
+approver_ask(const char *id, const char *json)
+{
+	struct turn *t;
+
+	if (current == NULL && turns == NULL)
+		return spawn(writd_cfg->approval_command, id, json);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->json = strdup(json)) == NULL) {
+		free(t);
+		return WRIT_ENOMEM;
+	}
+	memcpy(t->id, id, sizeof(t->id));
+	*turns_tail = t;
+	turns_tail = &t->next;
 	return 0;
 }
 
 void
 approver_cancel(const char *id)
 {
-	for (struct child *ch = children; ch != NULL; ch = ch->next)
-		if (strcmp(ch->id, id) == 0) {
-			/* Reaped when its pidfd turns readable, like any other. */
-			(void)syscall(SYS_pidfd_send_signal, ch->pidfd, SIGTERM, NULL, 0);
-			ch->id[0] = '\0';
+	struct turn **pp;
+
+	if (current != NULL && strcmp(current->id, id) == 0) {
+		/* Reaped when its pidfd turns readable; the next turn starts then. */
+		(void)syscall(SYS_pidfd_send_signal, current->pidfd, SIGTERM, NULL, 0);
+		current->id[0] = '\0';
+		return;
+	}
+	for (pp = &turns; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->id, id) == 0) {
+			struct turn *t = *pp;
+
+			if ((*pp = t->next) == NULL)
+				turns_tail = pp;
+			free(t->json);
+			free(t);
+			return;
 		}
 }
 
 void
 approver_cancel_all(void)
 {
-	while (children != NULL) {
-		struct child *ch = children;
-		siginfo_t si;
+	siginfo_t si;
 
-		children = ch->next;
-		(void)syscall(SYS_pidfd_send_signal, ch->pidfd, SIGKILL, NULL, 0);
-		(void)waitid((idtype_t)P_PIDFD, (id_t)ch->pidfd, &si, WEXITED);
-		close(ch->pidfd);
-		free(ch);
+	while (turns != NULL) {
+		struct turn *t = turns;
+
+		turns = t->next;
+		free(t->json);
+		free(t);
 	}
+	turns_tail = &turns;
+	if (current == NULL)
+		return;
+	(void)syscall(SYS_pidfd_send_signal, current->pidfd, SIGKILL, NULL, 0);
+	(void)waitid((idtype_t)P_PIDFD, (id_t)current->pidfd, &si, WEXITED);
+	close(current->pidfd);
+	free(current);
+	current = NULL;
 }
 
 void
 approver_exited(int fd)
 {
-	struct child **pp, *ch;
+	struct child *ch = current;
 	siginfo_t si;
 
-	for (pp = &children; *pp != NULL && (*pp)->pidfd != fd; pp = &(*pp)->next)
-		;
-	if ((ch = *pp) == NULL)
+	if (ch == NULL || ch->pidfd != fd)
 		return;
 	memset(&si, 0, sizeof(si));
 	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
 		return;		/* not yet: a stale event */
-	*pp = ch->next;
+	current = NULL;
 	server_unwatch_child(fd);
 	close(fd);
 	if (ch->id[0] != '\0')
 		approval_command_done(ch->id, si.si_code == CLD_EXITED && si.si_status == 0);
 	free(ch);
+	next_turn();
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -20,6 +21,7 @@
 #include "../agent-side/libwrit.h"
 #include "../policy/policy.h"
 #include "config.h"
+#include "show.h"
 
 /* Largest answer writctl reads: a list of every live writ on a busy writd. */
 #define WRIT_MAX_ADMIN_RESPONSE (256u * 1024 * 1024)
@@ -28,6 +30,8 @@
 #define SHORT_TIMEOUT 30000
 /* Seconds one long-poll of `watch` stays open. */
 #define WATCH_POLL 60
+/* Longest pause, in seconds, between watch's attempts to reach writd. */
+#define WATCH_BACKOFF_MAX 30
 
 static char admin[PATH_MAX];
 
@@ -97,11 +101,50 @@ call(const char *method, const char *path, const char *body, int want,
 static void
 print_json(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	/* NB. every character outside ASCII escaped: the agent's words cannot drive the terminal. */
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 
 	if (s != NULL)
 		puts(s);
 	free(s);
+}
+
+/*
+ * Columns for a row: the terminal's, or 0 (no limit) when stdout is not a
+ * terminal, so that a script reading rows gets each on one line.
+ */
+static unsigned int
+out_cols(void)
+{
+	return isatty(STDOUT_FILENO) ? show_columns(STDOUT_FILENO) : 0;
+}
+
+/*
+ * Print a row: prefix (writctl's own text, cleaned pieces) and value, text
+ * the agent may control, cleaned and wrapped so that no line it fills can
+ * pass for a row of its own.
+ */
+static void
+print_row(const char *prefix, const char *value)
+{
+	unsigned int cols = out_cols();
+	struct show_buf b = { 0 };
+
+	show_wrap(&b, prefix, value, cols != 0 ? cols : UINT_MAX / 2,
+	    cols != 0 ? SHOW_MAX_LINES : 1);
+	if (b.p != NULL)
+		fputs(b.p, stdout);
+	show_free(&b);
+}
+
+/* s cleaned and cut to cols columns, into dst. */
+static void
+clean_into(char *dst, size_t size, const char *s, unsigned int cols)
+{
+	char *c = show_clean(s != NULL ? s : "?", cols);
+
+	snprintf(dst, size, "%s", c != NULL ? c : "?");
+	free(c);
 }
 
 static int
@@ -195,11 +238,13 @@ sessions_ls(int argc, char **argv)
 		print_json(resp.body);
 	else
 		json_array_foreach(json_object_get(resp.body, "sessions"), i, s) {
-			printf("%s  %-16s pending %lld  ", json_string_value(json_object_get(s, "id")),
-			    json_string_value(json_object_get(s, "name")),
+			char id[64], name[64], row[192];
+
+			clean_into(id, sizeof(id), json_string_value(json_object_get(s, "id")), 32);
+			clean_into(name, sizeof(name), json_string_value(json_object_get(s, "name")), 16);
+			snprintf(row, sizeof(row), "%s  %-16s pending %lld  ", id, name,
 			    (long long)json_integer_value(json_object_get(s, "pending")));
-			writ_print_clean(stdout, json_string_value(json_object_get(s, "socket")) ?: "");
-			putchar('\n');
+			print_row(row, json_string_value(json_object_get(s, "socket")) ?: "-");
 		}
 	writ_resp_free(&resp);
 	return 0;
@@ -241,14 +286,14 @@ writs_ls(int argc, char **argv)
 	else
 		json_array_foreach(json_object_get(resp.body, "writs"), i, w) {
 			char *scope = json_dumps(json_object_get(w, "scope"), JSON_COMPACT | JSON_SORT_KEYS);
+			char id[64], sid[64], kind[32], row[224];
 
-			printf("%s  session %s  %-7s expires %lld  ",
-			    json_string_value(json_object_get(w, "id")),
-			    json_string_value(json_object_get(w, "session")),
-			    json_string_value(json_object_get(w, "kind")),
+			clean_into(id, sizeof(id), json_string_value(json_object_get(w, "id")), 32);
+			clean_into(sid, sizeof(sid), json_string_value(json_object_get(w, "session")), 32);
+			clean_into(kind, sizeof(kind), json_string_value(json_object_get(w, "kind")), 16);
+			snprintf(row, sizeof(row), "%s  session %s  %-7s expires %lld  ", id, sid, kind,
 			    (long long)json_integer_value(json_object_get(w, "expires_at")));
-			writ_print_clean(stdout, scope ? scope : "?");
-			putchar('\n');
+			print_row(row, scope);
 			free(scope);
 		}
 	writ_resp_free(&resp);
@@ -319,7 +364,10 @@ cmd_sessions(int argc, char **argv)
 	return 2;
 }
 
-/* POST an approval or denial; confirm and digest may be NULL. */
+/*
+ * POST an approval or denial; confirm and digest may be NULL.  Returns what
+ * writ_http returns, with the answer in *ret: the caller judges it.
+ */
 static int
 post_decision(const char *id, bool approve, const char *confirm, const char *digest,
     struct writ_resp *ret)
@@ -335,7 +383,8 @@ post_decision(const char *id, bool approve, const char *confirm, const char *dig
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	snprintf(path, sizeof(path), "/v1/requests/%s/%s", id, approve ? "approve" : "deny");
-	r = call("POST", path, text, 200, ret);
+	r = writ_http(admin, "POST", path, text, text != NULL ? strlen(text) : 0,
+	    SHORT_TIMEOUT, ret);
 	free(text);
 	return r;
 }
@@ -345,11 +394,8 @@ print_cooldown(const struct writ_resp *resp)
 {
 	const char *c = json_string_value(json_object_get(resp->body, "cooldown"));
 
-	if (c != NULL) {
-		fputs("writctl: ", stdout);
-		writ_print_clean(stdout, c);
-		putchar('\n');
-	}
+	if (c != NULL)
+		print_row("writctl: ", c);
 }
 
 static int
@@ -367,8 +413,12 @@ decide(int argc, char **argv, bool approve)
 	}
 	if (!valid_id(argv[1]))
 		return 2;
-	if ((r = post_decision(argv[1], approve, confirm, NULL, &resp)) != 0)
+	r = post_decision(argv[1], approve, confirm, NULL, &resp);
+	if (r < 0 || resp.status != 200) {
+		r = fail(r, &resp);
+		writ_resp_free(&resp);
 		return r;
+	}
 	printf("%s %s\n", approve ? "approved" : "denied", argv[1]);
 	print_cooldown(&resp);
 	writ_resp_free(&resp);
@@ -441,77 +491,152 @@ presence_main(void *arg)
 	return NULL;
 }
 
+/* Write all of s to fd: a prompt leaves in one write where the terminal takes it. */
 static void
-field(const char *label, const char *value)
+write_all(int fd, const char *s)
 {
-	printf("  %-9s ", label);
-	writ_print_clean(stdout, value != NULL ? value : "?");
-	putchar('\n');
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
 }
 
 /*
- * Show one request and ask.  Returns 1 to approve, 0 to deny, -1 at EOF;
- * for a typed approval the code typed goes to typed.
+ * Show one request and ask.  Returns 1 to approve, 0 to deny, -1 at EOF or
+ * without memory; for a typed approval the code typed goes to typed.
  */
 static int
 prompt(const json_t *q, char typed[16])
 {
-	const json_t *pol = json_object_get(q, "policy"), *conf = json_object_get(q, "confirm");
-	const char *code = json_string_value(json_object_get(conf, "code"));
-	const json_t *s = json_object_get(q, "session"), *c = json_object_get(q, "caller");
-	char line[64], buf[256], *scope;
+	const char *code = json_string_value(json_object_get(json_object_get(q, "confirm"), "code"));
+	char *text = show_request(q, show_columns(STDOUT_FILENO)), *question = show_question(q);
+	struct show_buf b = { 0 };
+	char line[64];
 
-	printf("\n== writ request %s ==\n", json_string_value(json_object_get(q, "id")));
-	snprintf(buf, sizeof(buf), "%s (%s)", json_string_value(json_object_get(s, "name")) ?: "?",
-	    json_string_value(json_object_get(s, "id")) ?: "?");
-	field("session", buf);
-	if (json_is_string(json_object_get(s, "workspace")))
-		field("workspace", json_string_value(json_object_get(s, "workspace")));
-	snprintf(buf, sizeof(buf), "pid %lld, uid %lld, %s",
-	    (long long)json_integer_value(json_object_get(c, "pid")),
-	    (long long)json_integer_value(json_object_get(c, "uid")),
-	    json_string_value(json_object_get(c, "exe")) ?: "?");
-	field("caller", buf);
-	field("cmdline", json_string_value(json_object_get(c, "cmdline")));
-	field("cwd", json_string_value(json_object_get(c, "cwd")));
-	field("kind", json_string_value(json_object_get(q, "kind")));
-	scope = json_dumps(json_object_get(q, "scope"), JSON_COMPACT | JSON_SORT_KEYS);
-	field("scope", scope);
-	free(scope);
-	snprintf(buf, sizeof(buf), "%llds", (long long)json_integer_value(json_object_get(q, "ttl")));
-	field("ttl", buf);
-	snprintf(buf, sizeof(buf), "%s (%s, %s)", json_string_value(json_object_get(pol, "rule")) ?: "?",
-	    json_string_value(json_object_get(pol, "tier")) ?: "?",
-	    json_string_value(json_object_get(pol, "layer")) ?: "?");
-	field("asked by", buf);
-	/* NB. the reason is the agent's own words: possibly an injection. */
-	printf("  %-9s (untrusted, written by the agent) \"", "reason");
-	writ_print_clean(stdout, json_string_value(json_object_get(q, "reason")) ?: "");
-	printf("\"\n");
+	if (text == NULL || question == NULL) {
+		free(text);
+		free(question);
+		return -1;
+	}
+	show_add(&b, text, strlen(text));
+	show_add(&b, question, strlen(question));
+	free(text);
+	free(question);
+	if (b.failed) {
+		show_free(&b);
+		return -1;
+	}
+	/* NB. what was typed before this prompt was shown answers no question of it. */
+	if (isatty(STDIN_FILENO))
+		(void)tcflush(STDIN_FILENO, TCIFLUSH);
+	fflush(stdout);
+	write_all(STDOUT_FILENO, b.p);
+	show_free(&b);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return -1;
+	line[strcspn(line, "\n")] = '\0';
 	if (code != NULL) {
-		/* Anti-habituation: a reflexive "y" cannot approve this one. */
-		printf("This request needs a typed approval (policy rule %s).\n"
-		    "Type %s to approve; anything else denies: ",
-		    json_string_value(json_object_get(conf, "rule")) ?: "?", code);
-		fflush(stdout);
-		if (fgets(line, sizeof(line), stdin) == NULL)
-			return -1;
-		line[strcspn(line, "\n")] = '\0';
 		snprintf(typed, 16, "%s", line);
 		return strcmp(line, code) == 0;
 	}
-	printf("Approve? [y/N] ");
-	fflush(stdout);
-	if (fgets(line, sizeof(line), stdin) == NULL)
-		return -1;
-	return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
-	    strcmp(line, "Y\n") == 0;
+	return strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 || strcmp(line, "Y") == 0;
+}
+
+/*
+ * Worth another try: writd is gone, restarting or busy.  Anything else (a
+ * refusal, a socket that is not writd's) stops watch with its message.
+ */
+static bool
+transient(int r, const struct writ_resp *resp)
+{
+	if (r < 0)
+		return r == WRIT_HTTP_ECONNECT || r == WRIT_HTTP_EIO ||
+		    r == WRIT_HTTP_ETIMEDOUT || r == WRIT_HTTP_EPROTO;
+	return resp->status == 429 || resp->status >= 500;
+}
+
+/* Why an exchange failed, in a few words, for a line on the terminal. */
+static void
+why_failed(int r, const struct writ_resp *resp, char *out, size_t size)
+{
+	const char *code, *msg;
+
+	if (r < 0) {
+		snprintf(out, size, "%s", writ_http_strerror(r));
+		return;
+	}
+	writ_resp_error(resp, &code, &msg);
+	clean_into(out, size, *msg != '\0' ? msg : "request failed", 100);
+	snprintf(out + strlen(out), size - strlen(out), " (%s, HTTP %d)",
+	    *code != '\0' ? code : "error", resp->status);
+}
+
+/* The next pause of a back-off: 1, 2, 4 ... WATCH_BACKOFF_MAX seconds. */
+static unsigned int
+backoff_next(unsigned int b)
+{
+	return b == 0 ? 1 : b * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : b * 2;
+}
+
+/*
+ * Post the decision on request q until writd takes it, refuses it, or the
+ * request expires; never lose it silently: whatever happens is said.
+ */
+static void
+deliver(const json_t *q, bool yes, const char *typed)
+{
+	const char *id = json_string_value(json_object_get(q, "id"));
+	const char *digest = json_string_value(json_object_get(q, "digest"));
+	long long expires = json_integer_value(json_object_get(q, "expires_at"));
+	unsigned int backoff = 0;
+	char why[192];
+
+	for (;;) {
+		struct writ_resp d;
+		int r = post_decision(id, yes, typed[0] ? typed : NULL, digest, &d);
+
+		if (r == 0 && d.status == 200) {
+			printf("%s\n", yes ? "approved" : "denied");
+			print_cooldown(&d);
+			writ_resp_free(&d);
+			return;
+		}
+		why_failed(r, &d, why, sizeof(why));
+		if (!transient(r, &d)) {
+			/* Gone (timed out, caller left, writd restarted), decided elsewhere ... */
+			fprintf(stderr, "writctl: request %.8s was NOT %s: %s\n", id,
+			    yes ? "approved" : "denied", why);
+			writ_resp_free(&d);
+			return;
+		}
+		writ_resp_free(&d);
+		backoff = backoff_next(backoff);
+		if ((long long)time(NULL) + backoff >= expires) {
+			fprintf(stderr, "writctl: request %.8s was NOT %s: writd did not take "
+			    "the decision before the request expired (%s)\n", id,
+			    yes ? "approved" : "denied", why);
+			return;
+		}
+		fprintf(stderr, "writctl: your decision on request %.8s is not delivered yet "
+		    "(%s); trying again in %us\n", id, why, backoff);
+		sleep(backoff);
+	}
 }
 
 static int
 cmd_watch(int argc, char **argv)
 {
 	unsigned long long after = 0;
+	unsigned int backoff = 0;
+	char instance[40] = "", why[192];
 	pthread_t presence;
 
 	(void)argv;
@@ -526,6 +651,7 @@ cmd_watch(int argc, char **argv)
 	fprintf(stderr, "writctl: watching %s for requests (Ctrl-C stops)\n", admin);
 	for (;;) {
 		struct writ_resp resp;
+		const char *inst;
 		char path[96];
 		json_t *q;
 		size_t i;
@@ -534,21 +660,45 @@ cmd_watch(int argc, char **argv)
 		snprintf(path, sizeof(path), "/v1/requests?wait=%d&after=%llu", WATCH_POLL, after);
 		r = writ_http(admin, "GET", path, NULL, 0, (WATCH_POLL + 10) * 1000, &resp);
 		if (r < 0 || resp.status != 200) {
-			r = fail(r, &resp);
+			if (!transient(r, &resp)) {
+				r = fail(r, &resp);
+				writ_resp_free(&resp);
+				return r;
+			}
+			/* NB. requests may be waiting for a person: keep watching. */
+			why_failed(r, &resp, why, sizeof(why));
 			writ_resp_free(&resp);
-			return r;
+			backoff = backoff_next(backoff);
+			fprintf(stderr, "writctl: cannot reach writd (%s); trying again in %us\n",
+			    why, backoff);
+			sleep(backoff);
+			continue;
+		}
+		if (backoff != 0)
+			fputs("writctl: writd answers again; watching\n", stderr);
+		backoff = 0;
+		/* A restarted writd numbers its requests from 1 again: start over. */
+		inst = json_string_value(json_object_get(resp.body, "instance"));
+		if (inst != NULL && strcmp(inst, instance) != 0) {
+			bool restarted = instance[0] != '\0';
+
+			snprintf(instance, sizeof(instance), "%s", inst);
+			if (restarted && after != 0) {
+				fputs("writctl: writd restarted; listing its requests\n", stderr);
+				after = 0;
+				writ_resp_free(&resp);
+				continue;
+			}
 		}
 		json_array_foreach(json_object_get(resp.body, "requests"), i, q) {
 			const char *id = json_string_value(json_object_get(q, "id"));
-			const char *digest = json_string_value(json_object_get(q, "digest"));
 			unsigned long long seq = (unsigned long long)json_integer_value(json_object_get(q, "seq"));
-			struct writ_resp d;
 			char typed[16] = "";
 			int yes;
 
 			if (seq > after)
 				after = seq;
-			if (id == NULL || strlen(id) != 32)
+			if (id == NULL || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
 				continue;
 			yes = prompt(q, typed);
 			if (yes < 0) {
@@ -556,11 +706,7 @@ cmd_watch(int argc, char **argv)
 				return 0;
 			}
 			/* The digest binds the decision to the request just shown. */
-			if (post_decision(id, yes, typed[0] ? typed : NULL, digest, &d) == 0) {
-				printf("%s\n", yes ? "approved" : "denied");
-				print_cooldown(&d);
-				writ_resp_free(&d);
-			}
+			deliver(q, yes, typed);
 		}
 		writ_resp_free(&resp);
 	}
@@ -832,7 +978,7 @@ print_record(const json_t *rec)
 {
 	time_t t = (time_t)json_integer_value(json_object_get(rec, "time"));
 	json_t *copy = json_deep_copy(rec);
-	char when[32], *rest;
+	char when[32], event[48], row[96], *rest;
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
 	json_object_del(copy, "time");
@@ -840,11 +986,11 @@ print_record(const json_t *rec)
 	json_object_del(copy, "seq");
 	json_object_del(copy, "event");
 	rest = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-	printf("%6lld %s %-14s ", (long long)json_integer_value(json_object_get(rec, "seq")),
-	    when, json_string_value(json_object_get(rec, "event")) ?: "?");
+	clean_into(event, sizeof(event), json_string_value(json_object_get(rec, "event")), 20);
+	snprintf(row, sizeof(row), "%6lld %s %-14s ",
+	    (long long)json_integer_value(json_object_get(rec, "seq")), when, event);
 	/* Records quote the agent's words: never let them drive the terminal. */
-	writ_print_clean(stdout, rest ? rest : "");
-	putchar('\n');
+	print_row(row, rest);
 	free(rest);
 	json_decref(copy);
 }

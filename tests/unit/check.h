@@ -21,5 +21,6 @@ Suite *jwt_suite(void);
 Suite *policy_suite(void);
 Suite *github_suite(void);
 Suite *audit_suite(void);
+Suite *show_suite(void);
 
 #endif
