@@ -21,8 +21,6 @@
 #define APP_JWT_LIFE 540
 /* Retries of a 5xx answer, each after 100-400 ms of jitter. */
 #define RETRIES 2
-/* How long an owner's installation id is remembered. */
-#define INSTALL_CACHE 600
 
 struct github {
 	bool configured;
@@ -37,7 +35,7 @@ struct github {
 	pthread_mutex_t lock;		/* guards the two caches below */
 	char jwt[2048];			/* the app JWT, reused until near expiry */
 	int64_t jwt_exp;
-	struct { char owner[40]; long long id; int64_t until; } install[16];
+	struct github_install_cache install;
 };
 
 struct buf {
@@ -309,6 +307,40 @@ call_retry(struct github *g, const char *method, const char *url, const char *au
 	}
 }
 
+long long
+github_install_find(const struct github_install_cache *c, const char *owner, int64_t now)
+{
+	for (size_t i = 0; i < WRIT_GITHUB_INSTALL_SLOTS; i++)
+		if (c->slot[i].until > now && strcmp(c->slot[i].owner, owner) == 0)
+			return c->slot[i].id;
+	return 0;
+}
+
+void
+github_install_put(struct github_install_cache *c, const char *owner, long long id, int64_t now)
+{
+	size_t at = 0;
+
+	if (strlen(owner) >= sizeof(c->slot[0].owner) || id <= 0)
+		return;		/* never a truncated key that could match another owner */
+	/*
+	 * The owner's own slot, else the one that expires first: a free or
+	 * stale one while there is one, so no live entry is evicted while
+	 * room is left.
+	 */
+	for (size_t i = 0; i < WRIT_GITHUB_INSTALL_SLOTS; i++) {
+		if (strcmp(c->slot[i].owner, owner) == 0) {
+			at = i;
+			break;
+		}
+		if (c->slot[i].until < c->slot[at].until)
+			at = i;
+	}
+	snprintf(c->slot[at].owner, sizeof(c->slot[at].owner), "%s", owner);
+	c->slot[at].id = id;
+	c->slot[at].until = now + WRIT_GITHUB_INSTALL_TTL;
+}
+
 static long long
 installation(struct github *g, const char *owner, const char *repo, const char *jwt,
     struct kind_token *ret, char err[WRIT_ERRLEN])
@@ -316,15 +348,13 @@ installation(struct github *g, const char *owner, const char *repo, const char *
 	int64_t now = (int64_t)time(NULL);
 	char url[512], auth[2100];
 	struct answer a;
-	long long id = 0;
+	long long id;
 	int r;
 
 	if (g->installation_id > 0)
 		return g->installation_id;
 	pthread_mutex_lock(&g->lock);
-	for (size_t i = 0; i < 16; i++)
-		if (strcmp(g->install[i].owner, owner) == 0 && g->install[i].until > now)
-			id = g->install[i].id;
+	id = github_install_find(&g->install, owner, now);
 	pthread_mutex_unlock(&g->lock);
 	if (id > 0)
 		return id;
@@ -333,7 +363,9 @@ installation(struct github *g, const char *owner, const char *repo, const char *
 	r = call_retry(g, "GET", url, auth, NULL, &a, err);
 	if (r < 0)
 		return r;
-	if (a.status != 200 || !json_is_integer(json_object_get(a.body, "id"))) {
+	if (a.status != 200 || !json_is_integer(json_object_get(a.body, "id")) ||
+	    json_integer_value(json_object_get(a.body, "id")) <= 0) {
+		/* NB. a refusal is not cached: the app may be installed a minute later. */
 		r = a.status == 200 ? (snprintf(err, WRIT_ERRLEN, "GitHub's installation "
 		    "answer has no id"), WRIT_EUPSTREAM) :
 		    upstream_error(&a, "looking up the app's installation", ret, err);
@@ -343,13 +375,7 @@ installation(struct github *g, const char *owner, const char *repo, const char *
 	id = json_integer_value(json_object_get(a.body, "id"));
 	json_decref(a.body);
 	pthread_mutex_lock(&g->lock);
-	{
-		size_t slot = (size_t)randombytes_uniform(16);
-
-		snprintf(g->install[slot].owner, sizeof(g->install[slot].owner), "%s", owner);
-		g->install[slot].id = id;
-		g->install[slot].until = now + INSTALL_CACHE;
-	}
+	github_install_put(&g->install, owner, id, now);
 	pthread_mutex_unlock(&g->lock);
 	return id;
 }
@@ -361,9 +387,8 @@ level(const char *l)
 	    strcmp(l, "admin") == 0 ? 3 : -1;
 }
 
-/* Is what GitHub granted within what was asked?  Else a message. */
-static bool
-granted_within(const json_t *asked, const json_t *got, char err[WRIT_ERRLEN])
+bool
+github_granted_within(const json_t *asked, const json_t *got, char err[WRIT_ERRLEN])
 {
 	const json_t *perms = json_object_get(got, "permissions"), *repos, *r;
 	const char *k;
@@ -378,6 +403,14 @@ granted_within(const json_t *asked, const json_t *got, char err[WRIT_ERRLEN])
 		const char *want = json_string_value(json_object_get(json_object_get(asked,
 		    "permissions"), k));
 
+		/*
+		 * NB. GitHub Apps always hold metadata read and GitHub lists it in
+		 * every token's answer; it grants nothing that access to the
+		 * repositories does not already imply.  Only read, only unasked.
+		 */
+		if (want == NULL && strcmp(k, "metadata") == 0 &&
+		    json_is_string(v) && strcmp(json_string_value(v), "read") == 0)
+			continue;
 		if (level(json_string_value(v)) < 0 || level(want) < level(json_string_value(v))) {
 			snprintf(err, WRIT_ERRLEN, "GitHub granted more than asked "
 			    "(permission %.40s); the token was revoked", k);
@@ -497,7 +530,7 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 		r = WRIT_EUPSTREAM;
 		goto out;
 	}
-	if (!granted_within(req->scope, a.body, err)) {
+	if (!github_granted_within(req->scope, a.body, err)) {
 		char e2[WRIT_ERRLEN];
 
 		(void)revoke_token(g, tok, e2);

@@ -13,9 +13,16 @@
  * repository and permission of the installation when they are omitted.
  * What GitHub grants is compared with what was asked; anything broader is
  * revoked at once.  Tokens are revoked with DELETE /installation/token.
+ *
+ * Without installation_id, the installation of an owner is looked up with
+ * GET /repos/{owner}/{repo}/installation and remembered per owner for
+ * WRIT_GITHUB_INSTALL_TTL seconds; a refusal is not remembered.
  */
 #ifndef WRIT_GITHUB_H
 #define WRIT_GITHUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "../kind.h"
 
@@ -26,6 +33,48 @@
 /* Largest answer read from the API, in bytes. */
 #define WRIT_GITHUB_MAX_RESPONSE (1024 * 1024)
 
+/* Owners whose installation id is remembered, and for how long (seconds). */
+#define WRIT_GITHUB_INSTALL_SLOTS 16
+#define WRIT_GITHUB_INSTALL_TTL 600
+
 extern const struct writ_kind kind_github;
+
+/*
+ * The pure parts of minting, exported so that the unit tests can reach
+ * them; nothing else calls them.  They touch no network and no secret.
+ */
+
+/*
+ * Is what GitHub granted (got, its 201 answer) within what was asked
+ * (asked, the canonical scope)?  Every permission granted must have been
+ * asked at that level or higher -- except "metadata": "read", which every
+ * GitHub App holds and GitHub lists in every answer, and which grants
+ * nothing that access to the repositories does not imply; the selection
+ * must be "selected" and every repository listed (by full_name, any case)
+ * one that was asked.  True, or false with a message in err.
+ */
+bool github_granted_within(const json_t *asked, const json_t *got, char err[WRIT_ERRLEN]);
+
+/* The installation ids of owners (canonical, lower-case), with expiry. */
+struct github_install_cache {
+	struct {
+		char owner[40];		/* GitHub owners have at most 39 characters */
+		long long id;
+		int64_t until;		/* Unix seconds; 0: free */
+	} slot[WRIT_GITHUB_INSTALL_SLOTS];
+};
+
+/* The id remembered for owner at time now, or 0.  Caller locks. */
+long long github_install_find(const struct github_install_cache *c, const char *owner,
+    int64_t now);
+
+/*
+ * Remember owner's id until now + WRIT_GITHUB_INSTALL_TTL, in owner's own
+ * slot, else the slot that expires first (a free or stale one while there
+ * is one).  An owner too long to keep whole, or an id <= 0, is not kept.
+ * Caller locks.
+ */
+void github_install_put(struct github_install_cache *c, const char *owner, long long id,
+    int64_t now);
 
 #endif

@@ -4,26 +4,40 @@
 HTTPS on 127.0.0.1 with a certificate the test made.  It checks what GitHub
 checks, so writd can fail against it:
 
-* the app JWT: RS256 signature with the app's public key (via openssl),
-  iss, iat/exp window (exp at most 10 minutes ahead);
-* POST /api/app/installations/4242/access_tokens must carry both
-  "repositories" and "permissions"; it mints long dotted tokens (like
-  GitHub's newer ones) and records what they grant;
-* DELETE /api/installation/token revokes the token it is called with;
+* the app JWT: alg RS256 and a valid RS256 signature with the app's public
+  key (via openssl); iss the app id; iat and exp present as integers, iat
+  not in the future, exp in the future and at most 10 minutes ahead;
+* GET /api/repos/OWNER/REPO/installation answers the id of the installation
+  holding that repository (404 else), counting lookups per owner;
+* POST /api/app/installations/ID/access_tokens must carry both
+  "repositories" and "permissions" (writ's own rule: omitted means
+  "everything" on GitHub); every repository must be one of that
+  installation's (422 else); it mints long dotted tokens (like GitHub's
+  newer ones), answers with the permissions granted plus "metadata": "read"
+  (which every GitHub App holds, and GitHub lists), and records the grant;
+* DELETE /api/installation/token revokes the token it is called with.
 * git (https://HOST/OWNER/REPO.git) runs the real `git http-backend` and
   admits only live tokens it minted: the repository must be granted,
   git-upload-pack needs contents read, git-receive-pack contents write.
 
-POST /_fake/mode {"mode": "ok|401|403|422|500|hang|broad|revokefail"} makes the API
-fail as GitHub does; GET /_fake/tokens shows what was minted and revoked.
+Installations: 4242 holds REPOS/acme/*.git, 4343 REPOS/beta/*.git.
+
+POST /_fake/mode {"mode": M} makes the API misbehave as GitHub could:
+401 403 422 500 hang -- fail so; broad-perms -- also grant administration
+write; broad-all -- grant every repository of the installation
+(repository_selection "all", no list); broad-extra -- also grant and list a
+repository not asked for; metadata-write -- grant metadata write;
+revokefail -- DELETE /installation/token answers 500.  "ok" undoes it.
+GET /_fake/tokens shows what was minted and revoked, API calls since the
+last mode change, installation lookups per owner, and every DELETE tried.
 """
 import base64, json, os, secrets, ssl, subprocess, sys, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = dict(a.split("=", 1) for a in sys.argv[1:])
 APP_ID, PUB, REPOS = ARGS["app_id"], ARGS["pub"], ARGS["repos"]
-INSTALLATION = 4242
-STATE = {"mode": "ok", "tokens": {}, "calls": 0}
+INSTALLATIONS = {4242: "acme", 4343: "beta"}
+STATE = {"mode": "ok", "tokens": {}, "calls": 0, "lookups": {}, "deletes": []}
 LOCK = threading.Lock()
 
 
@@ -43,14 +57,20 @@ def jwt_ok(auth):
     except Exception:
         return "undecodable JWT"
     now = time.time()
+    if not isinstance(head, dict) or not isinstance(claims, dict):
+        return "not a JWT"
     if head.get("alg") != "RS256":
         return "alg must be RS256"
-    if str(claims.get("iss")) != APP_ID:
-        return "wrong iss"
-    if not (claims.get("iat", 0) <= now + 5 and claims.get("exp", 0) > now):
-        return "expired or not yet valid"
-    if claims["exp"] > now + 600 + 5:
-        return "exp too far in the future"
+    if "iss" not in claims or str(claims["iss"]) != APP_ID:
+        return "'Issuer' claim ('iss') must be the app's id"
+    iat, exp = claims.get("iat"), claims.get("exp")
+    # NB. bool is an int in Python; GitHub wants numbers.
+    if not isinstance(iat, int) or isinstance(iat, bool) or iat > now:
+        return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+    if not isinstance(exp, int) or isinstance(exp, bool) or exp <= now or exp <= iat:
+        return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
+    if exp > now + 600:
+        return "'Expiration time' claim ('exp') is too far in the future"
     with tempfile.TemporaryDirectory() as d:
         open(d + "/in", "wb").write((parts[0] + "." + parts[1]).encode())
         open(d + "/sig", "wb").write(sig)
@@ -59,6 +79,16 @@ def jwt_ok(auth):
         if r.returncode != 0:
             return "bad signature"
     return None
+
+
+def installed(owner):
+    """The installation of owner, and the names of its repositories."""
+    for iid, o in INSTALLATIONS.items():
+        if o == owner:
+            d = os.path.join(REPOS, o)
+            names = sorted(n[:-4] for n in os.listdir(d) if n.endswith(".git")) if os.path.isdir(d) else []
+            return iid, names
+    return None, []
 
 
 def new_token():
@@ -92,14 +122,21 @@ class H(BaseHTTPRequestHandler):
         path = self.path[4:]
         raw = self.body()
         if path == "/installation/token" and method == "DELETE":
-            tok = self.headers.get("Authorization", "")[6:]
-            if STATE["mode"] == "revokefail":
-                return self.reply(500, {"message": "Server Error"})
+            auth = self.headers.get("Authorization", "")
+            tok = auth.partition(" ")[2] if auth.split(" ")[0] in ("token", "Bearer") else ""
             with LOCK:
                 t = STATE["tokens"].get(tok)
-                if t is None or t["revoked"]:
-                    return self.reply(401, {"message": "Bad credentials"})
-                t["revoked"] = True
+                if STATE["mode"] == "revokefail":
+                    status = 500
+                elif t is None or t["revoked"]:
+                    status = 401
+                else:
+                    t["revoked"], status = True, 204
+                STATE["deletes"].append({"token": tok, "time": time.time(), "status": status})
+            if status == 500:
+                return self.reply(500, {"message": "Server Error"})
+            if status == 401:
+                return self.reply(401, {"message": "Bad credentials"})
             return self.reply(204)
         err = jwt_ok(self.headers.get("Authorization", ""))
         with LOCK:
@@ -115,30 +152,55 @@ class H(BaseHTTPRequestHandler):
                                ("x-ratelimit-reset", str(int(time.time()) + 30))])
         if mode == "500":
             return self.reply(500, {"message": "Server Error"})
-        if path.startswith("/repos/") and path.endswith("/installation") and method == "GET":
-            return self.reply(200, {"id": INSTALLATION})
-        if path == "/app/installations/%d/access_tokens" % INSTALLATION and method == "POST":
+        parts = path.split("/")
+        if len(parts) == 5 and parts[1] == "repos" and parts[4] == "installation" and method == "GET":
+            owner, name = parts[2].lower(), parts[3].lower()
+            with LOCK:
+                STATE["lookups"][owner] = STATE["lookups"].get(owner, 0) + 1
+            iid, names = installed(owner)
+            if iid is None or name not in names:
+                return self.reply(404, {"message": "Not Found"})
+            return self.reply(200, {"id": iid, "account": {"login": owner},
+                                    "app_id": int(APP_ID)})
+        if (len(parts) == 5 and parts[1:3] == ["app", "installations"] and
+                parts[4] == "access_tokens" and method == "POST"):
+            owner = INSTALLATIONS.get(int(parts[3])) if parts[3].isdigit() else None
+            if owner is None:
+                return self.reply(404, {"message": "Not Found"})
             req = json.loads(raw or b"{}")
             if mode == "422":
                 return self.reply(422, {"message": "There is at least one repository that does not exist or is not accessible to the parent installation."})
             # writ must always send both: omitted means "everything" on GitHub.
             if "repositories" not in req or "permissions" not in req:
                 return self.reply(400, {"message": "fake: repositories and permissions are required"})
-            owner = "acme"
+            _, names = installed(owner)
+            asked = [n.lower() for n in req["repositories"]]
+            if not asked or any(n not in names for n in asked):
+                return self.reply(422, {"message": "There is at least one repository that does not exist or is not accessible to the parent installation."})
             perms = dict(req["permissions"])
-            repos = [owner + "/" + n.lower() for n in req["repositories"]]
-            answer_repos = [{"name": r.split("/")[1], "full_name": r} for r in repos]
+            # Every GitHub App holds metadata read; GitHub lists it in every answer.
+            perms.setdefault("metadata", "read")
+            granted = list(asked)
             selection = "selected"
-            if mode == "broad":
+            if mode == "broad-perms":
                 perms["administration"] = "write"
-                selection = "all"
+            elif mode == "metadata-write":
+                perms["metadata"] = "write"
+            elif mode == "broad-all":
+                granted, selection = list(names), "all"
+            elif mode == "broad-extra":
+                granted += [n for n in names if n not in granted][:1]
+            repos = [owner + "/" + n for n in granted]
             tok = new_token()
             with LOCK:
-                STATE["tokens"][tok] = {"repos": repos, "permissions": perms,
+                STATE["tokens"][tok] = {"repos": repos, "permissions": perms, "mode": mode,
+                                        "installation": int(parts[3]),
                                         "revoked": False, "expires": time.time() + 3600}
-            return self.reply(201, {"token": tok, "expires_at": "2099-01-01T00:00:00Z",
-                                    "permissions": perms, "repository_selection": selection,
-                                    "repositories": answer_repos})
+            answer = {"token": tok, "expires_at": "2099-01-01T00:00:00Z",
+                      "permissions": perms, "repository_selection": selection}
+            if selection == "selected":
+                answer["repositories"] = [{"name": r.split("/")[1], "full_name": r} for r in repos]
+            return self.reply(201, answer)
         return self.reply(404, {"message": "Not Found"})
 
     # --- git over smart HTTP ---
@@ -199,7 +261,8 @@ class H(BaseHTTPRequestHandler):
             return self.reply(200, {"mode": STATE["mode"]})
         if self.path == "/_fake/tokens":
             with LOCK:
-                return self.reply(200, {"calls": STATE["calls"], "tokens": [
+                return self.reply(200, {"calls": STATE["calls"], "lookups": STATE["lookups"],
+                                        "deletes": STATE["deletes"], "tokens": [
                     dict(v, token=k) for k, v in STATE["tokens"].items()]})
         if self.path.startswith("/api/"):
             return self.api(method)

@@ -20,11 +20,12 @@ chmod 0600 "$T/app.pem"
 
 # Repositories served by the fake.
 export GIT_CONFIG_NOSYSTEM=1 HOME=$T/home
-mkdir -p "$HOME" "$T/repos/acme"
+mkdir -p "$HOME" "$T/repos/acme" "$T/repos/beta"
 git -c init.defaultBranch=main init -q "$T/src"
 git -C "$T/src" -c user.name=t -c user.email=t@t commit -q --allow-empty -m first
 git clone -q --bare "$T/src" "$T/repos/acme/widgets.git"
 git clone -q --bare "$T/src" "$T/repos/acme/other.git"
+git clone -q --bare "$T/src" "$T/repos/beta/gadgets.git"
 
 python3 "$FAKE" app_id=12345 pub="$T/app.pub" repos="$T/repos" cert="$T/srv.pem" \
 	key="$T/srv.key" port_file="$T/port" 2>"$T/fake.log" &
@@ -37,8 +38,54 @@ fake() { curl -s --cacert "$T/ca.pem" "$GH/_fake/$1" "${@:2}"; }
 mode() { fake mode -d "{\"mode\":\"$1\"}" >/dev/null; }
 revoked() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null; }
 valid() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked == false' >/dev/null; }
+lookups() { fake tokens | jq --arg o "$1" '.lookups[$o] // 0'; }
+# wait_long SECONDS CMD...: like wait_for, with a deadline of its own (back-off).
+wait_long() {
+	local end=$(($(date +%s) + $1)); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 
-printf '{"allow":[{"id":"ci","kind":"github","session":"ci-*","scope":{"repo":"acme/*","permissions":{"contents":"read"}}}]}\n' \
+# The fake itself refuses what GitHub refuses in an app JWT, so writd can
+# fail against it: hand-made JWTs, each broken in one way.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+app_jwt() {	# HEADER CLAIMS [KEY]: signed RS256 with KEY (the app's by default)
+	local h c
+	h=$(printf '%s' "$1" | b64url)
+	c=$(printf '%s' "$2" | b64url)
+	printf '%s.%s.%s' "$h" "$c" \
+		"$(printf '%s.%s' "$h" "$c" | openssl dgst -sha256 -sign "${3:-$T/app.pem}" | b64url)"
+}
+openssl genrsa -out "$T/other.pem" 2048 2>/dev/null
+NOW=$(date +%s)
+RS='{"alg":"RS256","typ":"JWT"}'
+for case in "200|good|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":\"12345\"}" \
+	"200|good, iss a number|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":12345}" \
+	"401|no iat|$RS|{\"exp\":$((NOW + 540)),\"iss\":\"12345\"}" \
+	"401|no exp|$RS|{\"iat\":$((NOW - 60)),\"iss\":\"12345\"}" \
+	"401|no iss|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540))}" \
+	"401|another app's iss|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":\"12346\"}" \
+	"401|iat a string|$RS|{\"iat\":\"$((NOW - 60))\",\"exp\":$((NOW + 540)),\"iss\":\"12345\"}" \
+	"401|iat in the future|$RS|{\"iat\":$((NOW + 120)),\"exp\":$((NOW + 540)),\"iss\":\"12345\"}" \
+	"401|exp past|$RS|{\"iat\":$((NOW - 700)),\"exp\":$((NOW - 1)),\"iss\":\"12345\"}" \
+	"401|exp over 10 minutes ahead|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 660)),\"iss\":\"12345\"}" \
+	"401|alg HS256|{\"alg\":\"HS256\",\"typ\":\"JWT\"}|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":\"12345\"}"; do
+	IFS='|' read -r want what head claims <<<"$case"
+	got=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" \
+		-H "Authorization: Bearer $(app_jwt "$head" "$claims")" "$GH/api/repos/acme/widgets/installation")
+	eq "the fake answers an app JWT ($what) with $want" "$want" "$got"
+done
+OK_CLAIMS="{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":\"12345\"}"
+GOOD=$(app_jwt "$RS" "$OK_CLAIMS")
+eq "the fake refuses a JWT signed by another key" 401 "$(curl -s -o /dev/null -w '%{http_code}' \
+	--cacert "$T/ca.pem" -H "Authorization: Bearer $(app_jwt "$RS" "$OK_CLAIMS" "$T/other.pem")" \
+	"$GH/api/repos/acme/widgets/installation")"
+eq "the fake refuses a JWT with its signature cut" 401 "$(curl -s -o /dev/null -w '%{http_code}' \
+	--cacert "$T/ca.pem" -H "Authorization: Bearer ${GOOD%.*}." "$GH/api/repos/acme/widgets/installation")"
+
+printf '{"allow":[{"id":"ci","kind":"github","session":"ci-*","scope":{"repo":["acme/*","beta/*","nobody/*"],"permissions":{"contents":"read"}}}]}\n' \
 	>"$T/user.json"; chmod 0644 "$T/user.json"
 start_writd "{\"kinds\":{\"github\":{\"app_id\":\"12345\",\"api_url\":\"$GH/api\",
   \"installation_id\":4242,\"ca_file\":\"$T/ca.pem\",\"timeout\":\"3s\"}}}" || exit 1
@@ -57,14 +104,16 @@ eq "a github writ is minted" 0 "$?"
 TOK=$(jq -r .token "$T/w")
 eq "  ... the canonical scope" '{"permissions":{"contents":"read"},"repo":["acme/widgets"]}' \
 	"$(jq -cS .scope "$T/w")"
-eq "  ... the fake minted exactly that" '["acme/widgets"] {"contents":"read"}' \
+# GitHub adds metadata read to every token (every app holds it): accepted.
+eq "  ... the fake minted exactly that, with GitHub's metadata read" \
+	'["acme/widgets"] {"contents":"read","metadata":"read"}' \
 	"$(fake tokens | jq -c --arg t "$TOK" '.tokens[] | select(.token==$t) | .repos, .permissions' | tr '\n' ' ' | sed 's/ $//')"
 check "  ... a long dotted token passes through whole" test "${#TOK}" -gt 400
 
 # Upstream failures: clear errors, nothing issued.
 n=$(nwrits)
 for m in "401 502 upstream_auth" "403 503 upstream_rate_limited" "422 403 upstream_refused" \
-	"500 502 upstream_failed" "hang 504 upstream_timeout" "broad 502 upstream_failed"; do
+	"500 502 upstream_failed" "hang 504 upstream_timeout"; do
 	set -- $m
 	mode "$1"
 	code=$(curl -s -D "$T/hdr" -o "$T/body" -w '%{http_code}' --unix-socket "$CI" -X POST \
@@ -80,13 +129,21 @@ check "  ... a rate limit passes Retry-After on" grep -qi '^Retry-After: [1-9]' 
 mode 500
 status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}' >/dev/null
 eq "  ... 5xx is retried a bounded number of times" 3 "$(fake tokens | jq .calls)"
-mode broad
-status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}' >/dev/null
-check "  ... a broader grant is revoked at once" \
-	test "$(fake tokens | jq '[.tokens[] | select(.permissions.administration) | .revoked] | all')" = true
+# Each way GitHub could grant more than asked, on its own: one token minted,
+# revoked before writd answers, no writ.
+for m in "broad-perms|a permission not asked for (administration write)" \
+	"metadata-write|metadata write (only read is tolerated)" \
+	"broad-all|every repository (repository_selection all)" \
+	"broad-extra|a repository not asked for in the list"; do
+	mode "${m%%|*}"
+	code=$(status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}')
+	eq "GitHub grants ${m#*|}: 502 upstream_failed" "502 upstream_failed" \
+		"$code $(jq -r .error.code "$T/body")"
+	eq "  ... the one token it minted was revoked at once" "1 true" \
+		"$(fake tokens | jq -r --arg m "${m%%|*}" '[.tokens[] | select(.mode==$m)] | "\(length) \(map(.revoked) | all)"')"
+done
 mode ok
 eq "  ... and none of them issued a writ" "$n" "$(nwrits)"
-
 # git, inside: the helper, approved through writctl.
 git config --global credential.helper "$BIN/git-credential-writ --host 127.0.0.1:$PORT"
 git config --global credential.useHttpPath true
@@ -122,17 +179,45 @@ check "a second clone asks again" test -n "$ID2" -a "$ID2" != "$ID"
 wait $G
 check "  ... and a denial fails it" test $? -ne 0
 
-# A revocation GitHub fails is retried with back-off until it takes.
+# A revocation GitHub fails: writd retries it with back-off (RETRY_FIRST 2 s,
+# doubling, jittered; broker/upstream.c), audits every failure with its next
+# retry, and keeps the writ's ledger entry open until GitHub confirms.
 WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/w5"
-T5=$(jq -r .token "$T/w5")
+T5=$(jq -r .token "$T/w5"); W5=$(jq -r .id "$T/w5")
 mode revokefail
-status "$CI" DELETE "/v1/writs/$(jq -r .id "$T/w5")" >/dev/null
-sleep 1.5
-check "a failing revocation leaves the token live for now" bash -c "! curl -s --cacert '$T/ca.pem' '$GH/_fake/tokens' | jq -e --arg t '$T5' '.tokens[] | select(.token==\$t) | .revoked' >/dev/null"
-check "  ... and is audited with its retry" bash -c "grep '\"event\":\"revoke_failed\"' '$T/state/audit.jsonl' | grep -q '\"retry_in\":[1-9]'"
+eq "a writ given back while GitHub fails revocations: 200" 200 "$(status "$CI" DELETE "/v1/writs/$W5")"
+retries() {
+	grep '"event":"revoke_failed"' "$T/state/audit.jsonl" |
+		jq -r --arg w "$W5" 'select(.writ==$w) | .retry_in' | tr '\n' ' ' | sed 's/ $//'
+}
+# Open: an add and no done (compaction drops closed pairs, never open ones).
+open_in_ledger() {
+	jq -e -s --arg w "$1" '(map(select(.op=="add" and .id==$w)) | length > 0) and
+		(map(select(.op=="done" and .id==$w)) | length == 0)' "$T/state/ledger.jsonl" >/dev/null
+}
+tries() { fake tokens | jq -c --arg t "$T5" '[.deletes[] | select(.token==$t)]'; }
+two_failures() { [ "$(retries | wc -w)" -ge 2 ]; }
+wait_long 30 two_failures
+eq "  ... each failure is audited with its next retry: 2 s, then 4 s" "2 4" \
+	"$(retries | cut -d' ' -f1-2)"
+check "  ... GitHub saw each try (a 5xx is retried twice at once, so 3 calls a try)" \
+	test "$(tries | jq 'length')" -ge 6
+# Lower bounds only (now_mono counts whole seconds, so a 2 s delay is >= 1 s).
+check "  ... and writd backed off between tries (>= 1 s after the first)" \
+	test "$(tries | jq '.[3].time - .[2].time >= 1')" = true
+check "  ... the token stays live upstream while GitHub refuses" valid "$T5"
+check "  ... the ledger entry stays open (an add, no done)" open_in_ledger "$W5"
+check "  ... and the writ is no longer live" bash -c "! curl -s --unix-socket '$ADMIN' http://writ/v1/writs | jq -e --arg w '$W5' '.writs[] | select(.id==\$w)' >/dev/null"
 mode ok
-wait_for revoked "$T5"
+wait_long 30 revoked "$T5"
 check "  ... then a retry revokes it" revoked "$T5"
+check "  ... after a longer back-off (>= 3 s before the third try)" \
+	test "$(tries | jq '.[6].time - .[5].time >= 3')" = true
+closed_in_ledger() { ! open_in_ledger "$1"; }
+wait_for closed_in_ledger "$W5"
+check "  ... and its ledger entry closes once GitHub confirms" closed_in_ledger "$W5"
+check "  ... audited as revoked upstream" bash -c \
+	"grep '\"event\":\"revoked_upstream\"' '$T/state/audit.jsonl' | grep -q '$W5'"
 
 # Closing a session revokes its github tokens upstream.
 S3=$(new_session ci-close)
@@ -233,6 +318,34 @@ wait_for revoked "$T5"
 check "writctl writs revoke on a restored github writ revokes it upstream" revoked "$T5"
 "$BIN/writctl" audit verify >/dev/null
 eq "the audit chain verifies across the crash" 0 "$?"
+stop_writd
+
+# Without installation_id, writd looks the installation up per owner
+# (GET /repos/{owner}/{repo}/installation) and remembers it per owner.
+start_writd "{\"kinds\":{\"github\":{\"app_id\":\"12345\",\"api_url\":\"$GH/api\",
+  \"ca_file\":\"$T/ca.pem\",\"timeout\":\"3s\"}}}" || exit 1
+L=$(new_session ci-lookup)
+inst() { fake tokens | jq -c --arg t "$(jq -r .token "$1")" '.tokens[] | select(.token==$t) | [.installation, .repos]'; }
+A0=$(lookups acme)
+WRIT_SOCKET=$L "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/l1"
+eq "lookup: a writ for acme/widgets, from acme's installation" '[4242,["acme/widgets"]]' "$(inst "$T/l1")"
+eq "  ... after one lookup for acme" $((A0 + 1)) "$(lookups acme)"
+WRIT_SOCKET=$L "$BIN/writ" get github --scope repo=Acme/Other.git --json >"$T/l2"
+eq "  ... a second owner-mate (any case) is minted without another lookup" \
+	"[4242,[\"acme/other\"]] $((A0 + 1))" "$(inst "$T/l2") $(lookups acme)"
+WRIT_SOCKET=$L "$BIN/writ" get github --scope repo=beta/gadgets --json >"$T/l3"
+eq "  ... another owner is looked up on its own, and minted at its installation" \
+	"[4343,[\"beta/gadgets\"]] 1" "$(inst "$T/l3") $(lookups beta)"
+WRIT_SOCKET=$L "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/l4"
+eq "  ... and the first owner is still remembered" "[4242,[\"acme/widgets\"]] $((A0 + 1))" \
+	"$(inst "$T/l4") $(lookups acme)"
+n=$(nwrits)
+code=$(status "$L" POST /v1/writs '{"kind":"github","scope":{"repo":"nobody/thing"}}')
+eq "  ... an owner without the app: 403 upstream_refused" "403 upstream_refused" \
+	"$code $(jq -r .error.code "$T/body")"
+status "$L" POST /v1/writs '{"kind":"github","scope":{"repo":"nobody/thing"}}' >/dev/null
+eq "  ... a refusal is not remembered: asked again, nothing issued" "2 $n" \
+	"$(lookups nobody) $(nwrits)"
 stop_writd
 kill $FAKE_PID
 true
