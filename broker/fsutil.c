@@ -56,9 +56,11 @@ check_component(const char *path, const struct stat *st, char err[WRIT_ERRLEN])
  * Check every component of dir's parent, from /, with lstat; a symlink on
  * the way is followed by hand (its target checked the same way), so no
  * directory anyone else controls lies on the path the kernel resolves.
+ * With missing_ok, the walk ends at the first component that does not
+ * exist yet (we are about to make it, 0700).
  */
 static int
-check_parents(const char *dir, char err[WRIT_ERRLEN])
+check_parents(const char *dir, int missing_ok, char err[WRIT_ERRLEN])
 {
 	char path[PATH_MAX], next[PATH_MAX], link[PATH_MAX], *base;
 	struct stat st;
@@ -86,6 +88,8 @@ check_parents(const char *dir, char err[WRIT_ERRLEN])
 		}
 		path[i] = '\0';
 		if (lstat(path, &st) != 0) {
+			if (missing_ok && errno == ENOENT)
+				break;
 			snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 			return WRIT_EINTERNAL;
 		}
@@ -139,7 +143,7 @@ check_dir(const char *dir, char err[WRIT_ERRLEN])
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return WRIT_EFORBIDDEN;
 	}
-	return check_parents(dir, err);
+	return check_parents(dir, 0, err);
 }
 
 int
@@ -147,11 +151,15 @@ fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN])
 {
 	char path[4096];
 	size_t len = strlen(dir);
+	int r;
 
 	if (len == 0 || len >= sizeof(path) || dir[0] != '/') {
 		snprintf(err, WRIT_ERRLEN, "%s: not an absolute path", dir);
 		return WRIT_EBADREQ;
 	}
+	/* Before making anything: never mkdir where someone else could steer it. */
+	if ((r = check_parents(dir, 1, err)) < 0)
+		return r;
 	if (parents) {
 		memcpy(path, dir, len + 1);
 		for (char *p = path + 1; *p != '\0'; p++) {
