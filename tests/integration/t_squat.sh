@@ -6,6 +6,14 @@
 
 ROOT=0
 [ "$(id -u)" = 0 ] && ROOT=1
+BWRAP=0
+command -v bwrap >/dev/null && bwrap --ro-bind / / --unshare-all -- true 2>/dev/null && BWRAP=1
+# sbx SOCKET CMD...: CMD in a user namespace that maps only our uid, to 1234.
+sbx() {
+	local s=$1; shift
+	bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /run --bind "$s" /run/writ/agent.sock \
+		--unshare-all --uid 1234 --die-with-parent -- "$@"
+}
 NB=
 SAVED0=
 squat_cleanup() {
@@ -31,10 +39,11 @@ if [ $ROOT = 1 ]; then
 	# The fake: accepts, records every byte it is sent (as it arrives) and
 	# every connection, answers 200 with JSON.
 	cat >"$NB/fake.py" <<'PY'
-import socket, sys
+import os, socket, sys
 sock, rec, conns = sys.argv[1:4]
 s = socket.socket(socket.AF_UNIX)
 s.bind(sock)
+os.chmod(sock, 0o777)	# a squatter wants every victim to reach it
 s.listen(16)
 open(rec, "ab").close()
 while True:
@@ -171,6 +180,20 @@ if [ $ROOT = 1 ]; then
 	WRIT_SOCKET=$FS WRIT_SERVER_UID=65534 timeout 20 "$BIN/writ" status >/dev/null 2>&1
 	check "with WRIT_SERVER_UID=65534 writ trusts that socket (it sends)" \
 		grep -q 'GET /v1/health' "$NB/out/rec"
+	# In a user namespace that maps only our uid, an unmapped owner shows
+	# as the overflow uid: the documented case for WRIT_SERVER_UID=65534.
+	if [ $BWRAP = 1 ]; then
+		: >"$NB/out/rec"
+		sbx "$FS" "$BIN/writ" status >/dev/null 2>"$T/err"
+		check "in a bwrap user namespace (uid 1234) nobody's socket is refused" \
+			grep -q 'belongs to uid 65534, not to you (uid 1234)' "$T/err"
+		eq "  ... nothing sent" 0 "$(nrec)"
+		sbx "$FS" env WRIT_SERVER_UID=65534 "$BIN/writ" status >/dev/null 2>&1
+		check "  ... WRIT_SERVER_UID=65534 inside the sandbox trusts the overflow uid" \
+			grep -q 'GET /v1/health' "$NB/out/rec"
+	else
+		skip "user-namespace view of the fake: bwrap cannot create namespaces here"
+	fi
 	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null; FAKE_PID=
 else
 	skip "squatted sockets: needs root to act as nobody (the attacker)"
@@ -241,6 +264,14 @@ WRIT_SOCKET=$SOCK "$BIN/writ" status >"$T/out" 2>"$T/err"
 check "writ status on our own session works" grep -q 'session squat' "$T/out"
 WRIT_SOCKET=$SOCK WRIT_SERVER_UID=junk "$BIN/writ" status >/dev/null 2>&1
 check "  ... a bad WRIT_SERVER_UID does not matter when writd is ours" test $? -eq 0
+if [ $BWRAP = 1 ]; then
+	# bwrap maps our uid to the sandbox's: writd shows as the caller's own uid.
+	sbx "$SOCK" "$BIN/writ" status >"$T/out" 2>"$T/err"
+	check "writ status in a bwrap user namespace (uid 1234) reaches our writd" \
+		grep -q 'session squat' "$T/out"
+else
+	skip "writ in a user namespace: bwrap cannot create namespaces here"
+fi
 
 # (4) A swapped symlink: the runtime dir replaced by a link to the real one.
 ln -s "$T/run" "$T/runlink"
