@@ -2,7 +2,6 @@
  * libwrit.c - HTTP/1.1 over a Unix socket, JSON with jansson.
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
