@@ -570,8 +570,16 @@ canon_repo(const char *in, char out[160], char owner[64])
 		return -1;
 	for (size_t i = 0; i <= n; i++)
 		buf[i] = (char)tolower((unsigned char)in[i]);
-	if (n > 4 && strcmp(buf + n - 4, ".git") == 0)
+	if (n > 4 && strcmp(buf + n - 4, ".git") == 0) {
 		buf[n - 4] = '\0';
+		/*
+		 * NB. one ".git" only: "x.git.git" would become "x.git", which
+		 * canonicalizes again to "x" -- not a fixed point, so policy and
+		 * GitHub could see different names.  Refused instead.
+		 */
+		if (n - 4 > 4 && strcmp(buf + n - 8, ".git") == 0)
+			return -1;
+	}
 	slash = strchr(buf, '/');
 	if (slash == NULL || strchr(slash + 1, '/') != NULL)
 		return -1;

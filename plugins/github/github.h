@@ -3,7 +3,8 @@
  *
  * Scope: {"repo": "owner/name" | ["owner/a", "owner/b"], "permissions":
  * {"contents": "read", ...}}.  Canonical form: "repo" an array of
- * lower-case "owner/name" (".git" dropped), sorted, one owner; permissions
+ * lower-case "owner/name" (one ".git" dropped; a name still ending in
+ * ".git" after that is refused), sorted, one owner; permissions
  * default to {"contents": "read"}; levels read, write, admin.
  *
  * Config (kinds.github): app_id (or client_id), private_key (the name of a
