@@ -45,6 +45,14 @@ decide(const struct policy *p, const char *aud, const char *words, int64_t ttl,
 
 static const char *const verdicts[] = { "ask", "allow", "deny" };
 
+static void
+rand_str(char *dst, size_t n, const char *alphabet)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = alphabet[randombytes_uniform((uint32_t)strlen(alphabet))];
+	dst[n] = '\0';
+}
+
 static const char ENT[] =
     "{\"deny\":[{\"id\":\"no-admin\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"*admin*\"},\"why\":\"nope\"},"
     "          {\"id\":\"no-write\",\"scope\":{\"scope\":\"write\"},\"session\":\"ci-*\"},"
@@ -249,77 +257,242 @@ START_TEST(test_refused)
 }
 END_TEST
 
-/* A random rule: deny or allow, over a small alphabet of audiences. */
-static const char *const auds[] = { "a", "b", "ab", "a*", "*", "b?", "*b" };
-static const char *const reqs[] = { "a", "b", "ab", "ba", "bb", "abc" };
-
-static void
-random_rules(char *buf, size_t size, const char *set)
+/*
+ * Properties, against an independent reference: a plain recursive glob
+ * and a first-principles decision for simple jwt policies (denies and
+ * allows on aud and session, allow max_ttl, default), written from
+ * policy.h rather than from policy.c.
+ */
+static char
+fold(char c, bool icase)
 {
-	size_t n = 0, k = randombytes_uniform(4);
-
-	n += (size_t)snprintf(buf + n, size - n, "\"%s\":[", set);
-	for (size_t i = 0; i < k; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s{\"kind\":\"jwt\",\"scope\":{\"aud\":\"%s\"}%s}",
-		    i ? "," : "", auds[randombytes_uniform(7)],
-		    randombytes_uniform(2) ? ",\"session\":\"s*\"" : "");
-	snprintf(buf + n, size - n, "]");
+	return icase && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-START_TEST(test_property_enterprise_deny_wins)
+static bool
+ref_glob(const char *g, const char *v, bool icase)
 {
-	for (int round = 0; round < 2000; round++) {
-		char ent[1024], user[2048], d1[512], a1[512], d2[512], a2[512];
-		const char *deny_aud = auds[randombytes_uniform(7)];
-		struct policy *p;
+	if (*g == '\0')
+		return *v == '\0';
+	if (*g == '*')
+		return ref_glob(g + 1, v, icase) || (*v != '\0' && ref_glob(g, v + 1, icase));
+	if (*v == '\0')
+		return false;
+	return (*g == '?' || fold(*g, icase) == fold(*v, icase)) && ref_glob(g + 1, v + 1, icase);
+}
 
-		/* Enterprise: one deny plus random allows; user: anything. */
-		random_rules(a1, sizeof(a1), "allow");
-		random_rules(d2, sizeof(d2), "deny");
-		random_rules(a2, sizeof(a2), "allow");
-		snprintf(ent, sizeof(ent), "{\"deny\":[{\"id\":\"E\",\"kind\":\"jwt\",\"scope\":"
-		    "{\"aud\":\"%s\"}}],%s,\"default\":\"%s\"}", deny_aud, a1,
-		    randombytes_uniform(2) ? "ask" : "deny");
-		snprintf(user, sizeof(user), "{%s,%s,\"default\":\"%s\"}", d2, a2,
-		    randombytes_uniform(2) ? "ask" : "deny");
-		(void)d1;
-		p = parse(ent, user);
-		for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-			struct policy_decision d;
+START_TEST(test_property_glob)
+{
+	for (int n = 0; n < 20000; n++) {
+		char g[8], v[8];
 
-			decide(p, reqs[i], NULL, 60, randombytes_uniform(2) ? "s1" : "t1", 0, &d);
-			if (policy_glob(deny_aud, reqs[i], true)) {
-				ck_assert_int_eq(d.verdict, POLICY_DENY);
-				ck_assert_str_eq(d.rule, "E");
-			}
-		}
-		policy_free(p);
+		rand_str(g, 1 + randombytes_uniform(6), "aAb*?");
+		rand_str(v, randombytes_uniform(7), "aAbB");
+		ck_assert_msg(policy_glob(g, v, false) == ref_glob(g, v, false), "%s ~ %s", g, v);
+		ck_assert_msg(policy_glob(g, v, true) == ref_glob(g, v, true), "%s ~i %s", g, v);
 	}
 }
 END_TEST
 
-START_TEST(test_property_order_independent)
+#define NRULES 8
+struct ref_rule {
+	bool deny;
+	char id[8];
+	const char *aud;	/* glob */
+	const char *session;	/* glob or NULL */
+	int64_t max_ttl;	/* allow only; 0: none */
+	int layer;		/* 0 enterprise, 1 user */
+};
+
+static const char *const auds[] = { "a", "b", "ab", "a*", "*", "b?", "*b", "A*", "AB" };
+static const char *const reqs[] = { "a", "b", "ab", "ba", "bb", "abc", "A", "Ab", "AB" };
+static const char *const sessions[] = { "s1", "S1", "t1" };
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+random_rule(struct ref_rule *r, int i)
 {
-	/* Rules from both files, any order of rules within them: same verdict. */
-	for (int round = 0; round < 1000; round++) {
-		char d[512], a[512], x[1200], y[1200];
-		struct policy *p1, *p2;
+	r->deny = randombytes_uniform(3) == 0;
+	snprintf(r->id, sizeof(r->id), "r%d", i);
+	r->aud = auds[randombytes_uniform(N(auds))];
+	r->session = randombytes_uniform(2) ? NULL : randombytes_uniform(2) ? "s*" : "S?";
+	r->max_ttl = !r->deny && randombytes_uniform(2) ? 300 : 0;
+	r->layer = (int)randombytes_uniform(2);
+}
 
-		random_rules(d, sizeof(d), "deny");
-		random_rules(a, sizeof(a), "allow");
-		snprintf(x, sizeof(x), "{%s,%s}", d, a);
-		snprintf(y, sizeof(y), "{%s,%s}", a, d);
-		p1 = parse(x, NULL);
-		p2 = parse(NULL, y);
-		for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-			struct policy_decision r1, r2;
+/* The reference decision (policy.h): deny, then allow, then default. */
+static enum policy_verdict
+ref_decide(const struct ref_rule *rules, size_t n, const bool default_deny[2],
+    const char *aud, const char *session, int64_t ttl)
+{
+	/* Deny touches: globs compared ignoring ASCII case, any layer. */
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].deny && ref_glob(rules[i].aud, aud, true) &&
+		    (rules[i].session == NULL || ref_glob(rules[i].session, session, true)))
+			return POLICY_DENY;
+	/* Allow stays within: exact case, and the TTL within max_ttl. */
+	for (size_t i = 0; i < n; i++)
+		if (!rules[i].deny && ref_glob(rules[i].aud, aud, false) &&
+		    (rules[i].session == NULL || ref_glob(rules[i].session, session, false)) &&
+		    (rules[i].max_ttl == 0 || ttl <= rules[i].max_ttl))
+			return POLICY_ALLOW;
+	return default_deny[0] || default_deny[1] ? POLICY_DENY : POLICY_ASK;
+}
 
-			decide(p1, reqs[i], NULL, 60, "s1", 0, &r1);
-			decide(p2, reqs[i], NULL, 60, "s1", 0, &r2);
-			ck_assert_int_eq(r1.verdict, r2.verdict);
+/* Policy text for one layer: its rules in the order of perm[]. */
+static void
+layer_text(char *buf, size_t size, const struct ref_rule *rules, const size_t *perm, size_t n,
+    int layer, bool default_deny)
+{
+	size_t len = 0;
+	bool first[2] = { true, true };
+	char part[2][2048];
+	size_t plen[2] = { 0, 0 };
+
+	part[0][0] = part[1][0] = '\0';
+	for (size_t k = 0; k < n; k++) {
+		const struct ref_rule *r = &rules[perm[k]];
+		int set = r->deny ? 0 : 1;
+		char extra[64] = "";
+
+		if (r->layer != layer)
+			continue;
+		if (r->session != NULL)
+			snprintf(extra, sizeof(extra), ",\"session\":\"%s\"", r->session);
+		if (r->max_ttl > 0)
+			snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			    ",\"max_ttl\":\"%llds\"", (long long)r->max_ttl);
+		plen[set] += (size_t)snprintf(part[set] + plen[set], sizeof(part[set]) - plen[set],
+		    "%s{\"id\":\"%s\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"%s\"}%s}",
+		    first[set] ? "" : ",", r->id, r->aud, extra);
+		first[set] = false;
+	}
+	/* Which list comes first in the file is random too. */
+	if (randombytes_uniform(2))
+		len = (size_t)snprintf(buf, size, "{\"deny\":[%s],\"allow\":[%s]", part[0], part[1]);
+	else
+		len = (size_t)snprintf(buf, size, "{\"allow\":[%s],\"deny\":[%s]", part[1], part[0]);
+	snprintf(buf + len, size - len, ",\"default\":\"%s\"}", default_deny ? "deny" : "ask");
+}
+
+static void
+shuffle(size_t *perm, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = randombytes_uniform((uint32_t)i), t = perm[i - 1];
+
+		perm[i - 1] = perm[j];
+		perm[j] = t;
+	}
+}
+
+static bool
+is_identity(const size_t *perm, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (perm[i] != i)
+			return false;
+	return true;
+}
+
+/*
+ * Property: random policies decide as the reference does, a request
+ * touching a deny rule is never allowed, and no permutation of the rules
+ * within their lists (nor of the lists in a file) changes a verdict.
+ */
+START_TEST(test_property_reference)
+{
+	unsigned int verdicts_seen[3] = { 0 }, permuted = 0;
+
+	for (int round = 0; round < 1500; round++) {
+		struct ref_rule rules[NRULES];
+		size_t n = 1 + randombytes_uniform(NRULES), perm[NRULES], perm2[NRULES];
+		bool dd[2] = { randombytes_uniform(4) == 0, randombytes_uniform(4) == 0 };
+		char ent[4096], user[4096], ent2[4096], user2[4096];
+		struct policy *p, *p2;
+
+		for (size_t i = 0; i < n; i++) {
+			random_rule(&rules[i], (int)i);
+			perm[i] = perm2[i] = i;
 		}
-		policy_free(p1);
+		shuffle(perm2, n);
+		permuted += !is_identity(perm2, n);
+		layer_text(ent, sizeof(ent), rules, perm, n, 0, dd[0]);
+		layer_text(user, sizeof(user), rules, perm, n, 1, dd[1]);
+		layer_text(ent2, sizeof(ent2), rules, perm2, n, 0, dd[0]);
+		layer_text(user2, sizeof(user2), rules, perm2, n, 1, dd[1]);
+		p = parse(ent, user);
+		p2 = parse(ent2, user2);
+		for (size_t i = 0; i < N(reqs); i++)
+			for (size_t j = 0; j < N(sessions); j++) {
+				int64_t ttl = randombytes_uniform(2) ? 60 : 900;
+				enum policy_verdict want = ref_decide(rules, n, dd, reqs[i], sessions[j], ttl);
+				struct policy_decision d, d2;
+
+				decide(p, reqs[i], NULL, ttl, sessions[j], 0, &d);
+				decide(p2, reqs[i], NULL, ttl, sessions[j], 0, &d2);
+				ck_assert_msg(d.verdict == want, "%s %s ttl %lld: %s, the reference %s\n"
+				    "enterprise %s\nuser %s", reqs[i], sessions[j], (long long)ttl,
+				    verdicts[d.verdict], verdicts[want], ent, user);
+				ck_assert_msg(d2.verdict == d.verdict, "rule order changed %s %s: %s vs %s\n"
+				    "%s %s\n%s %s", reqs[i], sessions[j], verdicts[d.verdict],
+				    verdicts[d2.verdict], ent, user, ent2, user2);
+				/* Touching a deny rule is never allowed, whatever else there is. */
+				for (size_t k = 0; k < n; k++)
+					if (rules[k].deny && ref_glob(rules[k].aud, reqs[i], true) &&
+					    (rules[k].session == NULL ||
+					    ref_glob(rules[k].session, sessions[j], true)))
+						ck_assert_int_eq(d.verdict, POLICY_DENY);
+				verdicts_seen[d.verdict]++;
+			}
+		policy_free(p);
 		policy_free(p2);
+	}
+	/* The generator reaches every verdict, and really permutes. */
+	ck_assert_msg(verdicts_seen[POLICY_ASK] > 1000 && verdicts_seen[POLICY_ALLOW] > 1000 &&
+	    verdicts_seen[POLICY_DENY] > 1000, "ask %u allow %u deny %u",
+	    verdicts_seen[POLICY_ASK], verdicts_seen[POLICY_ALLOW], verdicts_seen[POLICY_DENY]);
+	ck_assert_uint_gt(permuted, 1000);
+}
+END_TEST
+
+START_TEST(test_property_enterprise_deny_wins)
+{
+	/* One enterprise deny; anything else in either layer: it decides. */
+	for (int round = 0; round < 2000; round++) {
+		struct ref_rule rules[NRULES];
+		size_t n = randombytes_uniform(NRULES), perm[NRULES];
+		const char *deny_aud = auds[randombytes_uniform(N(auds))];
+		char ent[4096], user[4096], with_deny[4200];
+		struct policy *p;
+
+		for (size_t i = 0; i < n; i++) {
+			random_rule(&rules[i], (int)i);
+			perm[i] = i;
+		}
+		shuffle(perm, n);
+		layer_text(ent, sizeof(ent), rules, perm, n, 0, randombytes_uniform(2));
+		layer_text(user, sizeof(user), rules, perm, n, 1, randombytes_uniform(2));
+		/* Put E first among the enterprise's denies. */
+		{
+			const char *at = strstr(ent, "\"deny\":[") + 8;
+
+			snprintf(with_deny, sizeof(with_deny), "%.*s{\"id\":\"E\",\"kind\":\"jwt\","
+			    "\"scope\":{\"aud\":\"%s\"}}%s%s", (int)(at - ent), ent, deny_aud,
+			    *at == ']' ? "" : ",", at);
+		}
+		p = parse(with_deny, user);
+		for (size_t i = 0; i < N(reqs); i++) {
+			struct policy_decision d;
+
+			decide(p, reqs[i], NULL, 60, sessions[randombytes_uniform(N(sessions))], 0, &d);
+			if (ref_glob(deny_aud, reqs[i], true)) {
+				ck_assert_int_eq(d.verdict, POLICY_DENY);
+				ck_assert_str_eq(d.rule, "E");
+				ck_assert_str_eq(d.layer, "enterprise");
+			}
+		}
+		policy_free(p);
 	}
 }
 END_TEST
@@ -334,8 +507,9 @@ policy_suite(void)
 	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_layers);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_property_glob);
+	tcase_add_test(tc, test_property_reference);
 	tcase_add_test(tc, test_property_enterprise_deny_wins);
-	tcase_add_test(tc, test_property_order_independent);
 	suite_add_tcase(s, tc);
 	return s;
 }
