@@ -131,7 +131,7 @@ mkfifo "$T/in"
 "$BIN/writctl" watch <"$T/in" >"$T/watch" 2>&1 &
 W=$!
 exec 7>"$T/in"
-wait_for grep -q 'Approve?' "$T/watch"
+wait_for grep -q 'Approve request [0-9a-f]\{8\}?' "$T/watch"
 check "watch shows the prompt" grep -q 'untrusted' "$T/watch"
 check "watch shows no escape characters" bash -c "! grep -q \$'\\033' '$T/watch'"
 echo n >&7
