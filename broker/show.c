@@ -188,14 +188,32 @@ next_unit(const unsigned char **sp, struct unit *u)
 	return true;
 }
 
+/* Columns u and the text after it (at s) take, a trailing space aside. */
+static unsigned int
+width_from(const struct unit *u, const unsigned char *s)
+{
+	unsigned int w = u->cols, space = 0;
+	struct unit v;
+
+	while (next_unit(&s, &v)) {
+		if (v.space) {
+			space = 1;
+			continue;
+		}
+		w += space + v.cols;
+		space = 0;
+	}
+	return w;
+}
+
 void
 show_wrap(struct show_buf *b, const char *prefix, const char *value,
     unsigned int cols, unsigned int max_lines)
 {
 	const unsigned char *s = (const unsigned char *)(value != NULL ? value : "?");
 	unsigned int used, line = 1, room;
+	bool have, last_fits = false, measured = false;
 	struct unit u, next;
-	bool have;
 
 	/* Room for some text beside the prefix, however narrow the ask. */
 	if (cols < strlen(prefix) + 16)
@@ -206,13 +224,17 @@ show_wrap(struct show_buf *b, const char *prefix, const char *value,
 	while ((have = next_unit(&s, &u)) && u.space)
 		;
 	while (have) {
+		/* On the last line: does the rest fit, or must it keep room for the mark? */
+		if (line == max_lines && !measured) {
+			last_fits = used + width_from(&u, s) <= cols;
+			measured = true;
+		}
 		have = next_unit(&s, &next);
 		/* Trailing space likewise. */
 		if (u.space && !have)
 			break;
-		/* The last line keeps room for the cut mark unless this is the end. */
 		room = cols - used;
-		if (line == max_lines && have)
+		if (line == max_lines && !last_fits)
 			room = room > sizeof(SHOW_CUT) - 1 ? room - (unsigned int)(sizeof(SHOW_CUT) - 1) : 0;
 		if (u.cols > room) {
 			if (line == max_lines) {

@@ -293,7 +293,14 @@ writs_ls(int argc, char **argv)
 			clean_into(kind, sizeof(kind), json_string_value(json_object_get(w, "kind")), 16);
 			snprintf(row, sizeof(row), "%s  session %s  %-7s expires %lld  ", id, sid, kind,
 			    (long long)json_integer_value(json_object_get(w, "expires_at")));
-			print_row(row, scope);
+			if (out_cols() != 0 && strlen(row) + 16 > out_cols()) {
+				/* A terminal too narrow for the row: the scope on lines of its own. */
+				snprintf(row, sizeof(row), "%s  session %.8s  %-7s expires %lld", id,
+				    sid, kind, (long long)json_integer_value(json_object_get(w, "expires_at")));
+				puts(row);
+				print_row(SHOW_CONT, scope);
+			} else
+				print_row(row, scope);
 			free(scope);
 		}
 	writ_resp_free(&resp);

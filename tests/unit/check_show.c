@@ -149,6 +149,13 @@ START_TEST(test_spaces_collapse)
 
 	ck_assert_str_eq(out, "a b");
 	free(out);
+	/* Exactly as wide as allowed: whole, no mark; one more: cut, marked. */
+	out = show_clean("0123456789abcdef0123456789abcdef", 32);
+	ck_assert_str_eq(out, "0123456789abcdef0123456789abcdef");
+	free(out);
+	out = show_clean("0123456789abcdef0123456789abcdefX", 32);
+	ck_assert_str_eq(out, "0123456789abcdef0123456789 [cut]");
+	free(out);
 }
 END_TEST
 
