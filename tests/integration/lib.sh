@@ -18,7 +18,9 @@ trap cleanup EXIT
 cleanup() {
 	[ -n "$PRESENCE_PID" ] && kill "$PRESENCE_PID" 2>/dev/null
 	[ -n "$WRITD_PID" ] && kill -KILL "$WRITD_PID" 2>/dev/null
-	wait 2>/dev/null
+	# NB. only these: a bare wait hangs on any other child still running
+	# (or stopped).
+	[ -n "$PRESENCE_PID$WRITD_PID" ] && wait $PRESENCE_PID $WRITD_PID 2>/dev/null
 	keyctl unlink "%keyring:$KEYRING" @u >/dev/null 2>&1
 	# Tests that run writd as nobody leave its keys in nobody's keyring,
 	# whose quota (200 keys) would fill up run after run.
@@ -42,7 +44,10 @@ eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
 }
 
-# wait_for CMD...: retry for up to 5 s.
+# wait_for CMD...: run CMD until it succeeds, for up to 5 s (a hang guard,
+# not a timing claim).  NB. CMD's arguments are expanded once, before the
+# first try: to poll a value, pass a command that reads it (npending_is 3),
+# never its value (test "$(npending)" = 3 compares one reading 100 times).
 wait_for() {
 	local i
 	for i in $(seq 1 100); do
@@ -50,6 +55,35 @@ wait_for() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# wait_until EPOCH CMD...: run CMD until it succeeds or the clock reaches
+# EPOCH (a deadline in whole seconds); CMD is always tried at least once.
+wait_until() {
+	local until=$1; shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s)" -lt "$until" ] || return 1
+		sleep 0.05
+	done
+}
+
+# holds_until EPOCH CMD...: CMD keeps succeeding while the clock reads
+# before EPOCH (whole seconds, as writd counts them).  0: it held, and was
+# seen to; 1: it stopped holding before EPOCH; 2: EPOCH had passed before
+# the first look, so nothing was seen: a window of 0 s proves nothing.
+holds_until() {
+	local until=$1 seen=0; shift
+	while [ "$(date +%s)" -lt "$until" ]; do
+		if "$@"; then
+			seen=1
+		# Failed: early only if the clock, read after, is still before EPOCH.
+		elif [ "$(date +%s)" -lt "$until" ]; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	[ $seen = 1 ] || return 2
 }
 
 # with_keyring [CONFIG_JSON]: the config with this test's keyring added.
@@ -141,6 +175,12 @@ pending_id() {
 
 npending() { admin /v1/requests | jq '.requests | length'; }
 nwrits() { admin /v1/writs | jq '.writs | length'; }
+# For wait_for: each reads the value again on every try.
+npending_is() { [ "$(npending)" = "$1" ]; }
+# status_is CODE SOCKET METHOD PATH [BODY]
+status_is() { local c=$1; shift; [ "$(status "$@")" = "$c" ]; }
+# has_writ ID: the admin list holds writ ID.
+has_writ() { admin /v1/writs | jq -e --arg id "$1" 'any(.writs[]; .id == $id)' >/dev/null; }
 
 # b64url_decode: stdin base64url to raw bytes on stdout.
 b64url_decode() {

@@ -1,18 +1,48 @@
 #!/usr/bin/env bash
 # The secret store with the real kernel keyring and sealed files; the
-# hardened process; a canary secret pushed through every path.
+# hardened process; canary secrets pushed through every path.
 . "$(dirname "$0")/lib.sh"
 
 if ! keyctl show @u >/dev/null 2>&1; then
 	skip "the kernel keyring is not usable here (keyctl show @u failed)"; exit 0
 fi
-CANARY=canary-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+rnd() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+# One canary per way a secret reaches writd (a file, stdin, the raw body of
+# a PUT), and one in the environment writd starts with.
+CANARY=canary-file-$(rnd)
+CSTDIN=canary-stdin-$(rnd)
+CPUT=canary-put-$(rnd)
+CENV=canary-env-$(rnd)
+SECRETS="$CANARY $CSTDIN $CPUT"
+# no_canary DESC CANARIES FILE...: none of CANARIES is in any FILE (or
+# under it).  The failure names which canaries were found.
+no_canary() {
+	local d=$1 cs=$2 c found=
+	shift 2
+	for c in $cs; do
+		grep -rqaF -- "$c" "$@" 2>/dev/null && found="$found ${c%-*}"
+	done
+	if [ -z "$found" ]; then pass "$d"; else fail "$d (found:$found)"; fi
+}
+# live_environ PID: the environment PID has now (what setenv changed and
+# children would inherit), read with gdb; /proc/PID/environ shows only the
+# block it was started with.
+live_environ() {
+	printf '%s\n' 'set $e = *(char ***)&environ' 'set $i = 0' 'while $e[$i] != 0' \
+		'printf "%s\n", $e[$i]' 'set $i = $i + 1' 'end' >"$T/environ.gdb"
+	timeout 30 gdb -nx -batch -p "$1" -x "$T/environ.gdb" 2>/dev/null
+}
 
-start_writd || exit 1
+# The approver command writes down what it was given: environment, argv, stdin.
+printf '#!/bin/sh\ncat >>%s\ntr "\\000" "\\n" </proc/$$/environ >>%s\nprintf "%%s\\n" "$0" "$@" >>%s\nexit 0\n' \
+	"$T/approver.stdin" "$T/approver.env" "$T/approver.argv" >"$T/approve"
+chmod 0755 "$T/approve"
+# A canary in the environment writd starts with.
+WRIT_TEST_CANARY=$CENV start_writd "{\"approval\":{\"command\":\"$T/approve\"}}" || exit 1
 printf '%s' "$CANARY" >"$T/canary"; chmod 0600 "$T/canary"
 "$BIN/writctl" secret set probe --from-file "$T/canary" >/dev/null
 eq "secret set --from-file" 0 "$?"
-printf 'from-stdin' | "$BIN/writctl" secret set other >/dev/null
+printf '%s' "$CSTDIN" | "$BIN/writctl" secret set other >/dev/null
 eq "secret set from stdin" 0 "$?"
 "$BIN/writctl" secret ls --json >"$T/ls"
 eq "secret ls: name and size" "${#CANARY}" "$(jq '.secrets[] | select(.name=="probe") | .size' "$T/ls")"
@@ -56,36 +86,77 @@ SOCK=$(new_session canary)
 approver_on
 status "$SOCK" POST /v1/writs "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$CANARY/..\"}}" >/dev/null
 status "$SOCK" POST /v1/writs "{\"kind\":\"$CANARY\",\"scope\":{}}" >/dev/null
-status "$ADMIN" PUT /v1/secrets/probe "$CANARY" >/dev/null
+eq "PUT /v1/secrets/probe (the raw body)" 200 "$(status "$ADMIN" PUT /v1/secrets/probe "$CPUT")"
 approver_off
+# A request the approver command decides: what does it get to see?
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=approved >/dev/null 2>"$T/err"
+eq "the approver command approves a writ" 0 "$?"
+check "  ... it ran, and its environment was captured (PATH is in it)" grep -q '^PATH=' "$T/approver.env"
+no_canary "canary: not in the approver command's environment, argv or stdin (nor writd's own environment)" \
+	"$SECRETS $CENV" "$T/approver.env" "$T/approver.argv" "$T/approver.stdin"
+# Where a secret must not be while writd runs: its environment and argv.
+# /proc/PID/environ is the block writd started with (which it leaves as it
+# was: the canary put there is the proof that this file was read).
+if grep -qaF -- "$CENV" "/proc/$WRITD_PID/environ" 2>/dev/null; then
+	no_canary "canary: no secret in writd's /proc/PID/environ" "$SECRETS" "/proc/$WRITD_PID/environ"
+else
+	skip "canary: writd's /proc/PID/environ is not readable here (its start canary is not seen in it)"
+fi
+if grep -qaF -- "--runtime-dir" "/proc/$WRITD_PID/cmdline" 2>/dev/null; then
+	no_canary "canary: none in writd's argv (/proc/PID/cmdline)" "$SECRETS $CENV" "/proc/$WRITD_PID/cmdline"
+else
+	skip "canary: writd's /proc/PID/cmdline is not readable here"
+fi
+# setenv() changes a copy /proc does not show: read the live one.
+if command -v gdb >/dev/null && live_environ "$WRITD_PID" >"$T/live.env" &&
+   grep -qaF -- "$CENV" "$T/live.env"; then
+	no_canary "canary: no secret in writd's live environment (read with gdb)" "$SECRETS" "$T/live.env"
+else
+	skip "canary: writd's live environment could not be read (needs gdb and ptrace rights: $(command -v gdb || echo 'no gdb'))"
+fi
 stop_writd
-check "canary: not in writd's log" bash -c "! grep -q '$CANARY' '$T/writd.log'"
-check "canary: not in any file under the state or runtime dir" \
-	bash -c "! grep -rqa '$CANARY' '$T/state' '$T/run' 2>/dev/null"
+no_canary "canary: none in writd's log" "$SECRETS $CENV" "$T/writd.log"
+no_canary "canary: none in the audit log" "$SECRETS $CENV" "$T/state/audit.jsonl"
+no_canary "canary: none in any file under the state or runtime dir" "$SECRETS $CENV" "$T/state" "$T/run"
 
 # Inherited descriptors are closed; root is warned.
 exec 7>"$T/inherited"
 start_writd || exit 1
 exec 7>&-
-check "an inherited file descriptor is closed at start" \
-	bash -c "! ls -l /proc/$WRITD_PID/fd | grep -q '$T/inherited'"
+# fd_list PID: its open descriptors, read by whoever may (non-dumpable:
+# root alone), else nothing.
+fd_list() {
+	ls -l "/proc/$1/fd" 2>/dev/null || sudo -n ls -l "/proc/$1/fd" 2>/dev/null
+}
+fd_list "$WRITD_PID" >"$T/fds"
+if grep -q ' 2 -> ' "$T/fds"; then
+	check "an inherited file descriptor is closed at start" bash -c "! grep -qF '$T/inherited' '$T/fds'"
+else
+	skip "inherited descriptors: cannot list writd's /proc/PID/fd (not root, no sudo -n)"
+fi
 if [ "$(id -u)" = 0 ]; then
 	check "running as root draws a warning" grep -q 'warning: running as root' "$T/writd.log"
+else
+	check "not running as root: no root warning" bash -c "! grep -q 'warning: running as root' '$T/writd.log'"
 fi
 stop_writd
 
 # Sealed-file backend, keyed from the keyring: survives restarts, refuses tampering.
 # (A state dir of its own: the audit chain key lives in the store in use.)
 STATE=$T/fstate
-start_writd '{"store":{"backend":"file"}}' || exit 1
-printf '%s' "$CANARY" | "$BIN/writctl" secret set sealed >/dev/null
+WRIT_TEST_CANARY=$CENV start_writd '{"store":{"backend":"file"}}' || exit 1
+printf '%s' "$CSTDIN" | "$BIN/writctl" secret set sealed >/dev/null
 eq "file backend: set" 0 "$?"
 eq "  ... the file is 0600" 600 "$(stat -c %a "$STATE/secrets.sealed")"
-check "  ... and holds no plaintext" bash -c "! grep -qa '$CANARY' '$STATE/secrets.sealed'"
+no_canary "  ... and holds no plaintext" "$CSTDIN" "$STATE/secrets.sealed"
 WPID=$WRITD_PID
 check "  ... the jwt key is in it too" bash -c "curl -s --unix-socket '$ADMIN' http://writ/v1/secrets | jq -e '.secrets[] | select(.name==\"jwt-signing-key\")' >/dev/null"
-check "canary: not in writd's environment or argv" \
-	bash -c "! grep -qa '$CANARY' /proc/$WPID/environ /proc/$WPID/cmdline"
+if grep -qaF -- "$CENV" "/proc/$WPID/environ" 2>/dev/null; then
+	no_canary "file backend: no secret in writd's environment or argv" "$CSTDIN" \
+		"/proc/$WPID/environ" "/proc/$WPID/cmdline"
+else
+	skip "file backend: writd's /proc/PID/environ is not readable here"
+fi
 stop_writd
 start_writd '{"store":{"backend":"file"}}' || exit 1
 eq "file backend: the secret survives a restart" sealed \
@@ -132,46 +203,118 @@ timeout 10 "$BIN/writd" --runtime-dir "$T/prun" --state-dir "$T/pstate" --config
 	--enterprise-policy "$T/none" --policy "$T/none" </dev/null 2>"$T/err"
 check "no passphrase source and no terminal: a clear error" grep -q -- '--passphrase-fd' "$T/err"
 
-# Same-uid attacks, as an unprivileged user.
-if [ "$(id -u)" = 0 ]; then
+# Same-uid attacks, as an unprivileged user.  The attacker is writd's own
+# parent (so Yama's ptrace_scope 1 would let it attach) running as writd's
+# uid, and lets writd dump core as far as its own limits go: only writd's
+# hardening (non-dumpable, RLIMIT_CORE 0) can stop what follows.
+if [ "$(id -u)" != 0 ]; then
+	skip "same-uid attack tests need root (to become nobody)"
+else
 	NB=$(mktemp -d /tmp/writ-nobody.XXXXXX); chmod 0755 "$NB"
 	cp "$BIN/writd" "$NB/writd"
 	mkdir "$NB/home"; chown nobody "$NB/home"
 	with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
-	(cd "$NB/home" && exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i \
-		"$NB/writd" --runtime-dir "$NB/home/run" \
-		--state-dir "$NB/home/state" --config "$NB/cfg.json" \
-		--enterprise-policy "$NB/none" --policy "$NB/none" 2>"$T/nb.log") &
-	wait_for test -S "$NB/home/run/admin.sock"
-	NBPID=$(pgrep -f "$NB/writd" | head -1)
+	cat >"$NB/attack.py" <<'PY'
+# attack.py DIR WRITD ARGS...: start writd as our child, then attack it.
+import ctypes, os, resource, sys, time
+d, argv = sys.argv[1], sys.argv[2:]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+out = open(d + "/attacks", "a", buffering=1)
+def wait_file(p):
+    for _ in range(600):
+        if os.path.exists(p):
+            return open(p).read().strip()
+        time.sleep(0.05)
+    sys.exit("attack.py: no " + p)
+# Cores as large as our hard limit allows: writd alone may turn them off.
+resource.setrlimit(resource.RLIMIT_CORE, (resource.getrlimit(resource.RLIMIT_CORE)[1],) * 2)
+# A control: an ordinary process dumps core here, so the machine can.
+pid = os.fork()
+if pid == 0:
+    os.kill(os.getpid(), 11)
+    os._exit(0)
+_, st = os.waitpid(pid, 0)
+out.write("control signal %d core %d\n" % (os.WTERMSIG(st), os.WCOREDUMP(st)))
+pid = os.fork()
+if pid == 0:
+    # handle_segv=0: under ASan the kernel, not ASan, must take the SIGSEGV;
+    # disable_coredump=0: ASan must not turn cores off for writd.
+    os.execve(argv[0], argv, {"ASAN_OPTIONS": "handle_segv=0:disable_coredump=0"})
+open(d + "/writd.pid.tmp", "w").write(str(pid))
+os.rename(d + "/writd.pid.tmp", d + "/writd.pid")
+addr = int(wait_file(d + "/go"), 16)
+# PTRACE_ATTACH; if it works, detach at once: writd must not stay stopped.
+r = libc.ptrace(16, pid, None, None)
+if r == 0:
+    os.waitpid(pid, os.WUNTRACED | 0x40000000)   # __WALL
+    libc.ptrace(17, pid, None, None)             # PTRACE_DETACH, no signal
+    out.write("attach attached\n")
+else:
+    out.write("attach refused %s\n" % os.strerror(ctypes.get_errno()))
+for what in ("mem", "environ"):
+    try:
+        with open("/proc/%d/%s" % (pid, what), "rb", buffering=0) as f:
+            if what == "mem":
+                f.seek(addr)
+            out.write("%s read %d bytes\n" % (what, len(f.read(16))))
+    except OSError as e:
+        out.write("%s refused %s\n" % (what, e.strerror))
+out.write("attacked\n")
+_, st = os.waitpid(pid, 0)
+out.write("writd signal %d core %d\n" % (os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0,
+                                         os.WCOREDUMP(st) if os.WIFSIGNALED(st) else 0))
+PY
 	# a python the unprivileged user can run (not one under /root)
 	PY=$(command -v /usr/bin/python3 || command -v python3)
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$PY" -c '
-import ctypes, sys
-libc = ctypes.CDLL(None, use_errno=True)
-r = libc.ptrace(16, int(sys.argv[1]), None, None)   # PTRACE_ATTACH
-sys.exit(0 if r == -1 else 1)' "$NBPID"
-	check "ptrace attach by the same uid fails" test $? -eq 0
-	setpriv --reuid=nobody --regid=nogroup --clear-groups cat "/proc/$NBPID/mem" >/dev/null 2>&1
-	check "reading /proc/PID/mem by the same uid fails" test $? -ne 0
-	setpriv --reuid=nobody --regid=nogroup --clear-groups cat "/proc/$NBPID/environ" >/dev/null 2>&1
-	check "reading /proc/PID/environ by the same uid fails" test $? -ne 0
-	if command -v gdb >/dev/null; then
-		setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 20 \
-			gdb -p "$NBPID" -batch -ex 'info registers' >"$T/gdb" 2>&1
-		check "gdb -p by the same uid cannot attach" grep -qiE 'not permitted|could not attach' "$T/gdb"
+	(cd "$NB/home" && exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i \
+		"$PY" "$NB/attack.py" "$NB/home" "$NB/writd" --runtime-dir "$NB/home/run" \
+		--state-dir "$NB/home/state" --config "$NB/cfg.json" \
+		--enterprise-policy "$NB/none" --policy "$NB/none" 2>"$T/nb.log") &
+	ATTACKER=$!
+	if ! wait_for test -S "$NB/home/run/admin.sock"; then
+		fail "writd as nobody did not start: $(cat "$T/nb.log")"
+		[ -s "$NB/home/writd.pid" ] && kill -KILL "$(cat "$NB/home/writd.pid")"
+		kill "$ATTACKER" 2>/dev/null
+		exit 1
 	fi
-	if [ "$(cat /proc/sys/kernel/core_pattern)" = core ] || \
-	   [ "$(cat /proc/sys/kernel/core_pattern)" = core.%p ]; then
-		kill -SEGV "$NBPID"; sleep 0.5
-		check "a SIGSEGV leaves no core file" bash -c "! ls '$NB/home' | grep -q '^core'"
+	NBPID=$(cat "$NB/home/writd.pid")
+	# A mapped, readable address of writd's (root reads its maps), so only
+	# non-dumpability can stop the read below.
+	awk '$2 ~ /^r/ { split($1, a, "-"); print a[1]; exit }' "/proc/$NBPID/maps" >"$NB/home/go.tmp"
+	check "writd's memory map has a readable mapping ($(cat "$NB/home/go.tmp"))" test -s "$NB/home/go.tmp"
+	mv "$NB/home/go.tmp" "$NB/home/go"
+	wait_for grep -qs '^attacked' "$NB/home/attacks" || fail "the attacker did not finish: $(cat "$T/nb.log")"
+	# Whatever the attacks did, writd must not stay stopped.
+	kill -CONT "$NBPID" 2>/dev/null
+	check "ptrace attach by the same uid (writd's parent) fails" grep -q '^attach refused' "$NB/home/attacks"
+	check "reading /proc/PID/mem at a mapped address by the same uid fails" \
+		grep -q '^mem refused' "$NB/home/attacks"
+	check "reading /proc/PID/environ by the same uid fails" grep -q '^environ refused' "$NB/home/attacks"
+	yama=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)
+	if ! command -v gdb >/dev/null; then
+		skip "gdb -p by the same uid: gdb is not installed (make deps installs it)"
+	elif [ "$yama" != 0 ]; then
+		skip "gdb -p by the same uid: Yama ptrace_scope is $yama, so it would fail whatever writd does"
 	else
-		skip "core_pattern pipes cores elsewhere ($(cat /proc/sys/kernel/core_pattern)); RLIMIT_CORE 0 checked in t_limits"
-		kill "$NBPID"
+		setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 20 \
+			gdb -nx -p "$NBPID" -batch -ex 'info registers' >"$T/gdb" 2>&1
+		check "gdb -p by the same uid cannot attach" grep -qiE 'not permitted|could not attach' "$T/gdb"
+		kill -CONT "$NBPID" 2>/dev/null
 	fi
-	wait 2>/dev/null
+	# The control tells whether this machine dumps cores for nobody here.
+	if grep -q '^control signal 11 core 1' "$NB/home/attacks"; then
+		rm -f "$NB/home"/core*
+		kill -SEGV "$NBPID"
+		wait_for grep -qs '^writd signal' "$NB/home/attacks"
+		eq "a SIGSEGV kills writd without a core dump (kernel's word)" "writd signal 11 core 0" \
+			"$(grep '^writd signal' "$NB/home/attacks")"
+		check "  ... and leaves no core file" bash -c "! ls '$NB/home' | grep -q '^core'"
+	else
+		skip "no core dump test: an ordinary process here dumps none either ($(grep '^control' "$NB/home/attacks"); core_pattern $(cat /proc/sys/kernel/core_pattern)); RLIMIT_CORE 0 is checked in t_limits"
+		kill -KILL "$NBPID"
+	fi
+	wait "$ATTACKER"
 	rm -rf "$NB"
-else
-	skip "same-uid attack tests need root (to become nobody)"
 fi
 true
