@@ -5,12 +5,34 @@
  *
  *   WRIT_TEST_SYNC_HANG=PATH  every sync waits while PATH exists
  *   WRIT_TEST_SYNC_FAIL=PATH  every sync fails with EIO while PATH exists
+ *   WRIT_TEST_SYNC_LOG=PATH   a line "held" is appended to PATH when a sync
+ *                             starts waiting, "released" when it stops: the
+ *                             events a test waits for instead of sleeping
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static void
+note(const char *what)
+{
+	const char *log = getenv("WRIT_TEST_SYNC_LOG");
+	int fd, saved = errno;
+
+	if (log == NULL)
+		return;
+	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		/* One write of a whole line: O_APPEND keeps lines apart. */
+		(void)!write(fd, what, strlen(what));
+		close(fd);
+	}
+	errno = saved;
+}
 
 static int
 fault(void)
@@ -19,8 +41,12 @@ fault(void)
 	const char *fail = getenv("WRIT_TEST_SYNC_FAIL");
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
-	while (hang != NULL && access(hang, F_OK) == 0)
-		nanosleep(&ts, NULL);
+	if (hang != NULL && access(hang, F_OK) == 0) {
+		note("held\n");
+		while (access(hang, F_OK) == 0)
+			nanosleep(&ts, NULL);
+		note("released\n");
+	}
 	if (fail != NULL && access(fail, F_OK) == 0) {
 		errno = EIO;
 		return -1;
