@@ -6,16 +6,51 @@
 printf '{"allow":[{"kind":"jwt","scope":{"aud":"*"}}]}\n' >"$T/user.json"; chmod 0644 "$T/user.json"
 start_writd || exit 1
 SOCK=$(new_session exp)
-# Times are whole seconds and a writ ends as its last second begins (never
-# late): gaps of several seconds keep this test steady.
-for t in 4s 1s 60s 8s 1s; do
-	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope "aud=t$t" --ttl "$t" >/dev/null
+# Times are whole seconds: a writ with expires_at E may go once the clock
+# reads E, never before.  All are watched at once, each from now to its
+# expiry: seen there while the clock still read before E (a writ never
+# seen so proves nothing: it fails), never gone before E, gone after
+# (within a hang guard).  TTLs of 2 s or more leave every writ a window.
+n=0
+for t in 5s 2s 60s 9s 2s; do
+	n=$((n + 1))
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope "aud=t$t" --ttl "$t" --json >"$T/w$n.json"
 done
-sleep 2.2
-eq "after 2.2s the two 1s writs are gone" "t4s t60s t8s" \
-	"$(admin /v1/writs | jq -r '[.writs[].scope.aud] | sort | join(" ")')"
-sleep 7
-eq "after 9.2s only the 60s writ is left" "t60s" "$(admin /v1/writs | jq -r '[.writs[].scope.aud] | join(" ")')"
+W="1 2 4 5"	# not the 60s one
+ids=() exps=() seen=() early=() last=0
+for i in $W; do
+	ids[i]=$(jq -r .id "$T/w$i.json") exps[i]=$(jq -r .expires_at "$T/w$i.json") seen[i]=0 early[i]=0
+	[ "${exps[i]}" -gt $last ] && last=${exps[i]}
+done
+while :; do
+	live=$(admin /v1/writs | jq -r '.writs[].id')
+	now=$(date +%s)	# read after the list: what it shows was so before now
+	left=0
+	for i in $W; do
+		if grep -qx "${ids[i]}" <<<"$live"; then
+			left=1
+			[ "$now" -lt "${exps[i]}" ] && seen[i]=1
+		elif [ "$now" -lt "${exps[i]}" ]; then
+			early[i]=1
+		fi
+	done
+	[ $left = 0 ] || [ "$now" -ge $((last + 5)) ] && break
+	sleep 0.1
+done
+for i in $W; do
+	aud=$(jq -r .scope.aud "$T/w$i.json")
+	if [ "${early[i]}" = 1 ]; then fail "the $aud writ was gone before its expiry (${exps[i]})"
+	elif [ "${seen[i]}" = 0 ]; then fail "the $aud writ was never seen before its expiry (${exps[i]}): nothing shown"
+	else pass "the $aud writ lives until its expiry"; fi
+	check "  ... and is gone after it" bash -c "! grep -qx '${ids[i]}' <<<'$live'"
+done
+eq "only the 60s writ is left" "t60s" "$(admin /v1/writs | jq -r '[.writs[].scope.aud] | join(" ")')"
+# In expiry order, whatever order they came in: the expired records.
+for i in 1 2 4 5; do echo "$(jq -r .id "$T/w$i.json") $(jq -r .expires_at "$T/w$i.json")"; done >"$T/exp"
+grep '"event":"expired"' "$T/state/audit.jsonl" | jq -r .writ |
+	while read -r id; do grep "^$id " "$T/exp" | cut -d' ' -f2; done >"$T/order"
+eq "expired records: four, in expiry order" "4 $(sort -n "$T/order" | tr '\n' ' ')" \
+	"$(grep -c . "$T/order") $(tr '\n' ' ' <"$T/order")"
 eq "  ... and the session counts one live writ" 1 "$(admin /v1/sessions | jq '.sessions[0].live')"
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=again >/dev/null
 eq "the signing key works again after closing while idle" 0 "$?"
