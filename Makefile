@@ -22,6 +22,10 @@ ifeq ($(SAN),1)
 # ASan and FORTIFY disagree; the sanitizers check more anyway.
 HARDEN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fPIE
 LDHARDEN := -fsanitize=address,undefined -pie
+# Options built in (tests/shims/sanopts.c): reports go to $(B)/san from
+# every program, also one started with a cleared environment.
+SAN_OBJ := $(B)/tests/shims/sanopts.o
+$(SAN_OBJ): DEFS += -DWRIT_SAN_DIR='"$(abspath $(B))/san"'
 else
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -fPIE
@@ -40,7 +44,7 @@ CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
-	openssl procps python3 bubblewrap keyutils git openssh-client
+	openssl procps python3 bubblewrap keyutils git openssh-client gdb
 
 ifeq ($(V),1)
 Q :=
@@ -83,6 +87,9 @@ $(B)/%.o: %.c
 	$(call say,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check libcurl) -c $< -o $@
+
+# SAN=1: every program links the built-in sanitizer options ($^ below).
+$(BINS) $(B)/check_unit: $(SAN_OBJ)
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(call say,LD,$@)
@@ -135,9 +142,9 @@ check: deps
 asan: deps
 	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' all build-asan/check_unit
 	@rm -rf build-asan/san && mkdir -m 1777 build-asan/san
-	ASAN_OPTIONS=detect_leaks=1:log_path=$(abspath build-asan/san)/asan \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(abspath build-asan/san)/ubsan \
-	  $(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' unit integration
+	@# Where reports go is built in (sanopts.c), not passed in the environment,
+	@# which env -i and the approver command's clean environment drop.
+	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' unit integration
 	@# Every binary the tests ran reports here; one report fails the run.
 	@if [ -n "$$(ls build-asan/san)" ]; then cat build-asan/san/*; \
 	  echo "asan: sanitizer reports above"; exit 1; else echo "asan: no sanitizer reports"; fi
