@@ -648,6 +648,16 @@ h_requests(struct MHD_Connection *c, struct req *rq, const char *arg)
 	else if ((r = query_int(c, "wait", writd_cfg->max_wait, 0, &wait, err)) < 0 ||
 	    (r = query_int(c, "after", (long long)1 << 53, 0, &after, err)) < 0)
 		return bad(c, r, err);
+	else {
+		const char *inst = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "instance");
+
+		/*
+		 * NB. after= counts in the instance the watcher saw; a restarted
+		 * writd numbers from 1 again, and its requests must not be skipped.
+		 */
+		if (inst != NULL && strcmp(inst, approval_instance()) != 0)
+			after = 0;
+	}
 	if (wait > 0) {
 		w = calloc(1, sizeof(*w));
 		if (w == NULL)

@@ -30,8 +30,8 @@
 #define SHORT_TIMEOUT 30000
 /* Seconds one long-poll of `watch` stays open. */
 #define WATCH_POLL 60
-/* Longest pause, in seconds, between watch's attempts to reach writd. */
-#define WATCH_BACKOFF_MAX 30
+/* Longest pause, in seconds, between watch's attempts to reach writd (a local socket: cheap). */
+#define WATCH_BACKOFF_MAX 5
 
 static char admin[PATH_MAX];
 
@@ -664,7 +664,13 @@ cmd_watch(int argc, char **argv)
 		size_t i;
 		int r;
 
-		snprintf(path, sizeof(path), "/v1/requests?wait=%d&after=%llu", WATCH_POLL, after);
+		/*
+		 * After a failure, look once without waiting: the person learns
+		 * at once that writd is back.  instance= tells a restarted writd
+		 * that after= counted in another run.
+		 */
+		snprintf(path, sizeof(path), "/v1/requests?wait=%d&after=%llu%s%s",
+		    backoff != 0 ? 0 : WATCH_POLL, after, instance[0] ? "&instance=" : "", instance);
 		r = writ_http(admin, "GET", path, NULL, 0, (WATCH_POLL + 10) * 1000, &resp);
 		if (r < 0 || resp.status != 200) {
 			if (!transient(r, &resp)) {
@@ -684,18 +690,14 @@ cmd_watch(int argc, char **argv)
 		if (backoff != 0)
 			fputs("writctl: writd answers again; watching\n", stderr);
 		backoff = 0;
-		/* A restarted writd numbers its requests from 1 again: start over. */
+		/* A restarted writd numbered this list from 1 again (it saw our instance). */
 		inst = json_string_value(json_object_get(resp.body, "instance"));
-		if (inst != NULL && strcmp(inst, instance) != 0) {
-			bool restarted = instance[0] != '\0';
-
+		if (inst != NULL && strlen(inst) == 32 && strspn(inst, "0123456789abcdef") == 32 &&
+		    strcmp(inst, instance) != 0) {
+			if (instance[0] != '\0')
+				fputs("writctl: writd restarted; watching its requests\n", stderr);
 			snprintf(instance, sizeof(instance), "%s", inst);
-			if (restarted && after != 0) {
-				fputs("writctl: writd restarted; listing its requests\n", stderr);
-				after = 0;
-				writ_resp_free(&resp);
-				continue;
-			}
+			after = 0;
 		}
 		json_array_foreach(json_object_get(resp.body, "requests"), i, q) {
 			const char *id = json_string_value(json_object_get(q, "id"));
