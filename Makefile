@@ -65,7 +65,7 @@ WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammar (never their keys: kinds are only initialised by writd).
 HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
-WRITCTL_SRC := broker/writctl.c broker/show.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
+WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
 # Pure modules the unit tests link.

@@ -24,11 +24,10 @@
  * or fake every socket in it.
  */
 static int
-check_component(const char *path, const struct stat *st, char err[WRIT_ERRLEN])
+check_component(const char *path, const struct stat *st, bool (*trusted)(uid_t),
+    char err[WRIT_ERRLEN])
 {
-	uid_t me = geteuid();
-
-	if (st->st_uid != me && st->st_uid != 0) {
+	if (st->st_uid != 0 && (trusted != NULL ? !trusted(st->st_uid) : st->st_uid != geteuid())) {
 		snprintf(err, WRIT_ERRLEN, "%s belongs to uid %u, who could swap what lies "
 		    "under it; use a directory that only you or root own", path,
 		    (unsigned)st->st_uid);
@@ -60,7 +59,7 @@ check_component(const char *path, const struct stat *st, char err[WRIT_ERRLEN])
  * exist yet (we are about to make it, 0700).
  */
 static int
-check_parents(const char *dir, int missing_ok, char err[WRIT_ERRLEN])
+check_parents(const char *dir, int missing_ok, bool (*trusted)(uid_t), char err[WRIT_ERRLEN])
 {
 	char path[PATH_MAX], next[PATH_MAX], link[PATH_MAX], *base;
 	struct stat st;
@@ -71,7 +70,7 @@ check_parents(const char *dir, int missing_ok, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "/: %s", strerror(errno));
 		return WRIT_EINTERNAL;
 	}
-	if ((r = check_component("/", &st, err)) < 0)
+	if ((r = check_component("/", &st, trusted, err)) < 0)
 		return r;
 	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
 		goto toolong;
@@ -93,7 +92,7 @@ check_parents(const char *dir, int missing_ok, char err[WRIT_ERRLEN])
 			snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 			return WRIT_EINTERNAL;
 		}
-		if ((r = check_component(path, &st, err)) < 0)
+		if ((r = check_component(path, &st, trusted, err)) < 0)
 			return r;
 		if (S_ISLNK(st.st_mode)) {
 			if (++hops > FS_MAX_SYMLINKS ||
@@ -143,7 +142,7 @@ check_dir(const char *dir, char err[WRIT_ERRLEN])
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return WRIT_EFORBIDDEN;
 	}
-	return check_parents(dir, 0, err);
+	return check_parents(dir, 0, NULL, err);
 }
 
 int
@@ -158,7 +157,7 @@ fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN])
 		return WRIT_EBADREQ;
 	}
 	/* Before making anything: never mkdir where someone else could steer it. */
-	if ((r = check_parents(dir, 1, err)) < 0)
+	if ((r = check_parents(dir, 1, NULL, err)) < 0)
 		return r;
 	if (parents) {
 		memcpy(path, dir, len + 1);
@@ -179,6 +178,12 @@ fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN])
 		return WRIT_EINTERNAL;
 	}
 	return check_dir(dir, err);
+}
+
+int
+fs_check_parents(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_ERRLEN])
+{
+	return check_parents(dir, 0, trusted, err);
 }
 
 int

@@ -4,7 +4,9 @@
 #ifndef WRIT_FSUTIL_H
 #define WRIT_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sjson.h"
 
@@ -19,6 +21,15 @@
  * the path.
  */
 int fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN]);
+
+/*
+ * Check every directory above dir as fs_private_dir does (dir itself is the
+ * caller's): from /, symlinks followed by hand, each owned by root or by a
+ * uid trusted() accepts (NULL: our euid), and not writable by others unless
+ * sticky.  For clients that must not talk through a directory another user
+ * could swap.  Returns 0 or a negative code with a message naming the path.
+ */
+int fs_check_parents(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_ERRLEN]);
 
 /*
  * Hold dir/writd.lock (flock) for the life of the process, so that a second

@@ -21,6 +21,7 @@
 #include "../agent-side/libwrit.h"
 #include "../policy/policy.h"
 #include "config.h"
+#include "fsutil.h"
 #include "show.h"
 
 /* Largest answer writctl reads: a list of every live writ on a busy writd. */
@@ -1093,53 +1094,20 @@ static const struct {
 	{ NULL, NULL },
 };
 
-/* Most symlinks followed on the runtime dir's path, as the kernel's own limit. */
-#define RUNDIR_MAX_SYMLINKS 40
-
-/*
- * Why path (lstat-ed into st) could be swapped by someone writctl does not
- * trust, or NULL when it cannot: one component above the runtime dir.
- */
-static const char *
-unsafe_component(const struct stat *st)
+/* fs_check_parents' test of a component's owner: the uids writctl talks to. */
+static bool
+uid_trusted(uid_t uid)
 {
-	int t = writ_uid_trusted(st->st_uid);
-
-	if (t < 0)
-		return writ_http_strerror(t);
-	if (t == 0)
-		return "belongs to another user, who could swap what lies under it";
-	if (S_ISLNK(st->st_mode))
-		return NULL;	/* followed by the caller; its dir was checked */
-	if (!S_ISDIR(st->st_mode))
-		return "is not a directory";
-	/* NB. sticky (like /tmp, 1777 root): others may add names, not rename ours. */
-	if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0)
-		return "is writable by others and not sticky: they could swap what lies "
-		    "under it (chmod go-w it, or use another runtime dir)";
-	return NULL;
+	return writ_uid_trusted(uid) > 0;
 }
 
-/*
- * Refuse an admin socket in a directory someone else could swap or made
- * first (a squatted /tmp/writ-UID): its admin.sock would be sent secrets
- * and approvals.  The runtime dir must be a real directory (not a symlink)
- * of a uid writ_uid_trusted accepts with mode 0700, and every component
- * above it (symlinks followed by hand) one unsafe_component accepts.  A
- * missing runtime dir passes: connect then fails the usual way, and
- * writ_http's peer check stops a socket planted meanwhile.  Returns 0, or
- * an exit status after saying what is wrong and how to fix it.
- * XXX the walk repeats fsutil.c's check_parents with writctl's trusted
- * uids: writctl does not link fsutil.c yet.
- */
 static int
 check_runtime_dir(void)
 {
-	char path[PATH_MAX], next[PATH_MAX], link[PATH_MAX], *base;
-	const char *why = NULL, *at = path;
+	char path[PATH_MAX], err[WRIT_ERRLEN];
+	const char *why = NULL;
 	struct stat st = { 0 };
-	int hops = 0, n;
-	ssize_t k;
+	int n;
 
 	snprintf(path, sizeof(path), "%s", admin);
 	*strrchr(path, '/') = '\0';
@@ -1171,62 +1139,16 @@ check_runtime_dir(void)
 		    (unsigned)(st.st_mode & 07777), why);
 		return 3;
 	}
-	/* Its parents, from /; a symlink restarts the walk on its target. */
-	if (lstat("/", &st) != 0 || (why = unsafe_component(&st)) != NULL) {
-		at = "/";
-		if (why == NULL)
-			why = strerror(errno);
-		goto bad;
-	}
-	*strrchr(path, '/') = '\0';
-	for (size_t i = 1; path[0] != '\0'; i++) {
-		char c = path[i];
-
-		if (c != '/' && c != '\0')
-			continue;
-		if (path[i - 1] == '/') {	/* "//" or a trailing '/' */
-			if (c == '\0')
-				break;
-			continue;
-		}
-		path[i] = '\0';
-		if (lstat(path, &st) != 0) {
-			why = strerror(errno);
-			goto bad;
-		}
-		if ((why = unsafe_component(&st)) != NULL)
-			goto bad;
-		if (S_ISLNK(st.st_mode)) {
-			if (++hops > RUNDIR_MAX_SYMLINKS ||
-			    (k = readlink(path, link, sizeof(link) - 1)) <= 0) {
-				why = "cannot be followed (a loop, or unreadable)";
-				goto bad;
-			}
-			link[k] = '\0';
-			/* Resolve against the link's own directory, then walk anew. */
-			base = strrchr(path, '/');
-			*base = '\0';
-			path[i] = c;
-			n = snprintf(next, sizeof(next), "%s%s%s%s", link[0] == '/' ? "" : path,
-			    link[0] == '/' ? "" : "/", link, path + i);
-			if (n < 0 || (size_t)n >= sizeof(path)) {
-				fputs("writctl: the runtime dir path is too long\n", stderr);
-				return 2;
-			}
-			memcpy(path, next, (size_t)n + 1);
-			i = 0;
-			continue;
-		}
-		path[i] = c;
-		if (c == '\0')
-			break;
+	/* Its parents, from / (the walk is writd's own). */
+	if (fs_check_parents(path, uid_trusted, err) < 0) {
+		fputs("writctl: refusing the runtime dir ", stderr);
+		writ_print_clean(stderr, path);
+		fputs(": ", stderr);
+		writ_print_clean(stderr, err);
+		fputc('\n', stderr);
+		return 3;
 	}
 	return 0;
- bad:
-	fprintf(stderr, "writctl: refusing the runtime dir of %s: %s (owner uid %u, "
-	    "mode %04o) %s\n", admin, at, (unsigned)st.st_uid,
-	    (unsigned)(st.st_mode & 07777), why);
-	return 3;
 }
 
 static int

@@ -140,7 +140,7 @@ eq "  ... and that session gets its writ once approved" "0 yes" \
 	"$? $([ -s "$T/tok" ] && echo yes || echo no)"
 WID=$(admin /v1/writs | jq -r '.writs[0].id // empty')
 unflood
-wait_for test "$(status "$A" GET /v1/health)" = 200
+wait_for status_is 200 "$A" GET /v1/health
 eq "after the flood the flooding session answers again" 200 "$(status "$A" GET /v1/health)"
 check "  ... and admits exactly 64 again (no count leaked)" admits "$A" 100 64
 
@@ -233,6 +233,6 @@ eq "  ... the admin socket answers meanwhile" ok "$(admin /v1/health | jq -r .st
 wait "$SLOW" || cat "$T/slow.log"
 eq "  ... all four are cut off (by the idle timeout or the request deadline)" \
 	"readers 2 loris 2" "$(cat "$T/slow.out" 2>/dev/null)"
-wait_for test "$(status "$A" GET /v1/health)" = 200
+wait_for status_is 200 "$A" GET /v1/health
 eq "  ... then their session answers again" 200 "$(status "$A" GET /v1/health)"
 term_in_flood "SIGTERM after the slow clients"
