@@ -44,13 +44,14 @@ eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
 }
 
-# wait_for CMD...: run CMD until it succeeds, for up to 5 s (a hang guard,
-# not a timing claim).  NB. CMD's arguments are expanded once, before the
-# first try: to poll a value, pass a command that reads it (npending_is 3),
-# never its value (test "$(npending)" = 3 compares one reading 100 times).
+# wait_for CMD...: run CMD until it succeeds, for up to $WAIT_SECS (5) s (a
+# hang guard, not a timing claim).  NB. CMD's arguments are expanded once,
+# before the first try: to poll a value, pass a command that reads it
+# (npending_is 3), never its value (test "$(npending)" = 3 compares one
+# reading 100 times).
 wait_for() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $(( ${WAIT_SECS:-5} * 20 ))); do
 		"$@" && return 0
 		sleep 0.05
 	done

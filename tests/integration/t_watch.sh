@@ -13,15 +13,8 @@ W=$!
 exec 7>"$T/in"
 prompts() { grep -c '^Approve request [0-9a-f]\{8\}?' "$T/watch"; }
 approvers() { curl -s --unix-socket "$ADMIN" http://writ/v1/health | jq -e '.approvers > 0' >/dev/null; }
-# wait_long CMD...: retry for up to 20 s (watch backs off up to 5 s between tries).
-wait_long() {
-	local i
-	for i in $(seq 1 400); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# wait_long CMD...: wait_for, for up to 20 s (watch backs off up to 5 s between tries).
+wait_long() { WAIT_SECS=20 wait_for "$@"; }
 wait_long approvers
 
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w1 >/dev/null 2>&1 &
