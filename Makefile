@@ -68,6 +68,8 @@ HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
 WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
+# The host side of a sandbox: libc, jansson and the runtime-dir walk only.
+SANDBOX_SRC := broker/writ-sandbox.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
@@ -75,7 +77,7 @@ UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
-BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ
+BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-sandbox
 
 .PHONY: all check unit integration run asan fuzz bench install clean deps help
 all: $(BINS)
@@ -106,6 +108,10 @@ $(B)/git-credential-writ: $(call obj,$(HELPER_SRC))
 $(B)/writctl: $(call obj,$(WRITCTL_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(KIND_LIBS) -lpthread
+
+$(B)/writ-sandbox: $(call obj,$(SANDBOX_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)

@@ -1,0 +1,883 @@
+/*
+ * writ-sandbox - run an agent in bubblewrap with a writ session of its own.
+ *
+ * The host side: opens a session on writd's admin socket tied to the
+ * sandbox's process, runs CMD under bwrap with the session socket at
+ * /run/writ/agent.sock and nothing else of the user's (no environment, no
+ * home, no network, no keyring, the system read-only, agent configuration
+ * files in the workspace read-only), then closes the session.  Never runs
+ * inside a sandbox.
+ *
+ * Order: fork; the child waits on a pipe; the parent opens the session with
+ * the child's pid and writes bwrap's arguments; only then does the child
+ * exec bwrap (same pid).  So the session exists before the agent runs, and
+ * writd closes it, revoking its writs, when bwrap exits however it exits
+ * (writd watches the pid); the DELETE at the end is for the ordinary case.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/keyctl.h>
+#include <jansson.h>
+
+#include "../agent-side/libwrit.h"
+#include "fsutil.h"
+
+/* Exit status of writ-sandbox's own failures (as env(1) and timeout(1) do). */
+#define SBX_EFAIL 125
+/* Most --ro paths and --env names on one command line. */
+#define SBX_MAX_RO 64
+#define SBX_MAX_ENV 64
+/* Most placeholders made for missing agent configuration files. */
+#define SBX_MAX_PLACEHOLDERS 32
+/* Largest argument list handed to bwrap, in bytes. */
+#define SBX_MAX_ARGS (1024 * 1024)
+/* How long one exchange with writd may take, in ms. */
+#define SBX_TIMEOUT 30000
+
+/* Inside the sandbox. */
+#define SBX_AGENT_SOCK WRIT_DEFAULT_SOCKET
+#define SBX_GITCONFIG "/run/writ/gitconfig"
+#define SBX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+static const char usage[] =
+"usage: writ-sandbox [--workspace DIR] [--net none|host] [--ro PATH]...\n"
+"                    [--env NAME]... [--name NAME] [--runtime-dir DIR] -- CMD [ARGS]\n"
+"\n"
+"Run CMD in a bubblewrap sandbox with a writ session of its own: writ and\n"
+"git-credential-writ inside reach writd through /run/writ/agent.sock, and\n"
+"the session closes (its writs revoked) when CMD exits.\n"
+"\n"
+"  --workspace DIR  the only place CMD may write (default: the current dir);\n"
+"                   agent configuration files in it stay read-only and cannot\n"
+"                   be created: .git/config .git/hooks/ .gitmodules .cursorrules\n"
+"                   .cursor/ .claude/ CLAUDE.md AGENTS.md .mcp.json .vscode/\n"
+"                   .idea/ .github/copilot-instructions.md\n"
+"  --net none|host  no network (default), or the host's (warns)\n"
+"  --ro PATH        also show PATH read-only (e.g. a toolchain under your home)\n"
+"  --env NAME       pass the variable NAME in; the environment is otherwise\n"
+"                   PATH TERM LANG HOME WRIT_SOCKET GIT_CONFIG_GLOBAL only\n"
+"  --name NAME      the session's name, shown when approving (default: sandbox)\n"
+"  --runtime-dir DIR  writd's runtime dir (else $WRIT_RUNTIME_DIR,\n"
+"                   $XDG_RUNTIME_DIR/writ, /tmp/writ-UID)\n"
+"\n"
+"Inside: home is an empty tmpfs (so ~/.ssh, ~/.aws, ... are not there), /tmp\n"
+"and /run are empty, the rest of the system is read-only, a new pid, user and\n"
+"network namespace, a new session keyring, git's credential.helper is\n"
+"git-credential-writ.  Exit status: CMD's; 125 when writ-sandbox fails.\n";
+
+/* A NUL-separated argument list for bwrap's --args (never bwrap's argv). */
+struct args {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+/*
+ * One agent configuration path in the workspace.  RO: read-only, and made
+ * (empty) when missing so that it cannot be created.  PIN: a directory
+ * that holds RO entries, bound over itself so that it is a mount point:
+ * else the agent renames it away (rename(2) moves a directory whose
+ * children are mount points) and makes a new one with hooks of its choice.
+ */
+enum guard { RO, PIN };
+static const struct {
+	const char *path;
+	bool dir;		/* what to make when missing */
+	enum guard guard;
+} guarded[] = {
+	{ ".git", true, PIN },
+	{ ".git/config", false, RO },
+	{ ".git/hooks", true, RO },
+	{ ".gitmodules", false, RO },
+	{ ".cursorrules", false, RO },
+	{ ".cursor", true, RO },
+	{ ".claude", true, RO },
+	{ "CLAUDE.md", false, RO },
+	{ "AGENTS.md", false, RO },
+	{ ".mcp.json", false, RO },
+	{ ".vscode", true, RO },
+	{ ".idea", true, RO },
+	{ ".github", true, PIN },
+	{ ".github/copilot-instructions.md", false, RO },
+	{ NULL, false, RO },
+};
+
+/* What writ-sandbox made in the workspace, removed again at the end. */
+struct placeholder {
+	char path[64];
+	dev_t dev;
+	ino_t ino;
+	bool dir;
+};
+
+struct sandbox {
+	const char *name, *net, *runtime_dir;
+	const char *ro[SBX_MAX_RO], *env[SBX_MAX_ENV];
+	size_t nro, nenv;
+	char **cmd;
+	char ws[PATH_MAX], home[PATH_MAX], rundir[PATH_MAX], admin[PATH_MAX];
+	char bwrap[PATH_MAX], helper[PATH_MAX], writ[PATH_MAX];
+	int wsfd;
+	struct placeholder ph[SBX_MAX_PLACEHOLDERS];
+	size_t nph;
+};
+
+static volatile sig_atomic_t child_pid;
+
+static int
+die(const char *what, const char *why)
+{
+	fputs("writ-sandbox: ", stderr);
+	writ_print_clean(stderr, what);
+	if (why != NULL) {
+		fputs(": ", stderr);
+		writ_print_clean(stderr, why);
+	}
+	fputc('\n', stderr);
+	return SBX_EFAIL;
+}
+
+static void
+args_add(struct args *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (a->failed)
+		return;
+	if (a->len + n > SBX_MAX_ARGS) {
+		a->failed = true;
+		return;
+	}
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 4096;
+		char *p;
+
+		while (cap < a->len + n)
+			cap *= 2;
+		if ((p = realloc(a->p, cap)) == NULL) {
+			a->failed = true;
+			return;
+		}
+		a->p = p;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, s, n);
+	a->len += n;
+}
+
+static void
+args_add2(struct args *a, const char *opt, const char *v)
+{
+	args_add(a, opt);
+	args_add(a, v);
+}
+
+static void
+args_add3(struct args *a, const char *opt, const char *v1, const char *v2)
+{
+	args_add(a, opt);
+	args_add(a, v1);
+	args_add(a, v2);
+}
+
+/* Is path equal to dir or below it?  Both absolute and canonical. */
+static bool
+path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool
+env_name_ok(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") == strlen(s);
+}
+
+static bool
+name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 && s[0] != '.' && s[0] != '-' &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
+/* Variables writ-sandbox sets itself: --env cannot override them. */
+static bool
+env_reserved(const char *s)
+{
+	static const char *const own[] = { "PATH", "HOME", "WRIT_SOCKET",
+	    "GIT_CONFIG_GLOBAL", NULL };
+
+	for (size_t i = 0; own[i] != NULL; i++)
+		if (strcmp(s, own[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+parse(int argc, char **argv, struct sandbox *sb)
+{
+	int i;
+
+	sb->net = "none";
+	sb->name = "sandbox";
+	for (i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "--") == 0)
+			break;
+		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (strcmp(o, "--version") == 0) {
+			puts("writ-sandbox " WRIT_VERSION);
+			exit(0);
+		}
+		if (v == NULL || strcmp(v, "--") == 0 ||
+		    (strcmp(o, "--workspace") != 0 && strcmp(o, "--net") != 0 &&
+		    strcmp(o, "--ro") != 0 && strcmp(o, "--env") != 0 &&
+		    strcmp(o, "--name") != 0 && strcmp(o, "--runtime-dir") != 0)) {
+			if (o[0] != '-')
+				fprintf(stderr, "writ-sandbox: '%s': put -- before the "
+				    "command (writ-sandbox [options] -- CMD)\n", o);
+			else
+				fprintf(stderr, "writ-sandbox: %s: unknown option or missing "
+				    "value\n", o);
+			fputs(usage, stderr);
+			return SBX_EFAIL;
+		}
+		i++;
+		if (strcmp(o, "--workspace") == 0)
+			snprintf(sb->ws, sizeof(sb->ws), "%s", v);
+		else if (strcmp(o, "--net") == 0) {
+			if (strcmp(v, "none") != 0 && strcmp(v, "host") != 0)
+				return die("--net takes none or host, not", v);
+			sb->net = v;
+		} else if (strcmp(o, "--ro") == 0) {
+			if (sb->nro == SBX_MAX_RO)
+				return die("too many --ro paths", NULL);
+			sb->ro[sb->nro++] = v;
+		} else if (strcmp(o, "--env") == 0) {
+			if (!env_name_ok(v))
+				return die("--env takes a variable name, not", v);
+			if (env_reserved(v))
+				return die("--env cannot set a variable writ-sandbox sets", v);
+			if (sb->nenv == SBX_MAX_ENV)
+				return die("too many --env names", NULL);
+			sb->env[sb->nenv++] = v;
+		} else if (strcmp(o, "--name") == 0) {
+			if (!name_ok(v))
+				return die("--name takes 1-64 characters of [A-Za-z0-9._-], "
+				    "not starting with '.' or '-'", NULL);
+			sb->name = v;
+		} else
+			sb->runtime_dir = v;
+	}
+	if (i >= argc) {
+		fputs("writ-sandbox: missing -- and the command to run\n", stderr);
+		fputs(usage, stderr);
+		return SBX_EFAIL;
+	}
+	if (i + 1 >= argc) {
+		fputs("writ-sandbox: no command after --\n", stderr);
+		return SBX_EFAIL;
+	}
+	sb->cmd = argv + i + 1;
+	return 0;
+}
+
+/* fs_check_parents' test of a component's owner: the uids we talk to. */
+static bool
+uid_trusted(uid_t uid)
+{
+	return writ_uid_trusted(uid) > 0;
+}
+
+/*
+ * writd's runtime dir, as writctl finds and checks it: a directory only a
+ * trusted uid could have made or swapped, so that what we send (and the
+ * socket we hand the agent) are writd's.
+ * XXX the same checks as writctl's check_runtime_dir; they belong in one
+ * shared function.
+ */
+static int
+find_runtime_dir(struct sandbox *sb)
+{
+	const char *dir = sb->runtime_dir, *base;
+	char path[PATH_MAX], err[WRIT_ERRLEN];
+	struct stat st;
+	int n;
+
+	if (dir == NULL || *dir == '\0')
+		dir = secure_getenv("WRIT_RUNTIME_DIR");
+	if (dir != NULL && *dir != '\0')
+		n = snprintf(path, sizeof(path), "%s", dir);
+	else if ((base = secure_getenv("XDG_RUNTIME_DIR")) != NULL && base[0] == '/')
+		n = snprintf(path, sizeof(path), "%s/writ", base);
+	else
+		n = snprintf(path, sizeof(path), "/tmp/writ-%u", (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return die("the runtime dir path is too long", NULL);
+	if (path[0] != '/')
+		return die("the runtime dir must be an absolute path", path);
+	if (lstat(path, &st) != 0) {
+		fprintf(stderr, "writ-sandbox: no writd runtime dir at %s (%s); is writd "
+		    "running?  Start it, or pass --runtime-dir\n", path, strerror(errno));
+		return SBX_EFAIL;
+	}
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode) || !uid_trusted(st.st_uid) ||
+	    (st.st_mode & 077) != 0) {
+		fprintf(stderr, "writ-sandbox: refusing the runtime dir %s (owner uid %u, "
+		    "mode %04o): it must be a real directory, yours (or root's, or "
+		    "$WRIT_SERVER_UID's), mode 0700\n", path, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+		return SBX_EFAIL;
+	}
+	if (fs_check_parents(path, uid_trusted, err) < 0)
+		return die("refusing the runtime dir", err);
+	if (realpath(path, sb->rundir) == NULL)
+		return die(path, strerror(errno));
+	n = snprintf(sb->admin, sizeof(sb->admin), "%s/admin.sock", sb->rundir);
+	if (n < 0 || (size_t)n >= sizeof(sb->admin))
+		return die("the runtime dir path is too long", NULL);
+	return 0;
+}
+
+/* The first executable name in $PATH (absolute entries only), into out. */
+static int
+find_in_path(const char *name, char out[PATH_MAX])
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (path == NULL || *path == '\0')
+		path = SBX_DEFAULT_PATH;
+	while (*path != '\0') {
+		size_t n = strcspn(path, ":");
+		int k = snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name);
+
+		/* NB. a relative entry ("", ".") would run whatever the cwd holds. */
+		if (path[0] == '/' && k > 0 && (size_t)k < sizeof(buf) &&
+		    access(buf, X_OK) == 0 && realpath(buf, out) != NULL)
+			return 0;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return -1;
+}
+
+/* Resolve paths: workspace, home, bwrap, and writ's binaries next to ours. */
+static int
+resolve(struct sandbox *sb)
+{
+	char self[PATH_MAX], given[PATH_MAX];
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+	struct stat st;
+	ssize_t n;
+
+	snprintf(given, sizeof(given), "%s", sb->ws[0] != '\0' ? sb->ws : ".");
+	if (realpath(given, sb->ws) == NULL || stat(sb->ws, &st) != 0)
+		return die(given, "no such workspace directory");
+	if (!S_ISDIR(st.st_mode))
+		return die(given, "the workspace is not a directory");
+	if ((h == NULL || h[0] != '/') && (pw = getpwuid(getuid())) != NULL)
+		h = pw->pw_dir;
+	if (h == NULL || h[0] != '/')
+		return die("cannot tell your home directory; set HOME", NULL);
+	/* The home need not exist: the tmpfs goes there all the same. */
+	if (realpath(h, sb->home) == NULL)
+		snprintf(sb->home, sizeof(sb->home), "%s", h);
+	if (strcmp(sb->home, "/") == 0)
+		return die("HOME is /; set HOME to a directory of your own", NULL);
+	/* NB. the workspace is bound read-write: one holding the home would show ~/.ssh. */
+	if (path_within(sb->home, sb->ws))
+		return die(sb->ws, "the workspace holds your home directory; pass a "
+		    "project directory");
+	if (path_within(sb->rundir, sb->ws))
+		return die(sb->ws, "the workspace holds writd's runtime dir (its admin "
+		    "socket); pass a project directory");
+	if (find_in_path("bwrap", sb->bwrap) < 0)
+		return die("bwrap is not in PATH", "install bubblewrap (apt-get install "
+		    "bubblewrap)");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return die("/proc/self/exe", strerror(errno));
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	if ((size_t)snprintf(sb->helper, sizeof(sb->helper), "%s/git-credential-writ",
+	    self) >= sizeof(sb->helper) ||
+	    (size_t)snprintf(sb->writ, sizeof(sb->writ), "%s/writ", self) >= sizeof(sb->writ))
+		return die("the install path is too long", NULL);
+	if (access(sb->helper, X_OK) != 0)
+		return die(sb->helper, "not found; install git-credential-writ next to "
+		    "writ-sandbox");
+	return 0;
+}
+
+/* Add --ro-bind PATH PATH for each --ro, refusing what would open writd to the agent. */
+static int
+add_ro_paths(struct sandbox *sb, struct args *a)
+{
+	char abs[PATH_MAX];
+
+	for (size_t i = 0; i < sb->nro; i++) {
+		if (realpath(sb->ro[i], abs) == NULL)
+			return die(sb->ro[i], "--ro: no such path");
+		/* NB. a read-only mount does not stop connect(2) to a socket in it. */
+		if (path_within(sb->rundir, abs))
+			return die(abs, "--ro would show writd's runtime dir (its admin socket)");
+		args_add3(a, "--ro-bind", abs, abs);
+	}
+	return 0;
+}
+
+static int
+placeholder_make(struct sandbox *sb, int dirfd, const char *name, const char *rel,
+    bool dir, enum guard guard)
+{
+	struct placeholder *p;
+	struct stat st;
+	int fd;
+
+	if (sb->nph == SBX_MAX_PLACEHOLDERS)
+		return die("too many placeholders", NULL);
+	p = &sb->ph[sb->nph];
+	if (dir) {
+		/* A PIN directory is writable inside; the placeholders made in it need it so here. */
+		if (mkdirat(dirfd, name, guard == PIN ? 0755 : 0555) != 0)
+			goto fail;
+	} else {
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0444);
+		if (fd < 0)
+			goto fail;
+		close(fd);
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		goto fail;
+	snprintf(p->path, sizeof(p->path), "%s", rel);
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	p->dir = dir;
+	sb->nph++;
+	return 0;
+ fail:
+	fprintf(stderr, "writ-sandbox: cannot make the read-only placeholder %s/%s: %s\n",
+	    sb->ws, rel, strerror(errno));
+	return SBX_EFAIL;
+}
+
+/*
+ * Agent configuration files: read-only, and uncreatable.  An existing one
+ * is bound read-only over itself.  A missing one cannot be bound from
+ * elsewhere without a mount point at its path, and bwrap would make that
+ * mount point in the host's workspace anyway (the workspace is the host's
+ * directory), so writ-sandbox makes it itself: an empty mode-0444 file or
+ * mode-0555 directory, bound read-only over itself, recorded (device and
+ * inode) and removed after the sandbox exits if it is still that empty
+ * placeholder.  The user sees them in the workspace while the sandbox runs.
+ * A symlink is refused: a mount lands on its target, and the link itself,
+ * in a writable directory, could be replaced.
+ */
+static int
+guard_workspace(struct sandbox *sb, struct args *a)
+{
+	bool parent_dir[sizeof(guarded) / sizeof(guarded[0])] = { false };
+	char abs[PATH_MAX];
+	int r = 0;
+
+	sb->wsfd = open(sb->ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sb->wsfd < 0)
+		return die(sb->ws, strerror(errno));
+	/* Shared: at the end, an exclusive try tells whether another writ-sandbox still uses them. */
+	(void)flock(sb->wsfd, LOCK_SH);
+	for (size_t i = 0; guarded[i].path != NULL && r == 0; i++) {
+		const char *rel = guarded[i].path, *slash = strchr(rel, '/'), *name = rel;
+		int dirfd = sb->wsfd, pfd = -1;
+		struct stat st;
+
+		if (slash != NULL) {
+			size_t k;
+			/* A child of a PIN entry listed just before it. */
+			for (k = 0; k < i; k++)
+				if (strncmp(guarded[k].path, rel, (size_t)(slash - rel)) == 0 &&
+				    guarded[k].path[slash - rel] == '\0')
+					break;
+			/* Its parent is a file (a worktree's .git): bound read-only, no children. */
+			if (k == i || !parent_dir[k])
+				continue;
+			pfd = openat(sb->wsfd, guarded[k].path, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (pfd < 0)
+				return die(guarded[k].path, strerror(errno));
+			dirfd = pfd;
+			name = slash + 1;
+		}
+		snprintf(abs, sizeof(abs), "%s/%s", sb->ws, rel);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT)
+				r = die(abs, strerror(errno));
+			else if ((r = placeholder_make(sb, dirfd, name, rel, guarded[i].dir,
+			    guarded[i].guard)) == 0)
+				st.st_mode = guarded[i].dir ? S_IFDIR : S_IFREG;
+		} else if (S_ISLNK(st.st_mode)) {
+			fprintf(stderr, "writ-sandbox: %s is a symlink; it cannot be kept "
+			    "read-only in place (the agent could replace it).  Replace it "
+			    "with what it points to, or remove it\n", abs);
+			r = SBX_EFAIL;
+		}
+		if (pfd >= 0)
+			close(pfd);
+		if (r != 0)
+			break;
+		parent_dir[i] = S_ISDIR(st.st_mode);
+		/* NB. a PIN that is not a directory is bound read-only: it cannot then be swapped for one. */
+		args_add3(a, guarded[i].guard == PIN && S_ISDIR(st.st_mode) ? "--bind" :
+		    "--ro-bind", abs, abs);
+	}
+	return r;
+}
+
+/* Remove the placeholders still as made, innermost first. */
+static void
+placeholders_remove(struct sandbox *sb)
+{
+	if (sb->nph == 0)
+		return;
+	/* XXX unlinking a mount point in another namespace unmounts it there: leave them to the last one. */
+	if (flock(sb->wsfd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "writ-sandbox: another writ-sandbox uses %s; leaving its "
+		    "read-only placeholders (empty .claude, CLAUDE.md ...) in place\n", sb->ws);
+		return;
+	}
+	for (size_t i = sb->nph; i-- > 0;) {
+		const struct placeholder *p = &sb->ph[i];
+		struct stat st;
+
+		if (fstatat(sb->wsfd, p->path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    st.st_dev != p->dev || st.st_ino != p->ino)
+			continue;
+		if (p->dir)
+			(void)unlinkat(sb->wsfd, p->path, AT_REMOVEDIR);	/* fails unless empty */
+		else if (S_ISREG(st.st_mode) && st.st_size == 0)
+			(void)unlinkat(sb->wsfd, p->path, 0);
+	}
+}
+
+/* A memfd holding len bytes of p, at offset 0, inherited across exec. */
+static int
+memfd_with(const char *name, const char *p, size_t len)
+{
+	int fd = memfd_create(name, 0);
+
+	if (fd < 0)
+		return -1;
+	if (fs_write_all(fd, p, len) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Everything bwrap is told, but the session socket (known after the
+ * session opens).  NB. order matters: bwrap mounts in order, so the empty
+ * tmpfs mounts come before the workspace bind and the guards after it.
+ */
+static int
+build_args(struct sandbox *sb, struct args *a, int gitcfg_fd)
+{
+	char fd[16];
+	int r;
+
+	args_add3(a, "--ro-bind", "/", "/");
+	args_add2(a, "--dev", "/dev");
+	args_add2(a, "--proc", "/proc");
+	args_add2(a, "--tmpfs", "/tmp");
+	args_add2(a, "--tmpfs", "/run");
+	/* NB. wherever it is: a read-only mount does not stop connect(2) to the admin socket. */
+	args_add2(a, "--tmpfs", sb->rundir);
+	if (!path_within(sb->home, sb->ws))
+		args_add2(a, "--tmpfs", sb->home);
+	args_add3(a, "--bind", sb->ws, sb->ws);
+	/* A home inside the workspace is hidden after the workspace is bound. */
+	if (path_within(sb->home, sb->ws))
+		args_add2(a, "--tmpfs", sb->home);
+	if ((r = guard_workspace(sb, a)) != 0 || (r = add_ro_paths(sb, a)) != 0)
+		return r;
+	/* writ's binaries may live under the home or /tmp, now hidden: show them. */
+	if (!path_within(sb->helper, sb->ws))
+		args_add3(a, "--ro-bind", sb->helper, sb->helper);
+	if (!path_within(sb->writ, sb->ws) && access(sb->writ, X_OK) == 0)
+		args_add3(a, "--ro-bind", sb->writ, sb->writ);
+	snprintf(fd, sizeof(fd), "%d", gitcfg_fd);
+	args_add2(a, "--perms", "0444");
+	args_add3(a, "--ro-bind-data", fd, SBX_GITCONFIG);
+	args_add2(a, "--chdir", sb->ws);
+	/* NB. --clearenv acts where it stands: before every --setenv. */
+	args_add(a, "--clearenv");
+	args_add3(a, "--setenv", "PATH", getenv("PATH") ? getenv("PATH") : SBX_DEFAULT_PATH);
+	args_add3(a, "--setenv", "HOME", sb->home);
+	if (getenv("TERM") != NULL)
+		args_add3(a, "--setenv", "TERM", getenv("TERM"));
+	if (getenv("LANG") != NULL)
+		args_add3(a, "--setenv", "LANG", getenv("LANG"));
+	args_add3(a, "--setenv", "WRIT_SOCKET", SBX_AGENT_SOCK);
+	args_add3(a, "--setenv", "GIT_CONFIG_GLOBAL", SBX_GITCONFIG);
+	for (size_t i = 0; i < sb->nenv; i++)
+		if (getenv(sb->env[i]) != NULL)
+			/* NB. through --args, never bwrap's argv: other users read argv. */
+			args_add3(a, "--setenv", sb->env[i], getenv(sb->env[i]));
+		else
+			fprintf(stderr, "writ-sandbox: --env %s: not set here; not passed\n",
+			    sb->env[i]);
+	/* A new user namespace also gives a user keyring of its own. */
+	args_add(a, "--unshare-user");
+	args_add(a, "--unshare-pid");
+	args_add(a, "--unshare-ipc");
+	args_add(a, "--unshare-uts");
+	args_add(a, "--unshare-cgroup-try");
+	if (strcmp(sb->net, "none") == 0)
+		args_add(a, "--unshare-net");
+	else
+		fputs("writ-sandbox: warning: --net host: the sandbox shares the host's "
+		    "network, including services on localhost\n", stderr);
+	/* NB. run as root, the sandbox would otherwise keep every capability in its namespace. */
+	args_add2(a, "--cap-drop", "ALL");
+	args_add(a, "--die-with-parent");
+	args_add(a, "--new-session");
+	return a->failed ? die("the argument list is too long", NULL) : 0;
+}
+
+static int
+gitconfig_fd(const struct sandbox *sb)
+{
+	char cfg[PATH_MAX + 128];
+	int n;
+
+	/* git-credential-writ fills the URL's path in: writ scopes by repository. */
+	n = snprintf(cfg, sizeof(cfg), "[credential]\n\thelper = %s\n\tuseHttpPath = true\n",
+	    sb->helper);
+	if (n < 0 || (size_t)n >= sizeof(cfg))
+		return -1;
+	return memfd_with("writ-gitconfig", cfg, (size_t)n);
+}
+
+/*
+ * The child: wait for the parent's go (nothing when the parent failed or
+ * died), take a new session keyring, and become bwrap.
+ */
+static void
+child_main(const struct sandbox *sb, int go_fd, int args_fd)
+{
+	char c, fdarg[16];
+	char **argv;
+	char *envp[] = { NULL };
+	size_t n = 0;
+	ssize_t k;
+
+	do
+		k = read(go_fd, &c, 1);
+	while (k < 0 && errno == EINTR);
+	if (k != 1)
+		_exit(SBX_EFAIL);
+	/* NB. the session keyring is inherited even into a new user namespace. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0) {
+		fprintf(stderr, "writ-sandbox: cannot make a new session keyring: %s\n",
+		    strerror(errno));
+		_exit(SBX_EFAIL);
+	}
+	while (sb->cmd[n] != NULL)
+		n++;
+	if ((argv = calloc(n + 5, sizeof(*argv))) == NULL)
+		_exit(SBX_EFAIL);
+	snprintf(fdarg, sizeof(fdarg), "%d", args_fd);
+	argv[0] = (char *)"bwrap";
+	argv[1] = (char *)"--args";
+	argv[2] = fdarg;
+	argv[3] = (char *)"--";
+	memcpy(argv + 4, sb->cmd, n * sizeof(*argv));
+	/* NB. an empty environment: bwrap needs none, and the agent gets only --setenv's. */
+	execve(sb->bwrap, argv, envp);
+	fprintf(stderr, "writ-sandbox: %s: %s\n", sb->bwrap, strerror(errno));
+	_exit(SBX_EFAIL);
+}
+
+static void
+on_signal(int sig)
+{
+	/* Passed on: bwrap ends the sandbox, and we close the session after. */
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+/* POST /v1/sessions for pid; the id and socket into ret_id and ret_sock. */
+static int
+session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX])
+{
+	struct writ_resp resp = { 0 };
+	const char *id, *sock;
+	char *text;
+	json_t *req;
+	int r;
+
+	req = json_pack("{sssssi}", "name", sb->name, "workspace", sb->ws, "pid", (int)pid);
+	text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (text == NULL)
+		return die("out of memory (or the workspace path is not UTF-8)", NULL);
+	r = writ_http(sb->admin, "POST", "/v1/sessions", text, strlen(text), SBX_TIMEOUT, &resp);
+	free(text);
+	if (r < 0 || resp.status != 201) {
+		writ_report("writ-sandbox", sb->admin, r, &resp);
+		r = SBX_EFAIL;
+		goto out;
+	}
+	id = json_string_value(json_object_get(resp.body, "id"));
+	sock = json_string_value(json_object_get(resp.body, "socket"));
+	if (id == NULL || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32 ||
+	    sock == NULL || sock[0] != '/' || strlen(sock) >= PATH_MAX) {
+		r = die("writd's answer to POST /v1/sessions has no id or socket", NULL);
+		goto out;
+	}
+	memcpy(ret_id, id, 33);
+	snprintf(ret_sock, PATH_MAX, "%s", sock);
+	r = 0;
+ out:
+	writ_resp_free(&resp);
+	return r;
+}
+
+/* DELETE the session; gone already (writd saw bwrap exit) is as good. */
+static void
+session_close(const struct sandbox *sb, const char *id)
+{
+	struct writ_resp resp = { 0 };
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	r = writ_http(sb->admin, "DELETE", path, NULL, 0, SBX_TIMEOUT, &resp);
+	if (r < 0 || (resp.status != 200 && resp.status != 404)) {
+		writ_report("writ-sandbox", sb->admin, r, &resp);
+		fprintf(stderr, "writ-sandbox: the session %s may still be open: close it "
+		    "with writctl sessions rm %s\n", id, id);
+	}
+	writ_resp_free(&resp);
+}
+
+static int
+run(struct sandbox *sb)
+{
+	struct args a = { 0 };
+	char id[33], sock[PATH_MAX];
+	int go[2] = { -1, -1 }, gitfd, argsfd = -1, status, r;
+	struct sigaction sa = { .sa_handler = on_signal };
+	bool opened = false;
+	pid_t pid, w;
+
+	if ((gitfd = gitconfig_fd(sb)) < 0)
+		return die("cannot write the sandbox's git config", strerror(errno));
+	if ((r = build_args(sb, &a, gitfd)) != 0)
+		goto out;
+	/* Filled in after the session opens; the child inherits the fd now. */
+	if ((argsfd = memfd_create("writ-sandbox-args", 0)) < 0 || pipe2(go, O_CLOEXEC) != 0) {
+		r = die("memfd_create or pipe", strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		r = die("fork", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		child_main(sb, go[0], argsfd);
+	}
+	child_pid = pid;
+	close(go[0]);
+	go[0] = -1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if ((r = session_open(sb, pid, id, sock)) == 0) {
+		opened = true;
+		args_add3(&a, "--bind", sock, SBX_AGENT_SOCK);
+		if (a.failed)
+			r = die("the argument list is too long", NULL);
+		else if (fs_write_all(argsfd, a.p, a.len) != 0 || lseek(argsfd, 0, SEEK_SET) != 0)
+			r = die("cannot write bwrap's arguments", strerror(errno));
+		else if (write(go[1], "g", 1) != 1)
+			r = die("cannot start the sandbox", strerror(errno));
+	}
+	/* On failure the child reads EOF and exits without running anything. */
+	close(go[1]);
+	go[1] = -1;
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	child_pid = 0;
+	if (r == 0) {
+		if (w < 0)
+			r = die("waitpid", strerror(errno));
+		else if (WIFEXITED(status))
+			r = WEXITSTATUS(status);
+		else
+			r = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : SBX_EFAIL;
+	}
+	if (opened)
+		session_close(sb, id);
+ out:
+	placeholders_remove(sb);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	if (argsfd >= 0)
+		close(argsfd);
+	close(gitfd);
+	free(a.p);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sandbox sb = { .wsfd = -1 };
+	int r;
+
+	if ((r = parse(argc, argv, &sb)) != 0)
+		return r;
+	if ((r = find_runtime_dir(&sb)) != 0 || (r = resolve(&sb)) != 0)
+		return r;
+	r = run(&sb);
+	if (sb.wsfd >= 0)
+		close(sb.wsfd);
+	return r;
+}
