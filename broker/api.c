@@ -713,7 +713,9 @@ decide(struct MHD_Connection *c, struct req *rq, const char *id, bool approve)
 
 		snprintf(err, sizeof(err), "that request was already decided (%s); "
 		    "an approval is good for one request only", prior == 1 ? "approved" : e->name);
-		return reply_error(c, r, err);
+		/* "prior" lets a client whose first answer was lost see it was taken. */
+		return reply_error_with(c, r, err, json_pack("{ss}", "prior", prior == 1 ?
+		    "approved" : prior == WRIT_EDENIED ? "denied" : e->name), 0);
 	}
 	if (r < 0)
 		return reply_error(c, r, NULL);

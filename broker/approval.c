@@ -104,6 +104,8 @@ settle_by(struct pending *p, int decision, const char *channel)
 		    "session", p->session->id, "error", errors_lookup(decision)->name));
 	unlist_pending(p);
 	approver_cancel(p->id);
+	/* The reaper kills a cancelled command that lingers: let it look. */
+	pthread_cond_signal(&reaper_cond);
 	p->decision = decision;
 	memcpy(decided[decided_next].id, p->id, sizeof(p->id));
 	decided[decided_next].decision = decision;
@@ -179,6 +181,9 @@ reaper_main(void *arg)
 				next = w->deadline;
 		}
 		writs_prune(now_real());
+		/* A cancelled approver that will not exit is killed soon. */
+		if (approver_tick(now) && next > now + 1)
+			next = now + 1;
 		/* Key pages close once idle; look again soon while one is open. */
 		if (kinds_idle() && next > now + 1)
 			next = now + 1;

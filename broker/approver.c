@@ -29,6 +29,7 @@ static const char *const passed_env[] = { "HOME", "LANG", "DISPLAY", "WAYLAND_DI
 struct child {
 	char id[33];			/* "" once its request was decided elsewhere */
 	int pidfd;
+	int64_t kill_at;		/* monotonic: SIGKILL then, once cancelled; 0 none */
 };
 
 /* A request waiting for its turn, oldest first. */
@@ -99,8 +100,15 @@ spawn(const char *cmd, const char *id, const char *json)
 		fprintf(stderr, "writd: approval.command %s: %s\n", cmd, strerror(r));
 		return WRIT_EINTERNAL;
 	}
+	/*
+	 * NB. never block holding writd_lock: a pipe of a user over
+	 * pipe-user-pages-soft holds one page.  Ask for room; a request that
+	 * still does not fit fails (the command sees a cut JSON and denies).
+	 */
+	(void)fcntl(pipefd[1], F_SETPIPE_SZ, 65536);
+	(void)fcntl(pipefd[1], F_SETFL, O_NONBLOCK);
 	if (write(pipefd[1], json, len) != (ssize_t)len && errno != EPIPE)
-		fprintf(stderr, "writd: approval.command: short write\n");
+		fprintf(stderr, "writd: approval.command: the request did not fit its pipe\n");
 	close(pipefd[1]);
 	ch = calloc(1, sizeof(*ch));
 	if (ch == NULL) {
@@ -164,9 +172,14 @@ approver_cancel(const char *id)
 	struct turn **pp;
 
 	if (current != NULL && strcmp(current->id, id) == 0) {
-		/* Reaped when its pidfd turns readable; the next turn starts then. */
+		/*
+		 * Reaped when its pidfd turns readable; the next turn starts then.
+		 * NB. one that ignores SIGTERM would hold every later request:
+		 * approver_tick() kills it after WRIT_APPROVER_KILL_GRACE.
+		 */
 		(void)syscall(SYS_pidfd_send_signal, current->pidfd, SIGTERM, NULL, 0);
 		current->id[0] = '\0';
+		current->kill_at = now_mono() + WRIT_APPROVER_KILL_GRACE;
 		return;
 	}
 	for (pp = &turns; *pp != NULL; pp = &(*pp)->next)
@@ -179,6 +192,16 @@ approver_cancel(const char *id)
 			free(t);
 			return;
 		}
+}
+
+bool
+approver_tick(int64_t now)
+{
+	if (current == NULL || current->kill_at == 0)
+		return false;
+	if (now >= current->kill_at)
+		(void)syscall(SYS_pidfd_send_signal, current->pidfd, SIGKILL, NULL, 0);
+	return true;
 }
 
 void

@@ -16,6 +16,12 @@
 #ifndef WRIT_APPROVER_H
 #define WRIT_APPROVER_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Seconds a cancelled command has to exit after SIGTERM before SIGKILL. */
+#define WRIT_APPROVER_KILL_GRACE 2
+
 /*
  * Run approval.command for request id with json on its stdin: now, when no
  * command runs, else when its turn comes (approval_fail() then reports a
@@ -25,6 +31,13 @@ int approver_ask(const char *id, const char *json);
 
 /* Stop the command for request id, or take it out of the queue (the request was decided). */
 void approver_cancel(const char *id);
+
+/*
+ * Kill a cancelled command that is still there WRIT_APPROVER_KILL_GRACE
+ * seconds after its SIGTERM.  Returns true while one is waiting to exit
+ * (call again within a second).
+ */
+bool approver_tick(int64_t now);
 
 /* Stop every command (at shutdown). */
 void approver_cancel_all(void);

@@ -2,6 +2,7 @@
  * server.c - one libmicrohttpd daemon behind our own accept loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -67,6 +68,8 @@ struct listener {
 
 static struct MHD_Daemon *daemon_;
 static int epfd = -1, wakefd = -1;
+/* Held open to be given up when accept runs out of fds (see accept_some). */
+static int spare_fd = -1;
 static pthread_t acceptor;
 static bool acceptor_running, stopping;
 static struct listener *listeners, *graveyard;
@@ -542,6 +545,20 @@ accept_some(struct listener *l, struct conn *conns[], size_t n, size_t max)
 		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct conn *conn;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+			/*
+			 * NB. out of fds, the listener stays readable and the loop
+			 * would spin: free the spare, take the connection, close it,
+			 * and hold the spare again.
+			 */
+			close(spare_fd);
+			if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+				close(fd);
+			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				break;
+			continue;
+		}
 		if (fd < 0)
 			break;
 		if (!admin && s == NULL) {
@@ -748,11 +765,18 @@ server_start(const struct config *cfg, char err[WRIT_ERRLEN])
 	 * Every admitted connection holds two fds (its socket and its caller's
 	 * pidfd): without them, accept would fail and the caps never be met.
 	 */
-	need = (rlim_t)cfg->max_conns * 2 + WRIT_MAX_LINGER + FD_SLACK;
+	need = (rlim_t)cfg->max_conns * 2 + (rlim_t)cfg->max_sessions * 2 +
+	    WRIT_MAX_LINGER + FD_SLACK;	/* each session: a listener and a pidfd */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
 		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < need)
+			fprintf(stderr, "writd: warning: %llu open files allowed, %llu needed for "
+			    "limits.max_connections and max_sessions; lower them or raise "
+			    "the hard limit (ulimit -Hn)\n", (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)need);
 	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (epfd < 0 || wakefd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0) {
@@ -827,5 +851,7 @@ server_stop(void)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	close(epfd);
+	if (spare_fd >= 0)
+		close(spare_fd);
 	close(wakefd);
 }

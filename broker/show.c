@@ -111,19 +111,22 @@ static const struct range spaces[] = {
  * joiner, invisible operators, BOM, interlinear annotations, tags), line and
  * paragraph separators (Zl, Zp), fillers that render as blank (Hangul and
  * braille blanks, Khmer inherent vowels, the combining grapheme joiner),
- * variation selectors, private use and non-characters.
+ * variation selectors, private use and non-characters; and right-to-left
+ * scripts (Hebrew, Arabic, Syriac ... and their presentation forms): a
+ * terminal or dialog that lays out bidi text would turn a line beginning
+ * with one around, moving writd's continuation mark to the far end.
  */
 static const struct range hidden[] = {
 	{ 0x0080, 0x009f }, { 0x00ad, 0x00ad }, { 0x034f, 0x034f },
-	{ 0x0600, 0x0605 }, { 0x061c, 0x061c }, { 0x06dd, 0x06dd },
-	{ 0x070f, 0x070f }, { 0x0890, 0x0891 }, { 0x08e2, 0x08e2 },
+	{ 0x0590, 0x08ff },
 	{ 0x115f, 0x1160 }, { 0x17b4, 0x17b5 }, { 0x180b, 0x180f },
 	{ 0x200b, 0x200f }, { 0x2028, 0x202e }, { 0x2060, 0x206f },
 	{ 0x2800, 0x2800 }, { 0x3164, 0x3164 }, { 0xe000, 0xf8ff },
-	{ 0xfdd0, 0xfdef }, { 0xfe00, 0xfe0f }, { 0xfeff, 0xfeff },
-	{ 0xffa0, 0xffa0 }, { 0xfff0, 0xfffb }, { 0x110bd, 0x110bd },
-	{ 0x110cd, 0x110cd }, { 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 },
-	{ 0x1d173, 0x1d17a }, { 0xe0000, 0xe0fff }, { 0xf0000, 0x10ffff },
+	{ 0xfb1d, 0xfdff }, { 0xfe00, 0xfe0f }, { 0xfe70, 0xfeff },
+	{ 0xffa0, 0xffa0 }, { 0xfff0, 0xfffb }, { 0x10800, 0x10fff },
+	{ 0x110bd, 0x110bd }, { 0x110cd, 0x110cd }, { 0x13430, 0x1343f },
+	{ 0x1bca0, 0x1bca3 },
+	{ 0x1d173, 0x1d17a }, { 0x1e800, 0x1efff }, { 0xe0000, 0xe0fff }, { 0xf0000, 0x10ffff },
 };
 
 static bool
@@ -324,7 +327,7 @@ show_request(const json_t *q, unsigned int cols)
 	const json_t *s = json_object_get(q, "session"), *c = json_object_get(q, "caller");
 	const json_t *pol = json_object_get(q, "policy");
 	struct show_buf b = { 0 };
-	char sid[9], buf[512], quoted[1024], *scope;
+	char sid[9], buf[512], *scope;
 
 	short_id(q, sid);
 	/* NB. the header is writd's own text: an id is 32 hex digits. */
@@ -349,9 +352,9 @@ show_request(const json_t *q, unsigned int cols)
 	    str(pol, "layer"));
 	show_field(&b, "asked by", buf, cols);
 	/* NB. the reason is the agent's own words: possibly an injection. */
-	show_field(&b, "reason", "(untrusted, written by the agent, quoted below)", cols);
-	snprintf(quoted, sizeof(quoted), "\"%s\"", str(q, "reason"));
-	show_wrap(&b, SHOW_CONT, quoted, cols, SHOW_MAX_LINES);
+	/* NB. not in quotes: the agent could close them and add words of "ours". */
+	show_field(&b, "reason", "(untrusted, written by the agent, on the lines below)", cols);
+	show_wrap(&b, SHOW_CONT, str(q, "reason"), cols, SHOW_MAX_LINES);
 	if (b.failed) {
 		show_free(&b);
 		return NULL;

@@ -11,15 +11,19 @@
  *  - runs of white space (any Unicode space, tab, newline) become one space;
  *  - control, format and separator characters (Cc, C1, Cf, Zl, Zp), filler
  *    and tag characters, variation selectors, private-use and
- *    non-characters are shown escaped as <U+XXXX>, bytes that are not UTF-8
- *    as <xNN>: visible, never acting;
+ *    non-characters, and right-to-left letters (a bidi-aware terminal or
+ *    dialog would turn a line that begins with one around) are shown
+ *    escaped as <U+XXXX>, bytes that are not UTF-8 as <xNN>: visible, never
+ *    acting;
  *  - a field has a fixed width; what does not fit is wrapped onto lines that
  *    begin with SHOW_CONT, which no header line does, and what exceeds its
  *    lines is cut with SHOW_CUT.
  *
  * Widths are counted in terminal columns, every character outside ASCII as
  * two (a wide character's width; narrower ones only make the line shorter),
- * so a line never wraps on a terminal of the width asked for.
+ * so a line never wraps on a terminal of the width asked for.  NB. on a
+ * narrower one the terminal wraps, and agent text can begin a line: the
+ * approver commands refuse a terminal narrower than SHOW_COLUMNS.
  */
 #ifndef WRIT_SHOW_H
 #define WRIT_SHOW_H

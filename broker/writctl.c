@@ -605,6 +605,7 @@ deliver(const json_t *q, bool yes, const char *typed)
 	const char *digest = json_string_value(json_object_get(q, "digest"));
 	long long expires = json_integer_value(json_object_get(q, "expires_at"));
 	unsigned int backoff = 0;
+	const char *prior;
 	char why[192];
 
 	for (;;) {
@@ -618,6 +619,14 @@ deliver(const json_t *q, bool yes, const char *typed)
 			return;
 		}
 		why_failed(r, &d, why, sizeof(why));
+		/* An earlier try went through, and only its answer was lost. */
+		prior = json_string_value(json_object_get(json_object_get(d.body, "error"), "prior"));
+		if (r == 0 && d.status == 409 && backoff != 0 && prior != NULL &&
+		    strcmp(prior, yes ? "approved" : "denied") == 0) {
+			printf("%s\n", yes ? "approved" : "denied");
+			writ_resp_free(&d);
+			return;
+		}
 		if (!transient(r, &d)) {
 			/* Gone (timed out, caller left, writd restarted), decided elsewhere ... */
 			fprintf(stderr, "writctl: request %.8s was NOT %s: %s\n", id,

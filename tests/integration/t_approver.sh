@@ -71,6 +71,27 @@ check "  ... one at a time (start, end, start, end ...)" \
 	awk 'NR % 2 == 1 { if ($1 != "start") bad = 1; pid = $2 } NR % 2 == 0 { if ($1 != "end" || $2 != pid) bad = 1 } END { exit bad || NR != 6 }' "$T/slow.log"
 stop_writd
 
+# A command that ignores SIGTERM cannot hold the queue: it is killed, and
+# the request behind it gets its turn.
+cmd stubborn "if [ -e '$T/first' ]; then cat >/dev/null; exit 0; fi
+touch '$T/first'; echo \$\$ >'$T/stubborn.pid'; trap '' TERM; cat >/dev/null; while :; do sleep 1; done"
+start_writd "{\"approval\":{\"command\":\"$T/stubborn\",\"timeout\":\"6s\"}}" || exit 1
+SOCK=$(new_session stubborn)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=st1 >/dev/null 2>&1 &
+G1=$!
+wait_for test -s "$T/stubborn.pid"
+# The second asks 4 s later, so that it outlives the first's timeout (6 s)
+# by as much as the kill takes (2 s grace): spacing, not a measurement.
+sleep 4
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=st2 >/dev/null 2>&1 &
+G2=$!
+wait $G1
+eq "a command that ignores SIGTERM: its request times out (exit 5)" 5 "$?"
+wait $G2
+eq "  ... and the request queued behind it still gets its turn (approved)" 0 "$?"
+check "  ... the stubborn command was killed" bash -c "! kill -0 \$(cat '$T/stubborn.pid') 2>/dev/null"
+stop_writd
+
 # The shipped terminal approver, on a real pseudo-terminal, with requests
 # racing for one person: each answer must decide the request whose prompt
 # it answered.  The driver approves only requests whose reason says
@@ -109,7 +130,18 @@ while time.time() < deadline:
         body = block[head:].decode(errors="replace")
         aud = re.search(r'"aud":"([^"]*)"', body)
         yes = "approve-me" in body and shown is not None and shown.group(1) == sid
+        if "withdraw-me" in body:
+            # Half an answer: "y" typed, Enter not yet, when the agent withdraws.
+            out.write("%s %s %s typed-y\n" % (sid.decode(), shown.group(1).decode() if shown else "-",
+                                               aud.group(1) if aud else "-"))
+            out.flush()
+            os.write(fd, b"y")
+            open(t + "/typed", "w").write(sid.decode())
+            done = m.end()
+            continue
         answer = (m.group(2) if m.group(2) else b"y") if yes else b"n"
+        if "enter-only" in body:
+            answer = b""
         # A person who pressed twice: a "y" typed ahead, before any prompt asks.
         if "twice" in body:
             answer += b"\ny"
@@ -126,7 +158,7 @@ if wait_for curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health; 
 	SOCK=$(new_session tty)
 	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=example --reason "approve-me: tty test" >"$T/tok" 2>"$T/err"
 	eq "approve-tty: 'y' on the terminal approves" 0 "$?"
-	check "  ... the prompt showed the untrusted reason" grep -q '|  *"approve-me: tty test"' "$T/pty.log"
+	check "  ... the prompt showed the untrusted reason" grep -q '|  *approve-me: tty test' "$T/pty.log"
 	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=prod.example.com --reason approve-me >"$T/tok" 2>"$T/err"
 	eq "approve-tty: a typed approval with the code approves" 0 "$?"
 	check "  ... after asking for the code" grep -q 'Type [a-z0-9]\{6\} to approve request' "$T/pty.log"
@@ -153,6 +185,18 @@ if wait_for curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health; 
 	wait $p1; r1=$?; wait $p2; r2=$?
 	eq "approve-tty: a 'y' typed ahead of a prompt approves nothing" "4 4 0" \
 		"$r1 $r2 $(admin /v1/writs | jq '[.writs[] | select(.scope.aud | startswith("twice"))] | length')"
+	SOCK=$(new_session withdraw)	# (the session above is cooling down after its denials)
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=wd-1 --reason "withdraw-me" >/dev/null 2>&1 &
+	WD=$!
+	wait_for test -s "$T/typed"
+	WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=wd-2 --reason "enter-only" >/dev/null 2>&1 &
+	G=$!
+	wait_for npending_is 2
+	kill "$WD"; wait "$WD" 2>/dev/null
+	wait $G
+	eq "approve-tty: a half-typed 'y' for a withdrawn request approves nothing after it" "4 0" \
+		"$? $(admin /v1/writs | jq '[.writs[] | select(.scope.aud == "wd-2")] | length')"
+	check "  ... and the withdrawal is said on the terminal" grep -q "(request $(cat "$T/typed") withdrawn)" "$T/pty.log"
 	check "  ... every question named the request of the prompt just above it" \
 		awk '$1 != $2 { bad = 1 } END { exit bad }' "$T/decisions"
 	eq "  ... prompts never interleaved (one header per question)" \
@@ -162,4 +206,32 @@ else
 fi
 kill "$(cat "$T/pty-writd.pid")" 2>/dev/null
 kill $PYPID 2>/dev/null; wait $PYPID 2>/dev/null
+
+# On a terminal narrower than writd's 80-column layout the terminal itself
+# would wrap the agent's words to the start of a line: approve-tty refuses.
+python3 - "$APPROVER" >"$T/narrow" 2>&1 <<'PY'
+import fcntl, os, pty, select, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    r, w = os.pipe()
+    os.write(w, b'{"id":"0123456789abcdef0123456789abcdef","prompt":"P\\n","question":"Approve request 01234567? [y/N] "}')
+    os.close(w); os.dup2(r, 0)
+    os.execv(sys.argv[1], [sys.argv[1]])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
+seen, end = b"", time.time() + 10
+while time.time() < end:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            seen += os.read(fd, 4096)
+        except OSError:
+            break
+    if b"Approve request" in seen:
+        os.write(fd, b"y\n")
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        print("exit", os.waitstatus_to_exitcode(st)); break
+print(seen.decode(errors="replace"))
+PY
+check "approve-tty on a 60-column terminal denies, asking to widen it" \
+	bash -c "grep -q '^exit 1' '$T/narrow' && grep -q '60 columns wide' '$T/narrow' && ! grep -q 'Approve request' '$T/narrow'"
 true

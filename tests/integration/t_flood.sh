@@ -236,3 +236,14 @@ eq "  ... all four are cut off (by the idle timeout or the request deadline)" \
 wait_for status_is 200 "$A" GET /v1/health
 eq "  ... then their session answers again" 200 "$(status "$A" GET /v1/health)"
 term_in_flood "SIGTERM after the slow clients"
+
+# writd needs two fds per connection and per session: under a hard limit
+# too low for its limits it says so at start, naming the fix.
+prlimit --nofile=200:200 "$BIN/writd" --runtime-dir "$T/fdrun" --state-dir "$T/fdstate" \
+	--config "$T/config.json" --enterprise-policy "$T/enterprise.json" \
+	--policy "$T/user.json" 2>"$T/fd.log" &
+FDW=$!
+wait_for grep -q 'ready' "$T/fd.log"
+check "under a low open-file limit writd warns at start, naming the fix" \
+	grep -q 'warning: 200 open files allowed, [0-9]* needed.*ulimit -Hn' "$T/fd.log"
+kill -TERM "$FDW"; wait "$FDW" 2>/dev/null

@@ -64,8 +64,8 @@ check "listing never shows the token" bash -c "! curl -s --unix-socket '$SOCK' h
 check "the audit of nothing: token not in writd's log" bash -c "! grep -q '$sig' '$T/writd.log'"
 
 # An approval is single-use.
-eq "approving the same id again: 409 already_decided" "409 already_decided" \
-	"$(status "$ADMIN" POST "/v1/requests/$ID/approve") $(jq -r .error.code "$T/body")"
+eq "approving the same id again: 409 already_decided, saying how (prior)" "409 already_decided approved" \
+	"$(status "$ADMIN" POST "/v1/requests/$ID/approve") $(jq -r '"\(.error.code) \(.error.prior)"' "$T/body")"
 eq "approving an unknown id: 404" 404 "$(status "$ADMIN" POST /v1/requests/0123456789abcdef0123456789abcdef/approve)"
 "$BIN/writctl" approve 0123456789abcdef0123456789abcdef 2>/dev/null
 eq "writctl approve of an unknown id exits 4" 4 "$?"
