@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# writ-sandbox: a real writd and a real bubblewrap.  Each attack below is
+# tried inside and fails, with a host-side look that proves it; each thing
+# an agent needs works.  The line of writ-sandbox.c a check guards is named
+# after "break:" (dropping it makes that check fail).
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v bwrap >/dev/null; then
+	skip "bubblewrap is not installed"; exit 0
+fi
+if ! bwrap --ro-bind / / --unshare-user --unshare-pid --unshare-net -- true 2>"$T/bwrap.err"; then
+	skip "bwrap cannot create namespaces here: $(head -1 "$T/bwrap.err")"; exit 0
+fi
+
+# NB. out of /tmp: writ-sandbox empties /tmp, which would hide the fake
+# home and writd's runtime dir whatever else it did, and the checks of the
+# home's tmpfs and of the runtime dir's could not fail.  cleanup removes $T.
+rm -rf "$T"
+T=$(mktemp -d /var/tmp/writ-test.XXXXXX)
+
+start_writd || exit 1
+approver_on
+
+# The host user's fake home, with secrets in it.
+H=$T/home
+mkdir -p "$H/.ssh" "$H/src/proj"
+echo 'PS1=host' >"$H/.bashrc"
+echo '-----BEGIN OPENSSH PRIVATE KEY----- canary-key' >"$H/.ssh/id_ed25519"
+chmod 600 "$H/.ssh/id_ed25519"
+
+# The workspace: a git repository with a hook, an .mcp.json, a file to edit.
+WS=$T/ws
+mkdir -p "$WS"
+git -C "$WS" init -q
+printf '#!/bin/sh\necho host-hook\n' >"$WS/.git/hooks/pre-commit"
+echo '{"mcpServers":{}}' >"$WS/.mcp.json"
+echo 'line 1' >"$WS/notes.txt"
+ls -A "$WS" >"$T/ws.before"
+
+# sbx [writ-sandbox options] -- CMD...: as the host user would, with a
+# canary and an agent socket in the environment.
+sbx() {
+	HOME=$H SECRET_CANARY=canary-value SSH_AUTH_SOCK=$H/agent.sock \
+		GPG_AGENT_INFO=$H/gpg.sock "$BIN/writ-sandbox" --workspace "$WS" "$@"
+}
+
+# release FIFO: let the sandbox waiting on it go on (a hang guard only:
+# it waits for a reader that is already there or about to be).
+release() { timeout 60 sh -c 'echo go >"$1"' _ "$1"; }
+writ_gone() { [ -n "$1" ] && ! has_writ "$1"; }
+# revoked_in_audit SESSION WRIT
+revoked_in_audit() {
+	admin "/v1/audit?tail=100&session=$1" |
+		jq -e --arg id "$2" 'any(.records[]; .event == "revoked" and .writ == $id)' >/dev/null
+}
+
+# --- what must fail ---------------------------------------------------------
+
+sbx -- sh -c 'echo evil >>"$HOME/.bashrc"' 2>/dev/null
+# NB. two guards: home is a tmpfs, and read-only below it (break: both).
+eq "the host's ~/.bashrc is not changed from inside" \
+	"PS1=host" "$(cat "$H/.bashrc")"
+
+sbx -- sh -c "echo evil >'$T/outside'" 2>/dev/null
+check "  ... nor a file outside the workspace (break: --bind / /)" \
+	test $? -ne 0 -a ! -e "$T/outside"
+
+sbx -- sh -c 'echo evil >.git/hooks/pre-commit' 2>/dev/null
+check "an existing .git/hooks/pre-commit cannot be changed (break: .git/hooks not ro-bound)" \
+	test $? -ne 0
+check "  ... and the host's hook is as it was" grep -q host-hook "$WS/.git/hooks/pre-commit"
+
+sbx -- sh -c 'mv .git .git.old && mkdir -p .git/hooks && echo evil >.git/hooks/pre-commit' 2>/dev/null
+check ".git cannot be renamed away and remade with a hook (break: .git not bound over itself)" \
+	test $? -ne 0 -a ! -e "$WS/.git.old"
+check "  ... the hook is still the host's" grep -q host-hook "$WS/.git/hooks/pre-commit"
+
+sbx -- git config core.hooksPath /tmp/hooks 2>/dev/null
+check ".git/config cannot be changed (git config core.hooksPath)" \
+	bash -c "test $? -ne 0 && ! git -C '$WS' config --get core.hooksPath"
+
+sbx -- sh -c 'echo evil >.cursorrules' 2>/dev/null
+check ".cursorrules cannot be created (break: no placeholder for a missing file)" \
+	test $? -ne 0
+
+sbx -- sh -c 'mkdir -p .claude && echo "{}" >.claude/settings.json' 2>/dev/null
+check ".claude/settings.json cannot be created (break: no placeholder for a missing dir)" \
+	test $? -ne 0
+
+sbx -- sh -c 'echo evil >.mcp.json' 2>/dev/null
+check "an existing .mcp.json cannot be changed" test $? -ne 0
+eq "  ... it is as it was" '{"mcpServers":{}}' "$(cat "$WS/.mcp.json")"
+
+sbx -- sh -c 'mkdir .github 2>/dev/null; echo evil >.github/copilot-instructions.md' 2>/dev/null
+check ".github/copilot-instructions.md cannot be created" test $? -ne 0
+
+eq "no placeholder is left in the workspace after the sandbox (break: placeholders_remove)" \
+	"$(cat "$T/ws.before")" "$(ls -A "$WS")"
+
+sbx -- cat "$H/.ssh/id_ed25519" >"$T/key" 2>/dev/null
+check "the host's ~/.ssh/id_ed25519 cannot be read (break: no --tmpfs on home)" \
+	bash -c "! grep -q canary-key '$T/key'"
+
+mkdir -p "$H/src/proj"
+HOME=$H "$BIN/writ-sandbox" --workspace "$H/src/proj" -- \
+	sh -c "cat '$H/.ssh/id_ed25519'; echo edited >'$H/src/proj/f'" >"$T/key" 2>/dev/null
+check "with the workspace under home, the home's secrets are still hidden" \
+	bash -c "! grep -q canary-key '$T/key'"
+eq "  ... and the workspace is writable" edited "$(cat "$H/src/proj/f" 2>/dev/null)"
+
+sbx -- env >"$T/env"
+check "no canary, no SSH or GPG agent in the environment (break: no --clearenv)" \
+	bash -c "! grep -qE 'SECRET_CANARY|SSH_AUTH_SOCK|GPG_AGENT_INFO' '$T/env'"
+eq "  ... only the fixed list" "GIT_CONFIG_GLOBAL HOME LANG PATH PWD TERM WRIT_SOCKET" \
+	"$(TERM=dumb LANG=C.UTF-8 sbx -- env | cut -d= -f1 | sort | tr '\n' ' ' | sed 's/ $//')"
+eq "--env NAME passes that one variable" passed \
+	"$(MY_SETTING=passed sbx --env MY_SETTING -- printenv MY_SETTING)"
+mkfifo "$WS/gate"
+# NB. a simple command, not sbx: $! is then writ-sandbox's own pid.
+HOME=$H MY_SETTING=argv-canary "$BIN/writ-sandbox" --workspace "$WS" --env MY_SETTING -- \
+	sh -c 'read x <gate' &
+SBX=$!
+bwrap_child() { pgrep -P "$SBX" >"$T/child"; }
+wait_for bwrap_child
+tr '\0' ' ' <"/proc/$(head -1 "$T/child")/cmdline" >"$T/cmdline"
+release "$WS/gate"
+wait "$SBX"
+check "  ... and its value is not in bwrap's argv (break: --setenv on argv, not --args)" \
+	bash -c "grep -q -- '--args' '$T/cmdline' && ! grep -q argv-canary '$T/cmdline'"
+rm -f "$WS/gate"
+
+KEYID=$(keyctl search "%keyring:$KEYRING" user writ:jwt-signing-key)
+check "writd's signing key is in the test keyring on the host (the check below can fail)" \
+	sh -c "keyctl describe $KEYID >/dev/null"
+sbx -- sh -c "keyctl describe $KEYID || keyctl search @u keyring '$KEYRING'" >/dev/null 2>&1
+check "  ... but keyctl finds no writd key inside (break: no --unshare-user)" test $? -ne 0
+
+python3 -c '
+import signal, socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+signal.pause()' "$T/port" &
+LISTENER=$!
+wait_for test -s "$T/port"
+PORT=$(cat "$T/port")
+connect() {
+	sbx "$@" -- /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), timeout=10)"
+}
+connect 2>/dev/null
+check "no network by default: a host port on 127.0.0.1 is unreachable (break: no --unshare-net)" \
+	test $? -ne 0
+connect --net host 2>"$T/net.err"
+eq "  ... and reachable with --net host (so the check can fail)" 0 "$?"
+check "  ... which warns" grep -q 'warning: --net host' "$T/net.err"
+kill "$LISTENER"; wait "$LISTENER" 2>/dev/null
+
+sbx -- curl -s --max-time 10 --unix-socket "$ADMIN" http://writ/v1/health >"$T/admin" 2>/dev/null
+check "the admin socket is not reachable inside (break: no --tmpfs on the runtime dir)" \
+	bash -c "test $? -ne 0 && ! grep -q writd '$T/admin'"
+
+# --- what must work ---------------------------------------------------------
+
+sbx -- sh -c 'echo "line 2" >>notes.txt'
+eq "a workspace file can be edited" "line 1 line 2" "$(tr '\n' ' ' <"$WS/notes.txt" | sed 's/ $//')"
+eq "git's credential.helper is git-credential-writ" "$BIN/git-credential-writ" \
+	"$(sbx -- git config --get credential.helper)"
+eq "  ... with credential.useHttpPath" true "$(sbx -- git config --get credential.useHttpPath)"
+sbx -- sh -c 'exit 7'
+eq "the command's exit status passes through" 7 "$?"
+sbx -- sh -c 'kill -TERM $$'
+eq "  ... and a signal's (128 + 15)" 143 "$?"
+
+# writ get inside; the writ is live until the sandbox exits, then revoked.
+# The sandbox waits on a FIFO in the workspace, so the host looks meanwhile.
+mkfifo "$WS/gate"
+sbx --name sbx-jwt -- sh -c \
+	"$BIN/writ get jwt --scope aud=sandbox --reason 'in writ-sandbox' >tok && read x <gate" &
+SBX=$!
+ID=$(pending_id)
+"$BIN/writctl" approve "$ID" >/dev/null
+wait_for test -s "$WS/tok"
+check "writ get jwt inside writ-sandbox works after approval" \
+	grep -qE '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$WS/tok"
+SID=$(admin /v1/sessions | jq -r '.sessions[] | select(.name == "sbx-jwt") | .id')
+WID=$(admin /v1/writs | jq -r --arg s "$SID" '.writs[] | select(.session == $s) | .id')
+check "  ... its writ is live while the sandbox runs" has_writ "$WID"
+SPID=$(admin "/v1/sessions/$SID" | jq -r .pid)
+eq "  ... the session is tied to bwrap's pid" "$(command -v bwrap)" "$(readlink "/proc/$SPID/exe")"
+eq "  ... and names the workspace" "$WS" "$(admin "/v1/sessions/$SID" | jq -r .workspace)"
+release "$WS/gate"
+wait "$SBX"
+eq "the sandbox exits 0" 0 "$?"
+eq "after exit the session is gone" 404 "$(status "$ADMIN" GET "/v1/sessions/$SID")"
+check "  ... its writ is revoked" writ_gone "$WID"
+check "  ... and the audit log says so" revoked_in_audit "$SID" "$WID"
+rm -f "$WS/gate" "$WS/tok"
+
+# However it exits: writ-sandbox killed outright, writd closes the session
+# itself when bwrap dies (break: no "pid" in POST /v1/sessions).
+WS2=$T/ws2
+mkdir -p "$WS2"
+mkfifo "$WS2/gate"
+HOME=$H "$BIN/writ-sandbox" --workspace "$WS2" --name sbx-kill -- sh -c \
+	"$BIN/writ get jwt --scope aud=sandbox >tok && read x <gate" &
+SBX=$!
+ID=$(pending_id)
+"$BIN/writctl" approve "$ID" >/dev/null
+wait_for test -s "$WS2/tok"
+SID=$(admin /v1/sessions | jq -r '.sessions[] | select(.name == "sbx-kill") | .id')
+WID=$(admin /v1/writs | jq -r --arg s "$SID" '.writs[] | select(.session == $s) | .id')
+kill -KILL "$SBX"; wait "$SBX" 2>/dev/null
+session_gone() { [ "$(status "$ADMIN" GET "/v1/sessions/$SID")" = 404 ]; }
+check "writ-sandbox killed with SIGKILL: writd closes the session when bwrap dies" \
+	wait_for session_gone
+check "  ... and revokes its writ" writ_gone "$WID"
+
+# --- bad input --------------------------------------------------------------
+
+n0=$(admin /v1/sessions | jq '.sessions | length')
+sbx true >/dev/null 2>"$T/err"
+eq "no -- before the command: refused (125)" 125 "$?"
+check "  ... saying so" grep -q 'put -- before the command' "$T/err"
+"$BIN/writ-sandbox" --workspace "$T/nonexistent" -- true 2>"$T/err"
+eq "a workspace that does not exist: refused (125)" 125 "$?"
+check "  ... saying so" grep -q 'no such workspace' "$T/err"
+sbx --net wide -- true 2>"$T/err"
+eq "--net wide: refused" 125 "$?"
+mkdir -m 700 "$T/dead"
+WRIT_RUNTIME_DIR=$T/dead sbx -- true 2>"$T/err"
+eq "writd not running: refused (125)" 125 "$?"
+check "  ... with libwrit's report" grep -q 'cannot connect to writd' "$T/err"
+eq "  ... and no placeholder left behind" "$(cat "$T/ws.before")" "$(ls -A "$WS")"
+HOME=$T "$BIN/writ-sandbox" --workspace "$T" -- true 2>"$T/err"
+check "a workspace holding the home is refused" grep -q 'holds your home' "$T/err"
+eq "no session was opened by any of them" "$n0" "$(admin /v1/sessions | jq '.sessions | length')"
+"$BIN/writ-sandbox" --help | grep -q -- '--workspace DIR'
+check "--help describes the options" test $? -eq 0
