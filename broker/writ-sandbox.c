@@ -538,7 +538,11 @@ guard_workspace(struct sandbox *sb, struct args *a)
 			dirfd = pfd;
 			name = slash + 1;
 		}
-		snprintf(abs, sizeof(abs), "%s/%s", sb->ws, rel);
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", sb->ws, rel) >= sizeof(abs)) {
+			if (pfd >= 0)
+				close(pfd);
+			return die(sb->ws, "the workspace path is too long");
+		}
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno != ENOENT)
 				r = die(abs, strerror(errno));

@@ -135,6 +135,14 @@ check "writd's signing key is in the test keyring on the host (the check below c
 sbx -- sh -c "keyctl describe $KEYID || keyctl search @u keyring '$KEYRING'" >/dev/null 2>&1
 check "  ... but keyctl finds no writd key inside (break: no --unshare-user)" test $? -ne 0
 
+# A key in the host's session keyring (as pam_keyinit gives a login): bwrap
+# alone passes that keyring on, even into a new user namespace.
+keyctl session - sh -c 'k=$(keyctl add user writ-sbx-probe session-canary @s) &&
+	keyctl print "$k" && HOME="$1" "$2/writ-sandbox" --workspace "$3" -- keyctl print "$k"' \
+	_ "$H" "$BIN" "$WS" >"$T/sesskey" 2>/dev/null
+eq "a session keyring of the host is not the sandbox's (break: no KEYCTL_JOIN_SESSION_KEYRING)" \
+	session-canary "$(cat "$T/sesskey")"
+
 python3 -c '
 import signal, socket, sys
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
@@ -234,5 +242,15 @@ eq "  ... and no placeholder left behind" "$(cat "$T/ws.before")" "$(ls -A "$WS"
 HOME=$T "$BIN/writ-sandbox" --workspace "$T" -- true 2>"$T/err"
 check "a workspace holding the home is refused" grep -q 'holds your home' "$T/err"
 eq "no session was opened by any of them" "$n0" "$(admin /v1/sessions | jq '.sessions | length')"
+mkdir -p "$T/ws-link/real"
+ln -s real "$T/ws-link/.claude"
+HOME=$H "$BIN/writ-sandbox" --workspace "$T/ws-link" -- true 2>"$T/err"
+eq "a guarded path that is a symlink: refused (the link could be swapped)" 125 "$?"
+check "  ... saying so" grep -q 'is a symlink' "$T/err"
+git -C "$WS" commit -q --allow-empty -m init 2>/dev/null
+git -C "$WS" worktree add -q "$T/wt" 2>/dev/null
+HOME=$H "$BIN/writ-sandbox" --workspace "$T/wt" -- sh -c 'echo "gitdir: /tmp/evil" >.git' 2>/dev/null
+check "a worktree's .git file cannot be pointed elsewhere" \
+	bash -c "test $? -ne 0 && grep -q '^gitdir: $WS/.git/worktrees/' '$T/wt/.git'"
 "$BIN/writ-sandbox" --help | grep -q -- '--workspace DIR'
 check "--help describes the options" test $? -eq 0
