@@ -44,6 +44,8 @@
 #define SBX_MAX_PLACEHOLDERS 32
 /* Largest argument list handed to bwrap, in bytes. */
 #define SBX_MAX_ARGS (1024 * 1024)
+/* Highest descriptor closed one by one where close_range(2) is missing. */
+#define SBX_MAX_FDS 65536
 /* How long one exchange with writd may take, in ms. */
 #define SBX_TIMEOUT 30000
 
@@ -696,8 +698,24 @@ gitconfig_fd(const struct sandbox *sb)
  * The child: wait for the parent's go (nothing when the parent failed or
  * died), take a new session keyring, and become bwrap.
  */
+/*
+ * Close every descriptor above stderr but a and b (a < b): the agent gets
+ * nothing the program that started writ-sandbox happened to leave open.
+ */
 static void
-child_main(const struct sandbox *sb, int go_fd, int args_fd)
+close_others(unsigned int a, unsigned int b)
+{
+	if (close_range(3, a - 1, 0) == 0 && close_range(a + 1, b - 1, 0) == 0 &&
+	    close_range(b + 1, ~0U, 0) == 0)
+		return;
+	/* NB. close_range(2) is Linux 5.9+: else one by one. */
+	for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max && fd < SBX_MAX_FDS; fd++)
+		if (fd != (long)a && fd != (long)b)
+			close((int)fd);
+}
+
+static void
+child_main(const struct sandbox *sb, int go_fd, int args_fd, int git_fd)
 {
 	char c, fdarg[16];
 	char **argv;
@@ -710,6 +728,8 @@ child_main(const struct sandbox *sb, int go_fd, int args_fd)
 	while (k < 0 && errno == EINTR);
 	if (k != 1)
 		_exit(SBX_EFAIL);
+	close_others((unsigned)(args_fd < git_fd ? args_fd : git_fd),
+	    (unsigned)(args_fd < git_fd ? git_fd : args_fd));
 	/* NB. the session keyring is inherited even into a new user namespace. */
 	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0) {
 		fprintf(stderr, "writ-sandbox: cannot make a new session keyring: %s\n",
@@ -821,7 +841,7 @@ run(struct sandbox *sb)
 	}
 	if (pid == 0) {
 		close(go[1]);
-		child_main(sb, go[0], argsfd);
+		child_main(sb, go[0], argsfd, gitfd);
 	}
 	child_pid = pid;
 	close(go[0]);

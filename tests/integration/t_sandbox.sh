@@ -101,6 +101,10 @@ sbx -- cat "$H/.ssh/id_ed25519" >"$T/key" 2>/dev/null
 check "the host's ~/.ssh/id_ed25519 cannot be read (break: no --tmpfs on home)" \
 	bash -c "! grep -q canary-key '$T/key'"
 
+sbx -- sh -c 'cat <&9' 9<"$H/.ssh/id_ed25519" >"$T/key" 2>/dev/null
+check "  ... nor through a descriptor writ-sandbox inherited (break: no close_others)" \
+	bash -c "! grep -q canary-key '$T/key'"
+
 mkdir -p "$H/src/proj"
 HOME=$H "$BIN/writ-sandbox" --workspace "$H/src/proj" -- \
 	sh -c "cat '$H/.ssh/id_ed25519'; echo edited >'$H/src/proj/f'" >"$T/key" 2>/dev/null
