@@ -124,9 +124,13 @@ mkfifo "$WS/gate"
 HOME=$H MY_SETTING=argv-canary "$BIN/writ-sandbox" --workspace "$WS" --env MY_SETTING -- \
 	sh -c 'read x <gate' &
 SBX=$!
-bwrap_child() { pgrep -P "$SBX" >"$T/child"; }
+# writ-sandbox's child once it is bwrap (before, it is a copy of writ-sandbox).
+bwrap_child() {
+	local c
+	c=$(pgrep -P "$SBX") && [ "$(readlink "/proc/$c/exe")" = "$(command -v bwrap)" ] &&
+		tr '\0' ' ' <"/proc/$c/cmdline" >"$T/cmdline"
+}
 wait_for bwrap_child
-tr '\0' ' ' <"/proc/$(head -1 "$T/child")/cmdline" >"$T/cmdline"
 release "$WS/gate"
 wait "$SBX"
 check "  ... and its value is not in bwrap's argv (break: --setenv on argv, not --args)" \
