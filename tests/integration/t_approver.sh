@@ -213,23 +213,29 @@ python3 - "$APPROVER" >"$T/narrow" 2>&1 <<'PY'
 import fcntl, os, pty, select, struct, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
+    # NB. the size is set before exec: set by the parent, it could come late.
+    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
     r, w = os.pipe()
     os.write(w, b'{"id":"0123456789abcdef0123456789abcdef","prompt":"P\\n","question":"Approve request 01234567? [y/N] "}')
     os.close(w); os.dup2(r, 0)
     os.execv(sys.argv[1], [sys.argv[1]])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
-seen, end = b"", time.time() + 10
+seen, end, answered = b"", time.time() + 10, False
+# Read until the pty says the child is gone (EIO), answering a question.
 while time.time() < end:
     if select.select([fd], [], [], 0.2)[0]:
         try:
-            seen += os.read(fd, 4096)
+            chunk = os.read(fd, 4096)
         except OSError:
             break
-    if b"Approve request" in seen:
+        if not chunk:
+            break
+        seen += chunk
+    if b"Approve request" in seen and not answered:
         os.write(fd, b"y\n")
-    p, st = os.waitpid(pid, os.WNOHANG)
-    if p:
-        print("exit", os.waitstatus_to_exitcode(st)); break
+        answered = True
+p, st = os.waitpid(pid, 0)
+print("exit", os.waitstatus_to_exitcode(st))
 print(seen.decode(errors="replace"))
 PY
 check "approve-tty on a 60-column terminal denies, asking to widen it" \

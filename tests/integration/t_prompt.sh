@@ -14,6 +14,8 @@ import fcntl, os, pty, re, signal, struct, sys, termios, time
 cols, out, answer, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
 pid, fd = pty.fork()
 if pid == 0:
+    # NB. the size is set before exec: set by the parent, it could come late.
+    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
     os.execv(argv[0], argv)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
 seen = b""
