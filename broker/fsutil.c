@@ -187,6 +187,43 @@ fs_check_parents(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_ERRL
 }
 
 int
+fs_check_client_dir(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_ERRLEN])
+{
+	char perr[WRIT_ERRLEN];
+	const char *why = NULL;
+	struct stat st;
+	int r;
+
+	if (dir[0] != '/') {
+		snprintf(err, WRIT_ERRLEN, "%s: not an absolute path", dir);
+		return WRIT_EBADREQ;
+	}
+	if (lstat(dir, &st) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", dir, strerror(errno));
+		return errno == ENOENT ? WRIT_ENOTFOUND : WRIT_EINTERNAL;
+	}
+	if (S_ISLNK(st.st_mode))
+		why = "is a symlink, which could be pointed elsewhere; pass the real directory";
+	else if (!S_ISDIR(st.st_mode))
+		why = "is not a directory";
+	else if (st.st_uid != 0 && !trusted(st.st_uid))
+		why = "belongs to another user, who may have made it to catch what you "
+		    "send; remove it (as its owner or root) and restart writd";
+	else if ((st.st_mode & 077) != 0)
+		why = "is open to others (it must be mode 0700); chmod 700 it";
+	if (why != NULL) {
+		snprintf(err, WRIT_ERRLEN, "%s (owner uid %u, mode %04o) %s", dir,
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), why);
+		return WRIT_EFORBIDDEN;
+	}
+	if ((r = check_parents(dir, 0, trusted, perr)) < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", dir, perr);
+		return r;
+	}
+	return 0;
+}
+
+int
 fs_lock(const char *dir, int *ret_fd, char err[WRIT_ERRLEN])
 {
 	int dfd, fd;

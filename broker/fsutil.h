@@ -32,6 +32,15 @@ int fs_private_dir(const char *dir, int parents, char err[WRIT_ERRLEN]);
 int fs_check_parents(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_ERRLEN]);
 
 /*
+ * A client's check of writd's runtime dir before it talks through it: a real
+ * directory (not a symlink), owned by root or a uid trusted() accepts, mode
+ * 0700, under parents fs_check_parents accepts.  Returns 0, WRIT_ENOTFOUND
+ * when dir does not exist, or another code, each with a message that names
+ * the path and the fix.
+ */
+int fs_check_client_dir(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_ERRLEN]);
+
+/*
  * Hold dir/writd.lock (flock) for the life of the process, so that a second
  * writd on the same runtime dir stops before it touches anything.  Returns
  * 0 and the fd to keep open, or WRIT_EBUSY with a message.

@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "../agent-side/libwrit.h"
+#include "errors.h"
 #include "fsutil.h"
 
 /* Exit status of writ-sandbox's own failures (as env(1) and timeout(1) do). */
@@ -322,15 +323,13 @@ uid_trusted(uid_t uid)
  * writd's runtime dir, as writctl finds and checks it: a directory only a
  * trusted uid could have made or swapped, so that what we send (and the
  * socket we hand the agent) are writd's.
- * XXX the same checks as writctl's check_runtime_dir; they belong in one
- * shared function.
+ * The checks are writd's own (fs_check_client_dir).
  */
 static int
 find_runtime_dir(struct sandbox *sb)
 {
 	const char *dir = sb->runtime_dir, *base;
 	char path[PATH_MAX], err[WRIT_ERRLEN];
-	struct stat st;
 	int n;
 
 	if (dir == NULL || *dir == '\0')
@@ -343,22 +342,12 @@ find_runtime_dir(struct sandbox *sb)
 		n = snprintf(path, sizeof(path), "/tmp/writ-%u", (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return die("the runtime dir path is too long", NULL);
-	if (path[0] != '/')
-		return die("the runtime dir must be an absolute path", path);
-	if (lstat(path, &st) != 0) {
-		fprintf(stderr, "writ-sandbox: no writd runtime dir at %s (%s); is writd "
-		    "running?  Start it, or pass --runtime-dir\n", path, strerror(errno));
+	if ((n = fs_check_client_dir(path, uid_trusted, err)) == WRIT_ENOTFOUND) {
+		fprintf(stderr, "writ-sandbox: no writd runtime dir at %s; is writd "
+		    "running?  Start it, or pass --runtime-dir\n", path);
 		return SBX_EFAIL;
 	}
-	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode) || !uid_trusted(st.st_uid) ||
-	    (st.st_mode & 077) != 0) {
-		fprintf(stderr, "writ-sandbox: refusing the runtime dir %s (owner uid %u, "
-		    "mode %04o): it must be a real directory, yours (or root's, or "
-		    "$WRIT_SERVER_UID's), mode 0700\n", path, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 07777));
-		return SBX_EFAIL;
-	}
-	if (fs_check_parents(path, uid_trusted, err) < 0)
+	if (n < 0)
 		return die("refusing the runtime dir", err);
 	if (realpath(path, sb->rundir) == NULL)
 		return die(path, strerror(errno));

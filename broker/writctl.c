@@ -21,6 +21,7 @@
 #include "../agent-side/libwrit.h"
 #include "../policy/policy.h"
 #include "config.h"
+#include "errors.h"
 #include "fsutil.h"
 #include "show.h"
 
@@ -1103,61 +1104,45 @@ static const struct {
 	{ NULL, NULL },
 };
 
-/* fs_check_parents' test of a component's owner: the uids writctl talks to. */
+/* A malformed $WRIT_SERVER_UID, as uid_trusted last met it (a WRIT_HTTP_E* code). */
+static int server_uid_bad;
+
+/* fs_check_client_dir's test of an owner: the uids writctl talks to. */
 static bool
 uid_trusted(uid_t uid)
 {
-	return writ_uid_trusted(uid) > 0;
+	int t = writ_uid_trusted(uid);
+
+	if (t < 0)
+		server_uid_bad = t;
+	return t > 0;
 }
 
+/*
+ * Refuse an admin socket in a directory someone else could swap or made
+ * first (a squatted /tmp/writ-UID): its admin.sock would be sent secrets
+ * and approvals.  The checks are writd's own (fs_check_client_dir), with
+ * the uids writctl trusts.  A missing runtime dir passes: connect then
+ * fails the usual way, and writ_http's peer check stops a socket planted
+ * meanwhile.  Returns 0, or an exit status after saying what is wrong and
+ * how to fix it.
+ */
 static int
 check_runtime_dir(void)
 {
 	char path[PATH_MAX], err[WRIT_ERRLEN];
-	const char *why = NULL;
-	struct stat st = { 0 };
-	int n;
+	int r;
 
 	snprintf(path, sizeof(path), "%s", admin);
 	*strrchr(path, '/') = '\0';
-	if (path[0] != '/') {
-		fprintf(stderr, "writctl: the runtime dir %s must be an absolute path\n", path);
-		return 2;
-	}
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		fprintf(stderr, "writctl: %s: %s\n", path, strerror(errno));
-		return 3;
-	}
-	if ((n = writ_uid_trusted(st.st_uid)) < 0)
-		why = writ_http_strerror(n);
-	else if (S_ISLNK(st.st_mode))
-		why = "is a symlink, which could be pointed elsewhere; pass the real "
-		    "directory with --runtime-dir";
-	else if (!S_ISDIR(st.st_mode))
-		why = "is not a directory";
-	else if (n == 0)
-		why = "belongs to another user, who may have made it to catch what you "
-		    "send; remove it (as its owner or root) and restart writd";
-	else if ((st.st_mode & 077) != 0)
-		why = "is open to others (it must be mode 0700); chmod 700 it";
-	if (why != NULL) {
-		fprintf(stderr, "writctl: refusing the runtime dir %s (owner uid %u, mode "
-		    "%04o): it %s\n", path, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 07777), why);
-		return 3;
-	}
-	/* Its parents, from / (the walk is writd's own). */
-	if (fs_check_parents(path, uid_trusted, err) < 0) {
-		fputs("writctl: refusing the runtime dir ", stderr);
-		writ_print_clean(stderr, path);
-		fputs(": ", stderr);
-		writ_print_clean(stderr, err);
-		fputc('\n', stderr);
-		return 3;
-	}
-	return 0;
+	if ((r = fs_check_client_dir(path, uid_trusted, err)) == 0 || r == WRIT_ENOTFOUND)
+		return 0;
+	fputs("writctl: refusing the runtime dir ", stderr);
+	writ_print_clean(stderr, server_uid_bad < 0 ? path : err);
+	if (server_uid_bad < 0)
+		fprintf(stderr, ": %s", writ_http_strerror(server_uid_bad));
+	fputc('\n', stderr);
+	return r == WRIT_EBADREQ ? 2 : 3;
 }
 
 static int
