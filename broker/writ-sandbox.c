@@ -361,7 +361,7 @@ find_runtime_dir(struct sandbox *sb)
 static int
 find_in_path(const char *name, char out[PATH_MAX])
 {
-	const char *path = getenv("PATH");
+	const char *path = secure_getenv("PATH");
 	char buf[PATH_MAX];
 
 	if (path == NULL || *path == '\0')
@@ -386,7 +386,7 @@ static int
 resolve(struct sandbox *sb)
 {
 	char self[PATH_MAX], given[PATH_MAX];
-	const char *h = getenv("HOME");
+	const char *h = secure_getenv("HOME");
 	struct passwd *pw;
 	struct stat st;
 	ssize_t n;
@@ -636,18 +636,18 @@ build_args(struct sandbox *sb, struct args *a, int gitcfg_fd)
 	args_add2(a, "--chdir", sb->ws);
 	/* NB. --clearenv acts where it stands: before every --setenv. */
 	args_add(a, "--clearenv");
-	args_add3(a, "--setenv", "PATH", getenv("PATH") ? getenv("PATH") : SBX_DEFAULT_PATH);
+	args_add3(a, "--setenv", "PATH", secure_getenv("PATH") ? secure_getenv("PATH") : SBX_DEFAULT_PATH);
 	args_add3(a, "--setenv", "HOME", sb->home);
-	if (getenv("TERM") != NULL)
-		args_add3(a, "--setenv", "TERM", getenv("TERM"));
-	if (getenv("LANG") != NULL)
-		args_add3(a, "--setenv", "LANG", getenv("LANG"));
+	if (secure_getenv("TERM") != NULL)
+		args_add3(a, "--setenv", "TERM", secure_getenv("TERM"));
+	if (secure_getenv("LANG") != NULL)
+		args_add3(a, "--setenv", "LANG", secure_getenv("LANG"));
 	args_add3(a, "--setenv", "WRIT_SOCKET", SBX_AGENT_SOCK);
 	args_add3(a, "--setenv", "GIT_CONFIG_GLOBAL", SBX_GITCONFIG);
 	for (size_t i = 0; i < sb->nenv; i++)
-		if (getenv(sb->env[i]) != NULL)
+		if (secure_getenv(sb->env[i]) != NULL)
 			/* NB. through --args, never bwrap's argv: other users read argv. */
-			args_add3(a, "--setenv", sb->env[i], getenv(sb->env[i]));
+			args_add3(a, "--setenv", sb->env[i], secure_getenv(sb->env[i]));
 		else
 			fprintf(stderr, "writ-sandbox: --env %s: not set here; not passed\n",
 			    sb->env[i]);
