@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "check.h"
 
@@ -24,4 +25,14 @@ canon_with(const struct writ_kind *k, const char *text, char *out, size_t outlen
 		ck_assert(strlen(err) > 0);	/* every refusal says why */
 	json_decref(in);
 	return r;
+}
+
+void
+insert_random(char *s, size_t size, const char *ins)
+{
+	char tmp[1024];
+	size_t len = strlen(s), at = randombytes_uniform((uint32_t)len + 1);
+
+	snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)at, s, ins, s + at);
+	snprintf(s, size, "%s", tmp);
 }

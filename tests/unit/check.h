@@ -13,6 +13,9 @@
  */
 int canon_with(const struct writ_kind *k, const char *text, char *out, size_t outlen);
 
+/* Insert ins into the string s (of size bytes) at a random place: a bad input from a good one. */
+void insert_random(char *s, size_t size, const char *ins);
+
 Suite *duration_suite(void);
 Suite *sjson_suite(void);
 Suite *errors_suite(void);

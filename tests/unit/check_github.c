@@ -126,14 +126,7 @@ gen_repo(char *out, size_t size, unsigned int owner_pick)
 		name[0] = 'n';		/* keep the valid case valid */
 	switch (randombytes_uniform(16)) {
 	case 0:		/* a forbidden character somewhere */
-		{
-			char tmp[128];
-			size_t at = randombytes_uniform((uint32_t)len + 1);
-
-			snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)at, name,
-			    bad[randombytes_uniform(sizeof(bad) / sizeof(bad[0]))], name + at);
-			snprintf(name, sizeof(name), "%s", tmp);
-		}
+		insert_random(name, sizeof(name), bad[randombytes_uniform(sizeof(bad) / sizeof(bad[0]))]);
 		break;
 	case 1:		/* the owner's grammar: '_', '.', leading or trailing '-' */
 		owner = (const char *[]){ "ac_me", "ac.me", "-acme", "acme-", "" }[randombytes_uniform(5)];

@@ -155,14 +155,7 @@ gen_value(char *out, size_t size, size_t max)
 		    parts[randombytes_uniform(sizeof(parts) / sizeof(parts[0]))]);
 	switch (randombytes_uniform(12)) {
 	case 0:		/* a forbidden sequence anywhere */
-		{
-			char tmp[1024];
-			size_t at = randombytes_uniform((uint32_t)len + 1);
-
-			snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)at, out,
-			    bad[randombytes_uniform(sizeof(bad) / sizeof(bad[0]))], out + at);
-			snprintf(out, size, "%s", tmp);
-		}
+		insert_random(out, size, bad[randombytes_uniform(sizeof(bad) / sizeof(bad[0]))]);
 		break;
 	case 1:		/* a slash at either end */
 		{
