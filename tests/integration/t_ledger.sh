@@ -123,6 +123,10 @@ check "  ... writ ls in the sandbox refuses a list that large, saying so" \
 "$BIN/writctl" writs revoke --session "$(sid "$SOCK")" >/dev/null
 
 # A ledger with lines writd did not write: skipped or refused, with a record.
+# NB. a revocation's closing entry is buffered until the next flush; one
+# issuance (its record durable before its answer) flushes them first, so
+# that kill -9 loses none of them.
+WRIT_SOCKET=$(new_session barrier) "$BIN/writ" get jwt --scope aud=barrier >/dev/null
 N=$(nwrits)
 kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 {
