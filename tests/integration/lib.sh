@@ -13,14 +13,17 @@ T=$(mktemp -d /tmp/writ-test.XXXXXX)
 KEYRING=writ-test-${T##*.}
 WRITD_PID=
 PRESENCE_PID=
+FORGE_PID=
 trap cleanup EXIT
 
 cleanup() {
 	[ -n "$PRESENCE_PID" ] && kill "$PRESENCE_PID" 2>/dev/null
 	[ -n "$WRITD_PID" ] && kill -KILL "$WRITD_PID" 2>/dev/null
+	[ -n "$FORGE_PID" ] && kill "$FORGE_PID" 2>/dev/null
 	# NB. only these: a bare wait hangs on any other child still running
 	# (or stopped).
-	[ -n "$PRESENCE_PID$WRITD_PID" ] && wait $PRESENCE_PID $WRITD_PID 2>/dev/null
+	[ -n "$PRESENCE_PID$WRITD_PID$FORGE_PID" ] &&
+		wait $PRESENCE_PID $WRITD_PID $FORGE_PID 2>/dev/null
 	keyctl unlink "%keyring:$KEYRING" @u >/dev/null 2>&1
 	# Tests that run writd as nobody leave its keys in nobody's keyring,
 	# whose quota (200 keys) would fill up run after run.
@@ -192,4 +195,78 @@ b64url_decode() {
 	3) s="$s=" ;;
 	esac
 	printf '%s' "$s" | base64 -d
+}
+
+# start_forge: a fake GitHub (tests/fakes/github.py: the App API and git
+# over smart HTTPS, checking app JWTs and the tokens it minted) on
+# 127.0.0.1, killed at cleanup.  It serves bare repositories acme/widgets.git,
+# acme/other.git (installation 4242) and beta/gadgets.git (4343), each with
+# one empty commit on main.  Its files are under $T/forge.  Sets:
+#   FORGE_PORT     its port on 127.0.0.1
+#   GH             https://127.0.0.1:$FORGE_PORT (git URLs: $GH/acme/widgets.git)
+#   FORGE_CA       the CA's PEM that signed its certificate (for GIT_SSL_CAINFO,
+#                  curl --cacert); the certificate is for IP 127.0.0.1 only
+#   FORGE_APP_KEY  the GitHub App's private key (mode 0600): give it to a
+#                  running writd with forge_app_key
+#   FORGE_CONFIG   writd's config for the github kind pointing at it, as
+#                  compact JSON: {"kinds":{"github":{...}}} (installation 4242;
+#                  merge with jq -s '.[0] * .[1]' to add more)
+#   FORGE_PID      the fake's pid
+# Returns 1 (and says why) when the fake does not start.
+start_forge() {
+	local d=$T/forge fake
+	fake=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes" && pwd)/github.py
+	mkdir -p "$d/home" "$d/repos/acme" "$d/repos/beta"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=writ-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/srv.key" \
+		-out "$d/srv.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/san" &&
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/san" -out "$d/srv.pem" 2>/dev/null &&
+	openssl genrsa -out "$d/app.pem" 2048 2>/dev/null &&
+	openssl rsa -in "$d/app.pem" -pubout -out "$d/app.pub" 2>/dev/null &&
+	chmod 0600 "$d/app.pem" || { echo "start_forge: openssl failed"; return 1; }
+	# NB. the caller's git configuration stays out of it (and the fake's git
+	# http-backend reads none either).
+	(
+		export GIT_CONFIG_NOSYSTEM=1 HOME=$d/home
+		git -c init.defaultBranch=main init -q "$d/src" &&
+		git -C "$d/src" -c user.name=t -c user.email=t@t commit -q --allow-empty -m first &&
+		git clone -q --bare "$d/src" "$d/repos/acme/widgets.git" &&
+		git clone -q --bare "$d/src" "$d/repos/acme/other.git" &&
+		git clone -q --bare "$d/src" "$d/repos/beta/gadgets.git"
+	) || { echo "start_forge: git failed"; return 1; }
+	GIT_CONFIG_NOSYSTEM=1 HOME=$d/home python3 "$fake" app_id=12345 pub="$d/app.pub" \
+		repos="$d/repos" cert="$d/srv.pem" key="$d/srv.key" port_file="$d/port" \
+		2>"$d/fake.log" &
+	FORGE_PID=$!
+	if ! wait_for test -s "$d/port"; then
+		echo "start_forge: the fake GitHub did not start: $(cat "$d/fake.log")"
+		return 1
+	fi
+	FORGE_PORT=$(cat "$d/port")
+	GH=https://127.0.0.1:$FORGE_PORT
+	FORGE_CA=$d/ca.pem
+	FORGE_APP_KEY=$d/app.pem
+	FORGE_CONFIG=$(jq -cn --arg api "$GH/api" --arg ca "$FORGE_CA" \
+		'{kinds: {github: {app_id: "12345", api_url: $api, installation_id: 4242,
+		  ca_file: $ca, timeout: "3s"}}}')
+}
+
+# forge_app_key: give the running writd the forge's app key.
+forge_app_key() {
+	"$BIN/writctl" secret set github-app-key --from-file "$FORGE_APP_KEY" >/dev/null
+}
+
+# forge_fake WHAT [curl args...]: the fake's own API (_fake/tokens: what it
+# minted and revoked; _fake/mode: make it misbehave), body on stdout.
+forge_fake() { curl -s --cacert "$FORGE_CA" "$GH/_fake/$1" "${@:2}"; }
+# forge_revoked TOKEN: the fake minted TOKEN and it is revoked there.
+forge_revoked() {
+	forge_fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null
+}
+# forge_valid TOKEN: the fake minted TOKEN and it is not revoked.
+forge_valid() {
+	forge_fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked == false' >/dev/null
 }

@@ -2,42 +2,19 @@
 # The headline path with real git: clone through git-credential-writ and
 # writd, against a fake GitHub that checks app JWTs and enforces tokens.
 . "$(dirname "$0")/lib.sh"
-FAKE=$(cd "$(dirname "$0")/../fakes" && pwd)/github.py
 
 command -v git >/dev/null || { skip "git is not installed"; exit 0; }
 
-# A CA, a certificate for 127.0.0.1, and the app's RSA key, made now.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=writ-test-ca \
-	-keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$T/srv.key" \
-	-out "$T/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/san"
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
-	-days 2 -extfile "$T/san" -out "$T/srv.pem" 2>/dev/null
-openssl genrsa -out "$T/app.pem" 2048 2>/dev/null
-openssl rsa -in "$T/app.pem" -pubout -out "$T/app.pub" 2>/dev/null
-chmod 0600 "$T/app.pem"
-
-# Repositories served by the fake.
+# The fake GitHub (lib.sh's start_forge): a CA, a certificate for 127.0.0.1,
+# the app's RSA key, bare repositories acme/widgets, acme/other, beta/gadgets.
+start_forge || { fail "the fake GitHub did not start"; exit 1; }
+PORT=$FORGE_PORT
 export GIT_CONFIG_NOSYSTEM=1 HOME=$T/home
-mkdir -p "$HOME" "$T/repos/acme" "$T/repos/beta"
-git -c init.defaultBranch=main init -q "$T/src"
-git -C "$T/src" -c user.name=t -c user.email=t@t commit -q --allow-empty -m first
-git clone -q --bare "$T/src" "$T/repos/acme/widgets.git"
-git clone -q --bare "$T/src" "$T/repos/acme/other.git"
-git clone -q --bare "$T/src" "$T/repos/beta/gadgets.git"
-
-python3 "$FAKE" app_id=12345 pub="$T/app.pub" repos="$T/repos" cert="$T/srv.pem" \
-	key="$T/srv.key" port_file="$T/port" 2>"$T/fake.log" &
-FAKE_PID=$!
-trap 'kill $FAKE_PID 2>/dev/null; cleanup' EXIT
-wait_for test -s "$T/port" || { fail "the fake GitHub did not start: $(cat "$T/fake.log")"; exit 1; }
-PORT=$(cat "$T/port")
-GH=https://127.0.0.1:$PORT
-fake() { curl -s --cacert "$T/ca.pem" "$GH/_fake/$1" "${@:2}"; }
+mkdir -p "$HOME"
+fake() { forge_fake "$@"; }
 mode() { fake mode -d "{\"mode\":\"$1\"}" >/dev/null; }
-revoked() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked' >/dev/null; }
-valid() { fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked == false' >/dev/null; }
+revoked() { forge_revoked "$1"; }
+valid() { forge_valid "$1"; }
 lookups() { fake tokens | jq --arg o "$1" '.lookups[$o] // 0'; }
 # wait_long SECONDS CMD...: like wait_for, with a deadline of its own (back-off).
 wait_long() {
@@ -56,7 +33,7 @@ app_jwt() {	# HEADER CLAIMS [KEY]: signed RS256 with KEY (the app's by default)
 	h=$(printf '%s' "$1" | b64url)
 	c=$(printf '%s' "$2" | b64url)
 	printf '%s.%s.%s' "$h" "$c" \
-		"$(printf '%s.%s' "$h" "$c" | openssl dgst -sha256 -sign "${3:-$T/app.pem}" | b64url)"
+		"$(printf '%s.%s' "$h" "$c" | openssl dgst -sha256 -sign "${3:-$FORGE_APP_KEY}" | b64url)"
 }
 openssl genrsa -out "$T/other.pem" 2048 2>/dev/null
 NOW=$(date +%s)
@@ -73,22 +50,21 @@ for case in "200|good|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":
 	"401|exp over 10 minutes ahead|$RS|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 660)),\"iss\":\"12345\"}" \
 	"401|alg HS256|{\"alg\":\"HS256\",\"typ\":\"JWT\"}|{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":\"12345\"}"; do
 	IFS='|' read -r want what head claims <<<"$case"
-	got=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" \
+	got=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FORGE_CA" \
 		-H "Authorization: Bearer $(app_jwt "$head" "$claims")" "$GH/api/repos/acme/widgets/installation")
 	eq "the fake answers an app JWT ($what) with $want" "$want" "$got"
 done
 OK_CLAIMS="{\"iat\":$((NOW - 60)),\"exp\":$((NOW + 540)),\"iss\":\"12345\"}"
 GOOD=$(app_jwt "$RS" "$OK_CLAIMS")
 eq "the fake refuses a JWT signed by another key" 401 "$(curl -s -o /dev/null -w '%{http_code}' \
-	--cacert "$T/ca.pem" -H "Authorization: Bearer $(app_jwt "$RS" "$OK_CLAIMS" "$T/other.pem")" \
+	--cacert "$FORGE_CA" -H "Authorization: Bearer $(app_jwt "$RS" "$OK_CLAIMS" "$T/other.pem")" \
 	"$GH/api/repos/acme/widgets/installation")"
 eq "the fake refuses a JWT with its signature cut" 401 "$(curl -s -o /dev/null -w '%{http_code}' \
-	--cacert "$T/ca.pem" -H "Authorization: Bearer ${GOOD%.*}." "$GH/api/repos/acme/widgets/installation")"
+	--cacert "$FORGE_CA" -H "Authorization: Bearer ${GOOD%.*}." "$GH/api/repos/acme/widgets/installation")"
 
 printf '{"allow":[{"id":"ci","kind":"github","session":"ci-*","scope":{"repo":["acme/*","beta/*","nobody/*"],"permissions":{"contents":"read"}}}]}\n' \
 	>"$T/user.json"; chmod 0644 "$T/user.json"
-start_writd "{\"kinds\":{\"github\":{\"app_id\":\"12345\",\"api_url\":\"$GH/api\",
-  \"installation_id\":4242,\"ca_file\":\"$T/ca.pem\",\"timeout\":\"3s\"}}}" || exit 1
+start_writd "$FORGE_CONFIG" || exit 1
 DEV=$(new_session dev)
 CI=$(new_session ci-1)
 
@@ -96,7 +72,7 @@ CI=$(new_session ci-1)
 code=$(status "$CI" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}')
 eq "no app key yet: 400 kind_not_configured" "400 kind_not_configured" "$code $(jq -r .error.code "$T/body")"
 check "  ... saying how to add it" grep -q 'writctl secret set github-app-key' "$T/body"
-"$BIN/writctl" secret set github-app-key --from-file "$T/app.pem" >/dev/null
+forge_app_key
 
 # Allowed (ci-*), minted against the fake: both lists sent, scope as asked.
 WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=Acme/Widgets.git --json >"$T/w" 2>"$T/err"
@@ -147,8 +123,8 @@ eq "  ... and none of them issued a writ" "$n" "$(nwrits)"
 # git, inside: the helper, approved through writctl.
 git config --global credential.helper "$BIN/git-credential-writ --host 127.0.0.1:$PORT"
 git config --global credential.useHttpPath true
-git config --global http.sslCAInfo "$T/ca.pem"
-export GIT_SSL_CAINFO=$T/ca.pem
+git config --global http.sslCAInfo "$FORGE_CA"
+export GIT_SSL_CAINFO=$FORGE_CA
 export WRIT_SOCKET=$DEV
 approver_on
 git clone -q "$GH/acme/widgets.git" "$T/clone" 2>"$T/clone.err" &
@@ -237,7 +213,7 @@ status "$CI" DELETE "/v1/writs/$WID" >/dev/null
 wait_for revoked "$TOK"
 check "DELETE /v1/writs revokes upstream" revoked "$TOK"
 eq "  ... and git can no longer use it" 401 \
-	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.pem" -u "x-access-token:$TOK" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FORGE_CA" -u "x-access-token:$TOK" \
 	"$GH/acme/widgets.git/info/refs?service=git-upload-pack")"
 WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/w2"
 T2=$(jq -r .token "$T/w2")
@@ -318,8 +294,7 @@ stop_writd
 
 # Without installation_id, writd looks the installation up per owner
 # (GET /repos/{owner}/{repo}/installation) and remembers it per owner.
-start_writd "{\"kinds\":{\"github\":{\"app_id\":\"12345\",\"api_url\":\"$GH/api\",
-  \"ca_file\":\"$T/ca.pem\",\"timeout\":\"3s\"}}}" || exit 1
+start_writd "$(jq -c 'del(.kinds.github.installation_id)' <<<"$FORGE_CONFIG")" || exit 1
 L=$(new_session ci-lookup)
 inst() { fake tokens | jq -c --arg t "$(jq -r .token "$1")" '.tokens[] | select(.token==$t) | [.installation, .repos]'; }
 A0=$(lookups acme)
@@ -343,5 +318,4 @@ status "$L" POST /v1/writs '{"kind":"github","scope":{"repo":"nobody/thing"}}' >
 eq "  ... a refusal is not remembered: asked again, nothing issued" "2 $n" \
 	"$(lookups nobody) $(nwrits)"
 stop_writd
-kill $FAKE_PID
 true
