@@ -3,6 +3,13 @@
 VERSION := 0.1.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+# Where `make install` puts the rest (DESTDIR goes in front of each).
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+# Both are on systemd's search path for PREFIX=/usr and PREFIX=/usr/local.
+SYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 DESTDIR ?=
 B ?= build
 WERROR ?= 1
@@ -44,7 +51,7 @@ CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
-	openssl procps python3 bubblewrap keyutils git openssh-client gdb
+	openssl procps python3 bubblewrap keyutils git openssh-client gdb mandoc
 
 ifeq ($(V),1)
 Q :=
@@ -69,7 +76,7 @@ WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) pol
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
-SANDBOX_SRC := broker/writ-sandbox.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
+SANDBOX_SRC := broker/writ-sandbox.c broker/relay.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
@@ -79,7 +86,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-sandbox
 
-.PHONY: all check unit integration run asan fuzz bench install clean deps help
+.PHONY: all check unit integration run asan fuzz bench install manlint clean deps help
 all: $(BINS)
 
 help:
@@ -143,7 +150,7 @@ integration: $(BINS) $(B)/syncfault.so
 
 check: deps
 	$(MAKE) --no-print-directory all $(B)/check_unit
-	$(MAKE) --no-print-directory unit integration
+	$(MAKE) --no-print-directory manlint unit integration
 
 asan: deps
 	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' all build-asan/check_unit
@@ -198,9 +205,41 @@ fuzz:
 	  grep -E '^Done|^#[0-9]+ *DONE' build-fuzz/$$f.log | tail -1; \
 	done
 
+# What `make install` adds to the binaries.  Units and man pages name
+# installed paths as @BINDIR@, @LIBEXECDIR@, @EXAMPLESDIR@ and @VERSION@,
+# filled in here; tests/integration/t_install.sh checks none is left.
+MANPAGES := $(wildcard deploy/man/*.[1-8])
+APPROVERS := deploy/approvers/approve-tty deploy/approvers/approve-zenity
+EXAMPLES := $(wildcard policy/examples/*.json)
+EXAMPLESDIR = $(DATADIR)/writ/examples
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	-e 's|@EXAMPLESDIR@|$(EXAMPLESDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/writ $(DESTDIR)$(EXAMPLESDIR) \
+		$(DESTDIR)$(SYSTEMUNITDIR) $(DESTDIR)$(USERUNITDIR) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(APPROVERS) $(DESTDIR)$(LIBEXECDIR)/writ/
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
+	@# The system unit runs writd under a user of its own; both are writd.service.
+	$(SUBST) deploy/systemd/writd-system.service >$(DESTDIR)$(SYSTEMUNITDIR)/writd.service
+	$(SUBST) deploy/systemd/writd.service >$(DESTDIR)$(USERUNITDIR)/writd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMUNITDIR)/writd.service $(DESTDIR)$(USERUNITDIR)/writd.service
+	@for m in $(MANPAGES); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
+	  echo "$(SUBST) $$m >$$d"; \
+	  $(SUBST) $$m >$$d && chmod 0644 $$d || exit 1; \
+	done
+
+# The man pages, mdoc(7): any mandoc message of level warning or worse fails.
+manlint:
+	@command -v mandoc >/dev/null || { echo "manlint needs mandoc: make deps"; exit 1; }
+	@# NB. with no file mandoc reads stdin and would pass.
+	@[ -n "$(MANPAGES)" ] || { echo "manlint: no pages in deploy/man"; exit 1; }
+	@out=$$(mandoc -T lint -W warning $(MANPAGES) 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; echo "manlint: fix the pages above"; exit 1; fi; \
+	  echo "  MANLINT $(words $(MANPAGES)) pages"
 
 clean:
 	rm -rf build build-asan build-fuzz
