@@ -55,6 +55,15 @@ PODMAN=(podman --root "$T/ctr/root" --runroot "$T/ctr/runroot" --tmpdir "$T/ctr/
 # command's, so the directory goes last (just before the command).
 RUN_OPTS=(--rm --network none --read-only --cap-drop all
 	--security-opt no-new-privileges --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+# podman's default seccomp profile less keyctl, add_key and request_key
+# (as Docker's default profile has it): see the keyring check below.
+DEFAULT_PROFILE=/usr/share/containers/seccomp.json
+if [ ! -r "$DEFAULT_PROFILE" ]; then
+	skip "no $DEFAULT_PROFILE to derive a seccomp profile from"; exit 0
+fi
+jq '.syscalls[].names |= map(select(. != "keyctl" and . != "add_key" and . != "request_key"))' \
+	"$DEFAULT_PROFILE" >"$T/no-keyctl.json"
+KEYCTL_PROFILE=$T/no-keyctl.json
 # crun refuses hybrid cgroup v1/v2 hosts ("cgroups in hybrid mode not
 # supported"); runc runs there.  The first runtime that works is used.
 RT=
@@ -77,6 +86,7 @@ ctr() {
 	local s=$1 opts=(); shift
 	while [ "$1" != -- ]; do opts+=("$1"); shift; done; shift
 	SECRET_CANARY=should-not-pass "${PODMAN[@]}" run "${RUN_OPTS[@]}" \
+		--security-opt seccomp="${PROFILE:-$KEYCTL_PROFILE}" \
 		-v "$s:/run/writ/agent.sock" "${opts[@]}" --rootfs "$R" /bin/sh -c "$*"
 }
 
@@ -109,11 +119,18 @@ eq "  ... the only socket in the container is the session's" "/run/writ/agent.so
 eq "the root is read-only (--read-only)" refused \
 	"$(ctr "$SOCK" -- '{ echo evil >/bin/evil; } 2>/dev/null && echo written || echo refused')"
 check "  ... nothing written to the host's directory" test ! -e "$R/bin/evil"
-# writd (root here) keeps its keys in root's keyring; the container's root
-# is the same uid in the same user namespace.  podman's default seccomp
-# profile refuses keyctl (break: --security-opt seccomp=unconfined).
-ctr "$SOCK" -- "keyctl show %keyring:$KEYRING" >/dev/null 2>&1
-check "writd's keyring is not reachable from the container (keyctl refused)" test $? -ne 0
+# writd (root here) keeps its keys in root's user keyring; a container
+# root without a user namespace is the same uid in the same namespace, so
+# it can link that keyring into its own session keyring and read every key
+# (seen here with podman 4.3, whose default seccomp profile allows keyctl,
+# even with --cap-drop all).  The profile without keyctl stops it (break:
+# KEYCTL_PROFILE=$DEFAULT_PROFILE).
+keyring_look() {
+	echo "keyctl link @u @s 2>/dev/null && keyctl search @s keyring '$KEYRING' >/dev/null 2>&1 &&
+		echo reached || echo refused"
+}
+eq "writd's keyring is not reachable from the container (no keyctl)" refused \
+	"$(ctr "$SOCK" -- "$(keyring_look)")"
 
 # --- a writ, approved on the host, in a session tied to the container --------
 # The session is opened with --pid of the shell that then execs podman run:
@@ -124,6 +141,7 @@ R=$R bash -c 'S=$("$1/writctl" sessions new tied --pid $$) || exit 1; shift
 	exec "$@" -v "$S:/run/writ/agent.sock" --rootfs "$R" /bin/sh -c "$0"' \
 	'writ get jwt --scope aud=x --reason "from a container" --json' \
 	"$BIN" env SECRET_CANARY=should-not-pass "${PODMAN[@]}" run "${RUN_OPTS[@]}" \
+	--security-opt seccomp="$KEYCTL_PROFILE" \
 	>"$T/get" 2>"$T/get.err" &
 GET=$!
 ID=$(pending_id)
@@ -176,6 +194,11 @@ eq "  ... the agent run as writd's uid (--user $W) reaches it" 0 "$?"
 ctr "$NSOCK" --uidmap "0:$W:1" --gidmap "0:$W:1" -- writ status >"$T/nb3" 2>"$T/nb3.err"
 eq "  ... container root mapped to writd's uid (--uidmap 0:$W:1, as rootless podman) reaches it, no WRIT_SERVER_UID" \
 	0 "$?$(head -1 "$T/nb3.err")"
+# Keyrings are per user namespace: this container has its own, even with
+# podman's default profile (keyctl allowed).  Without a user namespace the
+# agent as writd's uid could reach writd's (break: drop --uidmap/--gidmap).
+eq "  ... and cannot reach writd's keyring, keyctl allowed" refused \
+	"$(PROFILE=$DEFAULT_PROFILE ctr "$NSOCK" --uidmap "0:$W:1" --gidmap "0:$W:1" -- "$(keyring_look)")"
 # A container root that keeps CAP_DAC_OVERRIDE connects, and sees writd as
 # uid W: not itself, not root.
 ctr "$NSOCK" --cap-add DAC_OVERRIDE -- writ status >/dev/null 2>"$T/nb4.err"
