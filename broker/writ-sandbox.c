@@ -41,8 +41,15 @@
 /* Most --ro paths and --env names on one command line. */
 #define SBX_MAX_RO 64
 #define SBX_MAX_ENV 64
-/* Most placeholders made for missing agent configuration files. */
-#define SBX_MAX_PLACEHOLDERS 32
+/* Largest --profile file, in bytes (a profile is a short list of paths). */
+#define SBX_MAX_PROFILE (64 * 1024)
+/* Most "guard" paths in a profile, and the longest one, in bytes. */
+#define SBX_MAX_GUARD 32
+#define SBX_MAX_GUARD_PATH 255
+/* Most guarded paths in all: the built-in ones, the profile's, their parents. */
+#define SBX_MAX_GUARDED 128
+/* Longest --git-host. */
+#define SBX_MAX_HOST 255
 /* Largest argument list handed to bwrap, in bytes. */
 #define SBX_MAX_ARGS (1024 * 1024)
 /* Highest descriptor closed one by one where close_range(2) is missing. */
@@ -56,8 +63,9 @@
 #define SBX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 static const char usage[] =
-"usage: writ-sandbox [--workspace DIR] [--net none|host] [--ro PATH]...\n"
-"                    [--env NAME]... [--name NAME] [--runtime-dir DIR] -- CMD [ARGS]\n"
+"usage: writ-sandbox [--workspace DIR] [--profile FILE] [--net none|host] [--ro PATH]...\n"
+"                    [--env NAME]... [--name NAME] [--git-host HOST] [--runtime-dir DIR]\n"
+"                    -- CMD [ARGS]\n"
 "\n"
 "Run CMD in a bubblewrap sandbox with a writ session of its own: writ and\n"
 "git-credential-writ inside reach writd through /run/writ/agent.sock, and\n"
@@ -73,13 +81,24 @@ static const char usage[] =
 "  --env NAME       pass the variable NAME in; the environment is otherwise\n"
 "                   PATH TERM LANG HOME WRIT_SOCKET GIT_CONFIG_GLOBAL only\n"
 "  --name NAME      the session's name, shown when approving (default: sandbox)\n"
+"  --git-host HOST  the GitHub host git-credential-writ answers for inside\n"
+"                   (default github.com; HOST:PORT for another server)\n"
+"  --profile FILE   a JSON file of more of the above, which the command line\n"
+"                   adds to: {\"ro\": [PATH...], \"env\": [NAME...], \"net\":\n"
+"                   \"none\"|\"host\", \"guard\": [PATH...]}; ro paths absolute or\n"
+"                   ~/...; guard paths relative to the workspace, kept read-only\n"
+"                   and uncreatable like the list above (a trailing / makes a\n"
+"                   missing one a directory).  FILE must be yours or root's, not\n"
+"                   writable by others, and not in the workspace\n"
 "  --runtime-dir DIR  writd's runtime dir (else $WRIT_RUNTIME_DIR,\n"
 "                   $XDG_RUNTIME_DIR/writ, /tmp/writ-UID)\n"
 "\n"
 "Inside: home is an empty tmpfs (so ~/.ssh, ~/.aws, ... are not there), /tmp\n"
 "and /run are empty, the rest of the system is read-only, a new pid, user and\n"
 "network namespace, a new session keyring, git's credential.helper is\n"
-"git-credential-writ.  Exit status: CMD's; 125 when writ-sandbox fails.\n";
+"git-credential-writ; WRIT_SERVER_UID is set when writd's uid is not mapped\n"
+"inside (writd under another user).  Exit status: CMD's; 125 when\n"
+"writ-sandbox fails.\n";
 
 /* A NUL-separated argument list for bwrap's --args (never bwrap's argv). */
 struct args {
@@ -118,23 +137,42 @@ static const struct {
 	{ NULL, false, RO },
 };
 
+/* One path to guard: the built-in list's, a profile's, or a parent of one. */
+struct guard_entry {
+	char path[SBX_MAX_GUARD_PATH + 1];	/* relative to the workspace */
+	bool dir;
+	enum guard guard;
+	int parent;		/* index of the entry holding it; -1: the workspace */
+};
+
 /* What writ-sandbox made in the workspace, removed again at the end. */
 struct placeholder {
-	char path[64];
+	char path[SBX_MAX_GUARD_PATH + 1];
 	dev_t dev;
 	ino_t ino;
 	bool dir;
 };
 
+/*
+ * What to run and how: parse and profile_load fill in the first part,
+ * find_runtime_dir and resolve the paths; any launcher (bwrap here) takes
+ * it from there.
+ */
 struct sandbox {
-	const char *name, *net, *runtime_dir;
-	const char *ro[SBX_MAX_RO], *env[SBX_MAX_ENV];
-	size_t nro, nenv;
+	const char *name, *net, *runtime_dir, *profile, *git_host;
+	const char *ro[SBX_MAX_RO], *env[SBX_MAX_ENV], *guard[SBX_MAX_GUARD];
+	size_t nro, nenv, nguard;
+	bool net_given;		/* --net on the command line: the profile's is ignored */
 	char **cmd;
+	json_t *prof;		/* the profile: owns the strings in ro, env, guard */
+	char profile_path[PATH_MAX];	/* the file it was read from */
 	char ws[PATH_MAX], home[PATH_MAX], rundir[PATH_MAX], admin[PATH_MAX];
 	char bwrap[PATH_MAX], helper[PATH_MAX], writ[PATH_MAX];
+	long server_uid;	/* writd's uid, as the admin socket told (-1: unknown) */
 	int wsfd;
-	struct placeholder ph[SBX_MAX_PLACEHOLDERS];
+	struct guard_entry gl[SBX_MAX_GUARDED];
+	size_t ngl;
+	struct placeholder ph[SBX_MAX_GUARDED];
 	size_t nph;
 };
 
@@ -231,7 +269,7 @@ static bool
 env_reserved(const char *s)
 {
 	static const char *const own[] = { "PATH", "HOME", "WRIT_SOCKET",
-	    "GIT_CONFIG_GLOBAL", NULL };
+	    "GIT_CONFIG_GLOBAL", "WRIT_SERVER_UID", NULL };
 
 	for (size_t i = 0; own[i] != NULL; i++)
 		if (strcmp(s, own[i]) == 0)
@@ -239,10 +277,35 @@ env_reserved(const char *s)
 	return false;
 }
 
+/* A host[:port] for git's config: nothing a config file or a shell would read as syntax. */
+static bool
+host_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= SBX_MAX_HOST && s[0] != '-' &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789.-:[]") == n;
+}
+
+/* One variable to pass in, from --env or a profile's "env". */
+static int
+env_add(struct sandbox *sb, const char *v)
+{
+	if (!env_name_ok(v))
+		return die("--env takes a variable name, not", v);
+	if (env_reserved(v))
+		return die("--env cannot set a variable writ-sandbox sets", v);
+	if (sb->nenv == SBX_MAX_ENV)
+		return die("too many --env names", NULL);
+	sb->env[sb->nenv++] = v;
+	return 0;
+}
+
 static int
 parse(int argc, char **argv, struct sandbox *sb)
 {
-	int i;
+	int i, r;
 
 	sb->net = "none";
 	sb->name = "sandbox";
@@ -262,7 +325,8 @@ parse(int argc, char **argv, struct sandbox *sb)
 		if (v == NULL || strcmp(v, "--") == 0 ||
 		    (strcmp(o, "--workspace") != 0 && strcmp(o, "--net") != 0 &&
 		    strcmp(o, "--ro") != 0 && strcmp(o, "--env") != 0 &&
-		    strcmp(o, "--name") != 0 && strcmp(o, "--runtime-dir") != 0)) {
+		    strcmp(o, "--name") != 0 && strcmp(o, "--runtime-dir") != 0 &&
+		    strcmp(o, "--profile") != 0 && strcmp(o, "--git-host") != 0)) {
 			if (o[0] != '-')
 				fprintf(stderr, "writ-sandbox: '%s': put -- before the "
 				    "command (writ-sandbox [options] -- CMD)\n", o);
@@ -279,18 +343,22 @@ parse(int argc, char **argv, struct sandbox *sb)
 			if (strcmp(v, "none") != 0 && strcmp(v, "host") != 0)
 				return die("--net takes none or host, not", v);
 			sb->net = v;
+			sb->net_given = true;
 		} else if (strcmp(o, "--ro") == 0) {
 			if (sb->nro == SBX_MAX_RO)
 				return die("too many --ro paths", NULL);
 			sb->ro[sb->nro++] = v;
 		} else if (strcmp(o, "--env") == 0) {
-			if (!env_name_ok(v))
-				return die("--env takes a variable name, not", v);
-			if (env_reserved(v))
-				return die("--env cannot set a variable writ-sandbox sets", v);
-			if (sb->nenv == SBX_MAX_ENV)
-				return die("too many --env names", NULL);
-			sb->env[sb->nenv++] = v;
+			if ((r = env_add(sb, v)) != 0)
+				return r;
+		} else if (strcmp(o, "--profile") == 0) {
+			if (sb->profile != NULL)
+				return die("one --profile only", NULL);
+			sb->profile = v;
+		} else if (strcmp(o, "--git-host") == 0) {
+			if (!host_ok(v))
+				return die("--git-host takes a host or host:port, not", v);
+			sb->git_host = v;
 		} else if (strcmp(o, "--name") == 0) {
 			if (!name_ok(v))
 				return die("--name takes 1-64 characters of [A-Za-z0-9._-], "
@@ -310,6 +378,235 @@ parse(int argc, char **argv, struct sandbox *sb)
 	}
 	sb->cmd = argv + i + 1;
 	return 0;
+}
+
+/*
+ * Why a profile's guard path is refused, or NULL.  Relative to the
+ * workspace, plain components only: ".." or an absolute path would guard
+ * (and make placeholders) outside it.  One trailing '/' is allowed.
+ */
+static const char *
+guard_path_check(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return "is empty";
+	if (n > SBX_MAX_GUARD_PATH)
+		return "is too long";
+	if (s[0] == '/')
+		return "is absolute: guard paths are relative to the workspace";
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return "holds a control character";
+	for (const char *c = s; *c != '\0';) {
+		size_t k = strcspn(c, "/");
+
+		if (k == 0)
+			return "has an empty component (//)";
+		if ((k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
+			return "has a . or .. component";
+		c += k;
+		if (*c == '/' && *++c == '\0')
+			break;		/* the trailing '/' */
+	}
+	return NULL;
+}
+
+static int
+profile_error(const struct sandbox *sb, const char *key, const char *why)
+{
+	fputs("writ-sandbox: profile ", stderr);
+	writ_print_clean(stderr, sb->profile);
+	if (key != NULL) {
+		fputs(": \"", stderr);
+		writ_print_clean(stderr, key);
+		fputc('"', stderr);
+	}
+	fputs(": ", stderr);
+	writ_print_clean(stderr, why);
+	fputc('\n', stderr);
+	return SBX_EFAIL;
+}
+
+/*
+ * Open and check the profile file.  NB. it widens the sandbox (paths,
+ * variables, the network): so, as doas takes its config, only a regular
+ * file of ours or root's that nobody else can write, under directories
+ * nobody else can swap, and never in the workspace, which the agent
+ * writes (checked in resolve, once the workspace is known).
+ */
+static int
+profile_open(struct sandbox *sb, int *ret_fd)
+{
+	char link[64], dir[PATH_MAX], err[WRIT_ERRLEN];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(sb->profile, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return profile_error(sb, NULL, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return profile_error(sb, NULL, "not a regular file");
+	}
+	if (st.st_uid != getuid() && st.st_uid != 0) {
+		close(fd);
+		return profile_error(sb, NULL, "owned by another user; it must be yours or root's");
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		close(fd);
+		return profile_error(sb, NULL, "writable by group or others; chmod go-w it");
+	}
+	if (st.st_size > SBX_MAX_PROFILE) {
+		close(fd);
+		return profile_error(sb, NULL, "larger than 64 KiB");
+	}
+	/* The file opened, wherever symlinks led: its real path and parents. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, sb->profile_path, sizeof(sb->profile_path) - 1)) <= 0 ||
+	    (size_t)n >= sizeof(sb->profile_path) - 1 || sb->profile_path[0] != '/') {
+		close(fd);
+		return profile_error(sb, NULL, "cannot tell where it is");
+	}
+	sb->profile_path[n] = '\0';
+	snprintf(dir, sizeof(dir), "%s", sb->profile_path);
+	*strrchr(dir, '/') = '\0';
+	if (fs_check_parents(dir[0] != '\0' ? dir : "/", NULL, err) < 0) {
+		close(fd);
+		return profile_error(sb, NULL, err);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* An array of strings, each passed to add; the key named on every error. */
+static int
+profile_strings(struct sandbox *sb, const char *key, json_t *v,
+    int (*add)(struct sandbox *, const char *, const char *))
+{
+	size_t i;
+	json_t *e;
+	int r;
+
+	if (!json_is_array(v))
+		return profile_error(sb, key, "must be an array of strings");
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return profile_error(sb, key, "must be an array of strings");
+		if ((r = add(sb, key, json_string_value(e))) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+profile_ro(struct sandbox *sb, const char *key, const char *v)
+{
+	if (v[0] != '/' && strncmp(v, "~/", 2) != 0)
+		return profile_error(sb, key, "paths must be absolute or start with ~/");
+	if (sb->nro == SBX_MAX_RO)
+		return die("too many --ro paths", NULL);
+	sb->ro[sb->nro++] = v;
+	return 0;
+}
+
+static int
+profile_env(struct sandbox *sb, const char *key, const char *v)
+{
+	(void)key;
+	return env_add(sb, v);
+}
+
+static int
+profile_guard(struct sandbox *sb, const char *key, const char *v)
+{
+	const char *why = guard_path_check(v);
+	char msg[SBX_MAX_GUARD_PATH + 128];
+
+	if (why != NULL) {
+		snprintf(msg, sizeof(msg), "'%.*s' %s", SBX_MAX_GUARD_PATH, v, why);
+		return profile_error(sb, key, msg);
+	}
+	if (sb->nguard == SBX_MAX_GUARD)
+		return profile_error(sb, key, "too many paths (at most 32)");
+	sb->guard[sb->nguard++] = v;
+	return 0;
+}
+
+/*
+ * Read --profile FILE into sb, after the command line (which it adds to;
+ * --net on the command line wins).  Strict: bad JSON, a key not known, a
+ * value of the wrong type or a bad entry is an error, before anything runs.
+ */
+static int
+profile_load(struct sandbox *sb)
+{
+	char *buf = NULL, msg[JSON_ERROR_TEXT_LENGTH + 64];
+	json_error_t je;
+	const char *key;
+	size_t len = 0;
+	json_t *v;
+	ssize_t k;
+	int fd, r;
+
+	if (sb->profile == NULL)
+		return 0;
+	if ((r = profile_open(sb, &fd)) != 0)
+		return r;
+	if ((buf = malloc(SBX_MAX_PROFILE + 1)) == NULL) {
+		close(fd);
+		return die("out of memory", NULL);
+	}
+	/* NB. the size fstat gave is no bound: the file may grow meanwhile. */
+	while (len <= SBX_MAX_PROFILE &&
+	    (k = read(fd, buf + len, SBX_MAX_PROFILE + 1 - len)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = profile_error(sb, NULL, strerror(errno));
+			goto out;
+		}
+		len += (size_t)k;
+	}
+	if (len > SBX_MAX_PROFILE) {
+		r = profile_error(sb, NULL, "larger than 64 KiB");
+		goto out;
+	}
+	sb->prof = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (sb->prof == NULL) {
+		snprintf(msg, sizeof(msg), "not valid JSON: line %d: %s", je.line, je.text);
+		r = profile_error(sb, NULL, msg);
+		goto out;
+	}
+	if (!json_is_object(sb->prof)) {
+		r = profile_error(sb, NULL, "must be a JSON object");
+		goto out;
+	}
+	r = 0;
+	json_object_foreach(sb->prof, key, v) {
+		if (strcmp(key, "ro") == 0)
+			r = profile_strings(sb, key, v, profile_ro);
+		else if (strcmp(key, "env") == 0)
+			r = profile_strings(sb, key, v, profile_env);
+		else if (strcmp(key, "guard") == 0)
+			r = profile_strings(sb, key, v, profile_guard);
+		else if (strcmp(key, "net") == 0) {
+			const char *net = json_string_value(v);
+
+			if (net == NULL || (strcmp(net, "none") != 0 && strcmp(net, "host") != 0))
+				r = profile_error(sb, key, "must be \"none\" or \"host\"");
+			else if (!sb->net_given)
+				sb->net = net;
+		} else
+			r = profile_error(sb, key, "unknown key (known: ro, env, guard, net)");
+		if (r != 0)
+			break;
+	}
+ out:
+	free(buf);
+	close(fd);
+	return r;
 }
 
 /* fs_check_parents' test of a component's owner: the uids we talk to. */
@@ -412,6 +709,10 @@ resolve(struct sandbox *sb)
 	if (path_within(sb->rundir, sb->ws))
 		return die(sb->ws, "the workspace holds writd's runtime dir (its admin "
 		    "socket); pass a project directory");
+	/* NB. the agent writes the workspace: a profile there would be its to widen. */
+	if (sb->profile != NULL && path_within(sb->profile_path, sb->ws))
+		return die(sb->profile_path, "the profile is in the workspace, where the "
+		    "agent could change it for the next run; keep it outside");
 	if (find_in_path("bwrap", sb->bwrap) < 0)
 		return die("bwrap is not in PATH", "install bubblewrap (apt-get install "
 		    "bubblewrap)");
@@ -434,10 +735,19 @@ resolve(struct sandbox *sb)
 static int
 add_ro_paths(struct sandbox *sb, struct args *a)
 {
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], given[PATH_MAX];
 
 	for (size_t i = 0; i < sb->nro; i++) {
-		if (realpath(sb->ro[i], abs) == NULL)
+		const char *p = sb->ro[i];
+
+		/* A profile's ~/: the user's home, as resolve found it. */
+		if (strncmp(p, "~/", 2) == 0) {
+			if ((size_t)snprintf(given, sizeof(given), "%s/%s", sb->home, p + 2) >=
+			    sizeof(given))
+				return die(p, "--ro: the path is too long");
+			p = given;
+		}
+		if (realpath(p, abs) == NULL)
 			return die(sb->ro[i], "--ro: no such path");
 		/* NB. a read-only mount does not stop connect(2) to a socket in it. */
 		if (path_within(sb->rundir, abs))
@@ -455,7 +765,7 @@ placeholder_make(struct sandbox *sb, int dirfd, const char *name, const char *re
 	struct stat st;
 	int fd;
 
-	if (sb->nph == SBX_MAX_PLACEHOLDERS)
+	if (sb->nph == SBX_MAX_GUARDED)
 		return die("too many placeholders", NULL);
 	p = &sb->ph[sb->nph];
 	if (dir) {
@@ -483,6 +793,93 @@ placeholder_make(struct sandbox *sb, int dirfd, const char *name, const char *re
 	return SBX_EFAIL;
 }
 
+/* The index in sb->gl of the entry for the first n bytes of path, or -1. */
+static int
+guard_find(const struct sandbox *sb, const char *path, size_t n)
+{
+	for (size_t i = 0; i < sb->ngl; i++)
+		if (strncmp(sb->gl[i].path, path, n) == 0 && sb->gl[i].path[n] == '\0')
+			return (int)i;
+	return -1;
+}
+
+static int
+guard_push(struct sandbox *sb, const char *path, size_t n, bool dir, enum guard guard)
+{
+	struct guard_entry *g;
+	const char *slash;
+
+	if (sb->ngl == SBX_MAX_GUARDED)
+		return die("too many guarded paths", NULL);
+	g = &sb->gl[sb->ngl];
+	snprintf(g->path, sizeof(g->path), "%.*s", (int)n, path);
+	g->dir = dir;
+	g->guard = guard;
+	slash = memrchr(g->path, '/', n);
+	g->parent = slash == NULL ? -1 : guard_find(sb, g->path, (size_t)(slash - g->path));
+	sb->ngl++;
+	return 0;
+}
+
+/*
+ * The paths to guard, parents before children: the built-in list, then
+ * each profile path with every directory above it as a PIN (a directory
+ * that is not a mount point can be renamed away, and remade without the
+ * guarded file in it).  A path inside an RO entry is already read-only.
+ */
+static int
+guards_build(struct sandbox *sb)
+{
+	int r;
+
+	for (size_t i = 0; guarded[i].path != NULL; i++)
+		if ((r = guard_push(sb, guarded[i].path, strlen(guarded[i].path),
+		    guarded[i].dir, guarded[i].guard)) != 0)
+			return r;
+	for (size_t i = 0; i < sb->nguard; i++) {
+		const char *p = sb->guard[i];
+		size_t n = strlen(p);
+		bool dir = p[n - 1] == '/', covered = false;
+		int k;
+
+		if (dir)
+			n--;
+		for (const char *c = p; (c = memchr(c, '/', (size_t)(p + n - c))) != NULL; c++) {
+			k = guard_find(sb, p, (size_t)(c - p));
+			if (k >= 0 && sb->gl[k].guard == RO) {
+				covered = true;
+				break;
+			}
+			if (k < 0 && (r = guard_push(sb, p, (size_t)(c - p), true, PIN)) != 0)
+				return r;
+		}
+		if (covered)
+			continue;
+		if ((k = guard_find(sb, p, n)) >= 0)
+			sb->gl[k].guard = RO;	/* a PIN made read-only as a whole */
+		else if ((r = guard_push(sb, p, n, dir, RO)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Open the workspace's directory rel, following no symlink on the way. */
+static int
+open_beneath(int wsfd, const char *rel)
+{
+	char buf[SBX_MAX_GUARD_PATH + 1], *save = NULL, *c;
+	int fd = dup(wsfd), next;
+
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (c = strtok_r(buf, "/", &save); c != NULL && fd >= 0;
+	    c = strtok_r(NULL, "/", &save)) {
+		next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	return fd;
+}
+
 /*
  * Agent configuration files: read-only, and uncreatable.  An existing one
  * is bound read-only over itself.  A missing one cannot be bound from
@@ -492,44 +889,46 @@ placeholder_make(struct sandbox *sb, int dirfd, const char *name, const char *re
  * mode-0555 directory, bound read-only over itself, recorded (device and
  * inode) and removed after the sandbox exits if it is still that empty
  * placeholder.  The user sees them in the workspace while the sandbox runs.
- * A symlink is refused: a mount lands on its target, and the link itself,
- * in a writable directory, could be replaced.
+ * A symlink is refused, at the path or on the way to it: a mount lands on
+ * its target, and the link itself, in a writable directory, could be
+ * replaced.
+ * XXX bwrap binds by path, after these checks: an agent of another
+ * writ-sandbox already running in the same workspace could swap an
+ * unguarded directory on the way for a symlink in between.
  */
 static int
 guard_workspace(struct sandbox *sb, struct args *a)
 {
-	bool parent_dir[sizeof(guarded) / sizeof(guarded[0])] = { false };
+	bool pin_dir[SBX_MAX_GUARDED] = { false };
 	char abs[PATH_MAX];
-	int r = 0;
+	int r;
 
 	sb->wsfd = open(sb->ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sb->wsfd < 0)
 		return die(sb->ws, strerror(errno));
 	/* Shared: at the end, an exclusive try tells whether another writ-sandbox still uses them. */
 	(void)flock(sb->wsfd, LOCK_SH);
-	for (size_t i = 0; guarded[i].path != NULL && r == 0; i++) {
-		const char *rel = guarded[i].path, *slash = strchr(rel, '/'), *name = rel;
+	if ((r = guards_build(sb)) != 0)
+		return r;
+	for (size_t i = 0; i < sb->ngl && r == 0; i++) {
+		const struct guard_entry *g = &sb->gl[i];
+		const char *slash = strrchr(g->path, '/'), *name = g->path;
 		int dirfd = sb->wsfd, pfd = -1;
 		struct stat st;
 
 		if (slash != NULL) {
-			size_t k;
-			/* A child of a PIN entry listed just before it. */
-			for (k = 0; k < i; k++)
-				if (strncmp(guarded[k].path, rel, (size_t)(slash - rel)) == 0 &&
-				    guarded[k].path[slash - rel] == '\0')
-					break;
-			/* Its parent is a file (a worktree's .git): bound read-only, no children. */
-			if (k == i || !parent_dir[k])
+			/*
+			 * Its parent is a file (a worktree's .git) or read-only as a
+			 * whole: bound read-only, nothing in it to guard.
+			 */
+			if (g->parent < 0 || !pin_dir[g->parent])
 				continue;
-			pfd = openat(sb->wsfd, guarded[k].path, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-			if (pfd < 0)
-				return die(guarded[k].path, strerror(errno));
+			if ((pfd = open_beneath(sb->wsfd, sb->gl[g->parent].path)) < 0)
+				return die(sb->gl[g->parent].path, strerror(errno));
 			dirfd = pfd;
 			name = slash + 1;
 		}
-		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", sb->ws, rel) >= sizeof(abs)) {
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", sb->ws, g->path) >= sizeof(abs)) {
 			if (pfd >= 0)
 				close(pfd);
 			return die(sb->ws, "the workspace path is too long");
@@ -537,9 +936,9 @@ guard_workspace(struct sandbox *sb, struct args *a)
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno != ENOENT)
 				r = die(abs, strerror(errno));
-			else if ((r = placeholder_make(sb, dirfd, name, rel, guarded[i].dir,
-			    guarded[i].guard)) == 0)
-				st.st_mode = guarded[i].dir ? S_IFDIR : S_IFREG;
+			else if ((r = placeholder_make(sb, dirfd, name, g->path, g->dir,
+			    g->guard)) == 0)
+				st.st_mode = g->dir ? S_IFDIR : S_IFREG;
 		} else if (S_ISLNK(st.st_mode)) {
 			fprintf(stderr, "writ-sandbox: %s is a symlink; it cannot be kept "
 			    "read-only in place (the agent could replace it).  Replace it "
@@ -550,10 +949,9 @@ guard_workspace(struct sandbox *sb, struct args *a)
 			close(pfd);
 		if (r != 0)
 			break;
-		parent_dir[i] = S_ISDIR(st.st_mode);
+		pin_dir[i] = g->guard == PIN && S_ISDIR(st.st_mode);
 		/* NB. a PIN that is not a directory is bound read-only: it cannot then be swapped for one. */
-		args_add3(a, guarded[i].guard == PIN && S_ISDIR(st.st_mode) ? "--bind" :
-		    "--ro-bind", abs, abs);
+		args_add3(a, pin_dir[i] ? "--bind" : "--ro-bind", abs, abs);
 	}
 	return r;
 }
@@ -672,12 +1070,13 @@ build_args(struct sandbox *sb, struct args *a, int gitcfg_fd)
 static int
 gitconfig_fd(const struct sandbox *sb)
 {
-	char cfg[PATH_MAX + 128];
+	char cfg[PATH_MAX + SBX_MAX_HOST + 128];
 	int n;
 
 	/* git-credential-writ fills the URL's path in: writ scopes by repository. */
-	n = snprintf(cfg, sizeof(cfg), "[credential]\n\thelper = %s\n\tuseHttpPath = true\n",
-	    sb->helper);
+	n = snprintf(cfg, sizeof(cfg), "[credential]\n\thelper = %s%s%s\n\tuseHttpPath = true\n",
+	    sb->helper, sb->git_host != NULL ? " --host " : "",
+	    sb->git_host != NULL ? sb->git_host : "");
 	if (n < 0 || (size_t)n >= sizeof(cfg))
 		return -1;
 	return memfd_with("writ-gitconfig", cfg, (size_t)n);
@@ -749,9 +1148,13 @@ on_signal(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
-/* POST /v1/sessions for pid; the id and socket into ret_id and ret_sock. */
+/*
+ * POST /v1/sessions for pid; the id and socket into ret_id and ret_sock,
+ * and the uid writd runs as (as the kernel told) into ret_uid.
+ */
 static int
-session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX])
+session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX],
+    long *ret_uid)
 {
 	struct writ_resp resp = { 0 };
 	const char *id, *sock;
@@ -780,6 +1183,7 @@ session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock
 	}
 	memcpy(ret_id, id, 33);
 	snprintf(ret_sock, PATH_MAX, "%s", sock);
+	*ret_uid = resp.peer_uid;
 	r = 0;
  out:
 	writ_resp_free(&resp);
@@ -802,6 +1206,34 @@ session_close(const struct sandbox *sb, const char *id)
 		    "with writctl sessions rm %s\n", id, id);
 	}
 	writ_resp_free(&resp);
+}
+
+/*
+ * WRIT_SERVER_UID for the clients inside: bwrap maps our uid alone, so a
+ * writd under any other uid (a dedicated user; root, for a user who is
+ * not) serves the session socket as the overflow uid there, which the
+ * clients refuse unless told.  Nothing when writd runs as us.
+ */
+static void
+add_server_uid(struct args *a, long server_uid)
+{
+	char buf[32] = "65534";
+	int fd;
+	ssize_t n;
+
+	if (server_uid < 0 || server_uid == (long)getuid())
+		return;
+	if ((fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+		}
+		if (n <= 0 || buf[0] == '\0' || strspn(buf, "0123456789") != strlen(buf))
+			snprintf(buf, sizeof(buf), "65534");
+	}
+	args_add3(a, "--setenv", "WRIT_SERVER_UID", buf);
 }
 
 static int
@@ -839,9 +1271,10 @@ run(struct sandbox *sb)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	if ((r = session_open(sb, pid, id, sock)) == 0) {
+	if ((r = session_open(sb, pid, id, sock, &sb->server_uid)) == 0) {
 		opened = true;
 		args_add3(&a, "--bind", sock, SBX_AGENT_SOCK);
+		add_server_uid(&a, sb->server_uid);
 		if (a.failed)
 			r = die("the argument list is too long", NULL);
 		else if (fs_write_all(argsfd, a.p, a.len) != 0 || lseek(argsfd, 0, SEEK_SET) != 0)
@@ -882,15 +1315,16 @@ run(struct sandbox *sb)
 int
 main(int argc, char **argv)
 {
-	static struct sandbox sb = { .wsfd = -1 };
+	static struct sandbox sb = { .wsfd = -1, .server_uid = -1 };
 	int r;
 
-	if ((r = parse(argc, argv, &sb)) != 0)
-		return r;
-	if ((r = find_runtime_dir(&sb)) != 0 || (r = resolve(&sb)) != 0)
-		return r;
+	if ((r = parse(argc, argv, &sb)) != 0 || (r = profile_load(&sb)) != 0 ||
+	    (r = find_runtime_dir(&sb)) != 0 || (r = resolve(&sb)) != 0)
+		goto out;
 	r = run(&sb);
+ out:
 	if (sb.wsfd >= 0)
 		close(sb.wsfd);
+	json_decref(sb.prof);
 	return r;
 }

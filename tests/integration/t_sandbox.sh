@@ -18,7 +18,10 @@ fi
 rm -rf "$T"
 T=$(mktemp -d /var/tmp/writ-test.XXXXXX)
 
-start_writd || exit 1
+# The fake GitHub, for git clone inside (lib.sh).
+start_forge || { fail "the fake GitHub did not start"; exit 1; }
+start_writd "$FORGE_CONFIG" || exit 1
+forge_app_key
 approver_on
 
 # The host user's fake home, with secrets in it.
@@ -211,6 +214,47 @@ eq "after exit the session is gone" 404 "$(status "$ADMIN" GET "/v1/sessions/$SI
 check "  ... its writ is revoked" writ_gone "$WID"
 check "  ... and the audit log says so" revoked_in_audit "$SID" "$WID"
 rm -f "$WS/gate" "$WS/tok"
+
+# git clone inside, through the sandbox's own git config (credential.helper
+# git-credential-writ, --git-host for the fake's host:port), with a human's
+# approval; after exit the session's writ is revoked, at writd and at the
+# fake.  NB. the fake listens on the host's 127.0.0.1: the sandbox needs
+# --net host to reach it.  Its CA is put under the (hidden) home, so that
+# only --ro shows it inside, and GIT_SSL_CAINFO is passed with --env.
+mkdir -p "$H/certs"
+cp "$FORGE_CA" "$H/certs/ca.pem"
+sbx --net host -- test -e "$H/certs/ca.pem" 2>/dev/null
+check "the CA under the home is not visible inside without --ro (so the next can fail)" \
+	test $? -ne 0
+mkfifo "$WS/gate"
+GIT_SSL_CAINFO=$H/certs/ca.pem sbx --net host --ro "$H/certs/ca.pem" --env GIT_SSL_CAINFO \
+	--git-host "127.0.0.1:$FORGE_PORT" --name sbx-git -- sh -c \
+	"git clone -q '$GH/acme/widgets.git' clone 2>clone.err; echo \$? >clone.rc; read x <gate" \
+	2>"$T/git.err" &
+SBX=$!
+ID=$(pending_id)
+eq "git clone inside writ-sandbox asks for a github writ for the repository" \
+	"github acme/widgets read sbx-git" \
+	"$(admin /v1/requests | jq -r '.requests[0] | "\(.kind) \(.scope.repo[0]) \(.scope.permissions.contents) \(.session.name // .session)"')"
+"$BIN/writctl" approve "$ID" >/dev/null
+wait_for test -s "$WS/clone.rc"
+eq "  ... after approval the clone succeeds" 0 "$(cat "$WS/clone.rc" 2>/dev/null)"
+[ "$(cat "$WS/clone.rc" 2>/dev/null)" = 0 ] || cat "$WS/clone.err" "$T/git.err"
+check "  ... and the workspace has the repository" git -C "$WS/clone" rev-parse -q --verify HEAD
+SID=$(admin /v1/sessions | jq -r '.sessions[] | select(.name == "sbx-git") | .id')
+WID=$(admin /v1/writs | jq -r --arg s "$SID" '.writs[] | select(.session == $s) | .id')
+GTOK=$(forge_fake tokens | jq -r '.tokens[-1].token')
+check "  ... its writ is live while the sandbox runs" has_writ "$WID"
+check "  ... and so is its token at the fake" forge_valid "$GTOK"
+release "$WS/gate"
+wait "$SBX"
+eq "the sandbox exits 0" 0 "$?"
+eq "after exit the session is gone" 404 "$(status "$ADMIN" GET "/v1/sessions/$SID")"
+check "  ... its github writ is revoked (admin API)" writ_gone "$WID"
+check "  ... the audit log says so" revoked_in_audit "$SID" "$WID"
+wait_for forge_revoked "$GTOK"
+check "  ... and the fake GitHub has the token revoked" forge_revoked "$GTOK"
+rm -rf "$WS/gate" "$WS/clone" "$WS/clone.rc" "$WS/clone.err"
 
 # However it exits: writ-sandbox killed outright, writd closes the session
 # itself when bwrap dies (break: no "pid" in POST /v1/sessions).
