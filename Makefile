@@ -206,14 +206,16 @@ fuzz:
 	done
 
 # What `make install` adds to the binaries.  Units and man pages name
-# installed paths as @BINDIR@, @LIBEXECDIR@, @EXAMPLESDIR@ and @VERSION@,
-# filled in here; tests/integration/t_install.sh checks none is left.
+# installed paths as @BINDIR@, @LIBEXECDIR@, @EXAMPLESDIR@, @SYSTEMUNITDIR@,
+# @USERUNITDIR@ (and @VERSION@), filled in here; tests/integration/t_install.sh
+# checks that none is left.
 MANPAGES := $(wildcard deploy/man/*.[1-8])
 APPROVERS := deploy/approvers/approve-tty deploy/approvers/approve-zenity
 EXAMPLES := $(wildcard policy/examples/*.json)
 EXAMPLESDIR = $(DATADIR)/writ/examples
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
-	-e 's|@EXAMPLESDIR@|$(EXAMPLESDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+	-e 's|@EXAMPLESDIR@|$(EXAMPLESDIR)|g' -e 's|@SYSTEMUNITDIR@|$(SYSTEMUNITDIR)|g' \
+	-e 's|@USERUNITDIR@|$(USERUNITDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/writ $(DESTDIR)$(EXAMPLESDIR) \

@@ -73,9 +73,10 @@ done
 # Paths the man pages name under the prefix exist in the installed tree.
 # NB. roff writes a hyphen in a path as \-.
 named=$(cat "$R"/usr/share/man/man*/* | sed 's/\\-/-/g' |
-	grep -oE '/usr/(libexec/writ|share/writ/examples)/[A-Za-z0-9._-]*' | sort -u)
-check "man pages name the installed approvers and examples" \
-	test -n "$(grep approve-tty <<<"$named")" -a -n "$(grep examples/ci.json <<<"$named")"
+	grep -oE '/usr/(libexec/writ|share/writ/examples|lib/systemd/[a-z]+)/[A-Za-z0-9._-]*' | sort -u)
+check "man pages name the installed approvers, examples and units" \
+	test -n "$(grep approve-tty <<<"$named")" -a -n "$(grep examples/ci.json <<<"$named")" \
+	-a -n "$(grep system/writd.service <<<"$named")"
 missing=
 for p in $named; do
 	[ -e "$R$p" ] || missing="$missing $p"
