@@ -2,17 +2,23 @@
  * libwrit.c - HTTP/1.1 over a Unix socket, JSON with jansson.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "libwrit.h"
+#include "spool.h"
 
 static long long
 now_ms(void)
@@ -46,10 +52,10 @@ wait_fd(int fd, short events, long long deadline)
 }
 
 static int
-send_all(int fd, const char *p, size_t len, long long deadline)
+send_all(int fd, bool sock, const char *p, size_t len, long long deadline)
 {
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 
 		if (n < 0 && errno == EAGAIN) {
 			int r = wait_fd(fd, POLLOUT, deadline);
@@ -163,40 +169,33 @@ writ_set_max_response(size_t max)
 	max_response = max;
 }
 
-int
-writ_http(const char *sock, const char *method, const char *path,
-    const char *body, size_t len, int timeout_ms, struct writ_resp *ret)
+/* Send the request on fd (a socket, or a FIFO when !sock). */
+static int
+send_request(int fd, bool sock, const char *method, const char *path,
+    const char *body, size_t len, long long deadline)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	char head[512], *buf = NULL;
-	size_t got = 0, cap = 0;
-	int fd, r, n;
+	char head[512];
+	int n, r;
 
-	memset(ret, 0, sizeof(*ret));
-	if (strlen(sock) >= sizeof(sa.sun_path) || strchr(path, '\n') || strchr(path, '\r'))
-		return WRIT_HTTP_EARG;
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return WRIT_HTTP_EIO;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return WRIT_HTTP_ECONNECT;
-	}
-	/* NB. before the first byte goes out: the request line alone may tell. */
-	if ((r = peer_check(fd, ret)) < 0)
-		goto out;
 	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: writ\r\n"
 	    "Connection: close\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n", method, path, body != NULL ? len : 0);
-	if (n < 0 || (size_t)n >= sizeof(head)) {
-		close(fd);
+	if (n < 0 || (size_t)n >= sizeof(head))
 		return WRIT_HTTP_EARG;
-	}
-	if ((r = send_all(fd, head, (size_t)n, deadline)) < 0 ||
-	    (body != NULL && (r = send_all(fd, body, len, deadline)) < 0))
-		goto out;
+	if ((r = send_all(fd, sock, head, (size_t)n, deadline)) < 0 ||
+	    (body != NULL && (r = send_all(fd, sock, body, len, deadline)) < 0))
+		return r;
+	return 0;
+}
+
+/* Read fd to EOF (at most max_response bytes) and parse the answer. */
+static int
+read_answer(int fd, long long deadline, struct writ_resp *ret)
+{
+	char *buf = NULL;
+	size_t got = 0, cap = 0;
+	int r;
+
 	for (;;) {
 		ssize_t k;
 
@@ -222,7 +221,7 @@ writ_http(const char *sock, const char *method, const char *path,
 		}
 		if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
 			goto out;
-		k = recv(fd, buf + got, cap - got, 0);
+		k = read(fd, buf + got, cap - got);
 		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k < 0) {
@@ -246,6 +245,120 @@ writ_http(const char *sock, const char *method, const char *path,
 		explicit_bzero(buf, cap);
 		free(buf);
 	}
+	return r;
+}
+
+/*
+ * Is dir a spool we may talk through: a directory of a uid we trust that
+ * no one else may enter?  Else a planted one could collect our requests
+ * and answer them (see peer_check).
+ */
+static int
+spool_check(const char *dir, struct writ_resp *ret)
+{
+	struct stat st;
+	int t;
+
+	ret->peer_uid = -1;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return WRIT_HTTP_ECONNECT;
+	ret->peer_uid = (long)st.st_uid;
+	if ((t = writ_uid_trusted(st.st_uid)) < 0)
+		return t;
+	if (t == 0 || (st.st_mode & 077) != 0)
+		return WRIT_HTTP_EPEER;
+	return 0;
+}
+
+/*
+ * One exchange through the spool at dir (see spool.h): make and open the
+ * FIFO pair, send, wait for the relay's ack, read the answer.  The FIFOs
+ * are gone after, whatever happened.
+ */
+static int
+spool_http(const char *dir, const char *method, const char *path,
+    const char *body, size_t len, long long deadline, struct writ_resp *ret)
+{
+	char req[PATH_MAX], res[PATH_MAX], name[SPOOL_NAME_LEN + 1], ack;
+	unsigned char rnd[SPOOL_NAME_LEN / 2];
+	long long pickup = now_ms() + SPOOL_PICKUP_MS;
+	int rfd = -1, wfd = -1, r;
+	ssize_t k;
+
+	if ((r = spool_check(dir, ret)) < 0)
+		return r;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return WRIT_HTTP_EIO;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(name + 2 * i, 3, "%02x", rnd[i]);
+	if ((size_t)snprintf(req, sizeof(req), "%s/%s.req", dir, name) >= sizeof(req) ||
+	    (size_t)snprintf(res, sizeof(res), "%s/%s.res", dir, name) >= sizeof(res))
+		return WRIT_HTTP_EARG;
+	/* NB. the answer's FIFO first: the relay opens it as soon as it sees N.req. */
+	if (mkfifo(res, 0600) != 0)
+		return WRIT_HTTP_ECONNECT;
+	r = WRIT_HTTP_ECONNECT;
+	if ((rfd = open(res, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || mkfifo(req, 0600) != 0)
+		goto out;
+	/* Read-write: opening a FIFO to write would block (or fail) until the relay reads. */
+	if ((wfd = open(req, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		goto out;
+	if ((r = send_request(wfd, false, method, path, body, len, deadline)) < 0)
+		goto out;
+	if (deadline >= 0 && deadline < pickup)
+		pickup = deadline;
+	do {
+		if ((r = wait_fd(rfd, POLLIN, pickup)) < 0) {
+			/* No relay took it: as good as no socket to connect to. */
+			r = r == WRIT_HTTP_ETIMEDOUT ? WRIT_HTTP_ECONNECT : r;
+			goto out;
+		}
+		k = read(rfd, &ack, 1);
+	} while (k < 0 && (errno == EINTR || errno == EAGAIN));
+	if (k != 1 || ack != SPOOL_ACK) {
+		r = k == 1 ? WRIT_HTTP_EPROTO : WRIT_HTTP_EIO;
+		goto out;
+	}
+	r = read_answer(rfd, deadline, ret);
+ out:
+	if (wfd >= 0)
+		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
+	/* NB. the relay unlinks them when it takes them: ENOENT is the usual case. */
+	(void)unlink(req);
+	(void)unlink(res);
+	return r;
+}
+
+int
+writ_http(const char *sock, const char *method, const char *path,
+    const char *body, size_t len, int timeout_ms, struct writ_resp *ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int fd, r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strchr(path, '\n') || strchr(path, '\r'))
+		return WRIT_HTTP_EARG;
+	if (strncmp(sock, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) == 0)
+		return spool_http(sock + strlen(SPOOL_PREFIX), method, path, body, len,
+		    deadline, ret);
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return WRIT_HTTP_EARG;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return WRIT_HTTP_EIO;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return WRIT_HTTP_ECONNECT;
+	}
+	/* NB. before the first byte goes out: the request line alone may tell. */
+	if ((r = peer_check(fd, ret)) == 0 &&
+	    (r = send_request(fd, true, method, path, body, len, deadline)) == 0)
+		r = read_answer(fd, deadline, ret);
 	close(fd);
 	return r;
 }
@@ -274,6 +387,13 @@ writ_report(const char *prog, const char *sock, int r, const struct writ_resp *r
 {
 	const char *code, *msg;
 
+	if (r == WRIT_HTTP_EPEER && strncmp(sock, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) == 0) {
+		fprintf(stderr, "%s: refusing the spool %s: it must be a directory of "
+		    "yours (or root's, or $WRIT_SERVER_UID's) that no one else may enter; "
+		    "another user may have planted it.  Nothing was sent.\n", prog,
+		    sock + strlen(SPOOL_PREFIX));
+		return;
+	}
 	if (r == WRIT_HTTP_EPEER && resp != NULL && resp->peer_uid >= 0) {
 		fprintf(stderr, "%s: refusing the socket at %s: it belongs to uid %ld, "
 		    "not to you (uid %u) or root; another user may have planted it to "
@@ -292,8 +412,10 @@ writ_report(const char *prog, const char *sock, int r, const struct writ_resp *r
 		return;
 	}
 	if (r < 0) {
-		fprintf(stderr, "%s: %s at %s (is writd running?)\n", prog,
-		    writ_http_strerror(r), sock);
+		fprintf(stderr, "%s: %s at %s (%s)\n", prog, writ_http_strerror(r), sock,
+		    strncmp(sock, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) == 0 ?
+		    "no relay took the request: is writ-sandbox still running?" :
+		    "is writd running?");
 		return;
 	}
 	writ_resp_error(resp, &code, &msg);
@@ -323,8 +445,16 @@ writ_http_strerror(int code)
 const char *
 writ_socket_path(void)
 {
-	const char *s = getenv("WRIT_SOCKET");
+	static char spool[PATH_MAX + sizeof(SPOOL_PREFIX)];
+	const char *s = getenv("WRIT_SPOOL");
 
+	/* NB. set by writ-sandbox in a sandbox that forbids sockets: it wins. */
+	if (s != NULL && *s != '\0') {
+		if ((size_t)snprintf(spool, sizeof(spool), "%s%s", SPOOL_PREFIX, s) >= sizeof(spool))
+			return SPOOL_PREFIX;	/* no such spool: fails, never elsewhere */
+		return spool;
+	}
+	s = getenv("WRIT_SOCKET");
 	return s != NULL && *s != '\0' ? s : WRIT_DEFAULT_SOCKET;
 }
 

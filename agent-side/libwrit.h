@@ -38,7 +38,7 @@ struct writ_resp {
 
 /*
  * Send method path (with body of len bytes as JSON when body != NULL) to the
- * Unix socket sock and read the answer, giving up after timeout_ms (-1:
+ * Unix socket sock (or the spool DIR when sock is "spool:DIR") and read the answer, giving up after timeout_ms (-1:
  * never).  Returns 0 and fills *ret (free with writ_resp_free), or a
  * negative WRIT_HTTP_E* code.  The raw answer is zeroed after parsing:
  * it may carry a token.
@@ -46,6 +46,7 @@ struct writ_resp {
  * Nothing is sent unless the process listening on sock is one that
  * writ_uid_trusted accepts (SO_PEERCRED, checked right after connect):
  * else WRIT_HTTP_EPEER with ret->peer_uid set, or WRIT_HTTP_ESERVERUID.
+ * A spool must be a directory of such a uid with no access for others.
  */
 int writ_http(const char *sock, const char *method, const char *path,
     const char *body, size_t len, int timeout_ms, struct writ_resp *ret);
@@ -86,7 +87,11 @@ void writ_report(const char *prog, const char *sock, int r, const struct writ_re
 /* A short description of a WRIT_HTTP_E* code. */
 const char *writ_http_strerror(int code);
 
-/* The socket from $WRIT_SOCKET, else WRIT_DEFAULT_SOCKET. */
+/*
+ * Where writd is: "spool:DIR" when $WRIT_SPOOL names a spool (see spool.h),
+ * else the socket from $WRIT_SOCKET, else WRIT_DEFAULT_SOCKET.  writ_http
+ * takes either.
+ */
 const char *writ_socket_path(void);
 
 /* Print s to f with every control character shown as '?': it came from afar. */

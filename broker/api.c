@@ -420,7 +420,9 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		goto out;
 	}
 	pq = (struct policy_request){ .kind = k->name, .scope = scope, .ttl = ttl,
-	    .session = s->name, .uid = rq->conn->peer->uid, .exe = rq->conn->peer->exe };
+	    .session = s->name, .uid = rq->conn->peer->uid,
+	    /* NB. a relayed caller's exe is the relay's: no exe rule may match it. */
+	    .exe = rq->conn->peer->relayed ? WRIT_EXE_UNVERIFIED : rq->conn->peer->exe };
 	pthread_mutex_lock(&writd_lock);
 	pq.workspace = s->workspace;
 	pq.live = writs_count(s);
@@ -430,9 +432,10 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		policy_decide(policy, &pq, &d);
 	max_pending = policy_max_pending(policy);
 	pthread_mutex_unlock(&writd_lock);
-	audit_log("request", json_pack("{sssssssOsIsissssssssss}", "session", s->id,
+	audit_log("request", json_pack("{sssssssOsIsisssbssssssss}", "session", s->id,
 	    "session_name", s->name, "kind", k->name, "scope", scope, "ttl", (json_int_t)ttl,
 	    "pid", (int)rq->conn->peer->pid, "exe", rq->conn->peer->exe,
+	    "verified", !rq->conn->peer->relayed,
 	    "decision", cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
 	    d.verdict == POLICY_ALLOW ? "allow" : "ask", "tier", cool > 0 ? "cooldown" : d.tier,
 	    "rule", cool > 0 ? "" : d.rule, "reason", reason != NULL ? reason : ""));
@@ -551,9 +554,9 @@ h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
 static enum MHD_Result
 h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
-	static const char *const keys[] = { "name", "workspace", "pid", NULL };
+	static const char *const keys[] = { "name", "workspace", "pid", "via", NULL };
 	char err[WRIT_ERRLEN] = "";
-	const char *name, *ws;
+	const char *name, *ws, *via;
 	json_t *pid;
 	struct session *s;
 	json_t *req, *body = NULL;
@@ -564,8 +567,14 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the session", err)) < 0 ||
 	    (r = sjson_string(req, "name", true, &name, err)) < 0 ||
-	    (r = sjson_string(req, "workspace", false, &ws, err)) < 0)
+	    (r = sjson_string(req, "workspace", false, &ws, err)) < 0 ||
+	    (r = sjson_string(req, "via", false, &via, err)) < 0)
 		goto out;
+	if (via != NULL && strcmp(via, "socket") != 0 && strcmp(via, "spool") != 0) {
+		snprintf(err, sizeof(err), "field 'via' must be \"socket\" or \"spool\"");
+		r = WRIT_EBADREQ;
+		goto out;
+	}
 	pid = json_object_get(req, "pid");
 	if (pid != NULL && (!json_is_integer(pid) || json_integer_value(pid) <= 0 ||
 	    json_integer_value(pid) >= 1 << 30)) {
@@ -576,9 +585,11 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pthread_mutex_lock(&writd_lock);
 	r = session_create(name, ws, pid ? (pid_t)json_integer_value(pid) : 0, &s, err);
 	if (r == 0) {
+		s->spool = via != NULL && strcmp(via, "spool") == 0;
 		body = session_json(s);
-		audit_log("session_opened", json_pack("{sssssO}", "session", s->id,
-		    "name", s->name, "workspace", json_object_get(body, "workspace")));
+		audit_log("session_opened", json_pack("{sssssOss}", "session", s->id,
+		    "name", s->name, "workspace", json_object_get(body, "workspace"),
+		    "via", s->spool ? "spool" : "socket"));
 	}
 	pthread_mutex_unlock(&writd_lock);
  out:

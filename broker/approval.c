@@ -370,13 +370,14 @@ static json_t *
 pending_json(const struct pending *p)
 {
 	const struct session *s = p->session;
-	json_t *j = json_pack("{sssIs{ssssso}s{sisisissssss}sssOsIsssIsI}",
+	json_t *j = json_pack("{sssIs{ssssso}s{sisisisssssssb}sssOsIsssIsI}",
 	    "id", p->id, "seq", (json_int_t)p->seq,
 	    "session", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
 	    "caller", "pid", (int)p->peer->pid, "uid", (int)p->peer->uid,
 	    "gid", (int)p->peer->gid, "exe", p->peer->exe,
 	    "cmdline", p->peer->cmdline, "cwd", p->peer->cwd,
+	    "verified", !p->peer->relayed,
 	    "kind", p->kind->name, "scope", p->scope, "ttl", (json_int_t)p->ttl,
 	    "reason", p->reason, "created_at", (json_int_t)p->created_at,
 	    "expires_at", (json_int_t)p->expires_at);

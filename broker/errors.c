@@ -38,7 +38,7 @@ static const struct writ_error table[] = {
 	{ WRIT_EDECIDED, "already_decided", 409,
 	  "that request was already decided, expired or never existed" },
 	{ WRIT_EFORBIDDEN, "forbidden", 403,
-	  "this socket is for writd's own user only" },
+	  "this socket is for writd's own user only, outside any sandbox" },
 	{ WRIT_EBUSY, "too_many_connections", 503,
 	  "writd has too many open connections; retry later" },
 	{ WRIT_ESHUTDOWN, "shutting_down", 503, "writd is shutting down" },

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -127,6 +128,22 @@ peer_alive(const struct peer *p)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+/*
+ * Is pid in a user namespace other than ours?  bwrap, srt, Codex and
+ * containers each make one.  Unknown (not ours to read: root's) is no.
+ */
+static bool
+other_userns(pid_t pid)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if (stat(path, &a) != 0 || stat("/proc/self/ns/user", &b) != 0)
+		return false;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
 int
 peer_from_socket(int fd, struct peer **ret_peer)
 {
@@ -165,6 +182,7 @@ peer_from_socket(int fd, struct peer **ret_peer)
 	read_link(p->pid, "exe", p->exe, sizeof(p->exe));
 	read_link(p->pid, "cwd", p->cwd, sizeof(p->cwd));
 	read_cmdline(p->pid, p->cmdline, sizeof(p->cmdline));
+	p->other_userns = other_userns(p->pid);
 	/* Still alive after the reads: what we read was that process's. */
 	if (!peer_alive(p)) {
 		r = WRIT_EGONE;

@@ -18,6 +18,8 @@
 
 /* Longest cmdline kept, in bytes; longer ones are cut with "...". */
 #define WRIT_MAX_CMDLINE 1024
+/* The exe policy rules see for a relayed caller: no path glob matches it. */
+#define WRIT_EXE_UNVERIFIED "(not verified)"
 
 struct peer {
 	pid_t pid;		/* in writd's pid namespace */
@@ -27,6 +29,9 @@ struct peer {
 	char exe[256];		/* printable; "?" when unreadable */
 	char cwd[256];		/* printable; "?" when unreadable */
 	char cmdline[WRIT_MAX_CMDLINE]; /* args joined by spaces, printable */
+	bool relayed;		/* through a spool relay: all of the above is the
+				   relay's, and the caller is not verified */
+	bool other_userns;	/* in a user namespace not writd's: a sandbox's */
 };
 
 /*

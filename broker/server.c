@@ -369,11 +369,17 @@ notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (r < 0)
 		conn->refuse = r;
 	else if (conn->session == NULL) {
-		/* The admin socket approves: only our own user (or root). */
-		if (conn->peer->uid != geteuid() && conn->peer->uid != 0)
+		/*
+		 * The admin socket approves: only our own user (or root), and
+		 * not from inside a sandbox, should one show it the socket.
+		 */
+		if ((conn->peer->uid != geteuid() && conn->peer->uid != 0) ||
+		    conn->peer->other_userns)
 			conn->refuse = WRIT_EFORBIDDEN;
 	} else if (conn->session->closed)
 		conn->refuse = WRIT_ECLOSED;
+	else
+		conn->peer->relayed = conn->session->spool;
 	conn->live = true;
 	conn->prev = NULL;
 	conn->next = live;

@@ -275,13 +275,13 @@ session_cooling(const struct session *s, int64_t now)
 json_t *
 session_json(const struct session *s)
 {
-	return json_pack("{sssssososIsisisosb}", "id", s->id, "name", s->name,
+	return json_pack("{sssssososIsisisosbss}", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
 	    "socket", s->restored ? json_null() : json_string(s->sock),
 	    "created_at", (json_int_t)s->created_at,
 	    "pending", (int)s->pending, "live", (int)s->live,
 	    "pid", s->pidfd >= 0 ? json_integer(s->pid) : json_null(),
-	    "restored", s->restored);
+	    "restored", s->restored, "via", s->spool ? "spool" : "socket");
 }
 
 json_t *

@@ -43,6 +43,8 @@ struct session {
 	pid_t pid;
 	uint64_t pid_start;		/* when that process started (peer_start_time), 0 unknown */
 	bool restored;			/* left by a crashed run: no socket, only its writs */
+	bool spool;			/* asked through writ-sandbox's spool relay: the
+					   process behind a request is not known */
 	struct session *next;
 };
 

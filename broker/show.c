@@ -336,12 +336,20 @@ show_request(const json_t *q, unsigned int cols)
 	show_field(&b, "session", buf, cols);
 	if (json_is_string(json_object_get(s, "workspace")))
 		show_field(&b, "workspace", str(s, "workspace"), cols);
-	snprintf(buf, sizeof(buf), "pid %lld, uid %lld, %s",
-	    (long long)json_integer_value(json_object_get(c, "pid")),
-	    (long long)json_integer_value(json_object_get(c, "uid")), str(c, "exe"));
-	show_field(&b, "caller", buf, cols);
-	show_field(&b, "cmdline", str(c, "cmdline"), cols);
-	show_field(&b, "cwd", str(c, "cwd"), cols);
+	if (json_is_false(json_object_get(c, "verified"))) {
+		/* NB. pid, exe and cmdline are the relay's: showing them would mislead. */
+		snprintf(buf, sizeof(buf), "NOT VERIFIED: came through writ-sandbox's spool "
+		    "(relay pid %lld); which process inside the sandbox asked is not known",
+		    (long long)json_integer_value(json_object_get(c, "pid")));
+		show_field(&b, "caller", buf, cols);
+	} else {
+		snprintf(buf, sizeof(buf), "pid %lld, uid %lld, %s",
+		    (long long)json_integer_value(json_object_get(c, "pid")),
+		    (long long)json_integer_value(json_object_get(c, "uid")), str(c, "exe"));
+		show_field(&b, "caller", buf, cols);
+		show_field(&b, "cmdline", str(c, "cmdline"), cols);
+		show_field(&b, "cwd", str(c, "cwd"), cols);
+	}
 	show_field(&b, "kind", str(q, "kind"), cols);
 	scope = json_dumps(json_object_get(q, "scope"), JSON_COMPACT | JSON_SORT_KEYS);
 	show_field(&b, "scope", scope, cols);

@@ -35,6 +35,7 @@
 #include "../agent-side/libwrit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "sandbox-spool.h"
 
 /* Exit status of writ-sandbox's own failures (as env(1) and timeout(1) do). */
 #define SBX_EFAIL 125
@@ -159,6 +160,10 @@ struct placeholder {
  * it from there.
  */
 struct sandbox {
+	const char *tool;	/* "bwrap", or "srt" / "codex" (sandbox-spool.h) */
+	const char *domains[SBX_MAX_RO];	/* --allow-domain: srt's proxy lets them through */
+	size_t ndomains;
+	char toolpath[PATH_MAX];
 	const char *name, *net, *runtime_dir, *profile, *git_host;
 	const char *ro[SBX_MAX_RO], *env[SBX_MAX_ENV], *guard[SBX_MAX_GUARD];
 	size_t nro, nenv, nguard;
@@ -309,6 +314,7 @@ parse(int argc, char **argv, struct sandbox *sb)
 
 	sb->net = "none";
 	sb->name = "sandbox";
+	sb->tool = "bwrap";
 	for (i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -322,11 +328,18 @@ parse(int argc, char **argv, struct sandbox *sb)
 			puts("writ-sandbox " WRIT_VERSION);
 			exit(0);
 		}
+		if (strcmp(o, "--srt") == 0 || strcmp(o, "--codex") == 0) {
+			if (strcmp(sb->tool, "bwrap") != 0)
+				return die("--srt or --codex: one sandbox tool at a time", NULL);
+			sb->tool = o + 2;
+			continue;
+		}
 		if (v == NULL || strcmp(v, "--") == 0 ||
 		    (strcmp(o, "--workspace") != 0 && strcmp(o, "--net") != 0 &&
 		    strcmp(o, "--ro") != 0 && strcmp(o, "--env") != 0 &&
 		    strcmp(o, "--name") != 0 && strcmp(o, "--runtime-dir") != 0 &&
-		    strcmp(o, "--profile") != 0 && strcmp(o, "--git-host") != 0)) {
+		    strcmp(o, "--profile") != 0 && strcmp(o, "--git-host") != 0 &&
+		    strcmp(o, "--allow-domain") != 0)) {
 			if (o[0] != '-')
 				fprintf(stderr, "writ-sandbox: '%s': put -- before the "
 				    "command (writ-sandbox [options] -- CMD)\n", o);
@@ -355,6 +368,14 @@ parse(int argc, char **argv, struct sandbox *sb)
 			if (sb->profile != NULL)
 				return die("one --profile only", NULL);
 			sb->profile = v;
+		} else if (strcmp(o, "--allow-domain") == 0) {
+			/* NB. srt's own syntax (example.com, *.example.com): srt judges the rest. */
+			if (*v == '\0' || *v == '-' || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789.-*:[]") != strlen(v))
+				return die("--allow-domain takes a host name, not", v);
+			if (sb->ndomains == SBX_MAX_RO)
+				return die("too many --allow-domain hosts", NULL);
+			sb->domains[sb->ndomains++] = v;
 		} else if (strcmp(o, "--git-host") == 0) {
 			if (!host_ok(v))
 				return die("--git-host takes a host or host:port, not", v);
@@ -716,6 +737,18 @@ resolve(struct sandbox *sb)
 	if (find_in_path("bwrap", sb->bwrap) < 0)
 		return die("bwrap is not in PATH", "install bubblewrap (apt-get install "
 		    "bubblewrap)");
+	if (strcmp(sb->tool, "bwrap") != 0 && find_in_path(sb->tool, sb->toolpath) < 0) {
+		fprintf(stderr, "writ-sandbox: %s is not in PATH; install it (npm install -g "
+		    "%s)\n", sb->tool, strcmp(sb->tool, "srt") == 0 ?
+		    "@anthropic-ai/sandbox-runtime" : "@openai/codex");
+		return SBX_EFAIL;
+	}
+	if (sb->ndomains > 0 && strcmp(sb->tool, "srt") != 0)
+		return die("--allow-domain is for --srt (its proxy); bubblewrap and Codex "
+		    "have --net host", NULL);
+	if (strcmp(sb->tool, "srt") == 0 && strcmp(sb->net, "host") == 0)
+		return die("--net host: srt has no such mode; name the hosts the agent may "
+		    "reach with --allow-domain", NULL);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return die("/proc/self/exe", strerror(errno));
@@ -1162,7 +1195,8 @@ session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock
 	json_t *req;
 	int r;
 
-	req = json_pack("{sssssi}", "name", sb->name, "workspace", sb->ws, "pid", (int)pid);
+	req = json_pack("{sssssiss}", "name", sb->name, "workspace", sb->ws, "pid", (int)pid,
+	    "via", strcmp(sb->tool, "bwrap") == 0 ? "socket" : "spool");
 	text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (text == NULL)
@@ -1312,6 +1346,72 @@ run(struct sandbox *sb)
 	return r;
 }
 
+/* sandbox-spool.h's ends of session_open and session_close. */
+static int
+spool_open(void *ctx, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX])
+{
+	struct sandbox *sb = ctx;
+
+	return session_open(sb, pid, ret_id, ret_sock, &sb->server_uid);
+}
+
+static void
+spool_close(void *ctx, const char *id)
+{
+	session_close(ctx, id);
+}
+
+/* --srt, --codex: the same session and guards, another tool (sandbox-spool.h). */
+static int
+run_spool(struct sandbox *sb)
+{
+	static char guard[SBX_MAX_GUARDED][PATH_MAX];
+	const char *gp[SBX_MAX_GUARDED], *ro[SBX_MAX_RO];
+	char helper[PATH_MAX + SBX_MAX_HOST + 16];
+	struct spool_launch l = { .tool = sb->tool, .toolpath = sb->toolpath, .ws = sb->ws,
+	    .home = sb->home, .rundir = sb->rundir, .helper = helper, .writ = sb->writ,
+	    .ro = ro, .nro = 0, .env = sb->env, .nenv = sb->nenv, .domains = sb->domains,
+	    .ndomains = sb->ndomains, .guard = gp, .net_host = strcmp(sb->net, "host") == 0,
+	    .cmd = sb->cmd };
+	int r;
+
+	if ((size_t)snprintf(helper, sizeof(helper), "%s%s%s", sb->helper,
+	    sb->git_host != NULL ? " --host " : "", sb->git_host != NULL ? sb->git_host : "") >=
+	    sizeof(helper))
+		return die("the helper's path is too long", NULL);
+	for (size_t i = 0; i < sb->nro; i++) {
+		char abs[PATH_MAX];
+
+		if (realpath(sb->ro[i], abs) == NULL)
+			return die(sb->ro[i], "--ro: no such path");
+		if (path_within(sb->rundir, abs))
+			return die(abs, "--ro would show writd's runtime dir (its admin socket)");
+		if ((ro[l.nro] = strdup(abs)) == NULL)
+			return die("out of memory", NULL);
+		l.nro++;
+	}
+	if ((r = guards_build(sb)) != 0)
+		return r;
+	/* NB. srt keeps them read-only, and uncreatable when missing; Codex cannot. */
+	for (size_t i = 0; i < sb->ngl; i++)
+		if (sb->gl[i].guard == RO) {
+			snprintf(guard[l.nguard], PATH_MAX, "%s/%s", sb->ws, sb->gl[i].path);
+			gp[l.nguard] = guard[l.nguard];
+			l.nguard++;
+		}
+	if (strcmp(sb->tool, "codex") == 0)
+		fputs("writ-sandbox: warning: --codex: Codex's sandbox cannot keep agent "
+		    "configuration files (.claude, CLAUDE.md, .git/hooks ...) read-only, nor "
+		    "hide your home; use --srt or bubblewrap where that matters\n", stderr);
+	if (strcmp(sb->tool, "codex") == 0 && l.net_host)
+		fputs("writ-sandbox: warning: --net host: the sandbox shares the host's "
+		    "network, including services on localhost\n", stderr);
+	r = spool_launch(&l, spool_open, spool_close, sb);
+	for (size_t i = 0; i < l.nro; i++)
+		free((char *)ro[i]);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1321,7 +1421,7 @@ main(int argc, char **argv)
 	if ((r = parse(argc, argv, &sb)) != 0 || (r = profile_load(&sb)) != 0 ||
 	    (r = find_runtime_dir(&sb)) != 0 || (r = resolve(&sb)) != 0)
 		goto out;
-	r = run(&sb);
+	r = strcmp(sb.tool, "bwrap") == 0 ? run(&sb) : run_spool(&sb);
  out:
 	if (sb.wsfd >= 0)
 		close(sb.wsfd);
