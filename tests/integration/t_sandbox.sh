@@ -304,5 +304,93 @@ git -C "$WS" worktree add -q "$T/wt" 2>/dev/null
 HOME=$H "$BIN/writ-sandbox" --workspace "$T/wt" -- sh -c 'echo "gitdir: /tmp/evil" >.git' 2>/dev/null
 check "a worktree's .git file cannot be pointed elsewhere" \
 	bash -c "test $? -ne 0 && grep -q '^gitdir: $WS/.git/worktrees/' '$T/wt/.git'"
+
+# --- --profile FILE -----------------------------------------------------------
+
+# A good profile: more guarded paths (one existing, one missing file, one in
+# a missing directory), a read-only path under the home, a variable, the
+# host's network.  The command line adds to it.
+echo 'host notes' >"$WS/notes.md"
+ls -A "$WS" >"$T/ws.before"
+P=$T/profile.json
+cat >"$P" <<'JSON'
+{"guard": ["notes.md", ".aider.conf.yml", "agent/rules/"],
+ "ro": ["~/certs/ca.pem"], "env": ["MY_SETTING"], "net": "host"}
+JSON
+chmod 0644 "$P"
+sbx --profile "$P" -- sh -c 'echo evil >notes.md' 2>/dev/null
+check "profile: an existing guarded file cannot be changed (break: profile_guard)" test $? -ne 0
+eq "  ... it is as it was" "host notes" "$(cat "$WS/notes.md")"
+sbx --profile "$P" -- sh -c 'echo evil >.aider.conf.yml' 2>/dev/null
+check "profile: a missing guarded file cannot be created" test $? -ne 0
+sbx --profile "$P" -- sh -c 'mkdir -p agent/rules && echo evil >agent/rules/x' 2>/dev/null
+check "profile: nor a file in a guarded directory (trailing /)" test $? -ne 0 -a ! -e "$WS/agent"
+sbx --profile "$P" -- sh -c 'mv agent agent.old && mkdir -p agent/rules && echo evil >agent/rules/x' 2>/dev/null
+check "  ... nor its parent renamed away and remade (break: no PIN for the parents)" \
+	test $? -ne 0 -a ! -e "$WS/agent.old"
+sbx --profile "$P" -- sh -c 'echo evil >.cursorrules' 2>/dev/null
+check "  ... and the built-in list still holds" test $? -ne 0
+eq "  ... no placeholder is left after" "$(cat "$T/ws.before")" "$(ls -A "$WS")"
+sbx --profile "$P" -- sh -c 'echo edited >>notes.txt' 2>/dev/null
+eq "  ... other workspace files are writable" edited "$(tail -1 "$WS/notes.txt")"
+eq "profile: ro (~/...) and env are applied, and --env adds to env" \
+	"$(tr '\n' ' ' <"$FORGE_CA")passed other" \
+	"$(MY_SETTING=passed OTHER=other sbx --profile "$P" --env OTHER -- \
+		sh -c 'cat "$HOME/certs/ca.pem"; printenv MY_SETTING OTHER' | tr '\n' ' ' | sed 's/ $//')"
+netns() { sbx "$@" -- readlink /proc/self/ns/net 2>/dev/null; }
+eq "profile: net host shares the host's network" "$(readlink /proc/self/ns/net)" "$(netns --profile "$P")"
+check "  ... and --net none on the command line wins" \
+	test "$(netns --profile "$P" --net none)" != "$(readlink /proc/self/ns/net)"
+
+# Bad profiles: each refused with its reason, exit 125, before anything runs.
+n0=$(admin /v1/sessions | jq '.sessions | length')
+mkdir -p "$WS/realdir"
+ln -s realdir "$WS/linkdir"
+ls -A "$WS" >"$T/ws.before"
+bad_profile() {	# DESCRIPTION EXPECTED-MESSAGE [FILE]: the profile in $T/bad.json unless FILE
+	local f=${3:-$T/bad.json}
+	[ -z "${3:-}" ] && chmod 0644 "$f"
+	sbx --profile "$f" -- touch "$WS/started" 2>"$T/err"
+	local rc=$?
+	eq "profile $1: refused (125)" 125 "$rc"
+	check "  ... saying so ($2)" grep -q -- "$2" "$T/err"
+	check "  ... and nothing ran" test ! -e "$WS/started"
+	rm -f "$WS/started"
+}
+printf '{"ro": [' >"$T/bad.json";		bad_profile "bad JSON" "not valid JSON"
+printf '[]' >"$T/bad.json";			bad_profile "not an object" "must be a JSON object"
+printf '{"rw": ["/opt"]}' >"$T/bad.json";	bad_profile "an unknown key" '"rw": unknown key'
+printf '{"ro": "/usr"}' >"$T/bad.json";	bad_profile "ro a string" '"ro": must be an array of strings'
+printf '{"env": [1]}' >"$T/bad.json";		bad_profile "env [1]" '"env": must be an array of strings'
+printf '{"net": true}' >"$T/bad.json";		bad_profile "net true" '"net": must be "none" or "host"'
+printf '{"net": "wide"}' >"$T/bad.json";	bad_profile "net wide" '"net": must be "none" or "host"'
+printf '{"net": "none", "net": "host"}' >"$T/bad.json"; bad_profile "a duplicate key" "not valid JSON"
+printf '{"ro": ["usr/lib"]}' >"$T/bad.json";	bad_profile "a relative ro path" "absolute or start with ~/"
+printf '{"env": ["PATH"]}' >"$T/bad.json";	bad_profile "env PATH" "cannot set a variable writ-sandbox sets"
+printf '{"env": ["A-B"]}' >"$T/bad.json";	bad_profile "env A-B" "takes a variable name"
+printf '{"env": ["WRIT_SERVER_UID"]}' >"$T/bad.json"; bad_profile "env WRIT_SERVER_UID" "cannot set a variable"
+for g in "/etc/passwd|is absolute" "../outside|a . or .. component" "a/../../outside|a . or .. component" \
+	"./x|a . or .. component" "a//b|empty component" "|is empty"; do
+	printf '{"guard": ["%s"]}' "${g%%|*}" >"$T/bad.json"
+	bad_profile "guard '${g%%|*}' (break: guard_path_check)" "${g#*|}"
+done
+printf '{"guard": ["linkdir/conf.json"]}' >"$T/bad.json"
+bad_profile "guard through a symlink in the workspace" "linkdir is a symlink"
+{ printf '{"ro": []'; head -c 70000 /dev/zero | tr '\0' ' '; printf '}'; } >"$T/bad.json"
+bad_profile "of 70 kB (valid JSON)" "larger than 64 KiB"
+printf '{}' >"$T/bad.json"; chmod 0666 "$T/bad.json"
+bad_profile "writable by others (break: the mode check)" "writable by group or others" "$T/bad.json"
+chmod 0644 "$T/bad.json"; chown nobody "$T/bad.json"
+bad_profile "owned by another user (break: the owner check)" "owned by another user" "$T/bad.json"
+printf '{}' >"$WS/profile.json"; chmod 0644 "$WS/profile.json"
+bad_profile "in the workspace (the agent could widen it)" "the profile is in the workspace" "$WS/profile.json"
+rm -f "$WS/profile.json"
+bad_profile "that does not exist" "No such file" "$T/nonexistent.json"
+sbx --profile "$P" --profile "$P" -- true 2>"$T/err"
+eq "two --profile: refused (125)" 125 "$?"
+eq "no session was opened by any bad profile" "$n0" "$(admin /v1/sessions | jq '.sessions | length')"
+eq "  ... and no placeholder is left behind" "$(cat "$T/ws.before")" "$(ls -A "$WS")"
+rm -rf "$WS/realdir" "$WS/linkdir"
+
 "$BIN/writ-sandbox" --help | grep -q -- '--workspace DIR'
 check "--help describes the options" test $? -eq 0
