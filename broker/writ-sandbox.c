@@ -14,12 +14,14 @@
  * writd closes it, revoking its writs, when bwrap exits however it exits
  * (writd watches the pid); the DELETE at the end is for the ordinary case.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,7 @@ struct placeholder {
 	char path[SBX_MAX_GUARD_PATH + 1];
 	dev_t dev;
 	ino_t ino;
+	struct timespec ctime;	/* a file's: any change to it after is someone's */
 	bool dir;
 };
 
@@ -179,6 +182,8 @@ struct sandbox {
 	size_t ngl;
 	struct placeholder ph[SBX_MAX_GUARDED];
 	size_t nph;
+	char recdir[PATH_MAX];	/* where placeholders_record writes; "" for none */
+	char recpath[PATH_MAX];	/* this run's record, once written */
 };
 
 static volatile sig_atomic_t child_pid;
@@ -817,6 +822,7 @@ placeholder_make(struct sandbox *sb, int dirfd, const char *name, const char *re
 	snprintf(p->path, sizeof(p->path), "%s", rel);
 	p->dev = st.st_dev;
 	p->ino = st.st_ino;
+	p->ctime = st.st_ctim;
 	p->dir = dir;
 	sb->nph++;
 	return 0;
@@ -914,6 +920,191 @@ open_beneath(int wsfd, const char *rel)
 }
 
 /*
+ * Remove one placeholder if it is still as made: the same inode, and a
+ * file still empty and unchanged since (its ctime), a directory empty.
+ * Reached without following a symlink, so a record never unlinks outside
+ * the workspace.
+ */
+static bool
+placeholder_unmake(int wsfd, const struct placeholder *p)
+{
+	const char *slash = strrchr(p->path, '/'), *name = p->path;
+	char parent[SBX_MAX_GUARD_PATH + 1];
+	struct stat st;
+	bool done = false;
+	int dfd = wsfd;
+
+	if (slash != NULL) {
+		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - p->path), p->path);
+		if ((dfd = open_beneath(wsfd, parent)) < 0)
+			return false;
+		name = slash + 1;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == p->dev &&
+	    st.st_ino == p->ino) {
+		if (p->dir && S_ISDIR(st.st_mode))
+			done = unlinkat(dfd, name, AT_REMOVEDIR) == 0;	/* fails unless empty */
+		else if (!p->dir && S_ISREG(st.st_mode) && st.st_size == 0 &&
+		    st.st_ctim.tv_sec == p->ctime.tv_sec && st.st_ctim.tv_nsec == p->ctime.tv_nsec)
+			done = unlinkat(dfd, name, 0) == 0;
+	}
+	if (dfd != wsfd)
+		close(dfd);
+	return done;
+}
+
+/*
+ * Where a run records the placeholders it made: a SIGKILLed writ-sandbox
+ * removes nothing, and a later run must tell its leftovers from the
+ * user's own files.  $XDG_STATE_HOME/writ-sandbox (~/.local/state/...),
+ * private, and never in the workspace, where the agent could forge one.
+ * None (a warning) when it cannot be made: placeholders then outlive a kill.
+ */
+static void
+record_dir(struct sandbox *sb)
+{
+	const char *base = secure_getenv("XDG_STATE_HOME");
+	char err[WRIT_ERRLEN];
+	int n;
+
+	if (base != NULL && base[0] == '/')
+		n = snprintf(sb->recdir, sizeof(sb->recdir), "%s/writ-sandbox", base);
+	else
+		n = snprintf(sb->recdir, sizeof(sb->recdir), "%s/.local/state/writ-sandbox",
+		    sb->home);
+	if (n < 0 || (size_t)n >= sizeof(sb->recdir) - 64) {
+		sb->recdir[0] = '\0';
+		return;
+	}
+	if (path_within(sb->recdir, sb->ws)) {
+		fprintf(stderr, "writ-sandbox: warning: %s is in the workspace; no record of "
+		    "placeholders kept there\n", sb->recdir);
+		sb->recdir[0] = '\0';
+	} else if (fs_private_dir(sb->recdir, 1, err) < 0) {
+		fprintf(stderr, "writ-sandbox: warning: no record of placeholders (if "
+		    "writ-sandbox is killed, they stay): %s\n", err);
+		sb->recdir[0] = '\0';
+	}
+}
+
+/* This workspace's records are named DEV-INO.PID (of the run that made them). */
+static int
+record_prefix(const struct sandbox *sb, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (fstat(sb->wsfd, &st) != 0)
+		return -1;
+	return snprintf(buf, len, "%ju-%ju.", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+}
+
+/*
+ * Write what this run made, before the agent starts: one line per
+ * placeholder, "d|f DEV INO CTIME_SEC CTIME_NSEC PATH".
+ */
+static void
+placeholders_record(struct sandbox *sb)
+{
+	char tmp[PATH_MAX + 8], prefix[64];
+	FILE *f;
+	int fd;
+
+	if (sb->nph == 0 || sb->recdir[0] == '\0' ||
+	    record_prefix(sb, prefix, sizeof(prefix)) < 0)
+		return;
+	snprintf(sb->recpath, sizeof(sb->recpath), "%s/%s%ld", sb->recdir, prefix,
+	    (long)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", sb->recpath);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		sb->recpath[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < sb->nph; i++) {
+		const struct placeholder *p = &sb->ph[i];
+
+		fprintf(f, "%c %ju %ju %jd %ld %s\n", p->dir ? 'd' : 'f', (uintmax_t)p->dev,
+		    (uintmax_t)p->ino, (intmax_t)p->ctime.tv_sec, (long)p->ctime.tv_nsec, p->path);
+	}
+	if (fclose(f) != 0 || rename(tmp, sb->recpath) != 0) {
+		(void)unlink(tmp);
+		sb->recpath[0] = '\0';
+	}
+}
+
+/* One record's placeholders, innermost first; the record goes after. */
+static size_t
+record_undo(struct sandbox *sb, int dfd, const char *name)
+{
+	static struct placeholder ph[SBX_MAX_GUARDED];
+	char line[SBX_MAX_GUARD_PATH + 128];
+	size_t n = 0, removed = 0;
+	FILE *f;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || (f = fdopen(fd, "r")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (n < SBX_MAX_GUARDED && fgets(line, sizeof(line), f) != NULL) {
+		struct placeholder *p = &ph[n];
+		uintmax_t dev, ino;
+		intmax_t sec;
+		long nsec;
+		char type;
+		int off = -1;
+
+		line[strcspn(line, "\n")] = '\0';
+		/* NB. a path as guard_path_check takes it: nothing outside the workspace. */
+		if (sscanf(line, "%c %ju %ju %jd %ld %n", &type, &dev, &ino, &sec, &nsec, &off) != 5 ||
+		    off < 0 || (type != 'd' && type != 'f') || guard_path_check(line + off) != NULL)
+			continue;
+		snprintf(p->path, sizeof(p->path), "%s", line + off);
+		p->dev = (dev_t)dev;
+		p->ino = (ino_t)ino;
+		p->ctime.tv_sec = (time_t)sec;
+		p->ctime.tv_nsec = nsec;
+		p->dir = type == 'd';
+		n++;
+	}
+	fclose(f);
+	while (n-- > 0)
+		removed += placeholder_unmake(sb->wsfd, &ph[n]);
+	(void)unlinkat(dfd, name, 0);
+	return removed;
+}
+
+/*
+ * Remove what killed runs left in this workspace, by their records.  NB.
+ * called only with the workspace's lock held exclusively: no live
+ * writ-sandbox here, so no mount point in anyone's namespace is unlinked.
+ */
+static void
+leftovers_remove(struct sandbox *sb)
+{
+	char prefix[64];
+	struct dirent *e;
+	size_t removed = 0;
+	DIR *d;
+	int n;
+
+	if (sb->recdir[0] == '\0' || (n = record_prefix(sb, prefix, sizeof(prefix))) < 0 ||
+	    (d = opendir(sb->recdir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, (size_t)n) == 0)
+			removed += record_undo(sb, dirfd(d), e->d_name);
+	closedir(d);
+	if (removed > 0)
+		fprintf(stderr, "writ-sandbox: removed %zu read-only placeholder%s left in %s "
+		    "by a writ-sandbox that was killed\n", removed, removed == 1 ? "" : "s", sb->ws);
+}
+
+/*
  * Agent configuration files: read-only, and uncreatable.  An existing one
  * is bound read-only over itself.  A missing one cannot be bound from
  * elsewhere without a mount point at its path, and bwrap would make that
@@ -939,6 +1130,10 @@ guard_workspace(struct sandbox *sb, struct args *a)
 	sb->wsfd = open(sb->ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sb->wsfd < 0)
 		return die(sb->ws, strerror(errno));
+	record_dir(sb);
+	/* Nobody else here: every record of this workspace is a killed run's. */
+	if (flock(sb->wsfd, LOCK_EX | LOCK_NB) == 0)
+		leftovers_remove(sb);
 	/* Shared: at the end, an exclusive try tells whether another writ-sandbox still uses them. */
 	(void)flock(sb->wsfd, LOCK_SH);
 	if ((r = guards_build(sb)) != 0)
@@ -986,10 +1181,12 @@ guard_workspace(struct sandbox *sb, struct args *a)
 		/* NB. a PIN that is not a directory is bound read-only: it cannot then be swapped for one. */
 		args_add3(a, pin_dir[i] ? "--bind" : "--ro-bind", abs, abs);
 	}
+	if (r == 0)
+		placeholders_record(sb);
 	return r;
 }
 
-/* Remove the placeholders still as made, innermost first. */
+/* Remove the placeholders still as made, innermost first, and their record. */
 static void
 placeholders_remove(struct sandbox *sb)
 {
@@ -998,21 +1195,14 @@ placeholders_remove(struct sandbox *sb)
 	/* XXX unlinking a mount point in another namespace unmounts it there: leave them to the last one. */
 	if (flock(sb->wsfd, LOCK_EX | LOCK_NB) != 0) {
 		fprintf(stderr, "writ-sandbox: another writ-sandbox uses %s; leaving its "
-		    "read-only placeholders (empty .claude, CLAUDE.md ...) in place\n", sb->ws);
+		    "read-only placeholders (empty .claude, CLAUDE.md ...) in place%s\n", sb->ws,
+		    sb->recpath[0] != '\0' ? " for a later run to remove" : "");
 		return;
 	}
-	for (size_t i = sb->nph; i-- > 0;) {
-		const struct placeholder *p = &sb->ph[i];
-		struct stat st;
-
-		if (fstatat(sb->wsfd, p->path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    st.st_dev != p->dev || st.st_ino != p->ino)
-			continue;
-		if (p->dir)
-			(void)unlinkat(sb->wsfd, p->path, AT_REMOVEDIR);	/* fails unless empty */
-		else if (S_ISREG(st.st_mode) && st.st_size == 0)
-			(void)unlinkat(sb->wsfd, p->path, 0);
-	}
+	for (size_t i = sb->nph; i-- > 0;)
+		(void)placeholder_unmake(sb->wsfd, &sb->ph[i]);
+	if (sb->recpath[0] != '\0')
+		(void)unlink(sb->recpath);
 }
 
 /* A memfd holding len bytes of p, at offset 0, inherited across exec. */

@@ -275,6 +275,34 @@ check "writ-sandbox killed with SIGKILL: writd closes the session when bwrap die
 	wait_for session_gone
 check "  ... and revokes its writ" writ_gone "$WID"
 
+# A killed writ-sandbox removes nothing: its placeholders stay, recorded
+# under the home (~/.local/state/writ-sandbox); the next run on the
+# workspace, when no other writ-sandbox uses it, removes those still as made.
+check "  ... its placeholders stay in the workspace (so the next checks can fail)" \
+	test -e "$WS2/.cursorrules" -a -d "$WS2/.claude"
+check "  ... recorded under the home" bash -c "ls '$H/.local/state/writ-sandbox' | grep -q ."
+chmod u+w "$WS2/CLAUDE.md" "$WS2/.claude"
+echo mine >"$WS2/CLAUDE.md"
+echo mine >"$WS2/.claude/mine"
+rm -f "$WS2/AGENTS.md"; : >"$WS2/AGENTS.md"; chmod 0444 "$WS2/AGENTS.md"
+# Another writ-sandbox's hold on the workspace (a shared lock, as each takes).
+flock -s "$WS2" sh -c 'echo held >"$1"; read x <"$2"' _ "$T/held" "$WS2/gate" &
+HOLD=$!
+wait_for test -s "$T/held"
+LEFT=$(stat -c '%i %z' "$WS2/.cursorrules")
+HOME=$H "$BIN/writ-sandbox" --workspace "$WS2" -- true 2>/dev/null
+eq "while another writ-sandbox uses the workspace, its leftovers stay (break: leftovers_remove without LOCK_EX)" \
+	"$LEFT" "$(stat -c '%i %z' "$WS2/.cursorrules" 2>&1)"
+release "$WS2/gate"
+wait "$HOLD"
+HOME=$H "$BIN/writ-sandbox" --workspace "$WS2" -- true 2>"$T/err"
+eq "the next run removes the killed run's placeholders, but what the user made or changed (break: leftovers_remove)" \
+	".claude AGENTS.md CLAUDE.md gate tok" "$(ls -A "$WS2" | tr '\n' ' ' | sed 's/ $//')"
+check "  ... saying so" grep -q 'left in .* by a writ-sandbox that was killed' "$T/err"
+eq "  ... a file changed since keeps its content" mine "$(cat "$WS2/CLAUDE.md")"
+eq "  ... a directory holding the user's file keeps it" mine "$(cat "$WS2/.claude/mine")"
+check "  ... and no record is left" bash -c "! ls '$H/.local/state/writ-sandbox' | grep -q ."
+
 # --- bad input --------------------------------------------------------------
 
 n0=$(admin /v1/sessions | jq '.sessions | length')
