@@ -51,7 +51,8 @@ CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
-	openssl procps python3 bubblewrap keyutils git openssh-client gdb mandoc
+	openssl procps python3 bubblewrap keyutils git openssh-client gdb mandoc \
+	socat ripgrep podman runc
 
 ifeq ($(V),1)
 Q :=

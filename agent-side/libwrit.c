@@ -279,7 +279,7 @@ static int
 spool_http(const char *dir, const char *method, const char *path,
     const char *body, size_t len, long long deadline, struct writ_resp *ret)
 {
-	char req[PATH_MAX], res[PATH_MAX], name[SPOOL_NAME_LEN + 1], ack;
+	char req[PATH_MAX], res[PATH_MAX], tmp[PATH_MAX], name[SPOOL_NAME_LEN + 1], ack;
 	unsigned char rnd[SPOOL_NAME_LEN / 2];
 	long long pickup = now_ms() + SPOOL_PICKUP_MS;
 	int rfd = -1, wfd = -1, r;
@@ -287,24 +287,33 @@ spool_http(const char *dir, const char *method, const char *path,
 
 	if ((r = spool_check(dir, ret)) < 0)
 		return r;
+	/* NB. the request must fit the FIFO's buffer: no one reads it until it is whole. */
+	if ((body != NULL ? len : 0) > SPOOL_MAX_REQUEST - 512)
+		return WRIT_HTTP_EARG;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return WRIT_HTTP_EIO;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(name + 2 * i, 3, "%02x", rnd[i]);
 	if ((size_t)snprintf(req, sizeof(req), "%s/%s.req", dir, name) >= sizeof(req) ||
-	    (size_t)snprintf(res, sizeof(res), "%s/%s.res", dir, name) >= sizeof(res))
+	    (size_t)snprintf(res, sizeof(res), "%s/%s.res", dir, name) >= sizeof(res) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.new", dir, name) >= sizeof(tmp))
 		return WRIT_HTTP_EARG;
 	/* NB. the answer's FIFO first: the relay opens it as soon as it sees N.req. */
 	if (mkfifo(res, 0600) != 0)
 		return WRIT_HTTP_ECONNECT;
 	r = WRIT_HTTP_ECONNECT;
-	if ((rfd = open(res, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || mkfifo(req, 0600) != 0)
+	if ((rfd = open(res, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || mkfifo(tmp, 0600) != 0)
 		goto out;
 	/* Read-write: opening a FIFO to write would block (or fail) until the relay reads. */
-	if ((wfd = open(req, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+	if ((wfd = open(tmp, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		goto out;
 	if ((r = send_request(wfd, false, method, path, body, len, deadline)) < 0)
 		goto out;
+	/* Only now, whole and held open, does the relay see it: it takes N.req on sight. */
+	if (rename(tmp, req) != 0) {
+		r = WRIT_HTTP_ECONNECT;
+		goto out;
+	}
 	if (deadline >= 0 && deadline < pickup)
 		pickup = deadline;
 	do {
@@ -326,6 +335,7 @@ spool_http(const char *dir, const char *method, const char *path,
 	if (rfd >= 0)
 		close(rfd);
 	/* NB. the relay unlinks them when it takes them: ENOENT is the usual case. */
+	(void)unlink(tmp);
 	(void)unlink(req);
 	(void)unlink(res);
 	return r;

@@ -10,16 +10,20 @@
  *
  *   client                                   relay (writ-sandbox, outside)
  *   mkfifo N.res, open it to read
- *   mkfifo N.req, open it read-write         sees N.req appear (inotify)
- *   write one HTTP request (Content-Length)  opens N.req and N.res, unlinks
+ *   mkfifo N.new, open it read-write,
+ *   write one HTTP request (Content-Length)
+ *   rename N.new to N.req                    sees N.req arrive (inotify)
+ *                                            opens N.req and N.res, unlinks
  *                                            them, writes SPOOL_ACK to N.res
  *   reads SPOOL_ACK: the relay has it        reads the request, sends it to
  *                                            the session socket, and copies
  *   reads the HTTP answer until EOF          the answer to N.res, closes
  *
  * No ack within SPOOL_PICKUP_MS means no relay: the client gives up.  The
- * client holds N.req open to the end (it is read-write so that opening
- * never blocks), so the relay frames the request by its Content-Length.
+ * request is whole in the FIFO before the relay can see it (so it fits the
+ * pipe's buffer: SPOOL_MAX_REQUEST), and the client holds it open to the
+ * end (read-write, so that opening never blocks): the relay frames it by
+ * its Content-Length, never by EOF.
  * writd cannot tell which process asked: requests of a spool session are
  * shown as not verified.
  */

@@ -303,8 +303,9 @@ relay_run(const char *dir, const char *sock, int pidfd, char err[WRIT_ERRLEN])
 	}
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (dirfd < 0 || in < 0 || inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO |
-	    IN_ONLYDIR | IN_DONT_FOLLOW) < 0) {
+	/* NB. not IN_CREATE: a client renames its request in once it is whole (spool.h). */
+	if (dirfd < 0 || in < 0 || inotify_add_watch(in, dir, IN_MOVED_TO | IN_ONLYDIR |
+	    IN_DONT_FOLLOW) < 0) {
 		snprintf(err, WRIT_ERRLEN, "cannot watch the spool %s: %s", dir, strerror(errno));
 		if (dirfd >= 0)
 			close(dirfd);

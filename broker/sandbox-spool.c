@@ -179,19 +179,20 @@ srt_settings(const struct spool_launch *l, const char *spool, const char *tmp)
 }
 
 /*
- * argv for the tool: srt --settings FILE -- CMD, or codex sandbox -c ... -- CMD.
- * The one string made for it goes to *ret_own, for the caller to free.
+ * argv for the tool: srt --settings FILE -- env TMPDIR=... CMD, or codex
+ * sandbox -c ... -- env TMPDIR=... CMD.  The strings made for it go to
+ * *ret_own and *ret_own_tmp, for the caller to free.
  */
 static char **
 tool_argv(const struct spool_launch *l, const char *run, const char *spool, const char *tmp,
-    char **ret_own)
+    char **ret_own, char **ret_own_tmp)
 {
 	size_t n = 0, k = 0;
 	char **argv;
 
 	while (l->cmd[n] != NULL)
 		n++;
-	if ((argv = calloc(n + 12, sizeof(*argv))) == NULL)
+	if ((argv = calloc(n + 14, sizeof(*argv))) == NULL)
 		return NULL;
 	argv[k++] = (char *)l->tool;
 	if (strcmp(l->tool, "srt") == 0) {
@@ -213,10 +214,17 @@ tool_argv(const struct spool_launch *l, const char *run, const char *spool, cons
 		    (char *)"sandbox_workspace_write.network_access=false";
 	}
 	argv[k++] = (char *)"--";
+	/*
+	 * NB. srt makes its proxy's sockets in $TMPDIR, where a long path
+	 * fails (sun_path): it keeps the tool's, and only CMD gets the run's.
+	 */
+	argv[k++] = (char *)"/usr/bin/env";
+	if (asprintf(ret_own_tmp, "TMPDIR=%s", tmp) < 0)
+		goto fail;
+	argv[k++] = *ret_own_tmp;
 	memcpy(argv + k, l->cmd, n * sizeof(*argv));
 	return argv;
  fail:
-	*ret_own = NULL;
 	free(argv);
 	return NULL;
 }
@@ -235,7 +243,7 @@ env_add(char **env, size_t *n, const char *name, const char *value)
 
 /* The tool's whole environment: a fixed list, and what the user named. */
 static char **
-tool_env(const struct spool_launch *l, const char *run, const char *spool, const char *tmp)
+tool_env(const struct spool_launch *l, const char *run, const char *spool)
 {
 	char **env = calloc(SPL_MAX_ENV, sizeof(*env)), cfg[PATH_MAX], home[PATH_MAX];
 	const char *path = secure_getenv("PATH");
@@ -250,7 +258,6 @@ tool_env(const struct spool_launch *l, const char *run, const char *spool, const
 	    env_add(env, &n, "HOME", l->home) &&
 	    env_add(env, &n, "TERM", secure_getenv("TERM")) &&
 	    env_add(env, &n, "LANG", secure_getenv("LANG")) &&
-	    env_add(env, &n, "TMPDIR", tmp) &&
 	    env_add(env, &n, "WRIT_SPOOL", spool) &&
 	    env_add(env, &n, "GIT_CONFIG_GLOBAL", cfg) &&
 	    env_add(env, &n, "WRIT_SERVER_UID", secure_getenv("WRIT_SERVER_UID")) &&
@@ -357,7 +364,7 @@ spool_launch(const struct spool_launch *l, spool_open_fn open_session,
     spool_close_fn close_session, void *ctx)
 {
 	char run[PATH_MAX] = "", spool[PATH_MAX], tmp[PATH_MAX], id[33], sock[PATH_MAX];
-	char err[WRIT_ERRLEN], **argv = NULL, **env = NULL, *own = NULL;
+	char err[WRIT_ERRLEN], **argv = NULL, **env = NULL, *own = NULL, *own_tmp = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int go[2] = { -1, -1 }, pidfd = -1, status, r;
 	bool opened = false;
@@ -368,8 +375,8 @@ spool_launch(const struct spool_launch *l, spool_open_fn open_session,
 		    "the sandbox tool's settings cannot carry", l->ws);
 	if ((r = run_make(l, run, spool, tmp)) != 0)
 		goto out;
-	if ((argv = tool_argv(l, run, spool, tmp, &own)) == NULL ||
-	    (env = tool_env(l, run, spool, tmp)) == NULL) {
+	if ((argv = tool_argv(l, run, spool, tmp, &own, &own_tmp)) == NULL ||
+	    (env = tool_env(l, run, spool)) == NULL) {
 		r = fail("too many variables, or out of memory", NULL);
 		goto out;
 	}
@@ -439,5 +446,6 @@ spool_launch(const struct spool_launch *l, spool_open_fn open_session,
 	free(env);
 	free(argv);
 	free(own);
+	free(own_tmp);
 	return r;
 }

@@ -338,8 +338,7 @@ show_request(const json_t *q, unsigned int cols)
 		show_field(&b, "workspace", str(s, "workspace"), cols);
 	if (json_is_false(json_object_get(c, "verified"))) {
 		/* NB. pid, exe and cmdline are the relay's: showing them would mislead. */
-		snprintf(buf, sizeof(buf), "NOT VERIFIED: came through writ-sandbox's spool "
-		    "(relay pid %lld); which process inside the sandbox asked is not known",
+		snprintf(buf, sizeof(buf), "NOT VERIFIED (via writ-sandbox's spool, relay pid %lld)",
 		    (long long)json_integer_value(json_object_get(c, "pid")));
 		show_field(&b, "caller", buf, cols);
 	} else {

@@ -769,27 +769,38 @@ resolve(struct sandbox *sb)
 	return 0;
 }
 
+/* The i-th --ro path, absolute and real, unless it would open writd to the agent. */
+static int
+ro_path(const struct sandbox *sb, size_t i, char abs[PATH_MAX])
+{
+	const char *p = sb->ro[i];
+	char given[PATH_MAX];
+
+	/* A profile's ~/: the user's home, as resolve found it. */
+	if (strncmp(p, "~/", 2) == 0) {
+		if ((size_t)snprintf(given, sizeof(given), "%s/%s", sb->home, p + 2) >=
+		    sizeof(given))
+			return die(p, "--ro: the path is too long");
+		p = given;
+	}
+	if (realpath(p, abs) == NULL)
+		return die(sb->ro[i], "--ro: no such path");
+	/* NB. a read-only mount does not stop connect(2) to a socket in it. */
+	if (path_within(sb->rundir, abs))
+		return die(abs, "--ro would show writd's runtime dir (its admin socket)");
+	return 0;
+}
+
 /* Add --ro-bind PATH PATH for each --ro, refusing what would open writd to the agent. */
 static int
 add_ro_paths(struct sandbox *sb, struct args *a)
 {
-	char abs[PATH_MAX], given[PATH_MAX];
+	char abs[PATH_MAX];
+	int r;
 
 	for (size_t i = 0; i < sb->nro; i++) {
-		const char *p = sb->ro[i];
-
-		/* A profile's ~/: the user's home, as resolve found it. */
-		if (strncmp(p, "~/", 2) == 0) {
-			if ((size_t)snprintf(given, sizeof(given), "%s/%s", sb->home, p + 2) >=
-			    sizeof(given))
-				return die(p, "--ro: the path is too long");
-			p = given;
-		}
-		if (realpath(p, abs) == NULL)
-			return die(sb->ro[i], "--ro: no such path");
-		/* NB. a read-only mount does not stop connect(2) to a socket in it. */
-		if (path_within(sb->rundir, abs))
-			return die(abs, "--ro would show writd's runtime dir (its admin socket)");
+		if ((r = ro_path(sb, i, abs)) != 0)
+			return r;
 		args_add3(a, "--ro-bind", abs, abs);
 	}
 	return 0;
@@ -1572,12 +1583,11 @@ run_spool(struct sandbox *sb)
 	for (size_t i = 0; i < sb->nro; i++) {
 		char abs[PATH_MAX];
 
-		if (realpath(sb->ro[i], abs) == NULL)
-			return die(sb->ro[i], "--ro: no such path");
-		if (path_within(sb->rundir, abs))
-			return die(abs, "--ro would show writd's runtime dir (its admin socket)");
-		if ((ro[l.nro] = strdup(abs)) == NULL)
-			return die("out of memory", NULL);
+		if ((r = ro_path(sb, i, abs)) != 0 || (ro[l.nro] = strdup(abs)) == NULL) {
+			for (size_t k = 0; k < l.nro; k++)
+				free((char *)ro[k]);
+			return r != 0 ? r : die("out of memory", NULL);
+		}
 		l.nro++;
 	}
 	if ((r = guards_build(sb)) != 0)

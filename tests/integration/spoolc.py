@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""spoolc.py DIR [--name NAME] [--regular] [--leave]: one raw exchange
+"""spoolc.py DIR [--name NAME] [--regular] [--hold]: one raw exchange
 through writ's spool (agent-side/spool.h), as a hostile client may make it.
 
 The request's bytes come from stdin, as they are: a test can send what
@@ -8,7 +8,7 @@ exits 0; 2 when no relay took the request within 5 s; 3 when the relay
 took it and closed without an answer.
   --name NAME  the exchange's name (default: 32 random hex digits)
   --regular    make NAME.req a regular file, not a FIFO
-  --leave      exit right after the ack, never reading the answer
+  --hold       after the ack, never read the answer (kill it to leave)
 """
 import os
 import select
@@ -18,18 +18,19 @@ import time
 args = sys.argv[1:]
 d = args.pop(0)
 name = os.urandom(16).hex()
-regular = leave = False
+regular = hold = False
 while args:
     a = args.pop(0)
     if a == "--name":
         name = args.pop(0)
     elif a == "--regular":
         regular = True
-    elif a == "--leave":
-        leave = True
+    elif a == "--hold":
+        hold = True
     else:
         sys.exit("spoolc.py: unknown option " + a)
 req, res = os.path.join(d, name + ".req"), os.path.join(d, name + ".res")
+new = os.path.join(d, name + ".new")
 data = sys.stdin.buffer.read()
 os.mkfifo(res, 0o600)
 r = os.open(res, os.O_RDONLY | os.O_NONBLOCK)
@@ -38,10 +39,19 @@ if regular:
         f.write(data)
     w = None
 else:
-    os.mkfifo(req, 0o600)
-    w = os.open(req, os.O_RDWR | os.O_NONBLOCK)
-    os.set_blocking(w, True)
-    os.write(w, data)
+    os.mkfifo(new, 0o600)
+    w = os.open(new, os.O_RDWR | os.O_NONBLOCK)
+    # What fits the FIFO's buffer now; the rest once the relay reads, if it does.
+    try:
+        data = data[os.write(w, data):]
+    except BlockingIOError:
+        pass
+    os.rename(new, req)
+    while data and select.select([], [w], [], 5)[1]:
+        try:
+            data = data[os.write(w, data):]
+        except BlockingIOError:
+            pass
 
 
 def wait(timeout):
@@ -58,8 +68,9 @@ if not wait(5):
 ack = os.read(r, 1)
 if ack != b"W":
     sys.exit(3)
-if leave:
-    sys.exit(0)
+if hold:
+    while True:
+        time.sleep(60)
 out = b""
 while True:
     if not wait(60):

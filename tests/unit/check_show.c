@@ -289,6 +289,35 @@ START_TEST(test_request_prompt)
 }
 END_TEST
 
+/* A caller that came through a spool: the relay's pid, exe and cmdline would mislead. */
+START_TEST(test_request_prompt_unverified)
+{
+	json_t *q = json_pack("{sss{ssss}s{sisisssssssb}sss{ss}sIsss{ssssss}}",
+	    "id", "0123456789abcdef0123456789abcdef",
+	    "session", "id", "fedcba9876543210fedcba9876543210", "name", "dev",
+	    "caller", "pid", 42, "uid", 1000, "exe", "/usr/bin/writ-sandbox",
+	    "cmdline", "writ-sandbox --srt -- agent", "cwd", "/home/u", "verified", 0,
+	    "kind", "jwt", "scope", "aud", "x", "ttl", (json_int_t)300, "reason", "r",
+	    "policy", "rule", "default", "tier", "default", "layer", "built-in");
+	char *text = show_request(q, 80);
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\n  caller    NOT VERIFIED (via writ-sandbox's spool, relay pid 42)\n"));
+	ck_assert_ptr_null(strstr(text, "writ-sandbox --srt"));
+	ck_assert_ptr_null(strstr(text, "\n  cmdline"));
+	ck_assert_ptr_null(strstr(text, "\n  cwd"));
+	free(text);
+	/* verified: the usual lines */
+	json_object_set_new(json_object_get(q, "caller"), "verified", json_true());
+	text = show_request(q, 80);
+	ck_assert_ptr_nonnull(strstr(text, "\n  caller    pid 42, uid 1000, /usr/bin/writ-sandbox\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\n  cmdline   writ-sandbox --srt -- agent\n"));
+	free(text);
+	json_decref(q);
+}
+END_TEST
+
 Suite *
 show_suite(void)
 {
@@ -301,6 +330,7 @@ show_suite(void)
 	tcase_add_test(tc, test_wrap_properties);
 	tcase_add_test(tc, test_padding_forges_no_header);
 	tcase_add_test(tc, test_request_prompt);
+	tcase_add_test(tc, test_request_prompt_unverified);
 	suite_add_tcase(s, tc);
 	return s;
 }
