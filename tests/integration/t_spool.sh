@@ -132,8 +132,9 @@ rm -f "$SPOOL"/*
 # A client that leaves while its request waits for a person: writd withdraws it.
 echo wait >"$T/verdict"
 body='{"kind":"jwt","scope":{"aud":"left"},"reason":"I will not wait!"}'
-printf 'POST /v1/writs HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" |
-	raw --hold &
+printf 'POST /v1/writs HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" >"$T/hold.req"
+# NB. python3 itself, not a function in a pipeline: $! must be the client.
+python3 "$SPOOLC" "$SPOOL" --hold <"$T/hold.req" &
 HOLD=$!
 wait_for npending_is 1
 eq "a request through the spool waits for a person" 1 "$(npending)"
