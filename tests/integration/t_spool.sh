@@ -29,6 +29,9 @@ esac
 EOF
 chmod +x "$T/decide"
 echo yes >"$T/verdict"
+# An allow rule on exe, which a caller through the spool must never meet.
+jq -n --arg e "$BIN/*" '{allow: [{id: "by-exe", kind: "jwt", scope: {aud: "by-exe"}, exe: $e}],
+	default: "ask"}' >"$T/user.json"
 start_writd "$(jq -c --arg c "$T/decide" '. + {approval: {command: $c, timeout: "60s"}}' \
 	<<<"$FORGE_CONFIG")" || exit 1
 forge_app_key
@@ -207,6 +210,26 @@ eq "writ-sandbox refuses a run directory parent another user made (exit 125)" 12
 check "  ... saying so" grep -q 'another user may have made it first' "$T/err"
 eq "  ... and made nothing in it" "" "$(ls -A "$T/squat/writ-sandbox")"
 eq "no refusal opened a session" "$n0" "$(admin /v1/sessions | jq '.sessions | length')"
+
+# A policy rule on exe: the relay's exe is writ-sandbox's, under $BIN/, and
+# must not stand for the unknown caller (break: api.c's WRIT_EXE_UNVERIFIED).
+SOCK=$(new_session by-exe)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=by-exe >/dev/null 2>&1
+eq "the exe rule allows writ on a socket, without asking (so the next can fail)" 0 "$?"
+rm -f "$T/asked.json"
+echo no >"$T/verdict"
+fsbx -- "$BIN/writ" get jwt --scope aud=by-exe >/dev/null 2>"$T/err"
+check "through the spool the same request is not allowed by the exe rule" test $? -ne 0
+eq "  ... a person was asked instead" by-exe "$(jq -r .scope.aud "$T/asked.json" 2>/dev/null)"
+echo yes >"$T/verdict"
+
+# The admin socket refuses a process in another user namespace, should a
+# sandbox show it the socket (Codex with network access does)
+# (break: server.c's other_userns).
+eq "the admin socket answers on the host" 200 "$(status "$ADMIN" GET /v1/requests)"
+eq "  ... and refuses the same call from a user namespace of its own" forbidden \
+	"$(bwrap --ro-bind / / --dev /dev --proc /proc --unshare-user --unshare-pid -- \
+		curl -s --unix-socket "$ADMIN" http://writ/v1/requests | jq -r .error.code)"
 
 # --- the real srt and the real Codex ------------------------------------------
 # Installed from npm into the build dir once (pinned), skipped where they cannot be.
