@@ -35,8 +35,9 @@ data = sys.stdin.buffer.read()
 os.mkfifo(res, 0o600)
 r = os.open(res, os.O_RDONLY | os.O_NONBLOCK)
 if regular:
-    with open(req, "wb") as f:
+    with open(new, "wb") as f:
         f.write(data)
+    os.rename(new, req)
     w = None
 else:
     os.mkfifo(new, 0o600)
