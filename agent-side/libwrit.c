@@ -423,9 +423,9 @@ writ_report(const char *prog, const char *sock, int r, const struct writ_resp *r
 	}
 	if (r < 0) {
 		fprintf(stderr, "%s: %s at %s (%s)\n", prog, writ_http_strerror(r), sock,
-		    strncmp(sock, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) == 0 ?
-		    "no relay took the request: is writ-sandbox still running?" :
-		    "is writd running?");
+		    strncmp(sock, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) != 0 ? "is writd running?" :
+		    r == WRIT_HTTP_ECONNECT ? "no relay took the request: is writ-sandbox "
+		    "still running?" : "through writ-sandbox's spool");
 		return;
 	}
 	writ_resp_error(resp, &code, &msg);

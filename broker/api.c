@@ -585,7 +585,12 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pthread_mutex_lock(&writd_lock);
 	r = session_create(name, ws, pid ? (pid_t)json_integer_value(pid) : 0, &s, err);
 	if (r == 0) {
-		s->spool = via != NULL && strcmp(via, "spool") == 0;
+		/* NB. the relay is who opens the session: writ-sandbox, on the admin socket. */
+		if (via != NULL && strcmp(via, "spool") == 0) {
+			s->spool = true;
+			s->relay_pid = rq->conn->peer->pid;
+			s->relay_start = rq->conn->peer->start;
+		}
 		body = session_json(s);
 		audit_log("session_opened", json_pack("{sssssOss}", "session", s->id,
 		    "name", s->name, "workspace", json_object_get(body, "workspace"),

@@ -67,6 +67,9 @@ static const struct writ_error table[] = {
 	  "this kind is not configured in writd" },
 	{ WRIT_EAUDIT, "audit_unavailable", 503,
 	  "the audit log cannot be written, so nothing is issued; see writd's log" },
+	{ WRIT_ENOTRELAY, "not_relay", 403,
+	  "this session is reached through writ-sandbox's spool: its socket is for "
+	  "that writ-sandbox only" },
 };
 
 const struct writ_error *

@@ -46,6 +46,7 @@ enum {
 	WRIT_EUPTIMEOUT = -33,	/* upstream did not answer in time */
 	WRIT_EUNCONFIGURED = -34, /* the kind has no configuration */
 	WRIT_EAUDIT = -35,	/* the audit log cannot take records */
+	WRIT_ENOTRELAY = -36,	/* a spool session's socket, not from its relay */
 };
 
 struct writ_error {

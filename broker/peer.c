@@ -129,18 +129,20 @@ peer_alive(const struct peer *p)
 }
 
 /*
- * Is pid in a user namespace other than ours?  bwrap, srt, Codex and
- * containers each make one.  Unknown (not ours to read: root's) is no.
+ * Is pid (of uid) in a user namespace other than ours?  bwrap, srt, Codex
+ * and containers each make one.  Not ours to read is yes (a namespace's
+ * owner decides who may look), but for root, whose namespace a writd of
+ * another user cannot read.
  */
 static bool
-other_userns(pid_t pid)
+other_userns(pid_t pid, uid_t uid)
 {
 	char path[64];
 	struct stat a, b;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	if (stat(path, &a) != 0 || stat("/proc/self/ns/user", &b) != 0)
-		return false;
+		return uid != 0;
 	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
 
@@ -182,7 +184,9 @@ peer_from_socket(int fd, struct peer **ret_peer)
 	read_link(p->pid, "exe", p->exe, sizeof(p->exe));
 	read_link(p->pid, "cwd", p->cwd, sizeof(p->cwd));
 	read_cmdline(p->pid, p->cmdline, sizeof(p->cmdline));
-	p->other_userns = other_userns(p->pid);
+	p->other_userns = other_userns(p->pid, p->uid);
+	if (peer_start_time(p->pid, &p->start) < 0)
+		p->start = 0;
 	/* Still alive after the reads: what we read was that process's. */
 	if (!peer_alive(p)) {
 		r = WRIT_EGONE;

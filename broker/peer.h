@@ -31,7 +31,9 @@ struct peer {
 	char cmdline[WRIT_MAX_CMDLINE]; /* args joined by spaces, printable */
 	bool relayed;		/* through a spool relay: all of the above is the
 				   relay's, and the caller is not verified */
-	bool other_userns;	/* in a user namespace not writd's: a sandbox's */
+	bool other_userns;	/* in a user namespace not writd's (or not ours to
+				   read, unless root): a sandbox's */
+	uint64_t start;		/* peer_start_time, 0 when unknown */
 };
 
 /*

@@ -41,10 +41,11 @@ struct xfer {
 	long long deadline;		/* ms, monotonic */
 };
 
-static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-    "Content-Type: application/json\r\nContent-Length: 98\r\n\r\n"
-    "{\"error\":{\"code\":\"busy\",\"message\":\"too many requests in flight through "
-    "writ-sandbox's spool\"}}";
+#define BUSY_BODY "{\"error\":{\"code\":\"busy\",\"message\":\"too many requests in " \
+    "flight through writ-sandbox's spool; retry later\"}}"
+/* NB. the length is counted, never written by hand: a wrong one cuts or hangs the answer. */
+static const char busy_body[] = BUSY_BODY;
+
 
 static long long
 now_ms(void)
@@ -113,8 +114,15 @@ take(int dirfd, const char *name, unsigned int inflight)
 		return NULL;
 	}
 	if (inflight >= RELAY_MAX_INFLIGHT) {
+		char busy[256];
+		int k = snprintf(busy, sizeof(busy), "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Connection: close\r\nContent-Type: application/json\r\n"
+		    "Retry-After: 1\r\nContent-Length: %zu\r\n\r\n%s",
+		    sizeof(busy_body) - 1, busy_body);
+
 		/* NB. fits the pipe's buffer: written at once or not at all. */
-		(void)!write(x->res, busy, sizeof(busy) - 1);
+		if (k > 0 && (size_t)k < sizeof(busy))
+			(void)!write(x->res, busy, (size_t)k);
 		xfer_free(x);
 		return NULL;
 	}
@@ -138,7 +146,16 @@ framed(const char *buf, size_t len)
 	long clen = -1;
 
 	if (end == NULL)
-		return len >= SPOOL_MAX_REQUEST ? -1 : 0;
+		return len >= SPOOL_MAX_REQUEST || memchr(buf, '\0', len) != NULL ? -1 : 0;
+	/*
+	 * NB. every line ends in CRLF, and no CR, LF or NUL is anywhere else:
+	 * libmicrohttpd takes a bare LF as a line's end, and a header we did
+	 * not see (a second Content-Length) would frame a second request.
+	 */
+	for (const char *c = buf; c < end; c++)
+		if (*c == '\0' || (*c == '\r' && c[1] != '\n') ||
+		    (*c == '\n' && (c == buf || c[-1] != '\r')))
+			return -1;
 	for (h = memmem(buf, (size_t)(end - buf), "\r\n", 2); h != NULL && h < end;
 	    h = memmem(h + 2, (size_t)(end - h), "\r\n", 2)) {
 		if (strncasecmp(h + 2, "Transfer-Encoding:", 18) == 0)

@@ -93,6 +93,9 @@ base_dir(char out[PATH_MAX])
 		    "remove it, or set XDG_RUNTIME_DIR\n", out);
 		return SPL_EFAIL;
 	}
+	/* NB. back to unlistable, whoever made it listable (ours: no race that matters). */
+	if ((st.st_mode & 07777) != 0300 && chmod(out, 0300) != 0)
+		return fail(out, strerror(errno));
 	return 0;
 }
 
@@ -192,7 +195,7 @@ tool_argv(const struct spool_launch *l, const char *run, const char *spool, cons
 
 	while (l->cmd[n] != NULL)
 		n++;
-	if ((argv = calloc(n + 14, sizeof(*argv))) == NULL)
+	if ((argv = calloc(n + 18, sizeof(*argv))) == NULL)
 		return NULL;
 	argv[k++] = (char *)l->tool;
 	if (strcmp(l->tool, "srt") == 0) {
@@ -210,8 +213,12 @@ tool_argv(const struct spool_launch *l, const char *run, const char *spool, cons
 			goto fail;
 		argv[k++] = *ret_own;
 		argv[k++] = (char *)"-c";
-		argv[k++] = l->net_host ? (char *)"sandbox_workspace_write.network_access=true" :
-		    (char *)"sandbox_workspace_write.network_access=false";
+		argv[k++] = (char *)"sandbox_workspace_write.network_access=false";
+		/* NB. else Codex lets the agent write the host's /tmp (and $TMPDIR). */
+		argv[k++] = (char *)"-c";
+		argv[k++] = (char *)"sandbox_workspace_write.exclude_slash_tmp=true";
+		argv[k++] = (char *)"-c";
+		argv[k++] = (char *)"sandbox_workspace_write.exclude_tmpdir_env_var=true";
 	}
 	argv[k++] = (char *)"--";
 	/*
@@ -241,6 +248,29 @@ env_add(char **env, size_t *n, const char *name, const char *value)
 	return true;
 }
 
+/*
+ * CODEX_HOME: writ-sandbox's own, so none of the user's Codex configuration
+ * applies; $XDG_STATE_HOME/writ-sandbox/codex (~/.local/state/...), as Codex
+ * refuses a home under a temporary directory.
+ */
+static int
+codex_home(const struct spool_launch *l, char out[PATH_MAX])
+{
+	const char *base = secure_getenv("XDG_STATE_HOME");
+	char err[WRIT_ERRLEN];
+	int n;
+
+	if (base != NULL && base[0] == '/')
+		n = snprintf(out, PATH_MAX, "%s/writ-sandbox/codex", base);
+	else
+		n = snprintf(out, PATH_MAX, "%s/.local/state/writ-sandbox/codex", l->home);
+	if (n < 0 || n >= PATH_MAX)
+		return fail("CODEX_HOME", "path too long");
+	if (fs_private_dir(out, 1, err) < 0)
+		return fail("CODEX_HOME", err);
+	return 0;
+}
+
 /* The tool's whole environment: a fixed list, and what the user named. */
 static char **
 tool_env(const struct spool_launch *l, const char *run, const char *spool)
@@ -253,7 +283,8 @@ tool_env(const struct spool_launch *l, const char *run, const char *spool)
 	if (env == NULL)
 		return NULL;
 	snprintf(cfg, sizeof(cfg), "%s/gitconfig", run);
-	snprintf(home, sizeof(home), "%s/codex-home", run);
+	if (strcmp(l->tool, "codex") == 0 && codex_home(l, home) != 0)
+		goto fail;
 	ok = env_add(env, &n, "PATH", path != NULL && *path != '\0' ? path : SPL_DEFAULT_PATH) &&
 	    env_add(env, &n, "HOME", l->home) &&
 	    env_add(env, &n, "TERM", secure_getenv("TERM")) &&
@@ -270,6 +301,7 @@ tool_env(const struct spool_launch *l, const char *run, const char *spool)
 	}
 	if (ok)
 		return env;
+ fail:
 	for (size_t i = 0; env[i] != NULL; i++) {
 		explicit_bzero(env[i], strlen(env[i]));
 		free(env[i]);
@@ -308,12 +340,8 @@ run_make(const struct spool_launch *l, char run[PATH_MAX], char spool[PATH_MAX],
 	    l->helper);
 	if ((r = write_file(run, "gitconfig", cfg, 0444)) != 0)
 		return r;
-	if (strcmp(l->tool, "codex") == 0) {
-		snprintf(cfg, sizeof(cfg), "%s/codex-home", run);
-		if (mkdir(cfg, 0700) != 0)
-			return fail(cfg, strerror(errno));
+	if (strcmp(l->tool, "codex") == 0)
 		return 0;
-	}
 	if ((settings = srt_settings(l, spool, tmp)) == NULL)
 		return fail("out of memory", NULL);
 	r = write_file(run, "srt.json", settings, 0400);

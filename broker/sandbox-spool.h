@@ -14,8 +14,11 @@
  *   BASE/RUN/         32 random hex digits, mode 0700, removed at the end
  *     gitconfig       credential.helper = git-credential-writ
  *     srt.json        srt's settings (--srt)
- *     codex-home/     CODEX_HOME (--codex): none of the user's Codex config
+ *     tmp/            the agent's TMPDIR
  *     spool/          the only place outside the workspace the agent writes
+ *
+ * With --codex, CODEX_HOME is $XDG_STATE_HOME/writ-sandbox/codex: none of
+ * the user's Codex configuration applies.
  */
 #ifndef WRIT_SANDBOX_SPOOL_H
 #define WRIT_SANDBOX_SPOOL_H
@@ -38,7 +41,6 @@ struct spool_launch {
 	size_t ndomains;
 	const char *const *guard;		/* srt: absolute paths kept read-only */
 	size_t nguard;
-	bool net_host;				/* codex: network_access */
 	char **cmd;
 };
 

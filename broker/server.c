@@ -378,8 +378,17 @@ notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			conn->refuse = WRIT_EFORBIDDEN;
 	} else if (conn->session->closed)
 		conn->refuse = WRIT_ECLOSED;
-	else
-		conn->peer->relayed = conn->session->spool;
+	else if (conn->session->spool) {
+		/*
+		 * NB. only the relay: another process that found the socket
+		 * (Codex shows writd's runtime dir) would pass for the
+		 * unverified caller of this session.
+		 */
+		if (conn->peer->pid != conn->session->relay_pid || conn->peer->start == 0 ||
+		    conn->peer->start != conn->session->relay_start)
+			conn->refuse = WRIT_ENOTRELAY;
+		conn->peer->relayed = true;
+	}
 	conn->live = true;
 	conn->prev = NULL;
 	conn->next = live;

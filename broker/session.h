@@ -45,6 +45,8 @@ struct session {
 	bool restored;			/* left by a crashed run: no socket, only its writs */
 	bool spool;			/* asked through writ-sandbox's spool relay: the
 					   process behind a request is not known */
+	pid_t relay_pid;		/* spool: the relay, the only peer of its socket */
+	uint64_t relay_start;		/* ... and when it started (peer_start_time) */
 	struct session *next;
 };
 

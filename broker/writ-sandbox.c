@@ -739,6 +739,20 @@ resolve(struct sandbox *sb)
 	if (sb->profile != NULL && path_within(sb->profile_path, sb->ws))
 		return die(sb->profile_path, "the profile is in the workspace, where the "
 		    "agent could change it for the next run; keep it outside");
+	if (sb->ndomains > 0 && strcmp(sb->tool, "srt") != 0)
+		return die("--allow-domain is for --srt (its proxy); bubblewrap has "
+		    "--net host", NULL);
+	if (strcmp(sb->tool, "srt") == 0 && strcmp(sb->net, "host") == 0)
+		return die("--net host: srt has no such mode; name the hosts the agent may "
+		    "reach with --allow-domain", NULL);
+	/*
+	 * NB. with network access Codex allows Unix sockets, and it cannot hide
+	 * writd's runtime dir: the agent would reach every session's socket.
+	 */
+	if (strcmp(sb->tool, "codex") == 0 && strcmp(sb->net, "host") == 0)
+		return die("--net host with --codex: Codex then allows Unix sockets and "
+		    "cannot hide writd's runtime dir, so the agent could use every "
+		    "session's socket; use --srt --allow-domain, or bubblewrap", NULL);
 	if (find_in_path("bwrap", sb->bwrap) < 0)
 		return die("bwrap is not in PATH", "install bubblewrap (apt-get install "
 		    "bubblewrap)");
@@ -748,12 +762,6 @@ resolve(struct sandbox *sb)
 		    "@anthropic-ai/sandbox-runtime" : "@openai/codex");
 		return SBX_EFAIL;
 	}
-	if (sb->ndomains > 0 && strcmp(sb->tool, "srt") != 0)
-		return die("--allow-domain is for --srt (its proxy); bubblewrap and Codex "
-		    "have --net host", NULL);
-	if (strcmp(sb->tool, "srt") == 0 && strcmp(sb->net, "host") == 0)
-		return die("--net host: srt has no such mode; name the hosts the agent may "
-		    "reach with --allow-domain", NULL);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return die("/proc/self/exe", strerror(errno));
@@ -1572,7 +1580,7 @@ run_spool(struct sandbox *sb)
 	struct spool_launch l = { .tool = sb->tool, .toolpath = sb->toolpath, .ws = sb->ws,
 	    .home = sb->home, .rundir = sb->rundir, .helper = helper, .writ = sb->writ,
 	    .ro = ro, .nro = 0, .env = sb->env, .nenv = sb->nenv, .domains = sb->domains,
-	    .ndomains = sb->ndomains, .guard = gp, .net_host = strcmp(sb->net, "host") == 0,
+	    .ndomains = sb->ndomains, .guard = gp,
 	    .cmd = sb->cmd };
 	int r;
 
@@ -1603,9 +1611,6 @@ run_spool(struct sandbox *sb)
 		fputs("writ-sandbox: warning: --codex: Codex's sandbox cannot keep agent "
 		    "configuration files (.claude, CLAUDE.md, .git/hooks ...) read-only, nor "
 		    "hide your home; use --srt or bubblewrap where that matters\n", stderr);
-	if (strcmp(sb->tool, "codex") == 0 && l.net_host)
-		fputs("writ-sandbox: warning: --net host: the sandbox shares the host's "
-		    "network, including services on localhost\n", stderr);
 	r = spool_launch(&l, spool_open, spool_close, sb);
 	for (size_t i = 0; i < l.nro; i++)
 		free((char *)ro[i]);

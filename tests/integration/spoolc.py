@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""spoolc.py DIR [--name NAME] [--regular] [--hold]: one raw exchange
+"""spoolc.py DIR [--name NAME] [--regular] [--hold] [--acked FILE]: one raw exchange
 through writ's spool (agent-side/spool.h), as a hostile client may make it.
 
 The request's bytes come from stdin, as they are: a test can send what
@@ -9,6 +9,7 @@ took it and closed without an answer.
   --name NAME  the exchange's name (default: 32 random hex digits)
   --regular    make NAME.req a regular file, not a FIFO
   --hold       after the ack, never read the answer (kill it to leave)
+  --acked FILE make FILE once the relay has acknowledged
 """
 import os
 import select
@@ -19,6 +20,7 @@ args = sys.argv[1:]
 d = args.pop(0)
 name = os.urandom(16).hex()
 regular = hold = False
+acked = None
 while args:
     a = args.pop(0)
     if a == "--name":
@@ -27,6 +29,8 @@ while args:
         regular = True
     elif a == "--hold":
         hold = True
+    elif a == "--acked":
+        acked = args.pop(0)
     else:
         sys.exit("spoolc.py: unknown option " + a)
 req, res = os.path.join(d, name + ".req"), os.path.join(d, name + ".res")
@@ -69,6 +73,8 @@ if not wait(5):
 ack = os.read(r, 1)
 if ack != b"W":
     sys.exit(3)
+if acked:
+    open(acked, "w").close()
 if hold:
     while True:
         time.sleep(60)

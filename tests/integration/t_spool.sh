@@ -112,6 +112,8 @@ for bad in "no Content-Length|GET /v1/health HTTP/1.1\r\nHost: writ\r\n\r\n" \
 	"chunked|POST /v1/writs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" \
 	"two Content-Lengths|POST /v1/writs HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 4\r\n\r\n{}{}" \
 	"a negative Content-Length|POST /v1/writs HTTP/1.1\r\nContent-Length: -5\r\n\r\n" \
+	"a header line ending in a bare LF|POST /v1/writs HTTP/1.1\r\nHost: writ\nContent-Length: 2\r\n\r\n{}" \
+	"a bare CR in a header|POST /v1/writs HTTP/1.1\r\nHost: writ\rX: y\r\nContent-Length: 2\r\n\r\n{}" \
 	"a Content-Length over the limit|POST /v1/writs HTTP/1.1\r\nContent-Length: 70000\r\n\r\n"; do
 	printf "${bad#*|}" | raw >/dev/null
 	eq "a request with ${bad%%|*} is taken and dropped, unanswered" 3 "$?"
@@ -148,19 +150,37 @@ eq "  ... and is withdrawn when its client leaves (the relay hangs up on writd)"
 echo yes >"$T/verdict"
 
 # A flood: clients that send a head and never the body hold the relay for
-# RELAY_READ_MS each; more than RELAY_MAX_INFLIGHT at once get 503 busy.
-fl=()
-for i in $(seq 1 24); do
-	printf 'POST /v1/writs HTTP/1.1\r\nContent-Length: 10\r\n\r\n' | raw >"$T/flood.$i" &
+# RELAY_READ_MS (5 s) each; past RELAY_MAX_INFLIGHT (16) the rest get 503 busy.
+stall() {
+	printf 'POST /v1/writs HTTP/1.1\r\nContent-Length: 10\r\n\r\n' |
+		raw --acked "$T/acked.$1" >"$T/flood.$1" &
 	fl+=($!)
-done
+}
+fl=()
+for i in $(seq 1 16); do stall "$i"; done
+held16() { [ "$(ls "$T" | grep -c '^acked\.')" = 16 ]; }
+wait_for held16
+for i in $(seq 17 24); do stall "$i"; done
+WRIT_SPOOL=$SPOOL "$BIN/writ" status >/dev/null 2>"$T/busy.err"
 # NB. not a bare wait: the sandbox is a child too, waiting on its gate.
 wait "${fl[@]}"
-eq "24 stalled clients at once: the relay answers 8 of them 503 busy at once" 8 \
+eq "24 stalled clients: the 8 past the relay's 16 get 503 busy at once" 8 \
 	"$(grep -l '^HTTP/1.1 503' "$T"/flood.* | wc -l)"
+check "  ... and writ, meanwhile, says writ-sandbox's spool is busy" \
+	grep -q 'too many requests in flight through writ-sandbox.s spool' "$T/busy.err"
+grep -q 'too many requests' "$T/busy.err" || cat "$T/busy.err"
 printf "$health" | raw >"$T/raw.out"
 eq "  ... and serves the next client once they are dropped" "0 200" \
 	"$? $(head -1 "$T/raw.out" | cut -d' ' -f2)"
+
+# The spool session's socket is its relay's only: another process that
+# finds it (Codex shows writd's runtime dir) cannot pass for the unverified
+# caller (break: server.c's relay_pid check).
+SSOCK=$(admin /v1/sessions | jq -r --arg s "$SID" '.sessions[] | select(.id == $s) | .socket')
+status "$SSOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"not-the-relay"}}' >/dev/null
+eq "a process other than the relay is refused on a spool session's socket" not_relay \
+	"$(jq -r .error.code "$T/body")"
+eq "  ... and asks nothing" 0 "$(npending)"
 
 # The client side: a spool that is not private, none at all, no relay.
 mkdir -m 0755 "$T/open-spool"
@@ -185,6 +205,12 @@ check "  ... its writ is revoked" test -z "$(admin /v1/writs | jq -r --arg id "$
 check "  ... and its run directory (spool, settings, git config) is removed" runs_left
 rm -f "$WS/tok" "$WS/tok.err" "$WS/env.out"
 
+# The runs' parent made listable (by whom?) goes back to 0300 at the next run.
+chmod 0700 "$XDG_RUNTIME_DIR/writ-sandbox"
+fsbx -- true
+eq "a listable parent of the runs is made unlistable again" 300 \
+	"$(stat -c %a "$XDG_RUNTIME_DIR/writ-sandbox")"
+
 # writ-sandbox's own refusals: each exits 125 and opens no session.
 n0=$(admin /v1/sessions | jq '.sessions | length')
 refused() {	# WHAT GREP ARGS...
@@ -198,6 +224,7 @@ refused "--srt with --codex" 'one sandbox tool at a time' --srt --codex
 refused "--allow-domain without --srt" 'is for --srt' --allow-domain x.org
 refused "--net host with --srt" 'srt has no such mode' --srt --net host
 refused "a malformed --allow-domain" 'takes a host name' --srt --allow-domain 'a b'
+refused "--net host with --codex" 'cannot hide writd' --codex --net host
 HOME=$H PATH=/usr/bin:/bin "$BIN/writ-sandbox" --codex --workspace "$WS" -- true 2>"$T/err"
 eq "writ-sandbox --codex without codex in PATH exits 125" 125 "$?"
 check "  ... naming the package to install" grep -q '@openai/codex' "$T/err"
@@ -287,12 +314,16 @@ for tool in srt codex; do
 		echo x >'$T/outside' 2>/dev/null; echo \$? >outside.rc
 		keyctl search @u keyring '$KEYRING' >keyring.out 2>&1; echo \$? >keyring.rc
 		python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"$ADMIN\")' 2>/dev/null; echo \$? >admin.rc
+		touch /tmp/writ-spool-canary.$tool 2>/dev/null; echo \$? >tmp.rc
 		echo edited >notes.txt; echo \$? >edit.rc" 2>/dev/null
 	eq "$tool: the host's canary variable is not inside" none "$(cat "$WS/canary.out")"
 	check "  ... writing outside the workspace fails" test "$(cat "$WS/outside.rc")" -ne 0 -a ! -e "$T/outside"
 	check "  ... writd's keyring is not found" test "$(cat "$WS/keyring.rc")" -ne 0
 	check "  ... connecting to writd's admin socket fails" test "$(cat "$WS/admin.rc")" -ne 0
 	eq "  ... editing a workspace file works" "0 edited" "$(cat "$WS/edit.rc") $(cat "$WS/notes.txt")"
+	check "  ... writing the host's /tmp fails" \
+		test "$(cat "$WS/tmp.rc")" -ne 0 -a ! -e "/tmp/writ-spool-canary.$tool"
+	rm -f "/tmp/writ-spool-canary.$tool"
 	if [ "$tool" = srt ]; then
 		check "  ... the home's ~/.ssh/id_ed25519 cannot be read" \
 			sh -c "! grep -q canary-key '$WS/ssh.out'"
@@ -329,19 +360,19 @@ for tool in srt codex; do
 			env -u NO_PROXY -u no_proxy git clone -q "$GH/acme/widgets.git" clone 2>"$T/err"
 		eq "srt: git clone through the helper, via srt's proxy, succeeds" 0 "$?"
 		[ -d "$WS/clone" ] || cat "$T/err"
+		check "  ... the workspace has the repository" \
+			sh -c "git -C '$WS/clone' rev-parse -q --verify HEAD >/dev/null"
 	else
-		GIT_SSL_CAINFO=$FORGE_CA sbx codex --net host --env GIT_SSL_CAINFO \
-			--git-host "127.0.0.1:$FORGE_PORT" --name codex-git -- \
-			git clone -q "$GH/acme/widgets.git" clone 2>"$T/err"
-		eq "codex --net host: git clone through the helper succeeds" 0 "$?"
-		[ -d "$WS/clone" ] || cat "$T/err"
-		sbx codex --net host -- curl -s --unix-socket "$ADMIN" http://writ/v1/requests \
-			>"$T/admin.out" 2>/dev/null
-		eq "  ... the admin socket, reachable with --net host, refuses the sandbox" forbidden \
-			"$(jq -r .error.code "$T/admin.out" 2>/dev/null)"
+		# NB. no network in Codex (--net host is refused): git asks its
+		# credential helper as a clone would, and the token comes through.
+		sbx codex --git-host "127.0.0.1:$FORGE_PORT" --name codex-git -- sh -c \
+			"printf 'protocol=https\\nhost=127.0.0.1:$FORGE_PORT\\npath=acme/widgets.git\\n\\n' |
+			git credential fill >cred.out" 2>"$T/err"
+		eq "codex: git credential fill through the helper succeeds" 0 "$?"
+		check "  ... with a token from the fake GitHub" \
+			sh -c "grep -qx 'password=$(forge_fake tokens | jq -r '.tokens[-1].token')' '$WS/cred.out'"
+		rm -f "$WS/cred.out"
 	fi
-	check "  ... the workspace has the repository" \
-		sh -c "git -C '$WS/clone' rev-parse -q --verify HEAD >/dev/null"
 	eq "  ... and after exit no github writ is left" 0 \
 		"$(admin /v1/writs | jq '[.writs[] | select(.kind == "github")] | length')"
 	rm -rf "$WS/clone"
