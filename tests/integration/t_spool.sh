@@ -112,7 +112,7 @@ for bad in "no Content-Length|GET /v1/health HTTP/1.1\r\nHost: writ\r\n\r\n" \
 	"chunked|POST /v1/writs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" \
 	"two Content-Lengths|POST /v1/writs HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 4\r\n\r\n{}{}" \
 	"a negative Content-Length|POST /v1/writs HTTP/1.1\r\nContent-Length: -5\r\n\r\n" \
-	"a header line ending in a bare LF|POST /v1/writs HTTP/1.1\r\nHost: writ\nContent-Length: 2\r\n\r\n{}" \
+	"a header line ending in a bare LF|POST /v1/writs HTTP/1.1\r\nHost: writ\nContent-Length: 0\r\nContent-Length: 2\r\n\r\n{}" \
 	"a bare CR in a header|POST /v1/writs HTTP/1.1\r\nHost: writ\rX: y\r\nContent-Length: 2\r\n\r\n{}" \
 	"a Content-Length over the limit|POST /v1/writs HTTP/1.1\r\nContent-Length: 70000\r\n\r\n"; do
 	printf "${bad#*|}" | raw >/dev/null
