@@ -77,7 +77,7 @@ WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) pol
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
-SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
+SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \

@@ -16,13 +16,13 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/keyctl.h>
 #include <jansson.h>
 
 #include "../agent-side/libwrit.h"
 #include "fsutil.h"
+#include "launch.h"
 #include "relay.h"
 #include "sandbox-spool.h"
 
@@ -44,8 +44,6 @@ static const char *const home_secrets[] = {
 	".password-store", ".local/share/keyrings", ".config/writ",
 	".local/state/writ", NULL
 };
-
-static volatile sig_atomic_t tool_pid;
 
 static int
 fail(const char *what, const char *why)
@@ -350,14 +348,6 @@ run_make(const struct spool_launch *l, char run[PATH_MAX], char spool[PATH_MAX],
 }
 
 static void
-on_signal(int sig)
-{
-	/* Passed on: the tool ends the sandbox, and the session closes after. */
-	if (tool_pid > 0)
-		kill((pid_t)tool_pid, sig);
-}
-
-static void
 child_main(const struct spool_launch *l, int go_fd, char **argv, char **env)
 {
 	char c;
@@ -393,10 +383,9 @@ spool_launch(const struct spool_launch *l, spool_open_fn open_session,
 {
 	char run[PATH_MAX] = "", spool[PATH_MAX], tmp[PATH_MAX], id[33], sock[PATH_MAX];
 	char err[WRIT_ERRLEN], **argv = NULL, **env = NULL, *own = NULL, *own_tmp = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	int go[2] = { -1, -1 }, pidfd = -1, status, r;
+	int go[2] = { -1, -1 }, pidfd = -1, r, st;
 	bool opened = false;
-	pid_t pid, w;
+	pid_t pid;
 
 	if (!plain_path(l->ws) || !plain_path(l->home) || !plain_path(l->helper))
 		return fail("a path has a quote, backslash or control character, which "
@@ -421,13 +410,10 @@ spool_launch(const struct spool_launch *l, spool_open_fn open_session,
 		close(go[1]);
 		child_main(l, go[0], argv, env);
 	}
-	tool_pid = pid;
+	/* Passed on: the tool ends the sandbox, and the session closes after. */
+	launch_forward_signals(pid);
 	close(go[0]);
 	go[0] = -1;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	if ((r = open_session(ctx, pid, id, sock)) == 0) {
 		opened = true;
 		if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
@@ -444,18 +430,10 @@ spool_launch(const struct spool_launch *l, spool_open_fn open_session,
 		kill(pid, SIGTERM);
 		r = SPL_EFAIL;
 	}
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	tool_pid = 0;
-	if (r == 0) {
-		if (w < 0)
-			r = fail("waitpid", strerror(errno));
-		else if (WIFEXITED(status))
-			r = WEXITSTATUS(status);
-		else
-			r = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : SPL_EFAIL;
-	}
+	if ((st = launch_wait(pid)) < 0 && r == 0)
+		r = fail("waitpid", strerror(errno));
+	else if (r == 0)
+		r = st;
 	if (opened)
 		close_session(ctx, id);
  out:

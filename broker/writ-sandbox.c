@@ -29,7 +29,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/keyctl.h>
 #include <jansson.h>
@@ -37,6 +36,7 @@
 #include "../agent-side/libwrit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "launch.h"
 #include "sandbox-spool.h"
 
 /* Exit status of writ-sandbox's own failures (as env(1) and timeout(1) do). */
@@ -186,7 +186,6 @@ struct sandbox {
 	char recpath[PATH_MAX];	/* this run's record, once written */
 };
 
-static volatile sig_atomic_t child_pid;
 
 static int
 die(const char *what, const char *why)
@@ -1382,14 +1381,6 @@ child_main(const struct sandbox *sb, int go_fd, int args_fd, int git_fd)
 	_exit(SBX_EFAIL);
 }
 
-static void
-on_signal(int sig)
-{
-	/* Passed on: bwrap ends the sandbox, and we close the session after. */
-	if (child_pid > 0)
-		kill((pid_t)child_pid, sig);
-}
-
 /*
  * POST /v1/sessions for pid; the id and socket into ret_id and ret_sock,
  * and the uid writd runs as (as the kernel told) into ret_uid.
@@ -1484,10 +1475,9 @@ run(struct sandbox *sb)
 {
 	struct args a = { 0 };
 	char id[33], sock[PATH_MAX];
-	int go[2] = { -1, -1 }, gitfd, argsfd = -1, status, r;
-	struct sigaction sa = { .sa_handler = on_signal };
+	int go[2] = { -1, -1 }, gitfd, argsfd = -1, r, st;
 	bool opened = false;
-	pid_t pid, w;
+	pid_t pid;
 
 	if ((gitfd = gitconfig_fd(sb)) < 0)
 		return die("cannot write the sandbox's git config", strerror(errno));
@@ -1507,13 +1497,10 @@ run(struct sandbox *sb)
 		close(go[1]);
 		child_main(sb, go[0], argsfd, gitfd);
 	}
-	child_pid = pid;
+	/* Passed on: bwrap ends the sandbox, and we close the session after. */
+	launch_forward_signals(pid);
 	close(go[0]);
 	go[0] = -1;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	if ((r = session_open(sb, pid, id, sock, &sb->server_uid)) == 0) {
 		opened = true;
 		args_add3(&a, "--bind", sock, SBX_AGENT_SOCK);
@@ -1528,18 +1515,10 @@ run(struct sandbox *sb)
 	/* On failure the child reads EOF and exits without running anything. */
 	close(go[1]);
 	go[1] = -1;
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	child_pid = 0;
-	if (r == 0) {
-		if (w < 0)
-			r = die("waitpid", strerror(errno));
-		else if (WIFEXITED(status))
-			r = WEXITSTATUS(status);
-		else
-			r = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : SBX_EFAIL;
-	}
+	if ((st = launch_wait(pid)) < 0 && r == 0)
+		r = die("waitpid", strerror(errno));
+	else if (r == 0)
+		r = st;
 	if (opened)
 		session_close(sb, id);
  out:
