@@ -270,3 +270,78 @@ forge_revoked() {
 forge_valid() {
 	forge_fake tokens | jq -e --arg t "$1" '.tokens[] | select(.token==$t) | .revoked == false' >/dev/null
 }
+
+# start_oidc [TENANT...]: a fake OIDC issuer (tests/fakes/oidc.py) on
+# 127.0.0.1 over HTTPS, one issuer per TENANT (default gh) at
+# https://127.0.0.1:PORT/TENANT, each with an RSA and an EC P-256 key in its
+# JWKS.  NB. lib.sh's cleanup does not know it: a test that starts it runs
+# oidc_kill from its own EXIT trap before cleanup.  Its files are under
+# $T/oidc.  Sets:
+#   OIDC_PORT    its port on 127.0.0.1
+#   OIDC_URL     the first tenant's issuer (its "iss"; discovery at
+#                $OIDC_URL/.well-known/openid-configuration)
+#   OIDC_CA      the CA's PEM that signed its certificate (for 127.0.0.1 only)
+#   OIDC_CONFIG  writd's config for it, as compact JSON: {"ci":{"issuers":[...]}},
+#                one issuer per tenant with jwks_url and ca_file, audience
+#                $OIDC_AUD (writ), RS256 and ES256, jwks_ttl $OIDC_JWKS_TTL
+#                (10m), grace $OIDC_GRACE (1h) (merge with jq -s '.[0] * .[1]')
+#   OIDC_PID     the fake's pid
+# Mint with oidc_mint; drive the fake with oidc_fake.  Returns 1 (and says
+# why) when the fake does not start.
+start_oidc() {
+	local d=$T/oidc fake t
+	local tenants=("$@")
+	[ ${#tenants[@]} -gt 0 ] || tenants=(gh)
+	fake=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes" && pwd)/oidc.py
+	mkdir -p "$d/keys" && chmod 0700 "$d/keys"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=writ-test-oidc-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/srv.key" \
+		-out "$d/srv.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/san" &&
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/san" -out "$d/srv.pem" 2>/dev/null ||
+		{ echo "start_oidc: openssl failed"; return 1; }
+	python3 "$fake" tenants="$(IFS=,; echo "${tenants[*]}")" aud="${OIDC_AUD:-writ}" \
+		cert="$d/srv.pem" key="$d/srv.key" port_file="$d/port" dir="$d/keys" \
+		2>"$d/fake.log" &
+	OIDC_PID=$!
+	# NB. key generation with openssl takes a moment on a busy machine.
+	if ! WAIT_SECS=30 wait_for test -s "$d/port"; then
+		echo "start_oidc: the fake issuer did not start: $(cat "$d/fake.log")"
+		return 1
+	fi
+	OIDC_PORT=$(cat "$d/port")
+	OIDC_URL=https://127.0.0.1:$OIDC_PORT/${tenants[0]}
+	OIDC_CA=$d/ca.pem
+	OIDC_CONFIG='{"ci":{"issuers":[]}}'
+	for t in "${tenants[@]}"; do
+		OIDC_CONFIG=$(jq -c --arg iss "https://127.0.0.1:$OIDC_PORT/$t" --arg ca "$OIDC_CA" \
+			--arg aud "${OIDC_AUD:-writ}" --arg ttl "${OIDC_JWKS_TTL:-10m}" \
+			--arg grace "${OIDC_GRACE:-1h}" \
+			'.ci.issuers += [{issuer: $iss, jwks_url: ($iss + "/.well-known/jwks"),
+			  ca_file: $ca, audience: $aud, algorithms: ["RS256", "ES256"],
+			  jwks_ttl: $ttl, grace: $grace}]' <<<"$OIDC_CONFIG")
+	done
+}
+
+# oidc_fake WHAT [curl args...]: the fake issuer's control API (_fake/mint,
+# _fake/rotate, _fake/outage, _fake/state, _fake/gh/job), body on stdout.
+oidc_fake() { curl -s --cacert "$OIDC_CA" "https://127.0.0.1:$OIDC_PORT/_fake/$1" "${@:2}"; }
+
+# oidc_mint [JSON]: a signed ID token on stdout, as POST /_fake/mint makes it
+# (JSON: {"claims": {...}, "alg", "kid", "exp_in", "break", "tenant"}).
+# Returns 1 when the fake refused (its message on stderr).
+oidc_mint() {
+	local out body=${1:-'{}'}
+	out=$(oidc_fake mint -d "$body") &&
+	jq -er .token <<<"$out" 2>/dev/null || { echo "oidc_mint: $out" >&2; return 1; }
+}
+
+# oidc_kill: stop the fake issuer now (cleanup does it otherwise).
+oidc_kill() {
+	[ -n "${OIDC_PID:-}" ] || return 0
+	kill "$OIDC_PID" 2>/dev/null
+	wait "$OIDC_PID" 2>/dev/null
+	OIDC_PID=
+}
