@@ -38,8 +38,8 @@ POST /_fake/rotate {"keep_old": bool, "tenant": T}
 POST /_fake/outage {"on": bool}
     every tenant's JWKS answers 503 while on (discovery keeps answering).
 GET  /_fake/state
-    {"outage": b, "tenants": {T: {"iss", "jwks_fetches", "last_fetch",
-    "kids": published kids, "current": {"RS256": kid, "ES256": kid}}}}
+    {"outage": b, "tenants": {T: {"iss", "jwks_fetches", "last_fetch" (any
+    answer), "last_ok" (a 200), "kids": published kids, "current": {"RS256": kid, "ES256": kid}}}}
 
 The CI providers' token endpoints, so the real runner hooks can run:
 
@@ -129,7 +129,7 @@ def make_tenant(name):
     return {"name": name, "keys": {rsa["kid"]: rsa, ec["kid"]: ec},
             "published": [rsa["kid"], ec["kid"]],
             "current": {"RS256": rsa["kid"], "ES256": ec["kid"]},
-            "jwks_fetches": 0, "last_fetch": 0}
+            "jwks_fetches": 0, "last_fetch": 0, "last_ok": 0}
 
 
 def iss(t):
@@ -209,7 +209,7 @@ class H(BaseHTTPRequestHandler):
             with LOCK:
                 return self.reply(200, {"outage": STATE["outage"], "leaks": STATE["leaks"], "tenants": {
                     n: {"iss": iss(t), "jwks_fetches": t["jwks_fetches"], "last_fetch": t["last_fetch"],
-                        "kids": list(t["published"]), "current": dict(t["current"])}
+                        "last_ok": t["last_ok"], "kids": list(t["published"]), "current": dict(t["current"])}
                     for n, t in STATE["tenants"].items()}})
         if path == "/_fake/gh/idtoken":
             return self.gh_idtoken(q)
@@ -229,6 +229,7 @@ class H(BaseHTTPRequestHandler):
                         body, status = {"message": "Service Unavailable"}, 503
                     else:
                         body, status = {"keys": [t["keys"][k]["jwk"] for k in t["published"]]}, 200
+                        t["last_ok"] = time.time()
                 return self.reply(status, body)
         return self.reply(404, {"message": "Not Found"})
 
