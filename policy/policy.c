@@ -34,6 +34,8 @@ struct rule {
 	const struct writ_kind *kind;	/* NULL: any kind */
 	json_t *scope;			/* NULL: any scope (not for allow) */
 	char *session, *workspace, *exe; /* globs; NULL: any */
+	json_t *claims;			/* "session": {"claims": {name: globs}}; NULL: any */
+	bool subst;			/* allow: the scope has "${claims.NAME}" values */
 	long long uid;			/* -1: any */
 	int64_t ttl;			/* allow: max_ttl; deny, confirm: min_ttl; 0: none */
 	bool typed;			/* confirm: "mode": "typed" */
@@ -127,6 +129,98 @@ glob_ok(const char *g, const char *extra)
 #define SCOPE_CHARS "._:/@+-"
 #define SESSION_CHARS "._-"
 #define PATH_CHARS "._:/@+-~,= "
+/* Claim values: repositories, refs, workflow paths, issuer URLs, subjects. */
+#define CLAIM_CHARS "._:/@+-~,= #"
+
+/* How an allow rule's scope value names a claim: the whole value, nothing around it. */
+#define CLAIM_REF_PRE "${claims."
+#define CLAIM_REF_POST "}"
+
+const char *const policy_claim_names[] = {
+	"iss", "sub",
+	/* GitHub Actions */
+	"repository", "repository_owner", "ref", "workflow_ref", "job_workflow_ref",
+	"run_id", "run_attempt", "environment", "actor",
+	/* GitLab CI ("ref", "environment" and "sub" as above) */
+	"project_path", "namespace_path", "pipeline_id", "job_id",
+	NULL
+};
+
+static bool
+claim_known(const char *name)
+{
+	for (size_t i = 0; policy_claim_names[i] != NULL; i++)
+		if (strcmp(policy_claim_names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A claim value writ keeps: 1..WRIT_MAX_CLAIM printable ASCII characters. */
+static bool
+claim_value_ok(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (s == NULL || n == 0 || n > WRIT_MAX_CLAIM || strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+int
+policy_claims_clean(const json_t *claims, bool strict, json_t **ret, char err[WRIT_ERRLEN])
+{
+	const char *k;
+	json_t *out, *v;
+	char q[52];
+
+	if (!json_is_object(claims) && strict) {
+		snprintf(err, WRIT_ERRLEN, "'claims' must be an object of claim names to strings");
+		return WRIT_EBADREQ;
+	}
+	if ((out = json_object()) == NULL)
+		return WRIT_ENOMEM;
+	json_object_foreach((json_t *)claims, k, v) {
+		/* NB. what a token says is shown to people: drop what could act on a terminal. */
+		if (!claim_known(k) || !claim_value_ok(v)) {
+			if (!strict)
+				continue;
+			sjson_quote(q, k);
+			snprintf(err, WRIT_ERRLEN, claim_known(k) ? "claim '%s' must be a string of "
+			    "1-%d printable ASCII characters" : "unknown claim '%s' (writ keeps iss, "
+			    "sub, repository, repository_owner, ref, workflow_ref, job_workflow_ref, "
+			    "run_id, run_attempt, environment, actor, project_path, namespace_path, "
+			    "pipeline_id, job_id)", q, WRIT_MAX_CLAIM);
+			json_decref(out);
+			return WRIT_EBADREQ;
+		}
+		if (json_object_set(out, k, v) != 0) {
+			json_decref(out);
+			return WRIT_ENOMEM;
+		}
+	}
+	*ret = out;
+	return 0;
+}
+
+/*
+ * The claim name of a reference "${claims.NAME}" into name (false when s
+ * is not one).
+ */
+static bool
+claim_ref(const char *s, char name[64])
+{
+	size_t n = strlen(s), pre = strlen(CLAIM_REF_PRE), post = strlen(CLAIM_REF_POST);
+
+	if (n <= pre + post || strncmp(s, CLAIM_REF_PRE, pre) != 0 ||
+	    strcmp(s + n - post, CLAIM_REF_POST) != 0 || n - pre - post >= 64)
+		return false;
+	snprintf(name, 64, "%.*s", (int)(n - pre - post), s + pre);
+	return true;
+}
 
 static int
 get_glob(struct ctx *c, const json_t *obj, const char *key, const char *path,
@@ -171,32 +265,65 @@ scope_key_known(const struct writ_kind *k, const char *key)
 	return false;
 }
 
-/* A glob, or a non-empty array of globs. */
+/*
+ * One scope glob; or, where refs is not NULL (allow rules), a whole-value
+ * claim reference "${claims.NAME}" of a known claim (then *refs is set).
+ */
 static int
-check_globs(struct ctx *c, const json_t *v, const char *path)
+check_glob(struct ctx *c, const char *g, const char *path, bool *refs)
 {
+	char name[64], q[52];
+
+	if (strchr(g, '$') == NULL)
+		return glob_ok(g, SCOPE_CHARS) ? 0 :
+		    bad(c, path, "not a glob of [A-Za-z0-9" SCOPE_CHARS "*?]");
+	if (refs == NULL)
+		return bad(c, path, "a claim reference (\"${claims.NAME}\") may only stand "
+		    "in an allow rule's scope");
+	/* NB. the whole value or nothing: a claim spliced into a glob could widen it. */
+	if (!claim_ref(g, name))
+		return bad(c, path, "a claim reference must be the whole value: "
+		    "\"${claims.NAME}\"");
+	if (!claim_known(name)) {
+		sjson_quote(q, name);
+		return bad(c, path, "unknown claim '%s'", q);
+	}
+	*refs = true;
+	return 0;
+}
+
+/* A glob, or a non-empty array of globs (and claim references, see check_glob). */
+static int
+check_globs(struct ctx *c, const json_t *v, const char *path, bool *refs)
+{
+	char sub[224];
 	size_t i;
 	json_t *g;
+	int r;
 
 	if (json_is_string(v))
-		return glob_ok(json_string_value(v), SCOPE_CHARS) ? 0 :
-		    bad(c, path, "not a glob of [A-Za-z0-9" SCOPE_CHARS "*?]");
+		return check_glob(c, json_string_value(v), path, refs);
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return bad(c, path, "must be a glob or a non-empty array of globs");
-	json_array_foreach(v, i, g)
-		if (!json_is_string(g) || !glob_ok(json_string_value(g), SCOPE_CHARS))
+	json_array_foreach(v, i, g) {
+		if (!json_is_string(g))
 			return bad(c, path, "item %zu is not a glob of [A-Za-z0-9"
 			    SCOPE_CHARS "*?]", i);
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if ((r = check_glob(c, json_string_value(g), sub, refs)) < 0)
+			return r;
+	}
 	return 0;
 }
 
 /*
  * A scope pattern: {key: globs | {subkey: globs}}, keys known to the kind
- * (any kind when k is NULL).  Used by rules and by limits' ceilings.
+ * (any kind when k is NULL).  Used by rules and by limits' ceilings; refs
+ * as check_glob's.
  */
 static int
 check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
-    const char *path)
+    const char *path, bool *refs)
 {
 	char sub[192];
 	const char *key, *k2;
@@ -214,7 +341,7 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			return bad(c, sub, "no %s%s scope has this key", k ? k->name : "",
 			    k ? "" : "known");
 		if (!json_is_object(v)) {
-			if ((r = check_globs(c, v, sub)) < 0)
+			if ((r = check_globs(c, v, sub, refs)) < 0)
 				return r;
 			continue;
 		}
@@ -227,10 +354,80 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			snprintf(sub2, sizeof(sub2), "%s.%s", sub, q);
 			if (!glob_ok(k2, SCOPE_CHARS) || strpbrk(k2, "*?") != NULL)
 				return bad(c, sub2, "not a plain name");
-			if ((r = check_globs(c, v2, sub2)) < 0)
+			if ((r = check_globs(c, v2, sub2, refs)) < 0)
 				return r;
 		}
 	}
+	return 0;
+}
+
+/* A claim's pattern: a glob, or a non-empty array of globs. */
+static bool
+claim_globs_ok(const json_t *v)
+{
+	size_t i;
+	json_t *g;
+
+	if (json_is_string(v))
+		return glob_ok(json_string_value(v), CLAIM_CHARS);
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return false;
+	json_array_foreach(v, i, g)
+		if (!json_is_string(g) || !glob_ok(json_string_value(g), CLAIM_CHARS))
+			return false;
+	return true;
+}
+
+/*
+ * "session": a glob over the session name, or {"name": GLOB, "claims":
+ * {CLAIM: globs}} (a CI job's session, by its verified claims).
+ */
+static int
+parse_session(struct ctx *c, const json_t *v, const char *path, struct rule *r)
+{
+	static const char *const keys[] = { "name", "claims", NULL };
+	char sp[64], msg[WRIT_ERRLEN], q[52];
+	const json_t *cl, *g;
+	const char *k;
+	int e;
+
+	if (v == NULL)
+		return 0;
+	if (json_is_string(v)) {
+		if (!glob_ok(json_string_value(v), SESSION_CHARS))
+			return bad(c, path, "'session' must be a glob of [A-Za-z0-9" SESSION_CHARS
+			    "*?], 1-%d characters, or an object {\"name\": GLOB, \"claims\": "
+			    "{CLAIM: GLOB}}", WRIT_MAX_GLOB);
+		r->session = strdup(json_string_value(v));
+		return r->session != NULL ? 0 : WRIT_ENOMEM;
+	}
+	snprintf(sp, sizeof(sp), "%s.session", path);
+	if (!json_is_object(v))
+		return bad(c, path, "'session' must be a glob of [A-Za-z0-9" SESSION_CHARS
+		    "*?] or an object {\"name\": GLOB, \"claims\": {CLAIM: GLOB}}");
+	if (sjson_only_keys(v, keys, "'session'", msg) < 0)
+		return bad(c, sp, "%s", msg);
+	if (json_object_size(v) == 0)
+		return bad(c, sp, "must name 'name' or 'claims'");
+	if ((e = get_glob(c, v, "name", sp, SESSION_CHARS, &r->session)) < 0)
+		return e;
+	cl = json_object_get(v, "claims");
+	if (cl == NULL)
+		return 0;
+	if (!json_is_object(cl) || json_object_size(cl) == 0)
+		return bad(c, sp, "'claims' must be a non-empty object of claim names to globs");
+	json_object_foreach((json_t *)cl, k, g) {
+		sjson_quote(q, k);
+		if (!claim_known(k))
+			return bad(c, sp, "unknown claim '%s' (known: iss, sub, repository, "
+			    "repository_owner, ref, workflow_ref, job_workflow_ref, run_id, "
+			    "run_attempt, environment, actor, project_path, namespace_path, "
+			    "pipeline_id, job_id)", q);
+		if (!claim_globs_ok(g))
+			return bad(c, sp, "claims.%s must be a glob of [A-Za-z0-9" CLAIM_CHARS
+			    "*?], 1-%d characters, or a non-empty array of them", q, WRIT_MAX_GLOB);
+	}
+	r->claims = json_incref((json_t *)cl);
 	return 0;
 }
 
@@ -242,6 +439,7 @@ rule_free(struct rule *r)
 	free(r->session);
 	free(r->workspace);
 	free(r->exe);
+	json_decref(r->claims);
 }
 
 static int
@@ -296,13 +494,13 @@ parse_rule(struct ctx *c, const json_t *o, int set, size_t idx, struct rule *r)
 		char sp[64];
 
 		snprintf(sp, sizeof(sp), "%s.scope", path);
-		if ((e = check_scope(c, v, r->kind, sp)) < 0)
+		if ((e = check_scope(c, v, r->kind, sp, set == ALLOW ? &r->subst : NULL)) < 0)
 			return e;
 		r->scope = json_incref(v);
 	}
 	if (set == ALLOW && (r->kind == NULL || r->scope == NULL))
 		return bad(c, path, "an allow rule must name its 'kind' and 'scope'");
-	if ((e = get_glob(c, o, "session", path, SESSION_CHARS, &r->session)) < 0 ||
+	if ((e = parse_session(c, json_object_get(o, "session"), path, r)) < 0 ||
 	    (e = get_glob(c, o, "workspace", path, PATH_CHARS, &r->workspace)) < 0 ||
 	    (e = get_glob(c, o, "exe", path, PATH_CHARS, &r->exe)) < 0 ||
 	    (e = get_ttl(c, o, set == ALLOW ? "max_ttl" : "min_ttl", path, &r->ttl)) < 0)
@@ -412,7 +610,7 @@ parse_limits(struct ctx *c, const json_t *root, struct layer *l)
 		json_object_del(ceil, "max_ttl");
 		json_object_del(ceil, "max_live");
 		kl->ceilings = ceil;
-		if (json_object_size(ceil) > 0 && (e = check_scope(c, ceil, kl->kind, path)) < 0)
+		if (json_object_size(ceil) > 0 && (e = check_scope(c, ceil, kl->kind, path, NULL)) < 0)
 			return e;
 	}
 	return 0;
@@ -676,6 +874,130 @@ within(const json_t *pv, const json_t *v)
 	    policy_glob(json_string_value(pv), json_string_value(v), false);
 }
 
+/* Does every claim the rule names match the session's verified ones? */
+static bool
+claims_match(const json_t *rc, const json_t *claims, bool icase)
+{
+	const char *k;
+	json_t *pv;
+
+	/* NB. no verified identity, no match: a claims rule is never a wildcard. */
+	if (claims == NULL)
+		return false;
+	json_object_foreach((json_t *)rc, k, pv) {
+		const char *v = json_string_value(json_object_get(claims, k));
+		bool hit = false;
+		size_t i;
+		json_t *g;
+
+		if (v == NULL)
+			return false;
+		if (json_is_string(pv))
+			hit = policy_glob(json_string_value(pv), v, icase);
+		else
+			json_array_foreach(pv, i, g)
+				hit = hit || policy_glob(json_string_value(g), v, icase);
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The value claim name stands for at key (and sub, for a nested one) of
+ * q's scope: the claim put there, the whole scope canonicalized by the
+ * kind, and the value read back -- so "Acme/Widgets.git" is "acme/widgets"
+ * as the request's own scope would be.  NULL when the claim is absent or
+ * the kind refuses it ("../x", "*"), or the result is not one plain value.
+ */
+static json_t *
+claim_value(const struct writ_kind *k, const struct policy_request *q, const char *name,
+    const char *key, const char *sub)
+{
+	json_t *v = json_object_get(q->claims, name), *probe, *canon = NULL, *cv, *out = NULL;
+	char err[WRIT_ERRLEN];
+
+	if (!json_is_string(v) || (probe = json_deep_copy(q->scope)) == NULL)
+		return NULL;
+	if (sub == NULL)
+		json_object_set(probe, key, v);
+	else {
+		if (!json_is_object(json_object_get(probe, key)))
+			json_object_set_new(probe, key, json_object());
+		json_object_set(json_object_get(probe, key), sub, v);
+	}
+	if (k->canonicalize(probe, &canon, err) == 0) {
+		cv = json_object_get(canon, key);
+		if (sub != NULL)
+			cv = json_object_get(cv, sub);
+		if (json_is_array(cv) && json_array_size(cv) == 1)
+			cv = json_array_get(cv, 0);
+		/* NB. it becomes a pattern: a value with glob characters must not act as one. */
+		if (json_is_string(cv) && strpbrk(json_string_value(cv), "*?") == NULL)
+			out = json_string(json_string_value(cv));
+	}
+	json_decref(canon);
+	json_decref(probe);
+	return out;
+}
+
+/* v (a scope pattern's value at key/sub) with its claim references filled in, in place. */
+static bool
+fill_globs(const struct writ_kind *k, const struct policy_request *q, json_t *v,
+    const char *key, const char *sub, json_t *parent, const char *at)
+{
+	char name[64];
+	json_t *x, *val;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (json_is_string(x) && claim_ref(json_string_value(x), name)) {
+				if ((val = claim_value(k, q, name, key, sub)) == NULL)
+					return false;
+				json_array_set_new(v, i, val);
+			}
+		return true;
+	}
+	if (!json_is_string(v) || !claim_ref(json_string_value(v), name))
+		return true;
+	if ((val = claim_value(k, q, name, key, sub)) == NULL)
+		return false;
+	json_object_set_new(parent, at, val);
+	return true;
+}
+
+/*
+ * An allow rule's scope for q: its own, or with every "${claims.NAME}"
+ * filled in from q's claims.  NULL when one cannot be (the rule then does
+ * not match).  A new reference.
+ */
+static json_t *
+rule_scope(const struct rule *r, const struct policy_request *q)
+{
+	const char *key, *sub;
+	json_t *out, *v, *v2;
+
+	if (!r->subst)
+		return json_incref(r->scope);
+	if (q->claims == NULL || (out = json_deep_copy(r->scope)) == NULL)
+		return NULL;
+	json_object_foreach(out, key, v) {
+		bool ok = true;
+
+		if (json_is_object(v))
+			json_object_foreach(v, sub, v2)
+				ok = ok && fill_globs(r->kind, q, v2, key, sub, v, sub);
+		else
+			ok = fill_globs(r->kind, q, v, key, NULL, out, key);
+		if (!ok) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 static bool
 rule_matches(const struct rule *r, const struct policy_request *q, enum match_mode m)
 {
@@ -692,20 +1014,27 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 		return false;
 	if (r->uid >= 0 && (long long)q->uid != r->uid)
 		return false;
+	if (r->claims != NULL && !claims_match(r->claims, q->claims, icase))
+		return false;
 	if (m == WITHIN) {
 		const char *k;
-		json_t *pv;
+		json_t *pv, *scope;
+		bool ok = true;
 
 		if (r->ttl > 0 && q->ttl > r->ttl)
+			return false;
+		if ((scope = rule_scope(r, q)) == NULL)
 			return false;
 		/*
 		 * NB. a key the rule restricts must be in the request: a JWT
 		 * without a scope claim is not a JWT limited to "read".
 		 */
-		json_object_foreach(r->scope, k, pv)
+		json_object_foreach(scope, k, pv)
 			if (json_object_get(q->scope, k) == NULL)
-				return false;
-		return within(r->scope, q->scope);
+				ok = false;
+		ok = ok && within(scope, q->scope);
+		json_decref(scope);
+		return ok;
 	}
 	if (r->ttl > 0 && q->ttl < r->ttl)
 		return false;

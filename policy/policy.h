@@ -19,6 +19,15 @@
  * (globs compared ignoring ASCII case, so a deny can only match more); allow
  * rules and limits match when the request *stays within* them (exact case).
  *
+ * CI jobs: a rule's "session" may be an object {"name": GLOB, "claims":
+ * {CLAIM: GLOB | [GLOB...]}}; every claim named must match the session's
+ * verified claims, so a session without a verified identity never matches
+ * it.  An allow rule's scope value may be exactly "${claims.NAME}": at
+ * decision time it stands for that claim's value as the rule's kind
+ * canonicalizes it in the request's scope (the kind's canonicalize is pure,
+ * so it is called here under the caller's lock); an absent claim, or one
+ * the kind refuses, makes the rule not match -- never a wildcard.
+ *
  * The library never logs and never sees secrets.  Scopes must already be
  * canonical (each kind's canonicalize).
  */
@@ -40,6 +49,18 @@
 #define WRIT_MAX_GLOB 256
 /* Room for a decision's message. */
 #define WRIT_POLICY_MSGLEN 320
+/* Longest claim value kept from a CI job's ID token, in bytes. */
+#define WRIT_MAX_CLAIM 256
+
+/*
+ * The claims of a CI job's verified OIDC ID token that writ keeps, shows,
+ * audits and matches policy on, NULL-terminated: GitHub Actions'
+ * (repository, repository_owner, ref, workflow_ref, job_workflow_ref,
+ * run_id, run_attempt, environment, actor, sub), GitLab's (project_path,
+ * namespace_path, ref, pipeline_id, job_id, environment, sub) and iss.
+ * A rule naming any other is an error, not a rule that never matches.
+ */
+extern const char *const policy_claim_names[];
 
 enum policy_verdict { POLICY_ASK, POLICY_ALLOW, POLICY_DENY };
 enum policy_layer_id { POLICY_ENTERPRISE, POLICY_USER, POLICY_NLAYERS };
@@ -57,6 +78,9 @@ struct policy_request {
 	const char *exe;		/* the caller's, from the kernel */
 	unsigned int live;		/* the session's live writs */
 	unsigned int live_kind;		/* ... of this kind */
+	const json_t *claims;		/* the session's verified job claims, as
+					   policy_claims_clean keeps them; NULL: the
+					   session has no verified identity */
 };
 
 struct policy_decision {
@@ -97,6 +121,18 @@ unsigned int policy_max_pending(const struct policy *p);
 
 /* The decision as JSON (for explain and the prompt). */
 json_t *policy_decision_json(const struct policy_decision *d);
+
+/*
+ * The claims of a verified ID token that writ keeps: those named in
+ * policy_claim_names whose value is a string of 1..WRIT_MAX_CLAIM printable
+ * ASCII characters.  Anything else is dropped (never shown raw) or, when
+ * strict (a person typed them: policy explain), refused with a message
+ * naming the claim.  Returns 0 and a new object, or WRIT_EBADREQ /
+ * WRIT_ENOMEM.  claims itself may be any JSON value (not an object: an error
+ * when strict, else nothing kept).
+ */
+int policy_claims_clean(const json_t *claims, bool strict, json_t **ret,
+    char err[WRIT_ERRLEN]);
 
 /* Free p; NULL is fine. */
 void policy_free(struct policy *p);

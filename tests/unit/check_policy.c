@@ -497,6 +497,284 @@ START_TEST(test_property_enterprise_deny_wins)
 }
 END_TEST
 
+
+/* --- CI jobs: sessions matched on verified claims, scopes filled from them --- */
+
+static const char CI_ENT[] =
+    "{\"deny\":[{\"id\":\"no-evil-ref\",\"session\":{\"claims\":{\"ref\":\"refs/heads/evil*\"}},\"why\":\"no\"},"
+    "          {\"id\":\"no-secret\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/secret\"}}],"
+    " \"limits\":{\"github\":{\"max_ttl\":\"10m\",\"permissions\":{\"contents\":[\"read\"]}}},"
+    " \"allow\":[{\"id\":\"own-repo\",\"kind\":\"github\",\"session\":{\"claims\":{\"repository_owner\":\"acme\"}},"
+    "            \"scope\":{\"repo\":\"${claims.repository}\",\"permissions\":{\"contents\":\"read\"}}},"
+    "           {\"id\":\"jwt-main\",\"kind\":\"jwt\",\"session\":{\"name\":\"ci-*\",\"claims\":{\"ref\":[\"refs/heads/main\",\"refs/tags/v*\"]}},"
+    "            \"scope\":{\"aud\":\"${claims.repository}\"},\"max_ttl\":\"5m\"}],"
+    " \"default\":\"deny\"}";
+
+/* Decide a github request for repo (contents: perm) from a session with claims (JSON text or NULL). */
+static void
+decide_ci(const struct policy *p, const char *kind, const char *value, const char *perm,
+    int64_t ttl, const char *session, const char *claims_text, struct policy_decision *d)
+{
+	json_t *raw = claims_text != NULL ? json_loads(claims_text, 0, NULL) : NULL, *claims = NULL;
+	json_t *scope = strcmp(kind, "github") == 0 ?
+	    json_pack("{s[s]s{ss}}", "repo", value, "permissions", "contents", perm) :
+	    json_pack("{ss}", "aud", value);
+	struct policy_request q = { .kind = kind, .scope = scope, .ttl = ttl,
+	    .session = session, .uid = 1000, .exe = "/usr/bin/git" };
+	char err[WRIT_ERRLEN];
+
+	if (claims_text != NULL) {
+		ck_assert_ptr_nonnull(raw);
+		ck_assert_int_eq(policy_claims_clean(raw, false, &claims, err), 0);
+	}
+	q.claims = claims;
+	policy_decide(p, &q, d);
+	json_decref(scope);
+	json_decref(claims);
+	json_decref(raw);
+}
+
+#define ACME "\"repository_owner\":\"acme\",\"ref\":\"refs/heads/main\""
+
+START_TEST(test_claims_table)
+{
+	static const struct {
+		const char *kind, *value, *perm;
+		int64_t ttl;
+		const char *session, *claims;
+		const char *want, *tier, *rule;
+	} rows[] = {
+		/* the job's own repository, as the kind canonicalizes the claim */
+		{ "github", "acme/widgets", "read", 60, "job", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "allow", "allow", "own-repo" },
+		{ "github", "acme/widgets", "read", 60, "job", "{" ACME ",\"repository\":\"Acme/Widgets.git\"}",
+		  "allow", "allow", "own-repo" },
+		/* another repository: no partial match */
+		{ "github", "acme/other", "read", 60, "job", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "deny", "default", "default" },
+		{ "github", "acme/widgets", "read", 60, "job", "{" ACME ",\"repository\":\"acme/widgets-2\"}",
+		  "deny", "default", "default" },
+		/* the session's claims do not match the rule's */
+		{ "github", "evil/widgets", "read", 60, "job",
+		  "{\"repository_owner\":\"evil\",\"repository\":\"evil/widgets\"}", "deny", "default", "default" },
+		{ "github", "acme/widgets", "read", 60, "job",
+		  "{\"repository_owner\":\"ACME\",\"repository\":\"acme/widgets\"}", "deny", "default", "default" },
+		/* the claim substituted is absent */
+		{ "github", "acme/widgets", "read", 60, "job", "{" ACME "}", "deny", "default", "default" },
+		/* ... or not kept (not a string): absent too */
+		{ "github", "acme/widgets", "read", 60, "job", "{" ACME ",\"repository\":[\"acme/widgets\"]}",
+		  "deny", "default", "default" },
+		/* ... or the kind refuses it: never a wildcard */
+		{ "github", "acme/x", "read", 60, "job", "{" ACME ",\"repository\":\"../x\"}",
+		  "deny", "default", "default" },
+		{ "github", "acme/x", "read", 60, "job", "{" ACME ",\"repository\":\"acme/../x\"}",
+		  "deny", "default", "default" },
+		{ "github", "acme/x", "read", 60, "job", "{" ACME ",\"repository\":\"*\"}",
+		  "deny", "default", "default" },
+		{ "github", "acme/x", "read", 60, "job", "{" ACME ",\"repository\":\"acme/*\"}",
+		  "deny", "default", "default" },
+		{ "github", "acme/x", "read", 60, "job", "{" ACME ",\"repository\":\"acme/?\"}",
+		  "deny", "default", "default" },
+		/* no verified identity: a claims rule never matches */
+		{ "github", "acme/widgets", "read", 60, "job", NULL, "deny", "default", "default" },
+		/* enterprise deny wins over the claims allow */
+		{ "github", "acme/secret", "read", 60, "job", "{" ACME ",\"repository\":\"acme/secret\"}",
+		  "deny", "deny", "no-secret" },
+		/* a deny rule on claims: matches touching (case folded), never an unverified session */
+		{ "github", "acme/widgets", "read", 60, "job",
+		  "{\"repository_owner\":\"acme\",\"ref\":\"refs/heads/evil-1\",\"repository\":\"acme/widgets\"}",
+		  "deny", "deny", "no-evil-ref" },
+		{ "github", "acme/widgets", "read", 60, "job",
+		  "{\"repository_owner\":\"acme\",\"ref\":\"REFS/heads/Evil\",\"repository\":\"acme/widgets\"}",
+		  "deny", "deny", "no-evil-ref" },
+		/* limits still apply */
+		{ "github", "acme/widgets", "read", 601, "job", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "deny", "limits", "limits.github.max_ttl" },
+		{ "github", "acme/widgets", "write", 60, "job", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "deny", "limits", "limits.github.permissions" },
+		/* name and claims together; a claim glob list; the aud as jwt canonicalizes it */
+		{ "jwt", "acme/widgets", NULL, 60, "ci-1", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "allow", "allow", "jwt-main" },
+		{ "jwt", "acme/widgets", NULL, 60, "ci-1",
+		  "{\"ref\":\"refs/tags/v1.2\",\"repository\":\"acme/widgets\"}", "allow", "allow", "jwt-main" },
+		{ "jwt", "acme/widgets", NULL, 60, "dev", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "deny", "default", "default" },
+		{ "jwt", "acme/widgets", NULL, 60, "ci-1",
+		  "{\"ref\":\"refs/heads/dev\",\"repository\":\"acme/widgets\"}", "deny", "default", "default" },
+		{ "jwt", "acme/widgets", NULL, 301, "ci-1", "{" ACME ",\"repository\":\"acme/widgets\"}",
+		  "deny", "default", "default" },
+		{ "jwt", "x", NULL, 60, "ci-1", "{" ACME ",\"repository\":\"a..b\"}", "deny", "default", "default" },
+		{ "jwt", "acme/widgets", NULL, 60, "ci-1", NULL, "deny", "default", "default" },
+	};
+	struct policy *p = parse(CI_ENT, NULL);
+
+	for (size_t i = 0; i < N(rows); i++) {
+		struct policy_decision d;
+
+		decide_ci(p, rows[i].kind, rows[i].value, rows[i].perm ? rows[i].perm : "read",
+		    rows[i].ttl, rows[i].session, rows[i].claims, &d);
+		ck_assert_msg(strcmp(verdicts[d.verdict], rows[i].want) == 0 &&
+		    strcmp(d.tier, rows[i].tier) == 0 && strcmp(d.rule, rows[i].rule) == 0,
+		    "row %zu (%s %s): got %s/%s/%s, want %s/%s/%s", i, rows[i].value,
+		    rows[i].claims ? rows[i].claims : "unverified", verdicts[d.verdict], d.tier,
+		    d.rule, rows[i].want, rows[i].tier, rows[i].rule);
+	}
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_claims_more)
+{
+	struct policy_decision d;
+	struct policy *p;
+
+	/* A reference as one item of a list; the rest stays a glob. */
+	p = parse("{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":[\"${claims.repository}\",\"acme/docs-*\"],"
+	    "\"permissions\":{\"contents\":\"read\"}}}],"
+	    "\"default\":\"deny\"}", NULL);
+	decide_ci(p, "github", "acme/widgets", "read", 60, "j", "{\"repository\":\"acme/widgets\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+	decide_ci(p, "github", "acme/docs-1", "read", 60, "j", "{\"repository\":\"acme/widgets\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+	decide_ci(p, "github", "acme/other", "read", 60, "j", "{\"repository\":\"acme/widgets\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_DENY);
+	/* An absent claim fails the whole rule, not just its item. */
+	decide_ci(p, "github", "acme/docs-1", "read", 60, "j", "{\"ref\":\"x\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_DENY);
+	decide_ci(p, "github", "acme/docs-1", "read", 60, "j", NULL, &d);
+	ck_assert_int_eq(d.verdict, POLICY_DENY);
+	policy_free(p);
+	/* A user layer's claims allow, under an enterprise deny on claims: the deny wins. */
+	p = parse("{\"deny\":[{\"id\":\"E\",\"session\":{\"claims\":{\"environment\":\"prod*\"}}}]}",
+	    "{\"allow\":[{\"id\":\"U\",\"kind\":\"jwt\",\"session\":{\"claims\":{\"environment\":\"*\"}},"
+	    "\"scope\":{\"aud\":\"${claims.project_path}\"}}]}");
+	decide_ci(p, "jwt", "grp/proj", NULL, 60, "j", "{\"environment\":\"staging\",\"project_path\":\"grp/proj\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+	ck_assert_str_eq(d.rule, "U");
+	decide_ci(p, "jwt", "grp/proj", NULL, 60, "j", "{\"environment\":\"production\",\"project_path\":\"grp/proj\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_DENY);
+	ck_assert_str_eq(d.rule, "E");
+	ck_assert_str_eq(d.layer, "enterprise");
+	/* A claims deny rule never matches an unverified session. */
+	decide_ci(p, "jwt", "grp/proj", NULL, 60, "j", NULL, &d);
+	ck_assert_int_eq(d.verdict, POLICY_ASK);
+	policy_free(p);
+	/* The example CI policy parses and does what it says. */
+	{
+		FILE *f = fopen("policy/examples/ci.json", "r");
+		char buf[8192];
+		size_t n;
+
+		ck_assert_ptr_nonnull(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		p = parse(buf, NULL);
+		decide_ci(p, "github", "acme/widgets", "read", 600, "ci-1",
+		    "{\"repository_owner\":\"acme\",\"repository\":\"acme/widgets\",\"ref\":\"refs/pull/7/merge\"}", &d);
+		ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+		decide_ci(p, "github", "acme/other", "read", 600, "ci-1",
+		    "{\"repository_owner\":\"acme\",\"repository\":\"acme/widgets\"}", &d);
+		ck_assert_int_eq(d.verdict, POLICY_DENY);
+		decide_ci(p, "github", "acme/widgets", "write", 600, "ci-1",
+		    "{\"repository_owner\":\"acme\",\"repository\":\"acme/widgets\"}", &d);
+		ck_assert_int_eq(d.verdict, POLICY_DENY);
+		decide_ci(p, "github", "acme/widgets", "read", 600, "ci-1", NULL, &d);
+		ck_assert_int_eq(d.verdict, POLICY_DENY);
+		decide_ci(p, "github", "evil/widgets", "read", 600, "ci-1",
+		    "{\"repository_owner\":\"evil\",\"repository\":\"evil/widgets\"}", &d);
+		ck_assert_int_eq(d.verdict, POLICY_DENY);
+		policy_free(p);
+	}
+}
+END_TEST
+
+START_TEST(test_claims_refused)
+{
+	static const struct { const char *text, *says; } cases[] = {
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"${claims.nope}\"}}]}", "unknown claim 'nope'" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"x-${claims.repository}\"}}]}", "whole value" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"${claims.repository}/x\"}}]}", "whole value" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"${claims.}\"}}]}", "whole value" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$x\"}}]}", "whole value" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":[\"a\",\"${claims.repo}\"]}}]}", "allow[0].scope.aud[1]" },
+		{ "{\"deny\":[{\"scope\":{\"aud\":\"${claims.repository}\"}}]}", "allow rule's scope" },
+		{ "{\"confirm\":[{\"mode\":\"yes\",\"scope\":{\"aud\":\"${claims.ref}\"}}]}", "allow rule's scope" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"${claims.repository}\"]}}}", "allow rule's scope" },
+		{ "{\"deny\":[{\"session\":{}}]}", "must name 'name' or 'claims'" },
+		{ "{\"deny\":[{\"session\":{\"nam\":\"x\"}}]}", "nam" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{}}}]}", "non-empty object" },
+		{ "{\"deny\":[{\"session\":{\"claims\":[\"ref\"]}}]}", "non-empty object" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{\"branch\":\"main\"}}}]}", "unknown claim 'branch'" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{\"ref\":1}}}]}", "claims.ref must be a glob" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{\"ref\":[]}}}]}", "claims.ref must be a glob" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{\"ref\":\"\"}}}]}", "claims.ref must be a glob" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{\"ref\":\"a\\nb\"}}}]}", "claims.ref must be a glob" },
+		{ "{\"deny\":[{\"session\":{\"claims\":{\"ref\":\"${claims.sub}\"}}}]}", "claims.ref must be a glob" },
+		{ "{\"deny\":[{\"session\":{\"name\":\"a/b\"}}]}", "'name' must be a glob" },
+		{ "{\"deny\":[{\"session\":7}]}", "'session' must be a glob" },
+		{ "{\"deny\":[{\"session\":\"a/b\"}]}", "'session' must be a glob" },
+	};
+
+	for (size_t i = 0; i < N(cases); i++) {
+		char err[WRIT_ERRLEN] = "";
+		struct policy *p = NULL;
+
+		ck_assert_msg(policy_parse(cases[i].text, strlen(cases[i].text), "ent", NULL, 0,
+		    "user", &p, err) < 0, "accepted %s", cases[i].text);
+		ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: '%s' lacks '%s'",
+		    cases[i].text, err, cases[i].says);
+	}
+}
+END_TEST
+
+START_TEST(test_claims_clean)
+{
+	char err[WRIT_ERRLEN] = "", long_value[WRIT_MAX_CLAIM + 2];
+	json_t *in, *out = NULL;
+
+	memset(long_value, 'a', sizeof(long_value) - 1);
+	long_value[sizeof(long_value) - 1] = '\0';
+	in = json_pack("{ssssssssssssssss si sb sn ss ss}", "repository", "acme/widgets",
+	    "iss", "https://token.actions.githubusercontent.com", "ref", "refs/heads/main",
+	    "actor", "a\x1b[31mb", "environment", "", "workflow_ref", long_value,
+	    "sub", "repo:acme/widgets:ref:refs/heads/main", "job_id", "caf\xc3\xa9",
+	    "run_id", 12, "run_attempt", 1, "pipeline_id", "aud", "writ", "email", "x@y");
+	ck_assert_ptr_nonnull(in);
+	/* From a token: what is not a short printable string is dropped. */
+	ck_assert_int_eq(policy_claims_clean(in, false, &out, err), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "repository")), "acme/widgets");
+	ck_assert_str_eq(json_string_value(json_object_get(out, "ref")), "refs/heads/main");
+	ck_assert_ptr_nonnull(json_object_get(out, "iss"));
+	ck_assert_ptr_nonnull(json_object_get(out, "sub"));
+	ck_assert_int_eq(json_object_size(out), 4);
+	json_decref(out);
+	/* Exactly WRIT_MAX_CLAIM is kept. */
+	long_value[WRIT_MAX_CLAIM] = '\0';
+	json_object_set_new(in, "workflow_ref", json_string(long_value));
+	ck_assert_int_eq(policy_claims_clean(in, false, &out, err), 0);
+	ck_assert_ptr_nonnull(json_object_get(out, "workflow_ref"));
+	json_decref(out);
+	/* From a person (explain): refused, naming the claim. */
+	ck_assert_int_eq(policy_claims_clean(in, true, &out, err), WRIT_EBADREQ);
+	json_decref(in);
+	in = json_pack("{ss}", "branch", "main");
+	ck_assert_int_eq(policy_claims_clean(in, true, &out, err), WRIT_EBADREQ);
+	ck_assert_ptr_nonnull(strstr(err, "unknown claim 'branch'"));
+	json_decref(in);
+	in = json_pack("{ss}", "ref", "a\tb");
+	ck_assert_int_eq(policy_claims_clean(in, true, &out, err), WRIT_EBADREQ);
+	ck_assert_ptr_nonnull(strstr(err, "claim 'ref' must be a string"));
+	json_decref(in);
+	in = json_pack("[s]", "ref");
+	ck_assert_int_eq(policy_claims_clean(in, true, &out, err), WRIT_EBADREQ);
+	ck_assert_int_eq(policy_claims_clean(in, false, &out, err), 0);
+	ck_assert_int_eq(json_object_size(out), 0);
+	json_decref(out);
+	json_decref(in);
+}
+END_TEST
+
 Suite *
 policy_suite(void)
 {
@@ -510,6 +788,10 @@ policy_suite(void)
 	tcase_add_test(tc, test_property_glob);
 	tcase_add_test(tc, test_property_reference);
 	tcase_add_test(tc, test_property_enterprise_deny_wins);
+	tcase_add_test(tc, test_claims_table);
+	tcase_add_test(tc, test_claims_more);
+	tcase_add_test(tc, test_claims_refused);
+	tcase_add_test(tc, test_claims_clean);
 	suite_add_tcase(s, tc);
 	return s;
 }
