@@ -184,11 +184,160 @@ load_store(struct config *cfg, const json_t *st, char err[WRIT_ERRLEN])
 	return 0;
 }
 
+/* A non-empty string of printable ASCII shorter than size, copied to dst. */
+static int
+get_text(const json_t *obj, const char *key, const char *name, char *dst,
+    size_t size, char err[WRIT_ERRLEN])
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	size_t n = v != NULL ? strlen(v) : 0;
+
+	if (n == 0 || n >= size) {
+		snprintf(err, WRIT_ERRLEN, "%s: required, a non-empty string shorter than %zu bytes",
+		    name, size);
+		return WRIT_EBADREQ;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] == 0x7f) {
+			snprintf(err, WRIT_ERRLEN, "%s: control characters are not allowed", name);
+			return WRIT_EBADREQ;
+		}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/*
+ * One entry of ci.issuers:
+ *   {"issuer": "https://token.actions.githubusercontent.com",
+ *    "jwks_url": "https://..." | "jwks_file": "/abs/path", "ca_file": "/abs" (url only),
+ *    "audience": "writ", "algorithms": ["RS256", "ES256"], "jwks_ttl": "1h",
+ *    "grace": "5m"}
+ */
+static int
+load_issuer(struct oidc_issuer *is, const json_t *v, const char *name,
+    char err[WRIT_ERRLEN])
+{
+	static const char *const keys[] = { "issuer", "jwks_url", "jwks_file", "ca_file",
+	    "audience", "algorithms", "jwks_ttl", "grace", NULL };
+	char key[64];
+	json_t *algs, *a;
+	size_t i;
+	int r;
+
+	if (!json_is_object(v)) {
+		snprintf(err, WRIT_ERRLEN, "%s: must be an object", name);
+		return WRIT_EBADREQ;
+	}
+	if ((r = sjson_only_keys(v, keys, name, err)) < 0)
+		return r;
+	memset(is, 0, sizeof(*is));
+	is->rs256 = is->es256 = true;
+	is->jwks_ttl = 3600;
+	is->grace = 300;
+	snprintf(key, sizeof(key), "%s.issuer", name);
+	if ((r = get_text(v, "issuer", key, is->issuer, sizeof(is->issuer), err)) < 0)
+		return r;
+	/* Exactly one source of keys: two would leave which one is trusted unclear. */
+	if ((json_object_get(v, "jwks_url") == NULL) == (json_object_get(v, "jwks_file") == NULL)) {
+		snprintf(err, WRIT_ERRLEN, "%s: exactly one of jwks_url and jwks_file", name);
+		return WRIT_EBADREQ;
+	}
+	if (json_object_get(v, "jwks_url") != NULL) {
+		snprintf(key, sizeof(key), "%s.jwks_url", name);
+		if ((r = get_text(v, "jwks_url", key, is->jwks_url, sizeof(is->jwks_url), err)) < 0)
+			return r;
+		/* NB. keys fetched in the clear would let anyone on the path mint CI identities. */
+		if (strncmp(is->jwks_url, "https://", 8) != 0 || is->jwks_url[8] == '\0' ||
+		    strchr(is->jwks_url, ' ') != NULL) {
+			snprintf(err, WRIT_ERRLEN, "%s: must be an https:// URL", key);
+			return WRIT_EBADREQ;
+		}
+		snprintf(key, sizeof(key), "%s.ca_file", name);
+		if ((r = get_path(v, "ca_file", key, is->ca_file, sizeof(is->ca_file), err)) < 0)
+			return r;
+	} else {
+		snprintf(key, sizeof(key), "%s.jwks_file", name);
+		if ((r = get_path(v, "jwks_file", key, is->jwks_file, sizeof(is->jwks_file), err)) < 0)
+			return r;
+		if (json_object_get(v, "ca_file") != NULL) {
+			snprintf(err, WRIT_ERRLEN, "%s.ca_file: only with jwks_url", name);
+			return WRIT_EBADREQ;
+		}
+	}
+	snprintf(key, sizeof(key), "%s.audience", name);
+	if ((r = get_text(v, "audience", key, is->audience, sizeof(is->audience), err)) < 0)
+		return r;
+	if ((algs = json_object_get(v, "algorithms")) != NULL) {
+		is->rs256 = is->es256 = false;
+		if (!json_is_array(algs) || json_array_size(algs) == 0)
+			goto badalg;
+		json_array_foreach(algs, i, a) {
+			const char *s = json_string_value(a);
+
+			if (s != NULL && strcmp(s, "RS256") == 0)
+				is->rs256 = true;
+			else if (s != NULL && strcmp(s, "ES256") == 0)
+				is->es256 = true;
+			else
+				goto badalg;
+		}
+	}
+	snprintf(key, sizeof(key), "%s.jwks_ttl", name);
+	if ((r = get_duration(v, "jwks_ttl", key, &is->jwks_ttl, err)) < 0)
+		return r;
+	snprintf(key, sizeof(key), "%s.grace", name);
+	if ((r = get_duration(v, "grace", key, &is->grace, err)) < 0)
+		return r;
+	return 0;
+ badalg:
+	/* NB. never none or HS*: an HMAC "key" here would be the issuer's public key. */
+	snprintf(err, WRIT_ERRLEN, "%s.algorithms: a non-empty array of \"RS256\" and/or "
+	    "\"ES256\"", name);
+	return WRIT_EBADREQ;
+}
+
+static int
+load_ci(struct config *cfg, const json_t *ci, char err[WRIT_ERRLEN])
+{
+	static const char *const keys[] = { "issuers", NULL };
+	json_t *list = json_object_get(ci, "issuers"), *v;
+	char name[32];
+	size_t i;
+	int r;
+
+	if ((r = sjson_only_keys(ci, keys, "ci", err)) < 0)
+		return r;
+	if (list == NULL)
+		return 0;
+	if (!json_is_array(list)) {
+		snprintf(err, WRIT_ERRLEN, "ci.issuers: must be an array");
+		return WRIT_EBADREQ;
+	}
+	if (json_array_size(list) > OIDC_MAX_ISSUERS) {
+		snprintf(err, WRIT_ERRLEN, "ci.issuers: at most %d issuers", OIDC_MAX_ISSUERS);
+		return WRIT_ETOOBIG;
+	}
+	cfg->nissuers = 0;
+	json_array_foreach(list, i, v) {
+		snprintf(name, sizeof(name), "ci.issuers[%zu]", i);
+		if ((r = load_issuer(&cfg->issuers[i], v, name, err)) < 0)
+			return r;
+		/* The unverified iss picks the keys: it must name one issuer only. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->issuers[j].issuer, cfg->issuers[i].issuer) == 0) {
+				snprintf(err, WRIT_ERRLEN, "%s.issuer: twice in ci.issuers", name);
+				return WRIT_EBADREQ;
+			}
+	}
+	cfg->nissuers = (unsigned int)json_array_size(list);
+	return 0;
+}
+
 static int
 load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 {
 	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
-	    "limits", "kinds", "policy", "store", "audit", NULL };
+	    "limits", "kinds", "policy", "store", "audit", "ci", NULL };
 	static const char *const audit[] = { "syslog", NULL };
 	static const char *const store[] = { "backend", "keyring", "key", NULL };
 	static const char *const approval[] = { "timeout", "command", "cooldown_after",
@@ -197,7 +346,7 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	static const char *const limits[] = { "max_pending", "max_sessions",
 	    "max_connections", "max_session_connections", "request_timeout",
 	    "max_wait", NULL };
-	json_t *a, *l, *k, *p, *st, *au;
+	json_t *a, *l, *k, *p, *st, *au, *ci;
 	int r;
 
 	if ((r = sjson_only_keys(root, top, "the config", err)) < 0 ||
@@ -210,7 +359,10 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	    (r = get_object(root, "kinds", "kinds", NULL, &k, err)) < 0 ||
 	    (r = get_object(root, "policy", "policy", policy, &p, err)) < 0 ||
 	    (r = get_object(root, "store", "store", store, &st, err)) < 0 ||
-	    (r = get_object(root, "audit", "audit", audit, &au, err)) < 0)
+	    (r = get_object(root, "audit", "audit", audit, &au, err)) < 0 ||
+	    (r = get_object(root, "ci", "ci", NULL, &ci, err)) < 0)
+		return r;
+	if (ci != NULL && (r = load_ci(cfg, ci, err)) < 0)
 		return r;
 	if (au != NULL && json_object_get(au, "syslog") != NULL) {
 		if (!json_is_boolean(json_object_get(au, "syslog"))) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "oidc.h"
 #include "sjson.h"
 
 /* Where the enterprise policy is unless configured. */
@@ -54,6 +55,9 @@ struct config {
 	int64_t request_timeout;	/* seconds an idle connection lives */
 	int64_t max_wait;		/* longest long-poll, seconds */
 	struct kind_config kinds[WRIT_MAX_KINDS]; /* indexed like writ_kinds[] */
+	/* ci.issuers: the OIDC issuers whose ID tokens open CI job sessions. */
+	struct oidc_issuer issuers[OIDC_MAX_ISSUERS];
+	unsigned int nissuers;
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -70,6 +70,15 @@ static const struct writ_error table[] = {
 	{ WRIT_ENOTRELAY, "not_relay", 403,
 	  "this session is reached through writ-sandbox's spool: its socket is for "
 	  "that writ-sandbox only" },
+	/*
+	 * 401, not 403: the token is the credential that failed to
+	 * authenticate (expired, forged, for another audience, its issuer's
+	 * keys unavailable), and a fresh token may well succeed; 403 stays
+	 * for a caller who is known and refused (policy_denied).
+	 */
+	{ WRIT_EIDENTITY, "identity_refused", 401,
+	  "the CI job's OIDC ID token was refused: it must come from an issuer in "
+	  "ci.issuers, for writd's audience, signed (RS256/ES256) and not expired" },
 };
 
 const struct writ_error *

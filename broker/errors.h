@@ -47,6 +47,7 @@ enum {
 	WRIT_EUNCONFIGURED = -34, /* the kind has no configuration */
 	WRIT_EAUDIT = -35,	/* the audit log cannot take records */
 	WRIT_ENOTRELAY = -36,	/* a spool session's socket, not from its relay */
+	WRIT_EIDENTITY = -37,	/* a CI job's OIDC ID token refused (oidc.h) */
 };
 
 struct writ_error {

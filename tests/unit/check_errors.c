@@ -7,7 +7,7 @@
 START_TEST(test_table)
 {
 	/* Every code from WRIT_EINTERNAL down has its own entry and a sane status. */
-	for (int code = WRIT_EINTERNAL; code >= WRIT_ENOTRELAY; code--) {
+	for (int code = WRIT_EINTERNAL; code >= WRIT_EIDENTITY; code--) {
 		const struct writ_error *e = errors_lookup(code);
 
 		ck_assert_int_eq(e->code, code);

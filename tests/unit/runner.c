@@ -4,6 +4,9 @@
 
 #include "check.h"
 
+/* check_oidc.c (declared here: check.h is shared by the suites being written now). */
+Suite *oidc_suite(void);
+
 int
 main(void)
 {
@@ -21,6 +24,7 @@ main(void)
 	srunner_add_suite(sr, github_suite());
 	srunner_add_suite(sr, audit_suite());
 	srunner_add_suite(sr, show_suite());
+	srunner_add_suite(sr, oidc_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
