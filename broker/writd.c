@@ -30,6 +30,7 @@
 #include "store.h"
 #include "audit.h"
 #include "ledger.h"
+#include "oidc.h"
 #include "upstream.h"
 
 static const char usage[] =
@@ -211,6 +212,9 @@ main(int argc, char **argv)
 
 	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
 		die("%s", err);
+	/* ci.issuers: their JWKS thread; a bad jwks_file stops writd here. */
+	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
+		die("ci.issuers: %s", err);
 	/* After the workers and the reaper start: what the last run left lives on. */
 	if (ledger_open(cfg.state_dir, err) < 0)
 		die("ledger: %s", err);
@@ -243,6 +247,8 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
 	server_stop();
+	/* After the server (and with it upstream_stop): no oidc_verify runs now. */
+	oidc_stop();
 	approval_stop();
 	audit_close();
 	ledger_close();
