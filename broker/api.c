@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "../plugins/kind.h"
 #include "../policy/policy.h"
@@ -20,6 +21,7 @@
 #include "duration.h"
 #include "errors.h"
 #include "ledger.h"
+#include "oidc.h"
 #include "peer.h"
 #include "session.h"
 #include "sjson.h"
@@ -128,8 +130,8 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 static void
 audit_mint_failed(const struct session *s, const struct writ_kind *k, int code)
 {
-	audit_log("mint_failed", json_pack("{ssssss}", "session", s->id, "kind", k->name,
-	    "error", errors_lookup(code)->name));
+	audit_log("mint_failed", session_audit(s, json_pack("{ssssss}", "session", s->id,
+	    "kind", k->name, "error", errors_lookup(code)->name)));
 }
 
 static void durable(void *arg, bool ok);
@@ -181,16 +183,20 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 		secret_free(tok);
 		return reply_error(c, WRIT_ENOMEM, NULL);
 	}
-	body = json_pack("{sssssOsssIsI}", "id", wid, "kind", k->name, "scope", scope,
+	body = json_pack("{sssssOsssIsIsI}", "id", wid, "kind", k->name, "scope", scope,
 	    "token", (const char *)tok->data, "issued_at", (json_int_t)issued,
-	    "expires_at", (json_int_t)expires);
+	    "expires_at", (json_int_t)expires, "ttl", (json_int_t)(expires - issued));
 	secret_free(tok);
+	/* Cut short to end with its job's identity token (issue): the agent is told. */
+	if (body != NULL && s->expires_at > 0 && expires == s->expires_at)
+		json_object_set_new(body, "ttl_capped", json_string("the session's job "
+		    "identity token expires then (its exp + the issuer's grace)"));
 	/* Write-ahead: the token leaves only once its record is on disk. */
 	/* "request": the approval it came from, when a person was asked. */
-	seq = audit_log_durable("issued", json_pack("{sssssssOsIssso}", "writ", wid,
-	    "session", s->id, "kind", k->name, "scope", scope, "expires_at",
+	seq = audit_log_durable("issued", session_audit(s, json_pack("{sssssssOsIssso}",
+	    "writ", wid, "session", s->id, "kind", k->name, "scope", scope, "expires_at",
 	    (json_int_t)expires, "fingerprint", fp, "request",
-	    rq->pending != NULL ? json_string(rq->pending->id) : json_null()));
+	    rq->pending != NULL ? json_string(rq->pending->id) : json_null())));
 	rq->reply = body;
 	memcpy(rq->reply_writ, wid, sizeof(rq->reply_writ));
 	pthread_mutex_lock(&writd_lock);
@@ -250,6 +256,17 @@ issue(struct MHD_Connection *c, struct req *rq, struct session *s,
 	m.scope = scope;
 	m.issued_at = now_real();
 	m.expires_at = m.issued_at + ttl;
+	/*
+	 * NB. a job's writ never outlives the job's identity: capped, not
+	 * refused (deliver says so); the TTL asked was what policy decided on.
+	 */
+	if (s->expires_at > 0 && m.expires_at > s->expires_at) {
+		m.expires_at = s->expires_at;
+		ttl = m.expires_at - m.issued_at;
+		if (ttl < 1)
+			return reply_error(c, WRIT_ECLOSED, "this job's identity token has "
+			    "expired: its session is closing");
+	}
 	if (k->upstream) {
 		struct mint_job *j = calloc(1, sizeof(*j));
 
@@ -420,7 +437,7 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		goto out;
 	}
 	pq = (struct policy_request){ .kind = k->name, .scope = scope, .ttl = ttl,
-	    .session = s->name, .uid = rq->conn->peer->uid,
+	    .session = s->name, .uid = rq->conn->peer->uid, .claims = s->claims,
 	    /* NB. a relayed caller's exe is the relay's: no exe rule may match it. */
 	    .exe = rq->conn->peer->relayed ? WRIT_EXE_UNVERIFIED : rq->conn->peer->exe };
 	pthread_mutex_lock(&writd_lock);
@@ -432,13 +449,13 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		policy_decide(policy, &pq, &d);
 	max_pending = policy_max_pending(policy);
 	pthread_mutex_unlock(&writd_lock);
-	audit_log("request", json_pack("{sssssssOsIsisssbssssssss}", "session", s->id,
+	audit_log("request", session_audit(s, json_pack("{sssssssOsIsisssbssssssss}", "session", s->id,
 	    "session_name", s->name, "kind", k->name, "scope", scope, "ttl", (json_int_t)ttl,
 	    "pid", (int)rq->conn->peer->pid, "exe", rq->conn->peer->exe,
 	    "verified", !rq->conn->peer->relayed,
 	    "decision", cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
 	    d.verdict == POLICY_ALLOW ? "allow" : "ask", "tier", cool > 0 ? "cooldown" : d.tier,
-	    "rule", cool > 0 ? "" : d.rule, "reason", reason != NULL ? reason : ""));
+	    "rule", cool > 0 ? "" : d.rule, "reason", reason != NULL ? reason : "")));
 	if (cool > 0) {
 		json_decref(req);
 		json_decref(scope);
@@ -551,24 +568,91 @@ h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return reply_json(c, 200, json_pack("{sb}", "revoked", 1));
 }
 
+/*
+ * A CI job's identity: its OIDC ID token verified (oidc.h), the claims writ
+ * keeps, and when its session must end (exp + the issuer's grace).  The
+ * token is never kept, logged or echoed; a refusal is audited by its
+ * reason only.  Lock NOT held (oidc_verify takes a leaf lock of its own).
+ */
+static int
+job_identity(const char *name, const char *token, json_t **ret_claims,
+    int64_t *ret_expires, char err[WRIT_ERRLEN])
+{
+	const struct oidc_issuer *is = NULL;
+	json_t *verified = NULL, *kept = NULL;
+	int64_t now = now_real(), exp;
+	char why[WRIT_ERRLEN];
+	int r;
+
+	if (strlen(token) > OIDC_MAX_TOKEN) {
+		snprintf(why, sizeof(why), "token too long (over %d bytes)", OIDC_MAX_TOKEN);
+		r = WRIT_EIDENTITY;
+		goto refused;
+	}
+	if ((r = oidc_verify(token, now, &verified, &is, why)) < 0)
+		goto refused;
+	/* NB. exp is checked by oidc_verify; it must still be a number here. */
+	if (!json_is_number(json_object_get(verified, "exp"))) {
+		snprintf(why, sizeof(why), "token has no exp");
+		r = WRIT_EIDENTITY;
+		goto refused;
+	}
+	exp = (int64_t)json_number_value(json_object_get(verified, "exp"));
+	if (exp > now + 366LL * 24 * 3600 || exp + is->grace <= now) {
+		snprintf(why, sizeof(why), "token exp is %s", exp + is->grace <= now ?
+		    "past (with the issuer's grace)" : "more than a year away");
+		r = WRIT_EIDENTITY;
+		goto refused;
+	}
+	if ((r = policy_claims_clean(verified, false, &kept, err)) < 0)
+		goto out;
+	*ret_claims = kept;
+	*ret_expires = exp + is->grace;
+	r = 0;
+	goto out;
+ refused:
+	if (r == WRIT_EIDENTITY) {
+		audit_log("session_refused", json_pack("{ssssss}", "name", name,
+		    "error", "identity_refused", "why", why));
+		snprintf(err, WRIT_ERRLEN, "field 'ci_token' refused: %s; no session was "
+		    "opened", why);
+	} else
+		snprintf(err, WRIT_ERRLEN, "%s", why);
+ out:
+	json_decref(verified);
+	return r;
+}
+
 static enum MHD_Result
 h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
-	static const char *const keys[] = { "name", "workspace", "pid", "via", NULL };
+	static const char *const keys[] = { "name", "workspace", "pid", "via", "ci_token",
+	    NULL };
 	char err[WRIT_ERRLEN] = "";
-	const char *name, *ws, *via;
-	json_t *pid;
+	const char *name, *ws, *via, *token;
+	json_t *pid, *claims = NULL;
 	struct session *s;
 	json_t *req, *body = NULL;
+	int64_t expires = 0;
 	int r;
 
 	(void)arg;
+	/* NB. the body may hold a job's ID token: server.c wipes it, and out: the copy. */
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the session", err)) < 0 ||
 	    (r = sjson_string(req, "name", true, &name, err)) < 0 ||
 	    (r = sjson_string(req, "workspace", false, &ws, err)) < 0 ||
-	    (r = sjson_string(req, "via", false, &via, err)) < 0)
+	    (r = sjson_string(req, "via", false, &via, err)) < 0 ||
+	    (r = sjson_string(req, "ci_token", false, &token, err)) < 0)
+		goto out;
+	if (token != NULL && via != NULL && strcmp(via, "spool") == 0) {
+		snprintf(err, sizeof(err), "a job's session ('ci_token') is not opened via the spool");
+		r = WRIT_EBADREQ;
+		goto out;
+	}
+	/* Verified before anything is made: a refused token opens nothing. */
+	if (token != NULL && (r = job_identity(name, token, &claims, &expires, err)) < 0)
 		goto out;
 	if (via != NULL && strcmp(via, "socket") != 0 && strcmp(via, "spool") != 0) {
 		snprintf(err, sizeof(err), "field 'via' must be \"socket\" or \"spool\"");
@@ -583,7 +667,8 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		goto out;
 	}
 	pthread_mutex_lock(&writd_lock);
-	r = session_create(name, ws, pid ? (pid_t)json_integer_value(pid) : 0, &s, err);
+	r = session_create(name, ws, pid ? (pid_t)json_integer_value(pid) : 0, claims, expires,
+	    &s, err);
 	if (r == 0) {
 		/* NB. the relay is who opens the session: writ-sandbox, on the admin socket. */
 		if (via != NULL && strcmp(via, "spool") == 0) {
@@ -592,13 +677,20 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 			s->relay_start = rq->conn->peer->start;
 		}
 		body = session_json(s);
-		audit_log("session_opened", json_pack("{sssssOss}", "session", s->id,
-		    "name", s->name, "workspace", json_object_get(body, "workspace"),
-		    "via", s->spool ? "spool" : "socket"));
+		audit_log("session_opened", session_audit(s, json_pack("{sssssOssso}",
+		    "session", s->id, "name", s->name, "workspace",
+		    json_object_get(body, "workspace"), "via", s->spool ? "spool" : "socket",
+		    "claims", s->claims != NULL ? json_deep_copy(s->claims) : json_null())));
+		/* The reaper closes it when its identity token runs out. */
+		if (s->expires_at > 0)
+			approval_kick_at(s->expires_at);
 	}
 	pthread_mutex_unlock(&writd_lock);
  out:
+	if (token != NULL)
+		sodium_memzero((char *)token, strlen(token));
 	json_decref(req);
+	json_decref(claims);
 	return r < 0 ? bad(c, r, err) : reply_json(c, 201, body);
 }
 
@@ -638,12 +730,14 @@ h_session_delete(struct MHD_Connection *c, struct req *rq, const char *id)
 
 	(void)rq;
 	pthread_mutex_lock(&writd_lock);
-	if ((s = session_find(id)) != NULL)
+	if ((s = session_find(id)) != NULL) {
+		/* NB. recorded first: closing may free s, and its identity with it. */
+		audit_log("session_closed", session_audit(s, json_pack("{ss}", "session", id)));
 		session_close(s, WRIT_ECLOSED, &revoke);
+	}
 	pthread_mutex_unlock(&writd_lock);
 	if (s == NULL)
 		return reply_error(c, WRIT_ENOTFOUND, "no open session with that id");
-	audit_log("session_closed", json_pack("{ss}", "session", id));
 	writs_revoke_list(revoke, "its session was closed");
 	return reply_json(c, 200, json_pack("{sssb}", "id", id, "closed", 1));
 }
@@ -774,12 +868,12 @@ static enum MHD_Result
 h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	static const char *const keys[] = { "kind", "scope", "ttl", "reason", "session",
-	    "workspace", "uid", "exe", "live", NULL };
+	    "workspace", "uid", "exe", "live", "claims", NULL };
 	struct policy_request pq = { .session = "explain", .exe = "/unknown" };
 	const struct writ_kind *k;
 	struct policy_decision d;
 	char err[WRIT_ERRLEN] = "";
-	json_t *req, *scope = NULL, *body = NULL;
+	json_t *req, *scope = NULL, *body = NULL, *claims = NULL;
 	int64_t ttl;
 	int r;
 
@@ -787,6 +881,10 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	/* The request as an agent would send it, plus who would send it. */
+	/* "claims": a job's, as if verified (strict: a typo is an error, not a miss). */
+	if (json_object_get(req, "claims") != NULL &&
+	    (r = policy_claims_clean(json_object_get(req, "claims"), true, &claims, err)) < 0)
+		goto out;
 	if ((r = sjson_only_keys(req, keys, "the request", err)) < 0 ||
 	    (r = parse_writ(req, &k, &scope, &ttl, err)) < 0 ||
 	    (r = sjson_string(req, "session", false, &pq.session, err)) < 0 ||
@@ -810,6 +908,7 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pq.kind = k->name;
 	pq.scope = scope;
 	pq.ttl = ttl;
+	pq.claims = claims;
 	pthread_mutex_lock(&writd_lock);
 	policy_decide(policy, &pq, &d);
 	pthread_mutex_unlock(&writd_lock);
@@ -819,6 +918,7 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
  out:
 	json_decref(req);
 	json_decref(scope);
+	json_decref(claims);
 	return r < 0 ? bad(c, r, err) : reply_json(c, 200, body);
 }
 

@@ -97,11 +97,13 @@ static void
 settle_by(struct pending *p, int decision, const char *channel)
 {
 	if (decision == 1 || decision == WRIT_EDENIED)
-		audit_log(decision == 1 ? "approved" : "denied", json_pack("{ssssss}",
-		    "request", p->id, "session", p->session->id, "channel", channel));
+		audit_log(decision == 1 ? "approved" : "denied", session_audit(p->session,
+		    json_pack("{ssssss}", "request", p->id, "session", p->session->id,
+		    "channel", channel)));
 	else
-		audit_log("approval_failed", json_pack("{ssssss}", "request", p->id,
-		    "session", p->session->id, "error", errors_lookup(decision)->name));
+		audit_log("approval_failed", session_audit(p->session, json_pack("{ssssss}",
+		    "request", p->id, "session", p->session->id,
+		    "error", errors_lookup(decision)->name)));
 	unlist_pending(p);
 	approver_cancel(p->id);
 	/* The reaper kills a cancelled command that lingers: let it look. */
@@ -163,6 +165,18 @@ reaper_main(void *arg)
 		pthread_mutex_lock(&writd_lock);
 		if (reaper_stop)
 			break;
+		{
+			/* A job session ends with its identity token (exp + grace). */
+			struct writ *revoke = NULL;
+
+			if (session_expire(now_real(), &revoke) > 0) {
+				pthread_mutex_unlock(&writd_lock);
+				writs_revoke_list(revoke, "its job's identity token expired");
+				pthread_mutex_lock(&writd_lock);
+				if (reaper_stop)
+					break;
+			}
+		}
 		now = now_mono();
 		next = now + 3600;
 
@@ -195,6 +209,10 @@ reaper_main(void *arg)
 
 			if (e != INT64_MAX && now + (e - now_real()) < next)
 				next = now + (e - now_real()) + 1;
+			/* ... and for the next job session to end (session_expire: a second early). */
+			e = session_next_expiry();
+			if (e != INT64_MAX && now + (e - now_real()) < next)
+				next = now + (e - now_real());
 		}
 		reaper_wake = next;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -280,8 +298,9 @@ approval_submit(struct pending *p, unsigned int max_pending)
 			wake_poller(w);
 	}
 	pthread_cond_signal(&reaper_cond);
-	audit_log("approval_asked", json_pack("{sssssssb}", "request", p->id, "session",
-	    p->session->id, "kind", p->kind->name, "typed", p->why.typed));
+	audit_log("approval_asked", session_audit(p->session, json_pack("{sssssssb}",
+	    "request", p->id, "session", p->session->id, "kind", p->kind->name,
+	    "typed", p->why.typed)));
 	if (writd_cfg->approval_command[0] != '\0') {
 		char *text = command_input(p);
 
@@ -384,6 +403,10 @@ pending_json(const struct pending *p)
 
 	if (j == NULL)
 		return NULL;
+	/* A job's session: the claims its token proved, for the prompt (show_request). */
+	if (s->claims != NULL)
+		json_object_set_new(json_object_get(j, "session"), "claims",
+		    json_deep_copy(s->claims));
 	json_object_set_new(j, "digest", json_string(p->digest));
 	json_object_set_new(j, "policy", policy_decision_json(&p->why));
 	if (p->why.typed)
@@ -427,6 +450,13 @@ command_input(const struct pending *p)
 	clean_member(json_object_get(j, "caller"), "cmdline");
 	clean_member(json_object_get(j, "caller"), "cwd");
 	clean_member(j, "reason");
+	{
+		/* A token's claims are the job's words, not writd's: cleaned alike. */
+		json_t *claims = json_object_get(json_object_get(j, "session"), "claims");
+
+		json_object_foreach(claims, k, v)
+			clean_member(claims, k);
+	}
 	scope = json_object_get(j, "scope");
 	json_object_foreach(scope, k, v)
 		clean_member(scope, k);

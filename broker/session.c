@@ -50,9 +50,27 @@ valid_workspace(const char *s)
 	return 1;
 }
 
+/*
+ * What identifies a job run compactly, for every audit record of its
+ * session: the issuer, the subject (GitHub's and GitLab's name the
+ * repository or project and the ref) and the run's ids.
+ */
+static json_t *
+identity_of(const json_t *claims)
+{
+	static const char *const keep[] = { "iss", "sub", "run_id", "run_attempt",
+	    "pipeline_id", "job_id", NULL };
+	json_t *id = json_object(), *v;
+
+	for (size_t i = 0; keep[i] != NULL && id != NULL; i++)
+		if ((v = json_object_get(claims, keep[i])) != NULL)
+			json_object_set_new(id, keep[i], json_deep_copy(v));
+	return id;
+}
+
 int
 session_create(const char *name, const char *workspace, pid_t pid,
-    struct session **ret, char err[WRIT_ERRLEN])
+    json_t *claims, int64_t expires_at, struct session **ret, char err[WRIT_ERRLEN])
 {
 	struct session *s;
 	int r;
@@ -78,6 +96,14 @@ session_create(const char *name, const char *workspace, pid_t pid,
 		return WRIT_ENOMEM;
 	}
 	s->pidfd = -1;
+	if (claims != NULL) {
+		s->claims = json_incref(claims);
+		s->expires_at = expires_at;
+		if ((s->identity = identity_of(claims)) == NULL) {
+			r = WRIT_ENOMEM;
+			goto fail;
+		}
+	}
 	if (pid > 0) {
 		s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (s->pidfd < 0) {
@@ -118,6 +144,8 @@ session_create(const char *name, const char *workspace, pid_t pid,
  fail:
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	json_decref(s->claims);
+	json_decref(s->identity);
 	free(s->workspace);
 	free(s);
 	return r;
@@ -227,6 +255,44 @@ session_close(struct session *s, int code, struct writ **revoke)
 	session_unref(s);
 }
 
+unsigned int
+session_expire(int64_t now, struct writ **revoke)
+{
+	unsigned int n = 0;
+
+	for (struct session *s = sessions, *next; s != NULL; s = next) {
+		next = s->next;
+		/* NB. one second early, never late: the reaper may wake a second after. */
+		if (s->expires_at == 0 || s->expires_at > now + 1)
+			continue;
+		audit_log("session_closed", session_audit(s, json_pack("{ssss}", "session", s->id,
+		    "why", "its job's identity token expired (exp + the issuer's grace)")));
+		session_close(s, WRIT_ECLOSED, revoke);
+		n++;
+	}
+	return n;
+}
+
+int64_t
+session_next_expiry(void)
+{
+	int64_t e = INT64_MAX;
+
+	for (struct session *s = sessions; s != NULL; s = s->next)
+		if (s->expires_at > 0 && s->expires_at < e)
+			e = s->expires_at;
+	return e;
+}
+
+json_t *
+session_audit(const struct session *s, json_t *fields)
+{
+	/* A copy: the record is written, and freed, outside writd_lock. */
+	if (fields != NULL && s != NULL && s->identity != NULL)
+		json_object_set_new(fields, "identity", json_deep_copy(s->identity));
+	return fields;
+}
+
 void
 session_close_all(int code, struct writ **revoke)
 {
@@ -245,6 +311,8 @@ session_unref(struct session *s)
 {
 	if (s == NULL || --s->refs > 0)
 		return;
+	json_decref(s->claims);
+	json_decref(s->identity);
 	free(s->workspace);
 	free(s);
 }
@@ -275,13 +343,21 @@ session_cooling(const struct session *s, int64_t now)
 json_t *
 session_json(const struct session *s)
 {
-	return json_pack("{sssssososIsisisosbss}", "id", s->id, "name", s->name,
+	json_t *j = json_pack("{sssssososIsisisosbss}", "id", s->id, "name", s->name,
 	    "workspace", s->workspace ? json_string(s->workspace) : json_null(),
 	    "socket", s->restored ? json_null() : json_string(s->sock),
 	    "created_at", (json_int_t)s->created_at,
 	    "pending", (int)s->pending, "live", (int)s->live,
 	    "pid", s->pidfd >= 0 ? json_integer(s->pid) : json_null(),
 	    "restored", s->restored, "via", s->spool ? "spool" : "socket");
+
+	/* A job's: who it is, as its token proved, and when it ends. */
+	if (j != NULL && s->claims != NULL) {
+		json_object_set_new(j, "identity", json_string("verified"));
+		json_object_set_new(j, "claims", json_deep_copy(s->claims));
+		json_object_set_new(j, "expires_at", json_integer(s->expires_at));
+	}
+	return j;
 }
 
 json_t *

@@ -47,17 +47,29 @@ struct session {
 					   process behind a request is not known */
 	pid_t relay_pid;		/* spool: the relay, the only peer of its socket */
 	uint64_t relay_start;		/* ... and when it started (peer_start_time) */
+	/*
+	 * A CI job's session (opened with its OIDC ID token, see oidc.h); set
+	 * at creation and never changed, so they may be read without the lock
+	 * by whoever holds a reference.  The token itself is never kept.
+	 */
+	json_t *claims;			/* its verified claims (policy_claims_clean), or NULL */
+	json_t *identity;		/* their compact form for audit records, or NULL */
+	int64_t expires_at;		/* wall clock: it closes then (the token's exp + its
+					   issuer's grace) and its writs expire by then; 0: never */
 	struct session *next;
 };
 
 /*
  * Open a session named name for workspace (NULL: none) and listen on its
  * socket.  With pid > 0 the session closes when that process exits (a
- * sandbox: its writs die with it).  Returns 0 and the session (owned by the registry), or
- * WRIT_EBADREQ / WRIT_ESESSIONS / another code, with a message.
+ * sandbox: its writs die with it).  A CI job's session has claims (its
+ * verified claims as policy_claims_clean keeps them; taken by reference)
+ * and expires_at (> 0: when it closes); else NULL and 0.  Returns 0 and
+ * the session (owned by the registry), or WRIT_EBADREQ / WRIT_ESESSIONS /
+ * another code, with a message.
  */
 int session_create(const char *name, const char *workspace, pid_t pid,
-    struct session **ret, char err[WRIT_ERRLEN]);
+    json_t *claims, int64_t expires_at, struct session **ret, char err[WRIT_ERRLEN]);
 
 /*
  * Bring back session id of a run that crashed, for the writs it left
@@ -86,6 +98,23 @@ struct session *session_find(const char *id);
  * unlocking, see writs_revoke_list), socket and directory removed.
  */
 void session_close(struct session *s, int code, struct writ **revoke);
+
+/*
+ * Close every job session whose expires_at is at most now + 1 (the reaper
+ * calls this once a second at most, so none outlives its time), auditing
+ * each; writs go on *revoke as for session_close.  Returns how many.
+ */
+unsigned int session_expire(int64_t now, struct writ **revoke);
+
+/* The earliest expires_at of an open job session (wall clock), INT64_MAX when none. */
+int64_t session_next_expiry(void);
+
+/*
+ * fields (an audit record's members, stolen) with s's job identity added
+ * as "identity" when s has one; for every record of a job session.  Safe
+ * without the lock for a holder of a reference.  Returns fields.
+ */
+json_t *session_audit(const struct session *s, json_t *fields);
 
 /* Close every session (at shutdown). */
 void session_close_all(int code, struct writ **revoke);

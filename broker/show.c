@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../policy/policy.h"
 #include "show.h"
 
 /* Width of the label column in a field: "  " + 9 + " ". */
@@ -321,6 +322,29 @@ short_id(const json_t *q, char out[9])
 		snprintf(out, 9, "?");
 }
 
+void
+show_claims(struct show_buf *b, const json_t *claims, unsigned int cols)
+{
+	char line[WRIT_MAX_CLAIM + 64];
+	const char *v;
+
+	if (!json_is_object(claims))
+		return;
+	/*
+	 * NB. verified only as the CI provider's word: a repository or branch
+	 * name is chosen by whoever pushed it, so it is cleaned like agent text.
+	 */
+	snprintf(line, sizeof(line), "verified ID token of %s", str(claims, "iss"));
+	show_field(b, "job", line, cols);
+	for (size_t i = 0; policy_claim_names[i] != NULL; i++) {
+		if (strcmp(policy_claim_names[i], "iss") == 0 ||
+		    (v = json_string_value(json_object_get(claims, policy_claim_names[i]))) == NULL)
+			continue;
+		snprintf(line, sizeof(line), "%s: %s", policy_claim_names[i], v);
+		show_wrap(b, SHOW_CONT, line, cols, 2);
+	}
+}
+
 char *
 show_request(const json_t *q, unsigned int cols)
 {
@@ -336,6 +360,7 @@ show_request(const json_t *q, unsigned int cols)
 	show_field(&b, "session", buf, cols);
 	if (json_is_string(json_object_get(s, "workspace")))
 		show_field(&b, "workspace", str(s, "workspace"), cols);
+	show_claims(&b, json_object_get(s, "claims"), cols);
 	if (json_is_false(json_object_get(c, "verified"))) {
 		/* NB. pid, exe and cmdline are the relay's: showing them would mislead. */
 		snprintf(buf, sizeof(buf), "NOT VERIFIED (via writ-sandbox's spool, relay pid %lld)",

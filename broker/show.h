@@ -81,8 +81,17 @@ char *show_clean(const char *s, unsigned int max_cols);
 unsigned int show_columns(int fd);
 
 /*
+ * A CI job's verified claims (an object of strings; anything else shows
+ * nothing): a "job" field naming the issuer, then one line per known claim
+ * ("repository: acme/widgets"), each beginning with SHOW_CONT and cleaned
+ * as above (at most two lines each).
+ */
+void show_claims(struct show_buf *b, const json_t *claims, unsigned int cols);
+
+/*
  * The prompt for pending request q (as GET /v1/requests lists it), laid out
- * for cols columns and ending in a newline: its id, session, caller, kind,
+ * for cols columns and ending in a newline: its id, session (and a job's
+ * claims, see show_claims), caller, kind,
  * scope, ttl, the rule that asked and the agent's reason, each a field.
  * Returns a new string (free()), or NULL without memory.
  */

@@ -40,9 +40,12 @@ static char admin[PATH_MAX];
 static const char usage[] =
 "usage: writctl [--runtime-dir DIR] COMMAND\n"
 "\n"
-"  sessions new NAME [--workspace DIR] [--pid PID] [--json]\n"
+"  sessions new NAME [--workspace DIR] [--pid PID] [--ci-token FILE|-] [--json]\n"
 "                     open a session; prints its socket (WRIT_SOCKET); with\n"
-"                     --pid it closes (revoking its writs) when PID exits\n"
+"                     --pid it closes (revoking its writs) when PID exits;\n"
+"                     --ci-token: a CI job's session, from its OIDC ID token\n"
+"                     (read from FILE or stdin, never argv): it ends by the\n"
+"                     token's exp + the issuer's grace\n"
 "  sessions ls [--json]\n"
 "  sessions rm ID     close a session: its pending requests fail, its writs\n"
 "                     are revoked and its socket removed\n"
@@ -67,7 +70,8 @@ static const char usage[] =
 "                     the last N audit records, readably\n"
 "  policy explain FILE|-\n"
 "                     what the policy decides for a request (JSON as an agent\n"
-"                     sends it, plus optional session, workspace, uid, exe, live);\n"
+"                     sends it, plus optional session, workspace, uid, exe, live,\n"
+"                     claims: a job's verified claims, as an object);\n"
 "                     issues nothing\n"
 "  policy check [--enterprise FILE] [--policy FILE]\n"
 "                     validate policy files (default: writd's default paths)\n"
@@ -158,10 +162,66 @@ valid_id(const char *id)
 	return 0;
 }
 
+/* Largest CI ID token writctl reads (writd's limit too: OIDC_MAX_TOKEN). */
+#define CI_TOKEN_MAX (16 * 1024)
+
+/*
+ * Read a CI job's ID token from path ("-": stdin) into buf (CI_TOKEN_MAX +
+ * 3 bytes), one trailing newline (LF or CRLF) trimmed.  Returns 0, or prints why and
+ * returns the exit status.  The token is never printed.
+ */
+static int
+read_ci_token(const char *path, char *buf)
+{
+	struct stat st;
+	size_t n = 0;
+	int fd = 0;
+
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			fprintf(stderr, "writctl: --ci-token %s: %s\n", path, fd < 0 ? strerror(errno) :
+			    "not a regular file");
+			if (fd >= 0)
+				close(fd);
+			return 2;
+		}
+	}
+	for (;;) {
+		ssize_t k = read(fd, buf + n, CI_TOKEN_MAX + 2 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (n > CI_TOKEN_MAX + 1)
+			break;
+	}
+	if (fd != 0)
+		close(fd);
+	/* NB. past CI_TOKEN_MAX + 1 no trimmed newline can make it fit: too long. */
+	if (n > CI_TOKEN_MAX + 1)
+		n = CI_TOKEN_MAX + 1;
+	else if (n > 0 && buf[n - 1] == '\n' && --n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	/* NB. the same rule writd applies (identity_refused); not worth sending. */
+	if (n > CI_TOKEN_MAX || strlen(buf) != n || n == 0) {
+		fprintf(stderr, "writctl: --ci-token: identity_refused: %s; nothing was sent\n",
+		    n == 0 ? "the token is empty" : strlen(buf) != n ? "the token holds a NUL byte" :
+		    "token too long (over 16384 bytes)");
+		explicit_bzero(buf, CI_TOKEN_MAX + 3);
+		return 2;
+	}
+	return 0;
+}
+
 static int
 sessions_new(int argc, char **argv)
 {
-	const char *name = NULL, *ws = NULL;
+	const char *name = NULL, *ws = NULL, *token_path = NULL;
+	static char token[CI_TOKEN_MAX + 3];
 	struct writ_resp resp;
 	long pid = 0;
 	int as_json = 0, r;
@@ -173,6 +233,8 @@ sessions_new(int argc, char **argv)
 			as_json = 1;
 		else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
 			ws = argv[++i];
+		else if (strcmp(argv[i], "--ci-token") == 0 && i + 1 < argc && token_path == NULL)
+			token_path = argv[++i];
 		else if (strcmp(argv[i], "--pid") == 0 && i + 1 < argc) {
 			pid = strtol(argv[++i], NULL, 10);
 			if (pid <= 0) {
@@ -188,9 +250,12 @@ sessions_new(int argc, char **argv)
 		}
 	}
 	if (name == NULL) {
-		fputs("writctl: sessions new NAME [--workspace DIR] [--json]\n", stderr);
+		fputs("writctl: sessions new NAME [--workspace DIR] [--pid PID] "
+		    "[--ci-token FILE|-] [--json]\n", stderr);
 		return 2;
 	}
+	if (token_path != NULL && (r = read_ci_token(token_path, token)) != 0)
+		return r;
 	req = json_pack("{ss}", "name", name);
 	if (req == NULL) {
 		fputs("writctl: the name must be UTF-8\n", stderr);
@@ -208,9 +273,27 @@ sessions_new(int argc, char **argv)
 	}
 	if (pid > 0)
 		json_object_set_new(req, "pid", json_integer(pid));
+	if (token_path != NULL && json_object_set_new(req, "ci_token", json_string(token)) != 0) {
+		fputs("writctl: --ci-token: the token is not text (a JWT is base64url)\n", stderr);
+		explicit_bzero(token, sizeof(token));
+		json_decref(req);
+		return 2;
+	}
 	text = json_dumps(req, JSON_COMPACT);
+	/* NB. the token's copies are wiped: a bearer credential until its exp. */
+	if (token_path != NULL) {
+		const char *t = json_string_value(json_object_get(req, "ci_token"));
+
+		explicit_bzero((char *)t, strlen(t));
+		explicit_bzero(token, sizeof(token));
+	}
 	json_decref(req);
+	if (text == NULL) {
+		fputs("writctl: out of memory\n", stderr);
+		return 3;
+	}
 	r = call("POST", "/v1/sessions", text, 201, &resp);
+	explicit_bzero(text, strlen(text));
 	free(text);
 	if (r != 0)
 		return r;
@@ -220,6 +303,30 @@ sessions_new(int argc, char **argv)
 		puts(json_string_value(json_object_get(resp.body, "socket")));
 	writ_resp_free(&resp);
 	return 0;
+}
+
+/*
+ * A job session's verified claims under its row: "  job  repository=...
+ * ref=... (verified, ends at T)", cleaned (a branch name is anyone's text).
+ */
+static void
+print_job(const json_t *s)
+{
+	const json_t *claims = json_object_get(s, "claims");
+	struct show_buf b = { 0 };
+	char prefix[96];
+	const char *v;
+
+	if (!json_is_object(claims))
+		return;
+	for (size_t i = 0; policy_claim_names[i] != NULL; i++)
+		if ((v = json_string_value(json_object_get(claims, policy_claim_names[i]))) != NULL)
+			show_addf(&b, "%s%s=%s", b.len > 0 ? " " : "", policy_claim_names[i], v);
+	snprintf(prefix, sizeof(prefix), "  job (verified, ends at %lld)  ",
+	    (long long)json_integer_value(json_object_get(s, "expires_at")));
+	if (!b.failed)
+		print_row(prefix, b.p != NULL ? b.p : "");
+	show_free(&b);
 }
 
 static int
@@ -247,6 +354,7 @@ sessions_ls(int argc, char **argv)
 			snprintf(row, sizeof(row), "%s  %-16s pending %lld  ", id, name,
 			    (long long)json_integer_value(json_object_get(s, "pending")));
 			print_row(row, json_string_value(json_object_get(s, "socket")) ?: "-");
+			print_job(s);
 		}
 	writ_resp_free(&resp);
 	return 0;

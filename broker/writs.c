@@ -78,6 +78,7 @@ static void
 writ_free(struct writ *w)
 {
 	json_decref(w->scope);
+	json_decref(w->identity);
 	secret_free(w->token);
 	free(w);
 }
@@ -116,6 +117,8 @@ writs_add(const char *id, struct session *s, const struct writ_kind *kind,
 	w->issued_at = issued_at;
 	w->expires_at = expires_at;
 	w->token = token;
+	if (s->identity != NULL)
+		w->identity = json_deep_copy(s->identity);
 	place(nheap++, w);
 	sift_up(nheap - 1);
 	return 0;
@@ -194,6 +197,15 @@ writs_take_session(const struct session *s, struct writ **revoke)
 	}
 }
 
+/* fields with w's job identity as "identity" (see session_audit). */
+static json_t *
+with_identity(const struct writ *w, json_t *fields)
+{
+	if (fields != NULL && w->identity != NULL)
+		json_object_set_new(fields, "identity", json_deep_copy(w->identity));
+	return fields;
+}
+
 /* Revoke w where its kind can, close its ledger entry, free it. */
 static void
 retire(struct writ *w)
@@ -220,8 +232,8 @@ writs_revoke_list(struct writ *list, const char *why)
 		struct writ *w = list;
 
 		list = w->next;
-		audit_log("revoked", json_pack("{ssssssss}", "writ", w->id, "session",
-		    w->session_id, "kind", w->kind->name, "why", why));
+		audit_log("revoked", with_identity(w, json_pack("{ssssssss}", "writ", w->id,
+		    "session", w->session_id, "kind", w->kind->name, "why", why)));
 		retire(w);
 	}
 }
@@ -233,7 +245,8 @@ writs_prune(int64_t now)
 		struct writ *w = heap[0];
 
 		detach(w);
-		audit_log("expired", json_pack("{ssss}", "writ", w->id, "session", w->session_id));
+		audit_log("expired", with_identity(w, json_pack("{ssss}", "writ", w->id,
+		    "session", w->session_id)));
 		/* Past its TTL: a token upstream would honour longer dies now. */
 		retire(w);
 	}

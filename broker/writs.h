@@ -25,6 +25,8 @@ struct writ {
 	json_t *scope;
 	int64_t issued_at, expires_at;
 	struct secret *token;		/* only when kind->revoke */
+	json_t *identity;		/* its session's job identity (session_audit), or NULL:
+					   its revoked and expired records outlive the session */
 	size_t slot;			/* where it sits in the expiry heap */
 	struct writ *next;		/* on a revoke list, once taken */
 };
