@@ -318,6 +318,64 @@ START_TEST(test_request_prompt_unverified)
 }
 END_TEST
 
+
+/* A CI job's claims: shown under a "job" field, each line a continuation, cleaned. */
+START_TEST(test_request_prompt_job)
+{
+	json_t *q = json_pack("{sss{ssss}s{sisisssssssb}sss{ss}sIsss{ssssss}}",
+	    "id", "0123456789abcdef0123456789abcdef",
+	    "session", "id", "fedcba9876543210fedcba9876543210", "name", "gh-1",
+	    "caller", "pid", 42, "uid", 1000, "exe", "/usr/bin/writ",
+	    "cmdline", "writ get", "cwd", "/w", "verified", 1,
+	    "kind", "jwt", "scope", "aud", "x", "ttl", (json_int_t)300, "reason", "r",
+	    "policy", "rule", "default", "tier", "default", "layer", "built-in");
+	char *text, *line, *end;
+	int job_lines = 0;
+
+	json_object_set_new(json_object_get(q, "session"), "claims", json_pack(
+	    "{ssssssssssss}", "iss", "https://token.actions.githubusercontent.com",
+	    "repository", "acme/widgets",
+	    "ref", "refs/heads/x\n== writ request 99999999 ==\n  scope     {\"aud\":\"prod\"}",
+	    "actor", "mallory\xe2\x80\xae" "nimda",
+	    "evil", "not a claim writ keeps",
+	    "workflow_ref", "acme/widgets/.github/workflows/a-very-long-name-that-goes-on-and-on-"
+	    "and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-"
+	    "and-on-and-on-and-on-and-on-and-on-and-on.yml@refs/heads/main"));
+	json_object_set_new(json_object_get(json_object_get(q, "session"), "claims"),
+	    "run_id", json_integer(7));
+	text = show_request(q, 80);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "\n  job       verified ID token of "
+	    "https://token.actions.githubusercontent.com\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\n" SHOW_CONT "repository: acme/widgets\n"));
+	/* A forged header or field stays on a continuation line. */
+	ck_assert_ptr_null(strstr(text, "\n== writ request 99999999"));
+	ck_assert_ptr_null(strstr(text, "\n  scope     {\"aud\":\"prod\"}"));
+	ck_assert_ptr_nonnull(strstr(text, "mallory<U+202E>nimda"));
+	/* Only the claims writ keeps, only strings; a long one cut at two lines. */
+	ck_assert_ptr_null(strstr(text, "evil"));
+	ck_assert_ptr_null(strstr(text, "run_id"));
+	ck_assert_ptr_nonnull(strstr(text, SHOW_CUT "\n"));
+	for (line = strstr(text, "\n  job "); line != NULL && line[1] != '\0'; line = end) {
+		end = strchr(line + 1, '\n');
+		if (end == NULL || strncmp(line + 1, "  kind", 6) == 0 || strncmp(line + 1, "  caller", 8) == 0)
+			break;
+		job_lines++;
+		ck_assert_msg(strncmp(line + 1, "  job ", 6) == 0 ||
+		    strncmp(line + 1, SHOW_CONT, strlen(SHOW_CONT)) == 0, "job line: %.40s", line + 1);
+		ck_assert_uint_le((size_t)(end - line - 1), 80);
+	}
+	ck_assert_int_eq(job_lines, 6);
+	free(text);
+	/* No claims, no job line. */
+	json_object_del(json_object_get(q, "session"), "claims");
+	text = show_request(q, 80);
+	ck_assert_ptr_null(strstr(text, "\n  job "));
+	free(text);
+	json_decref(q);
+}
+END_TEST
+
 Suite *
 show_suite(void)
 {
@@ -331,6 +389,7 @@ show_suite(void)
 	tcase_add_test(tc, test_padding_forges_no_header);
 	tcase_add_test(tc, test_request_prompt);
 	tcase_add_test(tc, test_request_prompt_unverified);
+	tcase_add_test(tc, test_request_prompt_job);
 	suite_add_tcase(s, tc);
 	return s;
 }
