@@ -121,18 +121,25 @@ gh_job_start() {
 			echo $? >"$1/started.rc"
 			while [ ! -e "$1/complete" ]; do sleep 0.05; done
 			bash -e "$0/github-actions/job-completed.sh" >"$1/completed.out" 2>"$1/completed.err"
-			echo $? >"$1/completed.rc"' "$HOOKS" "$d"
+			echo $? >"$1/completed.rc"
+			while [ ! -e "$1/exit" ]; do sleep 0.05; done' "$HOOKS" "$d"
 	) &
 	echo $! >"$d/pid"
 	WAIT_SECS=30 wait_for test -s "$d/started.rc"
 	return "$(cat "$d/started.rc")"
 }
-# gh_job_end ID: job-completed's exit status.
+# gh_job_end ID [keep]: job-completed's exit status; then the worker exits,
+# unless keep (gh_job_exit ID later).
 gh_job_end() {
 	local d=$T/gh/$1
 	touch "$d/complete"
-	wait "$(cat "$d/pid")" 2>/dev/null
+	WAIT_SECS=30 wait_for test -s "$d/completed.rc"
+	[ "${2:-}" = keep ] || gh_job_exit "$1"
 	return "$(cat "$d/completed.rc" 2>/dev/null || echo 99)"
+}
+gh_job_exit() {
+	touch "$T/gh/$1/exit"
+	wait "$(cat "$T/gh/$1/pid")" 2>/dev/null
 }
 # gh_env ID: WRIT_SOCKET as the runner passes it to the job's steps.
 gh_sock() { sed -n 's/^WRIT_SOCKET=//p' "$T/gh/$1/env"; }
@@ -202,9 +209,14 @@ eq "job B gets its own repository" 0 "$?"
 TB1=$(jq -r .token "$T/b1"); WB1=$(jq -r .id "$T/b1"); WA1=$(jq -r .id "$T/a1")
 writ_get 101-test acme/widgets >/dev/null
 eq "job B asking for job A's repository: denied" 4 "$?"
-eq "job A's writ list shows only its own" "[\"$WA1\"]" \
-	"$(step 100-build "$BIN/writ" ls --json | jq -c '[.writs[].id]')"
-eq "job B's writ list shows only its own" "[\"$WB1\"]" \
+# writs_of NAME: the ids of the writs of the session named NAME, as writd's admin sees them.
+writs_of() {
+	admin /v1/writs | jq -c --arg s "$(session_named "$1" | jq -r '.[0].id')" '[.writs[] | select(.session==$s) | .id] | sort'
+}
+eq "job A's writ list: its own (the writ get and the clone's), none of B's" \
+	"$(writs_of gh-100-build) true false" \
+	"$(step 100-build "$BIN/writ" ls --json | jq -c --arg a "$WA1" --arg b "$WB1" '[.writs[].id] | sort, any(.[]; .==$a), any(.[]; .==$b)' | tr '\n' ' ' | sed 's/ $//')"
+eq "job B's writ list: its own only" "[\"$WB1\"]" \
 	"$(step 101-test "$BIN/writ" ls --json | jq -c '[.writs[].id]')"
 code=$(status "$(gh_sock 101-test)" DELETE "/v1/writs/$WA1")
 check "job B cannot revoke job A's writ (HTTP $code)" test "$code" != 200
@@ -291,8 +303,10 @@ writ_get 100-build acme/widgets >"$T/a2"
 TA2=$(jq -r .token "$T/a2")
 SA_ID=$(session_named gh-100-build | jq -r '.[0].id')
 TA_CLONE=$(forge_fake tokens | jq -r --arg a "$TA1" --arg b "$TA2" '[.tokens[] | select(.repos==["acme/widgets"] and .token!=$a and .token!=$b and .revoked==false)] | .[].token')
-gh_job_end 100-build
+gh_job_end 100-build keep
 eq "job A ends: job-completed exits 0" 0 "$?"
+check "  ... (its worker still running: what follows is the hook's doing)" \
+	kill -0 "$(cat "$T/gh/100-build/pid")"
 eq "  ... its session is gone, its socket removed" "[] no" \
 	"$(session_named gh-100-build) $(test -e "$SA" && echo yes || echo no)"
 all_revoked() { local t; for t in "$@"; do forge_revoked "$t" || return 1; done; }
@@ -302,6 +316,7 @@ wait_for all_revoked "$TA1" "$TA2" $TA_CLONE
 check "  ... and the fake GitHub sees every one of its tokens revoked ($((2 + $(wc -w <<<"$TA_CLONE"))))" \
 	all_revoked "$TA1" "$TA2" $TA_CLONE
 check "  ... job B's token still valid" forge_valid "$TB1"
+gh_job_exit 100-build
 eq "  ... audited: session_closed" 1 \
 	"$(audit | jq -s --arg s "$SA_ID" '[.[] | select(.event=="session_closed" and .session==$s)] | length')"
 
@@ -310,8 +325,8 @@ gh_job_start 104-killed "$(gh_claims acme/widgets 104)"
 eq "job C starts" 0 "$?"
 writ_get 104-killed acme/widgets >"$T/c1"
 TC1=$(jq -r .token "$T/c1")
-kill -KILL "$(cat "$T/gh/104-killed/pid")"
-wait "$(cat "$T/gh/104-killed/pid")" 2>/dev/null
+# NB. the group's stderr, not wait's: bash reports the killed job there.
+{ kill -KILL "$(cat "$T/gh/104-killed/pid")"; wait "$(cat "$T/gh/104-killed/pid")"; } 2>/dev/null
 WAIT_SECS=10 wait_for no_session_named gh-104-killed
 check "job C's worker killed: writd closes its session" no_session_named gh-104-killed
 wait_for forge_revoked "$TC1"
@@ -342,6 +357,19 @@ writ_get 105-rotated acme/widgets >/dev/null
 eq "  ... and gets its writ" 0 "$?"
 gh_job_end 105-rotated
 try_token old-kid-after-rotation "$OLD_TOK" 'kid|key'
+# Rotated again, keeping the old keys published: both kids verify.
+PREV_TOK=$(mintc '{}')
+oidc_fake rotate -d '{"keep_old":true}' >/dev/null
+NEXT_TOK=$(mintc '{}')
+next_ok() {
+	printf '%s' "$NEXT_TOK" | "$BIN/writctl" sessions new gh-next --ci-token - >/dev/null 2>"$T/err" &&
+		"$BIN/writctl" sessions rm "$(session_named gh-next | jq -r '.[0].id')" >/dev/null
+}
+WAIT_SECS=30 wait_for next_ok
+eq "rotated keeping the old key: a token with the newest kid works once writd refreshed" 0 "$?"
+printf '%s' "$PREV_TOK" | "$BIN/writctl" sessions new gh-prev --ci-token - >/dev/null 2>"$T/err"
+eq "  ... and one with the previous kid, still published, too" 0 "$?"
+"$BIN/writctl" sessions rm "$(session_named gh-prev | jq -r '.[0].id')" >/dev/null
 ES_NEW=$(mintc '{"alg":"ES256"}')
 printf '%s' "$ES_NEW" | "$BIN/writctl" sessions new gh-es-rotated --ci-token - >/dev/null 2>"$T/err"
 eq "  ... an ES256 token with the new EC kid works too" 0 "$?"
