@@ -673,8 +673,8 @@ accept_main(void *arg)
 				struct session *s = session_by_pidfd((int)(evs[i].data.u64 & 0xffffffffU));
 
 				if (s != NULL) {
-					audit_log("session_closed", json_pack("{ssss}", "session", s->id,
-					    "why", "its process exited"));
+					audit_log("session_closed", session_audit(s, json_pack("{ssss}",
+					    "session", s->id, "why", "its process exited")));
 					session_close(s, WRIT_ECLOSED, &revoke);
 				}
 			} else if (evs[i].data.u64 & LINGER_TAG) {
