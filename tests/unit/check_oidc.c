@@ -361,6 +361,9 @@ START_TEST(test_forged)
 	/* Signed by another RSA key under r1's kid. */
 	mktoken(t, sizeof(t), "{\"alg\":\"RS256\",\"kid\":\"r1\"}", c, SIG_RS, rsa2);
 	refused(t, "signature does not verify");
+	/* No signature at all under RS256. */
+	mktoken(t, sizeof(t), "{\"alg\":\"RS256\",\"kid\":\"r1\"}", c, SIG_EMPTY, NULL);
+	refused(t, "token signature is empty");
 	/* Lengths: RS256 with a short signature, ES256 with a DER one. */
 	mktoken(t, sizeof(t), "{\"alg\":\"RS256\",\"kid\":\"r1\"}", c, SIG_HS_PEM, rsa);
 	refused(t, "RS256 signature length does not match the key");
@@ -439,16 +442,16 @@ START_TEST(test_alg_refused)
 	good_claims(c, sizeof(c));
 	/* alg none, with no signature and with one. */
 	mktoken(t, sizeof(t), "{\"alg\":\"none\",\"kid\":\"r1\"}", c, SIG_EMPTY, NULL);
-	refused(t, "alg none refused");
+	refused(t, "alg none refused: tokens must be signed");
 	mktoken(t, sizeof(t), "{\"alg\":\"none\",\"kid\":\"r1\"}", c, SIG_RS, rsa);
-	refused(t, "alg none refused");
+	refused(t, "alg none refused: tokens must be signed");
 	mktoken(t, sizeof(t), "{\"alg\":\"None\"}", c, SIG_EMPTY, NULL);
-	refused(t, "alg none refused");
+	refused(t, "alg none refused: tokens must be signed");
 	/* HS256 keyed with the RSA public key's PEM: the textbook confusion. */
 	mktoken(t, sizeof(t), "{\"alg\":\"HS256\",\"kid\":\"r1\"}", c, SIG_HS_PEM, rsa);
-	refused(t, "alg HS256 refused");
+	refused(t, "alg HS256 refused: HMAC is never accepted");
 	mktoken(t, sizeof(t), "{\"alg\":\"HS512\",\"kid\":\"hmac\"}", c, SIG_HS_PEM, rsa);
-	refused(t, "alg HS512 refused");
+	refused(t, "alg HS512 refused: HMAC");
 	mktoken(t, sizeof(t), "{\"alg\":\"RS512\",\"kid\":\"r1\"}", c, SIG_RS, rsa);
 	refused(t, "alg RS512 refused");
 	mktoken(t, sizeof(t), "{\"alg\":\"PS256\",\"kid\":\"r1\"}", c, SIG_RS, rsa);
@@ -617,6 +620,13 @@ START_TEST(test_jwks_refused)
 	k = jwk(ec, "short");
 	json_object_set_new(k, "x", json_string("AAAA"));
 	start_refused(json_pack("[o]", k), "P-256 x and y must be 32 bytes each");
+	/* RSA exponents 1 and 65536. */
+	k = jwk(rsa, "e1");
+	json_object_set_new(k, "e", json_string("AQ"));
+	start_refused(json_pack("[o]", k), "key e1: bad RSA exponent");
+	k = jwk(rsa, "e2");
+	json_object_set_new(k, "e", json_string("AQAA"));
+	start_refused(json_pack("[o]", k), "key e2: bad RSA exponent");
 	k = jwk(rsa, "pad");
 	json_object_set_new(k, "e", json_string("AQAB="));
 	start_refused(json_pack("[o]", k), "key pad: \"e\" missing, not base64url");
