@@ -119,11 +119,12 @@ jwk_bytes(const json_t *k, const char *key, size_t max, unsigned char **ret,
     size_t *ret_len, const char *kid, char err[WRIT_ERRLEN])
 {
 	const char *v = json_string_value(json_object_get(k, key));
-	unsigned char *p;
-	size_t n;
+	unsigned char *p = NULL;
+	size_t n = 0;
 
 	if (v == NULL || strlen(v) > max / 3 * 4 + 4 ||
 	    (p = b64url_decode(v, strlen(v), &n)) == NULL || n == 0 || n > max) {
+		free(p);	/* NB. decoded but empty or too long (found by fuzz_oidc) */
 		snprintf(err, WRIT_ERRLEN, "key %s: \"%s\" missing, not base64url or too long",
 		    kid, key);
 		return WRIT_EBADREQ;

@@ -627,6 +627,10 @@ START_TEST(test_jwks_refused)
 	k = jwk(rsa, "e2");
 	json_object_set_new(k, "e", json_string("AQAA"));
 	start_refused(json_pack("[o]", k), "key e2: bad RSA exponent");
+	/* Decoded, but longer than a P-256 coordinate (once leaked its buffer). */
+	k = jwk(ec, "long");
+	json_object_set_new(k, "x", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	start_refused(json_pack("[o]", k), "key long: \"x\" missing, not base64url or too long");
 	k = jwk(rsa, "pad");
 	json_object_set_new(k, "e", json_string("AQAB="));
 	start_refused(json_pack("[o]", k), "key pad: \"e\" missing, not base64url");
