@@ -44,7 +44,7 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
 KIND_LIBS = $(call pc,jansson libsodium libcurl libcrypto)
-WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lpthread
+WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lacl -lpthread
 AGENT_LIBS = $(call pc,jansson)
 CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 
@@ -52,7 +52,7 @@ CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
 	openssl procps python3 bubblewrap keyutils git openssh-client gdb mandoc \
-	socat ripgrep podman runc
+	socat ripgrep podman runc libacl1-dev
 
 ifeq ($(V),1)
 Q :=

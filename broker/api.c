@@ -627,10 +627,10 @@ static enum MHD_Result
 h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	static const char *const keys[] = { "name", "workspace", "pid", "via", "ci_token",
-	    NULL };
+	    "uid", NULL };
 	char err[WRIT_ERRLEN] = "";
 	const char *name, *ws, *via, *token;
-	json_t *pid, *claims = NULL;
+	json_t *pid, *uid, *claims = NULL;
 	struct session *s;
 	json_t *req, *body = NULL;
 	int64_t expires = 0;
@@ -666,9 +666,16 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		r = WRIT_EBADREQ;
 		goto out;
 	}
+	/* Its range (and not writd's own) is session_create's to check. */
+	uid = json_object_get(req, "uid");
+	if (uid != NULL && (!json_is_integer(uid) || json_integer_value(uid) < 0)) {
+		snprintf(err, sizeof(err), "field 'uid' must be a uid, a number >= 0");
+		r = WRIT_EBADREQ;
+		goto out;
+	}
 	pthread_mutex_lock(&writd_lock);
 	r = session_create(name, ws, pid ? (pid_t)json_integer_value(pid) : 0, claims, expires,
-	    &s, err);
+	    uid ? (long long)json_integer_value(uid) : -1, &s, err);
 	if (r == 0) {
 		/* NB. the relay is who opens the session: writ-sandbox, on the admin socket. */
 		if (via != NULL && strcmp(via, "spool") == 0) {
@@ -677,10 +684,11 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 			s->relay_start = rq->conn->peer->start;
 		}
 		body = session_json(s);
-		audit_log("session_opened", session_audit(s, json_pack("{sssssOssso}",
+		audit_log("session_opened", session_audit(s, json_pack("{sssssOsssoso}",
 		    "session", s->id, "name", s->name, "workspace",
 		    json_object_get(body, "workspace"), "via", s->spool ? "spool" : "socket",
-		    "claims", s->claims != NULL ? json_deep_copy(s->claims) : json_null())));
+		    "claims", s->claims != NULL ? json_deep_copy(s->claims) : json_null(),
+		    "uid", s->for_uid ? json_integer(s->uid) : json_null())));
 		/* The reaper closes it when its identity token runs out. */
 		if (s->expires_at > 0)
 			approval_kick_at(s->expires_at);

@@ -1,15 +1,18 @@
 /*
  * fsutil.c - private directories and Unix listen sockets.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -17,6 +20,74 @@
 
 /* Most symlinks followed on one path, as the kernel's own limit. */
 #define FS_MAX_SYMLINKS 40
+
+/*
+ * A POSIX access ACL as the kernel stores it in the system.posix_acl_access
+ * xattr (include/uapi/linux/posix_acl_xattr.h, acl(5)): a little-endian
+ * u32 version 2, then 8-byte entries {u16 tag, u16 perm, u32 id}.  Read
+ * here without libacl, so writctl and writ-sandbox, which share these
+ * checks, link no more than before; writd writes ACLs with libacl.
+ */
+#define ACL_XATTR_VERSION 2
+#define ACL_TAG_USER_OBJ 0x01
+#define ACL_TAG_USER 0x02
+#define ACL_TAG_GROUP_OBJ 0x04
+#define ACL_TAG_MASK 0x10
+#define ACL_TAG_OTHER 0x20
+#define ACL_PERM_X 1
+/* Most ACL entries read; ext4 fits about 500 in a block. */
+#define FS_MAX_ACL_ENTRIES 1024
+
+/*
+ * Is the group/other access mode shows on dir exactly what writd's
+ * sessions for other uids give (session.h): named users may search it
+ * (u:N:--x) and nothing more, mask --x (shown as mode 0710), the owning
+ * group and others nothing?  Such a user can reach a name it already knows
+ * below dir, which is 0600/0700 unless it too has an entry: it cannot list,
+ * add, rename or remove anything.  Any other ACL (a group entry, a named
+ * user who may read or write) is refused as a group bit is.
+ */
+static bool
+search_only_acl(const char *dir, mode_t mode)
+{
+	static unsigned char buf[4 + 8 * FS_MAX_ACL_ENTRIES];
+	uint16_t tag, perm;
+	uint32_t v;
+	ssize_t n;
+
+	if ((mode & 077) != 010)
+		return false;
+	/* NB. static: writd checks at start or under its lock; the clients have one thread. */
+	n = lgetxattr(dir, "system.posix_acl_access", buf, sizeof(buf));
+	if (n < 4 || (n - 4) % 8 != 0)
+		return false;
+	memcpy(&v, buf, 4);
+	if (le32toh(v) != ACL_XATTR_VERSION)
+		return false;
+	for (ssize_t i = 4; i < n; i += 8) {
+		memcpy(&tag, buf + i, 2);
+		memcpy(&perm, buf + i + 2, 2);
+		tag = le16toh(tag);
+		perm = le16toh(perm);
+		switch (tag) {
+		case ACL_TAG_USER_OBJ:
+			break;
+		case ACL_TAG_USER:
+		case ACL_TAG_MASK:
+			if ((perm & ~ACL_PERM_X) != 0)
+				return false;
+			break;
+		case ACL_TAG_GROUP_OBJ:
+		case ACL_TAG_OTHER:
+			if (perm != 0)
+				return false;
+			break;
+		default:	/* named groups, and anything unknown */
+			return false;
+		}
+	}
+	return true;
+}
 
 /*
  * One component on the way to a private directory: whoever may rename or
@@ -134,9 +205,11 @@ check_dir(const char *dir, char err[WRIT_ERRLEN])
 		return WRIT_EINTERNAL;
 	}
 	/* Someone else's or a shared directory could be swapped under us. */
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    ((st.st_mode & 077) != 0 && !search_only_acl(dir, st.st_mode))) {
 		snprintf(err, WRIT_ERRLEN, "%s must be a directory (not a symlink) "
-		    "owned by uid %u with mode 0700; it is %s, owner %u, mode %04o",
+		    "owned by uid %u with mode 0700 (or 0710 from ACL entries that let "
+		    "named users search it and nothing more); it is %s, owner %u, mode %04o",
 		    dir, (unsigned)geteuid(), S_ISLNK(st.st_mode) ? "a symlink" :
 		    S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
@@ -209,8 +282,9 @@ fs_check_client_dir(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_E
 	else if (st.st_uid != 0 && !trusted(st.st_uid))
 		why = "belongs to another user, who may have made it to catch what you "
 		    "send; remove it (as its owner or root) and restart writd";
-	else if ((st.st_mode & 077) != 0)
-		why = "is open to others (it must be mode 0700); chmod 700 it";
+	else if ((st.st_mode & 077) != 0 && !search_only_acl(dir, st.st_mode))
+		why = "is open to others (it must be mode 0700, or 0710 from ACL entries "
+		    "that let named users search it and nothing more); chmod 700 it";
 	if (why != NULL) {
 		snprintf(err, WRIT_ERRLEN, "%s (owner uid %u, mode %04o) %s", dir,
 		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), why);

@@ -12,7 +12,9 @@
 
 /*
  * Make dir with mode 0700, or accept an existing one only when it is a real
- * directory (not a symlink), owned by us, with no group or other access.
+ * directory (not a symlink), owned by us, with no group or other access
+ * but for an ACL that lets named users search it and nothing more (as
+ * writd's sessions for other uids leave on the runtime dir, session.h).
  * With parents, missing parents are made 0700 first.  Every component of
  * the path above dir (symlinks followed and checked) must be owned by us or
  * root and not writable by group or other unless sticky (/tmp is fine, a
@@ -34,7 +36,7 @@ int fs_check_parents(const char *dir, bool (*trusted)(uid_t uid), char err[WRIT_
 /*
  * A client's check of writd's runtime dir before it talks through it: a real
  * directory (not a symlink), owned by root or a uid trusted() accepts, mode
- * 0700, under parents fs_check_parents accepts.  Returns 0, WRIT_ENOTFOUND
+ * 0700 (or 0710 from an ACL as fs_private_dir accepts), under parents fs_check_parents accepts.  Returns 0, WRIT_ENOTFOUND
  * when dir does not exist, or another code, each with a message that names
  * the path and the fix.
  */

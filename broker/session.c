@@ -1,12 +1,14 @@
 /*
  * session.c - sandbox sessions and their sockets.
  */
+#include <acl/libacl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/acl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,9 +70,139 @@ identity_of(const json_t *claims)
 	return id;
 }
 
+/*
+ * Give uid perm (ACL_EXECUTE, or ACL_READ | ACL_WRITE) on path; with perm 0
+ * take its entry away, and with uid (uid_t)-1 and perm 0 every named
+ * user's.  The mask is recomputed; an ACL left with no named entry loses
+ * its mask too, so the mode is the plain one again.  Returns 0 or -1 with
+ * errno (EOPNOTSUPP: the filesystem has no ACLs).
+ */
+static int
+acl_for_uid(const char *path, uid_t uid, acl_perm_t perm)
+{
+	acl_entry_t e, mask = NULL;
+	acl_permset_t ps;
+	acl_tag_t tag;
+	bool named = false;
+	uid_t *q;
+	acl_t acl;
+	int r = -1, id, k;
+
+	if ((acl = acl_get_file(path, ACL_TYPE_ACCESS)) == NULL)
+		return -1;
+ again:
+	for (id = ACL_FIRST_ENTRY; (k = acl_get_entry(acl, id, &e)) == 1; id = ACL_NEXT_ENTRY) {
+		if (acl_get_tag_type(e, &tag) != 0)
+			goto out;
+		if (tag != ACL_USER)
+			continue;
+		if ((q = acl_get_qualifier(e)) == NULL)
+			goto out;
+		k = *q == uid || (uid == (uid_t)-1 && perm == 0);
+		acl_free(q);
+		if (!k)
+			continue;
+		/* NB. an iteration does not survive a delete: start it again. */
+		if (acl_delete_entry(acl, e) != 0)
+			goto out;
+		goto again;
+	}
+	if (k < 0)
+		goto out;
+	if (perm != 0 && (acl_create_entry(&acl, &e) != 0 || acl_set_tag_type(e, ACL_USER) != 0 ||
+	    acl_set_qualifier(e, &uid) != 0 || acl_get_permset(e, &ps) != 0 ||
+	    acl_clear_perms(ps) != 0 || acl_add_perm(ps, perm) != 0))
+		goto out;
+	for (id = ACL_FIRST_ENTRY; acl_get_entry(acl, id, &e) == 1; id = ACL_NEXT_ENTRY) {
+		if (acl_get_tag_type(e, &tag) != 0)
+			goto out;
+		if (tag == ACL_MASK)
+			mask = e;
+		else if (tag == ACL_USER || tag == ACL_GROUP)
+			named = true;
+	}
+	if (named ? acl_calc_mask(&acl) != 0 : mask != NULL && acl_delete_entry(acl, mask) != 0)
+		goto out;
+	r = acl_set_file(path, ACL_TYPE_ACCESS, acl);
+ out:
+	acl_free(acl);
+	return r;
+}
+
+/* Whether an open session other than except is for uid. */
+static bool
+uid_in_use(uid_t uid, const struct session *except)
+{
+	for (struct session *s = sessions; s != NULL; s = s->next)
+		if (s != except && !s->closed && s->for_uid && s->uid == uid)
+			return true;
+	return false;
+}
+
+/*
+ * Take uid's entries off the runtime dir and sessions/ once no open
+ * session is for it.  NB. a failure leaves only search (x) on writd's own
+ * directories, whose names below are private or unguessable; the next
+ * start sweeps it.
+ */
+static void
+uid_release(uid_t uid, const struct session *except)
+{
+	char path[4096];
+
+	if (uid_in_use(uid, except))
+		return;
+	snprintf(path, sizeof(path), "%s/sessions", writd_cfg->runtime_dir);
+	(void)acl_for_uid(path, uid, 0);
+	(void)acl_for_uid(writd_cfg->runtime_dir, uid, 0);
+}
+
+/*
+ * Let s->uid connect to s's socket: search on every directory writd owns
+ * on the way (the runtime dir's parents are the admin's: root's /run, or a
+ * dir that uid can already search), write on the socket (connect(2) needs
+ * it).  The session's own dir first: a filesystem without ACLs is found
+ * there, before a shared directory is touched.  On failure the caller
+ * removes the socket and the session's dir; the shared dirs are cleaned
+ * here.
+ */
+static int
+grant_uid(struct session *s, bool socket_made, char err[WRIT_ERRLEN])
+{
+	char path[4096];
+	const char *what;
+
+	if (!socket_made) {
+		what = s->dir;
+		if (acl_for_uid(s->dir, s->uid, ACL_EXECUTE) != 0)
+			goto fail;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/sessions", writd_cfg->runtime_dir);
+	if (acl_for_uid((what = s->sock), s->uid, ACL_READ | ACL_WRITE) != 0 ||
+	    acl_for_uid((what = path), s->uid, ACL_EXECUTE) != 0 ||
+	    acl_for_uid((what = writd_cfg->runtime_dir), s->uid, ACL_EXECUTE) != 0) {
+		uid_release(s->uid, NULL);
+		goto fail;
+	}
+	return 0;
+ fail:
+	if (errno == EOPNOTSUPP) {
+		snprintf(err, WRIT_ERRLEN, "field 'uid': the filesystem of %s does not "
+		    "support POSIX ACLs, which let uid %u use the session's socket; "
+		    "put the runtime dir on one that does (tmpfs, ext4, xfs)", what,
+		    (unsigned)s->uid);
+		return WRIT_EBADREQ;
+	}
+	snprintf(err, WRIT_ERRLEN, "%s: an ACL entry for uid %u: %s", what, (unsigned)s->uid,
+	    strerror(errno));
+	return WRIT_EINTERNAL;
+}
+
 int
 session_create(const char *name, const char *workspace, pid_t pid,
-    json_t *claims, int64_t expires_at, struct session **ret, char err[WRIT_ERRLEN])
+    json_t *claims, int64_t expires_at, long long uid, struct session **ret,
+    char err[WRIT_ERRLEN])
 {
 	struct session *s;
 	int r;
@@ -85,6 +217,12 @@ session_create(const char *name, const char *workspace, pid_t pid,
 		    "of printable ASCII");
 		return WRIT_EBADREQ;
 	}
+	/* NB. uid_t is 32 bits; (uid_t)-1 means "no change" to chown and is no one. */
+	if (uid >= 0 && (uid >= (long long)UINT32_MAX || (uid_t)uid == geteuid())) {
+		snprintf(err, WRIT_ERRLEN, "field 'uid' must be a uid (0-%u) other than "
+		    "writd's own (%u)", UINT32_MAX - 1, (unsigned)geteuid());
+		return WRIT_EBADREQ;
+	}
 	if (nsessions >= writd_cfg->max_sessions) {
 		snprintf(err, WRIT_ERRLEN, "writd already has %u sessions (limits.max_sessions)",
 		    nsessions);
@@ -96,6 +234,10 @@ session_create(const char *name, const char *workspace, pid_t pid,
 		return WRIT_ENOMEM;
 	}
 	s->pidfd = -1;
+	if (uid >= 0) {
+		s->for_uid = true;
+		s->uid = (uid_t)uid;
+	}
 	if (claims != NULL) {
 		s->claims = json_incref(claims);
 		s->expires_at = expires_at;
@@ -130,7 +272,14 @@ session_create(const char *name, const char *workspace, pid_t pid,
 	}
 	if ((r = fs_private_dir(s->dir, 0, err)) < 0)
 		goto fail;
-	if ((r = server_listen(s->sock, s->id, &s->listener, err)) < 0) {
+	if ((s->for_uid && (r = grant_uid(s, false, err)) < 0) ||
+	    (r = server_listen(s->sock, s->id, &s->listener, err)) < 0) {
+		rmdir(s->dir);
+		goto fail;
+	}
+	if (s->for_uid && (r = grant_uid(s, true, err)) < 0) {
+		server_unlisten(s->listener);
+		unlink(s->sock);
 		rmdir(s->dir);
 		goto fail;
 	}
@@ -252,6 +401,8 @@ session_close(struct session *s, int code, struct writ **revoke)
 			break;
 		}
 	nsessions--;
+	if (s->for_uid)
+		uid_release(s->uid, s);
 	session_unref(s);
 }
 
@@ -351,6 +502,9 @@ session_json(const struct session *s)
 	    "pid", s->pidfd >= 0 ? json_integer(s->pid) : json_null(),
 	    "restored", s->restored, "via", s->spool ? "spool" : "socket");
 
+	/* The other uid that may use its socket. */
+	if (j != NULL && s->for_uid)
+		json_object_set_new(j, "uid", json_integer(s->uid));
 	/* A job's: who it is, as its token proved, and when it ends. */
 	if (j != NULL && s->claims != NULL) {
 		json_object_set_new(j, "identity", json_string("verified"));
@@ -378,6 +532,12 @@ session_sweep(const char *runtime_dir)
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/sessions", runtime_dir);
+	/*
+	 * A crashed run's entries for other uids: no session is open yet.  NB.
+	 * every named user's goes, so these two dirs are writd's alone to share.
+	 */
+	(void)acl_for_uid(path, (uid_t)-1, 0);
+	(void)acl_for_uid(runtime_dir, (uid_t)-1, 0);
 	d = opendir(path);
 	if (d == NULL)
 		return;

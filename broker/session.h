@@ -56,6 +56,13 @@ struct session {
 	json_t *identity;		/* their compact form for audit records, or NULL */
 	int64_t expires_at;		/* wall clock: it closes then (the token's exp + its
 					   issuer's grace) and its writs expire by then; 0: never */
+	/*
+	 * The one other uid that may connect to its socket (a CI job's user,
+	 * writd running as a user of its own), through POSIX ACL entries; set
+	 * at creation and never changed.
+	 */
+	bool for_uid;
+	uid_t uid;
 	struct session *next;
 };
 
@@ -64,12 +71,17 @@ struct session {
  * socket.  With pid > 0 the session closes when that process exits (a
  * sandbox: its writs die with it).  A CI job's session has claims (its
  * verified claims as policy_claims_clean keeps them; taken by reference)
- * and expires_at (> 0: when it closes); else NULL and 0.  Returns 0 and
- * the session (owned by the registry), or WRIT_EBADREQ / WRIT_ESESSIONS /
- * another code, with a message.
+ * and expires_at (> 0: when it closes); else NULL and 0.  With uid >= 0
+ * (not ours) that uid, and no other, may also connect to the socket: ACL
+ * entries u:uid:x on the runtime dir, sessions/ and the session's dir,
+ * u:uid:rw on the socket; those on the two shared dirs go when the last
+ * session for uid closes.  Returns 0 and the session (owned by the
+ * registry), or WRIT_EBADREQ (also: a filesystem without ACLs, nothing
+ * made) / WRIT_ESESSIONS / another code, with a message.
  */
 int session_create(const char *name, const char *workspace, pid_t pid,
-    json_t *claims, int64_t expires_at, struct session **ret, char err[WRIT_ERRLEN]);
+    json_t *claims, int64_t expires_at, long long uid, struct session **ret,
+    char err[WRIT_ERRLEN]);
 
 /*
  * Bring back session id of a run that crashed, for the writs it left
@@ -135,7 +147,11 @@ int64_t session_cooling(const struct session *s, int64_t now);
 json_t *session_json(const struct session *s);
 json_t *session_list(void);
 
-/* Remove the runtime's sessions/ tree of a previous run.  At start only. */
+/*
+ * Remove the runtime's sessions/ tree of a previous run, and the ACL
+ * entries for other uids that a crashed run left on the runtime dir and on
+ * sessions/.  At start only.
+ */
 void session_sweep(const char *runtime_dir);
 
 #endif

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,15 @@ static char admin[PATH_MAX];
 static const char usage[] =
 "usage: writctl [--runtime-dir DIR] COMMAND\n"
 "\n"
-"  sessions new NAME [--workspace DIR] [--pid PID] [--ci-token FILE|-] [--json]\n"
+"  sessions new NAME [--workspace DIR] [--pid PID] [--ci-token FILE|-]\n"
+"               [--uid UID|USER] [--json]\n"
 "                     open a session; prints its socket (WRIT_SOCKET); with\n"
 "                     --pid it closes (revoking its writs) when PID exits;\n"
 "                     --ci-token: a CI job's session, from its OIDC ID token\n"
 "                     (read from FILE or stdin, never argv): it ends by the\n"
-"                     token's exp + the issuer's grace\n"
+"                     token's exp + the issuer's grace; --uid: that user may\n"
+"                     use the socket too (a CI job's; it needs\n"
+"                     WRIT_SERVER_UID=writd's uid, \"server_uid\" in --json)\n"
 "  sessions ls [--json]\n"
 "  sessions rm ID     close a session: its pending requests fail, its writs\n"
 "                     are revoked and its socket removed\n"
@@ -217,12 +221,31 @@ read_ci_token(const char *path, char *buf)
 	return 0;
 }
 
+/* A uid, from digits or a user name; -1 when it is neither. */
+static long long
+parse_uid(const char *s)
+{
+	struct passwd *pw;
+	char *end;
+	long long v;
+
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		/* writd checks the range; only a whole number is sent. */
+		return errno == 0 && *end == '\0' ? v : -1;
+	}
+	pw = getpwnam(s);
+	return pw != NULL ? (long long)pw->pw_uid : -1;
+}
+
 static int
 sessions_new(int argc, char **argv)
 {
 	const char *name = NULL, *ws = NULL, *token_path = NULL;
 	static char token[CI_TOKEN_MAX + 3];
 	struct writ_resp resp;
+	long long uid = -1;
 	long pid = 0;
 	int as_json = 0, r;
 	json_t *req;
@@ -242,6 +265,12 @@ sessions_new(int argc, char **argv)
 				return 2;
 			}
 		}
+		else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc && uid < 0) {
+			if ((uid = parse_uid(argv[++i])) < 0) {
+				fprintf(stderr, "writctl: --uid %s: no such user\n", argv[i]);
+				return 2;
+			}
+		}
 		else if (argv[i][0] != '-' && name == NULL)
 			name = argv[i];
 		else {
@@ -251,7 +280,7 @@ sessions_new(int argc, char **argv)
 	}
 	if (name == NULL) {
 		fputs("writctl: sessions new NAME [--workspace DIR] [--pid PID] "
-		    "[--ci-token FILE|-] [--json]\n", stderr);
+		    "[--ci-token FILE|-] [--uid UID|USER] [--json]\n", stderr);
 		return 2;
 	}
 	if (token_path != NULL && (r = read_ci_token(token_path, token)) != 0)
@@ -273,6 +302,8 @@ sessions_new(int argc, char **argv)
 	}
 	if (pid > 0)
 		json_object_set_new(req, "pid", json_integer(pid));
+	if (uid >= 0)
+		json_object_set_new(req, "uid", json_integer(uid));
 	if (token_path != NULL && json_object_set_new(req, "ci_token", json_string(token)) != 0) {
 		fputs("writctl: --ci-token: the token is not text (a JWT is base64url)\n", stderr);
 		explicit_bzero(token, sizeof(token));
@@ -297,6 +328,12 @@ sessions_new(int argc, char **argv)
 	free(text);
 	if (r != 0)
 		return r;
+	/*
+	 * NB. writd's uid as SO_PEERCRED told it on the admin socket: what a
+	 * client of another uid must trust ($WRIT_SERVER_UID) to use the socket.
+	 */
+	if (resp.peer_uid >= 0)
+		json_object_set_new(resp.body, "server_uid", json_integer(resp.peer_uid));
 	if (as_json)
 		print_json(resp.body);
 	else
@@ -353,6 +390,10 @@ sessions_ls(int argc, char **argv)
 			clean_into(name, sizeof(name), json_string_value(json_object_get(s, "name")), 16);
 			snprintf(row, sizeof(row), "%s  %-16s pending %lld  ", id, name,
 			    (long long)json_integer_value(json_object_get(s, "pending")));
+			/* The other uid that may use the socket. */
+			if (json_is_integer(json_object_get(s, "uid")))
+				snprintf(row + strlen(row), sizeof(row) - strlen(row), "uid %lld  ",
+				    (long long)json_integer_value(json_object_get(s, "uid")));
 			print_row(row, json_string_value(json_object_get(s, "socket")) ?: "-");
 			print_job(s);
 		}
