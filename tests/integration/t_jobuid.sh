@@ -49,15 +49,15 @@ wctl() { WRIT_SERVER_UID=$W "$NB/writctl" --runtime-dir "$RUN" "$@"; }
 adm() { local p=$1; shift; curl -s --unix-socket "$A" "$@" "http://writ$p"; }
 # A POSIX access ACL on a path (the xattr): present or not, and setting one.
 has_acl() { python3 -c 'import os,sys; os.getxattr(sys.argv[1], "system.posix_acl_access")' "$1" 2>/dev/null; }
-# set_acl PATH UID PERM: u::rwx, u:UID:PERM, g::---, m::PERM, o::--- (acl(5),
-# the kernel's xattr format), or with GROUP (4th arg) a named group instead.
+# set_acl PATH UID PERM MASK [group]: u::rwx, u:UID:PERM, g::---, m::MASK,
+# o::--- (acl(5), the kernel's xattr format), or with group a named group.
 set_acl() {
 	python3 - "$@" <<'EOF'
 import os, struct, sys
-path, qid, perm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, qid, perm, mask = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 u = 0xffffffff
-tag = 0x08 if len(sys.argv) > 4 else 0x02
-e = [(0x01, 7, u), (tag, perm, qid), (0x04, 0, u), (0x10, perm, u), (0x20, 0, u)]
+tag = 0x08 if len(sys.argv) > 5 else 0x02
+e = [(0x01, 7, u), (tag, perm, qid), (0x04, 0, u), (0x10, mask, u), (0x20, 0, u)]
 e.sort(key=lambda x: x[0])
 os.setxattr(path, "system.posix_acl_access",
 	struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e))
@@ -186,7 +186,8 @@ eq "  ... and sweeps them: 0700, no ACL" "700 700 no" \
 	"$(mode "$RUN") $(mode "$RUN/sessions") $(has_acl "$RUN" || has_acl "$RUN/sessions" || echo no)"
 stop_w
 
-for bad in "$R 5" "$R 3" "$R 1 group"; do
+# u:R:rwx under mask --x is search only today, but a chmod g+rwx would open it.
+for bad in "$R 5 5" "$R 3 3" "$R 7 1" "$R 1 1 group"; do
 	set_acl "$RUN" $bad
 	setpriv --reuid=daemon --regid=daemon --clear-groups env -i "$NB/writd" --runtime-dir "$RUN" --state-dir "$NB/home/state" \
 		--config "$NB/cfg.json" --enterprise-policy "$NB/ent.json" \
@@ -201,7 +202,7 @@ for bad in "$R 5" "$R 3" "$R 1 group"; do
 	wctl sessions ls >/dev/null 2>"$T/ctl.err"
 	check "  ... and writctl refuses the runtime dir" grep -q 'open to others' "$T/ctl.err"
 done
-set_acl "$RUN" "$R" 1
+set_acl "$RUN" "$R" 1 1
 check "search only for a named user: writctl accepts the runtime dir (then finds no writd)" \
 	bash -c "! WRIT_SERVER_UID=$W '$NB/writctl' --runtime-dir '$RUN' sessions ls 2>&1 | grep -q 'open to others'"
 start_w

@@ -16,6 +16,14 @@
 #    stdin (--config -), writctl the ID token from stdin.
 # 3. Appends WRIT_SOCKET=... to $GITHUB_ENV, so every later step has it.
 #
+# writd under a user of its own (W; deploy/ci/README.md, "which uid"): set
+# WRIT_USER=W in the runner's environment and let the runner's user run
+# `writctl sessions new/rm` as W through sudo.  The hook then runs writctl
+# as `sudo -n -u $WRIT_USER`, asks for a session our uid may use (--uid),
+# and adds WRIT_SERVER_UID=<W's uid> to $GITHUB_ENV (writd's uid as
+# writctl saw it on the admin socket: "server_uid"), for the job's clients
+# to accept a socket served by W.
+#
 # --pid: the runner starts this hook as `bash -e job-started.sh` from
 # Runner.Worker, the process that runs this one job and exits after it;
 # $PPID is that worker.  Tied to it, the session closes (its writs revoked)
@@ -28,6 +36,13 @@ set -euo pipefail
 umask 077
 
 WRITCTL=${WRITCTL:-writctl}
+# writctl as writd's user W when the runner is another (sudo, README).
+ctl=("$WRITCTL")
+uidopt=()
+if [ -n "${WRIT_USER:-}" ]; then
+	ctl=(sudo -n -u "$WRIT_USER" -- "$WRITCTL")
+	uidopt=(--uid "$(id -u)")
+fi
 aud=${WRIT_CI_AUDIENCE:-writ}
 : "${GITHUB_ENV:?job-started.sh: GITHUB_ENV is not set (not a GitHub Actions job?)}"
 : "${GITHUB_RUN_ID:?}" "${GITHUB_JOB:?}"
@@ -56,16 +71,23 @@ url="$ACTIONS_ID_TOKEN_REQUEST_URL&audience=$(jq -rn --arg a "$aud" '$a | @uri')
 if ! session=$(printf 'header = "Authorization: bearer %s"\n' "$ACTIONS_ID_TOKEN_REQUEST_TOKEN" |
 	curl -sS --fail --proto =https --max-time 30 --retry 2 --config - "$url" |
 	jq -jer '.value | select(type == "string" and length > 0)' |
-	"$WRITCTL" sessions new "$name" --ci-token - --pid "$PPID" --json); then
+	"${ctl[@]}" sessions new "$name" --ci-token - --pid "$PPID" "${uidopt[@]}" --json); then
 	echo "writ: no writ session for $name: see the error above" >&2
 	exit 1
 fi
 id=$(jq -r .id <<<"$session")
 sock=$(jq -r .socket <<<"$session")
+suid=$(jq -r '.server_uid // empty' <<<"$session")
 # NB. one line per variable in GITHUB_ENV: a path with a newline would set others.
-if [[ ! $sock =~ ^/[^$'\n\r']*$ ]] || [[ ! $id =~ ^[0-9a-f]{32}$ ]]; then
+if [[ ! $sock =~ ^/[^$'\n\r']*$ ]] || [[ ! $id =~ ^[0-9a-f]{32}$ ]] ||
+	{ [ -n "${WRIT_USER:-}" ] && [[ ! $suid =~ ^[0-9]+$ ]]; }; then
 	echo "writ: writd answered an unexpected session: $session" >&2
 	exit 1
 fi
 printf 'WRIT_SOCKET=%s\n' "$sock" >>"$GITHUB_ENV"
+# For job-completed.sh, which as the runner's user may not list sessions.
+[ -n "${WRIT_USER:-}" ] && [ -n "${RUNNER_TEMP:-}" ] && printf '%s\n' "$id" >"$RUNNER_TEMP/writ-session-$PPID"
+# The job's clients accept a socket served by our uid or root only: tell them W's.
+[ -n "${WRIT_USER:-}" ] && [ "$suid" != "$(id -u)" ] && [ "$suid" != 0 ] &&
+	printf 'WRIT_SERVER_UID=%s\n' "$suid" >>"$GITHUB_ENV"
 echo "writ: session $id ($name) for this job; WRIT_SOCKET=$sock"

@@ -8,6 +8,13 @@
 #   export WRIT_SOCKET
 #   unset WRIT_ID_TOKEN
 #   '''
+# With writd under a user of its own (W; deploy/ci/README.md, "which uid"),
+# add WRIT_USER=W to the runner's environment (environment = [...]) and,
+# after the export above, in pre_build_script:
+#   WRIT_SERVER_UID=$(id -u "$WRIT_USER"); export WRIT_SERVER_UID
+# This script then runs writctl as `sudo -n -u $WRIT_USER` with --uid (our
+# uid may use the socket), and post-build.sh leaves the close to the job
+# shell's exit (--pid): the runner's user may not list sessions.
 #   post_build_script = '''/usr/local/libexec/writ/ci/gitlab/post-build.sh "$$"'''
 # .gitlab-ci.yml, per job:
 #   id_tokens:
@@ -30,6 +37,13 @@ set -euo pipefail
 umask 077
 
 WRITCTL=${WRITCTL:-writctl}
+# writctl as writd's user W when the runner is another (sudo, README).
+ctl=("$WRITCTL")
+uidopt=()
+if [ -n "${WRIT_USER:-}" ]; then
+	ctl=(sudo -n -u "$WRIT_USER" -- "$WRITCTL")
+	uidopt=(--uid "$(id -u)")
+fi
 var=${WRIT_CI_TOKEN_VAR:-WRIT_ID_TOKEN}
 pid=${1:?usage: pre-build.sh PID (\$\$ of the job shell)}
 [[ $pid =~ ^[1-9][0-9]*$ ]] || { echo "writ: pre-build.sh: '$pid' is not a pid" >&2; exit 2; }
@@ -43,7 +57,7 @@ if [ -z "${!var:-}" ]; then
 fi
 # printf is a builtin: the token is on no command line.
 if ! session=$(printf '%s' "${!var}" |
-	"$WRITCTL" sessions new "$name" --ci-token - --pid "$pid" --json); then
+	"${ctl[@]}" sessions new "$name" --ci-token - --pid "$pid" "${uidopt[@]}" --json); then
 	echo "writ: no writ session for $name: see the error above" >&2
 	exit 1
 fi
