@@ -450,6 +450,66 @@ env CI_PIPELINE_ID=900 CI_JOB_ID=5004 WRITCTL="$BIN/writctl" \
 	bash -c "s=\$('$HOOKS/gitlab/pre-build.sh' \$\$) && [ -z \"\$s\" ]" 2>/dev/null
 eq "a GitLab job without id_tokens: pre-build prints nothing, exits 0" "0 []" "$? $(session_named gl-900-5004)"
 
+# --- The runner as a user of its own (nobody) and writd as another (root
+# here): the real hooks with WRIT_USER, through the sudo rule of
+# deploy/ci/README.md ("which uid"), open the job's session with --uid; the
+# job, as nobody, reaches it (POSIX ACLs) and not the admin socket.
+if [ "$(id -u)" != 0 ]; then
+	skip "the runner as another user needs root (to become nobody)"
+elif ! command -v sudo >/dev/null; then
+	skip "sudo is not installed: the hooks' WRIT_USER path (the sudo rule, --uid) is not run"
+else
+	SUDOERS=/etc/sudoers.d/writ-test-${T##*.}
+	trap 'rm -f "$SUDOERS"; oidc_kill; cleanup' EXIT
+	# The documented rule, with this test's writctl and runtime dir.
+	printf 'nobody ALL=(root) NOPASSWD: %s --runtime-dir %s sessions new *, %s --runtime-dir %s sessions rm *\n' \
+		"$BIN/writctl" "$T/run" "$BIN/writctl" "$T/run" >"$SUDOERS"
+	chmod 0440 "$SUDOERS"
+	# NB. nobody must reach $T/run: search on $T (root's), nothing more.
+	chmod 0711 "$T"
+	D=$T/gh-nobody; mkdir -m 0700 "$D"; chown nobody "$D"
+	cp "$OIDC_CA" "$D/ca.pem"; chmod 0644 "$D/ca.pem"
+	job=$(oidc_fake gh/job -d "$(jq -cn --argjson c "$(gh_claims acme/widgets 200)" '{claims: $c}')")
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin \
+		GITHUB_ENV="$D/env" GITHUB_RUN_ID=200 GITHUB_JOB=asnobody GITHUB_RUN_ATTEMPT=1 \
+		RUNNER_TEMP="$D" CURL_CA_BUNDLE="$D/ca.pem" WRITCTL="$BIN/writctl" \
+		WRIT_USER=root WRIT_RUNTIME_DIR="$T/run" \
+		ACTIONS_ID_TOKEN_REQUEST_URL="$(jq -r .request_url <<<"$job")" \
+		ACTIONS_ID_TOKEN_REQUEST_TOKEN="$(jq -r .request_token <<<"$job")" \
+		H="$HOOKS" BIN="$BIN" D="$D" bash -c '
+		bash -e "$H/github-actions/job-started.sh" >"$D/started.out" 2>&1
+		echo $? >"$D/started.rc"
+		# The steps, with what the runner passes on from GITHUB_ENV.
+		set -a; . "$D/env"; set +a
+		"$BIN/writ" get github --scope repo=acme/widgets --json >"$D/w1" 2>"$D/w1.err"
+		echo $? >"$D/w1.rc"
+		"$BIN/writctl" --runtime-dir "$WRIT_RUNTIME_DIR" sessions ls >/dev/null 2>"$D/ls.err"
+		echo $? >"$D/ls.rc"
+		bash -e "$H/github-actions/job-completed.sh" >"$D/completed.out" 2>&1
+		echo $? >"$D/completed.rc"'
+	eq "runner as nobody, WRIT_USER=root: job-started opens the session through sudo" \
+		"0" "$(cat "$D/started.rc")$( [ "$(cat "$D/started.rc")" = 0 ] || cat "$D/started.out")"
+	eq "  ... a session for uid $(id -u nobody), opened with the job's identity" \
+		"$(id -u nobody) acme/widgets" \
+		"$(grep '"event":"session_opened"' "$T/state/audit.jsonl" | jq -r 'select(.name == "gh-200-asnobody") | "\(.uid) \(.claims.repository)"')"
+	check "  ... GITHUB_ENV has its socket, and no WRIT_SERVER_UID (writd is root)" \
+		bash -c "grep -q '^WRIT_SOCKET=$T/run/sessions/' '$D/env' && ! grep -q WRIT_SERVER_UID '$D/env'"
+	eq "  ... the job, as nobody, gets its repository's token" "0 acme/widgets" \
+		"$(cat "$D/w1.rc") $(jq -r '[.scope.repo] | flatten | .[0]' "$D/w1" 2>/dev/null)$( [ "$(cat "$D/w1.rc")" = 0 ] || cat "$D/w1.err")"
+	check "  ... and cannot use the admin socket ($(head -1 "$D/ls.err" | cut -c1-60))" test "$(cat "$D/ls.rc")" != 0
+	eq "  ... job-completed closes it through sudo (sessions rm)" 0 "$(cat "$D/completed.rc")"
+	check "  ... no session left" no_session_named gh-200-asnobody
+	T1=$(jq -r .token "$D/w1")
+	wait_for forge_revoked "$T1"
+	check "  ... its token revoked" forge_revoked "$T1"
+	eq "  ... the runtime dir back to 0700, no ACL entry left" "700 none" \
+		"$(stat -c %a "$T/run") $(python3 -c 'import os, sys
+try: os.getxattr(sys.argv[1], "system.posix_acl_access"); print("acl")
+except OSError: print("none")' "$T/run")"
+	chmod 0700 "$T"
+	rm -f "$SUDOERS"
+fi
+
 # --- The JWKS unreachable for longer than jwks_ttl: every token refused
 # (fail closed), none opens a session; back once it answers.
 stop_writd

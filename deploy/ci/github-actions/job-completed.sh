@@ -20,9 +20,10 @@
 set -euo pipefail
 
 WRITCTL=${WRITCTL:-writctl}
-# writctl as writd's user W when the runner is another (sudo, README).
+# writctl as writd's user W when the runner is another (sudo, README; sudo
+# drops $WRIT_RUNTIME_DIR, and the rule names the dir: --runtime-dir).
 ctl=("$WRITCTL")
-[ -n "${WRIT_USER:-}" ] && ctl=(sudo -n -u "$WRIT_USER" -- "$WRITCTL")
+[ -n "${WRIT_USER:-}" ] && ctl=(sudo -n -u "$WRIT_USER" -- "$WRITCTL" --runtime-dir "${WRIT_RUNTIME_DIR:-/run/writ}")
 : "${GITHUB_RUN_ID:?}" "${GITHUB_JOB:?}"
 name="gh-$GITHUB_RUN_ID-$GITHUB_JOB"
 

@@ -36,11 +36,12 @@ set -euo pipefail
 umask 077
 
 WRITCTL=${WRITCTL:-writctl}
-# writctl as writd's user W when the runner is another (sudo, README).
+# writctl as writd's user W when the runner is another (sudo, README; sudo
+# drops $WRIT_RUNTIME_DIR, and the rule names the dir: --runtime-dir).
 ctl=("$WRITCTL")
 uidopt=()
 if [ -n "${WRIT_USER:-}" ]; then
-	ctl=(sudo -n -u "$WRIT_USER" -- "$WRITCTL")
+	ctl=(sudo -n -u "$WRIT_USER" -- "$WRITCTL" --runtime-dir "${WRIT_RUNTIME_DIR:-/run/writ}")
 	uidopt=(--uid "$(id -u)")
 fi
 aud=${WRIT_CI_AUDIENCE:-writ}
