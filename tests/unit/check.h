@@ -5,7 +5,10 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "../../broker/sjson.h"
 #include "../../plugins/kind.h"
+
+struct config;
 
 /*
  * Canonicalize JSON text with kind k: 0 and the sorted compact result in
@@ -16,6 +19,9 @@ int canon_with(const struct writ_kind *k, const char *text, char *out, size_t ou
 /* Insert ins into the string s (of size bytes) at a random place: a bad input from a good one. */
 void insert_random(char *s, size_t size, const char *ins);
 
+/* Load text as a config file over the defaults: config_load's result, err its message. */
+int config_load_text(struct config *cfg, const char *text, char err[WRIT_ERRLEN]);
+
 Suite *duration_suite(void);
 Suite *sjson_suite(void);
 Suite *errors_suite(void);
@@ -25,5 +31,6 @@ Suite *policy_suite(void);
 Suite *github_suite(void);
 Suite *audit_suite(void);
 Suite *show_suite(void);
+Suite *oidc_suite(void);
 
 #endif

@@ -8,9 +8,8 @@
 #include "../../broker/errors.h"
 #include "check.h"
 
-/* Load text as a config file; err receives the message. */
-static int
-load(struct config *cfg, const char *text, char err[WRIT_ERRLEN])
+int
+config_load_text(struct config *cfg, const char *text, char err[WRIT_ERRLEN])
 {
 	char path[] = "/tmp/writ-config-XXXXXX";
 	int fd = mkstemp(path), r;
@@ -40,7 +39,7 @@ START_TEST(test_good)
 	char err[WRIT_ERRLEN];
 	struct config cfg;
 
-	ck_assert_int_eq(load(&cfg, "{\"runtime_dir\":\"/r\",\"state_dir\":\"/s\","
+	ck_assert_int_eq(config_load_text(&cfg, "{\"runtime_dir\":\"/r\",\"state_dir\":\"/s\","
 	    "\"approval\":{\"timeout\":\"30s\"},\"limits\":{\"max_pending\":5,"
 	    "\"max_wait\":\"1m\"},\"kinds\":{\"jwt\":{\"issuer\":\"me\","
 	    "\"default_ttl\":\"1m\",\"max_ttl\":\"10m\"}}}", err), 0);
@@ -84,7 +83,7 @@ START_TEST(test_bad)
 		char err[WRIT_ERRLEN] = "";
 		struct config cfg;
 
-		ck_assert_msg(load(&cfg, cases[i].text, err) < 0, "accepted %s", cases[i].text);
+		ck_assert_msg(config_load_text(&cfg, cases[i].text, err) < 0, "accepted %s", cases[i].text);
 		ck_assert_msg(strstr(err, cases[i].names) != NULL, "'%s' does not name %s",
 		    err, cases[i].names);
 		config_free(&cfg);

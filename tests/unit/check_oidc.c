@@ -733,27 +733,12 @@ END_TEST
 
 /* ---- ci.issuers in the config ---- */
 
-static int
-load_config(struct config *cfg, const char *text, char err[WRIT_ERRLEN])
-{
-	char path[] = "/tmp/writ-config-XXXXXX";
-	int fd = mkstemp(path), r;
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	config_defaults(cfg);
-	r = config_load(cfg, path, err);
-	unlink(path);
-	return r;
-}
-
 START_TEST(test_config_good)
 {
 	struct config *cfg = malloc(sizeof(*cfg));
 	char err[WRIT_ERRLEN];
 
-	ck_assert_msg(load_config(cfg, "{\"ci\":{\"issuers\":["
+	ck_assert_msg(config_load_text(cfg, "{\"ci\":{\"issuers\":["
 	    "{\"issuer\":\"https://token.actions.githubusercontent.com\","
 	    "\"jwks_url\":\"https://token.actions.githubusercontent.com/.well-known/jwks\","
 	    "\"audience\":\"writ\"},"
@@ -780,7 +765,7 @@ START_TEST(test_config_good)
 	ck_assert(cfg->issuers[2].rs256 && !cfg->issuers[2].es256);
 	config_free(cfg);
 	/* None configured: none. */
-	ck_assert_int_eq(load_config(cfg, "{\"ci\":{\"issuers\":[]}}", err), 0);
+	ck_assert_int_eq(config_load_text(cfg, "{\"ci\":{\"issuers\":[]}}", err), 0);
 	ck_assert_uint_eq(cfg->nissuers, 0);
 	config_free(cfg);
 	free(cfg);
@@ -845,7 +830,7 @@ START_TEST(test_config_bad)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		ck_assert_msg(load_config(cfg, cases[i].text, err) < 0, "accepted: %s", cases[i].text);
+		ck_assert_msg(config_load_text(cfg, cases[i].text, err) < 0, "accepted: %s", cases[i].text);
 		ck_assert_msg(strstr(err, cases[i].names) != NULL, "%s: message \"%s\" lacks \"%s\"",
 		    cases[i].text, err, cases[i].names);
 		config_free(cfg);

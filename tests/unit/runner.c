@@ -4,9 +4,6 @@
 
 #include "check.h"
 
-/* check_oidc.c (declared here: check.h is shared by the suites being written now). */
-Suite *oidc_suite(void);
-
 int
 main(void)
 {
