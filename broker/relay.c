@@ -66,6 +66,8 @@ xfer_free(struct xfer *x)
 	if (x->sock >= 0)
 		close(x->sock);
 	free(x->buf);
+	/* NB. out held writd's answers on their way: tokens among them. */
+	explicit_bzero(x, sizeof(*x));
 	free(x);
 }
 
