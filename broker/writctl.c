@@ -78,7 +78,9 @@ static const char usage[] =
 "                     claims: a job's verified claims, as an object);\n"
 "                     issues nothing\n"
 "  policy check [--enterprise FILE] [--policy FILE]\n"
-"                     validate policy files (default: writd's default paths)\n"
+"                     validate policy files (default: writd's default paths);\n"
+"                     exit 1: invalid, 3: valid but with warnings (patterns or\n"
+"                     rules that admit more than they seem to)\n"
 "\n"
 "The admin socket is DIR/admin.sock; DIR is --runtime-dir, else\n"
 "$WRIT_RUNTIME_DIR, else $XDG_RUNTIME_DIR/writ, else /tmp/writ-UID.\n";
@@ -911,12 +913,29 @@ policy_explain(int argc, char **argv)
 	return 0;
 }
 
+/* policy_lint's findings, one line each on stderr, naming the file. */
+static void
+policy_warn(void *arg, enum policy_layer_id layer, const char *msg)
+{
+	const char *const *files = arg;
+
+	fprintf(stderr, "writctl: warning: %s: ", files[layer]);
+	writ_print_clean(stderr, msg);
+	fputc('\n', stderr);
+}
+
+/*
+ * Check the policy files as writd would load them: exit 0 when they are
+ * valid, 1 when writd would refuse them, 3 when they are valid but admit
+ * more than they seem to (policy_lint; each finding on stderr).
+ */
 static int
 policy_check(int argc, char **argv)
 {
 	char ent[PATH_MAX] = WRIT_ENTERPRISE_POLICY, user[PATH_MAX] = "", err[WRIT_ERRLEN];
-	const char *base;
+	const char *base, *files[POLICY_NLAYERS];
 	struct policy *p;
+	size_t warnings;
 
 	if ((base = secure_getenv("XDG_CONFIG_HOME")) != NULL && base[0] == '/')
 		snprintf(user, sizeof(user), "%s/writ/policy.json", base);
@@ -938,11 +957,17 @@ policy_check(int argc, char **argv)
 		fputc('\n', stderr);
 		return 1;
 	}
+	files[POLICY_ENTERPRISE] = ent;
+	files[POLICY_USER] = user;
+	warnings = policy_lint(p, policy_warn, files);
 	policy_free(p);
-	printf("policy ok: %s (enterprise%s), %s (user%s)\n", ent,
+	printf("policy ok: %s (enterprise%s), %s (user%s)", ent,
 	    access(ent, F_OK) == 0 ? "" : ", absent", user[0] ? user : "-",
 	    user[0] && access(user, F_OK) == 0 ? "" : ", absent");
-	return 0;
+	if (warnings > 0)
+		printf(", %zu warning%s", warnings, warnings == 1 ? "" : "s");
+	putchar('\n');
+	return warnings > 0 ? 3 : 0;
 }
 
 /* Largest value writctl reads (writd's limit is WRIT_MAX_SECRET). */

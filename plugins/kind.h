@@ -21,7 +21,34 @@
 #include "../broker/sjson.h"
 
 /* Bumped on any incompatible change of struct writ_kind. */
-#define WRIT_KIND_ABI 1
+#define WRIT_KIND_ABI 2
+
+/* kind_key.flags: the key's values name hosts or URLs ("api.example.com"). */
+#define KIND_KEY_HOST 0x1
+
+/*
+ * One key a canonical scope may have, and how policy compares its values.
+ *
+ * NB. a key absent from a canonical scope means "no restriction" to the
+ * policy engine: a deny or confirm rule naming it matches, an allow rule
+ * or a limit naming it does not admit the request.  A kind whose key,
+ * left out, means something narrower fills that in when it canonicalizes
+ * (github: "permissions" becomes {"contents": "read"}), so what policy
+ * sees is what the token will carry.
+ */
+struct kind_key {
+	const char *name;		/* "permissions" */
+	/*
+	 * The values as ordered levels, lowest first, NULL-terminated
+	 * ("read", "write", "admin"); for a key whose value is an object
+	 * of names ("permissions": {"contents": "write"}), each name's
+	 * value.  A deny or confirm rule naming a level covers it and every
+	 * higher one; a limit or an allow rule naming a level admits it and
+	 * every lower one.  NULL: plain values, compared as globs.
+	 */
+	const char *const *levels;
+	unsigned int flags;		/* KIND_KEY_* */
+};
 
 /* What a kind gets at start: where state lives, and the secret store. */
 struct kind_env {
@@ -53,11 +80,12 @@ struct writ_kind {
 	unsigned int abi;	/* WRIT_KIND_ABI */
 
 	/*
-	 * The keys a canonical scope may have, NULL-terminated.  Policy files
-	 * are checked against them, so a misspelt key in a deny rule is an
-	 * error rather than a rule that silently never matches.
+	 * The keys a canonical scope may have, ending with one whose name is
+	 * NULL.  Policy files are checked against them, so a misspelt key in
+	 * a deny rule is an error rather than a rule that silently never
+	 * matches; policy compares each key's values as it says.
 	 */
-	const char *const *scope_keys;
+	const struct kind_key *scope_keys;
 
 	/*
 	 * Non-zero when mint and revoke wait on the network: writd then runs
@@ -141,6 +169,12 @@ size_t kinds_index(const struct writ_kind *k);
 
 /* The kind called name, or NULL. */
 const struct writ_kind *kinds_find(const char *name);
+
+/* k's scope key called name, or NULL (k NULL: NULL). */
+const struct kind_key *kinds_key(const struct writ_kind *k, const char *name);
+
+/* The rank of value among key's levels (0 the lowest), or -1: not a level. */
+int kinds_level(const struct kind_key *key, const char *value);
 
 /*
  * True when s is a safe scope value: 1..max printable ASCII characters from

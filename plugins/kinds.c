@@ -85,6 +85,28 @@ kinds_find(const char *name)
 	return NULL;
 }
 
+const struct kind_key *
+kinds_key(const struct writ_kind *k, const char *name)
+{
+	if (k == NULL)
+		return NULL;
+	for (const struct kind_key *key = k->scope_keys; key->name != NULL; key++)
+		if (strcmp(key->name, name) == 0)
+			return key;
+	return NULL;
+}
+
+int
+kinds_level(const struct kind_key *key, const char *value)
+{
+	if (key == NULL || key->levels == NULL || value == NULL)
+		return -1;
+	for (int i = 0; key->levels[i] != NULL; i++)
+		if (strcmp(key->levels[i], value) == 0)
+			return i;
+	return -1;
+}
+
 int
 kinds_plain_value(const char *s, size_t max)
 {

@@ -110,6 +110,68 @@ policy_glob(const char *g, const char *v, bool icase)
 	return *g == '\0';
 }
 
+/*
+ * Characters a '*' or '?' of an allow rule or a limit does not stand for:
+ * what separates a URL's scheme, user, host, port, path and query, and an
+ * owner from a name.  So "*.example.com" cannot admit
+ * "https://attacker.net/x.example.com" nor "attacker.net@x.example.com".
+ */
+#define GLOB_SEPS "/@:?"
+/* Longest value glob_within matches without allocating. */
+#define GLOB_ROW 512
+
+bool
+policy_glob_within(const char *g, const char *v)
+{
+	unsigned char stack[GLOB_ROW + 1], *row = stack;
+	size_t n = strlen(v);
+	bool r;
+
+	if (strpbrk(g, "*?") == NULL)
+		return strcmp(g, v) == 0;
+	if (n > GLOB_ROW && (row = malloc(n + 1)) == NULL)
+		return false;	/* NB. fails closed: not within */
+	/* row[j]: the glob so far matches the first j characters of v. */
+	memset(row, 0, n + 1);
+	row[0] = 1;
+	while (*g != '\0') {
+		if (g[0] == '*' && g[1] == '*') {
+			unsigned char any = 0;
+
+			g += strspn(g, "*");
+			for (size_t j = 0; j <= n; j++)
+				row[j] = any |= row[j];
+			continue;
+		}
+		if (*g == '*')
+			for (size_t j = 1; j <= n; j++)
+				row[j] |= row[j - 1] && strchr(GLOB_SEPS, v[j - 1]) == NULL;
+		else {
+			for (size_t j = n; j > 0; j--)
+				row[j] = row[j - 1] && (*g == '?' ?
+				    strchr(GLOB_SEPS, v[j - 1]) == NULL : *g == v[j - 1]);
+			row[0] = 0;
+		}
+		g++;
+	}
+	r = row[n];
+	if (row != stack)
+		free(row);
+	return r;
+}
+
+bool
+policy_domain_within(const char *domain, const char *v)
+{
+	size_t n = strlen(v), d = strlen(domain);
+
+	if (strcmp(v, domain) == 0)
+		return true;
+	/* "sub.example.com": a host name ending in ".example.com", nothing around it. */
+	return n > d + 1 && v[n - d - 1] == '.' && strcmp(v + n - d, domain) == 0 &&
+	    v[0] != '.' && strcspn(v, GLOB_SEPS) >= n - d - 1;
+}
+
 /* Glob alphabets: scope values, session names, paths. */
 static bool
 glob_ok(const char *g, const char *extra)
@@ -252,31 +314,80 @@ get_ttl(struct ctx *c, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
-static bool
-scope_key_known(const struct writ_kind *k, const char *key)
+/*
+ * The scope key called name of kind k, or of the first kind that has one
+ * when k is NULL (a rule for any kind); NULL when none has it.
+ */
+static const struct kind_key *
+scope_key(const struct writ_kind *k, const char *name)
 {
-	for (size_t i = 0; writ_kinds[i] != NULL; i++) {
-		if (k != NULL && writ_kinds[i] != k)
-			continue;
-		for (const char *const *s = writ_kinds[i]->scope_keys; s && *s; s++)
-			if (strcmp(*s, key) == 0)
-				return true;
-	}
-	return false;
+	const struct kind_key *key;
+
+	if (k != NULL)
+		return kinds_key(k, name);
+	for (size_t i = 0; writ_kinds[i] != NULL; i++)
+		if ((key = kinds_key(writ_kinds[i], name)) != NULL)
+			return key;
+	return NULL;
+}
+
+/* The levels of key, "read, write, admin", for messages. */
+static void
+level_list(const struct kind_key *key, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; key->levels[i] != NULL && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+		    key->levels[i]);
 }
 
 /*
- * One scope glob; or, where refs is not NULL (allow rules), a whole-value
- * claim reference "${claims.NAME}" of a known claim (then *refs is set).
+ * A domain pattern ".example.com" (the domain and its subdomains): a
+ * plain host name after the dot, of letters, digits, '-', '_' and dots.
+ */
+static bool
+domain_ok(const char *g)
+{
+	size_t n = strlen(g);
+
+	return n >= 2 && g[0] == '.' && g[1] != '.' && g[n - 1] != '.' &&
+	    strstr(g, "..") == NULL && strspn(g + 1, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n - 1;
+}
+
+/*
+ * One scope glob for key; or, where refs is not NULL (allow rules), a
+ * whole-value claim reference "${claims.NAME}" of a known claim (then
+ * *refs is set).  At a key with levels the glob must name one of them; a
+ * leading '.' (a domain) only at a key of hosts.
  */
 static int
-check_glob(struct ctx *c, const char *g, const char *path, bool *refs)
+check_glob(struct ctx *c, const char *g, const char *path, bool *refs,
+    const struct kind_key *key)
 {
-	char name[64], q[52];
+	char name[64], q[52], lv[96];
+	bool any = false;
 
-	if (strchr(g, '$') == NULL)
-		return glob_ok(g, SCOPE_CHARS) ? 0 :
-		    bad(c, path, "not a glob of [A-Za-z0-9" SCOPE_CHARS "*?]");
+	if (strchr(g, '$') == NULL) {
+		if (!glob_ok(g, SCOPE_CHARS))
+			return bad(c, path, "not a glob of [A-Za-z0-9" SCOPE_CHARS "*?]");
+		if (g[0] == '.' && (key == NULL || !(key->flags & KIND_KEY_HOST) || !domain_ok(g)))
+			return bad(c, path, "a leading '.' names a domain and its subdomains "
+			    "(\".example.com\": letters, digits, '-', '_' and dots, no wildcard), "
+			    "and only where the value is a host");
+		if (key != NULL && key->levels != NULL) {
+			for (size_t i = 0; key->levels[i] != NULL; i++)
+				any = any || policy_glob(g, key->levels[i], true);
+			if (!any) {
+				sjson_quote(q, g);
+				level_list(key, lv, sizeof(lv));
+				return bad(c, path, "'%s' is not a level (%s)", q, lv);
+			}
+		}
+		return 0;
+	}
 	if (refs == NULL)
 		return bad(c, path, "a claim reference (\"${claims.NAME}\") may only stand "
 		    "in an allow rule's scope");
@@ -294,7 +405,8 @@ check_glob(struct ctx *c, const char *g, const char *path, bool *refs)
 
 /* A glob, or a non-empty array of globs (and claim references, see check_glob). */
 static int
-check_globs(struct ctx *c, const json_t *v, const char *path, bool *refs)
+check_globs(struct ctx *c, const json_t *v, const char *path, bool *refs,
+    const struct kind_key *key)
 {
 	char sub[224];
 	size_t i;
@@ -302,7 +414,7 @@ check_globs(struct ctx *c, const json_t *v, const char *path, bool *refs)
 	int r;
 
 	if (json_is_string(v))
-		return check_glob(c, json_string_value(v), path, refs);
+		return check_glob(c, json_string_value(v), path, refs, key);
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return bad(c, path, "must be a glob or a non-empty array of globs");
 	json_array_foreach(v, i, g) {
@@ -310,7 +422,7 @@ check_globs(struct ctx *c, const json_t *v, const char *path, bool *refs)
 			return bad(c, path, "item %zu is not a glob of [A-Za-z0-9"
 			    SCOPE_CHARS "*?]", i);
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		if ((r = check_glob(c, json_string_value(g), sub, refs)) < 0)
+		if ((r = check_glob(c, json_string_value(g), sub, refs, key)) < 0)
 			return r;
 	}
 	return 0;
@@ -325,6 +437,7 @@ static int
 check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
     const char *path, bool *refs)
 {
+	const struct kind_key *kk;
 	char sub[192];
 	const char *key, *k2;
 	json_t *v, *v2;
@@ -337,11 +450,11 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 
 		sjson_quote(q, key);
 		snprintf(sub, sizeof(sub), "%s.%s", path, q);
-		if (!scope_key_known(k, key))
+		if ((kk = scope_key(k, key)) == NULL)
 			return bad(c, sub, "no %s%s scope has this key", k ? k->name : "",
 			    k ? "" : "known");
 		if (!json_is_object(v)) {
-			if ((r = check_globs(c, v, sub, refs)) < 0)
+			if ((r = check_globs(c, v, sub, refs, kk)) < 0)
 				return r;
 			continue;
 		}
@@ -354,7 +467,7 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			snprintf(sub2, sizeof(sub2), "%s.%s", sub, q);
 			if (!glob_ok(k2, SCOPE_CHARS) || strpbrk(k2, "*?") != NULL)
 				return bad(c, sub2, "not a plain name");
-			if ((r = check_globs(c, v2, sub2, refs)) < 0)
+			if ((r = check_globs(c, v2, sub2, refs, kk)) < 0)
 				return r;
 		}
 	}
@@ -802,16 +915,56 @@ policy_load(const char *ent_path, const char *user_path, struct policy **ret,
 
 /* --- matching --- */
 
+/*
+ * Does glob g name request value v, a value at key (NULL: a key no kind
+ * describes)?  The two directions differ, so that each errs its own way:
+ *
+ * TOUCH (deny, confirm) matches more: '*' crosses everything, ASCII case
+ * is ignored, a domain ".example.com" matches any value that mentions
+ * example.com, and a level covers every higher one ("write" touches
+ * "admin").
+ *
+ * WITHIN (allow, limits) admits less: exact case, '*' and '?' never stand
+ * for a separator (GLOB_SEPS; only "**" crosses them), ".example.com" is
+ * example.com and its subdomains, and a level admits every lower one.
+ */
+static bool
+names(const struct kind_key *key, const char *g, const char *v, enum match_mode m)
+{
+	if (key != NULL && key->levels != NULL) {
+		int at = kinds_level(key, v);
+
+		if (m == TOUCH) {
+			/* NB. a value that is no level is taken as the highest: a deny errs wide. */
+			if (at < 0 && policy_glob(g, v, true))
+				return true;
+			for (int i = 0; key->levels[i] != NULL && (at < 0 || i <= at); i++)
+				if (policy_glob(g, key->levels[i], true))
+					return true;
+			return false;
+		}
+		if (at < 0)
+			return false;
+		for (int i = at; key->levels[i] != NULL; i++)
+			if (policy_glob_within(g, key->levels[i]))
+				return true;
+		return false;
+	}
+	if (g[0] == '.' && key != NULL && (key->flags & KIND_KEY_HOST))
+		return m == TOUCH ? strcasestr(v, g + 1) != NULL : policy_domain_within(g + 1, v);
+	return m == TOUCH ? policy_glob(g, v, true) : policy_glob_within(g, v);
+}
+
 /* Does request value v touch pattern pv (globs; any part matching is enough)? */
 static bool
-touches(const json_t *pv, const json_t *v)
+touches(const struct kind_key *key, const json_t *pv, const json_t *v)
 {
 	size_t i;
 	json_t *x;
 
 	if (json_is_array(pv)) {
 		json_array_foreach(pv, i, x)
-			if (touches(x, v))
+			if (touches(key, x, v))
 				return true;
 		return false;
 	}
@@ -822,23 +975,22 @@ touches(const json_t *pv, const json_t *v)
 		if (!json_is_object(v))
 			return false;
 		json_object_foreach((json_t *)pv, k, x)
-			if (json_object_get(v, k) != NULL && touches(x, json_object_get(v, k)))
+			if (json_object_get(v, k) != NULL && touches(key, x, json_object_get(v, k)))
 				return true;
 		return false;
 	}
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, x)
-			if (touches(pv, x))
+			if (touches(key, pv, x))
 				return true;
 		return false;
 	}
-	return json_is_string(v) &&
-	    policy_glob(json_string_value(pv), json_string_value(v), true);
+	return json_is_string(v) && names(key, json_string_value(pv), json_string_value(v), TOUCH);
 }
 
 /* Is every part of request value v covered by pattern pv? */
 static bool
-within(const json_t *pv, const json_t *v)
+within(const struct kind_key *key, const json_t *pv, const json_t *v)
 {
 	size_t i;
 	json_t *x;
@@ -849,7 +1001,8 @@ within(const json_t *pv, const json_t *v)
 		if (!json_is_object(pv) || json_object_size(v) == 0)
 			return false;
 		json_object_foreach((json_t *)v, k, x)
-			if (json_object_get(pv, k) == NULL || !within(json_object_get(pv, k), x))
+			if (json_object_get(pv, k) == NULL ||
+			    !within(key, json_object_get(pv, k), x))
 				return false;
 		return true;
 	}
@@ -857,7 +1010,7 @@ within(const json_t *pv, const json_t *v)
 		if (json_array_size(v) == 0)
 			return false;
 		json_array_foreach(v, i, x)
-			if (!within(pv, x))
+			if (!within(key, pv, x))
 				return false;
 		return true;
 	}
@@ -866,12 +1019,28 @@ within(const json_t *pv, const json_t *v)
 	if (json_is_array(pv)) {
 		json_array_foreach(pv, i, x)
 			if (json_is_string(x) &&
-			    policy_glob(json_string_value(x), json_string_value(v), false))
+			    names(key, json_string_value(x), json_string_value(v), WITHIN))
 				return true;
 		return false;
 	}
 	return json_is_string(pv) &&
-	    policy_glob(json_string_value(pv), json_string_value(v), false);
+	    names(key, json_string_value(pv), json_string_value(v), WITHIN);
+}
+
+/* Is request scope v within pattern pv, key by key (each key's own rules)? */
+static bool
+scope_within(const struct writ_kind *k, const json_t *pv, const json_t *v)
+{
+	const char *key;
+	json_t *x;
+
+	if (!json_is_object(pv) || !json_is_object(v) || json_object_size(v) == 0)
+		return false;
+	json_object_foreach((json_t *)v, key, x)
+		if (json_object_get(pv, key) == NULL ||
+		    !within(kinds_key(k, key), json_object_get(pv, key), x))
+			return false;
+	return true;
 }
 
 /* Does every claim the rule names match the session's verified ones? */
@@ -1001,6 +1170,7 @@ rule_scope(const struct rule *r, const struct policy_request *q)
 static bool
 rule_matches(const struct rule *r, const struct policy_request *q, enum match_mode m)
 {
+	const struct writ_kind *qk = kinds_find(q->kind);
 	bool icase = m == TOUCH;
 
 	if (r->kind != NULL && strcmp(r->kind->name, q->kind) != 0)
@@ -1032,7 +1202,7 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 		json_object_foreach(scope, k, pv)
 			if (json_object_get(q->scope, k) == NULL)
 				ok = false;
-		ok = ok && within(scope, q->scope);
+		ok = ok && scope_within(qk, scope, q->scope);
 		json_decref(scope);
 		return ok;
 	}
@@ -1040,13 +1210,22 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 		return false;
 	if (r->scope != NULL) {
 		const char *k;
-		json_t *pv;
+		json_t *pv, *v;
 
-		/* Every named key must be touched: repo AND permission. */
-		json_object_foreach(r->scope, k, pv)
-			if (json_object_get(q->scope, k) == NULL ||
-			    !touches(pv, json_object_get(q->scope, k)))
+		/*
+		 * Every named key must be touched: repo AND permission.  NB. a
+		 * key the kind has but the request leaves out means "no
+		 * restriction" (kind.h), which touches whatever the rule names;
+		 * a key the request's kind does not have is never touched.
+		 */
+		json_object_foreach(r->scope, k, pv) {
+			const struct kind_key *key = kinds_key(qk, k);
+
+			if (key == NULL)
 				return false;
+			if ((v = json_object_get(q->scope, k)) != NULL && !touches(key, pv, v))
+				return false;
+		}
 	}
 	return true;
 }
@@ -1109,7 +1288,20 @@ over_limits(const struct layer *l, const struct policy_request *q,
 		json_object_foreach(kl->ceilings, k, pv) {
 			json_t *v = json_object_get(q->scope, k);
 
-			if (v == NULL || within(pv, v))
+			/*
+			 * NB. a key left out is no restriction at all (kind.h), which
+			 * no ceiling admits: a JWT without a scope claim is not
+			 * within a limit on its scope.
+			 */
+			if (v == NULL) {
+				snprintf(d->rule, sizeof(d->rule), "limits.%s.%s", q->kind, k);
+				snprintf(d->message, sizeof(d->message), "the %s policy limits "
+				    "the %s of %s writs (limits.%s.%s) and the request leaves it "
+				    "out, which would mean no limit at all; name it", l->label, k,
+				    q->kind, q->kind, k);
+				return true;
+			}
+			if (within(kinds_key(kl->kind, k), pv, v))
 				continue;
 			snprintf(d->rule, sizeof(d->rule), "limits.%s.%s", q->kind, k);
 			snprintf(d->message, sizeof(d->message), "the %s policy does not "
@@ -1211,4 +1403,155 @@ policy_decision_json(const struct policy_decision *d)
 		json_object_set_new(j, "confirm", json_pack("{ssss}", "mode", "typed",
 		    "rule", d->confirm_rule));
 	return j;
+}
+
+/* --- lint: valid, but admits more than it seems to --- */
+
+struct lint {
+	void (*warn)(void *arg, enum policy_layer_id layer, const char *msg);
+	void *arg;
+	enum policy_layer_id layer;
+	size_t n;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+lint_say(struct lint *L, const char *fmt, ...)
+{
+	char msg[WRIT_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	L->warn(L->arg, L->layer, msg);
+	L->n++;
+}
+
+/* A glob that is nothing but wildcards, or absent: it narrows nothing. */
+static bool
+all_wild(const char *g)
+{
+	return g == NULL || strspn(g, "*?") == strlen(g);
+}
+
+/* One pattern of an allow rule or a limit, at where, for key. */
+static void
+lint_glob(struct lint *L, const char *where, const struct kind_key *key, const char *g)
+{
+	const char *h, *at;
+	size_t hl;
+	char q[52];
+
+	if (strchr(g, '$') != NULL || g[0] == '.')
+		return;		/* a claim reference; a domain */
+	sjson_quote(q, g);
+	if (all_wild(g)) {
+		lint_say(L, "%s: \"%s\" admits every value; name what is meant", where, q);
+		return;
+	}
+	if (strstr(g, "**") != NULL)
+		lint_say(L, "%s: \"%s\": '**' also stands for '/', '@', ':' and '?', so it "
+		    "admits other hosts, users and paths; use '*'", where, q);
+	if (key == NULL || !(key->flags & KIND_KEY_HOST) || key->levels != NULL)
+		return;
+	/* The host: after "scheme://" and "user@", before ":port", "/path" or "?query". */
+	h = (at = strstr(g, "://")) != NULL ? at + 3 : g;
+	hl = strcspn(h, "/?");
+	for (size_t i = hl; i > 0; i--)
+		if (h[i - 1] == '@') {
+			h += i;
+			hl -= i;
+			break;
+		}
+	if (strcspn(h, ":") < hl)
+		hl = strcspn(h, ":");
+	if (hl > 0 && (h[hl - 1] == '*' || h[hl - 1] == '?'))
+		lint_say(L, "%s: \"%s\": a wildcard ending a host matches other hosts too "
+		    "(\"localhost*\" matches \"localhost.attacker.net\"); name the hosts, and "
+		    "ports as \"localhost:*\"", where, q);
+	for (size_t i = 0; i + 1 < hl; i++)
+		if (h[i] == '*' && h[i + 1] != '.' && h[i + 1] != '*') {
+			lint_say(L, "%s: \"%s\": a '*' running into a name matches longer names "
+			    "(\"*example.com\" matches \"evil-example.com\"); use \".example.com\" "
+			    "for a domain and its subdomains", where, q);
+			break;
+		}
+}
+
+/* A glob or an array of them. */
+static void
+lint_globs(struct lint *L, const char *where, const struct kind_key *key, const json_t *v)
+{
+	size_t i;
+	json_t *g;
+
+	if (json_is_string(v))
+		lint_glob(L, where, key, json_string_value(v));
+	json_array_foreach(v, i, g)
+		lint_glob(L, where, key, json_string_value(g));
+}
+
+/* Every pattern of a scope pattern (rule scope or ceilings) of kind k. */
+static void
+lint_scope(struct lint *L, const char *where, const struct writ_kind *k, const json_t *scope)
+{
+	const char *key, *sub;
+	json_t *v, *v2;
+
+	json_object_foreach((json_t *)scope, key, v) {
+		const struct kind_key *kk = scope_key(k, key);
+		char at[160];
+
+		if (!json_is_object(v)) {
+			snprintf(at, sizeof(at), "%s.%s", where, key);
+			lint_globs(L, at, kk, v);
+			continue;
+		}
+		json_object_foreach(v, sub, v2) {
+			snprintf(at, sizeof(at), "%s.%s.%s", where, key, sub);
+			lint_globs(L, at, kk, v2);
+		}
+	}
+}
+
+size_t
+policy_lint(const struct policy *p,
+    void (*warn)(void *arg, enum policy_layer_id layer, const char *msg), void *arg)
+{
+	struct lint L = { .warn = warn, .arg = arg };
+
+	for (int i = 0; i < POLICY_NLAYERS; i++) {
+		const struct layer *l = &p->l[i];
+
+		L.layer = (enum policy_layer_id)i;
+		for (size_t k = 0; k < l->nrules[ALLOW]; k++) {
+			const struct rule *r = &l->rules[ALLOW][k];
+			char where[112];
+
+			snprintf(where, sizeof(where), "%s%s%s%s", r->where,
+			    strcmp(r->id, r->where) != 0 ? " (" : "",
+			    strcmp(r->id, r->where) != 0 ? r->id : "",
+			    strcmp(r->id, r->where) != 0 ? ")" : "");
+			/*
+			 * NB. exe names the program the kernel says the caller runs:
+			 * LD_PRELOAD into it, or a binary mounted over its path in the
+			 * caller's own mount namespace, runs anything under that name.
+			 */
+			if (r->exe != NULL && all_wild(r->session) && all_wild(r->workspace) &&
+			    r->uid < 0 && r->claims == NULL)
+				lint_say(&L, "%s: relies on 'exe' alone, and exe is not "
+				    "authentication (LD_PRELOAD into that program, or a binary "
+				    "mounted over its path in the caller's mount namespace, "
+				    "satisfies it); narrow it with session, workspace or uid", where);
+			snprintf(where + strlen(where), sizeof(where) - strlen(where), ".scope");
+			lint_scope(&L, where, r->kind, r->scope);
+		}
+		for (size_t k = 0; k < l->nlimits; k++) {
+			char where[64];
+
+			snprintf(where, sizeof(where), "limits.%s", l->limits[k].kind->name);
+			lint_scope(&L, where, l->limits[k].kind, l->limits[k].ceilings);
+		}
+	}
+	return L.n;
 }

@@ -15,9 +15,18 @@
  *
  * Because every layer's denies come before any allow, and every layer's
  * limits apply, the decision does not depend on the order files are read.
- * Deny and confirm rules match when the request *touches* what they name
- * (globs compared ignoring ASCII case, so a deny can only match more); allow
- * rules and limits match when the request *stays within* them (exact case).
+ *
+ * Scope patterns err in the direction of their tier.  Deny and confirm
+ * rules match when the request *touches* what they name, and match wide:
+ * ASCII case ignored, '*' any run of characters, a domain ".example.com"
+ * any value that mentions example.com, a level that level and every higher
+ * one (kind.h), a key the request leaves out -- which means no restriction
+ * -- as touched.  Allow rules and limits match when the request *stays
+ * within* them, and admit narrowly: exact case, '*' and '?' never standing
+ * for '/', '@', ':' or '?' ("**" does), ".example.com" only example.com
+ * and names ending in ".example.com", a level that level and every lower
+ * one, and a key the rule or limit names must be in the request.  Session,
+ * workspace, exe and claim globs are plain (policy_glob) on both sides.
  *
  * CI jobs: a rule's "session" may be an object {"name": GLOB, "claims":
  * {CLAIM: GLOB | [GLOB...]}}; every claim named must match the session's
@@ -140,7 +149,35 @@ void policy_free(struct policy *p);
 /*
  * Does value match glob?  '*' matches any run of characters (including
  * '/'), '?' one character; nothing else is special.  icase folds ASCII.
+ * The matcher of deny and confirm rules, and of every non-scope glob.
  */
 bool policy_glob(const char *glob, const char *value, bool icase);
+
+/*
+ * Does value stay within glob (allow rules and limits)?  Exact case; '*'
+ * matches any run of characters but '/', '@', ':' and '?', '?' one such
+ * character, "**" any run at all.  False when memory runs out.
+ */
+bool policy_glob_within(const char *glob, const char *value);
+
+/*
+ * Is value the host name domain ("example.com") or one of its subdomains
+ * ("a.b.example.com"), with no scheme, user, port or path around it?
+ */
+bool policy_domain_within(const char *domain, const char *value);
+
+/*
+ * What policy check warns about: rules and patterns that are valid but
+ * admit more than they seem to.  An allow rule that relies on "exe" alone
+ * (no session, workspace, uid or claims narrowing it: exe is what the
+ * kernel says the caller runs, not who the caller is); in allow rules and
+ * limits, a pattern of wildcards only, a "**", and at a key of hosts a '*'
+ * ending the host ("localhost*": localhost.attacker.net) or running into a
+ * name ("*example.com": evil-example.com).  Calls warn once per finding,
+ * with the layer and a message that says where and what to do; returns
+ * the number of findings.
+ */
+size_t policy_lint(const struct policy *p,
+    void (*warn)(void *arg, enum policy_layer_id layer, const char *msg), void *arg);
 
 #endif

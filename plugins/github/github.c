@@ -380,11 +380,28 @@ installation(struct github *g, const char *owner, const char *repo, const char *
 	return id;
 }
 
+/*
+ * GitHub's permission levels, lowest first: an installation token's
+ * permission is "read" or "write", and a few (organization_projects,
+ * repository_projects) also take "admin".
+ */
+static const char *const levels[] = { "read", "write", "admin", NULL };
+
+/*
+ * Neither key may be left out (canonicalize refuses a missing "repo" and
+ * fills in "permissions"), and both are always sent: GitHub reads an
+ * omitted one as every repository or permission of the installation.
+ */
+static const struct kind_key github_scope_keys[] = {
+	{ "repo", NULL, 0 },
+	{ "permissions", levels, 0 },
+	{ NULL, NULL, 0 },
+};
+
 static int
 level(const char *l)
 {
-	return l == NULL ? -1 : strcmp(l, "read") == 0 ? 1 : strcmp(l, "write") == 0 ? 2 :
-	    strcmp(l, "admin") == 0 ? 3 : -1;
+	return kinds_level(&github_scope_keys[1], l);
 }
 
 bool
@@ -793,8 +810,6 @@ github_init(const json_t *config, const struct kind_env *env, void **ret_state,
 	*ret_state = NULL;
 	return r;
 }
-
-static const char *const github_scope_keys[] = { "repo", "permissions", NULL };
 
 const struct writ_kind kind_github = {
 	.name = "github",

@@ -410,7 +410,16 @@ jwt_public_keys(void *state)
 	    "alg", "EdDSA", "use", "sig", "kid", s->kid, "x", x);
 }
 
-static const char *const jwt_scope_keys[] = { "aud", "scope", NULL };
+/*
+ * aud names the service the token is for: a host or a URL.  A JWT without
+ * "scope" carries no scope claim at all, which verifiers read as "not
+ * limited": policy takes the absent key as everything (kind.h).
+ */
+static const struct kind_key jwt_scope_keys[] = {
+	{ "aud", NULL, KIND_KEY_HOST },
+	{ "scope", NULL, 0 },
+	{ NULL, NULL, 0 },
+};
 
 const struct writ_kind kind_jwt = {
 	.name = "jwt",
