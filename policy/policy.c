@@ -115,22 +115,46 @@ policy_glob(const char *g, const char *v, bool icase)
  * what separates a URL's scheme, user, host, port, path and query, and an
  * owner from a name.  So "*.example.com" cannot admit
  * "https://attacker.net/x.example.com" nor "attacker.net@x.example.com".
+ * In the host of a value at a key of hosts, '.' too: there a '*' is part
+ * of one label, as in a TLS certificate ("localhost*" cannot admit
+ * "localhost.attacker.net").
  */
 #define GLOB_SEPS "/@:?"
 /* Longest value glob_within matches without allocating. */
 #define GLOB_ROW 512
 
+void
+policy_host_span(const char *v, size_t *ret_start, size_t *ret_end)
+{
+	const char *p = strstr(v, "://");
+	size_t start = p != NULL ? (size_t)(p - v) + 3 : 0, end;
+
+	end = start + strcspn(v + start, "/?");
+	for (size_t i = end; i > start; i--)
+		if (v[i - 1] == '@') {
+			start = i;
+			break;
+		}
+	if (start + strcspn(v + start, ":") < end)
+		end = start + strcspn(v + start, ":");
+	*ret_start = start;
+	*ret_end = end;
+}
+
 bool
-policy_glob_within(const char *g, const char *v)
+policy_glob_within(const char *g, const char *v, bool host)
 {
 	unsigned char stack[GLOB_ROW + 1], *row = stack;
-	size_t n = strlen(v);
+	size_t n = strlen(v), hs = 0, he = 0;
 	bool r;
 
 	if (strpbrk(g, "*?") == NULL)
 		return strcmp(g, v) == 0;
 	if (n > GLOB_ROW && (row = malloc(n + 1)) == NULL)
 		return false;	/* NB. fails closed: not within */
+	if (host)
+		policy_host_span(v, &hs, &he);
+#define SEP(j) (strchr(GLOB_SEPS, v[j]) != NULL || (v[j] == '.' && (j) >= hs && (j) < he))
 	/* row[j]: the glob so far matches the first j characters of v. */
 	memset(row, 0, n + 1);
 	row[0] = 1;
@@ -145,15 +169,15 @@ policy_glob_within(const char *g, const char *v)
 		}
 		if (*g == '*')
 			for (size_t j = 1; j <= n; j++)
-				row[j] |= row[j - 1] && strchr(GLOB_SEPS, v[j - 1]) == NULL;
+				row[j] |= row[j - 1] && !SEP(j - 1);
 		else {
 			for (size_t j = n; j > 0; j--)
-				row[j] = row[j - 1] && (*g == '?' ?
-				    strchr(GLOB_SEPS, v[j - 1]) == NULL : *g == v[j - 1]);
+				row[j] = row[j - 1] && (*g == '?' ? !SEP(j - 1) : *g == v[j - 1]);
 			row[0] = 0;
 		}
 		g++;
 	}
+#undef SEP
 	r = row[n];
 	if (row != stack)
 		free(row);
@@ -946,13 +970,14 @@ names(const struct kind_key *key, const char *g, const char *v, enum match_mode 
 		if (at < 0)
 			return false;
 		for (int i = at; key->levels[i] != NULL; i++)
-			if (policy_glob_within(g, key->levels[i]))
+			if (policy_glob_within(g, key->levels[i], false))
 				return true;
 		return false;
 	}
 	if (g[0] == '.' && key != NULL && (key->flags & KIND_KEY_HOST))
 		return m == TOUCH ? strcasestr(v, g + 1) != NULL : policy_domain_within(g + 1, v);
-	return m == TOUCH ? policy_glob(g, v, true) : policy_glob_within(g, v);
+	return m == TOUCH ? policy_glob(g, v, true) :
+	    policy_glob_within(g, v, key != NULL && (key->flags & KIND_KEY_HOST));
 }
 
 /* Does request value v touch pattern pv (globs; any part matching is enough)? */
@@ -1438,8 +1463,8 @@ all_wild(const char *g)
 static void
 lint_glob(struct lint *L, const char *where, const struct kind_key *key, const char *g)
 {
-	const char *h, *at;
-	size_t hl;
+	size_t hs, he, hl;
+	const char *h;
 	char q[52];
 
 	if (strchr(g, '$') != NULL || g[0] == '.')
@@ -1455,20 +1480,14 @@ lint_glob(struct lint *L, const char *where, const struct kind_key *key, const c
 	if (key == NULL || !(key->flags & KIND_KEY_HOST) || key->levels != NULL)
 		return;
 	/* The host: after "scheme://" and "user@", before ":port", "/path" or "?query". */
-	h = (at = strstr(g, "://")) != NULL ? at + 3 : g;
-	hl = strcspn(h, "/?");
-	for (size_t i = hl; i > 0; i--)
-		if (h[i - 1] == '@') {
-			h += i;
-			hl -= i;
-			break;
-		}
-	if (strcspn(h, ":") < hl)
-		hl = strcspn(h, ":");
+	policy_host_span(g, &hs, &he);
+	h = g + hs;
+	hl = he - hs;
 	if (hl > 0 && (h[hl - 1] == '*' || h[hl - 1] == '?'))
 		lint_say(L, "%s: \"%s\": a wildcard ending a host matches other hosts too "
-		    "(\"localhost*\" matches \"localhost.attacker.net\"); name the hosts, and "
-		    "ports as \"localhost:*\"", where, q);
+		    "(\"localhost*\" matches \"localhost-attacker\", \"api.example.*\" "
+		    "matches \"api.example.xyz\", which anyone may register); name the "
+		    "hosts, and ports as \"localhost:*\"", where, q);
 	for (size_t i = 0; i + 1 < hl; i++)
 		if (h[i] == '*' && h[i + 1] != '.' && h[i + 1] != '*') {
 			lint_say(L, "%s: \"%s\": a '*' running into a name matches longer names "

@@ -23,7 +23,8 @@
  * one (kind.h), a key the request leaves out -- which means no restriction
  * -- as touched.  Allow rules and limits match when the request *stays
  * within* them, and admit narrowly: exact case, '*' and '?' never standing
- * for '/', '@', ':' or '?' ("**" does), ".example.com" only example.com
+ * for '/', '@', ':' or '?' ("**" does) nor, in a host, for '.' (a '*' is
+ * part of one label, as in a certificate), ".example.com" only example.com
  * and names ending in ".example.com", a level that level and every lower
  * one, and a key the rule or limit names must be in the request.  Session,
  * workspace, exe and claim globs are plain (policy_glob) on both sides.
@@ -155,10 +156,18 @@ bool policy_glob(const char *glob, const char *value, bool icase);
 
 /*
  * Does value stay within glob (allow rules and limits)?  Exact case; '*'
- * matches any run of characters but '/', '@', ':' and '?', '?' one such
+ * matches any run of characters but '/', '@', ':' and '?' -- and, when
+ * host, '.' within the value's host (policy_host_span) -- '?' one such
  * character, "**" any run at all.  False when memory runs out.
  */
-bool policy_glob_within(const char *glob, const char *value);
+bool policy_glob_within(const char *glob, const char *value, bool host);
+
+/*
+ * Where the host of a host-or-URL value is: after "scheme://" and the
+ * last "user@", before ":port", "/path" or "?query" -- the whole value
+ * when it is a bare name.  [*ret_start, *ret_end) indexes value.
+ */
+void policy_host_span(const char *value, size_t *ret_start, size_t *ret_end);
 
 /*
  * Is value the host name domain ("example.com") or one of its subdomains

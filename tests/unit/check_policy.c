@@ -55,7 +55,7 @@ rand_str(char *dst, size_t n, const char *alphabet)
 
 static const char ENT[] =
     "{\"deny\":[{\"id\":\"no-admin\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"*admin*\"},\"why\":\"nope\"},"
-    "          {\"id\":\"no-write\",\"scope\":{\"scope\":\"write\"},\"session\":\"ci-*\"},"
+    "          {\"id\":\"no-write\",\"scope\":{\"scope\":\"write\"},\"session\":\"ci-1*\"},"
     "          {\"id\":\"no-long\",\"min_ttl\":\"2h\"}],"
     " \"limits\":{\"jwt\":{\"max_ttl\":\"1h\",\"aud\":[\"*.example.com\",\"ci\",\"x*\"]},"
     "            \"session\":{\"max_live\":3,\"max_pending\":2}},"
@@ -82,6 +82,9 @@ START_TEST(test_table)
 		{ "billing.example.com", NULL, "dev", 60, 0, "deny", "deny", "user-no-billing" },
 		{ "ci", "write", "ci-1", 60, 0, "deny", "deny", "no-write" },
 		{ "ci", "write", "dev", 60, 0, "ask", "default", "default" },
+		/* ... a JWT without a scope claim is not limited: it touches "write" */
+		{ "ci", NULL, "ci-1", 60, 0, "deny", "deny", "no-write" },
+		{ "ci", "read", "ci-1", 60, 0, "ask", "default", "default" },
 		{ "a.example.com", NULL, "dev", 7200, 0, "deny", "deny", "no-long" },
 		/* 2. limits: every layer's, the tightest wins */
 		{ "a.example.com", NULL, "dev", 3601, 0, "deny", "limits", "limits.jwt.max_ttl" },
