@@ -1463,9 +1463,9 @@ all_wild(const char *g)
 static void
 lint_glob(struct lint *L, const char *where, const struct kind_key *key, const char *g)
 {
+	char q[52], plain[WRIT_MAX_GLOB + 1];
 	size_t hs, he, hl;
 	const char *h;
-	char q[52];
 
 	if (strchr(g, '$') != NULL || g[0] == '.')
 		return;		/* a claim reference; a domain */
@@ -1480,7 +1480,11 @@ lint_glob(struct lint *L, const char *where, const struct kind_key *key, const c
 	if (key == NULL || !(key->flags & KIND_KEY_HOST) || key->levels != NULL)
 		return;
 	/* The host: after "scheme://" and "user@", before ":port", "/path" or "?query". */
-	policy_host_span(g, &hs, &he);
+	/* NB. in a pattern '?' is a wildcard, not a query: span it as a letter. */
+	snprintf(plain, sizeof(plain), "%s", g);
+	for (char *c = plain; (c = strchr(c, '?')) != NULL; c++)
+		*c = 'x';
+	policy_host_span(plain, &hs, &he);
 	h = g + hs;
 	hl = he - hs;
 	if (hl > 0 && (h[hl - 1] == '*' || h[hl - 1] == '?'))

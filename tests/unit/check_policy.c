@@ -6,6 +6,7 @@
 
 #include "../../broker/errors.h"
 #include "../../policy/policy.h"
+#include "../../plugins/kind.h"
 #include "check.h"
 
 static struct policy *
@@ -778,6 +779,434 @@ START_TEST(test_claims_clean)
 }
 END_TEST
 
+/* --- issue 14: keys left out, ordered levels, patterns that know hosts, lint --- */
+
+/*
+ * Decide a request of kind whose scope is the JSON text scope_text, as an
+ * agent sends it: canonicalized by the kind first, as writd does.
+ */
+static void
+decide_scope(const struct policy *p, const char *kind, const char *scope_text,
+    const char *session, struct policy_decision *d)
+{
+	const struct writ_kind *k = kinds_find(kind);
+	json_t *raw = json_loads(scope_text, 0, NULL), *scope = NULL;
+	struct policy_request q = { .kind = kind, .ttl = 60, .session = session,
+	    .workspace = "/home/dev/proj", .uid = 1000, .exe = "/usr/bin/git" };
+	char err[WRIT_ERRLEN];
+
+	ck_assert_ptr_nonnull(k);
+	ck_assert_msg(raw != NULL, "bad test JSON %s", scope_text);
+	ck_assert_msg(k->canonicalize(raw, &scope, err) == 0, "%s: %s", scope_text, err);
+	q.scope = scope;
+	policy_decide(p, &q, d);
+	json_decref(scope);
+	json_decref(raw);
+}
+
+/* What d says, as "verdict tier rule", for messages and comparisons. */
+static const char *
+said(const struct policy_decision *d)
+{
+	static char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s %s %s", verdicts[d->verdict], d->tier, d->rule);
+	return buf;
+}
+
+#define EXPECT(p, kind, scope, session, want) do { \
+		struct policy_decision d_; \
+		decide_scope((p), (kind), (scope), (session), &d_); \
+		ck_assert_msg(strcmp(said(&d_), (want)) == 0, "%s %s: got '%s', want '%s'", \
+		    (kind), (scope), said(&d_), (want)); \
+	} while (0)
+
+START_TEST(test_omitted_key)
+{
+	struct policy *p;
+
+	/*
+	 * The reported case: an enterprise ceiling on jwt scope, a user allow
+	 * rule that names only aud.  A request without scope would carry no
+	 * scope claim at all -- no limit -- so the ceiling refuses it.
+	 */
+	p = parse("{\"limits\":{\"jwt\":{\"scope\":[\"read\",\"list\"]}}}",
+	    "{\"allow\":[{\"id\":\"aud-only\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"api\"}}]}");
+	EXPECT(p, "jwt", "{\"aud\":\"api\"}", "dev", "deny limits limits.jwt.scope");
+	{
+		struct policy_decision d;
+
+		decide_scope(p, "jwt", "{\"aud\":\"api\"}", "dev", &d);
+		ck_assert_msg(strstr(d.message, "leaves it out") != NULL, "%s", d.message);
+	}
+	/* Within the ceiling it goes on (the aud-only rule covers no scope: ask). */
+	EXPECT(p, "jwt", "{\"aud\":\"api\",\"scope\":\"read\"}", "dev", "ask default default");
+	EXPECT(p, "jwt", "{\"aud\":\"api\",\"scope\":\"write\"}", "dev", "deny limits limits.jwt.scope");
+	policy_free(p);
+
+	/* A deny on a scope word touches a request without scope: it is every word. */
+	p = parse("{\"deny\":[{\"id\":\"no-admin-word\",\"kind\":\"jwt\",\"scope\":{\"scope\":\"admin\"}}]}",
+	    NULL);
+	EXPECT(p, "jwt", "{\"aud\":\"api\"}", "dev", "deny deny no-admin-word");
+	EXPECT(p, "jwt", "{\"aud\":\"api\",\"scope\":\"read\"}", "dev", "ask default default");
+	EXPECT(p, "jwt", "{\"aud\":\"api\",\"scope\":\"read admin\"}", "dev", "deny deny no-admin-word");
+	policy_free(p);
+	/* ... but a kind-less deny on a key the request's kind lacks never matches it. */
+	p = parse("{\"deny\":[{\"id\":\"gh\",\"scope\":{\"permissions\":{\"contents\":\"write\"}}}]}", NULL);
+	EXPECT(p, "jwt", "{\"aud\":\"api\"}", "dev", "ask default default");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "deny deny gh");
+	policy_free(p);
+
+	/*
+	 * github: neither key is ever left out after canonicalize (a missing
+	 * repo is refused, missing permissions are contents: read), so a
+	 * request without permissions is what it will get: contents read.
+	 */
+	p = parse("{\"limits\":{\"github\":{\"permissions\":{\"contents\":\"read\"},\"repo\":\"acme/*\"}},"
+	    "\"deny\":[{\"id\":\"no-issues\",\"kind\":\"github\",\"scope\":{\"permissions\":{\"issues\":\"read\"}}}]}",
+	    NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\"}", "dev", "ask default default");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	{
+		json_t *raw = json_pack("{s{ss}}", "permissions", "contents", "read"), *out = NULL;
+		char err[WRIT_ERRLEN];
+
+		ck_assert_int_eq(kinds_find("github")->canonicalize(raw, &out, err), WRIT_ESCOPE);
+		json_decref(raw);
+	}
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_levels)
+{
+	struct policy *p;
+
+	/* A deny on write covers admin; read is under it. */
+	p = parse("{\"deny\":[{\"id\":\"no-write\",\"kind\":\"github\","
+	    "\"scope\":{\"permissions\":{\"contents\":\"write\"}}}]}", NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "deny deny no-write");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "deny deny no-write");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\"}}", "dev",
+	    "ask default default");
+	/* ... and only the permission it names. */
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"issues\":\"admin\"}}", "dev",
+	    "ask default default");
+	policy_free(p);
+	/* A limit of read refuses write and admin; a limit of write admits read. */
+	p = parse("{\"limits\":{\"github\":{\"permissions\":{\"contents\":\"read\",\"issues\":\"write\"}}}}",
+	    NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\"}}", "dev",
+	    "ask default default");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"issues\":\"read\"}}", "dev",
+	    "ask default default");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"issues\":\"admin\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	/* A permission the limit does not name is not permitted at any level. */
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"pages\":\"read\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	policy_free(p);
+	/* An allow of write admits read and write, not admin. */
+	p = parse(NULL, "{\"allow\":[{\"id\":\"w\",\"kind\":\"github\","
+	    "\"scope\":{\"repo\":\"acme/*\",\"permissions\":{\"contents\":\"write\"}}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\"}}", "dev",
+	    "allow allow w");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "allow allow w");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "ask default default");
+	policy_free(p);
+	/* A typed confirm on write asks it of admin too. */
+	p = parse("{\"confirm\":[{\"id\":\"t\",\"kind\":\"github\",\"mode\":\"typed\","
+	    "\"scope\":{\"permissions\":{\"contents\":\"write\"}}}]}", NULL);
+	{
+		struct policy_decision d;
+
+		decide_scope(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}",
+		    "dev", &d);
+		ck_assert(d.typed);
+		decide_scope(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\"}}",
+		    "dev", &d);
+		ck_assert(!d.typed);
+	}
+	policy_free(p);
+	/* A kind-less deny compares levels through the request's kind too. */
+	p = parse("{\"deny\":[{\"id\":\"any-write\",\"scope\":{\"permissions\":{\"contents\":\"write\"}}}]}",
+	    NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "deny deny any-write");
+	policy_free(p);
+	/* A deny glob over levels covers the levels it names and every higher one. */
+	p = parse("{\"deny\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"permissions\":{\"contents\":\"w*\"}}}]}",
+	    NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "deny deny w");
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_hosts)
+{
+	struct policy *p;
+	static const struct { const char *aud; bool ok; } hosts[] = {
+		{ "api.example.com", true },
+		{ "https://api.example.com", true },
+		{ "https://api.example.com/v1", false },		/* '*' stops at '/' */
+		{ "a.b.example.com", false },			/* one label, as in a certificate */
+		{ "https://attacker.net/x.example.com", false },
+		{ "attacker.net@x.example.com", false },
+		{ "https://attacker.net@x.example.com", false },
+		{ "attacker.net:x.example.com", false },
+		{ "example.com", false },
+		{ "evil-example.com", false },
+		{ "localhost", true },
+		{ "localhost:8080", true },
+		{ "localhost.attacker.net", false },
+		{ "localhost:8080@attacker.net", false },
+		{ "localhost:8080/x", false },
+		{ "localhost-8080", true },			/* "localhost*": policy check warns */
+		{ "sub.corp.net", true },
+		{ "corp.net", true },
+		{ "a.b.corp.net", true },
+		{ "evil-corp.net", false },
+		{ "corp.net.evil.net", false },
+		{ "sub.corp.net.evil.net", false },
+		{ "attacker.net/sub.corp.net", false },
+		{ "attacker.net@corp.net", false },
+		{ "sub.corp.net:8443", false },			/* a domain names no port */
+	};
+
+	p = parse("{\"limits\":{\"jwt\":{\"aud\":[\"*.example.com\",\"https://*.example.com\","
+	    "\"localhost\",\"localhost:*\",\"localhost*\",\".corp.net\"]}}}", NULL);
+	for (size_t i = 0; i < N(hosts); i++) {
+		char scope[128];
+
+		snprintf(scope, sizeof(scope), "{\"aud\":\"%s\"}", hosts[i].aud);
+		EXPECT(p, "jwt", scope, "dev", hosts[i].ok ? "ask default default" :
+		    "deny limits limits.jwt.aud");
+	}
+	policy_free(p);
+	/* The same in an allow rule (the same matcher: "stays within"). */
+	p = parse(NULL, "{\"allow\":[{\"id\":\"dom\",\"kind\":\"jwt\",\"scope\":{\"aud\":\".example.com\"}}]}");
+	EXPECT(p, "jwt", "{\"aud\":\"sub.example.com\"}", "dev", "allow allow dom");
+	EXPECT(p, "jwt", "{\"aud\":\"example.com\"}", "dev", "allow allow dom");
+	EXPECT(p, "jwt", "{\"aud\":\"a.b.example.com\"}", "dev", "allow allow dom");
+	EXPECT(p, "jwt", "{\"aud\":\"evil-example.com\"}", "dev", "ask default default");
+	EXPECT(p, "jwt", "{\"aud\":\"example.com.evil.net\"}", "dev", "ask default default");
+	EXPECT(p, "jwt", "{\"aud\":\"https://example.com\"}", "dev", "ask default default");
+	EXPECT(p, "jwt", "{\"aud\":\"x@example.com\"}", "dev", "ask default default");
+	/* Exact case for what the pattern names; DNS would not care, allow rules do. */
+	EXPECT(p, "jwt", "{\"aud\":\"SUB.example.com\"}", "dev", "allow allow dom");
+	EXPECT(p, "jwt", "{\"aud\":\"sub.EXAMPLE.com\"}", "dev", "ask default default");
+	policy_free(p);
+	/* Separators in other keys: github's owner-slash-star and jwt's word-colon-star keep working. */
+	p = parse(NULL, "{\"allow\":[{\"id\":\"own\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"read\"}}},{\"id\":\"words\",\"kind\":\"jwt\","
+	    "\"scope\":{\"aud\":\"api\",\"scope\":[\"deploy:*\",\"read\"]}}]}");
+	EXPECT(p, "github", "{\"repo\":[\"acme/a\",\"acme/b.js\"]}", "dev", "allow allow own");
+	EXPECT(p, "github", "{\"repo\":\"evil/acme\"}", "dev", "ask default default");
+	EXPECT(p, "jwt", "{\"aud\":\"api\",\"scope\":\"deploy:staging read\"}", "dev", "allow allow words");
+	EXPECT(p, "jwt", "{\"aud\":\"api\",\"scope\":\"deploy:a:b\"}", "dev", "ask default default");
+	policy_free(p);
+	/*
+	 * Deny and confirm keep the wide matcher: whatever they caught, they
+	 * still catch -- '*' across '/', '@' and ':', ASCII case ignored, and
+	 * a domain anywhere in the value.
+	 */
+	p = parse("{\"deny\":[{\"id\":\"evil\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"*evil*\"}},"
+	    "{\"id\":\"acme\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\"}},"
+	    "{\"id\":\"ex\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"*.example.com\"}},"
+	    "{\"id\":\"corp\",\"kind\":\"jwt\",\"scope\":{\"aud\":\".corp.net\"}}]}", NULL);
+	EXPECT(p, "jwt", "{\"aud\":\"https://x.net/EVIL/y\"}", "dev", "deny deny evil");
+	EXPECT(p, "jwt", "{\"aud\":\"user@evil.net:443\"}", "dev", "deny deny evil");
+	EXPECT(p, "github", "{\"repo\":\"ACME/widgets\"}", "dev", "deny deny acme");
+	EXPECT(p, "jwt", "{\"aud\":\"https://a.b.example.com\"}", "dev", "deny deny ex");
+	EXPECT(p, "jwt", "{\"aud\":\"attacker.net@x.example.com\"}", "dev", "deny deny ex");
+	EXPECT(p, "jwt", "{\"aud\":\"corp.net\"}", "dev", "deny deny corp");
+	EXPECT(p, "jwt", "{\"aud\":\"https://a.CORP.net:8443/x\"}", "dev", "deny deny corp");
+	EXPECT(p, "jwt", "{\"aud\":\".corp.net\"}", "dev", "deny deny corp");
+	EXPECT(p, "jwt", "{\"aud\":\"example.org\"}", "dev", "ask default default");
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_patterns_refused)
+{
+	static const struct { const char *text, *says; } cases[] = {
+		{ "{\"limits\":{\"github\":{\"permissions\":{\"contents\":\"wirte\"}}}}",
+		  "'wirte' is not a level (read, write, admin)" },
+		{ "{\"deny\":[{\"scope\":{\"permissions\":{\"contents\":\"none\"}}}]}", "not a level" },
+		{ "{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\".acme\"}}]}", "leading '.'" },
+		{ "{\"limits\":{\"jwt\":{\"scope\":[\".read\"]}}}", "leading '.'" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\".*.example.com\"]}}}", "leading '.'" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"..example.com\"]}}}", "leading '.'" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\".example.com.\"]}}}", "leading '.'" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\".example.com/x\"]}}}", "leading '.'" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\".\"]}}}", "leading '.'" },
+	};
+
+	for (size_t i = 0; i < N(cases); i++) {
+		char err[WRIT_ERRLEN] = "";
+		struct policy *p = NULL;
+
+		ck_assert_msg(policy_parse(cases[i].text, strlen(cases[i].text), "ent", NULL, 0,
+		    "user", &p, err) < 0, "accepted %s", cases[i].text);
+		ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: '%s' lacks '%s'",
+		    cases[i].text, err, cases[i].says);
+	}
+}
+END_TEST
+
+/* Lint findings, joined by newlines. */
+static void
+collect(void *arg, enum policy_layer_id layer, const char *msg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 4096 - len, "%s: %s\n", layer == POLICY_ENTERPRISE ? "ent" : "user", msg);
+}
+
+START_TEST(test_lint)
+{
+	static const struct { const char *text; size_t n; const char *says; } cases[] = {
+		/* exe alone is no narrowing; with session, workspace, uid or claims it is */
+		{ "{\"allow\":[{\"id\":\"x\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/usr/bin/curl\"}]}",
+		  1, "allow[0] (x): relies on 'exe' alone" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/usr/bin/curl\",\"session\":\"*\"}]}",
+		  1, "allow[0]: relies on 'exe' alone" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/usr/bin/curl\",\"session\":\"dev\"}]}",
+		  0, "" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/usr/bin/curl\",\"uid\":1000}]}",
+		  0, "" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/home/*\"}]}",
+		  0, "" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\","
+		  "\"session\":{\"claims\":{\"repository\":\"acme/x\"}}}]}", 0, "" },
+		/* deny rules are not linted: wide is their safe side */
+		{ "{\"deny\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"*\"},\"exe\":\"/x\"}]}", 0, "" },
+		/* patterns that admit more than they seem to */
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"localhost*\"]}}}", 1,
+		  "limits.jwt.aud: \"localhost*\": a wildcard ending a host" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"https://api.example.*/x\"]}}}", 1, "ending a host" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"user@api.example.?:443\"]}}}", 1, "ending a host" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"*example.com\"]}}}", 1, "use \".example.com\"" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"*\"}}]}", 1,
+		  "allow[0].scope.aud: \"*\" admits every value" },
+		{ "{\"limits\":{\"github\":{\"repo\":[\"**\"]}}}", 1, "admits every value" },
+		{ "{\"limits\":{\"github\":{\"permissions\":{\"contents\":\"*\"}}}}", 1,
+		  "limits.github.permissions.contents: \"*\" admits every value" },
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"https://api.example.com/**\"]}}}", 1, "'**'" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"x\",\"scope\":[\"a\",\"*\"]}}]}", 1,
+		  "allow[0].scope.scope: \"*\"" },
+		/* fine: one label, a domain, ports, github owners, words */
+		{ "{\"limits\":{\"jwt\":{\"aud\":[\"*.example.com\",\".example.com\",\"localhost:*\","
+		  "\"https://*.example.com/v1/*\",\"ci\"],\"scope\":[\"deploy:*\"]},"
+		  "\"github\":{\"repo\":\"acme/*\",\"permissions\":{\"contents\":\"write\"}}}}", 0, "" },
+	};
+
+	for (size_t i = 0; i < N(cases); i++) {
+		char buf[4096] = "";
+		struct policy *p = parse(cases[i].text, NULL);
+		size_t n = policy_lint(p, collect, buf);
+
+		ck_assert_msg(n == cases[i].n && strstr(buf, cases[i].says) != NULL,
+		    "%s: %zu findings, want %zu with '%s':\n%s", cases[i].text, n, cases[i].n,
+		    cases[i].says, buf);
+		policy_free(p);
+	}
+	/* The examples shipped are clean. */
+	{
+		static const char *const files[] = { "policy/examples/ci.json",
+		    "policy/examples/developer.json", "policy/examples/enterprise-strict.json" };
+
+		for (size_t i = 0; i < N(files); i++) {
+			FILE *f = fopen(files[i], "r");
+			char text[8192], buf[4096] = "";
+			size_t n;
+			struct policy *p;
+
+			ck_assert_ptr_nonnull(f);
+			n = fread(text, 1, sizeof(text) - 1, f);
+			fclose(f);
+			text[n] = '\0';
+			p = parse(text, NULL);
+			ck_assert_msg(policy_lint(p, collect, buf) == 0, "%s:\n%s", files[i], buf);
+			policy_free(p);
+		}
+	}
+}
+END_TEST
+
+/*
+ * The "stays within" matcher against a plain recursive reference, and
+ * never wider than the deny matcher (so narrowing '*' for allow rules and
+ * limits can only ever admit less than before).
+ */
+static bool
+ref_within(const char *g, const char *v, const char *start, size_t hs, size_t he)
+{
+	size_t at = (size_t)(v - start);
+	bool sep = *v != '\0' && (strchr("/@:?", *v) != NULL || (*v == '.' && at >= hs && at < he));
+
+	if (*g == '\0')
+		return *v == '\0';
+	if (g[0] == '*' && g[1] == '*')
+		return ref_within(g + 2, v, start, hs, he) ||
+		    (*v != '\0' && ref_within(g, v + 1, start, hs, he));
+	if (*g == '*')
+		return ref_within(g + 1, v, start, hs, he) ||
+		    (*v != '\0' && !sep && ref_within(g, v + 1, start, hs, he));
+	if (*v == '\0')
+		return false;
+	return (*g == '?' ? !sep : *g == *v) && ref_within(g + 1, v + 1, start, hs, he);
+}
+
+START_TEST(test_property_within)
+{
+	unsigned int hits = 0;
+
+	for (int n = 0; n < 40000; n++) {
+		char g[10], v[12];
+		bool host = randombytes_uniform(2), w;
+		size_t hs = 0, he = 0;
+
+		rand_str(g, 1 + randombytes_uniform(8), "aa.**?/:@");
+		rand_str(v, randombytes_uniform(11), "aaaA./:@");
+		if (host)
+			policy_host_span(v, &hs, &he);
+		w = policy_glob_within(g, v, host);
+		ck_assert_msg(w == ref_within(g, v, v, hs, host ? he : 0), "%s ~%s %s", g,
+		    host ? "host" : "", v);
+		if (w)
+			ck_assert_msg(policy_glob(g, v, false), "within wider than glob: %s %s", g, v);
+		hits += w;
+	}
+	ck_assert_uint_gt(hits, 1000);
+	/* A long value goes through the allocated row. */
+	{
+		char g[8] = "a*b", v[2000];
+
+		memset(v, 'x', sizeof(v) - 1);
+		v[0] = 'a';
+		v[sizeof(v) - 2] = 'b';
+		v[sizeof(v) - 1] = '\0';
+		ck_assert(policy_glob_within(g, v, false));
+		v[100] = '/';
+		ck_assert(!policy_glob_within(g, v, false));
+		ck_assert(policy_glob_within("a**b", v, false));
+	}
+}
+END_TEST
+
 Suite *
 policy_suite(void)
 {
@@ -795,6 +1224,12 @@ policy_suite(void)
 	tcase_add_test(tc, test_claims_more);
 	tcase_add_test(tc, test_claims_refused);
 	tcase_add_test(tc, test_claims_clean);
+	tcase_add_test(tc, test_omitted_key);
+	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_hosts);
+	tcase_add_test(tc, test_patterns_refused);
+	tcase_add_test(tc, test_lint);
+	tcase_add_test(tc, test_property_within);
 	suite_add_tcase(s, tc);
 	return s;
 }
