@@ -187,6 +187,48 @@ wait_for grep -q 'policy reloaded' "$T/writd.log"
 get "$(new_session fresh)" '{"kind":"jwt","scope":{"aud":"api.example.com"}}'
 eq "SIGHUP with a good policy: default deny now" "403 default" "$code $(jq -r .error.tier "$T/body")"
 approver_off
+
+# Issue 14: a ceiling holds for a key the request leaves out, levels are
+# ordered, and allow/limit patterns know hosts.  Only requests the policy
+# refuses are sent; what would go to a person is asked of explain.
+put "$T/enterprise.json" '{
+  "limits": {"jwt": {"scope": ["read", "list"], "aud": [".example.com", "localhost:*", "*.corp.net"]}},
+  "deny": [{"id": "no-gh-write", "kind": "github", "scope": {"permissions": {"contents": "write"}}}]
+}'
+put "$T/user.json" '{"allow": [{"id": "aud-only", "kind": "jwt", "scope": {"aud": "api.example.com"}}]}'
+kill -HUP "$WRITD_PID"
+wait_for sh -c "test \$(grep -c 'policy reloaded' '$T/writd.log') = 2"
+I14=$(new_session i14)
+n=$(nwrits)
+get "$I14" '{"kind":"jwt","scope":{"aud":"api.example.com"},"ttl":"5m"}'
+eq "no scope under a scope limit (user allow names only aud): denied, not issued" \
+	"403 limits limits.jwt.scope enterprise" \
+	"$code $(jq -r '.error | "\(.tier) \(.rule) \(.layer)"' "$T/body")"
+check "  ... saying the scope was left out" grep -q 'leaves it out' "$T/body"
+eq "  ... nothing issued, nothing pending" "$n 0" "$(nwrits) $(npending)"
+echo '{"kind":"jwt","scope":{"aud":"api.example.com","scope":"read"},"session":"i14"}' |
+	"$BIN/writctl" policy explain - >"$T/ex"
+eq "  ... with a scope within the limit it goes on to a person (explain)" "ask default" \
+	"$(jq -r '"\(.decision) \(.tier)"' "$T/ex")"
+get "$I14" '{"kind":"jwt","scope":{"aud":"api.example.com","scope":"read admin"},"ttl":"5m"}'
+eq "  ... and over it, denied" "403 limits.jwt.scope" "$code $(jq -r .error.rule "$T/body")"
+for aud in https://attacker.net/x.example.com attacker.net@x.example.com \
+	localhost.attacker.net localhost:80@attacker.net example.com.evil.net \
+	evil-example.com a.b.corp.net; do
+	get "$I14" "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$aud\",\"scope\":\"read\"}}"
+	eq "aud $aud is outside [.example.com, localhost:*, *.corp.net]" "403 limits.jwt.aud" \
+		"$code $(jq -r .error.rule "$T/body")"
+done
+for aud in example.com a.b.example.com localhost:8080 x.corp.net; do
+	echo "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$aud\",\"scope\":\"read\"}}" |
+		"$BIN/writctl" policy explain - >"$T/ex"
+	eq "aud $aud is within the limit (explain: ask)" "ask default" \
+		"$(jq -r '"\(.decision) \(.tier)"' "$T/ex")"
+done
+get "$I14" '{"kind":"github","scope":{"repo":"acme/x","permissions":{"contents":"admin"}}}'
+eq "a deny on contents: write covers contents: admin" "403 policy_denied no-gh-write" \
+	"$code $(jq -r '.error | "\(.code) \(.rule)"' "$T/body")"
+eq "  ... nothing issued" "$n" "$(nwrits)"
 stop_writd
 
 # Start-up refusals.
@@ -245,3 +287,30 @@ put "$T/u2.json" '{"deny": "everything"}'
 "$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" 2>"$T/err"
 eq "policy check: a bad file exits 1" 1 "$?"
 check "  ... naming file and key" grep -q 'u2.json: deny' "$T/err"
+
+# policy check warns about what admits more than it seems to, and exits 3.
+put "$T/u2.json" '{"allow": [{"id": "by-exe", "kind": "jwt", "scope": {"aud": "localhost:8080"},
+                             "exe": "/usr/bin/curl"}]}'
+"$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" >"$T/out" 2>"$T/err"
+eq "policy check: an allow rule on exe alone exits 3" 3 "$?"
+check "  ... warning that exe is not authentication" \
+	grep -q "warning: $T/u2.json: allow\[0\] (by-exe): relies on 'exe' alone, and exe is not authentication" "$T/err"
+check "  ... and the files are still valid" grep -q 'policy ok: .*1 warning$' "$T/out"
+put "$T/u2.json" '{"allow": [{"id": "by-exe", "kind": "jwt", "scope": {"aud": "localhost:8080"},
+                             "exe": "/usr/bin/curl", "session": "dev-*"}]}'
+"$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" >/dev/null 2>"$T/err"
+eq "  ... narrowed by a session it is fine: exit 0, no warning" "0 0" "$? $(wc -l <"$T/err")"
+put "$T/e2.json" '{"limits": {"jwt": {"aud": ["localhost*", "*example.com", "https://api.example.com/**"]}}}'
+put "$T/u2.json" '{"allow": [{"id": "any", "kind": "jwt", "scope": {"aud": "*"}}]}'
+"$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" >"$T/out" 2>"$T/err"
+eq "policy check: over-broad patterns exit 3" 3 "$?"
+check "  ... a '*' ending a host" grep -q "e2.json: limits.jwt.aud: \"localhost\*\": a wildcard ending a host" "$T/err"
+check "  ... a '*' running into a name" grep -q 'e2.json: limits.jwt.aud: "\*example.com": .*use ".example.com"' "$T/err"
+check "  ... a '**'" grep -q "e2.json: limits.jwt.aud: \"https://api.example.com/\*\*\": '\*\*' also stands for" "$T/err"
+check "  ... a '*' alone in an allow rule" grep -q 'u2.json: allow\[0\] (any).scope.aud: "\*" admits every value' "$T/err"
+eq "  ... one line each" 4 "$(grep -c 'writctl: warning:' "$T/err")"
+check "  ... counted" grep -q '4 warnings$' "$T/out"
+put "$T/e2.json" '{"limits": {"jwt": {"aud": [".example.com", "localhost:*", "*.corp.net"]}}}'
+put "$T/u2.json" '{}'
+"$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" >/dev/null 2>"$T/err"
+eq "  ... what they should have said instead: exit 0, no warning" "0 0" "$? $(wc -l <"$T/err")"
