@@ -79,7 +79,7 @@ static const char usage[] =
 "                     issues nothing\n"
 "  policy check [--enterprise FILE] [--policy FILE]\n"
 "                     validate policy files (default: writd's default paths);\n"
-"                     exit 1: invalid, 3: valid but with warnings (patterns or\n"
+"                     exit 1: invalid, 5: valid but with warnings (patterns or\n"
 "                     rules that admit more than they seem to)\n"
 "\n"
 "The admin socket is DIR/admin.sock; DIR is --runtime-dir, else\n"
@@ -926,8 +926,9 @@ policy_warn(void *arg, enum policy_layer_id layer, const char *msg)
 
 /*
  * Check the policy files as writd would load them: exit 0 when they are
- * valid, 1 when writd would refuse them, 3 when they are valid but admit
- * more than they seem to (policy_lint; each finding on stderr).
+ * valid, 1 when writd would refuse them, 5 when they are valid but admit
+ * more than they seem to (policy_lint; each finding on stderr).  NB. not
+ * 3: that is writctl's "writd cannot be reached".
  */
 static int
 policy_check(int argc, char **argv)
@@ -967,7 +968,7 @@ policy_check(int argc, char **argv)
 	if (warnings > 0)
 		printf(", %zu warning%s", warnings, warnings == 1 ? "" : "s");
 	putchar('\n');
-	return warnings > 0 ? 3 : 0;
+	return warnings > 0 ? 5 : 0;
 }
 
 /* Largest value writctl reads (writd's limit is WRIT_MAX_SECRET). */

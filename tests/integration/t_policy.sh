@@ -288,11 +288,11 @@ put "$T/u2.json" '{"deny": "everything"}'
 eq "policy check: a bad file exits 1" 1 "$?"
 check "  ... naming file and key" grep -q 'u2.json: deny' "$T/err"
 
-# policy check warns about what admits more than it seems to, and exits 3.
+# policy check warns about what admits more than it seems to, and exits 5.
 put "$T/u2.json" '{"allow": [{"id": "by-exe", "kind": "jwt", "scope": {"aud": "localhost:8080"},
                              "exe": "/usr/bin/curl"}]}'
 "$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" >"$T/out" 2>"$T/err"
-eq "policy check: an allow rule on exe alone exits 3" 3 "$?"
+eq "policy check: an allow rule on exe alone exits 5" 5 "$?"
 check "  ... warning that exe is not authentication" \
 	grep -q "warning: $T/u2.json: allow\[0\] (by-exe): relies on 'exe' alone, and exe is not authentication" "$T/err"
 check "  ... and the files are still valid" grep -q 'policy ok: .*1 warning$' "$T/out"
@@ -303,7 +303,7 @@ eq "  ... narrowed by a session it is fine: exit 0, no warning" "0 0" "$? $(wc -
 put "$T/e2.json" '{"limits": {"jwt": {"aud": ["localhost*", "*example.com", "https://api.example.com/**"]}}}'
 put "$T/u2.json" '{"allow": [{"id": "any", "kind": "jwt", "scope": {"aud": "*"}}]}'
 "$BIN/writctl" policy check --enterprise "$T/e2.json" --policy "$T/u2.json" >"$T/out" 2>"$T/err"
-eq "policy check: over-broad patterns exit 3" 3 "$?"
+eq "policy check: over-broad patterns exit 5" 5 "$?"
 check "  ... a '*' ending a host" grep -q "e2.json: limits.jwt.aud: \"localhost\*\": a wildcard ending a host" "$T/err"
 check "  ... a '*' running into a name" grep -q 'e2.json: limits.jwt.aud: "\*example.com": .*use ".example.com"' "$T/err"
 check "  ... a '**'" grep -q "e2.json: limits.jwt.aud: \"https://api.example.com/\*\*\": '\*\*' also stands for" "$T/err"
