@@ -13,6 +13,9 @@
  *     policy says (a request touching a deny rule is never allowed) --
  *     in the enterprise layer with every value upper-cased, since deny
  *     globs compare ignoring ASCII case;
+ *   - a limit on a scope key the kind has but the request leaves out (a
+ *     key left out is no restriction at all), even one that admits any
+ *     value ("**"), makes the decision "deny" (issue 14);
  *   - reversing every rule list (deny, allow, confirm) of both layers
  *     changes neither whether the policy parses nor the verdict, tier and
  *     typed flag (the decision does not depend on rule order);
@@ -130,6 +133,21 @@ add_deny(json_t *o, void *rule)
 	json_array_insert(deny, 0, rule);
 }
 
+/* limits.KIND.KEY = "**" for the kind and key in arg ({"kind", "key"}). */
+static void
+add_limit(json_t *o, void *arg)
+{
+	const char *kind = json_string_value(json_object_get(arg, "kind"));
+	const char *key = json_string_value(json_object_get(arg, "key"));
+	json_t *lim = json_object_get(o, "limits"), *kl;
+
+	if (!json_is_object(lim))
+		json_object_set_new(o, "limits", lim = json_object());
+	if (!json_is_object(kl = json_object_get(lim, kind)))
+		json_object_set_new(lim, kind, kl = json_object());
+	json_object_set_new(kl, key, json_string("**"));
+}
+
 static void
 reverse_lists(json_t *o, void *unused)
 {
@@ -221,6 +239,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			free(e);
 			free(u);
+		}
+
+		/* A limit on a key left out: never within it, so denied. */
+		for (const struct kind_key *k = kind->scope_keys; k->name != NULL; k++) {
+			json_t *arg;
+
+			if (json_object_get(canon, k->name) != NULL)
+				continue;
+			arg = json_pack("{ssss}", "kind", kind->name, "key", k->name);
+			e = rewrite(part[0], len[0], add_limit, arg);
+			if (e != NULL && parse2(e, strlen(e), part[1], len[1], &p2) == 0) {
+				policy_decide(p2, &q, &d2);
+				if (d2.verdict != POLICY_DENY)
+					__builtin_trap();	/* a limit did not hold */
+				policy_free(p2);
+				p2 = NULL;
+			}
+			free(e);
+			json_decref(arg);
 		}
 
 		/* Every rule list reversed: parses alike, decides alike. */
