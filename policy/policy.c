@@ -1126,8 +1126,12 @@ claim_value(const struct writ_kind *k, const struct policy_request *q, const cha
 			cv = json_object_get(cv, sub);
 		if (json_is_array(cv) && json_array_size(cv) == 1)
 			cv = json_array_get(cv, 0);
-		/* NB. it becomes a pattern: a value with glob characters must not act as one. */
-		if (json_is_string(cv) && strpbrk(json_string_value(cv), "*?") == NULL)
+		/*
+		 * NB. it becomes a pattern: a value with glob characters, or a
+		 * leading '.' (a domain and its subdomains), must not act as one.
+		 */
+		if (json_is_string(cv) && strpbrk(json_string_value(cv), "*?") == NULL &&
+		    json_string_value(cv)[0] != '.')
 			out = json_string(json_string_value(cv));
 	}
 	json_decref(canon);

@@ -659,6 +659,17 @@ START_TEST(test_claims_more)
 	ck_assert_int_eq(d.verdict, POLICY_DENY);
 	ck_assert_str_eq(d.rule, "E");
 	ck_assert_str_eq(d.layer, "enterprise");
+	/* A claim value filled in is a value, never a pattern: not a domain either. */
+	{
+		struct policy *p3 = parse(NULL, "{\"allow\":[{\"id\":\"env\",\"kind\":\"jwt\","
+		    "\"scope\":{\"aud\":\"${claims.environment}\"}}]}");
+
+		decide_ci(p3, "jwt", "x.corp.net", NULL, 60, "j", "{\"environment\":\".corp.net\"}", &d);
+		ck_assert_int_eq(d.verdict, POLICY_ASK);
+		decide_ci(p3, "jwt", "corp.net", NULL, 60, "j", "{\"environment\":\"corp.net\"}", &d);
+		ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+		policy_free(p3);
+	}
 	/* A claims deny rule never matches an unverified session. */
 	decide_ci(p, "jwt", "grp/proj", NULL, 60, "j", NULL, &d);
 	ck_assert_int_eq(d.verdict, POLICY_ASK);
