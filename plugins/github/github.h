@@ -5,7 +5,8 @@
  * {"contents": "read", ...}}.  Canonical form: "repo" an array of
  * lower-case "owner/name" (one ".git" dropped; a name still ending in
  * ".git" after that is refused), sorted, one owner; permissions
- * default to {"contents": "read"}; levels read, write, admin.
+ * default to {"contents": "read"}; levels read < write < admin, declared
+ * to policy as ordered (kind_key), so a deny on write covers admin.
  *
  * Config (kinds.github): app_id (or client_id), private_key (the name of a
  * secret holding the app's PEM key), installation_id (else looked up per
