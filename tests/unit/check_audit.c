@@ -30,16 +30,16 @@ START_TEST(test_good)
 {
 	char buf[8192];
 	size_t offs[8];
-	struct audit_scan sc;
+	struct audit_scan sc = { 0 };
 	size_t len;
 
 	memset(key, 7, sizeof(key));
 	len = make_log(buf, sizeof(buf), 6, offs);
-	ck_assert_int_eq(audit_scan(buf, len, key, &sc), 0);
+	ck_assert_int_eq(audit_scan(buf, len, key, NULL, NULL, &sc), 0);
 	ck_assert_int_eq(sc.records, 6);
 	ck_assert_int_eq(sc.last_seq, 6);
 	ck_assert_int_eq(sc.good_len, len);
-	ck_assert_int_eq(audit_scan(buf, 0, key, &sc), 0);
+	ck_assert_int_eq(audit_scan(buf, 0, key, NULL, NULL, &sc), 0);
 	ck_assert_int_eq(sc.records, 0);
 }
 END_TEST
@@ -48,7 +48,7 @@ START_TEST(test_tampered)
 {
 	char buf[8192], copy[8192];
 	size_t offs[8], len;
-	struct audit_scan sc;
+	struct audit_scan sc = { 0 };
 	unsigned char other[32];
 
 	memset(key, 7, sizeof(key));
@@ -57,14 +57,14 @@ START_TEST(test_tampered)
 	/* A flipped byte in record 3. */
 	memcpy(copy, buf, len);
 	copy[offs[2] + 3] ^= 1;
-	ck_assert_int_eq(audit_scan(copy, len, key, &sc), -1);
+	ck_assert_int_eq(audit_scan(copy, len, key, NULL, NULL, &sc), -1);
 	ck_assert_int_eq(sc.bad_seq, 3);
 	ck_assert(!sc.torn);
 
 	/* Record 2 removed. */
 	memcpy(copy, buf, offs[1]);
 	memcpy(copy + offs[1], buf + offs[2], len - offs[2]);
-	ck_assert_int_eq(audit_scan(copy, len - (offs[2] - offs[1]), key, &sc), -1);
+	ck_assert_int_eq(audit_scan(copy, len - (offs[2] - offs[1]), key, NULL, NULL, &sc), -1);
 	ck_assert_int_eq(sc.bad_seq, 2);
 
 	/* Records 4 and 5 swapped. */
@@ -72,16 +72,16 @@ START_TEST(test_tampered)
 	memcpy(copy + offs[3], buf + offs[4], offs[5] - offs[4]);
 	memcpy(copy + offs[3] + (offs[5] - offs[4]), buf + offs[3], offs[4] - offs[3]);
 	memcpy(copy + offs[5], buf + offs[5], len - offs[5]);
-	ck_assert_int_eq(audit_scan(copy, len, key, &sc), -1);
+	ck_assert_int_eq(audit_scan(copy, len, key, NULL, NULL, &sc), -1);
 	ck_assert_int_eq(sc.bad_seq, 4);
 
 	/* Another key: nothing verifies. */
 	memset(other, 8, sizeof(other));
-	ck_assert_int_eq(audit_scan(buf, len, other, &sc), -1);
+	ck_assert_int_eq(audit_scan(buf, len, other, NULL, NULL, &sc), -1);
 	ck_assert_int_eq(sc.bad_seq, 1);
 
 	/* Garbage. */
-	ck_assert_int_eq(audit_scan("hello\n", 6, key, &sc), -1);
+	ck_assert_int_eq(audit_scan("hello\n", 6, key, NULL, NULL, &sc), -1);
 	ck_assert_int_eq(sc.bad_seq, 1);
 }
 END_TEST
@@ -90,18 +90,18 @@ START_TEST(test_torn)
 {
 	char buf[8192];
 	size_t offs[8], len;
-	struct audit_scan sc;
+	struct audit_scan sc = { 0 };
 
 	memset(key, 7, sizeof(key));
 	len = make_log(buf, sizeof(buf), 4, offs);
 	/* Cut the last record short: torn, and the good part is the first three. */
-	ck_assert_int_eq(audit_scan(buf, len - 10, key, &sc), -1);
+	ck_assert_int_eq(audit_scan(buf, len - 10, key, NULL, NULL, &sc), -1);
 	ck_assert(sc.torn);
 	ck_assert_int_eq(sc.bad_seq, 4);
 	ck_assert_int_eq(sc.good_len, offs[3]);
 	ck_assert_int_eq(sc.records, 3);
 	/* A torn first record leaves nothing good. */
-	ck_assert_int_eq(audit_scan(buf, 5, key, &sc), -1);
+	ck_assert_int_eq(audit_scan(buf, 5, key, NULL, NULL, &sc), -1);
 	ck_assert(sc.torn);
 	ck_assert_int_eq(sc.good_len, 0);
 }
