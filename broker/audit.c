@@ -36,8 +36,8 @@
 	" seq=%020" PRIu64 " mac=%s"
 /* Most rotated files verify walks. */
 #define WRIT_MAX_AUDIT_FILES 100000
-/* No split of the pending records into two files. */
-#define NO_SPLIT SIZE_MAX
+/* Most rotations within one batch (more are coalesced into the last). */
+#define MAX_SPLITS 64
 
 struct waiter {
 	uint64_t seq;
@@ -70,13 +70,17 @@ static struct audit_conf conf = {
 /*
  * Records appended but not yet written: the sync thread writes the whole
  * batch with one write() and one fdatasync(), so appenders never do I/O.
- * A rotation splits the batch: the records from split on (a "rotated"
- * record first, of seq split_first) go to the next file.
+ * A rotation splits the batch: the records from a split's offset on (a
+ * "rotated" record first, of seq first) go to the next file.
  */
+struct split {
+	size_t off;
+	uint64_t first;
+};
 static char *pend;
 static size_t pend_len, pend_cap;
-static size_t split = NO_SPLIT;
-static uint64_t split_first;
+static struct split splits[MAX_SPLITS];
+static unsigned int nsplits;
 static uint64_t file_first;	/* the first seq of the file appends go to */
 static uint64_t file_bytes;	/* its size once the pending records are in */
 static uint64_t ckpt_seq;	/* the last checkpoint's seq (or the start's) */
@@ -567,10 +571,12 @@ sync_main(void *arg)
 	pthread_mutex_lock(&alock);
 	for (;;) {
 		struct waiter *ready = NULL, **pp;
+		struct split parts[MAX_SPLITS];
 		unsigned char target_mac[32];
-		uint64_t target, first;
+		unsigned int nparts;
+		uint64_t target;
 		char *batch;
-		size_t batch_len, cap, cut;
+		size_t batch_len, cap, start;
 		int r;
 
 		wait_locked();
@@ -591,9 +597,9 @@ sync_main(void *arg)
 		batch = pend;
 		batch_len = pend_len;
 		cap = pend_cap;
-		cut = split != NO_SPLIT ? split : batch_len;
-		first = split_first;
-		split = NO_SPLIT;
+		nparts = nsplits;
+		memcpy(parts, splits, nparts * sizeof(parts[0]));
+		nsplits = 0;
 		pend = spare;
 		pend_cap = spare_cap;
 		pend_len = 0;
@@ -607,10 +613,17 @@ sync_main(void *arg)
 		 * the directory.  NB. the watchdog times all of it.
 		 */
 		r = presync != NULL && presync() < 0 ? -1 : 0;
-		if (r == 0)
-			r = write_part(batch, cut);
-		if (r == 0 && cut < batch_len && (r = next_file(first)) == 0 &&
-		    (r = write_part(batch + cut, batch_len - cut)) == 0)
+		start = 0;
+		for (unsigned int k = 0; r == 0 && k <= nparts; k++) {
+			size_t end = k < nparts ? parts[k].off : batch_len;
+
+			if (k > 0)
+				r = next_file(parts[k - 1].first);
+			if (r == 0)
+				r = write_part(batch + start, end - start);
+			start = end;
+		}
+		if (r == 0 && nparts > 0)
 			r = fsync(dir_fd);
 		if (r == 0) {
 			save_state(target, target_mac);
@@ -712,8 +725,9 @@ checkpoint_locked(void)
 
 /*
  * The next records go to a new file (lock held): a "rotated" record,
- * chained as any, names the file this one becomes and its last mac.  One
- * split per batch: a rotation asked for while one waits is that one.
+ * chained as any, names the file this one becomes and its last mac.  A
+ * rotation asked for while one waits with no record after it is that one;
+ * past MAX_SPLITS in one batch, files grow until the next batch.
  */
 static uint64_t
 rotate_locked(const char *why)
@@ -723,17 +737,20 @@ rotate_locked(const char *why)
 
 	if (broken || !opened)
 		return 0;
-	if (split != NO_SPLIT)
-		return split_first;
+	if (nsplits > 0 && splits[nsplits - 1].first == seq)
+		return seq;
+	if (nsplits == MAX_SPLITS)
+		return nsplits > 0 ? splits[nsplits - 1].first : 0;
 	rotated_name(file_first, name);
 	hex_of(last_mac, hex);
 	snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\",\"why\":\"%s\"}",
 	    name, hex, why);
-	split = pend_len;
-	split_first = file_first = seq + 1;
+	splits[nsplits].off = pend_len;
+	splits[nsplits].first = file_first = seq + 1;
 	file_bytes = 0;
-	if ((s = record_locked("rotated", fields)) == 0) {
-		split = NO_SPLIT;
+	if ((s = record_locked("rotated", fields)) != 0)
+		nsplits++;
+	else {
 		file_first = old_first;
 		file_bytes = old_bytes;
 	}
@@ -1188,6 +1205,13 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 		memset(last_mac, 0, 32);
 	} else {
 		rotated_name(rot[nrot - 1], name);
+		if (st != NULL && st->file_first > rot[nrot - 1]) {
+			free(rot);
+			snprintf(err, WRIT_ERRLEN, "%s is gone, but the log had reached seq %" PRIu64
+			    " in it (%s/%s): keep what is left as evidence, move %s aside, and start "
+			    "writd again", path, st->at.seq, dir, STATE_NAME, STATE_NAME);
+			return WRIT_EFORBIDDEN;
+		}
 		free(rot);
 		if ((rfd = open_ours(name, &sb, err)) < 0)
 			return rfd;

@@ -1191,9 +1191,11 @@ audit_verify_cmd(int argc, char **argv)
 		return 1;
 	}
 	if (json_is_true(json_object_get(resp.body, "ok"))) {
-		printf("audit log ok: %lld records in %zu files, chain intact\n",
-		    (long long)json_integer_value(json_object_get(resp.body, "records")),
-		    json_array_size(json_object_get(resp.body, "files")));
+		size_t nf = json_array_size(json_object_get(resp.body, "files"));
+
+		printf("audit log ok: %lld records in %zu file%s, chain intact\n",
+		    (long long)json_integer_value(json_object_get(resp.body, "records")), nf,
+		    nf == 1 ? "" : "s");
 		r = 0;
 	} else {
 		if (json_object_get(resp.body, "first_bad") != NULL)

@@ -14,7 +14,7 @@ LOG=$T/state/audit.jsonl
 eq "the log is 0600" 600 "$(stat -c %a "$LOG")"
 "$BIN/writctl" audit verify >"$T/v"
 eq "audit verify on a good log" 0 "$?"
-check "  ... counts its records" grep -q 'records, chain intact' "$T/v"
+check "  ... counts its records" grep -q 'records in 1 file, chain intact' "$T/v"
 # Every token a client holds has its issued record (by fingerprint, not value).
 eq "five issued records, one per token" 5 "$(grep -c '"event":"issued"' "$LOG")"
 check "no token value is in the log" bash -c "! grep -qFf '$T/tokens' '$LOG'"
@@ -32,10 +32,14 @@ check "audit tail -f shows new records as they come" grep -q 'aud.:.followed' "$
 kill $F; wait $F 2>/dev/null
 stop_writd
 
-# Tampering: a flipped byte, a removed line, a swapped pair.
+# Tampering: a flipped byte, a removed line, a swapped pair.  Without
+# audit.state (lost, or moved aside) writd checks the current file whole
+# at start; with it, only from there on (t_rotate.sh).
 cp "$LOG" "$T/good.log"
+cp "$T/state/audit.state" "$T/good.state"
 verify_broken() {	# DESC FILE-MUTATION
 	cp "$T/good.log" "$LOG"
+	rm -f "$T/state/audit.state"
 	eval "$2"
 	timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
 		--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
@@ -50,6 +54,7 @@ check "  ... and it names the record" grep -q 'broken at record 2' "$T/err"
 
 # A torn last record (a crash mid-write) is cut, recorded, and the chain goes on.
 cp "$T/good.log" "$LOG"
+cp "$T/good.state" "$T/state/audit.state"
 printf '{"event":"issued","seq":99,"ti' >>"$LOG"
 start_writd || exit 1
 check "a torn tail is cut at start" bash -c "! grep -q '\"seq\":99' '$LOG'"
