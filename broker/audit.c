@@ -250,8 +250,9 @@ audit_checkpoint_parse(const char *text, size_t len, const unsigned char k[32],
 	}
 	if (ckpt_check(rec, k, &cp, why) < 0)
 		goto out;
-	if ((mac = json_string_value(json_object_get(rec, "mac"))) != NULL) {
-		if (unhex32(mac, strlen(mac), cp.mac) != 0) {
+	if (json_object_get(rec, "mac") != NULL) {
+		mac = json_string_value(json_object_get(rec, "mac"));
+		if (unhex32(mac, mac != NULL ? strlen(mac) : 0, cp.mac) != 0) {
 			snprintf(why, 128, "a malformed mac");
 			goto out;
 		}
