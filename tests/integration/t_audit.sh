@@ -172,6 +172,34 @@ eq "  ... once the sync returns: 201 with a token" "201 true" \
 HID=$(jq -r .id "$T/held.body" 2>/dev/null)
 check "  ... and its issued record is in the log" bash -c \
 	"grep '\"event\":\"issued\"' '$T/hold-state/audit.jsonl' | grep -q '\"writ\":\"$HID\"'"
+# The same across a rotation: the record goes to the new file, and the
+# token waits for that file's sync (and the directory's).
+: >"$T/hold.log"
+rm -f "$T/held.body" "$T/held.code"
+touch "$T/hold"
+"$BIN/writctl" audit rotate >/dev/null
+eq "writctl audit rotate answers while a sync is held" 0 "$?"
+curl -s -o "$T/held.body" -w '%{http_code}' --max-time 60 --unix-socket "$SOCK" -X POST \
+	--data-binary '{"kind":"jwt","scope":{"aud":"rotheld"}}' http://writ/v1/writs >"$T/held.code" &
+HELD=$!
+minted2() { admin /v1/writs | jq -e 'any(.writs[]; .scope.aud == "rotheld")' >/dev/null; }
+if wait_for grep -qs '^held' "$T/hold.log" && wait_for minted2; then
+	if wait_until $(( $(date +%s) + 1 )) test -s "$T/held.body"; then
+		fail "a token left writd while the sync of a rotation was held ($(head -c 80 "$T/held.body"))"
+	else
+		pass "  ... while a rotation's sync is held, no answer leaves writd"
+	fi
+else
+	fail "the held sync or the minted writ was never seen (rotation)"
+fi
+rm -f "$T/hold"
+wait "$HELD"
+eq "  ... then 201" 201 "$(cat "$T/held.code")"
+HID=$(jq -r .id "$T/held.body" 2>/dev/null)
+check "  ... its issued record is in the new file, after the rotated record" bash -c \
+	"head -1 '$T/hold-state/audit.jsonl' | grep -q '\"event\":\"rotated\"' &&
+	 grep '\"event\":\"issued\"' '$T/hold-state/audit.jsonl' | grep -q '\"writ\":\"$HID\"'"
+check "  ... and the old file is rotated" test -s "$T/hold-state/audit-00000000000000000001.jsonl"
 stop_writd
 
 STATE=$T/hang-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hang WRIT_TEST_SYNC_LOG=$T/hang.log \
@@ -218,6 +246,29 @@ rm -f "$T/eio"
 eq "  ... a later fsync that works is not trusted: still 503" 503 \
 	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after"}}')"
 eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
+# A new file does not mend a broken log.
+eq "  ... writctl audit rotate: 503 audit_unavailable" "503 audit_unavailable" \
+	"$(status "$ADMIN" POST /v1/audit/rotate) $(jq -r .error.code "$T/body")"
+kill -HUP "$WRITD_PID"
+wait_for grep -q 'the audit log is broken: not rotated' "$T/writd.log"
+check "  ... SIGHUP: not rotated, saying why" grep -q 'the audit log is broken: not rotated' "$T/writd.log"
+eq "  ... issuing stays off after both" 503 \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after2"}}')"
+check "  ... and no file was rotated" bash -c "! ls '$T/eio-state' | grep -q '^audit-'"
+stop_writd
+
+# A sync failing in a rotation's batch breaks the log as any other.
+mkdir -m 0700 "$T/eio2-state"
+STATE=$T/eio2-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/eio2 ASAN_OPTIONS=$ASAN_SHIM \
+	start_writd || exit 1
+SOCK=$(new_session eio2)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
+touch "$T/eio2"
+"$BIN/writctl" audit rotate >/dev/null
+eq "fsync fails in a rotation: 503 audit_unavailable" 503 \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"rot"}}')"
+rm -f "$T/eio2"
+eq "  ... and stays so" 503 "$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"rot2"}}')"
 stop_writd
 
 # Mirroring to syslog: each durable record also goes to /dev/log (here a
