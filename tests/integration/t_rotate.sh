@@ -128,8 +128,17 @@ timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$S" --config "$T/con
 eq "records cut below the durable point: writd refuses" "1 1" \
 	"$? $(grep -c 'does not hold its last durable record' "$T/err")"
 restore
+# The last durable record altered in place (same length): its mac is not
+# the one audit.state holds.
+sed -i '$s/"mac":"\(.\)/"mac":"\1\1/; $s/\(.\)"}$/"}/' "$S/audit.jsonl"
+timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$S" --config "$T/config.json" \
+	--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>"$T/err"
+rc=$?
+eq "the last durable record altered in place: writd refuses" "1 1 $(stat -c %s "$T/good-state/audit.jsonl")" \
+	"$rc $(grep -c 'does not hold its last durable record' "$T/err") $(stat -c %s "$S/audit.jsonl")"
+restore
 sed -i 's/offset=0/offset=1/' "$S/audit.state"
-start_writd "$ROT" || exit 1
+start_writd "$ROT" || fail "writd did not start with a forged audit.state"
 check "a forged or torn audit.state is not trusted: the file is read whole" \
 	grep -q 'audit.state is torn or not ours: checking the current audit file whole' "$T/writd.log"
 "$BIN/writctl" audit verify >/dev/null
