@@ -29,11 +29,6 @@
 #define MAC_HEX 64
 /* `,"mac":"` + 64 hex + `"}` */
 #define SUFFIX_LEN (8 + MAC_HEX + 2)
-/* What a checkpoint signs: the seq and mac of the record before it. */
-#define CKPT_MSG "writ-audit-checkpoint:%" PRIu64 ":%s"
-/* The state record's text, up to its own mac. */
-#define STATE_FMT "writ-audit-state v1 first=%020" PRIu64 " offset=%020" PRIu64 \
-	" seq=%020" PRIu64 " mac=%s"
 /* Most rotated files verify walks. */
 #define WRIT_MAX_AUDIT_FILES 100000
 /* Most rotations within one batch (more are coalesced into the last). */
@@ -89,359 +84,6 @@ static uint64_t rotations;	/* batches taken with a rotation, for verify */
 /* The sync thread's alone once it runs: the open file, its first seq, size. */
 static int fd = -1, dir_fd = -1, state_fd = -1;
 static uint64_t disk_first, disk_off;
-
-static void
-mac_of(const unsigned char k[32], const unsigned char prev[32], const char *body,
-    size_t len, unsigned char out[32])
-{
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, k, 32, 32);
-	crypto_generichash_update(&st, prev, 32);
-	crypto_generichash_update(&st, (const unsigned char *)body, len);
-	crypto_generichash_final(&st, out, 32);
-}
-
-static void
-hex_of(const unsigned char b[32], char out[MAC_HEX + 1])
-{
-	sodium_bin2hex(out, MAC_HEX + 1, b, 32);
-}
-
-/* 64 hex digits (either case) into 32 bytes; -1 if s is not that. */
-static int
-unhex32(const char *s, size_t len, unsigned char out[32])
-{
-	size_t n;
-
-	if (s == NULL || len != MAC_HEX || strspn(s, "0123456789abcdefABCDEF") < MAC_HEX)
-		return -1;
-	return sodium_hex2bin(out, 32, s, MAC_HEX, NULL, &n, NULL) == 0 && n == 32 ? 0 : -1;
-}
-
-static void
-rotated_name(uint64_t first, char out[WRIT_AUDIT_ROTATED_LEN + 1])
-{
-	snprintf(out, WRIT_AUDIT_ROTATED_LEN + 1, "audit-%020" PRIu64 ".jsonl", first);
-}
-
-/* The first seq a rotated file's name gives, or 0 when it is not one. */
-static uint64_t
-rotated_seq(const char *name)
-{
-	uint64_t v = 0;
-
-	if (strlen(name) != WRIT_AUDIT_ROTATED_LEN || strncmp(name, "audit-", 6) != 0 ||
-	    strcmp(name + 26, ".jsonl") != 0 || strspn(name + 6, "0123456789") != 20)
-		return 0;
-	for (int i = 6; i < 26; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (uint64_t)(name[i] - '0');
-	}
-	return v;
-}
-
-size_t
-audit_format(const unsigned char k[32], const unsigned char prev[32], const char *body,
-    char *line, size_t size, unsigned char mac[32])
-{
-	size_t len = strlen(body);
-	char hex[MAC_HEX + 1];
-
-	if (len < 2 || len + SUFFIX_LEN + 2 > size)
-		return 0;
-	mac_of(k, prev, body, len, mac);
-	hex_of(mac, hex);
-	len--;		/* splice the mac in before the closing brace */
-	memcpy(line, body, len);
-	len += (size_t)snprintf(line + len, size - len, ",\"mac\":\"%s\"}\n", hex);
-	return len;
-}
-
-/*
- * A record's line (n bytes, no newline) into its body (the JSON object
- * without the mac, NUL-terminated, in body) and the mac it carries.
- */
-static int
-split_record(const char *line, size_t n, char body[WRIT_MAX_AUDIT_RECORD + 2], size_t *ret_len,
-    unsigned char mac[32])
-{
-	size_t blen;
-
-	if (n <= SUFFIX_LEN || n > WRIT_MAX_AUDIT_RECORD ||
-	    memcmp(line + n - SUFFIX_LEN, ",\"mac\":\"", 8) != 0 ||
-	    memcmp(line + n - 2, "\"}", 2) != 0 ||
-	    unhex32(line + n - SUFFIX_LEN + 8, MAC_HEX, mac) != 0)
-		return -1;
-	blen = n - SUFFIX_LEN;
-	memcpy(body, line, blen);
-	body[blen++] = '}';
-	body[blen] = '\0';
-	*ret_len = blen;
-	return 0;
-}
-
-/*
- * A checkpoint record's members: at_seq is seq - 1, at_mac and sig hex,
- * and, with pk, the signature good over CKPT_MSG.
- */
-static int
-ckpt_check(const json_t *rec, const unsigned char k[32], struct audit_checkpoint *cp,
-    char why[128])
-{
-	const char *am = json_string_value(json_object_get(rec, "at_mac"));
-	const char *sg = json_string_value(json_object_get(rec, "sig"));
-	json_t *s = json_object_get(rec, "seq"), *as = json_object_get(rec, "at_seq");
-	unsigned char sig[crypto_sign_BYTES];
-	char msg[128], hex[MAC_HEX + 1];
-	size_t n;
-	int len;
-
-	memset(cp, 0, sizeof(*cp));
-	if (!json_is_integer(s) || !json_is_integer(as) || json_integer_value(s) < 1 ||
-	    json_integer_value(as) != json_integer_value(s) - 1 ||
-	    unhex32(am, am != NULL ? strlen(am) : 0, cp->at.mac) != 0 || sg == NULL ||
-	    strlen(sg) != 2 * crypto_sign_BYTES ||
-	    strspn(sg, "0123456789abcdefABCDEF") != 2 * crypto_sign_BYTES ||
-	    sodium_hex2bin(sig, sizeof(sig), sg, strlen(sg), NULL, &n, NULL) != 0 ||
-	    n != sizeof(sig)) {
-		snprintf(why, 128, "a malformed checkpoint");
-		return -1;
-	}
-	cp->seq = (uint64_t)json_integer_value(s);
-	cp->at.seq = cp->seq - 1;
-	cp->time = json_integer_value(json_object_get(rec, "time"));
-	if (k == NULL)
-		return 0;
-	/* NB. the message from the decoded values: one text per checkpoint. */
-	hex_of(cp->at.mac, hex);
-	len = snprintf(msg, sizeof(msg), CKPT_MSG, cp->at.seq, hex);
-	if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, (unsigned long long)len,
-	    k) != 0) {
-		snprintf(why, 128, "the checkpoint's signature does not verify (forged, or "
-		    "another key)");
-		return -1;
-	}
-	return 0;
-}
-
-int
-audit_checkpoint_parse(const char *text, size_t len, const unsigned char k[32],
-    struct audit_checkpoint *ret, char why[128])
-{
-	const char *open = memchr(text, '{', len), *close;
-	struct audit_checkpoint cp;
-	json_t *rec;
-	const char *mac;
-	int r = -1;
-
-	/* A syslog line: "<86>Nov 29 ... writd[42]: {...}"; the record is the object. */
-	for (close = text + len; close > text && close[-1] != '}'; close--)
-		;
-	if (open == NULL || close <= open) {
-		snprintf(why, 128, "no JSON record in the checkpoint text");
-		return -1;
-	}
-	rec = json_loadb(open, (size_t)(close - open), JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(rec) || json_string_value(json_object_get(rec, "event")) == NULL ||
-	    strcmp(json_string_value(json_object_get(rec, "event")), "checkpoint") != 0) {
-		snprintf(why, 128, "not a writ checkpoint record");
-		goto out;
-	}
-	if (ckpt_check(rec, k, &cp, why) < 0)
-		goto out;
-	if (json_object_get(rec, "mac") != NULL) {
-		mac = json_string_value(json_object_get(rec, "mac"));
-		if (unhex32(mac, mac != NULL ? strlen(mac) : 0, cp.mac) != 0) {
-			snprintf(why, 128, "a malformed mac");
-			goto out;
-		}
-		cp.has_mac = true;
-	}
-	*ret = cp;
-	r = 0;
- out:
-	json_decref(rec);
-	return r;
-}
-
-/*
- * Where a file without a from point begins: after zeros at seq 1, or,
- * when its first record is "rotated", after the prev_mac it names.
- */
-static void
-scan_start(const char *buf, size_t len, struct audit_point *from, struct audit_scan *ret)
-{
-	const char *nl = memchr(buf, '\n', len), *pf, *pm, *ev;
-	char body[WRIT_MAX_AUDIT_RECORD + 2];
-	unsigned char mac[32];
-	json_t *rec, *s;
-	size_t blen;
-
-	memset(from, 0, sizeof(*from));
-	if (nl == NULL || split_record(buf, (size_t)(nl - buf), body, &blen, mac) != 0)
-		return;
-	rec = json_loadb(body, blen, JSON_REJECT_DUPLICATES, NULL);
-	ev = json_string_value(json_object_get(rec, "event"));
-	pf = json_string_value(json_object_get(rec, "prev_file"));
-	pm = json_string_value(json_object_get(rec, "prev_mac"));
-	s = json_object_get(rec, "seq");
-	if (ev != NULL && strcmp(ev, "rotated") == 0 && pf != NULL && rotated_seq(pf) != 0 &&
-	    json_is_integer(s) && json_integer_value(s) > 1 &&
-	    unhex32(pm, pm != NULL ? strlen(pm) : 0, from->mac) == 0) {
-		from->seq = (uint64_t)json_integer_value(s) - 1;
-		ret->rotated = true;
-		snprintf(ret->prev_file, sizeof(ret->prev_file), "%s", pf);
-		memcpy(ret->prev_mac, from->mac, 32);
-	} else
-		memset(from->mac, 0, 32);
-	json_decref(rec);
-}
-
-int
-audit_scan(const char *buf, size_t len, const unsigned char k[32], const unsigned char sk_pk[32],
-    const struct audit_point *from, struct audit_scan *ret)
-{
-	uint64_t probe = ret->probe_seq;
-	struct audit_point start;
-	unsigned char prev[32];
-	size_t off = 0;
-
-	memset(ret, 0, sizeof(*ret));
-	ret->probe_seq = probe;
-	if (from != NULL)
-		start = *from;
-	else
-		scan_start(buf, len, &start, ret);
-	memcpy(prev, start.mac, 32);
-	memcpy(ret->last_mac, start.mac, 32);
-	ret->last_seq = start.seq;
-	ret->first_seq = start.seq + 1;
-	while (off < len) {
-		const char *line = buf + off, *nl = memchr(line, '\n', len - off), *ev;
-		size_t n = nl != NULL ? (size_t)(nl - line) : len - off;
-		char body[WRIT_MAX_AUDIT_RECORD + 2];
-		unsigned char mac[32], want[32];
-		struct audit_checkpoint cp;
-		json_t *rec;
-		size_t blen;
-
-		ret->bad_seq = ret->last_seq + 1;
-		if (nl == NULL) {
-			ret->torn = true;
-			snprintf(ret->why, sizeof(ret->why), "the last record is unterminated (torn)");
-			return -1;
-		}
-		if (split_record(line, n, body, &blen, want) != 0) {
-			snprintf(ret->why, sizeof(ret->why), "not a writ audit record");
-			return -1;
-		}
-		mac_of(k, prev, body, blen, mac);
-		if (sodium_memcmp(mac, want, 32) != 0) {
-			snprintf(ret->why, sizeof(ret->why), "the mac does not match: the record or "
-			    "one before it was altered, removed or reordered");
-			return -1;
-		}
-		rec = json_loadb(body, blen, JSON_REJECT_DUPLICATES, NULL);
-		if (rec == NULL || (uint64_t)json_integer_value(json_object_get(rec, "seq")) !=
-		    ret->last_seq + 1) {
-			json_decref(rec);
-			snprintf(ret->why, sizeof(ret->why), "records out of sequence");
-			return -1;
-		}
-		/* A checkpoint signs the record before it, nothing else. */
-		ev = json_string_value(json_object_get(rec, "event"));
-		if (ev != NULL && strcmp(ev, "checkpoint") == 0) {
-			if (ckpt_check(rec, sk_pk, &cp, ret->why) < 0) {
-				json_decref(rec);
-				return -1;
-			}
-			if (cp.at.seq != ret->last_seq || sodium_memcmp(cp.at.mac, prev, 32) != 0) {
-				json_decref(rec);
-				snprintf(ret->why, sizeof(ret->why), "a checkpoint of another point");
-				return -1;
-			}
-			ret->checkpoints++;
-			ret->ckpt_seq = cp.seq;
-			ret->ckpt_time = cp.time;
-		}
-		json_decref(rec);
-		memcpy(prev, mac, 32);
-		memcpy(ret->last_mac, mac, 32);
-		ret->last_seq++;
-		ret->records++;
-		if (ret->probe_seq != 0 && ret->last_seq == ret->probe_seq) {
-			ret->probed = true;
-			memcpy(ret->probe_mac, mac, 32);
-		}
-		off += n + 1;
-		ret->good_len = off;
-	}
-	ret->bad_seq = 0;
-	return 0;
-}
-
-/* The state record's own mac: keyed, and apart from the chain's. */
-static void
-state_mac(const unsigned char k[32], const char *text, size_t len, unsigned char out[32])
-{
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, k, 32, 32);
-	crypto_generichash_update(&st, (const unsigned char *)"writ-audit-state", 16);
-	crypto_generichash_update(&st, (const unsigned char *)text, len);
-	crypto_generichash_final(&st, out, 32);
-}
-
-void
-audit_state_format(const unsigned char k[32], const struct audit_state *st,
-    char out[WRIT_AUDIT_STATE_LEN + 1])
-{
-	char hex[MAC_HEX + 1];
-	unsigned char m[32];
-	int n;
-
-	hex_of(st->at.mac, hex);
-	n = snprintf(out, WRIT_AUDIT_STATE_LEN + 1, STATE_FMT, st->file_first, st->offset,
-	    st->at.seq, hex);
-	state_mac(k, out, (size_t)n, m);
-	hex_of(m, hex);
-	snprintf(out + n, WRIT_AUDIT_STATE_LEN + 1 - (size_t)n, " smac=%s\n", hex);
-}
-
-/* 20 decimal digits at p, into *v; -1 if they are not or overflow. */
-static int
-digits20(const char *p, uint64_t *v)
-{
-	*v = 0;
-	for (int i = 0; i < 20; i++) {
-		if (p[i] < '0' || p[i] > '9' || *v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
-			return -1;
-		*v = *v * 10 + (uint64_t)(p[i] - '0');
-	}
-	return 0;
-}
-
-int
-audit_state_parse(const char *buf, size_t len, const unsigned char k[32],
-    struct audit_state *ret)
-{
-	char again[WRIT_AUDIT_STATE_LEN + 1];
-	struct audit_state st;
-
-	/* Fixed places: "writ-audit-state v1 first=" is 26 bytes, then ... */
-	if (len != WRIT_AUDIT_STATE_LEN || digits20(buf + 26, &st.file_first) < 0 ||
-	    digits20(buf + 54, &st.offset) < 0 || digits20(buf + 79, &st.at.seq) < 0 ||
-	    unhex32(buf + 104, MAC_HEX, st.at.mac) < 0)
-		return -1;
-	/* ... and the rest, its mac above all, must be what we would write. */
-	audit_state_format(k, &st, again);
-	if (sodium_memcmp(again, buf, WRIT_AUDIT_STATE_LEN) != 0)
-		return -1;
-	*ret = st;
-	return 0;
-}
 
 static void
 fail_waiters_locked(struct waiter **out)
@@ -511,7 +153,7 @@ next_file(uint64_t first)
 	char name[WRIT_AUDIT_ROTATED_LEN + 1];
 	int nfd;
 
-	rotated_name(disk_first, name);
+	audit_rotated_name(disk_first, name);
 	/* NB. never over a file already there: a rotated file is evidence. */
 	if (renameat2(dir_fd, CUR_NAME, dir_fd, name, RENAME_NOREPLACE) != 0)
 		return -1;
@@ -709,17 +351,9 @@ record_locked(const char *event, const char *fields)
 static void
 checkpoint_locked(void)
 {
-	unsigned char sig[crypto_sign_BYTES];
-	char msg[128], hex[MAC_HEX + 1], sighex[2 * crypto_sign_BYTES + 1], fields[320];
-	int n;
+	char fields[WRIT_AUDIT_CHECKPOINT_FIELDS];
 
-	hex_of(last_mac, hex);
-	n = snprintf(msg, sizeof(msg), CKPT_MSG, seq, hex);
-	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, (unsigned long long)n,
-	    skey->data);
-	sodium_bin2hex(sighex, sizeof(sighex), sig, sizeof(sig));
-	snprintf(fields, sizeof(fields), "{\"at_seq\":%" PRIu64 ",\"at_mac\":\"%s\",\"sig\":\"%s\"}",
-	    seq, hex, sighex);
+	audit_checkpoint_fields(skey->data, seq, last_mac, fields);
 	if (record_locked("checkpoint", fields) != 0) {
 		ckpt_seq = seq;
 		ckpt_time = time(NULL);
@@ -744,8 +378,8 @@ rotate_locked(const char *why)
 		return seq;
 	if (nsplits == MAX_SPLITS)
 		return nsplits > 0 ? splits[nsplits - 1].first : 0;
-	rotated_name(file_first, name);
-	hex_of(last_mac, hex);
+	audit_rotated_name(file_first, name);
+	audit_hex(last_mac, hex);
 	snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\",\"why\":\"%s\"}",
 	    name, hex, why);
 	splits[nsplits].off = pend_len;
@@ -899,7 +533,7 @@ audit_fingerprint(const void *token, size_t len, char out[33])
 void
 audit_public_key(char out[65])
 {
-	hex_of(pk, out);
+	audit_hex(pk, out);
 }
 
 /*
@@ -1013,7 +647,7 @@ point_holds(int rfd, uint64_t off, const struct audit_point *at)
 	if (line == NULL && off > back)
 		goto out;	/* longer than a record */
 	line = line != NULL ? line + 1 : buf;
-	if (split_record(line, (size_t)(buf + back - 1 - line), body, &blen, mac) != 0 ||
+	if (audit_record_split(line, (size_t)(buf + back - 1 - line), body, &blen, mac) != 0 ||
 	    sodium_memcmp(mac, at->mac, 32) != 0)
 		goto out;
 	rec = json_loadb(body, blen, 0, NULL);
@@ -1107,7 +741,7 @@ list_rotated(size_t *ret_n)
 	if (d == NULL)
 		return NULL;
 	while ((e = readdir(d)) != NULL && n < WRIT_MAX_AUDIT_FILES) {
-		if ((s = rotated_seq(e->d_name)) == 0)
+		if ((s = audit_rotated_seq(e->d_name)) == 0)
 			continue;
 		if (n == cap) {
 			uint64_t *p = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
@@ -1207,7 +841,7 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 		seq = 0;
 		memset(last_mac, 0, 32);
 	} else {
-		rotated_name(rot[nrot - 1], name);
+		audit_rotated_name(rot[nrot - 1], name);
 		if (st != NULL && st->file_first > rot[nrot - 1]) {
 			free(rot);
 			snprintf(err, WRIT_ERRLEN, "%s is gone, but the log had reached seq %" PRIu64
@@ -1307,8 +941,8 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 		/* audit.jsonl went missing in a rotation: the new one continues the last. */
 		char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
 
-		rotated_name(cont, name);
-		hex_of(last_mac, hex);
+		audit_rotated_name(cont, name);
+		audit_hex(last_mac, hex);
 		snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\","
 		    "\"why\":\"start\"}", name, hex);
 		pthread_mutex_lock(&alock);
@@ -1448,7 +1082,7 @@ verify_once(const char *file, const char *checkpoint)
 	size_t nrot = 0, nfiles;
 	int64_t ck_time = 0;
 
-	hex_of(pk, hex);
+	audit_hex(pk, hex);
 	json_object_set_new(j, "public_key", json_string(hex));
 	if (checkpoint != NULL) {
 		if (audit_checkpoint_parse(checkpoint, strlen(checkpoint), pk, &cp, why) == 0)
@@ -1474,7 +1108,7 @@ verify_once(const char *file, const char *checkpoint)
 			snprintf(full, sizeof(full), "%s", file);
 		else {
 			if (i < nrot)
-				rotated_name(rot[i], name);
+				audit_rotated_name(rot[i], name);
 			else
 				snprintf(name, sizeof(name), "%s", CUR_NAME);
 			snprintf(full, sizeof(full), "%s/%s", dir, name);
