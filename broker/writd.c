@@ -52,8 +52,8 @@ static const char usage[] =
 "\n"
 "Runs in the foreground; SIGTERM or SIGINT stops it cleanly; SIGHUP rotates\n"
 "the audit log and reloads the policy (a broken one is refused and the old\n"
-"one stays).  Approve\n"
-"requests with `writctl watch`; create sessions with `writctl sessions new`.\n";
+"one stays).  Approve requests with `writctl watch`; create sessions with\n"
+"`writctl sessions new`.\n";
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
