@@ -354,10 +354,10 @@ checkpoint_locked(void)
 	char fields[WRIT_AUDIT_CHECKPOINT_FIELDS];
 
 	audit_checkpoint_fields(skey->data, seq, last_mac, fields);
-	if (record_locked("checkpoint", fields) != 0) {
+	if (record_locked("checkpoint", fields) != 0)
 		ckpt_seq = seq;
-		ckpt_time = time(NULL);
-	}
+	/* NB. even when it failed: the next try is a period away, not a spin. */
+	ckpt_time = time(NULL);
 }
 
 /*
