@@ -297,7 +297,16 @@ while True: f.write(s.recv(65536) + b"\n")' "$T/log.sock" "$T/syslog.txt" &
 		grep -q '^<86>.*writd\[[0-9]*\]: {' "$T/syslog.txt"
 	check "  ... never the token" bash -c "! grep -qF \"\$(jq -r .token '$T/m')\" '$T/syslog.txt'"
 	kill -TERM "$(pgrep -P "$BW")"; wait "$BW"
+	# The checkpoint signed at a clean stop goes to syslog like the rest:
+	# what verify --checkpoint holds the log against.
+	wait_for grep -q '"event":"checkpoint"' "$T/syslog.txt"
 	kill "$LISTENER"; wait "$LISTENER" 2>/dev/null
+	check "  ... and the checkpoint made at stop" grep -q '"event":"checkpoint"' "$T/syslog.txt"
+	STATE=$T/sys-state start_writd || exit 1
+	"$BIN/writctl" audit verify --checkpoint "$T/syslog.txt" >"$T/v"
+	eq "  ... which verify --checkpoint takes as syslog wrote it" 0 "$?"
+	check "  ... the log reaches it" grep -q '^given checkpoint: the log reaches the checkpoint' "$T/v"
+	stop_writd
 	with_keyring '{"audit":{"syslog":"yes"}}' >"$T/bad.json"
 	"$BIN/writd" --config "$T/bad.json" --runtime-dir "$T/run2" --state-dir "$T/sys-state" 2>"$T/e"
 	check "audit.syslog must be a boolean" bash -c "grep -q 'audit.syslog: must be true or false' '$T/e'"
