@@ -864,6 +864,9 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 		seq = f.sc.last_seq;
 		memcpy(last_mac, f.sc.last_mac, 32);
 		*ret_cont = f.first;
+		/* A crash in a rotation, or a deleted file: say which file goes on. */
+		fprintf(stderr, "writd: no %s: the audit log goes on from %s/%s (seq %" PRIu64 ")\n",
+		    CUR_NAME, dir, name, seq);
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {

@@ -165,6 +165,7 @@ start_writd "$ROT" || exit 1
 "$BIN/writctl" audit verify >"$T/v"
 eq "a crash mid-rotation (no audit.jsonl): writd starts a new file continuing the last" 0 "$?"
 check "  ... whose rotated record says why" bash -c "head -1 '$S/audit.jsonl' | jq -e '.why == \"start\"' >/dev/null"
+check "  ... and writd says so" grep -q "writd: no audit.jsonl: the audit log goes on from $S/audit-" "$T/writd.log"
 stop_writd
 
 # --- Checkpoints against truncation: a later checkpoint from the mirror.
