@@ -64,9 +64,13 @@ struct audit_conf {
 void audit_configure(const struct audit_conf *conf);
 
 /*
- * Open the log under state_dir with the chain key from the store: check it,
- * cut a torn last record (and record that), start the sync thread.
- * Returns 0 or a code with a message (a broken chain stops writd).
+ * Open the log under state_dir with the chain and checkpoint keys from the
+ * store (made at first start): check audit.jsonl from audit.state's point
+ * (the point itself against the bytes there), or whole without one; with
+ * no audit.jsonl, go on from the newest rotated file.  Cut a torn last
+ * record (and record that), start the sync thread.  Rotated files are not
+ * read.  Returns 0 or a code with a message (a broken chain, or a log cut
+ * below its durable point, stops writd).
  */
 int audit_open(const char *state_dir, char err[WRIT_ERRLEN]);
 void audit_close(void);
