@@ -65,7 +65,7 @@ endif
 WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
+	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c broker/auditfmt.c \
 	broker/ledger.c broker/show.c broker/oidc.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
@@ -81,7 +81,7 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c policy/policy.c broker/audit.c broker/store.c broker/show.c \
+	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/store.c broker/show.c \
 	broker/oidc.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -188,8 +188,8 @@ bench: deps all $(B)/load
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
-	broker/audit.c broker/store.c broker/fsutil.c
-FUZZERS := policy request audit oidc
+	broker/audit.c broker/auditfmt.c broker/store.c broker/fsutil.c
+FUZZERS := policy request audit auditstate oidc
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }

@@ -1008,16 +1008,20 @@ h_audit_verify(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	(void)rq;
 	(void)arg;
-	return reply_json(c, 200, audit_verify(NULL));
+	return reply_json(c, 200, audit_verify(NULL, NULL));
 }
 
-/* A log moved aside, by absolute path (writd does not know the admin's cwd). */
+/*
+ * A log moved aside, by absolute path (writd does not know the admin's
+ * cwd), and/or a checkpoint's line from the syslog mirror to hold the log
+ * against.
+ */
 static enum MHD_Result
 h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
-	static const char *const keys[] = { "file", NULL };
+	static const char *const keys[] = { "file", "checkpoint", NULL };
 	char err[WRIT_ERRLEN] = "";
-	const char *file;
+	const char *file = NULL, *ckpt = NULL;
 	json_t *req, *res;
 	int r;
 
@@ -1025,13 +1029,40 @@ h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the request", err)) == 0 &&
-	    (r = sjson_string(req, "file", true, &file, err)) == 0 && file[0] != '/') {
+	    (r = sjson_string(req, "file", false, &file, err)) == 0 &&
+	    (r = sjson_string(req, "checkpoint", false, &ckpt, err)) == 0 &&
+	    file != NULL && file[0] != '/') {
 		snprintf(err, sizeof(err), "field 'file' must be an absolute path");
 		r = WRIT_EBADREQ;
 	}
-	res = r == 0 ? audit_verify(file) : NULL;
+	res = r == 0 ? audit_verify(file, ckpt) : NULL;
 	json_decref(req);
 	return r < 0 ? bad(c, r, err) : reply_json(c, 200, res);
+}
+
+/* writctl audit rotate: the files move at the next sync, at once. */
+static enum MHD_Result
+h_audit_rotate(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	uint64_t s = audit_rotate("admin");
+
+	(void)rq;
+	(void)arg;
+	if (s == 0)
+		return reply_error(c, WRIT_EAUDIT, NULL);
+	return reply_json(c, 200, json_pack("{sbsI}", "rotated", 1, "seq", (json_int_t)s));
+}
+
+/* The checkpoints' public key, for whoever checks them. */
+static enum MHD_Result
+h_audit_key(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	char hex[65];
+
+	(void)rq;
+	(void)arg;
+	audit_public_key(hex);
+	return reply_json(c, 200, json_pack("{ssss}", "algorithm", "ed25519", "public_key", hex));
 }
 
 static const struct route routes[] = {
@@ -1052,6 +1083,8 @@ static const struct route routes[] = {
 	{ ON_ADMIN, "GET", "/v1/audit", h_audit },
 	{ ON_ADMIN, "GET", "/v1/audit/verify", h_audit_verify },
 	{ ON_ADMIN, "POST", "/v1/audit/verify", h_audit_verify_file },
+	{ ON_ADMIN, "POST", "/v1/audit/rotate", h_audit_rotate },
+	{ ON_ADMIN, "GET", "/v1/audit/key", h_audit_key },
 	{ ON_ADMIN, "GET", "/v1/secrets", h_secret_list },
 	{ ON_ADMIN, "PUT", "/v1/secrets/%", h_secret_put },
 	{ ON_ADMIN, "GET", "/v1/secrets/%", h_secret_get },

@@ -1,8 +1,11 @@
 /*
- * audit.c - an append-only, hash-chained, group-committed audit log.
+ * audit.c - an append-only, hash-chained, group-committed audit log that
+ * rotates, restarts from its last durable point and signs checkpoints.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +23,16 @@
 #include "store.h"
 
 #define KEY_NAME "audit-chain-key"
+#define SIGN_KEY_NAME "audit-checkpoint-key"
+#define CUR_NAME "audit.jsonl"
+#define STATE_NAME "audit.state"
 #define MAC_HEX 64
 /* `,"mac":"` + 64 hex + `"}` */
 #define SUFFIX_LEN (8 + MAC_HEX + 2)
+/* Most rotated files verify walks. */
+#define WRIT_MAX_AUDIT_FILES 100000
+/* Most rotations within one batch (more are coalesced into the last). */
+#define MAX_SPLITS 64
 
 struct waiter {
 	uint64_t seq;
@@ -31,116 +41,49 @@ struct waiter {
 	struct waiter *next;
 };
 
+/*
+ * Under alock: the chain (seq, last_mac), what is written and synced, the
+ * waiters, the pending records and which file they go to.
+ */
 static pthread_mutex_t alock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t acond = PTHREAD_COND_INITIALIZER;
-static int fd = -1;
-static char path[4200];
-static struct secret *key;
+static char path[4200], dir[4200], state_path[4200];
+static struct secret *key;	/* the chain key */
+static struct secret *skey;	/* the checkpoint signing key (Ed25519) */
+static unsigned char pk[32];
 static uint64_t seq, written, synced;
 static unsigned char last_mac[32];
-static bool broken, stopping, running;
+static bool broken, stopping, running, opened;
 static struct timespec sync_began;	/* zero while no sync runs */
 static struct waiter *waiters;
 static pthread_t syncer;
 static int (*presync)(void);
 static bool mirror;
+static struct audit_conf conf = {
+	WRIT_AUDIT_ROTATE_SIZE, WRIT_AUDIT_CHECKPOINT_RECORDS, WRIT_AUDIT_CHECKPOINT_INTERVAL
+};
 /*
  * Records appended but not yet written: the sync thread writes the whole
  * batch with one write() and one fdatasync(), so appenders never do I/O.
+ * A rotation splits the batch: the records from a split's offset on (a
+ * "rotated" record first, of seq first) go to the next file.
  */
+struct split {
+	size_t off;
+	uint64_t first;
+};
 static char *pend;
 static size_t pend_len, pend_cap;
-
-static void
-mac_of(const unsigned char k[32], const unsigned char prev[32], const char *body,
-    size_t len, unsigned char out[32])
-{
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, k, 32, 32);
-	crypto_generichash_update(&st, prev, 32);
-	crypto_generichash_update(&st, (const unsigned char *)body, len);
-	crypto_generichash_final(&st, out, 32);
-}
-
-size_t
-audit_format(const unsigned char k[32], const unsigned char prev[32], const char *body,
-    char *line, size_t size, unsigned char mac[32])
-{
-	size_t len = strlen(body);
-	char hex[MAC_HEX + 1];
-
-	if (len < 2 || len + SUFFIX_LEN + 2 > size)
-		return 0;
-	mac_of(k, prev, body, len, mac);
-	sodium_bin2hex(hex, sizeof(hex), mac, 32);
-	len--;		/* splice the mac in before the closing brace */
-	memcpy(line, body, len);
-	len += (size_t)snprintf(line + len, size - len, ",\"mac\":\"%s\"}\n", hex);
-	return len;
-}
-
-int
-audit_scan(const char *buf, size_t len, const unsigned char k[32], struct audit_scan *ret)
-{
-	unsigned char prev[32] = { 0 };
-	size_t off = 0;
-
-	memset(ret, 0, sizeof(*ret));
-	while (off < len) {
-		const char *line = buf + off, *nl = memchr(line, '\n', len - off);
-		size_t n = nl != NULL ? (size_t)(nl - line) : len - off;
-		char body[WRIT_MAX_AUDIT_RECORD + 2], hex[MAC_HEX + 1];
-		unsigned char mac[32], want[32];
-		json_t *rec;
-		size_t blen;
-
-		ret->bad_seq = ret->records + 1;
-		if (nl == NULL) {
-			ret->torn = true;
-			snprintf(ret->why, sizeof(ret->why), "the last record is unterminated (torn)");
-			return -1;
-		}
-		if (n <= SUFFIX_LEN || n > WRIT_MAX_AUDIT_RECORD ||
-		    memcmp(line + n - SUFFIX_LEN, ",\"mac\":\"", 8) != 0 ||
-		    memcmp(line + n - 2, "\"}", 2) != 0) {
-			snprintf(ret->why, sizeof(ret->why), "not a writ audit record");
-			return -1;
-		}
-		memcpy(hex, line + n - SUFFIX_LEN + 8, MAC_HEX);
-		hex[MAC_HEX] = '\0';
-		blen = n - SUFFIX_LEN;
-		memcpy(body, line, blen);
-		body[blen++] = '}';
-		body[blen] = '\0';
-		if (sodium_hex2bin(want, sizeof(want), hex, MAC_HEX, NULL, NULL, NULL) != 0) {
-			snprintf(ret->why, sizeof(ret->why), "a malformed mac");
-			return -1;
-		}
-		mac_of(k, prev, body, blen, mac);
-		if (sodium_memcmp(mac, want, 32) != 0) {
-			snprintf(ret->why, sizeof(ret->why), "the mac does not match: the record or "
-			    "one before it was altered, removed or reordered");
-			return -1;
-		}
-		rec = json_loadb(body, blen, JSON_REJECT_DUPLICATES, NULL);
-		if (rec == NULL || (uint64_t)json_integer_value(json_object_get(rec, "seq")) !=
-		    ret->last_seq + 1) {
-			json_decref(rec);
-			snprintf(ret->why, sizeof(ret->why), "records out of sequence");
-			return -1;
-		}
-		json_decref(rec);
-		memcpy(prev, mac, 32);
-		memcpy(ret->last_mac, mac, 32);
-		ret->last_seq++;
-		ret->records++;
-		off += n + 1;
-		ret->good_len = off;
-	}
-	ret->bad_seq = 0;
-	return 0;
-}
+static struct split splits[MAX_SPLITS];
+static unsigned int nsplits;
+static uint64_t file_first;	/* the first seq of the file appends go to */
+static uint64_t file_bytes;	/* its size once the pending records are in */
+static uint64_t ckpt_seq;	/* the last checkpoint's seq (or the start's) */
+static time_t ckpt_time;	/* ... and when */
+static uint64_t rotations;	/* batches taken with a rotation, for verify */
+/* The sync thread's alone once it runs: the open file, its first seq, size. */
+static int fd = -1, dir_fd = -1, state_fd = -1;
+static uint64_t disk_first, disk_off;
 
 static void
 fail_waiters_locked(struct waiter **out)
@@ -177,6 +120,94 @@ send_mirror(const char *p, size_t len)
 	}
 }
 
+/*
+ * Write and sync part of a batch to the open file.  Deleted, or moved
+ * aside and replaced: the records went where nobody will look (nor
+ * verify), which is a failure too.
+ */
+static int
+write_part(const char *p, size_t len)
+{
+	struct stat st, now;
+
+	if (fs_write_all(fd, p, len) != 0 || fdatasync(fd) != 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || st.st_nlink == 0 || stat(path, &now) != 0 ||
+	    now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+		errno = ENOENT;
+		return -1;
+	}
+	disk_off += len;
+	return 0;
+}
+
+/*
+ * The current file becomes audit-<its first seq>.jsonl and a new one
+ * takes its name, beginning at seq first.  The rename and the create are
+ * made durable (the directory synced) by the caller, after the new
+ * file's first records.
+ */
+static int
+next_file(uint64_t first)
+{
+	char name[WRIT_AUDIT_ROTATED_LEN + 1];
+	int nfd;
+
+	audit_rotated_name(disk_first, name);
+	/* NB. never over a file already there: a rotated file is evidence. */
+	if (renameat2(dir_fd, CUR_NAME, dir_fd, name, RENAME_NOREPLACE) != 0)
+		return -1;
+	nfd = openat(dir_fd, CUR_NAME, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (nfd < 0)
+		return -1;
+	close(fd);
+	fd = nfd;
+	disk_first = first;
+	disk_off = 0;
+	return 0;
+}
+
+/*
+ * Where the log is durable, for the next start (see audit.h).  Written in
+ * place and never synced: it is a hint checked against the log, so a torn
+ * or lost one only makes the next start read the current file whole.
+ */
+static void
+save_state(uint64_t at_seq, const unsigned char at_mac[32])
+{
+	static bool warned;
+	struct audit_state st = { disk_first, disk_off, { at_seq, { 0 } } };
+	char text[WRIT_AUDIT_STATE_LEN + 1];
+
+	memcpy(st.at.mac, at_mac, 32);
+	audit_state_format(key->data, &st, text);
+	if (pwrite(state_fd, text, WRIT_AUDIT_STATE_LEN, 0) != WRIT_AUDIT_STATE_LEN && !warned) {
+		fprintf(stderr, "writd: cannot write %s (%s); the next start reads the current "
+		    "audit file whole\n", state_path, strerror(errno));
+		warned = true;
+	}
+}
+
+static void checkpoint_locked(void);
+
+/* Wait for work; a checkpoint falls due after conf.checkpoint_interval. */
+static void
+wait_locked(void)
+{
+	while (!stopping && synced == written && (waiters == NULL || broken == false)) {
+		struct timespec due = { ckpt_time + conf.checkpoint_interval, 0 };
+
+		if (broken || seq == ckpt_seq) {
+			pthread_cond_wait(&acond, &alock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&acond, &alock, &due) == ETIMEDOUT && !broken &&
+		    seq != ckpt_seq)
+			checkpoint_locked();
+	}
+}
+
 static void *
 sync_main(void *arg)
 {
@@ -184,14 +215,15 @@ sync_main(void *arg)
 	pthread_mutex_lock(&alock);
 	for (;;) {
 		struct waiter *ready = NULL, **pp;
+		struct split parts[MAX_SPLITS];
+		unsigned char target_mac[32];
+		unsigned int nparts;
 		uint64_t target;
-		struct stat st, now;
 		char *batch;
-		size_t batch_len, cap;
+		size_t batch_len, cap, start;
 		int r;
 
-		while (!stopping && synced == written && (waiters == NULL || broken == false))
-			pthread_cond_wait(&acond, &alock);
+		wait_locked();
 		if (broken) {
 			fail_waiters_locked(&ready);
 			pthread_mutex_unlock(&alock);
@@ -204,10 +236,15 @@ sync_main(void *arg)
 		if (stopping && synced == written)
 			break;
 		target = written;
+		memcpy(target_mac, last_mac, 32);
 		/* Swap buffers: appenders go on filling the spare meanwhile. */
 		batch = pend;
 		batch_len = pend_len;
 		cap = pend_cap;
+		nparts = nsplits;
+		rotations += nparts > 0;
+		memcpy(parts, splits, nparts * sizeof(parts[0]));
+		nsplits = 0;
 		pend = spare;
 		pend_cap = spare_cap;
 		pend_len = 0;
@@ -215,23 +252,29 @@ sync_main(void *arg)
 		spare_cap = 0;
 		clock_gettime(CLOCK_MONOTONIC, &sync_began);
 		pthread_mutex_unlock(&alock);
-		/* One write and one sync for everything appended meanwhile. */
-		r = presync != NULL && presync() < 0 ? -1 : 0;
-		if (r == 0)
-			r = fs_write_all(fd, batch, batch_len);
-		if (r == 0)
-			r = fdatasync(fd);
 		/*
-		 * Deleted, or moved aside and replaced: the records went where
-		 * nobody will look (nor verify).
+		 * One write and one sync for everything appended meanwhile; with
+		 * a rotation, the old file's part, then the new file's, then
+		 * the directory.  NB. the watchdog times all of it.
 		 */
-		if (r == 0 && (fstat(fd, &st) != 0 || st.st_nlink == 0 || stat(path, &now) != 0 ||
-		    now.st_ino != st.st_ino || now.st_dev != st.st_dev)) {
-			r = -1;
-			errno = ENOENT;
+		r = presync != NULL && presync() < 0 ? -1 : 0;
+		start = 0;
+		for (unsigned int k = 0; r == 0 && k <= nparts; k++) {
+			size_t end = k < nparts ? parts[k].off : batch_len;
+
+			if (k > 0)
+				r = next_file(parts[k - 1].first);
+			if (r == 0)
+				r = write_part(batch + start, end - start);
+			start = end;
 		}
-		if (r == 0 && mirror)
-			send_mirror(batch, batch_len);
+		if (r == 0 && nparts > 0)
+			r = fsync(dir_fd);
+		if (r == 0) {
+			save_state(target, target_mac);
+			if (mirror)
+				send_mirror(batch, batch_len);
+		}
 		pthread_mutex_lock(&alock);
 		sync_began.tv_sec = 0;
 		spare = batch;
@@ -265,12 +308,12 @@ sync_main(void *arg)
 }
 
 /*
- * Append one record (lock held): event, seq and time first, then the
- * fields, given as their JSON object text (NULL: none).  Returns its seq,
- * or 0 when broken.
+ * Chain one record onto the pending ones (lock held): event, seq and time
+ * first, then the fields, given as their JSON object text (NULL: none).
+ * Returns its seq, or 0.
  */
 static uint64_t
-append_locked(const char *event, const char *fields)
+record_locked(const char *event, const char *fields)
 {
 	char body[WRIT_MAX_AUDIT_RECORD], line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
 	bool more = fields != NULL && fields[0] == '{' && fields[1] != '}';
@@ -278,11 +321,8 @@ append_locked(const char *event, const char *fields)
 	size_t len;
 	int n;
 
-	if (broken || fd < 0)
-		return 0;
-	n = snprintf(body, sizeof(body), "{\"event\":\"%s\",\"seq\":%llu,\"time\":%lld%s%s",
-	    event, (unsigned long long)(seq + 1), (long long)time(NULL), more ? "," : "}",
-	    more ? fields + 1 : "");
+	n = snprintf(body, sizeof(body), "{\"event\":\"%s\",\"seq\":%" PRIu64 ",\"time\":%lld%s%s",
+	    event, seq + 1, (long long)time(NULL), more ? "," : "}", more ? fields + 1 : "");
 	if (n < 0 || (size_t)n + SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD)
 		return 0;
 	len = audit_format(key->data, last_mac, body, line, sizeof(line), mac);
@@ -300,10 +340,73 @@ append_locked(const char *event, const char *fields)
 	}
 	memcpy(pend + pend_len, line, len);
 	pend_len += len;
+	file_bytes += len;
 	memcpy(last_mac, mac, 32);
 	written = ++seq;
 	pthread_cond_signal(&acond);
 	return seq;
+}
+
+/* A signed checkpoint of the chain as it stands (lock held). */
+static void
+checkpoint_locked(void)
+{
+	char fields[WRIT_AUDIT_CHECKPOINT_FIELDS];
+
+	audit_checkpoint_fields(skey->data, seq, last_mac, fields);
+	if (record_locked("checkpoint", fields) != 0)
+		ckpt_seq = seq;
+	/* NB. even when it failed: the next try is a period away, not a spin. */
+	ckpt_time = time(NULL);
+}
+
+/*
+ * The next records go to a new file (lock held): a "rotated" record,
+ * chained as any, names the file this one becomes and its last mac.  A
+ * rotation asked for while one waits with no record after it is that one;
+ * past MAX_SPLITS in one batch, files grow until the next batch.
+ */
+static uint64_t
+rotate_locked(const char *why)
+{
+	char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
+	uint64_t s, old_first = file_first, old_bytes = file_bytes;
+
+	if (broken || !opened)
+		return 0;
+	if (nsplits > 0 && splits[nsplits - 1].first == seq)
+		return seq;
+	if (nsplits == MAX_SPLITS)
+		return nsplits > 0 ? splits[nsplits - 1].first : 0;
+	audit_rotated_name(file_first, name);
+	audit_hex(last_mac, hex);
+	snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\",\"why\":\"%s\"}",
+	    name, hex, why);
+	splits[nsplits].off = pend_len;
+	splits[nsplits].first = file_first = seq + 1;
+	file_bytes = 0;
+	if ((s = record_locked("rotated", fields)) != 0)
+		nsplits++;
+	else {
+		file_first = old_first;
+		file_bytes = old_bytes;
+	}
+	return s;
+}
+
+/* Append one record (lock held); rotate and checkpoint when due.  0 when broken. */
+static uint64_t
+append_locked(const char *event, const char *fields)
+{
+	uint64_t s;
+
+	if (broken || !opened)
+		return 0;
+	if (file_bytes >= conf.rotate_size)
+		(void)rotate_locked("size");
+	if ((s = record_locked(event, fields)) != 0 && s - ckpt_seq >= conf.checkpoint_records)
+		checkpoint_locked();
+	return s;
 }
 
 /*
@@ -341,13 +444,24 @@ audit_log_durable(const char *event, json_t *fields)
 	return append(event, fields);
 }
 
+uint64_t
+audit_rotate(const char *why)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&alock);
+	s = rotate_locked(why);
+	pthread_mutex_unlock(&alock);
+	return s;
+}
+
 bool
 audit_ok(void)
 {
 	bool ok;
 
 	pthread_mutex_lock(&alock);
-	ok = !broken && fd >= 0;
+	ok = !broken && opened;
 	pthread_mutex_unlock(&alock);
 	return ok;
 }
@@ -416,6 +530,12 @@ audit_fingerprint(const void *token, size_t len, char out[33])
 	sodium_bin2hex(out, 33, h, sizeof(h));
 }
 
+void
+audit_public_key(char out[65])
+{
+	audit_hex(pk, out);
+}
+
 /*
  * A whole log into memory (for scan, tail and verify): writd's own (file
  * NULL), which must be ours and 0600, or one named by the admin.
@@ -470,58 +590,371 @@ audit_set_presync(int (*fn)(void))
 	presync = fn;
 }
 
-int
-audit_open(const char *state_dir, char err[WRIT_ERRLEN])
+void
+audit_configure(const struct audit_conf *c)
 {
-	struct audit_scan sc;
+	conf = *c;
+}
+
+/* len bytes at off of rfd, NUL-terminated, or NULL. */
+static char *
+read_at(int rfd, uint64_t off, size_t len)
+{
+	char *buf = malloc(len + 1);
+
+	if (buf == NULL || pread(rfd, buf, len, (off_t)off) != (ssize_t)len) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The seq the first record of rfd names, unchecked (0: none readable). */
+static uint64_t
+first_seq_of(int rfd, uint64_t size)
+{
+	size_t n = size < WRIT_MAX_AUDIT_RECORD + 1 ? (size_t)size : WRIT_MAX_AUDIT_RECORD + 1;
+	char *buf = read_at(rfd, 0, n), *nl;
+	json_t *rec;
+	uint64_t s = 0;
+
+	if (buf != NULL && (nl = memchr(buf, '\n', n)) != NULL &&
+	    (rec = json_loadb(buf, (size_t)(nl - buf), 0, NULL)) != NULL) {
+		if (json_integer_value(json_object_get(rec, "seq")) > 0)
+			s = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
+		json_decref(rec);
+	}
+	free(buf);
+	return s;
+}
+
+/* Does the record ending at off in rfd carry at's seq and mac? */
+static bool
+point_holds(int rfd, uint64_t off, const struct audit_point *at)
+{
+	size_t back = off < WRIT_MAX_AUDIT_RECORD + 1 ? (size_t)off : WRIT_MAX_AUDIT_RECORD + 1;
+	char body[WRIT_MAX_AUDIT_RECORD + 2], *buf = read_at(rfd, off - back, back);
+	const char *line;
+	unsigned char mac[32];
+	bool ok = false;
+	json_t *rec;
+	size_t blen;
+
+	if (buf == NULL || back < 2 || buf[back - 1] != '\n')
+		goto out;
+	line = memrchr(buf, '\n', back - 1);
+	if (line == NULL && off > back)
+		goto out;	/* longer than a record */
+	line = line != NULL ? line + 1 : buf;
+	if (audit_record_split(line, (size_t)(buf + back - 1 - line), body, &blen, mac) != 0 ||
+	    sodium_memcmp(mac, at->mac, 32) != 0)
+		goto out;
+	rec = json_loadb(body, blen, 0, NULL);
+	ok = (uint64_t)json_integer_value(json_object_get(rec, "seq")) == at->seq;
+	json_decref(rec);
+ out:
+	free(buf);
+	return ok;
+}
+
+/* Where a file was found good: its first seq, and the scan from there. */
+struct found {
+	uint64_t first;
+	struct audit_scan sc;	/* good_len counts from the file's start */
+	bool fast;		/* from the state record's point */
+};
+
+/*
+ * Check file name (open as rfd, size bytes): from the state record's point
+ * when it is in this file (the point checked against the bytes there),
+ * else whole.  A torn last record is left to the caller.
+ */
+static int
+check_file(int rfd, uint64_t size, const char *name, const struct audit_state *st,
+    struct found *ret, char err[WRIT_ERRLEN])
+{
+	const struct audit_point *from = NULL;
+	uint64_t off = 0;
 	char *buf;
-	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
-	r = store_get(KEY_NAME, &key);
-	if (r == WRIT_ENOTFOUND) {
-		unsigned char k[32];
-
-		randombytes_buf(k, sizeof(k));
-		r = store_put(KEY_NAME, k, sizeof(k), err);
-		sodium_memzero(k, sizeof(k));
-		if (r == 0)
-			r = store_get(KEY_NAME, &key);
-	}
-	if (r < 0 || key->len != 32) {
-		if (err[0] == '\0')
-			snprintf(err, WRIT_ERRLEN, "cannot get the audit chain key from the store");
-		return r < 0 ? r : WRIT_EINTERNAL;
-	}
-	if ((buf = read_all(NULL, &len, err)) == NULL)
+	ret->first = first_seq_of(rfd, size);
+	ret->fast = false;
+	if (st != NULL && ret->first != 0 && st->file_first == ret->first) {
+		if (st->offset > size || !point_holds(rfd, st->offset, &st->at)) {
+			snprintf(err, WRIT_ERRLEN, "%s/%s does not hold its last durable record "
+			    "(seq %" PRIu64 " ending at byte %" PRIu64 ", in %s): records were cut off "
+			    "or altered; keep it as evidence, move it and %s aside, and start writd "
+			    "again", dir, name, st->at.seq, st->offset, STATE_NAME, STATE_NAME);
+			return WRIT_EFORBIDDEN;
+		}
+		off = st->offset;
+		from = &st->at;
+		ret->fast = true;
+	} else if (st != NULL && ret->first != 0 && st->file_first > ret->first) {
+		snprintf(err, WRIT_ERRLEN, "%s/%s begins at seq %" PRIu64 ", but the log had "
+		    "reached a later file (at seq %" PRIu64 ", %s): an older file was put in its "
+		    "place; keep it as evidence, move it and %s aside, and start writd again",
+		    dir, name, ret->first, st->at.seq, STATE_NAME, STATE_NAME);
 		return WRIT_EFORBIDDEN;
-	r = audit_scan(buf, len, key->data, &sc);
+	}
+	if (size - off > WRIT_MAX_AUDIT_FILE) {
+		snprintf(err, WRIT_ERRLEN, "%s/%s: more than 1 GiB to check", dir, name);
+		return WRIT_EFORBIDDEN;
+	}
+	if ((buf = read_at(rfd, off, (size_t)(size - off))) == NULL) {
+		snprintf(err, WRIT_ERRLEN, "%s/%s: short read", dir, name);
+		return WRIT_EINTERNAL;
+	}
+	ret->sc.probe_seq = 0;
+	r = audit_scan(buf, (size_t)(size - off), key->data, pk, from, &ret->sc);
 	free(buf);
-	if (r < 0 && !sc.torn) {
-		snprintf(err, WRIT_ERRLEN, "%s is broken at record %llu (%s); keep it as "
-		    "evidence, move it aside, and start writd again", path,
-		    (unsigned long long)sc.bad_seq, sc.why);
+	ret->sc.good_len += off;
+	if (r < 0 && !ret->sc.torn) {
+		snprintf(err, WRIT_ERRLEN, "%s/%s is broken at record %" PRIu64 " (%s); keep it as "
+		    "evidence, move it aside, and start writd again", dir, name, ret->sc.bad_seq,
+		    ret->sc.why);
 		return WRIT_EFORBIDDEN;
+	}
+	return 0;
+}
+
+/* The first seqs of the rotated files in dir, sorted; *ret_n of them. */
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t *
+list_rotated(size_t *ret_n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t *v = NULL, s;
+	size_t n = 0, cap = 0;
+
+	*ret_n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL && n < WRIT_MAX_AUDIT_FILES) {
+		if ((s = audit_rotated_seq(e->d_name)) == 0)
+			continue;
+		if (n == cap) {
+			uint64_t *p = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (p == NULL)
+				break;
+			v = p;
+		}
+		v[n++] = s;
+	}
+	closedir(d);
+	if (v != NULL)
+		qsort(v, n, sizeof(*v), cmp_u64);
+	*ret_n = n;
+	return v;
+}
+
+/* One of our files, for reading: regular, ours, 0600. */
+static int
+open_ours(const char *name, struct stat *st, char err[WRIT_ERRLEN])
+{
+	int rfd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (rfd < 0) {
+		if (errno != ENOENT)
+			snprintf(err, WRIT_ERRLEN, "%s/%s: %s", dir, name, strerror(errno));
+		return errno == ENOENT ? WRIT_ENOTFOUND : WRIT_EINTERNAL;
+	}
+	if (fstat(rfd, st) != 0 || !S_ISREG(st->st_mode) || st->st_uid != geteuid() ||
+	    (st->st_mode & 077) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s/%s must be a regular file of ours, mode 0600",
+		    dir, name);
+		close(rfd);
+		return WRIT_EFORBIDDEN;
+	}
+	return rfd;
+}
+
+/*
+ * Find where the chain stands: in audit.jsonl, or, when it is missing or
+ * empty (a crash in a rotation), at the end of the newest rotated file.
+ * Sets seq, last_mac, file_first, disk_first, disk_off and opens fd.
+ * *ret_cut: a torn record was cut after seq; *ret_cont: the new file
+ * must begin with a "rotated" record naming that rotated file.
+ */
+static int
+resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err[WRIT_ERRLEN])
+{
+	char name[WRIT_AUDIT_ROTATED_LEN + 1];
+	struct found f = { 0 };
+	struct stat sb;
+	uint64_t *rot;
+	size_t nrot;
+	int rfd, r;
+
+	*ret_cut = false;
+	*ret_cont = 0;
+	rfd = open_ours(CUR_NAME, &sb, err);
+	if (rfd < 0 && rfd != WRIT_ENOTFOUND)
+		return rfd;
+	if (rfd >= 0 && sb.st_size > 0) {
+		r = check_file(rfd, (uint64_t)sb.st_size, CUR_NAME, st, &f, err);
+		close(rfd);
+		if (r < 0)
+			return r;
+		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+			return WRIT_EINTERNAL;
+		}
+		/* A crash mid-write leaves a torn last record: cut it, and say so. */
+		if (f.sc.torn) {
+			if (ftruncate(fd, (off_t)f.sc.good_len) != 0) {
+				snprintf(err, WRIT_ERRLEN, "%s: cannot cut the torn record: %s", path,
+				    strerror(errno));
+				return WRIT_EINTERNAL;
+			}
+			*ret_cut = true;
+		}
+		seq = f.sc.last_seq;
+		memcpy(last_mac, f.sc.last_mac, 32);
+		disk_first = f.sc.good_len > 0 ? f.first : seq + 1;
+		disk_off = f.sc.good_len;
+		return 0;
+	}
+	if (rfd >= 0)
+		close(rfd);
+	rot = list_rotated(&nrot);
+	if (nrot == 0) {
+		free(rot);
+		if (st != NULL && st->at.seq > 0) {
+			snprintf(err, WRIT_ERRLEN, "%s is gone, but the log had reached seq %" PRIu64
+			    " (%s/%s): keep what is left as evidence, move %s aside, and start writd "
+			    "again", path, st->at.seq, dir, STATE_NAME, STATE_NAME);
+			return WRIT_EFORBIDDEN;
+		}
+		seq = 0;
+		memset(last_mac, 0, 32);
+	} else {
+		audit_rotated_name(rot[nrot - 1], name);
+		if (st != NULL && st->file_first > rot[nrot - 1]) {
+			free(rot);
+			snprintf(err, WRIT_ERRLEN, "%s is gone, but the log had reached seq %" PRIu64
+			    " in it (%s/%s): keep what is left as evidence, move %s aside, and start "
+			    "writd again", path, st->at.seq, dir, STATE_NAME, STATE_NAME);
+			return WRIT_EFORBIDDEN;
+		}
+		free(rot);
+		if ((rfd = open_ours(name, &sb, err)) < 0)
+			return rfd;
+		r = check_file(rfd, (uint64_t)sb.st_size, name, st, &f, err);
+		close(rfd);
+		if (r < 0)
+			return r;
+		if (f.sc.torn) {
+			snprintf(err, WRIT_ERRLEN, "%s/%s ends in a torn record, and a rotated file "
+			    "is never cut: keep it as evidence and move it aside", dir, name);
+			return WRIT_EFORBIDDEN;
+		}
+		seq = f.sc.last_seq;
+		memcpy(last_mac, f.sc.last_mac, 32);
+		*ret_cont = f.first;
+		/* A crash in a rotation, or a deleted file: say which file goes on. */
+		fprintf(stderr, "writd: no %s: the audit log goes on from %s/%s (seq %" PRIu64 ")\n",
+		    CUR_NAME, dir, name, seq);
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 		return WRIT_EINTERNAL;
 	}
-	/* A crash mid-write leaves a torn last record: cut it, and say so. */
-	if (r < 0 && sc.torn && ftruncate(fd, (off_t)sc.good_len) != 0) {
-		snprintf(err, WRIT_ERRLEN, "%s: cannot cut the torn record: %s", path, strerror(errno));
+	disk_first = seq + 1;
+	disk_off = 0;
+	return 0;
+}
+
+static void
+make_sign_key(unsigned char *buf, size_t len)
+{
+	unsigned char p[crypto_sign_PUBLICKEYBYTES];
+
+	(void)len;
+	crypto_sign_keypair(p, buf);
+}
+
+static void
+make_chain_key(unsigned char *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+int
+audit_open(const char *state_dir, char err[WRIT_ERRLEN])
+{
+	char text[WRIT_AUDIT_STATE_LEN + 1];
+	struct audit_state st;
+	bool have_st = false, cut;
+	uint64_t cont;
+	struct stat sb;
+	ssize_t n;
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s", state_dir);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, CUR_NAME);
+	snprintf(state_path, sizeof(state_path), "%s/%s", state_dir, STATE_NAME);
+	if ((r = store_get_or_make(KEY_NAME, 32, make_chain_key, &key, err)) < 0 ||
+	    (r = store_get_or_make(SIGN_KEY_NAME, crypto_sign_SECRETKEYBYTES, make_sign_key,
+	    &skey, err)) < 0)
+		return r;
+	crypto_sign_ed25519_sk_to_pk(pk, skey->data);
+	dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	state_fd = open(state_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (dir_fd < 0 || state_fd < 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: %s", dir_fd < 0 ? state_dir : state_path,
+		    strerror(errno));
 		return WRIT_EINTERNAL;
 	}
-	seq = written = synced = sc.last_seq;
-	memcpy(last_mac, sc.last_mac, 32);
+	if (fstat(state_fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 077) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s must be a regular file of ours, mode 0600", state_path);
+		return WRIT_EFORBIDDEN;
+	}
+	n = pread(state_fd, text, sizeof(text), 0);
+	if (n == WRIT_AUDIT_STATE_LEN && audit_state_parse(text, (size_t)n, key->data, &st) == 0)
+		have_st = true;
+	else if (n > 0)
+		fprintf(stderr, "writd: %s is torn or not ours: checking the current audit file "
+		    "whole\n", state_path);
+	if ((r = resume(have_st ? &st : NULL, &cut, &cont, err)) < 0)
+		return r;
+	written = synced = ckpt_seq = seq;
+	ckpt_time = time(NULL);
+	file_first = disk_first;
+	file_bytes = disk_off;
+	opened = true;
 	if (pthread_create(&syncer, NULL, sync_main, NULL) != 0)
 		return WRIT_EINTERNAL;
 	running = true;
-	if (r < 0)
+	if (cont != 0) {
+		/* audit.jsonl went missing in a rotation: the new one continues the last. */
+		char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
+
+		audit_rotated_name(cont, name);
+		audit_hex(last_mac, hex);
+		snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\","
+		    "\"why\":\"start\"}", name, hex);
+		pthread_mutex_lock(&alock);
+		record_locked("rotated", fields);
+		pthread_mutex_unlock(&alock);
+	}
+	if (cut)
 		audit_log("recovered", json_pack("{sssI}", "why", "a torn last record was cut",
-		    "after_seq", (json_int_t)sc.last_seq));
+		    "after_seq", (json_int_t)seq));
 	audit_log("started", NULL);
 	return 0;
 }
@@ -532,39 +965,227 @@ audit_close(void)
 	if (!running)
 		return;
 	audit_log("stopped", NULL);
+	/* The last word is signed: a copy elsewhere shows nothing came after. */
 	pthread_mutex_lock(&alock);
+	if (!broken)
+		checkpoint_locked();
 	stopping = true;
 	pthread_cond_signal(&acond);
 	pthread_mutex_unlock(&alock);
 	pthread_join(syncer, NULL);
 	running = false;
+	opened = false;
 	close(fd);
-	fd = -1;
+	close(dir_fd);
+	close(state_fd);
+	fd = dir_fd = state_fd = -1;
 	secret_free(key);
-	key = NULL;
+	secret_free(skey);
+	key = skey = NULL;
 	free(pend);
 	free(spare);
 	pend = spare = NULL;
 	pend_len = pend_cap = spare_cap = 0;
 }
 
-json_t *
-audit_verify(const char *file)
+/* What verify found of one file. */
+static json_t *
+file_report(const char *name, const struct audit_scan *sc, const char *problem)
 {
-	char err[WRIT_ERRLEN] = "";
-	struct audit_scan sc;
-	size_t len;
-	char *buf = read_all(file, &len, err);
-	json_t *j;
+	json_t *f = json_pack("{sssbsIsIsI}", "file", name, "ok", problem == NULL,
+	    "records", (json_int_t)sc->records, "first_seq", (json_int_t)sc->first_seq,
+	    "last_seq", (json_int_t)sc->last_seq);
 
-	if (buf == NULL)
-		return json_pack("{sbss}", "ok", 0, "reason", err);
-	audit_scan(buf, len, key->data, &sc);
-	free(buf);
-	j = json_pack("{sbsI}", "ok", sc.bad_seq == 0, "records", (json_int_t)sc.records);
-	if (sc.bad_seq != 0) {
-		json_object_set_new(j, "first_bad", json_integer((json_int_t)sc.bad_seq));
-		json_object_set_new(j, "reason", json_string(sc.why));
+	if (problem != NULL)
+		json_object_set_new(f, "reason", json_string(problem));
+	if (sc->bad_seq != 0)
+		json_object_set_new(f, "first_bad", json_integer((json_int_t)sc->bad_seq));
+	return f;
+}
+
+/*
+ * What a checkpoint from elsewhere says of the log: reached with the same
+ * mac, or cut off (the log ends before it), or changed.
+ */
+static json_t *
+checkpoint_report(const struct audit_checkpoint *cp, bool found, const unsigned char mac[32],
+    uint64_t last_seq, bool *ok)
+{
+	json_t *j = json_pack("{sIsI}", "seq", (json_int_t)cp->seq, "at_seq",
+	    (json_int_t)cp->at.seq);
+	char why[256];
+
+	*ok = false;
+	if (found && sodium_memcmp(mac, cp->at.mac, 32) == 0) {
+		*ok = true;
+		snprintf(why, sizeof(why), "the log reaches the checkpoint (seq %" PRIu64 ") with "
+		    "the same mac", cp->at.seq);
+	} else if (found)
+		snprintf(why, sizeof(why), "the log's record %" PRIu64 " is not the one the "
+		    "checkpoint signed: it was changed", cp->at.seq);
+	else if (cp->at.seq > last_seq) {
+		json_object_set_new(j, "truncated", json_true());
+		snprintf(why, sizeof(why), "TRUNCATED: the log ends at seq %" PRIu64 ", but the "
+		    "signed checkpoint shows seq %" PRIu64 " was written: records %" PRIu64
+		    "-%" PRIu64 " at least were cut off", last_seq, cp->at.seq, last_seq + 1,
+		    cp->at.seq);
+	} else
+		snprintf(why, sizeof(why), "the log has no good record %" PRIu64 " to hold the "
+		    "checkpoint against", cp->at.seq);
+	json_object_set_new(j, "ok", json_boolean(*ok));
+	json_object_set_new(j, "reason", json_string(why));
+	return j;
+}
+
+static json_t *verify_once(const char *file, const char *checkpoint);
+
+static uint64_t
+rotations_now(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&alock);
+	n = rotations;
+	pthread_mutex_unlock(&alock);
+	return n;
+}
+
+/*
+ * A rotation while verify reads the files can show a link that is not
+ * broken (audit.jsonl renamed between the listing and the read): a
+ * failure seen across one is checked again, a few times.
+ */
+json_t *
+audit_verify(const char *file, const char *checkpoint)
+{
+	json_t *j = NULL;
+
+	for (int tries = 0; tries < 3; tries++) {
+		uint64_t before = rotations_now();
+
+		json_decref(j);
+		j = verify_once(file, checkpoint);
+		if (json_is_true(json_object_get(j, "ok")) || file != NULL ||
+		    rotations_now() == before)
+			break;
+	}
+	return j;
+}
+
+static json_t *
+verify_once(const char *file, const char *checkpoint)
+{
+	char err[WRIT_ERRLEN] = "", prev_name[WRIT_AUDIT_ROTATED_LEN + 1] = "";
+	char why[128], problem[256], first_reason[320] = "", hex[MAC_HEX + 1];
+	unsigned char prev_mac[32] = { 0 }, probe_mac[32] = { 0 };
+	uint64_t *rot = NULL, prev_last = 0, records = 0, first_bad = 0, ck_seq = 0;
+	struct audit_checkpoint cp;
+	bool ok = true, have_cp = false, probed = false, cp_ok;
+	json_t *j = json_object(), *files = json_array(), *last_ckpt = NULL;
+	size_t nrot = 0, nfiles;
+	int64_t ck_time = 0;
+
+	audit_hex(pk, hex);
+	json_object_set_new(j, "public_key", json_string(hex));
+	if (checkpoint != NULL) {
+		if (audit_checkpoint_parse(checkpoint, strlen(checkpoint), pk, &cp, why) == 0)
+			have_cp = true;
+		else {
+			ok = false;
+			json_object_set_new(j, "checkpoint", json_pack("{sbss}", "ok", 0, "reason", why));
+		}
+	}
+	if (file == NULL)
+		rot = list_rotated(&nrot);
+	nfiles = file != NULL ? 1 : nrot + 1;
+	if (file == NULL && nrot == 0 && access(path, F_OK) != 0 && errno == ENOENT)
+		nfiles = 0;	/* nothing logged yet */
+	for (size_t i = 0; i < nfiles; i++) {
+		char name[WRIT_AUDIT_ROTATED_LEN + 1], full[4300];
+		struct audit_scan sc = { .probe_seq = have_cp ? cp.at.seq : 0 };
+		const char *shown;
+		size_t len;
+		char *buf;
+
+		if (file != NULL)
+			snprintf(full, sizeof(full), "%s", file);
+		else {
+			if (i < nrot)
+				audit_rotated_name(rot[i], name);
+			else
+				snprintf(name, sizeof(name), "%s", CUR_NAME);
+			snprintf(full, sizeof(full), "%s/%s", dir, name);
+		}
+		shown = file != NULL ? file : name;
+		if ((buf = read_all(full, &len, err)) == NULL) {
+			json_decref(j);
+			json_decref(files);
+			free(rot);
+			return json_pack("{sbss}", "ok", 0, "reason", err);
+		}
+		problem[0] = '\0';
+		/* NB. the live file's last record may be half written as we read. */
+		if (audit_scan(buf, len, key->data, pk, NULL, &sc) < 0 &&
+		    !(sc.torn && file == NULL && i == nrot))
+			snprintf(problem, sizeof(problem), "%s", sc.why);
+		free(buf);
+		if (problem[0] == '\0' && file == NULL && i < nrot && rot[i] != sc.first_seq)
+			snprintf(problem, sizeof(problem), "named for seq %" PRIu64 " but begins at "
+			    "seq %" PRIu64 ": renamed, or files out of order", rot[i], sc.first_seq);
+		/* Each file must continue the one before it, by name, mac and seq. */
+		if (problem[0] == '\0' && file == NULL && i > 0 && !(len == 0 && i == nrot) &&
+		    (!sc.rotated || strcmp(sc.prev_file, prev_name) != 0 ||
+		    sodium_memcmp(sc.prev_mac, prev_mac, 32) != 0 || sc.first_seq != prev_last + 1))
+			snprintf(problem, sizeof(problem), "does not continue %s (seq %" PRIu64 "): "
+			    "a file between them is missing, or files were reordered or altered",
+			    prev_name, prev_last);
+		if (problem[0] == '\0' && file == NULL && i == 0 && sc.rotated)
+			snprintf(problem, sizeof(problem), "continues %s, which is missing (records "
+			    "before seq %" PRIu64 ")", sc.prev_file, sc.first_seq);
+		if (problem[0] != '\0' && ok) {
+			ok = false;
+			first_bad = sc.bad_seq != 0 ? sc.bad_seq : sc.first_seq;
+			snprintf(first_reason, sizeof(first_reason), "%s: %s", shown, problem);
+		}
+		json_array_append_new(files, file_report(shown, &sc, problem[0] ? problem : NULL));
+		records += sc.records;
+		if (sc.probed) {
+			probed = true;
+			memcpy(probe_mac, sc.probe_mac, 32);
+		}
+		if (sc.ckpt_seq != 0) {
+			ck_seq = sc.ckpt_seq;
+			ck_time = sc.ckpt_time;
+		}
+		if (file == NULL && i < nrot)
+			snprintf(prev_name, sizeof(prev_name), "%s", name);
+		prev_last = sc.last_seq;
+		memcpy(prev_mac, sc.last_mac, 32);
+	}
+	free(rot);
+	if (have_cp) {
+		json_object_set_new(j, "checkpoint", checkpoint_report(&cp, probed, probe_mac,
+		    prev_last, &cp_ok));
+		if (!cp_ok && ok) {
+			ok = false;
+			snprintf(first_reason, sizeof(first_reason), "%s", json_string_value(
+			    json_object_get(json_object_get(j, "checkpoint"), "reason")));
+		}
+		ok = ok && cp_ok;
+	}
+	if (ck_seq != 0)
+		last_ckpt = json_pack("{sIsIsI}", "seq", (json_int_t)ck_seq, "at_seq",
+		    (json_int_t)ck_seq - 1, "time", (json_int_t)ck_time);
+	json_object_set_new(j, "ok", json_boolean(ok));
+	json_object_set_new(j, "records", json_integer((json_int_t)records));
+	json_object_set_new(j, "last_seq", json_integer((json_int_t)prev_last));
+	json_object_set_new(j, "files", files);
+	json_object_set_new(j, "last_checkpoint", last_ckpt != NULL ? last_ckpt : json_null());
+	if (!ok) {
+		if (first_bad != 0)
+			json_object_set_new(j, "first_bad", json_integer((json_int_t)first_bad));
+		if (first_reason[0] != '\0')
+			json_object_set_new(j, "reason", json_string(first_reason));
 	}
 	return j;
 }

@@ -8,13 +8,33 @@
  * altered record breaks the chain from there on; without the key the chain
  * cannot be rebuilt.
  *
+ * Files: the log rotates (by size, on SIGHUP, on `writctl audit rotate`).
+ * The current file is moved to audit-<first seq, 20 digits>.jsonl, names
+ * that sort in the chain's order, and the new audit.jsonl begins with a
+ * "rotated" record naming that file and its last mac ("prev_file",
+ * "prev_mac"), chained to that mac: one chain across every file.
+ *
+ * Fast start: after each sync writd writes audit.state, a small record
+ * (MACed with the chain key) of the current file, the offset and seq of
+ * its last durable record and that record's mac.  At start only the bytes
+ * after that point are checked (and the point itself against the bytes
+ * there); rotated files are never read back.  `audit verify` reads all.
+ *
+ * Checkpoints: every N records or T seconds a "checkpoint" record carries
+ * an Ed25519 signature (key in the secret store) over the seq and mac of
+ * the record before it: "writ-audit-checkpoint:<at_seq>:<at_mac hex>".
+ * Mirrored to syslog, a later checkpoint shows records cut off the end,
+ * which a chain alone cannot.
+ *
  * Write-ahead: an "issued" record is durable (fdatasync) before its token
  * leaves writd.  Syncs are shared: one thread syncs whatever was written
  * meanwhile (group commit) and resumes every request it made durable, so
- * durability holds no HTTP thread.  After any write or sync failure the log
- * is broken for good (a later successful fsync proves nothing about lost
- * pages): issuance fails with 503 audit_unavailable, revocation goes on.
- * Secrets never enter it: tokens appear as keyed fingerprints.
+ * durability holds no HTTP thread.  The same thread rotates, between the
+ * records of one batch, so rotation neither loses nor reorders records.
+ * After any write or sync failure the log is broken for good (a later
+ * successful fsync proves nothing about lost pages): issuance fails with
+ * 503 audit_unavailable, revocation goes on.  Secrets never enter it:
+ * tokens appear as keyed fingerprints.
  */
 #ifndef WRIT_AUDIT_H
 #define WRIT_AUDIT_H
@@ -24,43 +44,33 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "auditfmt.h"
 #include "sjson.h"
 
-/* Longest record, in bytes. */
-#define WRIT_MAX_AUDIT_RECORD 8192
-/* Largest log read back at start or by verify. */
-#define WRIT_MAX_AUDIT_FILE (1024LL * 1024 * 1024)
-
-struct audit_scan {
-	uint64_t records;	/* good records */
-	uint64_t last_seq;
-	unsigned char last_mac[32];
-	size_t good_len;	/* bytes up to the end of the last good record */
-	uint64_t bad_seq;	/* the first bad record's position (1-based), 0 if none */
-	bool torn;		/* only the last, unterminated line is bad */
-	char why[128];
+/* Rotation and checkpoints; defaults below, config keys in writd-config(5). */
+struct audit_conf {
+	uint64_t rotate_size;		/* rotate once the file holds this many bytes */
+	unsigned int checkpoint_records; /* a checkpoint every this many records ... */
+	int64_t checkpoint_interval;	/* ... or seconds, whichever comes first */
 };
+#define WRIT_AUDIT_ROTATE_SIZE (64ULL * 1024 * 1024)
+#define WRIT_AUDIT_MIN_ROTATE_SIZE (16ULL * 1024)
+#define WRIT_AUDIT_MAX_ROTATE_SIZE (256ULL * 1024 * 1024)
+#define WRIT_AUDIT_CHECKPOINT_RECORDS 1000
+#define WRIT_AUDIT_MAX_CHECKPOINT_RECORDS 1000000
+#define WRIT_AUDIT_CHECKPOINT_INTERVAL 300
+
+/* Before audit_open; without it, the defaults. */
+void audit_configure(const struct audit_conf *conf);
 
 /*
- * One log line for the JSON object text body (ending in '}'), chained to
- * prev: body with ',"mac":"<hex>"}' spliced in, and a newline.  Returns its
- * length (0 if it does not fit in size), the new mac in mac.
- */
-size_t audit_format(const unsigned char key[32], const unsigned char prev[32],
-    const char *body, char *line, size_t size, unsigned char mac[32]);
-
-/*
- * Check buf (a whole log) against key.  Pure: no I/O, for start-up, verify
- * and the fuzzer.  Always fills *ret; returns 0 when every record is good,
- * or -1 (ret->bad_seq and ret->why say where and what).
- */
-int audit_scan(const char *buf, size_t len, const unsigned char key[32],
-    struct audit_scan *ret);
-
-/*
- * Open the log under state_dir with the chain key from the store: check it,
- * cut a torn last record (and record that), start the sync thread.
- * Returns 0 or a code with a message (a broken chain stops writd).
+ * Open the log under state_dir with the chain and checkpoint keys from the
+ * store (made at first start): check audit.jsonl from audit.state's point
+ * (the point itself against the bytes there), or whole without one; with
+ * no audit.jsonl, go on from the newest rotated file.  Cut a torn last
+ * record (and record that), start the sync thread.  Rotated files are not
+ * read.  Returns 0 or a code with a message (a broken chain, or a log cut
+ * below its durable point, stops writd).
  */
 int audit_open(const char *state_dir, char err[WRIT_ERRLEN]);
 void audit_close(void);
@@ -111,10 +121,25 @@ bool audit_watchdog(void);
 void audit_fingerprint(const void *token, size_t len, char out[33]);
 
 /*
- * Verify the log on disk, or file (NULL: writd's own; else a log moved
- * aside, checked with the same key); JSON {"ok", "records", ...}.
+ * Verify file (a log moved aside, checked with the same key), or with
+ * file NULL writd's own: every file, old to new, and the links between
+ * them.  checkpoint (NULL: none) is a checkpoint's line from the mirror:
+ * its signature is checked and the log must reach it with the same mac
+ * (else records were cut off or changed).  JSON {"ok", "records", "files",
+ * "public_key", "last_checkpoint", "checkpoint", ...}.
  */
-json_t *audit_verify(const char *file);
+json_t *audit_verify(const char *file, const char *checkpoint);
+
+/*
+ * Rotate (why: "signal", "admin"): the next records go to a new file.
+ * Returns the seq of its "rotated" record (coalesced with a rotation
+ * already due), or 0 when the log is broken.  The files move at the next
+ * sync, at once.
+ */
+uint64_t audit_rotate(const char *why);
+
+/* The checkpoints' Ed25519 public key, hex, into out. */
+void audit_public_key(char out[65]);
 
 /* The last n records (of session id when not NULL). */
 json_t *audit_tail(unsigned int n, const char *session);

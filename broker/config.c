@@ -29,6 +29,9 @@ config_defaults(struct config *cfg)
 	cfg->max_session_conns = 64;
 	cfg->request_timeout = 30;
 	cfg->max_wait = 300;
+	cfg->audit.rotate_size = WRIT_AUDIT_ROTATE_SIZE;
+	cfg->audit.checkpoint_records = WRIT_AUDIT_CHECKPOINT_RECORDS;
+	cfg->audit.checkpoint_interval = WRIT_AUDIT_CHECKPOINT_INTERVAL;
 	for (size_t i = 0; i < WRIT_MAX_KINDS; i++) {
 		cfg->kinds[i].default_ttl = 5 * 60;
 		cfg->kinds[i].max_ttl = 60 * 60;
@@ -333,12 +336,39 @@ load_ci(struct config *cfg, const json_t *ci, char err[WRIT_ERRLEN])
 	return 0;
 }
 
+/* audit: rotation by size, checkpoints by records and time. */
+static int
+load_audit(struct config *cfg, const json_t *au, char err[WRIT_ERRLEN])
+{
+	json_t *v = json_object_get(au, "rotate_size");
+	int r;
+
+	if (v != NULL) {
+		if (!json_is_integer(v) ||
+		    json_integer_value(v) < (json_int_t)WRIT_AUDIT_MIN_ROTATE_SIZE ||
+		    json_integer_value(v) > (json_int_t)WRIT_AUDIT_MAX_ROTATE_SIZE) {
+			snprintf(err, WRIT_ERRLEN, "audit.rotate_size: must be a number of bytes "
+			    "from %llu (16 KiB) to %llu (256 MiB)", WRIT_AUDIT_MIN_ROTATE_SIZE,
+			    WRIT_AUDIT_MAX_ROTATE_SIZE);
+			return WRIT_EBADREQ;
+		}
+		cfg->audit.rotate_size = (uint64_t)json_integer_value(v);
+	}
+	if ((r = get_count(au, "checkpoint_records", "audit.checkpoint_records",
+	    WRIT_AUDIT_MAX_CHECKPOINT_RECORDS, &cfg->audit.checkpoint_records, err)) < 0 ||
+	    (r = get_duration(au, "checkpoint_interval", "audit.checkpoint_interval",
+	    &cfg->audit.checkpoint_interval, err)) < 0)
+		return r;
+	return 0;
+}
+
 static int
 load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 {
 	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
 	    "limits", "kinds", "policy", "store", "audit", "ci", NULL };
-	static const char *const audit[] = { "syslog", NULL };
+	static const char *const audit[] = { "syslog", "rotate_size", "checkpoint_records",
+	    "checkpoint_interval", NULL };
 	static const char *const store[] = { "backend", "keyring", "key", NULL };
 	static const char *const approval[] = { "timeout", "command", "cooldown_after",
 	    "cooldown_window", "cooldown", NULL };
@@ -371,6 +401,8 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 		}
 		cfg->audit_syslog = json_is_true(json_object_get(au, "syslog"));
 	}
+	if (au != NULL && (r = load_audit(cfg, au, err)) < 0)
+		return r;
 	if (st != NULL && (r = load_store(cfg, st, err)) < 0)
 		return r;
 	if (a != NULL &&

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "oidc.h"
+#include "audit.h"
 #include "sjson.h"
 
 /* Where the enterprise policy is unless configured. */
@@ -43,6 +44,7 @@ struct config {
 	int64_t cooldown_window;	/* ... seconds ... */
 	int64_t cooldown;		/* ... cool the session down this long */
 	bool audit_syslog;		/* mirror audit records to syslog (journald) */
+	struct audit_conf audit;	/* rotation and checkpoints */
 	bool store_file;		/* the sealed-file backend, else the keyring */
 	bool store_passphrase;		/* file key from a passphrase, else the keyring */
 	char store_keyring[64];		/* writd's keyring in the user keyring */

@@ -591,6 +591,36 @@ store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN]
 }
 
 int
+store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *buf, size_t len),
+    struct secret **ret, char err[WRIT_ERRLEN])
+{
+	struct secret *k = NULL, *fresh;
+	int r = store_get(name, &k);
+
+	if (r == WRIT_ENOTFOUND) {
+		/* In guarded memory: the new key never sits on the stack. */
+		if ((fresh = secret_new(len)) == NULL)
+			return WRIT_ENOMEM;
+		make(fresh->data, len);
+		r = store_put(name, fresh->data, len, err);
+		secret_free(fresh);
+		if (r == 0)
+			r = store_get(name, &k);
+	}
+	if (r == 0 && k->len != len) {
+		secret_free(k);
+		r = WRIT_EINTERNAL;
+	}
+	if (r < 0) {
+		if (err[0] == '\0')
+			snprintf(err, WRIT_ERRLEN, "cannot get the key %s from the store", name);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+int
 store_del(const char *name)
 {
 	char err[WRIT_ERRLEN];

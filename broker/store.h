@@ -48,6 +48,15 @@ int store_get(const char *name, struct secret **ret);
 /* Set name to the len bytes at value.  Returns 0 or a code with a message. */
 int store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN]);
 
+/*
+ * The key name, made first when there is none: make fills len bytes (a
+ * random key, a key pair), which go into the store and are wiped.  For
+ * writd's own keys (the audit chain and checkpoint keys).  Returns 0 and
+ * the key in *ret, or a code with a message.
+ */
+int store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *buf, size_t len),
+    struct secret **ret, char err[WRIT_ERRLEN]);
+
 /* Remove name.  Returns 0, WRIT_ENOTFOUND or a code. */
 int store_del(const char *name);
 

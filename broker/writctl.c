@@ -67,9 +67,14 @@ static const char usage[] =
 "                     values are write-only: nothing reads them back\n"
 "  secret ls [--json] names, sizes and times of the stored secrets\n"
 "  secret rm NAME     remove a secret\n"
-"  audit verify [FILE]\n"
-"                     check the audit log's hash chain (or FILE's, a log moved\n"
-"                     aside; same key); names the first bad record\n"
+"  audit verify [--checkpoint FILE] [LOG]\n"
+"                     check the audit log's hash chain across its files, old\n"
+"                     to new, and its signed checkpoints (or LOG's, a file\n"
+"                     moved aside; same key); names the first bad record.\n"
+"                     --checkpoint: a checkpoint's line from the syslog copy;\n"
+"                     records cut off before it are reported\n"
+"  audit rotate       start a new audit file (the chain goes on across it)\n"
+"  audit key          the public key that verifies the log's checkpoints\n"
 "  audit tail [-f] [-n N] [--session ID]\n"
 "                     the last N audit records, readably\n"
 "  policy explain FILE|-\n"
@@ -1124,48 +1129,161 @@ cmd_secret(int argc, char **argv)
 	return 2;
 }
 
-static int
-audit_verify_cmd(const char *file)
+/* The last checkpoint line in FILE (a syslog extract), for verify. */
+static char *
+read_checkpoint(const char *file)
 {
-	char abs[PATH_MAX], *body = NULL;
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	char line[16384], *last = NULL;
+
+	if (f == NULL) {
+		fprintf(stderr, "writctl: %s: %s\n", file, strerror(errno));
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "\"event\":\"checkpoint\"") != NULL) {
+			free(last);
+			last = strdup(line);
+		}
+	if (f != stdin)
+		fclose(f);
+	if (last == NULL)
+		fprintf(stderr, "writctl: %s holds no checkpoint record (a line with "
+		    "\"event\":\"checkpoint\")\n", file);
+	return last;
+}
+
+static void
+print_verify_file(const json_t *f)
+{
+	char row[96], name[40];
+
+	clean_into(name, sizeof(name), json_string_value(json_object_get(f, "file")), 36);
+	snprintf(row, sizeof(row), "  %-32s seq %lld-%lld ", name,
+	    (long long)json_integer_value(json_object_get(f, "first_seq")),
+	    (long long)json_integer_value(json_object_get(f, "last_seq")));
+	print_row(row, json_is_true(json_object_get(f, "ok")) ? "ok" :
+	    json_string_value(json_object_get(f, "reason")));
+}
+
+static int
+audit_verify_cmd(int argc, char **argv)
+{
+	const char *file = NULL, *ckfile = NULL;
+	char abs[PATH_MAX], *body = NULL, *ck = NULL;
+	const json_t *last, *given, *f;
 	struct writ_resp resp;
+	json_t *j;
+	size_t i;
 	int r;
 
-	if (file != NULL) {
-		json_t *j;
-
-		if (realpath(file, abs) == NULL) {
-			fprintf(stderr, "writctl: %s: %s\n", file, strerror(errno));
-			return 1;
+	for (int k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "--checkpoint") == 0 && k + 1 < argc)
+			ckfile = argv[++k];
+		else if (argv[k][0] != '-' && file == NULL)
+			file = argv[k];
+		else {
+			fputs("usage: writctl audit verify [--checkpoint FILE] [LOG]\n", stderr);
+			return 2;
 		}
-		j = json_pack("{ss}", "file", abs);
-		body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	}
+	if (file != NULL && realpath(file, abs) == NULL) {
+		fprintf(stderr, "writctl: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	if (ckfile != NULL && (ck = read_checkpoint(ckfile)) == NULL)
+		return 1;
+	if (file != NULL || ck != NULL) {
+		j = json_object();
+		if (file != NULL)
+			json_object_set_new(j, "file", json_string(abs));
+		if (ck != NULL)
+			json_object_set_new(j, "checkpoint", json_string(ck));
+		body = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
+		free(ck);
 		if (body == NULL)
 			return 1;
 	}
-	r = call(file != NULL ? "POST" : "GET", "/v1/audit/verify", body, 200, &resp);
+	r = call(body != NULL ? "POST" : "GET", "/v1/audit/verify", body, 200, &resp);
 	free(body);
 	if (r != 0)
 		return r;
-	if (json_is_true(json_object_get(resp.body, "ok"))) {
-		printf("audit log ok: %lld records, chain intact\n",
-		    (long long)json_integer_value(json_object_get(resp.body, "records")));
-		r = 0;
-	} else if (json_object_get(resp.body, "first_bad") == NULL) {
+	if (json_object_get(resp.body, "files") == NULL) {
 		fputs("writctl: cannot read the log: ", stderr);
 		writ_print_clean(stderr, json_string_value(json_object_get(resp.body, "reason")) ?: "?");
 		fputc('\n', stderr);
-		r = 1;
+		writ_resp_free(&resp);
+		return 1;
+	}
+	if (json_is_true(json_object_get(resp.body, "ok"))) {
+		size_t nf = json_array_size(json_object_get(resp.body, "files"));
+
+		printf("audit log ok: %lld records in %zu file%s, chain intact\n",
+		    (long long)json_integer_value(json_object_get(resp.body, "records")), nf,
+		    nf == 1 ? "" : "s");
+		r = 0;
 	} else {
-		printf("audit log BROKEN at record %lld: ",
-		    (long long)json_integer_value(json_object_get(resp.body, "first_bad")));
+		if (json_object_get(resp.body, "first_bad") != NULL)
+			printf("audit log BROKEN at record %lld: ",
+			    (long long)json_integer_value(json_object_get(resp.body, "first_bad")));
+		else
+			fputs("audit log BROKEN: ", stdout);
 		writ_print_clean(stdout, json_string_value(json_object_get(resp.body, "reason")) ?: "?");
 		putchar('\n');
 		r = 1;
 	}
+	json_array_foreach(json_object_get(resp.body, "files"), i, f)
+		print_verify_file(f);
+	last = json_object_get(resp.body, "last_checkpoint");
+	if (json_is_object(last)) {
+		time_t t = (time_t)json_integer_value(json_object_get(last, "time"));
+		char when[32];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		printf("last checkpoint: seq %lld (signs seq %lld), %s, signature good\n",
+		    (long long)json_integer_value(json_object_get(last, "seq")),
+		    (long long)json_integer_value(json_object_get(last, "at_seq")), when);
+	} else
+		puts("last checkpoint: none yet");
+	given = json_object_get(resp.body, "checkpoint");
+	if (given != NULL) {
+		fputs(json_is_true(json_object_get(given, "ok")) ? "given checkpoint: " :
+		    "given checkpoint FAILS: ", stdout);
+		writ_print_clean(stdout, json_string_value(json_object_get(given, "reason")) ?: "?");
+		putchar('\n');
+	}
+	printf("checkpoint key (ed25519): %s\n",
+	    json_string_value(json_object_get(resp.body, "public_key")) ?: "?");
 	writ_resp_free(&resp);
 	return r;
+}
+
+static int
+audit_rotate_cmd(void)
+{
+	struct writ_resp resp;
+	int r = call("POST", "/v1/audit/rotate", NULL, 200, &resp);
+
+	if (r != 0)
+		return r;
+	printf("audit log rotated: a new audit.jsonl begins at seq %lld\n",
+	    (long long)json_integer_value(json_object_get(resp.body, "seq")));
+	writ_resp_free(&resp);
+	return 0;
+}
+
+static int
+audit_key_cmd(void)
+{
+	struct writ_resp resp;
+	int r = call("GET", "/v1/audit/key", NULL, 200, &resp);
+
+	if (r != 0)
+		return r;
+	printf("%s\n", json_string_value(json_object_get(resp.body, "public_key")) ?: "?");
+	writ_resp_free(&resp);
+	return 0;
 }
 
 static void
@@ -1243,8 +1361,12 @@ audit_tail_cmd(int argc, char **argv)
 static int
 cmd_audit(int argc, char **argv)
 {
-	if ((argc == 2 || argc == 3) && strcmp(argv[1], "verify") == 0)
-		return audit_verify_cmd(argc == 3 ? argv[2] : NULL);
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return audit_verify_cmd(argc - 2, argv + 2);
+	if (argc == 2 && strcmp(argv[1], "rotate") == 0)
+		return audit_rotate_cmd();
+	if (argc == 2 && strcmp(argv[1], "key") == 0)
+		return audit_key_cmd();
 	if (argc >= 2 && strcmp(argv[1], "tail") == 0)
 		return audit_tail_cmd(argc - 2, argv + 2);
 	fputs(usage, stderr);

@@ -50,9 +50,10 @@ static const char usage[] =
 "  --passphrase-fd N   read the sealed store's passphrase from fd N\n"
 "  --help, --version\n"
 "\n"
-"Runs in the foreground; SIGTERM or SIGINT stops it cleanly; SIGHUP reloads\n"
-"the policy (a broken one is refused and the old one stays).  Approve\n"
-"requests with `writctl watch`; create sessions with `writctl sessions new`.\n";
+"Runs in the foreground; SIGTERM or SIGINT stops it cleanly; SIGHUP rotates\n"
+"the audit log and reloads the policy (a broken one is refused and the old\n"
+"one stays).  Approve requests with `writctl watch`; create sessions with\n"
+"`writctl sessions new`.\n";
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -189,6 +190,7 @@ main(int argc, char **argv)
 	if (passfd >= 0)
 		close(passfd);
 	audit_set_presync(ledger_flush);
+	audit_configure(&cfg.audit);
 	if (cfg.audit_syslog)
 		audit_mirror_syslog();
 	if (audit_open(cfg.state_dir, err) < 0)
@@ -232,7 +234,13 @@ main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			/* All or nothing: a broken file leaves the old policy in force. */
+			/*
+			 * As logrotate expects: a new audit file, whatever
+			 * becomes of the policy.  Then, all or nothing: a
+			 * broken file leaves the old policy in force.
+			 */
+			if (audit_rotate("signal") == 0)
+				fprintf(stderr, "writd: the audit log is broken: not rotated\n");
 			if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ?
 			    cfg.policy_user : NULL, &pol, err) < 0) {
 				fprintf(stderr, "writd: policy not reloaded, the old one stays: %s\n", err);

@@ -14,7 +14,7 @@ LOG=$T/state/audit.jsonl
 eq "the log is 0600" 600 "$(stat -c %a "$LOG")"
 "$BIN/writctl" audit verify >"$T/v"
 eq "audit verify on a good log" 0 "$?"
-check "  ... counts its records" grep -q 'records, chain intact' "$T/v"
+check "  ... counts its records" grep -q 'records in 1 file, chain intact' "$T/v"
 # Every token a client holds has its issued record (by fingerprint, not value).
 eq "five issued records, one per token" 5 "$(grep -c '"event":"issued"' "$LOG")"
 check "no token value is in the log" bash -c "! grep -qFf '$T/tokens' '$LOG'"
@@ -32,10 +32,14 @@ check "audit tail -f shows new records as they come" grep -q 'aud.:.followed' "$
 kill $F; wait $F 2>/dev/null
 stop_writd
 
-# Tampering: a flipped byte, a removed line, a swapped pair.
+# Tampering: a flipped byte, a removed line, a swapped pair.  Without
+# audit.state (lost, or moved aside) writd checks the current file whole
+# at start; with it, only from there on (t_rotate.sh).
 cp "$LOG" "$T/good.log"
+cp "$T/state/audit.state" "$T/good.state"
 verify_broken() {	# DESC FILE-MUTATION
 	cp "$T/good.log" "$LOG"
+	rm -f "$T/state/audit.state"
 	eval "$2"
 	timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
 		--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/err"
@@ -50,6 +54,7 @@ check "  ... and it names the record" grep -q 'broken at record 2' "$T/err"
 
 # A torn last record (a crash mid-write) is cut, recorded, and the chain goes on.
 cp "$T/good.log" "$LOG"
+cp "$T/good.state" "$T/state/audit.state"
 printf '{"event":"issued","seq":99,"ti' >>"$LOG"
 start_writd || exit 1
 check "a torn tail is cut at start" bash -c "! grep -q '\"seq\":99' '$LOG'"
@@ -167,6 +172,34 @@ eq "  ... once the sync returns: 201 with a token" "201 true" \
 HID=$(jq -r .id "$T/held.body" 2>/dev/null)
 check "  ... and its issued record is in the log" bash -c \
 	"grep '\"event\":\"issued\"' '$T/hold-state/audit.jsonl' | grep -q '\"writ\":\"$HID\"'"
+# The same across a rotation: the record goes to the new file, and the
+# token waits for that file's sync (and the directory's).
+: >"$T/hold.log"
+rm -f "$T/held.body" "$T/held.code"
+touch "$T/hold"
+"$BIN/writctl" audit rotate >/dev/null
+eq "writctl audit rotate answers while a sync is held" 0 "$?"
+curl -s -o "$T/held.body" -w '%{http_code}' --max-time 60 --unix-socket "$SOCK" -X POST \
+	--data-binary '{"kind":"jwt","scope":{"aud":"rotheld"}}' http://writ/v1/writs >"$T/held.code" &
+HELD=$!
+minted2() { admin /v1/writs | jq -e 'any(.writs[]; .scope.aud == "rotheld")' >/dev/null; }
+if wait_for grep -qs '^held' "$T/hold.log" && wait_for minted2; then
+	if wait_until $(( $(date +%s) + 1 )) test -s "$T/held.body"; then
+		fail "a token left writd while the sync of a rotation was held ($(head -c 80 "$T/held.body"))"
+	else
+		pass "  ... while a rotation's sync is held, no answer leaves writd"
+	fi
+else
+	fail "the held sync or the minted writ was never seen (rotation)"
+fi
+rm -f "$T/hold"
+wait "$HELD"
+eq "  ... then 201" 201 "$(cat "$T/held.code")"
+HID=$(jq -r .id "$T/held.body" 2>/dev/null)
+check "  ... its issued record is in the new file, after the rotated record" bash -c \
+	"head -1 '$T/hold-state/audit.jsonl' | grep -q '\"event\":\"rotated\"' &&
+	 grep '\"event\":\"issued\"' '$T/hold-state/audit.jsonl' | grep -q '\"writ\":\"$HID\"'"
+check "  ... and the old file is rotated" test -s "$T/hold-state/audit-00000000000000000001.jsonl"
 stop_writd
 
 STATE=$T/hang-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hang WRIT_TEST_SYNC_LOG=$T/hang.log \
@@ -213,6 +246,29 @@ rm -f "$T/eio"
 eq "  ... a later fsync that works is not trusted: still 503" 503 \
 	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after"}}')"
 eq "  ... revocation still works" 200 "$(status "$SOCK" DELETE "/v1/writs/$WID")"
+# A new file does not mend a broken log.
+eq "  ... writctl audit rotate: 503 audit_unavailable" "503 audit_unavailable" \
+	"$(status "$ADMIN" POST /v1/audit/rotate) $(jq -r .error.code "$T/body")"
+kill -HUP "$WRITD_PID"
+wait_for grep -q 'the audit log is broken: not rotated' "$T/writd.log"
+check "  ... SIGHUP: not rotated, saying why" grep -q 'the audit log is broken: not rotated' "$T/writd.log"
+eq "  ... issuing stays off after both" 503 \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after2"}}')"
+check "  ... and no file was rotated" bash -c "! ls '$T/eio-state' | grep -q '^audit-'"
+stop_writd
+
+# A sync failing in a rotation's batch breaks the log as any other.
+mkdir -m 0700 "$T/eio2-state"
+STATE=$T/eio2-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/eio2 ASAN_OPTIONS=$ASAN_SHIM \
+	start_writd || exit 1
+SOCK=$(new_session eio2)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=before >/dev/null
+touch "$T/eio2"
+"$BIN/writctl" audit rotate >/dev/null
+eq "fsync fails in a rotation: 503 audit_unavailable" 503 \
+	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"rot"}}')"
+rm -f "$T/eio2"
+eq "  ... and stays so" 503 "$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"rot2"}}')"
 stop_writd
 
 # Mirroring to syslog: each durable record also goes to /dev/log (here a
@@ -241,7 +297,16 @@ while True: f.write(s.recv(65536) + b"\n")' "$T/log.sock" "$T/syslog.txt" &
 		grep -q '^<86>.*writd\[[0-9]*\]: {' "$T/syslog.txt"
 	check "  ... never the token" bash -c "! grep -qF \"\$(jq -r .token '$T/m')\" '$T/syslog.txt'"
 	kill -TERM "$(pgrep -P "$BW")"; wait "$BW"
+	# The checkpoint signed at a clean stop goes to syslog like the rest:
+	# what verify --checkpoint holds the log against.
+	wait_for grep -q '"event":"checkpoint"' "$T/syslog.txt"
 	kill "$LISTENER"; wait "$LISTENER" 2>/dev/null
+	check "  ... and the checkpoint made at stop" grep -q '"event":"checkpoint"' "$T/syslog.txt"
+	STATE=$T/sys-state start_writd || exit 1
+	"$BIN/writctl" audit verify --checkpoint "$T/syslog.txt" >"$T/v"
+	eq "  ... which verify --checkpoint takes as syslog wrote it" 0 "$?"
+	check "  ... the log reaches it" grep -q '^given checkpoint: the log reaches the checkpoint' "$T/v"
+	stop_writd
 	with_keyring '{"audit":{"syslog":"yes"}}' >"$T/bad.json"
 	"$BIN/writd" --config "$T/bad.json" --runtime-dir "$T/run2" --state-dir "$T/sys-state" 2>"$T/e"
 	check "audit.syslog must be a boolean" bash -c "grep -q 'audit.syslog: must be true or false' '$T/e'"
