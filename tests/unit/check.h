@@ -32,5 +32,6 @@ Suite *github_suite(void);
 Suite *audit_suite(void);
 Suite *show_suite(void);
 Suite *oidc_suite(void);
+Suite *refusals_suite(void);
 
 #endif
