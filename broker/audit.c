@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "logtail.h"
 #include "secret.h"
 #include "store.h"
 
@@ -572,31 +573,29 @@ audit_verify(const char *file)
 json_t *
 audit_tail(unsigned int n, const char *session)
 {
-	char err[WRIT_ERRLEN];
-	size_t len;
-	char *buf = read_all(NULL, &len, err), *p, *end;
-	json_t *all = json_array(), *out = json_array();
+	/*
+	 * From the end backwards (logtail.h): time and memory grow with n,
+	 * never with the log; a session's tail scans its last
+	 * WRIT_LOGTAIL_SCAN bytes at most.
+	 */
+	struct logtail t = { .want = n, .session = session, .scan_left = WRIT_LOGTAIL_SCAN,
+	    .max_line = WRIT_MAX_AUDIT_RECORD, .records = json_array() };
+	json_t *out = json_array();
+	struct stat st;
+	int tfd;
 
-	for (p = buf; p != NULL && p < buf + len; p = end + 1) {
-		json_t *rec;
-
-		end = memchr(p, '\n', (size_t)(buf + len - p));
-		if (end == NULL)
-			break;
-		rec = json_loadb(p, (size_t)(end - p), 0, NULL);
-		if (rec == NULL)
-			continue;
-		if (session != NULL && (json_string_value(json_object_get(rec, "session")) == NULL ||
-		    strcmp(json_string_value(json_object_get(rec, "session")), session) != 0)) {
-			json_decref(rec);
-			continue;
-		}
-		json_array_append_new(all, rec);
-	}
-	free(buf);
-	for (size_t i = json_array_size(all) > n ? json_array_size(all) - n : 0;
-	    i < json_array_size(all); i++)
-		json_array_append(out, json_array_get(all, i));
-	json_decref(all);
+	if (t.records == NULL || out == NULL)
+		goto out;
+	tfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (tfd < 0)
+		goto out;
+	if (fstat(tfd, &st) == 0)
+		(void)logtail_read(tfd, st.st_size, &t);
+	close(tfd);
+	/* Newest first there; oldest first here, as the log reads. */
+	for (size_t i = json_array_size(t.records); i > 0; i--)
+		json_array_append(out, json_array_get(t.records, i - 1));
+ out:
+	json_decref(t.records);
 	return out;
 }

@@ -33,5 +33,6 @@ Suite *audit_suite(void);
 Suite *show_suite(void);
 Suite *oidc_suite(void);
 Suite *refusals_suite(void);
+Suite *logtail_suite(void);
 
 #endif
