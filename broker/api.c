@@ -502,9 +502,12 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if (cool == 0 && d.verdict != POLICY_DENY && k->throttled != NULL &&
 	    k->throttled(kinds_state(k), scope, &wait, err) < 0 && wait > 0)
 		verdict = "rate_limited";
-	else
+	else {
+		err[0] = '\0';
+		wait = 0;
 		verdict = cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
 		    d.verdict == POLICY_ALLOW ? "allow" : "ask";
+	}
 	rec = (struct request_record){ .s = s, .rq = rq, .k = k, .scope = scope, .ttl = ttl,
 	    .decision = verdict, .tier = cool > 0 ? "cooldown" : wait > 0 ? "upstream" : d.tier,
 	    .rule = cool > 0 || wait > 0 ? "" : d.rule, .reason = reason };
