@@ -83,9 +83,15 @@ flood "$S3" '{"kind":"nope","scope":{}}' 500 2 "$T/codes4"
 eq "1000 bad requests: 400 each" 1000 "$(cat "$T/codes3" "$T/codes4" | grep -c '^400$')"
 eq "  ... and not one byte of audit" "$before" "$(stat -c %s "$LOG")"
 
+# Counts still waiting when writd stops are written as it closes the session.
+S4=$(new_session stopped)
+SID4=$(sess "$S4" /v1/health | jq -r .session.id)
+flood "$S4" '{"kind":"jwt","scope":{"aud":"forbidden.again"}}' 500 2 "$T/codes5"
+
 # A restart is fine: the chain verifies and writd serves.
 stop_writd
 eq "writd stops cleanly after the floods" 0 "$?"
+eq "  ... the open session's 500 refusals all accounted for at the stop" 500 "$(refusals "$SID4" deny)"
 start_writd || exit 1
 "$BIN/writctl" audit verify >"$T/v"
 eq "after a restart the audit chain verifies" 0 "$?"
