@@ -8,9 +8,11 @@
  * WRIT_REFUSALS_BURST at once, one more every WRIT_REFUSALS_EVERY
  * seconds.  A refusal beyond that is not lost but counted, per key (kind,
  * decision, error, tier, rule), and the counts are written as one
- * "requests_refused" record per key (with "count") at most every
- * WRIT_REFUSALS_FLUSH_EVERY seconds and when the session ends.  Every
- * refused request is in exactly one record: its own, or a count.
+ * "requests_refused" record per key (with "count") by the session's first
+ * refusal WRIT_REFUSALS_FLUSH_EVERY seconds or more after the oldest count
+ * (refusals_due), and when the session ends.  Every refused request is in
+ * exactly one record: its own, or a count (a crash loses counts not yet
+ * written).
  *
  * Pure: no locks, no I/O; the session (session.h) holds one of these
  * under writd_lock, and writes what refusals_take_counts hands back.
