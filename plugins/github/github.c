@@ -451,6 +451,32 @@ limited_error(const char *owner, int64_t left, struct kind_token *ret, char err[
 	return WRIT_EUPLIMIT;
 }
 
+/*
+ * Asked by writd after policy and before any person: a request for an
+ * installation GitHub rate limited is refused here, with the time left.
+ */
+static int
+github_throttled(void *state, const json_t *scope, int *ret_retry_after,
+    char err[WRIT_ERRLEN])
+{
+	struct github *g = state;
+	const char *first = json_string_value(json_array_get(json_object_get(scope, "repo"), 0));
+	struct kind_token kt = { 0 };
+	char owner[64] = "";
+	int64_t left;
+	int r;
+
+	if (g == NULL || !g->configured || first == NULL)
+		return 0;
+	/* Canonical: one owner, the part before the slash. */
+	sscanf(first, "%63[^/]", owner);
+	if ((left = limited_for(g, owner, 0)) == 0)
+		return 0;
+	r = limited_error(owner, left, &kt, err);
+	*ret_retry_after = kt.retry_after;
+	return r;
+}
+
 static long long
 installation(struct github *g, const char *owner, const char *repo, const char *jwt,
     struct kind_token *ret, char err[WRIT_ERRLEN])
@@ -663,32 +689,6 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	json_decref(a.body);
 	free(body);
 	sodium_memzero(auth, sizeof(auth));
-	return r;
-}
-
-/*
- * Asked by writd after policy and before any person: a request for an
- * installation GitHub rate limited is refused here, with the time left.
- */
-static int
-github_throttled(void *state, const json_t *scope, int *ret_retry_after,
-    char err[WRIT_ERRLEN])
-{
-	struct github *g = state;
-	const char *first = json_string_value(json_array_get(json_object_get(scope, "repo"), 0));
-	struct kind_token kt = { 0 };
-	char owner[64] = "";
-	int64_t left;
-	int r;
-
-	if (g == NULL || !g->configured || first == NULL)
-		return 0;
-	/* Canonical: one owner, the part before the slash. */
-	sscanf(first, "%63[^/]", owner);
-	if ((left = limited_for(g, owner, 0)) == 0)
-		return 0;
-	r = limited_error(owner, left, &kt, err);
-	*ret_retry_after = kt.retry_after;
 	return r;
 }
 
