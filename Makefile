@@ -65,8 +65,9 @@ endif
 WRITD_SRC := broker/writd.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c broker/auditfmt.c \
-	broker/ledger.c broker/show.c broker/oidc.c \
+	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
+	broker/auditfmt.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
+	broker/logtail.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
@@ -81,8 +82,8 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/store.c broker/show.c \
-	broker/oidc.c
+	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/store.c \
+	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

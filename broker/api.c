@@ -389,6 +389,49 @@ reply_denied(struct MHD_Connection *c, const struct policy_decision *d)
 	    "tier", d->tier, "layer", d->layer, "rule", d->rule), 0);
 }
 
+/* What the "request" record of a writ request says. */
+struct request_record {
+	struct session *s;
+	const struct req *rq;
+	const struct writ_kind *k;
+	const json_t *scope;
+	int64_t ttl;
+	const char *decision, *tier, *rule, *reason;
+};
+
+static void
+audit_request(const struct request_record *w)
+{
+	const struct peer *peer = w->rq->conn->peer;
+
+	audit_log("request", session_audit(w->s, json_pack("{sssssssOsIsisssbssssssss}",
+	    "session", w->s->id, "session_name", w->s->name, "kind", w->k->name,
+	    "scope", w->scope, "ttl", (json_int_t)w->ttl, "pid", (int)peer->pid,
+	    "exe", peer->exe, "verified", !peer->relayed, "decision", w->decision,
+	    "tier", w->tier, "rule", w->rule, "reason", w->reason != NULL ? w->reason : "")));
+}
+
+/*
+ * A request refused with code before any person saw it: its record, while
+ * the session's budget has room, else a count (refusals.h).  Lock held.
+ */
+static void
+refused_locked(const struct request_record *w, int code)
+{
+	if (session_refused(w->s, &(struct refusal){ .kind = w->k->name,
+	    .decision = w->decision, .error = errors_lookup(code)->name, .tier = w->tier,
+	    .rule = w->rule }))
+		audit_request(w);
+}
+
+static void
+refused(const struct request_record *w, int code)
+{
+	pthread_mutex_lock(&writd_lock);
+	refused_locked(w, code);
+	pthread_mutex_unlock(&writd_lock);
+}
+
 static enum MHD_Result
 h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
@@ -400,10 +443,12 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	char err[WRIT_ERRLEN] = "";
 	struct pending *p = NULL;
 	json_t *req = NULL, *scope = NULL;
-	const char *reason;
+	struct request_record rec;
+	const char *reason, *verdict;
 	int64_t ttl = 0, cool;
 	unsigned int max_pending;
-	int r;
+	int r, wait = 0;
+	bool room;
 
 	(void)arg;
 	if (rq->reply != NULL)
@@ -449,30 +494,47 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		policy_decide(policy, &pq, &d);
 	max_pending = policy_max_pending(policy);
 	pthread_mutex_unlock(&writd_lock);
-	audit_log("request", session_audit(s, json_pack("{sssssssOsIsisssbssssssss}", "session", s->id,
-	    "session_name", s->name, "kind", k->name, "scope", scope, "ttl", (json_int_t)ttl,
-	    "pid", (int)rq->conn->peer->pid, "exe", rq->conn->peer->exe,
-	    "verified", !rq->conn->peer->relayed,
-	    "decision", cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
-	    d.verdict == POLICY_ALLOW ? "allow" : "ask", "tier", cool > 0 ? "cooldown" : d.tier,
-	    "rule", cool > 0 ? "" : d.rule, "reason", reason != NULL ? reason : "")));
-	if (cool > 0) {
-		json_decref(req);
-		json_decref(scope);
-		snprintf(err, sizeof(err), "too many of this session's requests were denied; "
-		    "it may ask again in %llds", (long long)cool);
-		return reply_error_with(c, WRIT_ECOOLDOWN, err, NULL, (int)cool);
+	/*
+	 * Upstream asked writd to wait (a rate limit, kind.h): refused now,
+	 * after policy (a deny stays a deny) and before any person is asked
+	 * to approve what would not be sent.
+	 */
+	if (cool == 0 && d.verdict != POLICY_DENY && k->throttled != NULL &&
+	    k->throttled(kinds_state(k), scope, &wait, err) < 0 && wait > 0)
+		verdict = "rate_limited";
+	else {
+		err[0] = '\0';
+		wait = 0;
+		verdict = cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
+		    d.verdict == POLICY_ALLOW ? "allow" : "ask";
 	}
-	if (d.verdict == POLICY_DENY) {
+	rec = (struct request_record){ .s = s, .rq = rq, .k = k, .scope = scope, .ttl = ttl,
+	    .decision = verdict, .tier = cool > 0 ? "cooldown" : wait > 0 ? "upstream" : d.tier,
+	    .rule = cool > 0 || wait > 0 ? "" : d.rule, .reason = reason };
+	if (cool > 0 || wait > 0 || d.verdict == POLICY_DENY) {
+		int code = cool > 0 ? WRIT_ECOOLDOWN : wait > 0 ? WRIT_EUPLIMIT : WRIT_EPOLICY;
+
+		/* Refused before any person or upstream: recorded within a budget. */
+		refused(&rec, code);
 		json_decref(req);
 		json_decref(scope);
+		if (cool > 0) {
+			snprintf(err, sizeof(err), "too many of this session's requests were "
+			    "denied; it may ask again in %llds", (long long)cool);
+			return reply_error_with(c, WRIT_ECOOLDOWN, err, NULL, (int)cool);
+		}
+		if (wait > 0)
+			return reply_error_with(c, WRIT_EUPLIMIT, err, json_pack("{si}",
+			    "retry_after", wait), wait);
 		return reply_denied(c, &d);
 	}
 	if (d.verdict == POLICY_ALLOW) {
 		/* Allowed by a rule: no prompt, but the same checks as any writ. */
-		enum MHD_Result res = peer_alive(rq->conn->peer) ?
-		    issue(c, rq, s, k, scope, ttl) : reply_error(c, WRIT_EGONE, NULL);
+		enum MHD_Result res;
 
+		audit_request(&rec);
+		res = peer_alive(rq->conn->peer) ? issue(c, rq, s, k, scope, ttl) :
+		    reply_error(c, WRIT_EGONE, NULL);
 		json_decref(req);
 		json_decref(scope);
 		return res;
@@ -483,8 +545,7 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		goto out;
 	}
 	p->kind = k;
-	p->scope = scope;
-	scope = NULL;
+	p->scope = json_incref(scope);
 	p->ttl = ttl;
 	p->why = d;
 	snprintf(p->reason, sizeof(p->reason), "%s", reason != NULL ? reason : "");
@@ -498,11 +559,29 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pthread_mutex_lock(&writd_lock);
 	p->session = s;
 	session_ref(s);
+	/*
+	 * NB. the record comes first while the session's refusal budget has
+	 * room (a refusal then spends it); else only once the outcome is
+	 * known, so that a flood of asks the queue refuses (too many
+	 * pending, duplicates, no approver) is counted, not written.
+	 */
+	room = session_refusal_room(s);
+	if (room)
+		audit_request(&rec);
 	r = approval_submit(p, max_pending);
-	if (r == 0)
+	if (r == 0) {
 		rq->pending = p;
-	else
+		if (!room)
+			audit_request(&rec);
+	} else {
 		approval_release(p);
+		if (room)
+			(void)session_refused(s, &(struct refusal){ .kind = k->name,
+			    .decision = verdict, .error = errors_lookup(r)->name,
+			    .tier = rec.tier, .rule = rec.rule });
+		else
+			refused_locked(&rec, r);
+	}
 	pthread_mutex_unlock(&writd_lock);
  out:
 	json_decref(req);
@@ -991,16 +1070,18 @@ h_audit(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	const char *session = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "session");
 	char err[WRIT_ERRLEN] = "";
-	long long n;
+	long long n, after;
 	int r;
 
 	(void)rq;
 	(void)arg;
-	if ((r = query_int(c, "tail", 100000, 20, &n, err)) < 0)
+	if ((r = query_int(c, "tail", 100000, 20, &n, err)) < 0 ||
+	    (r = query_int(c, "after", (long long)1 << 62, 0, &after, err)) < 0)
 		return bad(c, r, err);
 	if (session != NULL && (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32))
 		return reply_error(c, WRIT_EBADREQ, "query 'session' must be a session id");
-	return reply_json(c, 200, json_pack("{so}", "records", audit_tail((unsigned int)n, session)));
+	return reply_json(c, 200, json_pack("{so}", "records",
+	    audit_tail((unsigned int)n, session, (uint64_t)after)));
 }
 
 static enum MHD_Result

@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "logtail.h"
 #include "secret.h"
 #include "store.h"
 
@@ -1191,33 +1192,43 @@ verify_once(const char *file, const char *checkpoint)
 }
 
 json_t *
-audit_tail(unsigned int n, const char *session)
+audit_tail(unsigned int n, const char *session, uint64_t after)
 {
-	char err[WRIT_ERRLEN];
-	size_t len;
-	char *buf = read_all(NULL, &len, err), *p, *end;
-	json_t *all = json_array(), *out = json_array();
+	/*
+	 * From the end backwards (logtail.h), audit.jsonl first and then the
+	 * rotated files, newest first: time and memory grow with n, never
+	 * with the log; a session's tail scans its last WRIT_LOGTAIL_SCAN
+	 * bytes at most, across files.
+	 */
+	struct logtail t = { .want = n, .session = session, .scan_left = WRIT_LOGTAIL_SCAN,
+	    .max_line = WRIT_MAX_AUDIT_RECORD, .after = after, .records = json_array() };
+	char name[WRIT_AUDIT_ROTATED_LEN + 1], err[WRIT_ERRLEN];
+	json_t *out = json_array();
+	uint64_t *rot = NULL;
+	size_t nrot = 0;
+	struct stat st;
+	int tfd;
 
-	for (p = buf; p != NULL && p < buf + len; p = end + 1) {
-		json_t *rec;
-
-		end = memchr(p, '\n', (size_t)(buf + len - p));
-		if (end == NULL)
-			break;
-		rec = json_loadb(p, (size_t)(end - p), 0, NULL);
-		if (rec == NULL)
-			continue;
-		if (session != NULL && (json_string_value(json_object_get(rec, "session")) == NULL ||
-		    strcmp(json_string_value(json_object_get(rec, "session")), session) != 0)) {
-			json_decref(rec);
-			continue;
-		}
-		json_array_append_new(all, rec);
+	if (t.records == NULL || out == NULL)
+		goto out;
+	if ((tfd = open_ours("audit.jsonl", &st, err)) >= 0) {
+		(void)logtail_read(tfd, st.st_size, &t);
+		close(tfd);
 	}
-	free(buf);
-	for (size_t i = json_array_size(all) > n ? json_array_size(all) - n : 0;
-	    i < json_array_size(all); i++)
-		json_array_append(out, json_array_get(all, i));
-	json_decref(all);
+	if (t.want > 0 && t.scan_left > 0)
+		rot = list_rotated(&nrot);
+	for (size_t i = nrot; i > 0 && t.want > 0 && t.scan_left > 0; i--) {
+		audit_rotated_name(rot[i - 1], name);
+		if ((tfd = open_ours(name, &st, err)) < 0)
+			break;	/* moved away meanwhile: the tail ends there */
+		(void)logtail_read(tfd, st.st_size, &t);
+		close(tfd);
+	}
+	free(rot);
+	/* Newest first there; oldest first here, as the log reads. */
+	for (size_t i = json_array_size(t.records); i > 0; i--)
+		json_array_append(out, json_array_get(t.records, i - 1));
+ out:
+	json_decref(t.records);
 	return out;
 }

@@ -141,7 +141,10 @@ uint64_t audit_rotate(const char *why);
 /* The checkpoints' Ed25519 public key, hex, into out. */
 void audit_public_key(char out[65]);
 
-/* The last n records (of session id when not NULL). */
-json_t *audit_tail(unsigned int n, const char *session);
+/*
+ * The last n records (of session id when not NULL; newer than seq after
+ * when after is not 0), across rotated files, oldest first.
+ */
+json_t *audit_tail(unsigned int n, const char *session, uint64_t after);
 
 #endif

@@ -382,6 +382,8 @@ session_close(struct session *s, int code, struct writ **revoke)
 	if (s->closed)
 		return;
 	s->closed = true;
+	/* NB. before it is gone: every refusal is in a record (refusals.h). */
+	session_refusals_flush(s);
 	approval_cancel(s, code);
 	writs_take_session(s, revoke);
 	server_unlisten(s->listener);
@@ -489,6 +491,46 @@ int64_t
 session_cooling(const struct session *s, int64_t now)
 {
 	return s->cooldown_until > now ? s->cooldown_until - now : 0;
+}
+
+void
+session_refusals_flush(struct session *s)
+{
+	json_t *counts = refusals_take_counts(&s->refused), *c;
+	size_t i;
+
+	json_array_foreach(counts, i, c) {
+		json_object_set_new(c, "session", json_string(s->id));
+		json_object_set_new(c, "session_name", json_string(s->name));
+		audit_log("requests_refused", session_audit(s, json_incref(c)));
+	}
+	json_decref(counts);
+}
+
+/* Write the counts when they have waited long enough. */
+static void
+flush_due(struct session *s, int64_t now)
+{
+	if (refusals_due(&s->refused, now))
+		session_refusals_flush(s);
+}
+
+bool
+session_refused(struct session *s, const struct refusal *what)
+{
+	int64_t now = now_mono();
+
+	flush_due(s, now);
+	return refusals_add(&s->refused, what, now, now_real());
+}
+
+bool
+session_refusal_room(struct session *s)
+{
+	int64_t now = now_mono();
+
+	flush_due(s, now);
+	return refusals_room(&s->refused, now);
 }
 
 json_t *

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "refusals.h"
 #include "sjson.h"
 
 struct writ;
@@ -63,6 +64,7 @@ struct session {
 	 */
 	bool for_uid;
 	uid_t uid;
+	struct refusals refused;	/* its refusals' audit budget and counts */
 	struct session *next;
 };
 
@@ -142,6 +144,25 @@ void session_unref(struct session *s);
 bool session_denied(struct session *s, int64_t now);
 /* Seconds of cooldown left, 0 when none. */
 int64_t session_cooling(const struct session *s, int64_t now);
+
+/*
+ * A refused request of s (refusals.h): true when the caller writes its
+ * record in full (a token of s's budget taken), false when it was counted
+ * instead.  Counts that are due are written first.
+ */
+bool session_refused(struct session *s, const struct refusal *what);
+
+/*
+ * Is there room in s's budget for a refusal's full record (none taken)?
+ * Counts that are due are written first.
+ */
+bool session_refusal_room(struct session *s);
+
+/*
+ * Write s's counted refusals, one "requests_refused" record per key with
+ * its count; session_close does it too.
+ */
+void session_refusals_flush(struct session *s);
 
 /* JSON views. */
 json_t *session_json(const struct session *s);

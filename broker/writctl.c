@@ -1308,6 +1308,9 @@ print_record(const json_t *rec)
 	json_decref(copy);
 }
 
+/* Most records one poll of `audit tail -f` prints. */
+#define FOLLOW_MAX 1000
+
 static int
 audit_tail_cmd(int argc, char **argv)
 {
@@ -1336,13 +1339,18 @@ audit_tail_cmd(int argc, char **argv)
 	if (n < 1 || n > 100000 || (session != NULL && !valid_id(session)))
 		return 2;
 	for (;;) {
-		snprintf(path, sizeof(path), "/v1/audit?tail=%ld%s%s", last < 0 ? n : 100000,
+		/* Following: only what came after the last record printed. */
+		snprintf(path, sizeof(path), "/v1/audit?tail=%ld&after=%lld%s%s",
+		    last < 0 ? n : FOLLOW_MAX, last < 0 ? 0 : last,
 		    session ? "&session=" : "", session ? session : "");
 		if ((r = call("GET", path, NULL, 200, &resp)) != 0)
 			return r;
 		json_array_foreach(json_object_get(resp.body, "records"), i, rec) {
 			long long seq = json_integer_value(json_object_get(rec, "seq"));
 
+			if (last > 0 && i == 0 && session == NULL && seq > last + 1)
+				printf("  ... %lld records not shown (more than %d in a second;"
+				    " writctl audit tail -n)\n", seq - last - 1, FOLLOW_MAX);
 			if (seq > last) {
 				print_record(rec);
 				last = seq;

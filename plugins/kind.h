@@ -144,6 +144,17 @@ struct writ_kind {
 	 * Optional.
 	 */
 	int (*idle)(void *state);
+
+	/*
+	 * Is upstream refusing canonical scope for now -- a rate limit it
+	 * reported, whose window has not passed?  Returns 0, or
+	 * WRIT_EUPLIMIT with the seconds left in *ret_retry_after and a
+	 * message.  writd asks after policy and before any person, so that
+	 * nobody approves what would only be refused again.  Never waits on
+	 * the network.  Optional.
+	 */
+	int (*throttled)(void *state, const json_t *scope, int *ret_retry_after,
+	    char err[WRIT_ERRLEN]);
 };
 
 /* How long a key page stays readable after its last use, in ms. */

@@ -32,10 +32,11 @@ struct github {
 	EVP_PKEY *key;			/* XXX in OpenSSL's heap, not sodium's */
 	char key_name[72];		/* the secret holding the PEM key */
 	const struct kind_env *env;
-	pthread_mutex_t lock;		/* guards the two caches below */
+	pthread_mutex_t lock;		/* guards the caches below */
 	char jwt[2048];			/* the app JWT, reused until near expiry */
 	int64_t jwt_exp;
 	struct github_install_cache install;
+	struct github_limits limits;	/* rate limits GitHub reported */
 };
 
 struct buf {
@@ -44,10 +45,19 @@ struct buf {
 	bool too_big;
 };
 
+/*
+ * What an answer says about GitHub's rate limits (its documented headers):
+ * retry-after (seconds, secondary limits), x-ratelimit-remaining (0: the
+ * primary limit is spent) and x-ratelimit-reset (Unix seconds when it
+ * refills).  NB. GitHub sends x-ratelimit-* with every answer, so a reset
+ * time alone means nothing: only a 403 or 429 that is a rate limit is one.
+ */
 struct answer {
 	long status;
 	json_t *body;
-	int retry_after;		/* from retry-after or x-ratelimit-reset */
+	int retry_after;		/* retry-after, seconds (clamped), when has_retry */
+	bool has_retry;
+	int reset_in;			/* x-ratelimit-reset - now, seconds, or 0 */
 	bool limited;			/* x-ratelimit-remaining: 0 */
 };
 
@@ -104,16 +114,18 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		return len;
 	memcpy(line, p, len);
 	line[len] = '\0';
-	if (strncasecmp(line, "retry-after:", 12) == 0)
-		a->retry_after = (int)header_num(line + 12, 86400);
-	else if (strncasecmp(line, "x-ratelimit-remaining:", 22) == 0 &&
+	if (strncasecmp(line, "retry-after:", 12) == 0) {
+		a->retry_after = (int)header_num(line + 12, WRIT_GITHUB_LIMIT_MAX);
+		a->has_retry = true;
+	} else if (strncasecmp(line, "x-ratelimit-remaining:", 22) == 0 &&
 	    header_num(line + 22, 1) == 0 && strpbrk(line + 22, "0123456789") != NULL)
 		a->limited = true;
-	else if (strncasecmp(line, "x-ratelimit-reset:", 18) == 0 && a->retry_after == 0) {
+	else if (strncasecmp(line, "x-ratelimit-reset:", 18) == 0) {
 		long long reset = header_num(line + 18, (long long)1 << 40) - (long long)time(NULL);
 
-		if (reset > 0 && reset < 86400)
-			a->retry_after = (int)reset;
+		/* NB. clamped here: a forged reset days ahead waits an hour at most. */
+		a->reset_in = reset <= 0 ? 0 : reset > WRIT_GITHUB_LIMIT_MAX ?
+		    WRIT_GITHUB_LIMIT_MAX : (int)reset;
 	}
 	return len;
 }
@@ -275,8 +287,16 @@ upstream_error(const struct answer *a, const char *what, struct kind_token *ret,
 		    "kinds.github.app_id, the private key, and the host clock", what, q);
 		return WRIT_EUPAUTH;
 	}
-	if (a->status == 429 || (a->status == 403 && (a->limited || a->retry_after > 0))) {
-		ret->retry_after = a->retry_after > 0 ? a->retry_after : 60;
+	/*
+	 * GitHub's documented rate-limit answers: 403 or 429 with
+	 * x-ratelimit-remaining 0 (primary), or with retry-after or a message
+	 * naming a secondary rate limit.  The wait: retry-after, else the
+	 * reset time when the primary limit is spent, else a minute.
+	 */
+	if (a->status == 429 || (a->status == 403 && (a->limited || a->has_retry ||
+	    (m != NULL && strcasestr(m, "rate limit") != NULL)))) {
+		ret->retry_after = a->has_retry && a->retry_after > 0 ? a->retry_after :
+		    a->limited && a->reset_in > 0 ? a->reset_in : WRIT_GITHUB_LIMIT_DEFAULT;
 		snprintf(err, WRIT_ERRLEN, "GitHub is rate limiting writd; retry in %ds",
 		    ret->retry_after);
 		return WRIT_EUPLIMIT;
@@ -341,6 +361,122 @@ github_install_put(struct github_install_cache *c, const char *owner, long long 
 	c->slot[at].until = now + WRIT_GITHUB_INSTALL_TTL;
 }
 
+int64_t
+github_limit_find(const struct github_limits *c, long long id, const char *owner, int64_t now)
+{
+	int64_t left = 0;
+
+	for (size_t i = 0; i < WRIT_GITHUB_LIMIT_SLOTS; i++)
+		if (c->slot[i].until > now && ((id > 0 && c->slot[i].id == id) ||
+		    strcmp(c->slot[i].owner, owner) == 0) && c->slot[i].until - now > left)
+			left = c->slot[i].until - now;
+	return left;
+}
+
+void
+github_limit_put(struct github_limits *c, long long id, const char *owner, int64_t secs,
+    int64_t now)
+{
+	bool same = false;
+	size_t at = 0;
+
+	if (strlen(owner) >= sizeof(c->slot[0].owner) || owner[0] == '\0')
+		return;		/* never a truncated key that could match another owner */
+	/* NB. bounded: a forged header must not keep writ from GitHub for days. */
+	secs = secs < 1 ? 1 : secs > WRIT_GITHUB_LIMIT_MAX ? WRIT_GITHUB_LIMIT_MAX : secs;
+	/* The same installation's (or owner's) slot, else the one ending first. */
+	for (size_t i = 0; i < WRIT_GITHUB_LIMIT_SLOTS; i++) {
+		if ((id > 0 && c->slot[i].id == id) || strcmp(c->slot[i].owner, owner) == 0) {
+			at = i;
+			same = true;
+			break;
+		}
+		if (c->slot[i].until < c->slot[at].until)
+			at = i;
+	}
+	snprintf(c->slot[at].owner, sizeof(c->slot[at].owner), "%s", owner);
+	if (id > 0)
+		c->slot[at].id = id;
+	else if (!same)
+		c->slot[at].id = 0;
+	/* A later, shorter answer does not cut a longer wait short. */
+	if (!same || c->slot[at].until < now + secs)
+		c->slot[at].until = now + secs;
+}
+
+/* Monotonic seconds: a rate-limit window is immune to clock steps. */
+static int64_t
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* Remember that GitHub rate limits installation id (0: not known yet) of owner. */
+static void
+remember_limit(struct github *g, long long id, const char *owner, int secs)
+{
+	pthread_mutex_lock(&g->lock);
+	github_limit_put(&g->limits, id, owner, secs, mono());
+	pthread_mutex_unlock(&g->lock);
+}
+
+/*
+ * Seconds left of a rate limit GitHub reported for owner's installation
+ * (the configured one, or the one remembered for owner), or 0.  Touches no
+ * network: an installation not looked up yet is matched by owner only.
+ */
+static int64_t
+limited_for(struct github *g, const char *owner, long long id)
+{
+	int64_t left;
+
+	pthread_mutex_lock(&g->lock);
+	if (id <= 0)
+		id = g->installation_id > 0 ? g->installation_id :
+		    github_install_find(&g->install, owner, (int64_t)time(NULL));
+	left = github_limit_find(&g->limits, id, owner, mono());
+	pthread_mutex_unlock(&g->lock);
+	return left;
+}
+
+static int
+limited_error(const char *owner, int64_t left, struct kind_token *ret, char err[WRIT_ERRLEN])
+{
+	ret->retry_after = (int)left;
+	snprintf(err, WRIT_ERRLEN, "GitHub rate limited the app's installation for %s; "
+	    "writd sends it nothing until that ends: retry in %llds", owner, (long long)left);
+	return WRIT_EUPLIMIT;
+}
+
+/*
+ * Asked by writd after policy and before any person: a request for an
+ * installation GitHub rate limited is refused here, with the time left.
+ */
+static int
+github_throttled(void *state, const json_t *scope, int *ret_retry_after,
+    char err[WRIT_ERRLEN])
+{
+	struct github *g = state;
+	const char *first = json_string_value(json_array_get(json_object_get(scope, "repo"), 0));
+	struct kind_token kt = { 0 };
+	char owner[64] = "";
+	int64_t left;
+	int r;
+
+	if (g == NULL || !g->configured || first == NULL)
+		return 0;
+	/* Canonical: one owner, the part before the slash. */
+	sscanf(first, "%63[^/]", owner);
+	if ((left = limited_for(g, owner, 0)) == 0)
+		return 0;
+	r = limited_error(owner, left, &kt, err);
+	*ret_retry_after = kt.retry_after;
+	return r;
+}
+
 static long long
 installation(struct github *g, const char *owner, const char *repo, const char *jwt,
     struct kind_token *ret, char err[WRIT_ERRLEN])
@@ -369,6 +505,8 @@ installation(struct github *g, const char *owner, const char *repo, const char *
 		r = a.status == 200 ? (snprintf(err, WRIT_ERRLEN, "GitHub's installation "
 		    "answer has no id"), WRIT_EUPSTREAM) :
 		    upstream_error(&a, "looking up the app's installation", ret, err);
+		if (r == WRIT_EUPLIMIT)
+			remember_limit(g, 0, owner, ret->retry_after);
 		json_decref(a.body);
 		return r;
 	}
@@ -506,6 +644,7 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	json_t *names, *w, *j;
 	struct answer a = { 0 };
 	long long id;
+	int64_t left;
 	size_t i;
 	int r;
 
@@ -523,6 +662,11 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 		r = (int)id;
 		goto out;
 	}
+	/* Approved before GitHub said to wait: not sent while the window lasts. */
+	if ((left = limited_for(g, owner, id)) > 0) {
+		r = limited_error(owner, left, ret, err);
+		goto out;
+	}
 	names = json_array();
 	json_array_foreach(repos, i, w)
 		json_array_append_new(names, json_string(strchr(json_string_value(w), '/') + 1));
@@ -537,6 +681,8 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 		goto out;
 	if (a.status != 201) {
 		r = upstream_error(&a, "minting an installation token", ret, err);
+		if (r == WRIT_EUPLIMIT)
+			remember_limit(g, id, owner, ret->retry_after);
 		goto out;
 	}
 	tok = json_string_value(json_object_get(a.body, "token"));
@@ -822,4 +968,5 @@ const struct writ_kind kind_github = {
 	.mint = github_mint,
 	.revoke = github_revoke,
 	.public_keys = NULL,
+	.throttled = github_throttled,
 };

@@ -35,6 +35,22 @@
 /* Largest answer read from the API, in bytes. */
 #define WRIT_GITHUB_MAX_RESPONSE (1024 * 1024)
 
+/*
+ * Rate limits.  When GitHub answers 403/429 as a rate limit (see
+ * upstream_error in github.c: x-ratelimit-remaining 0, retry-after, or a
+ * secondary-limit message), the installation (or, before it is known, the
+ * owner) is remembered as limited for the wait GitHub gave -- retry-after,
+ * else until x-ratelimit-reset, else WRIT_GITHUB_LIMIT_DEFAULT -- but never
+ * longer than WRIT_GITHUB_LIMIT_MAX: a forged or broken header cannot keep
+ * writ from GitHub for days.  Meanwhile writd refuses its requests at once
+ * (503 upstream_rate_limited with Retry-After), before any person is asked,
+ * and an approved request is not sent either.  Kept in memory only: a
+ * restart forgets it, and GitHub says so again on the first call.
+ */
+#define WRIT_GITHUB_LIMIT_MAX 3600
+#define WRIT_GITHUB_LIMIT_DEFAULT 60
+#define WRIT_GITHUB_LIMIT_SLOTS 16
+
 /* Owners whose installation id is remembered, and for how long (seconds). */
 #define WRIT_GITHUB_INSTALL_SLOTS 16
 #define WRIT_GITHUB_INSTALL_TTL 600
@@ -78,5 +94,30 @@ long long github_install_find(const struct github_install_cache *c, const char *
  */
 void github_install_put(struct github_install_cache *c, const char *owner, long long id,
     int64_t now);
+
+/* Installations (or owners) GitHub rate limited, until when. */
+struct github_limits {
+	struct {
+		long long id;		/* the installation; 0: not known (owner only) */
+		char owner[40];
+		int64_t until;		/* monotonic seconds; 0: free */
+	} slot[WRIT_GITHUB_LIMIT_SLOTS];
+};
+
+/*
+ * Seconds left at now of a limit on installation id (when > 0) or on owner,
+ * the longest that matches; 0 when none.  Caller locks.
+ */
+int64_t github_limit_find(const struct github_limits *c, long long id, const char *owner,
+    int64_t now);
+
+/*
+ * Remember a limit on id (0: unknown) of owner for secs, clamped to
+ * 1..WRIT_GITHUB_LIMIT_MAX, in its own slot (never shortening a longer
+ * wait there), else the slot that ends first.  An owner too long to keep
+ * whole is not kept.  Caller locks.
+ */
+void github_limit_put(struct github_limits *c, long long id, const char *owner,
+    int64_t secs, int64_t now);
 
 #endif

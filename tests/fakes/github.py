@@ -23,13 +23,26 @@ checks, so writd can fail against it:
 Installations: 4242 holds REPOS/acme/*.git, 4343 REPOS/beta/*.git.
 
 POST /_fake/mode {"mode": M} makes the API misbehave as GitHub could:
-401 403 422 500 hang -- fail so; broad-perms -- also grant administration
+401 403 422 500 hang -- fail so (403: a primary rate limit that ends
+within 2 s); broad-perms -- also grant administration
 write; broad-all -- grant every repository of the installation
 (repository_selection "all", no list); broad-extra -- also grant and list a
 repository not asked for; metadata-write -- grant metadata write;
-revokefail -- DELETE /installation/token answers 500.  "ok" undoes it.
-GET /_fake/tokens shows what was minted and revoked, API calls since the
-last mode change, installation lookups per owner, and every DELETE tried.
+revokefail -- DELETE /installation/token answers 500; 403-forbidden -- a
+403 that is not a rate limit ("Resource not accessible by integration",
+with the x-ratelimit-* headers GitHub sends on every answer).  "ok" undoes
+it.  GET /_fake/tokens shows what was minted and revoked, API calls since
+the last mode change, installation lookups per owner, token requests per
+installation ("minted_calls", counted whatever the answer), and every
+DELETE tried.
+
+Rate limits, per installation, as GitHub documents them: POST
+/_fake/ratelimit {"installation": ID, "seconds": S, "how": H} makes every
+token request for ID answer, for S seconds, H "primary" -- 403 with
+x-ratelimit-remaining 0 and x-ratelimit-reset (Unix seconds, when the
+window ends) -- or "secondary" -- 429 with retry-after (seconds left).
+Every other API answer carries x-ratelimit-limit/-remaining/-reset too
+(remaining not 0): a reset time alone is no rate limit.
 """
 import base64, json, os, secrets, ssl, subprocess, sys, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +50,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ARGS = dict(a.split("=", 1) for a in sys.argv[1:])
 APP_ID, PUB, REPOS = ARGS["app_id"], ARGS["pub"], ARGS["repos"]
 INSTALLATIONS = {4242: "acme", 4343: "beta"}
-STATE = {"mode": "ok", "tokens": {}, "calls": 0, "lookups": {}, "deletes": []}
+STATE = {"mode": "ok", "tokens": {}, "calls": 0, "lookups": {}, "deletes": [],
+         "limits": {}, "minted_calls": {}}
 LOCK = threading.Lock()
 
 
@@ -105,6 +119,13 @@ class H(BaseHTTPRequestHandler):
     def reply(self, status, body=None, headers=()):
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
+        names = {k.lower() for k, _ in headers}
+        if self.path.startswith("/api/"):
+            # GitHub's primary-limit headers, on every API answer.
+            for k, v in (("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "4999"),
+                         ("x-ratelimit-reset", str(int(time.time()) + 3600))):
+                if k not in names:
+                    self.send_header(k, v)
         for k, v in headers:
             self.send_header(k, v)
         if body is not None:
@@ -149,9 +170,11 @@ class H(BaseHTTPRequestHandler):
         if mode == "403":
             return self.reply(403, {"message": "API rate limit exceeded"},
                               [("x-ratelimit-remaining", "0"),
-                               ("x-ratelimit-reset", str(int(time.time()) + 30))])
+                               ("x-ratelimit-reset", str(int(time.time()) + 2))])
         if mode == "500":
             return self.reply(500, {"message": "Server Error"})
+        if mode == "403-forbidden":
+            return self.reply(403, {"message": "Resource not accessible by integration"})
         parts = path.split("/")
         if len(parts) == 5 and parts[1] == "repos" and parts[4] == "installation" and method == "GET":
             owner, name = parts[2].lower(), parts[3].lower()
@@ -167,6 +190,18 @@ class H(BaseHTTPRequestHandler):
             owner = INSTALLATIONS.get(int(parts[3])) if parts[3].isdigit() else None
             if owner is None:
                 return self.reply(404, {"message": "Not Found"})
+            iid = int(parts[3])
+            with LOCK:
+                STATE["minted_calls"][str(iid)] = STATE["minted_calls"].get(str(iid), 0) + 1
+                lim = STATE["limits"].get(iid)
+            now = time.time()
+            if lim is not None and now < lim["until"]:
+                if lim["how"] == "secondary":
+                    return self.reply(429, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
+                                      [("retry-after", str(max(1, int(lim["until"] - now + 0.999))))])
+                return self.reply(403, {"message": "API rate limit exceeded for installation ID %d." % iid},
+                                  [("x-ratelimit-remaining", "0"),
+                                   ("x-ratelimit-reset", str(int(lim["until"] + 0.999)))])
             req = json.loads(raw or b"{}")
             if mode == "422":
                 return self.reply(422, {"message": "There is at least one repository that does not exist or is not accessible to the parent installation."})
@@ -259,9 +294,16 @@ class H(BaseHTTPRequestHandler):
                 STATE["mode"] = json.loads(self.body())["mode"]
                 STATE["calls"] = 0
             return self.reply(200, {"mode": STATE["mode"]})
+        if self.path == "/_fake/ratelimit" and method == "POST":
+            req = json.loads(self.body())
+            with LOCK:
+                STATE["limits"][int(req["installation"])] = {
+                    "until": time.time() + float(req["seconds"]), "how": req.get("how", "primary")}
+            return self.reply(200, {"ok": True})
         if self.path == "/_fake/tokens":
             with LOCK:
                 return self.reply(200, {"calls": STATE["calls"], "lookups": STATE["lookups"],
+                                        "minted_calls": STATE["minted_calls"],
                                         "deletes": STATE["deletes"], "tokens": [
                     dict(v, token=k) for k, v in STATE["tokens"].items()]})
         if self.path.startswith("/api/"):

@@ -32,5 +32,7 @@ Suite *github_suite(void);
 Suite *audit_suite(void);
 Suite *show_suite(void);
 Suite *oidc_suite(void);
+Suite *refusals_suite(void);
+Suite *logtail_suite(void);
 
 #endif

@@ -357,6 +357,55 @@ START_TEST(test_install_cache)
 }
 END_TEST
 
+START_TEST(test_limits)
+{
+	struct github_limits c;
+	char owner[64];
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(github_limit_find(&c, 4242, "acme", 1000), 0);
+	github_limit_put(&c, 4242, "acme", 30, 1000);
+	ck_assert_int_eq(github_limit_find(&c, 4242, "acme", 1000), 30);
+	ck_assert_int_eq(github_limit_find(&c, 4242, "acme", 1029), 1);
+	ck_assert_int_eq(github_limit_find(&c, 4242, "acme", 1030), 0);
+	/* Another installation, another owner: not limited. */
+	ck_assert_int_eq(github_limit_find(&c, 4343, "beta", 1000), 0);
+	/* The installation unknown (not looked up): matched by its owner. */
+	ck_assert_int_eq(github_limit_find(&c, 0, "acme", 1000), 30);
+	/* The installation configured for every owner: matched by its id. */
+	ck_assert_int_eq(github_limit_find(&c, 4242, "other", 1000), 30);
+	/* A shorter answer later does not cut the wait short; a longer one extends it. */
+	github_limit_put(&c, 4242, "acme", 5, 1010);
+	ck_assert_int_eq(github_limit_find(&c, 4242, "acme", 1010), 20);
+	github_limit_put(&c, 4242, "acme", 100, 1010);
+	ck_assert_int_eq(github_limit_find(&c, 4242, "acme", 1010), 100);
+	/* NB. capped: a forged reset or retry-after days ahead waits an hour. */
+	ck_assert_int_eq(WRIT_GITHUB_LIMIT_MAX, 3600);
+	github_limit_put(&c, 4343, "beta", 3 * 86400, 1000);
+	ck_assert_int_eq(github_limit_find(&c, 4343, "beta", 1000), 3600);
+	github_limit_put(&c, 5, "gamma", -7, 1000);
+	ck_assert_int_eq(github_limit_find(&c, 5, "gamma", 1000), 1);
+	/* Owner-only (lookup limited), then the id learnt: one slot. */
+	github_limit_put(&c, 0, "delta", 50, 1000);
+	github_limit_put(&c, 77, "delta", 10, 1000);
+	ck_assert_int_eq(github_limit_find(&c, 77, "x", 1000), 50);
+	/* Full: the slot that ends first goes; live ones stay while room is left. */
+	for (int i = 0; i < WRIT_GITHUB_LIMIT_SLOTS; i++) {
+		snprintf(owner, sizeof(owner), "owner%d", i);
+		github_limit_put(&c, 100 + i, owner, 200 + i, 2000);
+	}
+	for (int i = 1; i < WRIT_GITHUB_LIMIT_SLOTS; i++) {
+		snprintf(owner, sizeof(owner), "owner%d", i);
+		ck_assert_int_eq(github_limit_find(&c, 100 + i, owner, 2000), 200 + i);
+	}
+	/* An owner too long to keep whole is not kept. */
+	memset(owner, 'o', 40);
+	owner[40] = '\0';
+	github_limit_put(&c, 0, owner, 60, 2000);
+	ck_assert_int_eq(github_limit_find(&c, 0, owner, 2000), 0);
+}
+END_TEST
+
 Suite *
 github_suite(void)
 {
@@ -370,6 +419,7 @@ github_suite(void)
 	tc = tcase_create("mint");
 	tcase_add_test(tc, test_granted_within);
 	tcase_add_test(tc, test_install_cache);
+	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

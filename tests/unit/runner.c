@@ -22,6 +22,8 @@ main(void)
 	srunner_add_suite(sr, audit_suite());
 	srunner_add_suite(sr, show_suite());
 	srunner_add_suite(sr, oidc_suite());
+	srunner_add_suite(sr, refusals_suite());
+	srunner_add_suite(sr, logtail_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
