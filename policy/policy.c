@@ -86,13 +86,14 @@ bad(struct ctx *c, const char *path, const char *fmt, ...)
 	return WRIT_EBADREQ;
 }
 
-bool
-policy_glob(const char *g, const char *v, bool icase)
+/* policy_glob over the value [v, end). */
+static bool
+glob_n(const char *g, const char *v, const char *end, bool icase)
 {
 	const char *star = NULL, *resume = NULL;
 
 	/* Classic iterative matcher: on mismatch, let the last '*' eat one more. */
-	while (*v != '\0') {
+	while (v < end) {
 		if (*g == '*') {
 			star = ++g;
 			resume = v;
@@ -108,6 +109,12 @@ policy_glob(const char *g, const char *v, bool icase)
 	while (*g == '*')
 		g++;
 	return *g == '\0';
+}
+
+bool
+policy_glob(const char *g, const char *v, bool icase)
+{
+	return glob_n(g, v, v + strlen(v), icase);
 }
 
 /*
@@ -482,6 +489,10 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 				return r;
 			continue;
 		}
+		/* NB. sub-keys where values are strings would never match: a void deny. */
+		if (!(kk->flags & KIND_KEY_NAMES))
+			return bad(c, sub, "its values are not objects: a glob or an array of "
+			    "globs, without sub-keys");
 		if (json_object_size(v) == 0)
 			return bad(c, sub, "must not be empty");
 		json_object_foreach(v, k2, v2) {
@@ -940,6 +951,24 @@ policy_load(const char *ent_path, const char *user_path, struct policy **ret,
 /* --- matching --- */
 
 /*
+ * Does deny or confirm glob g name the host of v (one trailing dot
+ * dropped)?  So a deny on "prod.example.com" also catches
+ * "https://prod.example.com", "prod.example.com:443", "x@prod.example.com"
+ * and "prod.example.com." -- the same host, which an allow rule or a limit
+ * may well admit in that spelling.
+ */
+static bool
+host_touched(const char *g, const char *v)
+{
+	size_t hs, he;
+
+	policy_host_span(v, &hs, &he);
+	if (he > hs && v[he - 1] == '.')
+		he--;
+	return he > hs && glob_n(g, v + hs, v + he, true);
+}
+
+/*
  * Does glob g name request value v, a value at key (NULL: a key no kind
  * describes)?  The two directions differ, so that each errs its own way:
  *
@@ -976,8 +1005,10 @@ names(const struct kind_key *key, const char *g, const char *v, enum match_mode 
 	}
 	if (g[0] == '.' && key != NULL && (key->flags & KIND_KEY_HOST))
 		return m == TOUCH ? strcasestr(v, g + 1) != NULL : policy_domain_within(g + 1, v);
-	return m == TOUCH ? policy_glob(g, v, true) :
-	    policy_glob_within(g, v, key != NULL && (key->flags & KIND_KEY_HOST));
+	if (m == TOUCH)
+		return policy_glob(g, v, true) ||
+		    (key != NULL && (key->flags & KIND_KEY_HOST) && host_touched(g, v));
+	return policy_glob_within(g, v, key != NULL && (key->flags & KIND_KEY_HOST));
 }
 
 /* Does request value v touch pattern pv (globs; any part matching is enough)? */
@@ -1004,6 +1035,15 @@ touches(const struct kind_key *key, const json_t *pv, const json_t *v)
 				return true;
 		return false;
 	}
+	if (json_is_object(v)) {
+		const char *k;
+
+		/* A glob for the whole object ("permissions": "write"): any name's value. */
+		json_object_foreach((json_t *)v, k, x)
+			if (touches(key, pv, x))
+				return true;
+		return false;
+	}
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, x)
 			if (touches(key, pv, x))
@@ -1023,12 +1063,18 @@ within(const struct kind_key *key, const json_t *pv, const json_t *v)
 	if (json_is_object(v)) {
 		const char *k;
 
-		if (!json_is_object(pv) || json_object_size(v) == 0)
+		if (json_object_size(v) == 0)
 			return false;
-		json_object_foreach((json_t *)v, k, x)
-			if (json_object_get(pv, k) == NULL ||
-			    !within(key, json_object_get(pv, k), x))
+		json_object_foreach((json_t *)v, k, x) {
+			/*
+			 * A glob for the whole object ("permissions": "read") covers
+			 * every name's value; an object only the names it lists.
+			 */
+			const json_t *p = json_is_object(pv) ? json_object_get(pv, k) : pv;
+
+			if (p == NULL || !within(key, p, x))
 				return false;
+		}
 		return true;
 	}
 	if (json_is_array(v)) {

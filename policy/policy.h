@@ -18,10 +18,13 @@
  *
  * Scope patterns err in the direction of their tier.  Deny and confirm
  * rules match when the request *touches* what they name, and match wide:
- * ASCII case ignored, '*' any run of characters, a domain ".example.com"
- * any value that mentions example.com, a level that level and every higher
- * one (kind.h), a key the request leaves out -- which means no restriction
- * -- as touched.  Allow rules and limits match when the request *stays
+ * ASCII case ignored, '*' any run of characters, at a key of hosts the
+ * value's host as well as the whole value ("prod.example.com" touches
+ * "https://prod.example.com:443/x"), a domain ".example.com" any value
+ * that mentions example.com, a level that level and every higher one
+ * (kind.h), a key the request leaves out -- which means no restriction --
+ * as touched.  At a key whose value is an object of names (kind.h), a glob
+ * stands for every name's value, on both sides.  Allow rules and limits match when the request *stays
  * within* them, and admit narrowly: exact case, '*' and '?' never standing
  * for '/', '@', ':' or '?' ("**" does) nor, in a host, for '.' (a '*' is
  * part of one label, as in a certificate), ".example.com" only example.com

@@ -1049,6 +1049,99 @@ START_TEST(test_hosts)
 }
 END_TEST
 
+/*
+ * A glob where the kind's value is an object of names (github
+ * "permissions") stands for every name's value: a deny on "write" is a
+ * deny on any permission at write or above, a limit of "read" makes every
+ * permission read at most.  Before, such a deny parsed and never matched.
+ */
+START_TEST(test_names_glob)
+{
+	struct policy *p;
+
+	p = parse("{\"deny\":[{\"id\":\"no-write\",\"kind\":\"github\",\"scope\":{\"permissions\":\"write\"}}],"
+	    "\"confirm\":[{\"id\":\"t\",\"kind\":\"github\",\"mode\":\"typed\",\"scope\":{\"permissions\":[\"admin\"]}}]}",
+	    NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"admin\"}}",
+	    "dev", "deny deny no-write");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"pages\":\"write\"}}", "dev",
+	    "deny deny no-write");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"read\"}}",
+	    "dev", "ask default default");
+	policy_free(p);
+	p = parse("{\"confirm\":[{\"id\":\"t\",\"kind\":\"github\",\"mode\":\"typed\","
+	    "\"scope\":{\"permissions\":[\"admin\"]}}]}", NULL);
+	{
+		struct policy_decision d;
+
+		decide_scope(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"administration\":\"admin\"}}",
+		    "dev", &d);
+		ck_assert_msg(d.typed, "%s", said(&d));
+	}
+	policy_free(p);
+	/* As a limit or in an allow rule: every permission within it. */
+	p = parse("{\"limits\":{\"github\":{\"permissions\":\"read\"}}}",
+	    "{\"allow\":[{\"id\":\"ro\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\",\"permissions\":\"read\"}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"read\"}}",
+	    "dev", "allow allow ro");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"write\"}}",
+	    "dev", "deny limits limits.github.permissions");
+	policy_free(p);
+}
+END_TEST
+
+/*
+ * Sub-keys where the kind's values are not objects could never match: a
+ * deny written so would be void.  Refused, naming the key.
+ */
+START_TEST(test_names_refused)
+{
+	static const char *const texts[] = {
+		"{\"deny\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":{\"host\":\"evil\"}}}]}",
+		"{\"deny\":[{\"scope\":{\"scope\":{\"x\":\"admin\"}}}]}",
+		"{\"limits\":{\"github\":{\"repo\":{\"acme\":\"x\"}}}}",
+	};
+
+	for (size_t i = 0; i < N(texts); i++) {
+		char err[WRIT_ERRLEN] = "";
+		struct policy *p = NULL;
+
+		ck_assert_msg(policy_parse(texts[i], strlen(texts[i]), "ent", NULL, 0, "user", &p,
+		    err) < 0, "accepted %s", texts[i]);
+		ck_assert_msg(strstr(err, "values are not objects") != NULL, "%s: '%s'", texts[i], err);
+	}
+}
+END_TEST
+
+/*
+ * A deny or confirm on a host catches the other spellings of that host a
+ * looser allow rule would admit: a URL, a port, a user, a trailing dot.
+ */
+START_TEST(test_deny_host_spellings)
+{
+	static const char *const spellings[] = {
+		"prod.example.com", "PROD.example.com", "prod.example.com.",
+		"https://prod.example.com", "prod.example.com:443", "https://prod.example.com:443/x",
+		"x@prod.example.com", "https://x@PROD.example.com.:8443",
+	};
+	struct policy *p;
+
+	p = parse("{\"deny\":[{\"id\":\"noprod\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"prod.example.com\"}}]}",
+	    "{\"allow\":[{\"id\":\"ex\",\"kind\":\"jwt\",\"scope\":{\"aud\":[\"**\"]}}]}");
+	for (size_t i = 0; i < N(spellings); i++) {
+		char scope[128];
+
+		snprintf(scope, sizeof(scope), "{\"aud\":\"%s\"}", spellings[i]);
+		EXPECT(p, "jwt", scope, "dev", "deny deny noprod");
+	}
+	/* ... and no other host. */
+	EXPECT(p, "jwt", "{\"aud\":\"https://prod.example.com.evil.net\"}", "dev", "allow allow ex");
+	EXPECT(p, "jwt", "{\"aud\":\"a.prod.example.com\"}", "dev", "allow allow ex");
+	EXPECT(p, "jwt", "{\"aud\":\"https://evil.net/prod.example.com\"}", "dev", "allow allow ex");
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(test_patterns_refused)
 {
 	static const struct { const char *text, *says; } cases[] = {
@@ -1239,6 +1332,9 @@ policy_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_hosts);
 	tcase_add_test(tc, test_patterns_refused);
+	tcase_add_test(tc, test_names_glob);
+	tcase_add_test(tc, test_names_refused);
+	tcase_add_test(tc, test_deny_host_spellings);
 	tcase_add_test(tc, test_lint);
 	tcase_add_test(tc, test_property_within);
 	suite_add_tcase(s, tc);
