@@ -998,8 +998,12 @@ names(const struct kind_key *key, const char *g, const char *v, enum match_mode 
 		}
 		if (at < 0)
 			return false;
+		/*
+		 * NB. a level's case means nothing (the parser takes "WRITE" as
+		 * write), and a level has no separators: a plain glob, case ignored.
+		 */
 		for (int i = at; key->levels[i] != NULL; i++)
-			if (policy_glob_within(g, key->levels[i], false))
+			if (policy_glob(g, key->levels[i], true))
 				return true;
 		return false;
 	}

@@ -955,6 +955,29 @@ START_TEST(test_levels)
 	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
 	    "deny deny any-write");
 	policy_free(p);
+	/*
+	 * A level in any case is that level, on every side: the parser takes
+	 * "WRITE" as one, so a limit of "READ" must not refuse read, nor an
+	 * allow of "Write" admit nothing.
+	 */
+	p = parse("{\"limits\":{\"github\":{\"permissions\":{\"contents\":\"READ\"}}},"
+	    "\"deny\":[{\"id\":\"adm\",\"kind\":\"github\",\"scope\":{\"permissions\":{\"issues\":\"Admin\"}}}]}",
+	    "{\"allow\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"Write\",\"issues\":\"WRITE\"}}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\"}}", "dev",
+	    "allow allow w");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"issues\":\"admin\"}}", "dev",
+	    "deny deny adm");
+	policy_free(p);
+	p = parse(NULL, "{\"allow\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"Write\",\"issues\":\"WRITE\"}}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\",\"issues\":\"read\"}}",
+	    "dev", "allow allow w");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "ask default default");
+	policy_free(p);
 	/* A deny glob over levels covers the levels it names and every higher one. */
 	p = parse("{\"deny\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"permissions\":{\"contents\":\"w*\"}}}]}",
 	    NULL);
