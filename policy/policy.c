@@ -345,6 +345,16 @@ get_ttl(struct ctx *c, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
+/* The kind whose scope key name is: k, or the first that has one when k is NULL. */
+static const struct writ_kind *
+key_kind(const struct writ_kind *k, const char *name)
+{
+	for (size_t i = 0; k == NULL && writ_kinds[i] != NULL; i++)
+		if (kinds_key(writ_kinds[i], name) != NULL)
+			return writ_kinds[i];
+	return k;
+}
+
 /*
  * The scope key called name of kind k, or of the first kind that has one
  * when k is NULL (a rule for any kind); NULL when none has it.
@@ -352,14 +362,43 @@ get_ttl(struct ctx *c, const json_t *obj, const char *key, const char *path,
 static const struct kind_key *
 scope_key(const struct writ_kind *k, const char *name)
 {
-	const struct kind_key *key;
+	return kinds_key(key_kind(k, name), name);
+}
 
-	if (k != NULL)
-		return kinds_key(k, name);
-	for (size_t i = 0; writ_kinds[i] != NULL; i++)
-		if ((key = kinds_key(writ_kinds[i], name)) != NULL)
-			return key;
-	return NULL;
+/*
+ * A plain value g (no wildcard, no domain, no claim) at key that kind k's
+ * canonicalize rewrites ("acme/x.git" is "acme/x") is never in a request,
+ * which policy sees only canonical: a rule naming it would never match --
+ * a void deny.  Refused, saying what to write.  Case aside: deny rules
+ * ignore it, and allow rules and limits only admit less.  NB. a value k
+ * refuses alone (it wants other keys beside) is not judged here.
+ */
+static int
+check_canonical(struct ctx *c, const struct writ_kind *k, const char *key, const char *g,
+    const char *path)
+{
+	char err[WRIT_ERRLEN], q[52], q2[52];
+	json_t *probe, *canon = NULL, *cv;
+	int r = 0;
+
+	if (k == NULL || strpbrk(g, "*?$") != NULL || g[0] == '.')
+		return 0;
+	if ((probe = json_pack("{ss}", key, g)) == NULL)
+		return WRIT_ENOMEM;
+	if (k->canonicalize(probe, &canon, err) == 0) {
+		cv = json_object_get(canon, key);
+		if (json_is_array(cv) && json_array_size(cv) == 1)
+			cv = json_array_get(cv, 0);
+		if (json_is_string(cv) && strcasecmp(json_string_value(cv), g) != 0) {
+			sjson_quote(q, g);
+			sjson_quote(q2, json_string_value(cv));
+			r = bad(c, path, "'%s' is never in a %s request: it is '%s'; write that",
+			    q, k->name, q2);
+		}
+	}
+	json_decref(canon);
+	json_decref(probe);
+	return r;
 }
 
 /* The levels of key, "read, write, admin", for messages. */
@@ -485,8 +524,21 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			return bad(c, sub, "no %s%s scope has this key", k ? k->name : "",
 			    k ? "" : "known");
 		if (!json_is_object(v)) {
-			if ((r = check_globs(c, v, sub, refs, kk)) < 0)
+			const struct writ_kind *vk = key_kind(k, key);
+			size_t i;
+			json_t *g;
+
+			if ((r = check_globs(c, v, sub, refs, kk)) < 0 ||
+			    (json_is_string(v) && (r = check_canonical(c, vk, key,
+			    json_string_value(v), sub)) < 0))
 				return r;
+			json_array_foreach(v, i, g) {
+				char item[224];
+
+				snprintf(item, sizeof(item), "%s[%zu]", sub, i);
+				if ((r = check_canonical(c, vk, key, json_string_value(g), item)) < 0)
+					return r;
+			}
 			continue;
 		}
 		/* NB. sub-keys where values are strings would never match: a void deny. */

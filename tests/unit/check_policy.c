@@ -1178,6 +1178,13 @@ START_TEST(test_patterns_refused)
 		{ "{\"limits\":{\"jwt\":{\"aud\":[\".example.com.\"]}}}", "leading '.'" },
 		{ "{\"limits\":{\"jwt\":{\"aud\":[\".example.com/x\"]}}}", "leading '.'" },
 		{ "{\"limits\":{\"jwt\":{\"aud\":[\".\"]}}}", "leading '.'" },
+		/* a value the kind rewrites is never in a request: a void rule */
+		{ "{\"deny\":[{\"scope\":{\"repo\":\"acme/secret.git\"}}]}",
+		  "deny[0].scope.repo: 'acme/secret.git' is never in a github request: it is 'acme/secret'" },
+		{ "{\"deny\":[{\"kind\":\"github\",\"scope\":{\"repo\":[\"acme/a\",\"Acme/Secret.GIT\"]}}]}",
+		  "repo[1]: 'Acme/Secret.GIT' is never" },
+		{ "{\"limits\":{\"github\":{\"repo\":\"acme/x.git\"}}}", "it is 'acme/x'" },
+		{ "{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"acme/x.git\"}}]}", "it is 'acme/x'" },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -1188,6 +1195,13 @@ START_TEST(test_patterns_refused)
 		    "user", &p, err) < 0, "accepted %s", cases[i].text);
 		ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: '%s' lacks '%s'",
 		    cases[i].text, err, cases[i].says);
+	}
+	/* Case alone is no rewrite a deny misses (its globs ignore case): still fine. */
+	{
+		struct policy *p = parse("{\"deny\":[{\"id\":\"s\",\"scope\":{\"repo\":\"Acme/Secret\"}}]}", NULL);
+
+		EXPECT(p, "github", "{\"repo\":\"acme/secret.git\"}", "dev", "deny deny s");
+		policy_free(p);
 	}
 }
 END_TEST
