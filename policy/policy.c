@@ -124,7 +124,8 @@ policy_glob(const char *g, const char *v, bool icase)
  * "https://attacker.net/x.example.com" nor "attacker.net@x.example.com".
  * In the host of a value at a key of hosts, '.' too: there a '*' is part
  * of one label, as in a TLS certificate ("localhost*" cannot admit
- * "localhost.attacker.net").
+ * "localhost.attacker.net"); and in its port, which has no dots
+ * ("localhost:*" cannot admit "localhost:1.attacker.net").
  */
 #define GLOB_SEPS "/@:?"
 /* Longest value glob_within matches without allocating. */
@@ -159,8 +160,10 @@ policy_glob_within(const char *g, const char *v, bool host)
 		return strcmp(g, v) == 0;
 	if (n > GLOB_ROW && (row = malloc(n + 1)) == NULL)
 		return false;	/* NB. fails closed: not within */
-	if (host)
+	if (host) {
 		policy_host_span(v, &hs, &he);
+		he += strcspn(v + he, "/?");	/* and the port */
+	}
 #define SEP(j) (strchr(GLOB_SEPS, v[j]) != NULL || (v[j] == '.' && (j) >= hs && (j) < he))
 	/* row[j]: the glob so far matches the first j characters of v. */
 	memset(row, 0, n + 1);

@@ -23,14 +23,16 @@
  * "https://prod.example.com:443/x"), a domain ".example.com" any value
  * that mentions example.com, a level that level and every higher one
  * (kind.h), a key the request leaves out -- which means no restriction --
- * as touched.  At a key whose value is an object of names (kind.h), a glob
- * stands for every name's value, on both sides.  Allow rules and limits match when the request *stays
+ * as touched.  Allow rules and limits match when the request *stays
  * within* them, and admit narrowly: exact case, '*' and '?' never standing
- * for '/', '@', ':' or '?' ("**" does) nor, in a host, for '.' (a '*' is
- * part of one label, as in a certificate), ".example.com" only example.com
- * and names ending in ".example.com", a level that level and every lower
- * one, and a key the rule or limit names must be in the request.  Session,
+ * for '/', '@', ':' or '?' ("**" does) nor, in a host or its port, for '.'
+ * (a '*' is part of one label, as in a certificate; a port has no dots),
+ * ".example.com" only example.com and names ending in ".example.com", a
+ * level that level and every lower one, and a key the rule or limit names
+ * must be in the request.  Session,
  * workspace, exe and claim globs are plain (policy_glob) on both sides.
+ * At a key whose value is an object of names (kind.h), a glob stands for
+ * every name's value, on both sides.
  *
  * CI jobs: a rule's "session" may be an object {"name": GLOB, "claims":
  * {CLAIM: GLOB | [GLOB...]}}; every claim named must match the session's
@@ -160,7 +162,8 @@ bool policy_glob(const char *glob, const char *value, bool icase);
 /*
  * Does value stay within glob (allow rules and limits)?  Exact case; '*'
  * matches any run of characters but '/', '@', ':' and '?' -- and, when
- * host, '.' within the value's host (policy_host_span) -- '?' one such
+ * host, '.' within the value's host and port (policy_host_span, then
+ * on to a '/' or '?') -- '?' one such
  * character, "**" any run at all.  False when memory runs out.
  */
 bool policy_glob_within(const char *glob, const char *value, bool host);
