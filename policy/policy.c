@@ -1173,9 +1173,22 @@ scope_within(const struct writ_kind *k, const json_t *pv, const json_t *v)
 	return true;
 }
 
+/*
+ * Does claim value v match glob g?  Deny and confirm: wide, case ignored.
+ * Allow: it must stay within g, as a scope value does.  NB. a '*' that
+ * crossed '@' or ':' would let a job on a branch named
+ * "x.yml@refs/heads/main" -- a valid ref anyone who may push can make --
+ * pass a workflow_ref glob meant for any workflow file on main.
+ */
+static bool
+claim_matches(const char *g, const char *v, enum match_mode m)
+{
+	return m == TOUCH ? policy_glob(g, v, true) : policy_glob_within(g, v, false);
+}
+
 /* Does every claim the rule names match the session's verified ones? */
 static bool
-claims_match(const json_t *rc, const json_t *claims, bool icase)
+claims_match(const json_t *rc, const json_t *claims, enum match_mode m)
 {
 	const char *k;
 	json_t *pv;
@@ -1192,10 +1205,10 @@ claims_match(const json_t *rc, const json_t *claims, bool icase)
 		if (v == NULL)
 			return false;
 		if (json_is_string(pv))
-			hit = policy_glob(json_string_value(pv), v, icase);
+			hit = claim_matches(json_string_value(pv), v, m);
 		else
 			json_array_foreach(pv, i, g)
-				hit = hit || policy_glob(json_string_value(g), v, icase);
+				hit = hit || claim_matches(json_string_value(g), v, m);
 		if (!hit)
 			return false;
 	}
@@ -1318,7 +1331,7 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 		return false;
 	if (r->uid >= 0 && (long long)q->uid != r->uid)
 		return false;
-	if (r->claims != NULL && !claims_match(r->claims, q->claims, icase))
+	if (r->claims != NULL && !claims_match(r->claims, q->claims, m))
 		return false;
 	if (m == WITHIN) {
 		const char *k;

@@ -30,7 +30,9 @@
  * ".example.com" only example.com and names ending in ".example.com", a
  * level that level and every lower one, and a key the rule or limit names
  * must be in the request.  Session,
- * workspace, exe and claim globs are plain (policy_glob) on both sides.
+ * workspace and exe globs are plain (policy_glob) on both sides; claim
+ * globs too in deny and confirm rules, but in allow rules a claim must
+ * stay within its glob, as a scope value does.
  * At a key whose value is an object of names (kind.h), a glob stands for
  * every name's value, on both sides.
  *

@@ -674,6 +674,31 @@ START_TEST(test_claims_more)
 	decide_ci(p, "jwt", "grp/proj", NULL, 60, "j", NULL, &d);
 	ck_assert_int_eq(d.verdict, POLICY_ASK);
 	policy_free(p);
+	/*
+	 * An allow rule's claim globs stay within, as its scope's do: a '*'
+	 * does not cross '/', '@', ':' or '?'.  Else a job on a branch named
+	 * "x.yml@refs/heads/main" -- a valid git ref anyone who may push can
+	 * make -- would pass for a workflow on main.
+	 */
+	p = parse(NULL, "{\"allow\":[{\"id\":\"main\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"deploy\"},"
+	    "\"session\":{\"claims\":{\"workflow_ref\":\"acme/w/.github/workflows/*.yml@refs/heads/main\","
+	    "\"sub\":[\"repo:acme/*:ref:refs/heads/main\",\"repo:acme/w:environment:**\"]}}}]}");
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/main\",\"sub\":\"repo:acme/w:ref:refs/heads/main\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/x.yml@refs/heads/main\","
+	    "\"sub\":\"repo:acme/w:ref:refs/heads/main\"}", &d);
+	ck_assert_msg(d.verdict == POLICY_ASK, "a branch named x.yml@refs/heads/main: %s", d.rule);
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/main\","
+	    "\"sub\":\"repo:acme/w:ref:refs/heads/x:ref:refs/heads/main\"}", &d);
+	ck_assert_msg(d.verdict == POLICY_ASK, "a branch named x:ref:refs/heads/main: %s", d.rule);
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/main\","
+	    "\"sub\":\"repo:acme/w:environment:prod:x\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);	/* "**" still crosses */
+	policy_free(p);
 	/* The example CI policy parses and does what it says. */
 	{
 		FILE *f = fopen("policy/examples/ci.json", "r");
