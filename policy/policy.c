@@ -1028,13 +1028,14 @@ host_touched(const char *g, const char *v)
  * describes)?  The two directions differ, so that each errs its own way:
  *
  * TOUCH (deny, confirm) matches more: '*' crosses everything, ASCII case
- * is ignored, a domain ".example.com" matches any value that mentions
- * example.com, and a level covers every higher one ("write" touches
- * "admin").
+ * is ignored, at a key of hosts the value's host alone also counts, a
+ * domain ".example.com" matches any value that mentions example.com, and
+ * a level covers every higher one ("write" touches "admin").
  *
- * WITHIN (allow, limits) admits less: exact case, '*' and '?' never stand
- * for a separator (GLOB_SEPS; only "**" crosses them), ".example.com" is
- * example.com and its subdomains, and a level admits every lower one.
+ * WITHIN (allow, limits) admits less: exact case (but for levels, which
+ * are the kind's fixed names), '*' and '?' never stand for a separator
+ * (GLOB_SEPS; only "**" crosses them), ".example.com" is example.com and
+ * its subdomains, and a level admits every lower one.
  */
 static bool
 names(const struct kind_key *key, const char *g, const char *v, enum match_mode m)
