@@ -531,6 +531,14 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			size_t i;
 			json_t *g;
 
+			/*
+			 * NB. refs: an allow rule.  A glob for every name there would
+			 * issue "read" of every permission -- secrets, workflows and
+			 * all -- without a prompt.
+			 */
+			if (refs != NULL && (kk->flags & KIND_KEY_NAMES))
+				return bad(c, sub, "an allow rule names each of these it "
+				    "admits, such as {\"contents\": \"read\"}");
 			if ((r = check_globs(c, v, sub, refs, kk)) < 0 ||
 			    (json_is_string(v) && (r = check_canonical(c, vk, key,
 			    json_string_value(v), sub)) < 0))

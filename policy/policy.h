@@ -34,7 +34,8 @@
  * globs too in deny and confirm rules, but in allow rules a claim must
  * stay within its glob, as a scope value does.
  * At a key whose value is an object of names (kind.h), a glob stands for
- * every name's value, on both sides.
+ * every name's value, in deny and confirm rules and limits; an allow rule
+ * must name each ("permissions": "read" would be secrets: read too).
  *
  * CI jobs: a rule's "session" may be an object {"name": GLOB, "claims":
  * {CLAIM: GLOB | [GLOB...]}}; every claim named must match the session's

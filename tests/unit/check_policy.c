@@ -1129,12 +1129,13 @@ START_TEST(test_names_glob)
 		ck_assert_msg(d.typed, "%s", said(&d));
 	}
 	policy_free(p);
-	/* As a limit or in an allow rule: every permission within it. */
+	/* As a limit: every permission within it. */
 	p = parse("{\"limits\":{\"github\":{\"permissions\":\"read\"}}}",
-	    "{\"allow\":[{\"id\":\"ro\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\",\"permissions\":\"read\"}}]}");
+	    "{\"allow\":[{\"id\":\"ro\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"write\",\"issues\":\"read\"}}}]}");
 	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"read\"}}",
 	    "dev", "allow allow ro");
-	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"write\"}}",
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}",
 	    "dev", "deny limits limits.github.permissions");
 	policy_free(p);
 }
@@ -1151,6 +1152,25 @@ START_TEST(test_names_refused)
 		"{\"deny\":[{\"scope\":{\"scope\":{\"x\":\"admin\"}}}]}",
 		"{\"limits\":{\"github\":{\"repo\":{\"acme\":\"x\"}}}}",
 	};
+	/*
+	 * ... and an allow rule names each permission it issues without a
+	 * prompt: "read" of every one would be secrets, workflows and all.
+	 */
+	static const char *const allows[] = {
+		"{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"a/b\",\"permissions\":\"read\"}}]}",
+		"{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"a/b\",\"permissions\":[\"read\"]}}]}",
+		"{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"a/b\",\"permissions\":\"${claims.ref}\"}}]}",
+	};
+
+	for (size_t i = 0; i < N(allows); i++) {
+		char err[WRIT_ERRLEN] = "";
+		struct policy *p = NULL;
+
+		ck_assert_msg(policy_parse(allows[i], strlen(allows[i]), "ent", NULL, 0, "user", &p,
+		    err) < 0, "accepted %s", allows[i]);
+		ck_assert_msg(strstr(err, "allow[0].scope.permissions: an allow rule names each") != NULL,
+		    "%s: '%s'", allows[i], err);
+	}
 
 	for (size_t i = 0; i < N(texts); i++) {
 		char err[WRIT_ERRLEN] = "";
