@@ -135,7 +135,11 @@ void
 policy_host_span(const char *v, size_t *ret_start, size_t *ret_end)
 {
 	const char *p = strstr(v, "://");
-	size_t start = p != NULL ? (size_t)(p - v) + 3 : 0, end;
+	size_t start = 0, end;
+
+	/* NB. a scheme comes first: in "a.example.com/x://evil.net" it is path. */
+	if (p != NULL && (size_t)(p - v) < strcspn(v, "/?@"))
+		start = (size_t)(p - v) + 3;
 
 	end = start + strcspn(v + start, "/?");
 	for (size_t i = end; i > start; i--)

@@ -172,9 +172,9 @@ bool policy_glob(const char *glob, const char *value, bool icase);
 bool policy_glob_within(const char *glob, const char *value, bool host);
 
 /*
- * Where the host of a host-or-URL value is: after "scheme://" and the
- * last "user@", before ":port", "/path" or "?query" -- the whole value
- * when it is a bare name.  [*ret_start, *ret_end) indexes value.
+ * Where the host of a host-or-URL value is: after "scheme://" (one that
+ * comes before any '/', '?' or '@') and the last "user@", before ":port",
+ * "/path" or "?query" -- the whole value when it is a bare name.  [*ret_start, *ret_end) indexes value.
  */
 void policy_host_span(const char *value, size_t *ret_start, size_t *ret_end);
 

@@ -1193,6 +1193,7 @@ START_TEST(test_deny_host_spellings)
 		"prod.example.com", "PROD.example.com", "prod.example.com.",
 		"https://prod.example.com", "prod.example.com:443", "https://prod.example.com:443/x",
 		"x@prod.example.com", "https://x@PROD.example.com.:8443",
+		"prod.example.com/x://evil.net",	/* a "://" in the path is no scheme */
 	};
 	struct policy *p;
 
@@ -1203,6 +1204,25 @@ START_TEST(test_deny_host_spellings)
 
 		snprintf(scope, sizeof(scope), "{\"aud\":\"%s\"}", spellings[i]);
 		EXPECT(p, "jwt", scope, "dev", "deny deny noprod");
+	}
+	/* The host span itself: a scheme comes first. */
+	{
+		static const struct { const char *v, *host; } spans[] = {
+			{ "prod.example.com/x://evil.net", "prod.example.com" },
+			{ "https://u@a.example.com:1/x://b", "a.example.com" },
+			{ "a.example.com?x://b", "a.example.com" },
+			{ "u@a.example.com/x://b", "a.example.com" },
+			{ "svc+x://a.example.com", "a.example.com" },
+		};
+
+		for (size_t i = 0; i < N(spans); i++) {
+			size_t hs, he;
+
+			policy_host_span(spans[i].v, &hs, &he);
+			ck_assert_msg(he - hs == strlen(spans[i].host) &&
+			    strncmp(spans[i].v + hs, spans[i].host, he - hs) == 0,
+			    "%s: host '%.*s'", spans[i].v, (int)(he - hs), spans[i].v + hs);
+		}
 	}
 	/* ... and no other host. */
 	EXPECT(p, "jwt", "{\"aud\":\"https://prod.example.com.evil.net\"}", "dev", "allow allow ex");
