@@ -162,12 +162,15 @@ policy_glob_within(const char *g, const char *v, bool host)
 
 	if (strpbrk(g, "*?") == NULL)
 		return strcmp(g, v) == 0;
-	if (n > GLOB_ROW && (row = malloc(n + 1)) == NULL)
-		return false;	/* NB. fails closed: not within */
 	if (host) {
 		policy_host_span(v, &hs, &he);
+		/* NB. an empty first label (".example.com") is no name a '*' stands for. */
+		if (he > hs && v[hs] == '.')
+			return false;
 		he += strcspn(v + he, "/?");	/* and the port */
 	}
+	if (n > GLOB_ROW && (row = malloc(n + 1)) == NULL)
+		return false;	/* NB. fails closed: not within */
 #define SEP(j) (strchr(GLOB_SEPS, v[j]) != NULL || (v[j] == '.' && (j) >= hs && (j) < he))
 	/* row[j]: the glob so far matches the first j characters of v. */
 	memset(row, 0, n + 1);
