@@ -1697,8 +1697,10 @@ policy_lint(const struct policy *p,
 			 * NB. exe names the program the kernel says the caller runs:
 			 * LD_PRELOAD into it, or a binary mounted over its path in the
 			 * caller's own mount namespace, runs anything under that name.
+			 * A workspace of nothing but '/' and wildcards is every workspace.
 			 */
-			if (r->exe != NULL && all_wild(r->session) && all_wild(r->workspace) &&
+			if (r->exe != NULL && all_wild(r->session) && (r->workspace == NULL ||
+			    strspn(r->workspace, "*?/") == strlen(r->workspace)) &&
 			    r->uid < 0 && r->claims == NULL)
 				lint_say(&L, "%s: relies on 'exe' alone, and exe is not "
 				    "authentication (LD_PRELOAD into that program, or a binary "

@@ -1300,6 +1300,11 @@ START_TEST(test_lint)
 		  0, "" },
 		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/home/*\"}]}",
 		  0, "" },
+		/* a workspace of every path narrows nothing either */
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/*\"}]}",
+		  1, "relies on 'exe' alone" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/**/*\"}]}",
+		  1, "relies on 'exe' alone" },
 		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\","
 		  "\"session\":{\"claims\":{\"repository\":\"acme/x\"}}}]}", 0, "" },
 		/* deny rules are not linted: wide is their safe side */
