@@ -25,6 +25,12 @@
 
 /* kind_key.flags: the key's values name hosts or URLs ("api.example.com"). */
 #define KIND_KEY_HOST 0x1
+/*
+ * kind_key.flags: the key's value is an object of names to values
+ * ("permissions": {"contents": "write"}).  Only such a key takes sub-keys
+ * in a policy; a plain glob there stands for every name's value.
+ */
+#define KIND_KEY_NAMES 0x2
 
 /*
  * One key a canonical scope may have, and how policy compares its values.

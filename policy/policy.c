@@ -86,13 +86,14 @@ bad(struct ctx *c, const char *path, const char *fmt, ...)
 	return WRIT_EBADREQ;
 }
 
-bool
-policy_glob(const char *g, const char *v, bool icase)
+/* policy_glob over the value [v, end). */
+static bool
+glob_n(const char *g, const char *v, const char *end, bool icase)
 {
 	const char *star = NULL, *resume = NULL;
 
 	/* Classic iterative matcher: on mismatch, let the last '*' eat one more. */
-	while (*v != '\0') {
+	while (v < end) {
 		if (*g == '*') {
 			star = ++g;
 			resume = v;
@@ -110,6 +111,12 @@ policy_glob(const char *g, const char *v, bool icase)
 	return *g == '\0';
 }
 
+bool
+policy_glob(const char *g, const char *v, bool icase)
+{
+	return glob_n(g, v, v + strlen(v), icase);
+}
+
 /*
  * Characters a '*' or '?' of an allow rule or a limit does not stand for:
  * what separates a URL's scheme, user, host, port, path and query, and an
@@ -117,7 +124,8 @@ policy_glob(const char *g, const char *v, bool icase)
  * "https://attacker.net/x.example.com" nor "attacker.net@x.example.com".
  * In the host of a value at a key of hosts, '.' too: there a '*' is part
  * of one label, as in a TLS certificate ("localhost*" cannot admit
- * "localhost.attacker.net").
+ * "localhost.attacker.net"); and in its port, which has no dots
+ * ("localhost:*" cannot admit "localhost:1.attacker.net").
  */
 #define GLOB_SEPS "/@:?"
 /* Longest value glob_within matches without allocating. */
@@ -127,7 +135,11 @@ void
 policy_host_span(const char *v, size_t *ret_start, size_t *ret_end)
 {
 	const char *p = strstr(v, "://");
-	size_t start = p != NULL ? (size_t)(p - v) + 3 : 0, end;
+	size_t start = 0, end;
+
+	/* NB. a scheme comes first: in "a.example.com/x://evil.net" it is path. */
+	if (p != NULL && (size_t)(p - v) < strcspn(v, "/?@"))
+		start = (size_t)(p - v) + 3;
 
 	end = start + strcspn(v + start, "/?");
 	for (size_t i = end; i > start; i--)
@@ -150,10 +162,15 @@ policy_glob_within(const char *g, const char *v, bool host)
 
 	if (strpbrk(g, "*?") == NULL)
 		return strcmp(g, v) == 0;
+	if (host) {
+		policy_host_span(v, &hs, &he);
+		/* NB. an empty first label (".example.com") is no name a '*' stands for. */
+		if (he > hs && v[hs] == '.')
+			return false;
+		he += strcspn(v + he, "/?");	/* and the port */
+	}
 	if (n > GLOB_ROW && (row = malloc(n + 1)) == NULL)
 		return false;	/* NB. fails closed: not within */
-	if (host)
-		policy_host_span(v, &hs, &he);
 #define SEP(j) (strchr(GLOB_SEPS, v[j]) != NULL || (v[j] == '.' && (j) >= hs && (j) < he))
 	/* row[j]: the glob so far matches the first j characters of v. */
 	memset(row, 0, n + 1);
@@ -338,6 +355,16 @@ get_ttl(struct ctx *c, const json_t *obj, const char *key, const char *path,
 	return 0;
 }
 
+/* The kind whose scope key name is: k, or the first that has one when k is NULL. */
+static const struct writ_kind *
+key_kind(const struct writ_kind *k, const char *name)
+{
+	for (size_t i = 0; k == NULL && writ_kinds[i] != NULL; i++)
+		if (kinds_key(writ_kinds[i], name) != NULL)
+			return writ_kinds[i];
+	return k;
+}
+
 /*
  * The scope key called name of kind k, or of the first kind that has one
  * when k is NULL (a rule for any kind); NULL when none has it.
@@ -345,14 +372,43 @@ get_ttl(struct ctx *c, const json_t *obj, const char *key, const char *path,
 static const struct kind_key *
 scope_key(const struct writ_kind *k, const char *name)
 {
-	const struct kind_key *key;
+	return kinds_key(key_kind(k, name), name);
+}
 
-	if (k != NULL)
-		return kinds_key(k, name);
-	for (size_t i = 0; writ_kinds[i] != NULL; i++)
-		if ((key = kinds_key(writ_kinds[i], name)) != NULL)
-			return key;
-	return NULL;
+/*
+ * A plain value g (no wildcard, no domain, no claim) at key that kind k's
+ * canonicalize rewrites ("acme/x.git" is "acme/x") is never in a request,
+ * which policy sees only canonical: a rule naming it would never match --
+ * a void deny.  Refused, saying what to write.  Case aside: deny rules
+ * ignore it, and allow rules and limits only admit less.  NB. a value k
+ * refuses alone (it wants other keys beside) is not judged here.
+ */
+static int
+check_canonical(struct ctx *c, const struct writ_kind *k, const char *key, const char *g,
+    const char *path)
+{
+	char err[WRIT_ERRLEN], q[52], q2[52];
+	json_t *probe, *canon = NULL, *cv;
+	int r = 0;
+
+	if (k == NULL || strpbrk(g, "*?$") != NULL || g[0] == '.')
+		return 0;
+	if ((probe = json_pack("{ss}", key, g)) == NULL)
+		return WRIT_ENOMEM;
+	if (k->canonicalize(probe, &canon, err) == 0) {
+		cv = json_object_get(canon, key);
+		if (json_is_array(cv) && json_array_size(cv) == 1)
+			cv = json_array_get(cv, 0);
+		if (json_is_string(cv) && strcasecmp(json_string_value(cv), g) != 0) {
+			sjson_quote(q, g);
+			sjson_quote(q2, json_string_value(cv));
+			r = bad(c, path, "'%s' is never in a %s request: it is '%s'; write that",
+			    q, k->name, q2);
+		}
+	}
+	json_decref(canon);
+	json_decref(probe);
+	return r;
 }
 
 /* The levels of key, "read, write, admin", for messages. */
@@ -478,10 +534,35 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			return bad(c, sub, "no %s%s scope has this key", k ? k->name : "",
 			    k ? "" : "known");
 		if (!json_is_object(v)) {
-			if ((r = check_globs(c, v, sub, refs, kk)) < 0)
+			const struct writ_kind *vk = key_kind(k, key);
+			size_t i;
+			json_t *g;
+
+			/*
+			 * NB. refs: an allow rule.  A glob for every name there would
+			 * issue "read" of every permission -- secrets, workflows and
+			 * all -- without a prompt.
+			 */
+			if (refs != NULL && (kk->flags & KIND_KEY_NAMES))
+				return bad(c, sub, "an allow rule names each of these it "
+				    "admits, such as {\"contents\": \"read\"}");
+			if ((r = check_globs(c, v, sub, refs, kk)) < 0 ||
+			    (json_is_string(v) && (r = check_canonical(c, vk, key,
+			    json_string_value(v), sub)) < 0))
 				return r;
+			json_array_foreach(v, i, g) {
+				char item[224];
+
+				snprintf(item, sizeof(item), "%s[%zu]", sub, i);
+				if ((r = check_canonical(c, vk, key, json_string_value(g), item)) < 0)
+					return r;
+			}
 			continue;
 		}
+		/* NB. sub-keys where values are strings would never match: a void deny. */
+		if (!(kk->flags & KIND_KEY_NAMES))
+			return bad(c, sub, "its values are not objects: a glob or an array of "
+			    "globs, without sub-keys");
 		if (json_object_size(v) == 0)
 			return bad(c, sub, "must not be empty");
 		json_object_foreach(v, k2, v2) {
@@ -940,17 +1021,36 @@ policy_load(const char *ent_path, const char *user_path, struct policy **ret,
 /* --- matching --- */
 
 /*
+ * Does deny or confirm glob g name the host of v (one trailing dot
+ * dropped)?  So a deny on "prod.example.com" also catches
+ * "https://prod.example.com", "prod.example.com:443", "x@prod.example.com"
+ * and "prod.example.com." -- the same host, which an allow rule or a limit
+ * may well admit in that spelling.
+ */
+static bool
+host_touched(const char *g, const char *v)
+{
+	size_t hs, he;
+
+	policy_host_span(v, &hs, &he);
+	if (he > hs && v[he - 1] == '.')
+		he--;
+	return he > hs && glob_n(g, v + hs, v + he, true);
+}
+
+/*
  * Does glob g name request value v, a value at key (NULL: a key no kind
  * describes)?  The two directions differ, so that each errs its own way:
  *
  * TOUCH (deny, confirm) matches more: '*' crosses everything, ASCII case
- * is ignored, a domain ".example.com" matches any value that mentions
- * example.com, and a level covers every higher one ("write" touches
- * "admin").
+ * is ignored, at a key of hosts the value's host alone also counts, a
+ * domain ".example.com" matches any value that mentions example.com, and
+ * a level covers every higher one ("write" touches "admin").
  *
- * WITHIN (allow, limits) admits less: exact case, '*' and '?' never stand
- * for a separator (GLOB_SEPS; only "**" crosses them), ".example.com" is
- * example.com and its subdomains, and a level admits every lower one.
+ * WITHIN (allow, limits) admits less: exact case (but for levels, which
+ * are the kind's fixed names), '*' and '?' never stand for a separator
+ * (GLOB_SEPS; only "**" crosses them), ".example.com" is example.com and
+ * its subdomains, and a level admits every lower one.
  */
 static bool
 names(const struct kind_key *key, const char *g, const char *v, enum match_mode m)
@@ -969,15 +1069,21 @@ names(const struct kind_key *key, const char *g, const char *v, enum match_mode 
 		}
 		if (at < 0)
 			return false;
+		/*
+		 * NB. a level's case means nothing (the parser takes "WRITE" as
+		 * write), and a level has no separators: a plain glob, case ignored.
+		 */
 		for (int i = at; key->levels[i] != NULL; i++)
-			if (policy_glob_within(g, key->levels[i], false))
+			if (policy_glob(g, key->levels[i], true))
 				return true;
 		return false;
 	}
 	if (g[0] == '.' && key != NULL && (key->flags & KIND_KEY_HOST))
 		return m == TOUCH ? strcasestr(v, g + 1) != NULL : policy_domain_within(g + 1, v);
-	return m == TOUCH ? policy_glob(g, v, true) :
-	    policy_glob_within(g, v, key != NULL && (key->flags & KIND_KEY_HOST));
+	if (m == TOUCH)
+		return policy_glob(g, v, true) ||
+		    (key != NULL && (key->flags & KIND_KEY_HOST) && host_touched(g, v));
+	return policy_glob_within(g, v, key != NULL && (key->flags & KIND_KEY_HOST));
 }
 
 /* Does request value v touch pattern pv (globs; any part matching is enough)? */
@@ -1004,6 +1110,15 @@ touches(const struct kind_key *key, const json_t *pv, const json_t *v)
 				return true;
 		return false;
 	}
+	if (json_is_object(v)) {
+		const char *k;
+
+		/* A glob for the whole object ("permissions": "write"): any name's value. */
+		json_object_foreach((json_t *)v, k, x)
+			if (touches(key, pv, x))
+				return true;
+		return false;
+	}
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, x)
 			if (touches(key, pv, x))
@@ -1023,12 +1138,18 @@ within(const struct kind_key *key, const json_t *pv, const json_t *v)
 	if (json_is_object(v)) {
 		const char *k;
 
-		if (!json_is_object(pv) || json_object_size(v) == 0)
+		if (json_object_size(v) == 0)
 			return false;
-		json_object_foreach((json_t *)v, k, x)
-			if (json_object_get(pv, k) == NULL ||
-			    !within(key, json_object_get(pv, k), x))
+		json_object_foreach((json_t *)v, k, x) {
+			/*
+			 * A glob for the whole object ("permissions": "read") covers
+			 * every name's value; an object only the names it lists.
+			 */
+			const json_t *p = json_is_object(pv) ? json_object_get(pv, k) : pv;
+
+			if (p == NULL || !within(key, p, x))
 				return false;
+		}
 		return true;
 	}
 	if (json_is_array(v)) {
@@ -1068,9 +1189,22 @@ scope_within(const struct writ_kind *k, const json_t *pv, const json_t *v)
 	return true;
 }
 
+/*
+ * Does claim value v match glob g?  Deny and confirm: wide, case ignored.
+ * Allow: it must stay within g, as a scope value does.  NB. a '*' that
+ * crossed '@' or ':' would let a job on a branch named
+ * "x.yml@refs/heads/main" -- a valid ref anyone who may push can make --
+ * pass a workflow_ref glob meant for any workflow file on main.
+ */
+static bool
+claim_matches(const char *g, const char *v, enum match_mode m)
+{
+	return m == TOUCH ? policy_glob(g, v, true) : policy_glob_within(g, v, false);
+}
+
 /* Does every claim the rule names match the session's verified ones? */
 static bool
-claims_match(const json_t *rc, const json_t *claims, bool icase)
+claims_match(const json_t *rc, const json_t *claims, enum match_mode m)
 {
 	const char *k;
 	json_t *pv;
@@ -1087,10 +1221,10 @@ claims_match(const json_t *rc, const json_t *claims, bool icase)
 		if (v == NULL)
 			return false;
 		if (json_is_string(pv))
-			hit = policy_glob(json_string_value(pv), v, icase);
+			hit = claim_matches(json_string_value(pv), v, m);
 		else
 			json_array_foreach(pv, i, g)
-				hit = hit || policy_glob(json_string_value(g), v, icase);
+				hit = hit || claim_matches(json_string_value(g), v, m);
 		if (!hit)
 			return false;
 	}
@@ -1213,7 +1347,7 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 		return false;
 	if (r->uid >= 0 && (long long)q->uid != r->uid)
 		return false;
-	if (r->claims != NULL && !claims_match(r->claims, q->claims, icase))
+	if (r->claims != NULL && !claims_match(r->claims, q->claims, m))
 		return false;
 	if (m == WITHIN) {
 		const char *k;
@@ -1563,8 +1697,10 @@ policy_lint(const struct policy *p,
 			 * NB. exe names the program the kernel says the caller runs:
 			 * LD_PRELOAD into it, or a binary mounted over its path in the
 			 * caller's own mount namespace, runs anything under that name.
+			 * A workspace of nothing but '/' and wildcards is every workspace.
 			 */
-			if (r->exe != NULL && all_wild(r->session) && all_wild(r->workspace) &&
+			if (r->exe != NULL && all_wild(r->session) && (r->workspace == NULL ||
+			    strspn(r->workspace, "*?/") == strlen(r->workspace)) &&
 			    r->uid < 0 && r->claims == NULL)
 				lint_say(&L, "%s: relies on 'exe' alone, and exe is not "
 				    "authentication (LD_PRELOAD into that program, or a binary "

@@ -18,16 +18,24 @@
  *
  * Scope patterns err in the direction of their tier.  Deny and confirm
  * rules match when the request *touches* what they name, and match wide:
- * ASCII case ignored, '*' any run of characters, a domain ".example.com"
- * any value that mentions example.com, a level that level and every higher
- * one (kind.h), a key the request leaves out -- which means no restriction
- * -- as touched.  Allow rules and limits match when the request *stays
+ * ASCII case ignored, '*' any run of characters, at a key of hosts the
+ * value's host as well as the whole value ("prod.example.com" touches
+ * "https://prod.example.com:443/x"), a domain ".example.com" any value
+ * that mentions example.com, a level that level and every higher one
+ * (kind.h), a key the request leaves out -- which means no restriction --
+ * as touched.  Allow rules and limits match when the request *stays
  * within* them, and admit narrowly: exact case, '*' and '?' never standing
- * for '/', '@', ':' or '?' ("**" does) nor, in a host, for '.' (a '*' is
- * part of one label, as in a certificate), ".example.com" only example.com
- * and names ending in ".example.com", a level that level and every lower
- * one, and a key the rule or limit names must be in the request.  Session,
- * workspace, exe and claim globs are plain (policy_glob) on both sides.
+ * for '/', '@', ':' or '?' ("**" does) nor, in a host or its port, for '.'
+ * (a '*' is part of one label, as in a certificate; a port has no dots),
+ * ".example.com" only example.com and names ending in ".example.com", a
+ * level that level and every lower one, and a key the rule or limit names
+ * must be in the request.  Session,
+ * workspace and exe globs are plain (policy_glob) on both sides; claim
+ * globs too in deny and confirm rules, but in allow rules a claim must
+ * stay within its glob, as a scope value does.
+ * At a key whose value is an object of names (kind.h), a glob stands for
+ * every name's value, in deny and confirm rules and limits; an allow rule
+ * must name each ("permissions": "read" would be secrets: read too).
  *
  * CI jobs: a rule's "session" may be an object {"name": GLOB, "claims":
  * {CLAIM: GLOB | [GLOB...]}}; every claim named must match the session's
@@ -157,15 +165,16 @@ bool policy_glob(const char *glob, const char *value, bool icase);
 /*
  * Does value stay within glob (allow rules and limits)?  Exact case; '*'
  * matches any run of characters but '/', '@', ':' and '?' -- and, when
- * host, '.' within the value's host (policy_host_span) -- '?' one such
+ * host, '.' within the value's host and port (policy_host_span, then
+ * on to a '/' or '?') -- '?' one such
  * character, "**" any run at all.  False when memory runs out.
  */
 bool policy_glob_within(const char *glob, const char *value, bool host);
 
 /*
- * Where the host of a host-or-URL value is: after "scheme://" and the
- * last "user@", before ":port", "/path" or "?query" -- the whole value
- * when it is a bare name.  [*ret_start, *ret_end) indexes value.
+ * Where the host of a host-or-URL value is: after "scheme://" (one that
+ * comes before any '/', '?' or '@') and the last "user@", before ":port",
+ * "/path" or "?query" -- the whole value when it is a bare name.  [*ret_start, *ret_end) indexes value.
  */
 void policy_host_span(const char *value, size_t *ret_start, size_t *ret_end);
 

@@ -532,7 +532,7 @@ static const char *const levels[] = { "read", "write", "admin", NULL };
  */
 static const struct kind_key github_scope_keys[] = {
 	{ "repo", NULL, 0 },
-	{ "permissions", levels, 0 },
+	{ "permissions", levels, KIND_KEY_NAMES },
 	{ NULL, NULL, 0 },
 };
 

@@ -229,6 +229,27 @@ get "$I14" '{"kind":"github","scope":{"repo":"acme/x","permissions":{"contents":
 eq "a deny on contents: write covers contents: admin" "403 policy_denied no-gh-write" \
 	"$code $(jq -r '.error | "\(.code) \(.rule)"' "$T/body")"
 eq "  ... nothing issued" "$n" "$(nwrits)"
+
+# A deny on a host catches the URL, port and FQDN spellings a user allow
+# admits; a deny on "permissions": "write" covers every permission.
+put "$T/enterprise.json" '{
+  "deny": [{"id": "no-prod", "kind": "jwt", "scope": {"aud": "prod.example.com"}},
+           {"id": "no-write", "kind": "github", "scope": {"permissions": "write"}}]
+}'
+put "$T/user.json" '{"allow": [{"id": "any-example", "kind": "jwt",
+                                "scope": {"aud": ["https://*.example.com", "*.example.com:*", "*.example.com."]}}]}'
+kill -HUP "$WRITD_PID"
+wait_for sh -c "test \$(grep -c 'policy reloaded' '$T/writd.log') = 3"
+for aud in https://prod.example.com prod.example.com:443 prod.example.com.; do
+	get "$I14" "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$aud\"}}"
+	eq "enterprise deny on prod.example.com beats a user allow of $aud" "403 policy_denied no-prod" \
+		"$code $(jq -r '.error | "\(.code) \(.rule)"' "$T/body")"
+done
+get "$I14" '{"kind":"jwt","scope":{"aud":"https://api.example.com"}}'
+eq "  ... another host of the allow rule is issued without a prompt" 201 "$code"
+get "$I14" '{"kind":"github","scope":{"repo":"acme/x","permissions":{"issues":"admin"}}}'
+eq "a deny on \"permissions\": \"write\" covers issues: admin" "403 policy_denied no-write" \
+	"$code $(jq -r '.error | "\(.code) \(.rule)"' "$T/body")"
 stop_writd
 
 # Start-up refusals.
@@ -258,6 +279,9 @@ put "$T/u2.json" '{"allow": [{"kind": "jwt", "scope": {"aud": "x"}}]}'
 refuses "user allow rules where the enterprise forbids them" 'user_allow'
 put "$T/e2.json" '{"deny": [{"kind": "jwt", "scope": {"audience": "x"}}]}'
 refuses "a misspelt scope key (a deny that would never match)" 'deny\[0\].scope.audience'
+put "$T/e2.json" '{"deny": [{"kind": "jwt", "scope": {"aud": {"host": "prod"}}}]}'
+refuses "sub-keys where values are not objects (a deny that would never match)" \
+	'deny\[0\].scope.aud: its values are not objects'
 put "$T/e2.json" '{"deny": [{"kind": "gitlab"}]}'
 refuses "an unknown kind" "unknown kind 'gitlab'"
 put "$T/e2.json" '{"deny": [{"kind": "jwt", "scope": {"aud": "a[b]"}}]}'

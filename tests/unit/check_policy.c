@@ -674,6 +674,31 @@ START_TEST(test_claims_more)
 	decide_ci(p, "jwt", "grp/proj", NULL, 60, "j", NULL, &d);
 	ck_assert_int_eq(d.verdict, POLICY_ASK);
 	policy_free(p);
+	/*
+	 * An allow rule's claim globs stay within, as its scope's do: a '*'
+	 * does not cross '/', '@', ':' or '?'.  Else a job on a branch named
+	 * "x.yml@refs/heads/main" -- a valid git ref anyone who may push can
+	 * make -- would pass for a workflow on main.
+	 */
+	p = parse(NULL, "{\"allow\":[{\"id\":\"main\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"deploy\"},"
+	    "\"session\":{\"claims\":{\"workflow_ref\":\"acme/w/.github/workflows/*.yml@refs/heads/main\","
+	    "\"sub\":[\"repo:acme/*:ref:refs/heads/main\",\"repo:acme/w:environment:**\"]}}}]}");
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/main\",\"sub\":\"repo:acme/w:ref:refs/heads/main\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/x.yml@refs/heads/main\","
+	    "\"sub\":\"repo:acme/w:ref:refs/heads/main\"}", &d);
+	ck_assert_msg(d.verdict == POLICY_ASK, "a branch named x.yml@refs/heads/main: %s", d.rule);
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/main\","
+	    "\"sub\":\"repo:acme/w:ref:refs/heads/x:ref:refs/heads/main\"}", &d);
+	ck_assert_msg(d.verdict == POLICY_ASK, "a branch named x:ref:refs/heads/main: %s", d.rule);
+	decide_ci(p, "jwt", "deploy", NULL, 60, "j", "{\"workflow_ref\":"
+	    "\"acme/w/.github/workflows/ship.yml@refs/heads/main\","
+	    "\"sub\":\"repo:acme/w:environment:prod:x\"}", &d);
+	ck_assert_int_eq(d.verdict, POLICY_ALLOW);	/* "**" still crosses */
+	policy_free(p);
 	/* The example CI policy parses and does what it says. */
 	{
 		FILE *f = fopen("policy/examples/ci.json", "r");
@@ -955,6 +980,29 @@ START_TEST(test_levels)
 	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
 	    "deny deny any-write");
 	policy_free(p);
+	/*
+	 * A level in any case is that level, on every side: the parser takes
+	 * "WRITE" as one, so a limit of "READ" must not refuse read, nor an
+	 * allow of "Write" admit nothing.
+	 */
+	p = parse("{\"limits\":{\"github\":{\"permissions\":{\"contents\":\"READ\"}}},"
+	    "\"deny\":[{\"id\":\"adm\",\"kind\":\"github\",\"scope\":{\"permissions\":{\"issues\":\"Admin\"}}}]}",
+	    "{\"allow\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"Write\",\"issues\":\"WRITE\"}}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\"}}", "dev",
+	    "allow allow w");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}", "dev",
+	    "deny limits limits.github.permissions");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"issues\":\"admin\"}}", "dev",
+	    "deny deny adm");
+	policy_free(p);
+	p = parse(NULL, "{\"allow\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"Write\",\"issues\":\"WRITE\"}}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\",\"issues\":\"read\"}}",
+	    "dev", "allow allow w");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"admin\"}}", "dev",
+	    "ask default default");
+	policy_free(p);
 	/* A deny glob over levels covers the levels it names and every higher one. */
 	p = parse("{\"deny\":[{\"id\":\"w\",\"kind\":\"github\",\"scope\":{\"permissions\":{\"contents\":\"w*\"}}}]}",
 	    NULL);
@@ -972,6 +1020,9 @@ START_TEST(test_hosts)
 		{ "https://api.example.com", true },
 		{ "https://api.example.com/v1", false },		/* '*' stops at '/' */
 		{ "a.b.example.com", false },			/* one label, as in a certificate */
+		{ ".example.com", false },			/* ... not an empty one */
+		{ "https://.example.com", false },
+		{ "https://u@.example.com", false },
 		{ "https://attacker.net/x.example.com", false },
 		{ "attacker.net@x.example.com", false },
 		{ "https://attacker.net@x.example.com", false },
@@ -983,6 +1034,8 @@ START_TEST(test_hosts)
 		{ "localhost.attacker.net", false },
 		{ "localhost:8080@attacker.net", false },
 		{ "localhost:8080/x", false },
+		{ "localhost:1.attacker.net", false },		/* a port has no dots */
+		{ "user@localhost:8080.attacker.net/x", false },
 		{ "localhost-8080", true },			/* "localhost*": policy check warns */
 		{ "sub.corp.net", true },
 		{ "corp.net", true },
@@ -1049,6 +1102,139 @@ START_TEST(test_hosts)
 }
 END_TEST
 
+/*
+ * A glob where the kind's value is an object of names (github
+ * "permissions") stands for every name's value: a deny on "write" is a
+ * deny on any permission at write or above, a limit of "read" makes every
+ * permission read at most.  Before, such a deny parsed and never matched.
+ */
+START_TEST(test_names_glob)
+{
+	struct policy *p;
+
+	p = parse("{\"deny\":[{\"id\":\"no-write\",\"kind\":\"github\",\"scope\":{\"permissions\":\"write\"}}],"
+	    "\"confirm\":[{\"id\":\"t\",\"kind\":\"github\",\"mode\":\"typed\",\"scope\":{\"permissions\":[\"admin\"]}}]}",
+	    NULL);
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"admin\"}}",
+	    "dev", "deny deny no-write");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"pages\":\"write\"}}", "dev",
+	    "deny deny no-write");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"read\"}}",
+	    "dev", "ask default default");
+	policy_free(p);
+	p = parse("{\"confirm\":[{\"id\":\"t\",\"kind\":\"github\",\"mode\":\"typed\","
+	    "\"scope\":{\"permissions\":[\"admin\"]}}]}", NULL);
+	{
+		struct policy_decision d;
+
+		decide_scope(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"administration\":\"admin\"}}",
+		    "dev", &d);
+		ck_assert_msg(d.typed, "%s", said(&d));
+	}
+	policy_free(p);
+	/* As a limit: every permission within it. */
+	p = parse("{\"limits\":{\"github\":{\"permissions\":\"read\"}}}",
+	    "{\"allow\":[{\"id\":\"ro\",\"kind\":\"github\",\"scope\":{\"repo\":\"acme/*\","
+	    "\"permissions\":{\"contents\":\"write\",\"issues\":\"read\"}}}]}");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"read\",\"issues\":\"read\"}}",
+	    "dev", "allow allow ro");
+	EXPECT(p, "github", "{\"repo\":\"acme/x\",\"permissions\":{\"contents\":\"write\"}}",
+	    "dev", "deny limits limits.github.permissions");
+	policy_free(p);
+}
+END_TEST
+
+/*
+ * Sub-keys where the kind's values are not objects could never match: a
+ * deny written so would be void.  Refused, naming the key.
+ */
+START_TEST(test_names_refused)
+{
+	static const char *const texts[] = {
+		"{\"deny\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":{\"host\":\"evil\"}}}]}",
+		"{\"deny\":[{\"scope\":{\"scope\":{\"x\":\"admin\"}}}]}",
+		"{\"limits\":{\"github\":{\"repo\":{\"acme\":\"x\"}}}}",
+	};
+	/*
+	 * ... and an allow rule names each permission it issues without a
+	 * prompt: "read" of every one would be secrets, workflows and all.
+	 */
+	static const char *const allows[] = {
+		"{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"a/b\",\"permissions\":\"read\"}}]}",
+		"{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"a/b\",\"permissions\":[\"read\"]}}]}",
+		"{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"a/b\",\"permissions\":\"${claims.ref}\"}}]}",
+	};
+
+	for (size_t i = 0; i < N(allows); i++) {
+		char err[WRIT_ERRLEN] = "";
+		struct policy *p = NULL;
+
+		ck_assert_msg(policy_parse(allows[i], strlen(allows[i]), "ent", NULL, 0, "user", &p,
+		    err) < 0, "accepted %s", allows[i]);
+		ck_assert_msg(strstr(err, "allow[0].scope.permissions: an allow rule names each") != NULL,
+		    "%s: '%s'", allows[i], err);
+	}
+
+	for (size_t i = 0; i < N(texts); i++) {
+		char err[WRIT_ERRLEN] = "";
+		struct policy *p = NULL;
+
+		ck_assert_msg(policy_parse(texts[i], strlen(texts[i]), "ent", NULL, 0, "user", &p,
+		    err) < 0, "accepted %s", texts[i]);
+		ck_assert_msg(strstr(err, "values are not objects") != NULL, "%s: '%s'", texts[i], err);
+	}
+}
+END_TEST
+
+/*
+ * A deny or confirm on a host catches the other spellings of that host a
+ * looser allow rule would admit: a URL, a port, a user, a trailing dot.
+ */
+START_TEST(test_deny_host_spellings)
+{
+	static const char *const spellings[] = {
+		"prod.example.com", "PROD.example.com", "prod.example.com.",
+		"https://prod.example.com", "prod.example.com:443", "https://prod.example.com:443/x",
+		"x@prod.example.com", "https://x@PROD.example.com.:8443",
+		"prod.example.com/x://evil.net",	/* a "://" in the path is no scheme */
+	};
+	struct policy *p;
+
+	p = parse("{\"deny\":[{\"id\":\"noprod\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"prod.example.com\"}}]}",
+	    "{\"allow\":[{\"id\":\"ex\",\"kind\":\"jwt\",\"scope\":{\"aud\":[\"**\"]}}]}");
+	for (size_t i = 0; i < N(spellings); i++) {
+		char scope[128];
+
+		snprintf(scope, sizeof(scope), "{\"aud\":\"%s\"}", spellings[i]);
+		EXPECT(p, "jwt", scope, "dev", "deny deny noprod");
+	}
+	/* The host span itself: a scheme comes first. */
+	{
+		static const struct { const char *v, *host; } spans[] = {
+			{ "prod.example.com/x://evil.net", "prod.example.com" },
+			{ "https://u@a.example.com:1/x://b", "a.example.com" },
+			{ "a.example.com?x://b", "a.example.com" },
+			{ "u@a.example.com/x://b", "a.example.com" },
+			{ "svc+x://a.example.com", "a.example.com" },
+		};
+
+		for (size_t i = 0; i < N(spans); i++) {
+			size_t hs, he;
+
+			policy_host_span(spans[i].v, &hs, &he);
+			ck_assert_msg(he - hs == strlen(spans[i].host) &&
+			    strncmp(spans[i].v + hs, spans[i].host, he - hs) == 0,
+			    "%s: host '%.*s'", spans[i].v, (int)(he - hs), spans[i].v + hs);
+		}
+	}
+	/* ... and no other host. */
+	EXPECT(p, "jwt", "{\"aud\":\"https://prod.example.com.evil.net\"}", "dev", "allow allow ex");
+	EXPECT(p, "jwt", "{\"aud\":\"a.prod.example.com\"}", "dev", "allow allow ex");
+	EXPECT(p, "jwt", "{\"aud\":\"https://evil.net/prod.example.com\"}", "dev", "allow allow ex");
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(test_patterns_refused)
 {
 	static const struct { const char *text, *says; } cases[] = {
@@ -1062,6 +1248,13 @@ START_TEST(test_patterns_refused)
 		{ "{\"limits\":{\"jwt\":{\"aud\":[\".example.com.\"]}}}", "leading '.'" },
 		{ "{\"limits\":{\"jwt\":{\"aud\":[\".example.com/x\"]}}}", "leading '.'" },
 		{ "{\"limits\":{\"jwt\":{\"aud\":[\".\"]}}}", "leading '.'" },
+		/* a value the kind rewrites is never in a request: a void rule */
+		{ "{\"deny\":[{\"scope\":{\"repo\":\"acme/secret.git\"}}]}",
+		  "deny[0].scope.repo: 'acme/secret.git' is never in a github request: it is 'acme/secret'" },
+		{ "{\"deny\":[{\"kind\":\"github\",\"scope\":{\"repo\":[\"acme/a\",\"Acme/Secret.GIT\"]}}]}",
+		  "repo[1]: 'Acme/Secret.GIT' is never" },
+		{ "{\"limits\":{\"github\":{\"repo\":\"acme/x.git\"}}}", "it is 'acme/x'" },
+		{ "{\"allow\":[{\"kind\":\"github\",\"scope\":{\"repo\":\"acme/x.git\"}}]}", "it is 'acme/x'" },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -1072,6 +1265,13 @@ START_TEST(test_patterns_refused)
 		    "user", &p, err) < 0, "accepted %s", cases[i].text);
 		ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: '%s' lacks '%s'",
 		    cases[i].text, err, cases[i].says);
+	}
+	/* Case alone is no rewrite a deny misses (its globs ignore case): still fine. */
+	{
+		struct policy *p = parse("{\"deny\":[{\"id\":\"s\",\"scope\":{\"repo\":\"Acme/Secret\"}}]}", NULL);
+
+		EXPECT(p, "github", "{\"repo\":\"acme/secret.git\"}", "dev", "deny deny s");
+		policy_free(p);
 	}
 }
 END_TEST
@@ -1100,6 +1300,11 @@ START_TEST(test_lint)
 		  0, "" },
 		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/home/*\"}]}",
 		  0, "" },
+		/* a workspace of every path narrows nothing either */
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/*\"}]}",
+		  1, "relies on 'exe' alone" },
+		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\",\"workspace\":\"/**/*\"}]}",
+		  1, "relies on 'exe' alone" },
 		{ "{\"allow\":[{\"kind\":\"jwt\",\"scope\":{\"aud\":\"a\"},\"exe\":\"/x\","
 		  "\"session\":{\"claims\":{\"repository\":\"acme/x\"}}}]}", 0, "" },
 		/* deny rules are not linted: wide is their safe side */
@@ -1185,17 +1390,21 @@ START_TEST(test_property_within)
 {
 	unsigned int hits = 0;
 
-	for (int n = 0; n < 40000; n++) {
+	for (int n = 0; n < 50000; n++) {
 		char g[10], v[12];
-		bool host = randombytes_uniform(2), w;
+		bool host = randombytes_uniform(2), w, empty = false;
 		size_t hs = 0, he = 0;
 
 		rand_str(g, 1 + randombytes_uniform(8), "aa.**?/:@");
 		rand_str(v, randombytes_uniform(11), "aaaA./:@");
-		if (host)
+		if (host) {
 			policy_host_span(v, &hs, &he);
+			/* an empty first label: no wildcard stands for it */
+			empty = he > hs && v[hs] == '.' && strpbrk(g, "*?") != NULL;
+			he += strcspn(v + he, "/?");
+		}
 		w = policy_glob_within(g, v, host);
-		ck_assert_msg(w == ref_within(g, v, v, hs, host ? he : 0), "%s ~%s %s", g,
+		ck_assert_msg(w == (ref_within(g, v, v, hs, host ? he : 0) && !empty), "%s ~%s %s", g,
 		    host ? "host" : "", v);
 		if (w)
 			ck_assert_msg(policy_glob(g, v, false), "within wider than glob: %s %s", g, v);
@@ -1239,6 +1448,9 @@ policy_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_hosts);
 	tcase_add_test(tc, test_patterns_refused);
+	tcase_add_test(tc, test_names_glob);
+	tcase_add_test(tc, test_names_refused);
+	tcase_add_test(tc, test_deny_host_spellings);
 	tcase_add_test(tc, test_lint);
 	tcase_add_test(tc, test_property_within);
 	suite_add_tcase(s, tc);
