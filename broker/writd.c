@@ -107,6 +107,22 @@ set_path(char dst[PATH_MAX], const char *src)
 	return 0;
 }
 
+/*
+ * What writctl policy check warns about, on stderr at each load: the
+ * policy is in force, but admits more than it may seem to.
+ */
+static void
+policy_warn(void *arg, enum policy_layer_id layer, const char *msg)
+{
+	const struct config *c = arg;
+
+	fprintf(stderr, "writd: policy warning: %s: ", layer == POLICY_ENTERPRISE ?
+	    c->policy_enterprise : c->policy_user);
+	for (; *msg != '\0'; msg++)
+		fputc(*msg >= 0x20 && *msg < 0x7f ? *msg : '?', stderr);
+	fputc('\n', stderr);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -178,6 +194,7 @@ main(int argc, char **argv)
 	if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ? cfg.policy_user : NULL,
 	    &pol, err) < 0)
 		die("policy: %s", err);
+	(void)policy_lint(pol, policy_warn, &cfg);
 	api_set_policy(pol);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
@@ -246,6 +263,7 @@ main(int argc, char **argv)
 				fprintf(stderr, "writd: policy not reloaded, the old one stays: %s\n", err);
 				continue;
 			}
+			(void)policy_lint(pol, policy_warn, &cfg);
 			policy_free(api_set_policy(pol));
 			audit_log("policy_reloaded", NULL);
 			fprintf(stderr, "writd: policy reloaded\n");

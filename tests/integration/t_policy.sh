@@ -30,6 +30,9 @@ put "$T/user.json" '{
   ]
 }'
 start_writd || exit 1
+# writd says at load what writctl policy check would warn about.
+check "writd warns at start of an allow rule on exe alone" \
+	grep -q "writd: policy warning: $T/user.json: allow\[2\] (by-exe): relies on 'exe' alone" "$T/writd.log"
 CI=$(new_session ci-42)
 DEV=$(new_session dev)
 
