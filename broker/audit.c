@@ -192,11 +192,15 @@ save_state(uint64_t at_seq, const unsigned char at_mac[32])
 
 static void checkpoint_locked(void);
 
-/* Wait for work; a checkpoint falls due after conf.checkpoint_interval. */
+/*
+ * Wait for work: records to write, or, once the log is broken, waiters to
+ * fail (NB. not the records it will never write: that would spin).  A
+ * checkpoint falls due after conf.checkpoint_interval.
+ */
 static void
 wait_locked(void)
 {
-	while (!stopping && synced == written && (waiters == NULL || broken == false)) {
+	while (!stopping && (broken ? waiters == NULL : synced == written)) {
 		struct timespec due = { ckpt_time + conf.checkpoint_interval, 0 };
 
 		if (broken || seq == ckpt_seq) {

@@ -255,6 +255,12 @@ check "  ... SIGHUP: not rotated, saying why" grep -q 'the audit log is broken: 
 eq "  ... issuing stays off after both" 503 \
 	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after2"}}')"
 check "  ... and no file was rotated" bash -c "! ls '$T/eio-state' | grep -q '^audit-'"
+# A broken log leaves the sync thread waiting, not spinning on records it
+# will never write: writd, idle for 3 s, uses well under half a second of
+# CPU (a spinning thread takes most of a core, even on a busy machine).
+cpu() { awk '{ print $14 + $15 }' "/proc/$WRITD_PID/stat"; }
+C0=$(cpu); sleep 3; C1=$(cpu)
+check "  ... and idles: $((C1 - C0)) ticks of CPU in 3 s" test $((C1 - C0)) -lt $(($(getconf CLK_TCK) / 2))
 stop_writd
 
 # A sync failing in a rotation's batch breaks the log as any other.
