@@ -826,13 +826,20 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 			}
 			*ret_cut = true;
 		}
-		seq = f.sc.last_seq;
-		memcpy(last_mac, f.sc.last_mac, 32);
-		disk_first = f.sc.good_len > 0 ? f.first : seq + 1;
-		disk_off = f.sc.good_len;
-		return 0;
-	}
-	if (rfd >= 0)
+		if (f.sc.good_len > 0) {
+			seq = f.sc.last_seq;
+			memcpy(last_mac, f.sc.last_mac, 32);
+			disk_first = f.first;
+			disk_off = f.sc.good_len;
+			return 0;
+		}
+		/*
+		 * NB. only a torn first record (a crash in a rotation): now
+		 * empty, the file goes on from the rotated ones, not from seq 1.
+		 */
+		close(fd);
+		fd = -1;
+	} else if (rfd >= 0)
 		close(rfd);
 	rot = list_rotated(&nrot);
 	if (nrot == 0) {

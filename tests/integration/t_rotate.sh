@@ -167,6 +167,22 @@ eq "a crash mid-rotation (no audit.jsonl): writd starts a new file continuing th
 check "  ... whose rotated record says why" bash -c "head -1 '$S/audit.jsonl' | jq -e '.why == \"start\"' >/dev/null"
 check "  ... and writd says so" grep -q "writd: no audit.jsonl: the audit log goes on from $S/audit-" "$T/writd.log"
 stop_writd
+# A crash after the new file was made, in the write of its first record:
+# audit.jsonl holds only a torn line (audit.state still names the file
+# just rotated).  The torn line is cut and the chain goes on from the
+# rotated file, not from seq 1.
+restore
+OLDLAST=$(tail -1 "$S/audit.jsonl" | jq .seq)
+mv "$S/audit.jsonl" "$S/$(printf 'audit-%020d.jsonl' "$LAST")"
+printf '{"event":"rotated","seq":%d,"ti' $((OLDLAST + 1)) >"$S/audit.jsonl"
+chmod 0600 "$S/audit.jsonl"
+start_writd "$ROT" || exit 1
+"$BIN/writctl" audit verify >"$T/v"
+eq "a crash in a new file's first record: verify passes" "0 " "$? $(grep BROKEN "$T/v")"
+eq "  ... the new file continues the rotated one" "rotated $((OLDLAST + 1)) start" \
+	"$(head -1 "$S/audit.jsonl" | jq -r '"\(.event) \(.seq) \(.why)"')"
+check "  ... and writd says it cut the torn record" grep -q '"event":"recovered"' "$S/audit.jsonl"
+stop_writd
 
 # --- Checkpoints against truncation: a later checkpoint from the mirror.
 restore
