@@ -1062,6 +1062,17 @@ rotations_now(void)
 	return n;
 }
 
+static uint64_t
+synced_now(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&alock);
+	n = synced;
+	pthread_mutex_unlock(&alock);
+	return n;
+}
+
 /*
  * A rotation while verify reads the files can show a link that is not
  * broken (audit.jsonl renamed between the listing and the read): a
@@ -1096,6 +1107,8 @@ verify_once(const char *file, const char *checkpoint)
 	json_t *j = json_object(), *files = json_array(), *last_ckpt = NULL;
 	size_t nrot = 0, nfiles;
 	int64_t ck_time = 0;
+	/* NB. before the files are read: all of it must be in them. */
+	uint64_t durable = file == NULL ? synced_now() : 0;
 
 	audit_hex(pk, hex);
 	json_object_set_new(j, "public_key", json_string(hex));
@@ -1171,10 +1184,21 @@ verify_once(const char *file, const char *checkpoint)
 		}
 		if (file == NULL && i < nrot)
 			snprintf(prev_name, sizeof(prev_name), "%s", name);
-		prev_last = sc.last_seq;
-		memcpy(prev_mac, sc.last_mac, 32);
+		/* An empty audit.jsonl (a rotation's, or a crash's) ends nothing. */
+		if (len > 0) {
+			prev_last = sc.last_seq;
+			memcpy(prev_mac, sc.last_mac, 32);
+		}
 	}
 	free(rot);
+	/* Files cut or removed at the end chain still: writd knows how far it wrote. */
+	if (ok && prev_last < durable) {
+		ok = false;
+		first_bad = prev_last + 1;
+		snprintf(first_reason, sizeof(first_reason), "the log ends at seq %" PRIu64 ", but "
+		    "writd made seq %" PRIu64 " durable: records were cut off the end", prev_last,
+		    durable);
+	}
 	if (have_cp) {
 		json_object_set_new(j, "checkpoint", checkpoint_report(&cp, probed, probe_mac,
 		    prev_last, &cp_ok));

@@ -116,6 +116,22 @@ sed -i '5s/"event"/"evEnt"/' "$S/${R[1]}"
 bad_verify "a record altered in a rotated file: writd starts, verify names it" \
 	"BROKEN at record $(($(head -1 "$T/good-state/${R[1]}" | jq .seq) + 4)): ${R[1]}: the mac does not match"
 
+# The end of the log removed while writd runs: the files left still chain,
+# but writd knows how far its log was durable.
+restore
+start_writd "$ROT" || exit 1
+SOCK=$(new_session cut)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=cut >/dev/null
+: >"$S/audit.jsonl"
+"$BIN/writctl" audit verify >"$T/v"
+eq "audit.jsonl emptied under writd: verify fails" 1 "$?"
+check "  ... saying records were cut off the end" \
+	grep -q "^audit log BROKEN at record $(($(head -1 "$T/good-state/audit.jsonl" | jq .seq))): .*writd made seq [0-9]* durable: records were cut off the end" "$T/v"
+rm "$S"/audit-*.jsonl "$S/audit.jsonl"
+"$BIN/writctl" audit verify >"$T/v"
+eq "  ... every file removed: verify fails" "1 1" "$? $(grep -c "writd made seq [0-9]* durable" "$T/v")"
+stop_writd
+
 # --- Fast start: only what follows the last durable point is read.
 restore
 sed -i '2s/"event"/"evEnt"/' "$S/audit.jsonl"
