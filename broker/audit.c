@@ -885,6 +885,11 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
 		return WRIT_EINTERNAL;
 	}
+	/* NB. a synced record in a file whose name is not is lost all the same. */
+	if (fsync(dir_fd) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: cannot sync the directory: %s", dir, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
 	disk_first = seq + 1;
 	disk_off = 0;
 	return 0;

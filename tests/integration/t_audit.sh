@@ -263,6 +263,21 @@ C0=$(cpu); sleep 3; C1=$(cpu)
 check "  ... and idles: $((C1 - C0)) ticks of CPU in 3 s" test $((C1 - C0)) -lt $(($(getconf CLK_TCK) / 2))
 stop_writd
 
+# A new audit.jsonl is durable by name too (its directory synced) before
+# writd takes requests: with syncs failing, writd does not start.
+mkdir -m 0700 "$T/dir-state"
+STATE=$T/dir-state start_writd || exit 1
+stop_writd
+rm "$T/dir-state/audit.jsonl" "$T/dir-state/audit.state"
+touch "$T/dirfail"
+STATE=$T/dir-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/dirfail ASAN_OPTIONS=$ASAN_SHIM \
+	timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/dir-state" \
+	--config "$T/config.json" --enterprise-policy "$T/enterprise.json" \
+	--policy "$T/user.json" 2>"$T/err"
+eq "a new audit.jsonl whose directory cannot be synced: writd refuses to start" "1 1" \
+	"$? $(grep -c "$T/dir-state: cannot sync the directory" "$T/err")"
+rm -f "$T/dirfail"
+
 # A sync failing in a rotation's batch breaks the log as any other.
 mkdir -m 0700 "$T/eio2-state"
 STATE=$T/eio2-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/eio2 ASAN_OPTIONS=$ASAN_SHIM \
