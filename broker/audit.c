@@ -1246,14 +1246,15 @@ audit_tail(unsigned int n, const char *session, uint64_t after)
 	json_t *out = json_array();
 	uint64_t *rot = NULL;
 	size_t nrot = 0;
-	struct stat st;
+	struct stat st, cur = { 0 };
 	int tfd;
 
 	if (t.records == NULL || out == NULL)
 		goto out;
-	if ((tfd = open_ours("audit.jsonl", &st, err)) >= 0) {
+	if ((tfd = open_ours(CUR_NAME, &st, err)) >= 0) {
 		(void)logtail_read(tfd, st.st_size, &t);
 		close(tfd);
+		cur = st;
 	}
 	if (t.want > 0 && t.scan_left > 0)
 		rot = list_rotated(&nrot);
@@ -1261,6 +1262,11 @@ audit_tail(unsigned int n, const char *session, uint64_t after)
 		audit_rotated_name(rot[i - 1], name);
 		if ((tfd = open_ours(name, &st, err)) < 0)
 			break;	/* moved away meanwhile: the tail ends there */
+		/* NB. rotated since it was read as audit.jsonl: read once. */
+		if (st.st_ino == cur.st_ino && st.st_dev == cur.st_dev) {
+			close(tfd);
+			continue;
+		}
 		(void)logtail_read(tfd, st.st_size, &t);
 		close(tfd);
 	}
