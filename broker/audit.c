@@ -81,7 +81,12 @@ static uint64_t file_first;	/* the first seq of the file appends go to */
 static uint64_t file_bytes;	/* its size once the pending records are in */
 static uint64_t ckpt_seq;	/* the last checkpoint's seq (or the start's) */
 static time_t ckpt_time;	/* ... and when */
-static uint64_t rotations;	/* batches taken with a rotation, for verify */
+/*
+ * Odd while the sync thread moves files (from taking a batch with a
+ * rotation until it is written or failed), then even again: verify
+ * looks again when a move began or was under way while it read.
+ */
+static uint64_t rotations;
 /* The sync thread's alone once it runs: the open file, its first seq, size. */
 static int fd = -1, dir_fd = -1, state_fd = -1;
 static uint64_t disk_first, disk_off;
@@ -247,7 +252,7 @@ sync_main(void *arg)
 		batch_len = pend_len;
 		cap = pend_cap;
 		nparts = nsplits;
-		rotations += nparts > 0;
+		rotations += nparts > 0;	/* odd: files move */
 		memcpy(parts, splits, nparts * sizeof(parts[0]));
 		nsplits = 0;
 		pend = spare;
@@ -282,6 +287,7 @@ sync_main(void *arg)
 		}
 		pthread_mutex_lock(&alock);
 		sync_began.tv_sec = 0;
+		rotations += nparts > 0;	/* even again: moved (or failed) */
 		spare = batch;
 		spare_cap = cap;
 		if (r != 0) {
@@ -1081,7 +1087,8 @@ synced_now(void)
 /*
  * A rotation while verify reads the files can show a link that is not
  * broken (audit.jsonl renamed between the listing and the read): a
- * failure seen across one is checked again, a few times.
+ * failure seen across one, or while one was under way when verify
+ * began, is checked again, a few times.
  */
 json_t *
 audit_verify(const char *file, const char *checkpoint)
@@ -1094,7 +1101,7 @@ audit_verify(const char *file, const char *checkpoint)
 		json_decref(j);
 		j = verify_once(file, checkpoint);
 		if (json_is_true(json_object_get(j, "ok")) || file != NULL ||
-		    rotations_now() == before)
+		    (before % 2 == 0 && rotations_now() == before))
 			break;
 	}
 	return j;

@@ -113,3 +113,25 @@ admin "/v1/audit?tail=1000&after=$((last - 3))" >"$T/atail"
 eq "after=SEQ: only the 3 records newer than it" "$((last - 2)) $((last - 1)) $last" \
 	"$(jq -r '[.records[].seq] | map(tostring) | join(" ")' "$T/atail")"
 stop_writd
+
+# verify while a rotation moves the files under it: it listed them before
+# the rename, and reads an audit.jsonl that is already the new one.  That
+# is no broken link, and verify must see the rotation and look again.  The
+# sync is held (syncfault.so) once the rotation's batch is taken, before
+# the rename; verify starts, and while it reads the 40 MiB rotated file
+# first, the sync goes on and renames.
+SHIM=$BIN/syncfault.so
+ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hang WRIT_TEST_SYNC_LOG=$T/sync.log \
+	ASAN_OPTIONS=$ASAN_SHIM start_writd || exit 1
+touch "$T/hang"
+"$BIN/writctl" audit rotate >/dev/null
+wait_for grep -q held "$T/sync.log"
+"$BIN/writctl" audit verify >"$T/mv" 2>&1 &
+V=$!
+sleep 0.1
+rm -f "$T/hang"
+wait "$V"
+eq "audit verify while a rotation renames the files under it: passes" "0 " \
+	"$? $(grep BROKEN "$T/mv")"
+stop_writd
