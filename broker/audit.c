@@ -81,7 +81,12 @@ static uint64_t file_first;	/* the first seq of the file appends go to */
 static uint64_t file_bytes;	/* its size once the pending records are in */
 static uint64_t ckpt_seq;	/* the last checkpoint's seq (or the start's) */
 static time_t ckpt_time;	/* ... and when */
-static uint64_t rotations;	/* batches taken with a rotation, for verify */
+/*
+ * Odd while the sync thread moves files (from taking a batch with a
+ * rotation until it is written or failed), then even again: verify
+ * looks again when a move began or was under way while it read.
+ */
+static uint64_t rotations;
 /* The sync thread's alone once it runs: the open file, its first seq, size. */
 static int fd = -1, dir_fd = -1, state_fd = -1;
 static uint64_t disk_first, disk_off;
@@ -192,11 +197,15 @@ save_state(uint64_t at_seq, const unsigned char at_mac[32])
 
 static void checkpoint_locked(void);
 
-/* Wait for work; a checkpoint falls due after conf.checkpoint_interval. */
+/*
+ * Wait for work: records to write, or, once the log is broken, waiters to
+ * fail (NB. not the records it will never write: that would spin).  A
+ * checkpoint falls due after conf.checkpoint_interval.
+ */
 static void
 wait_locked(void)
 {
-	while (!stopping && synced == written && (waiters == NULL || broken == false)) {
+	while (!stopping && (broken ? waiters == NULL : synced == written)) {
 		struct timespec due = { ckpt_time + conf.checkpoint_interval, 0 };
 
 		if (broken || seq == ckpt_seq) {
@@ -243,7 +252,7 @@ sync_main(void *arg)
 		batch_len = pend_len;
 		cap = pend_cap;
 		nparts = nsplits;
-		rotations += nparts > 0;
+		rotations += nparts > 0;	/* odd: files move */
 		memcpy(parts, splits, nparts * sizeof(parts[0]));
 		nsplits = 0;
 		pend = spare;
@@ -278,6 +287,7 @@ sync_main(void *arg)
 		}
 		pthread_mutex_lock(&alock);
 		sync_began.tv_sec = 0;
+		rotations += nparts > 0;	/* even again: moved (or failed) */
 		spare = batch;
 		spare_cap = cap;
 		if (r != 0) {
@@ -822,13 +832,20 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 			}
 			*ret_cut = true;
 		}
-		seq = f.sc.last_seq;
-		memcpy(last_mac, f.sc.last_mac, 32);
-		disk_first = f.sc.good_len > 0 ? f.first : seq + 1;
-		disk_off = f.sc.good_len;
-		return 0;
-	}
-	if (rfd >= 0)
+		if (f.sc.good_len > 0) {
+			seq = f.sc.last_seq;
+			memcpy(last_mac, f.sc.last_mac, 32);
+			disk_first = f.first;
+			disk_off = f.sc.good_len;
+			return 0;
+		}
+		/*
+		 * NB. only a torn first record (a crash in a rotation): now
+		 * empty, the file goes on from the rotated ones, not from seq 1.
+		 */
+		close(fd);
+		fd = -1;
+	} else if (rfd >= 0)
 		close(rfd);
 	rot = list_rotated(&nrot);
 	if (nrot == 0) {
@@ -872,6 +889,11 @@ resume(const struct audit_state *st, bool *ret_cut, uint64_t *ret_cont, char err
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, WRIT_ERRLEN, "%s: %s", path, strerror(errno));
+		return WRIT_EINTERNAL;
+	}
+	/* NB. a synced record in a file whose name is not is lost all the same. */
+	if (fsync(dir_fd) != 0) {
+		snprintf(err, WRIT_ERRLEN, "%s: cannot sync the directory: %s", dir, strerror(errno));
 		return WRIT_EINTERNAL;
 	}
 	disk_first = seq + 1;
@@ -1051,10 +1073,22 @@ rotations_now(void)
 	return n;
 }
 
+static uint64_t
+synced_now(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&alock);
+	n = synced;
+	pthread_mutex_unlock(&alock);
+	return n;
+}
+
 /*
  * A rotation while verify reads the files can show a link that is not
  * broken (audit.jsonl renamed between the listing and the read): a
- * failure seen across one is checked again, a few times.
+ * failure seen across one, or while one was under way when verify
+ * began, is checked again, a few times.
  */
 json_t *
 audit_verify(const char *file, const char *checkpoint)
@@ -1067,7 +1101,7 @@ audit_verify(const char *file, const char *checkpoint)
 		json_decref(j);
 		j = verify_once(file, checkpoint);
 		if (json_is_true(json_object_get(j, "ok")) || file != NULL ||
-		    rotations_now() == before)
+		    (before % 2 == 0 && rotations_now() == before))
 			break;
 	}
 	return j;
@@ -1085,6 +1119,8 @@ verify_once(const char *file, const char *checkpoint)
 	json_t *j = json_object(), *files = json_array(), *last_ckpt = NULL;
 	size_t nrot = 0, nfiles;
 	int64_t ck_time = 0;
+	/* NB. before the files are read: all of it must be in them. */
+	uint64_t durable = file == NULL ? synced_now() : 0;
 
 	audit_hex(pk, hex);
 	json_object_set_new(j, "public_key", json_string(hex));
@@ -1160,10 +1196,21 @@ verify_once(const char *file, const char *checkpoint)
 		}
 		if (file == NULL && i < nrot)
 			snprintf(prev_name, sizeof(prev_name), "%s", name);
-		prev_last = sc.last_seq;
-		memcpy(prev_mac, sc.last_mac, 32);
+		/* An empty audit.jsonl (a rotation's, or a crash's) ends nothing. */
+		if (len > 0) {
+			prev_last = sc.last_seq;
+			memcpy(prev_mac, sc.last_mac, 32);
+		}
 	}
 	free(rot);
+	/* Files cut or removed at the end chain still: writd knows how far it wrote. */
+	if (ok && prev_last < durable) {
+		ok = false;
+		first_bad = prev_last + 1;
+		snprintf(first_reason, sizeof(first_reason), "the log ends at seq %" PRIu64 ", but "
+		    "writd made seq %" PRIu64 " durable: records were cut off the end", prev_last,
+		    durable);
+	}
 	if (have_cp) {
 		json_object_set_new(j, "checkpoint", checkpoint_report(&cp, probed, probe_mac,
 		    prev_last, &cp_ok));
@@ -1206,14 +1253,15 @@ audit_tail(unsigned int n, const char *session, uint64_t after)
 	json_t *out = json_array();
 	uint64_t *rot = NULL;
 	size_t nrot = 0;
-	struct stat st;
+	struct stat st, cur = { 0 };
 	int tfd;
 
 	if (t.records == NULL || out == NULL)
 		goto out;
-	if ((tfd = open_ours("audit.jsonl", &st, err)) >= 0) {
+	if ((tfd = open_ours(CUR_NAME, &st, err)) >= 0) {
 		(void)logtail_read(tfd, st.st_size, &t);
 		close(tfd);
+		cur = st;
 	}
 	if (t.want > 0 && t.scan_left > 0)
 		rot = list_rotated(&nrot);
@@ -1221,6 +1269,11 @@ audit_tail(unsigned int n, const char *session, uint64_t after)
 		audit_rotated_name(rot[i - 1], name);
 		if ((tfd = open_ours(name, &st, err)) < 0)
 			break;	/* moved away meanwhile: the tail ends there */
+		/* NB. rotated since it was read as audit.jsonl: read once. */
+		if (st.st_ino == cur.st_ino && st.st_dev == cur.st_dev) {
+			close(tfd);
+			continue;
+		}
 		(void)logtail_read(tfd, st.st_size, &t);
 		close(tfd);
 	}

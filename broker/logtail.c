@@ -116,15 +116,19 @@ logtail_read(int fd, off_t end, struct logtail *t)
 		}
 		pos -= (off_t)len;
 		e = buf + cap;		/* data is [start, e) */
-		if (tail) {
-			/* What follows the last newline is still being written. */
+		if (tail || skipping) {
+			/*
+			 * What follows the last newline is still being written,
+			 * or the rest of a line too long to keep (NB. none when
+			 * that line began where the block ends).
+			 */
 			while (e > start && e[-1] != '\n')
 				e--;
 			if (e == start) {
 				have = 0;
 				continue;
 			}
-			tail = false;
+			tail = skipping = false;
 		}
 		/* e[-1] is a newline: the lines ending there, backwards. */
 		for (;;) {
@@ -132,9 +136,7 @@ logtail_read(int fd, off_t end, struct logtail *t)
 				;
 			if (q == start && pos > 0)
 				break;		/* its beginning is further back */
-			if (skipping)
-				skipping = false;	/* the end of a long line: dropped */
-			else if (!line(t, q, (size_t)(e - 1 - q)))
+			if (!line(t, q, (size_t)(e - 1 - q)))
 				goto out;
 			e = q;
 			if (e == start)

@@ -255,7 +255,28 @@ check "  ... SIGHUP: not rotated, saying why" grep -q 'the audit log is broken: 
 eq "  ... issuing stays off after both" 503 \
 	"$(status "$SOCK" POST /v1/writs '{"kind":"jwt","scope":{"aud":"after2"}}')"
 check "  ... and no file was rotated" bash -c "! ls '$T/eio-state' | grep -q '^audit-'"
+# A broken log leaves the sync thread waiting, not spinning on records it
+# will never write: writd, idle for 3 s, uses well under half a second of
+# CPU (a spinning thread takes most of a core, even on a busy machine).
+cpu() { awk '{ print $14 + $15 }' "/proc/$WRITD_PID/stat"; }
+C0=$(cpu); sleep 3; C1=$(cpu)
+check "  ... and idles: $((C1 - C0)) ticks of CPU in 3 s" test $((C1 - C0)) -lt $(($(getconf CLK_TCK) / 2))
 stop_writd
+
+# A new audit.jsonl is durable by name too (its directory synced) before
+# writd takes requests: with syncs failing, writd does not start.
+mkdir -m 0700 "$T/dir-state"
+STATE=$T/dir-state start_writd || exit 1
+stop_writd
+rm "$T/dir-state/audit.jsonl" "$T/dir-state/audit.state"
+touch "$T/dirfail"
+STATE=$T/dir-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/dirfail ASAN_OPTIONS=$ASAN_SHIM \
+	timeout 10 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/dir-state" \
+	--config "$T/config.json" --enterprise-policy "$T/enterprise.json" \
+	--policy "$T/user.json" 2>"$T/err"
+eq "a new audit.jsonl whose directory cannot be synced: writd refuses to start" "1 1" \
+	"$? $(grep -c "$T/dir-state: cannot sync the directory" "$T/err")"
+rm -f "$T/dirfail"
 
 # A sync failing in a rotation's batch breaks the log as any other.
 mkdir -m 0700 "$T/eio2-state"

@@ -84,6 +84,18 @@ eq "the session has 20 records to find" 20 "$(wc -l <"$T/swant")"
 eq "a session's tail: its last 20 records (within the last 64 MiB)" "$(md5sum <"$T/swant")" \
 	"$(jq -c '.records[] | del(.mac)' "$T/stail" 2>/dev/null | md5sum)"
 
+# A rotation while a tail reads audit.jsonl: the file it read is then
+# also the newest rotated one, and must not be read twice.  A session's
+# tail with n large reads all 40 MiB (~70 ms here): the rotation lands
+# within it (else this passes without showing anything).
+admin "/v1/audit?tail=100000&session=$SID" >"$T/race" &
+R=$!
+sleep 0.02
+"$BIN/writctl" audit rotate >/dev/null
+wait "$R"
+eq "a rotation under a running tail: no record twice" 0 \
+	"$(jq '[.records[].seq] | length - (unique | length)' "$T/race")"
+
 # Across a rotation: the tail goes on into the rotated file, newest first,
 # and a follower's "after" gives only what is newer.
 "$BIN/writctl" audit rotate >/dev/null
@@ -100,4 +112,26 @@ last=$(jq '.records[-1].seq' "$T/rtail")
 admin "/v1/audit?tail=1000&after=$((last - 3))" >"$T/atail"
 eq "after=SEQ: only the 3 records newer than it" "$((last - 2)) $((last - 1)) $last" \
 	"$(jq -r '[.records[].seq] | map(tostring) | join(" ")' "$T/atail")"
+stop_writd
+
+# verify while a rotation moves the files under it: it listed them before
+# the rename, and reads an audit.jsonl that is already the new one.  That
+# is no broken link, and verify must see the rotation and look again.  The
+# sync is held (syncfault.so) once the rotation's batch is taken, before
+# the rename; verify starts, and while it reads the 40 MiB rotated file
+# first, the sync goes on and renames.
+SHIM=$BIN/syncfault.so
+ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hang WRIT_TEST_SYNC_LOG=$T/sync.log \
+	ASAN_OPTIONS=$ASAN_SHIM start_writd || exit 1
+touch "$T/hang"
+"$BIN/writctl" audit rotate >/dev/null
+wait_for grep -q held "$T/sync.log"
+"$BIN/writctl" audit verify >"$T/mv" 2>&1 &
+V=$!
+sleep 0.1
+rm -f "$T/hang"
+wait "$V"
+eq "audit verify while a rotation renames the files under it: passes" "0 " \
+	"$? $(grep BROKEN "$T/mv")"
 stop_writd

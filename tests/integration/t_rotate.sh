@@ -116,6 +116,22 @@ sed -i '5s/"event"/"evEnt"/' "$S/${R[1]}"
 bad_verify "a record altered in a rotated file: writd starts, verify names it" \
 	"BROKEN at record $(($(head -1 "$T/good-state/${R[1]}" | jq .seq) + 4)): ${R[1]}: the mac does not match"
 
+# The end of the log removed while writd runs: the files left still chain,
+# but writd knows how far its log was durable.
+restore
+start_writd "$ROT" || exit 1
+SOCK=$(new_session cut)
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=cut >/dev/null
+: >"$S/audit.jsonl"
+"$BIN/writctl" audit verify >"$T/v"
+eq "audit.jsonl emptied under writd: verify fails" 1 "$?"
+check "  ... saying records were cut off the end" \
+	grep -q "^audit log BROKEN at record $(($(head -1 "$T/good-state/audit.jsonl" | jq .seq))): .*writd made seq [0-9]* durable: records were cut off the end" "$T/v"
+rm "$S"/audit-*.jsonl "$S/audit.jsonl"
+"$BIN/writctl" audit verify >"$T/v"
+eq "  ... every file removed: verify fails" "1 1" "$? $(grep -c "writd made seq [0-9]* durable" "$T/v")"
+stop_writd
+
 # --- Fast start: only what follows the last durable point is read.
 restore
 sed -i '2s/"event"/"evEnt"/' "$S/audit.jsonl"
@@ -166,6 +182,22 @@ start_writd "$ROT" || exit 1
 eq "a crash mid-rotation (no audit.jsonl): writd starts a new file continuing the last" 0 "$?"
 check "  ... whose rotated record says why" bash -c "head -1 '$S/audit.jsonl' | jq -e '.why == \"start\"' >/dev/null"
 check "  ... and writd says so" grep -q "writd: no audit.jsonl: the audit log goes on from $S/audit-" "$T/writd.log"
+stop_writd
+# A crash after the new file was made, in the write of its first record:
+# audit.jsonl holds only a torn line (audit.state still names the file
+# just rotated).  The torn line is cut and the chain goes on from the
+# rotated file, not from seq 1.
+restore
+OLDLAST=$(tail -1 "$S/audit.jsonl" | jq .seq)
+mv "$S/audit.jsonl" "$S/$(printf 'audit-%020d.jsonl' "$LAST")"
+printf '{"event":"rotated","seq":%d,"ti' $((OLDLAST + 1)) >"$S/audit.jsonl"
+chmod 0600 "$S/audit.jsonl"
+start_writd "$ROT" || exit 1
+"$BIN/writctl" audit verify >"$T/v"
+eq "a crash in a new file's first record: verify passes" "0 " "$? $(grep BROKEN "$T/v")"
+eq "  ... the new file continues the rotated one" "rotated $((OLDLAST + 1)) start" \
+	"$(head -1 "$S/audit.jsonl" | jq -r '"\(.event) \(.seq) \(.why)"')"
+check "  ... and writd says it cut the torn record" grep -q '"event":"recovered"' "$S/audit.jsonl"
 stop_writd
 
 # --- Checkpoints against truncation: a later checkpoint from the mirror.

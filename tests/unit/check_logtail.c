@@ -127,6 +127,36 @@ START_TEST(test_tail)
 }
 END_TEST
 
+/*
+ * A line longer than any record that begins exactly where a block does
+ * (one or two blocks long): the record before it is still found.
+ */
+START_TEST(test_long_line_on_block)
+{
+	for (size_t blocks = 1; blocks <= 2; blocks++) {
+		char file[] = "/tmp/check_logtail.XXXXXX";
+		int fd = mkstemp(file);
+		size_t long_len = blocks * WRIT_LOGTAIL_BLOCK - 1;
+		char *x = malloc(long_len);
+		struct logtail t = { .want = 5, .max_line = 8192, .records = json_array() };
+
+		ck_assert_int_ge(fd, 0);
+		memset(x, 'x', long_len);
+		ck_assert_int_eq(write(fd, "{\"seq\":1}\n", 10), 10);
+		ck_assert_int_eq(write(fd, x, long_len), (ssize_t)long_len);
+		ck_assert_int_eq(write(fd, "\n", 1), 1);
+		ck_assert_int_eq(logtail_read(fd, (off_t)(10 + long_len + 1), &t), 0);
+		ck_assert_uint_eq(json_array_size(t.records), 1);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(t.records, 0),
+		    "seq")), 1);
+		json_decref(t.records);
+		close(fd);
+		unlink(file);
+		free(x);
+	}
+}
+END_TEST
+
 Suite *
 logtail_suite(void)
 {
@@ -134,6 +164,7 @@ logtail_suite(void)
 	TCase *tc = tcase_create("read");
 
 	tcase_add_test(tc, test_tail);
+	tcase_add_test(tc, test_long_line_on_block);
 	suite_add_tcase(s, tc);
 	return s;
 }
