@@ -1129,28 +1129,40 @@ cmd_secret(int argc, char **argv)
 	return 2;
 }
 
-/* The last checkpoint line in FILE (a syslog extract), for verify. */
+/*
+ * The checkpoint line in FILE (a syslog extract) that signs the furthest
+ * point, for verify: an older genuine line, replayed into syslog later,
+ * must not hide a truncation that a newer one shows.  (A forged line with
+ * a far point fails its signature check, loudly.)
+ */
 static char *
 read_checkpoint(const char *file)
 {
 	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-	char line[16384], *last = NULL;
+	char line[16384], *best = NULL, *at;
+	unsigned long long seq, best_seq = 0;
 
 	if (f == NULL) {
 		fprintf(stderr, "writctl: %s: %s\n", file, strerror(errno));
 		return NULL;
 	}
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, "\"event\":\"checkpoint\"") != NULL) {
-			free(last);
-			last = strdup(line);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, "\"event\":\"checkpoint\"") == NULL)
+			continue;
+		at = strstr(line, "\"at_seq\":");
+		seq = at != NULL ? strtoull(at + 9, NULL, 10) : 0;
+		if (best == NULL || seq >= best_seq) {
+			free(best);
+			best = strdup(line);
+			best_seq = seq;
 		}
+	}
 	if (f != stdin)
 		fclose(f);
-	if (last == NULL)
+	if (best == NULL)
 		fprintf(stderr, "writctl: %s holds no checkpoint record (a line with "
 		    "\"event\":\"checkpoint\")\n", file);
-	return last;
+	return best;
 }
 
 static void

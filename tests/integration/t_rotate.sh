@@ -221,6 +221,13 @@ eq "records cut off the end (audit.state too): the chain alone still verifies" 0
 "$BIN/writctl" audit verify --checkpoint "$T/mirror.log" >"$T/v"
 eq "  ... but not against the later checkpoint: truncation reported" 1 "$?"
 check "  ... naming where" grep -q "TRUNCATED: the log ends at seq [0-9]*, but the signed checkpoint shows seq $((CKSEQ - 1)) was written" "$T/v"
+# An older genuine checkpoint replayed into syslog after the later one:
+# the furthest point still counts.
+OLD=$(grep '"event":"checkpoint"' "$T/good-state/audit.jsonl" | tail -2 | head -1)
+{ cat "$T/mirror.log"; printf '<86>Nov 29 00:00:01 writd[42]: %s\n' "$OLD"; } >"$T/replay.log"
+"$BIN/writctl" audit verify --checkpoint "$T/replay.log" >"$T/v"
+eq "  ... and with an older checkpoint replayed after it in syslog" 1 "$?"
+check "  ... still naming the later one" grep -q "TRUNCATED: .* shows seq $((CKSEQ - 1)) was written" "$T/v"
 # Forged: a flipped signature, and a claim moved to another seq.
 sig=$(jq -r .sig <<<"$CK")
 flip=$(printf '%s' "${sig:0:1}" | tr '0-9a-f' '1-9a-f0')
