@@ -11,6 +11,7 @@
 #include "approval.h"
 #include "approver.h"
 #include "audit.h"
+#include "core.h"
 #include "errors.h"
 #include "server.h"
 #include "session.h"

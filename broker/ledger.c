@@ -13,6 +13,7 @@
 
 #include "approval.h"
 #include "audit.h"
+#include "core.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "ledger.h"

@@ -21,6 +21,7 @@
 #include "approval.h"
 #include "approver.h"
 #include "audit.h"
+#include "core.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "peer.h"
@@ -56,9 +57,6 @@
  */
 #define MHD_LIMIT(max_conns) ((max_conns) * 2 + WRIT_HTTP_THREADS + 16)
 
-pthread_mutex_t writd_lock = PTHREAD_MUTEX_INITIALIZER;
-const struct config *writd_cfg;
-
 struct listener {
 	int fd;
 	char tag[33];			/* session id, or "admin" */
@@ -87,30 +85,6 @@ static unsigned int nlinger;
 /* The 503s a refused connection gets, whole HTTP responses. */
 static char busy_session[512], busy_global[512];
 static size_t busy_session_len, busy_global_len;
-
-int64_t
-now_real(void)
-{
-	return (int64_t)time(NULL);
-}
-
-int64_t
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
-void
-random_id(char out[33])
-{
-	unsigned char b[16];
-
-	randombytes_buf(b, sizeof(b));
-	sodium_bin2hex(out, 33, b, sizeof(b));
-}
 
 static enum MHD_Result
 queue(struct MHD_Connection *c, unsigned int status, json_t *body, int retry_after)
@@ -765,7 +739,6 @@ server_start(const struct config *cfg, char err[WRIT_ERRLEN])
 	struct rlimit rl;
 	rlim_t need;
 
-	writd_cfg = cfg;
 	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
 		linger[i].fd = -1;
 	if (busy_reply("this session has too many open connections "

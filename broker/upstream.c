@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "core.h"
 #include "errors.h"
 #include "ledger.h"
 #include "server.h"

@@ -23,6 +23,7 @@
 #include "api.h"
 #include "approval.h"
 #include "config.h"
+#include "core.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "server.h"
@@ -229,6 +230,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	writd_cfg = &cfg;
 	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
 		die("%s", err);
 	/* ci.issuers: their JWKS thread; a bad jwks_file stops writd here. */
