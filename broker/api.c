@@ -161,7 +161,7 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 		r = WRIT_ECLOSED;
 	else if ((r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep)) == 0)
 		/* The reaper ends it at its expiry, and closes the key page soon. */
-		approval_kick_at(expires < issued + 1 ? expires : issued + 1);
+		core_kick_at(expires < issued + 1 ? expires : issued + 1);
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
 		/* Minted for a session that closed meanwhile: it must not live on. */
@@ -771,7 +771,7 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		    "uid", s->for_uid ? json_integer(s->uid) : json_null())));
 		/* The reaper closes it when its identity token runs out. */
 		if (s->expires_at > 0)
-			approval_kick_at(s->expires_at);
+			core_kick_at(s->expires_at);
 	}
 	pthread_mutex_unlock(&writd_lock);
  out:

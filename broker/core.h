@@ -1,7 +1,8 @@
 /*
  * core.h - what every part of writd shares: the global lock, the
- * configuration, the clocks and random ids.  Nothing here knows of HTTP,
- * sessions or writs; every broker module may include it.
+ * configuration, the clocks, random ids and the reaper's alarm.  Nothing
+ * here knows of HTTP, sessions or writs; every broker module may include
+ * it.
  *
  * Lock order, for the whole daemon.  A lock may be held while taking one
  * to its right on a line, never the other way round:
@@ -48,8 +49,11 @@
 #include "config.h"
 
 extern pthread_mutex_t writd_lock;
-/* The configuration in force, set once at start (writd.c) before any thread. */
+/* The configuration in force: set by core_init, read-only after. */
 extern const struct config *writd_cfg;
+
+/* Set writd_cfg and make the alarm; once, at start, before any thread. */
+void core_init(const struct config *cfg);
 
 /* Wall clock and monotonic clock, in seconds. */
 int64_t now_real(void);
@@ -57,5 +61,17 @@ int64_t now_mono(void);
 
 /* 128 random bits as 32 lowercase hex digits. */
 void random_id(char out[33]);
+
+/*
+ * The reaper's alarm.  The reaper (reaper.c) naps on it; a module that
+ * makes a deadline rings it, so the modules the reaper calls need not
+ * know the reaper.  All three: lock held.
+ */
+/* Wake the reaper now. */
+void core_kick(void);
+/* Wake it if wall-clock time when is sooner than it planned to look. */
+void core_kick_at(int64_t when);
+/* The reaper: plan to look at monotonic next (now is now_mono) and sleep till then or a kick. */
+void core_nap(int64_t next, int64_t now);
 
 #endif

@@ -480,7 +480,7 @@ restore(json_t *live)
 		session_unref(gone[i]);
 	}
 	if (n > 0)
-		approval_kick_at(writs_next_expiry());
+		core_kick_at(writs_next_expiry());
 	pthread_mutex_unlock(&writd_lock);
 	writs_revoke_list(revoke, "its sandbox exited while writd was down");
 	free(gone);

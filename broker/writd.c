@@ -26,6 +26,7 @@
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "reaper.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -230,8 +231,9 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	writd_cfg = &cfg;
-	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
+	core_init(&cfg);
+	approval_start();
+	if (server_start(&cfg, err) < 0 || reaper_start() < 0 || upstream_start() < 0)
 		die("%s", err);
 	/* ci.issuers: their JWKS thread; a bad jwks_file stops writd here. */
 	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
@@ -277,7 +279,7 @@ main(int argc, char **argv)
 	server_stop();
 	/* After the server (and with it upstream_stop): no oidc_verify runs now. */
 	oidc_stop();
-	approval_stop();
+	reaper_stop();
 	audit_close();
 	ledger_close();
 	unlink(admin_path);
