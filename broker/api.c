@@ -24,6 +24,7 @@
 #include "ledger.h"
 #include "oidc.h"
 #include "peer.h"
+#include "server.h"
 #include "session.h"
 #include "sjson.h"
 #include "store.h"

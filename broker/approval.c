@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "core.h"
 #include "errors.h"
+#include "peer.h"
 #include "server.h"
 #include "session.h"
 #include "show.h"

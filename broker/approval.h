@@ -21,8 +21,6 @@
 
 #include "../plugins/kind.h"
 #include "../policy/policy.h"
-#include "peer.h"
-#include "sjson.h"
 
 /* Seconds after a long-poll ends during which its approver still counts. */
 #define WRIT_APPROVER_GRACE 3
@@ -31,6 +29,8 @@
 /* Decided request ids remembered, to tell "already decided" from "unknown". */
 #define WRIT_DECIDED_MEMORY 256
 
+struct peer;
+struct req;
 struct session;
 
 struct pending {

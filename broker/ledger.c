@@ -11,13 +11,11 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "approval.h"
 #include "audit.h"
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "ledger.h"
-#include "server.h"
 #include "session.h"
 #include "store.h"
 #include "upstream.h"
