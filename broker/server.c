@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "api.h"
 #include "approval.h"
 #include "approver.h"
 #include "audit.h"
@@ -65,6 +64,9 @@ struct listener {
 };
 
 static struct MHD_Daemon *daemon_;
+/* Who answers a complete request (api_dispatch): the front knows no route. */
+static enum MHD_Result (*route)(struct MHD_Connection *, struct req *, const char *,
+    const char *);
 static int epfd = -1, wakefd = -1;
 /* Held open to be given up when accept runs out of fds (see accept_some). */
 static int spare_fd = -1;
@@ -426,7 +428,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return reply_error(c, WRIT_ETOOBIG, "the body is larger than 32768 bytes");
 	if (rq->conn->refuse != 0)
 		return reply_error(c, rq->conn->refuse, NULL);
-	return api_dispatch(c, rq, method, url);
+	return route(c, rq, method, url);
 }
 
 static void
@@ -732,13 +734,15 @@ busy_reply(const char *message, char *buf, size_t size, size_t *ret_len)
 }
 
 int
-server_start(const struct config *cfg, char err[WRIT_ERRLEN])
+server_start(const struct config *cfg, enum MHD_Result (*dispatch)(struct MHD_Connection *c,
+    struct req *rq, const char *method, const char *url), char err[WRIT_ERRLEN])
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
 	struct rlimit rl;
 	rlim_t need;
 
+	route = dispatch;
 	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
 		linger[i].fd = -1;
 	if (busy_reply("this session has too many open connections "

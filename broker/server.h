@@ -81,8 +81,13 @@ struct req {
 	int reply_state;		/* 0 waiting, 1 durable, -1 the log failed */
 };
 
-/* Start the daemon and the accept loop.  Returns 0 or a code with err. */
-int server_start(const struct config *cfg, char err[WRIT_ERRLEN]);
+/*
+ * Start the daemon and the accept loop; dispatch answers (or suspends)
+ * each complete request (writd passes api_dispatch, so the front depends
+ * on no route).  Returns 0 or a code with err.
+ */
+int server_start(const struct config *cfg, enum MHD_Result (*dispatch)(struct MHD_Connection *c,
+    struct req *rq, const char *method, const char *url), char err[WRIT_ERRLEN]);
 
 /*
  * Listen on path, tagging its connections with tag (a session id, or
