@@ -27,6 +27,7 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "reaper.h"
+#include "restore.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -239,7 +240,7 @@ main(int argc, char **argv)
 	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
 		die("ci.issuers: %s", err);
 	/* After the workers and the reaper start: what the last run left lives on. */
-	if (ledger_open(cfg.state_dir, err) < 0)
+	if (ledger_open(cfg.state_dir, err) < 0 || restore_writs() < 0)
 		die("ledger: %s", err);
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);
