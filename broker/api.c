@@ -239,6 +239,17 @@ finish_reply(struct MHD_Connection *c, struct req *rq)
 	return reply_error(c, WRIT_EAUDIT, NULL);
 }
 
+/* An upstream worker: job's mint is done (or failed at stop); its request goes on. */
+static void
+minted(struct mint_job *job)
+{
+	struct req *rq = job->arg;
+
+	pthread_mutex_lock(&writd_lock);
+	server_resume(rq->mhd, rq);
+	pthread_mutex_unlock(&writd_lock);
+}
+
 /*
  * Mint a writ for s and answer c with it.  Network-bound kinds mint on an
  * upstream worker: the request is suspended and comes back to finish_job.
@@ -274,8 +285,8 @@ issue(struct MHD_Connection *c, struct req *rq, struct session *s,
 
 		if (j == NULL)
 			return reply_error(c, WRIT_ENOMEM, NULL);
-		j->mhd = c;
-		j->rq = rq;
+		j->done = minted;
+		j->arg = rq;
 		j->kind = k;
 		j->scope = json_deep_copy(scope);
 		j->ttl = ttl;

@@ -13,7 +13,6 @@
 #include "core.h"
 #include "errors.h"
 #include "ledger.h"
-#include "server.h"
 #include "session.h"
 #include "upstream.h"
 
@@ -41,10 +40,8 @@ static int nworkers;
 static void
 finish(struct mint_job *j)
 {
-	/* NB. writd_lock, never qlock, around resume: no lock order to break. */
-	pthread_mutex_lock(&writd_lock);
-	server_resume(j->mhd, j->rq);
-	pthread_mutex_unlock(&writd_lock);
+	/* NB. never under qlock: done takes writd_lock. */
+	j->done(j);
 }
 
 /* The first revocation due now (unlinked), or NULL; *next: the earliest due. */
