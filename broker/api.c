@@ -18,6 +18,7 @@
 #include "api.h"
 #include "approval.h"
 #include "audit.h"
+#include "config.h"
 #include "core.h"
 #include "duration.h"
 #include "errors.h"

@@ -46,7 +46,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "config.h"
+struct config;
 
 extern pthread_mutex_t writd_lock;
 /* The configuration in force: set by core_init, read-only after. */

@@ -20,6 +20,7 @@
 #include "approval.h"
 #include "approver.h"
 #include "audit.h"
+#include "config.h"
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
