@@ -24,7 +24,7 @@
  *
  * The leaf locks guard their own module's state only: audit's alock (the
  * chain, the pending records, the waiters), the ledger's flk (its file)
- * and blk (its buffer, always taken after flk), upstream's qlock (its
+ * and blk (its buffer; when both, flk first), upstream's qlock (its
  * queues), oidc's lock (the JWKS), store_lock (the secret store), a
  * kind's lock (its key and caches) and secret's slab_lock (the slab of
  * small secrets).
@@ -37,8 +37,8 @@
  *  - a kind's mint (on a handler thread or an upstream worker), and
  *    oidc_verify;
  *  - writs_revoke_list, after the unlock that built its list;
- *  - upstream's workers take writd_lock only around server_resume, and
- *    never while holding qlock.
+ *  - a mint job's done callback (api's minted, on an upstream worker):
+ *    it takes writd_lock to resume the request, never holding qlock.
  */
 #ifndef WRIT_CORE_H
 #define WRIT_CORE_H
