@@ -146,6 +146,7 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
     int64_t expires, struct secret *tok)
 {
 	struct secret *keep = NULL;
+	struct ledger_entry e;
 	char fp[33];
 	uint64_t seq;
 	json_t *body;
@@ -176,7 +177,10 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 	}
 	audit_fingerprint(tok->data, tok->len, fp);
 	/* Upstream kinds are in the ledger already: their worker put them there. */
-	if (!k->upstream && ledger_add(wid, s, k, scope, issued, expires, fp, tok) < 0) {
+	e = (struct ledger_entry){ .id = wid, .session = s->id, .name = s->name, .kind = k,
+	    .scope = scope, .issued_at = issued, .expires_at = expires, .pid = s->pid,
+	    .pid_start = s->pid_start, .token = tok };
+	if (!k->upstream && ledger_add(&e, fp) < 0) {
 		struct writ *back = NULL;
 
 		pthread_mutex_lock(&writd_lock);

@@ -15,7 +15,6 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "ledger.h"
-#include "session.h"
 #include "store.h"
 
 #define KEY_NAME "ledger-key"
@@ -124,26 +123,24 @@ unseal(const char *b64)
 }
 
 int
-ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
-    const json_t *scope, int64_t issued_at, int64_t expires_at, const char fp[33],
-    const struct secret *token)
+ledger_add(const struct ledger_entry *e, const char fp[33])
 {
 	json_t *rec, *sealed;
 
-	rec = json_pack("{sssssssssssOsIsIss}", "op", "add", "id", id, "session", s->id,
-	    "name", s->name, "kind", kind->name, "scope", scope,
-	    "issued_at", (json_int_t)issued_at, "expires_at", (json_int_t)expires_at,
+	rec = json_pack("{sssssssssssOsIsIss}", "op", "add", "id", e->id, "session", e->session,
+	    "name", e->name, "kind", e->kind->name, "scope", e->scope,
+	    "issued_at", (json_int_t)e->issued_at, "expires_at", (json_int_t)e->expires_at,
 	    "fingerprint", fp);
 	if (rec == NULL)
 		return WRIT_ENOMEM;
-	if (s->pid > 0 && s->pid_start != 0 &&
-	    json_object_update_new(rec, json_pack("{sisIss}", "pid", (int)s->pid,
-	    "pid_start", (json_int_t)s->pid_start, "boot", boot)) != 0) {
+	if (e->pid > 0 && e->pid_start != 0 &&
+	    json_object_update_new(rec, json_pack("{sisIss}", "pid", (int)e->pid,
+	    "pid_start", (json_int_t)e->pid_start, "boot", boot)) != 0) {
 		json_decref(rec);
 		return WRIT_ENOMEM;
 	}
-	if (kind->revoke != NULL &&
-	    ((sealed = seal(token)) == NULL || json_object_set_new(rec, "sealed", sealed) != 0)) {
+	if (e->kind->revoke != NULL &&
+	    ((sealed = seal(e->token)) == NULL || json_object_set_new(rec, "sealed", sealed) != 0)) {
 		json_decref(rec);
 		return WRIT_ENOMEM;
 	}

@@ -35,7 +35,22 @@
 #include "sjson.h"
 
 struct secret;
-struct session;
+
+/*
+ * One writ's entry: what ledger_add records, and what ledger_replay hands
+ * back at the next start, checked.
+ */
+struct ledger_entry {
+	const char *id;			/* the writ's; 32 hex digits */
+	const char *session, *name;	/* its session's id (32 hex digits) and name */
+	const struct writ_kind *kind;
+	const json_t *scope;		/* an object */
+	int64_t issued_at, expires_at;	/* 0 < issued_at <= expires_at */
+	pid_t pid;			/* the process the session was tied to, or 0 */
+	uint64_t pid_start;		/* ... its start time */
+	bool same_boot;			/* replayed: ... in this boot (pids repeat across boots) */
+	struct secret *token;		/* kinds that revoke: sealed by ledger_add; replayed, fn owns it */
+};
 
 /*
  * Open (creating) the ledger, compact it and keep its open entries for
@@ -43,19 +58,6 @@ struct session;
  * workers.  Returns 0 or a code with a message.
  */
 int ledger_open(const char *state_dir, char err[WRIT_ERRLEN]);
-
-/* An open entry of the last run, checked: as ledger_replay hands it over. */
-struct ledger_entry {
-	const char *id;			/* the writ's; 32 hex digits */
-	const char *session, *name;	/* its session's id (32 hex digits) and name */
-	const struct writ_kind *kind;
-	json_t *scope;			/* an object; borrowed */
-	int64_t issued_at, expires_at;	/* 0 < issued_at <= expires_at */
-	pid_t pid;			/* the process the session was tied to, or 0 */
-	uint64_t pid_start;		/* ... its start time */
-	bool same_boot;			/* ... in this boot (pids repeat across boots) */
-	struct secret *token;		/* unsealed, for kinds that revoke; fn owns it */
-};
 
 /*
  * Hand each open entry ledger_open read to fn, once, then forget them.
@@ -69,13 +71,12 @@ unsigned int ledger_replay(bool (*fn)(const struct ledger_entry *e, void *arg), 
 void ledger_close(void);
 
 /*
- * Buffer the entry of writ id of session s, with fp, the token's
- * audit_fingerprint; token is sealed when kind revokes, else not kept.
- * Durable after the next ledger_flush.  Returns 0 or WRIT_ENOMEM.
+ * Buffer entry e (but for same_boot: this boot's), with fp, the token's
+ * audit_fingerprint; the token is sealed when e's kind revokes, else not
+ * kept, and the pid only when pid_start is known.  Durable after the next
+ * ledger_flush.  Returns 0 or WRIT_ENOMEM.
  */
-int ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
-    const json_t *scope, int64_t issued_at, int64_t expires_at, const char fp[33],
-    const struct secret *token);
+int ledger_add(const struct ledger_entry *e, const char fp[33]);
 
 /* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);

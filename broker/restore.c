@@ -38,12 +38,13 @@ restore_one(const struct ledger_entry *e, void *arg)
 		secret_free(e->token);
 		return false;
 	}
+	/* NB. the cast below: a replayed scope is ledger_replay's own parse, not shared. */
 	if (session_restore(e->session, e->name, e->pid, e->pid_start, e->same_boot,
 	    &s, &gone) < 0) {
 		secret_free(e->token);
 		s = NULL;
-	} else if (writs_add(e->id, s, e->kind, json_incref(e->scope), e->issued_at,
-	    e->expires_at, e->token) < 0) {
+	} else if (writs_add(e->id, s, e->kind, json_incref((json_t *)e->scope),
+	    e->issued_at, e->expires_at, e->token) < 0) {
 		session_idle(s);	/* writs_add freed the token */
 		s = NULL;
 	}
