@@ -64,14 +64,17 @@ void random_id(char out[33]);
 
 /*
  * The reaper's alarm.  The reaper (reaper.c) naps on it; a module that
- * makes a deadline rings it, so the modules the reaper calls need not
- * know the reaper.  All three: lock held.
+ * sets a deadline sooner than the reaper planned rings it, so the modules
+ * the reaper calls need not know the reaper.  All three: lock held.
  */
 /* Wake the reaper now. */
 void core_kick(void);
 /* Wake it if wall-clock time when is sooner than it planned to look. */
 void core_kick_at(int64_t when);
-/* The reaper: plan to look at monotonic next (now is now_mono) and sleep till then or a kick. */
+/*
+ * The reaper only: plan to look at monotonic time next (now: now_mono's)
+ * and sleep until then or a kick.
+ */
 void core_nap(int64_t next, int64_t now);
 
 #endif

@@ -104,13 +104,14 @@ worker(void *arg)
 
 			m->result = m->kind->mint(kinds_state(m->kind), &req, &m->out, m->err);
 			/* Write-ahead: a revocable token is in the ledger before it leaves. */
-			if (m->result == 0)
+			if (m->result == 0) {
 				audit_fingerprint(m->out.token->data, m->out.token->len, fp);
-			e = (struct ledger_entry){ .id = m->writ_id, .session = m->session->id,
-			    .name = m->session->name, .kind = m->kind, .scope = m->scope,
-			    .issued_at = m->issued_at, .expires_at = m->expires_at,
-			    .pid = m->session->pid, .pid_start = m->session->pid_start,
-			    .token = m->out.token };
+				e = (struct ledger_entry){ .id = m->writ_id,
+				    .session = m->session->id, .name = m->session->name,
+				    .kind = m->kind, .scope = m->scope, .issued_at = m->issued_at,
+				    .expires_at = m->expires_at, .pid = m->session->pid,
+				    .pid_start = m->session->pid_start, .token = m->out.token };
+			}
 			if (m->result == 0 && (ledger_add(&e, fp) < 0 || ledger_flush() < 0)) {
 				char e2[WRIT_ERRLEN];
 

@@ -234,7 +234,8 @@ main(int argc, char **argv)
 
 	core_init(&cfg);
 	approval_start();
-	if (server_start(&cfg, api_dispatch, err) < 0 || reaper_start() < 0 || upstream_start() < 0)
+	if (server_start(&cfg, api_dispatch, err) < 0 || reaper_start() < 0 ||
+	    upstream_start() < 0)
 		die("%s", err);
 	/* ci.issuers: their JWKS thread; a bad jwks_file stops writd here. */
 	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
