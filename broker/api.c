@@ -18,11 +18,14 @@
 #include "api.h"
 #include "approval.h"
 #include "audit.h"
+#include "config.h"
+#include "core.h"
 #include "duration.h"
 #include "errors.h"
 #include "ledger.h"
 #include "oidc.h"
 #include "peer.h"
+#include "server.h"
 #include "session.h"
 #include "sjson.h"
 #include "store.h"
@@ -143,6 +146,7 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
     int64_t expires, struct secret *tok)
 {
 	struct secret *keep = NULL;
+	struct ledger_entry e;
 	char fp[33];
 	uint64_t seq;
 	json_t *body;
@@ -160,7 +164,7 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 		r = WRIT_ECLOSED;
 	else if ((r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep)) == 0)
 		/* The reaper ends it at its expiry, and closes the key page soon. */
-		approval_kick_at(expires < issued + 1 ? expires : issued + 1);
+		core_kick_at(expires < issued + 1 ? expires : issued + 1);
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
 		/* Minted for a session that closed meanwhile: it must not live on. */
@@ -173,7 +177,10 @@ deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
 	}
 	audit_fingerprint(tok->data, tok->len, fp);
 	/* Upstream kinds are in the ledger already: their worker put them there. */
-	if (!k->upstream && ledger_add(wid, s, k, scope, issued, expires, fp, tok) < 0) {
+	e = (struct ledger_entry){ .id = wid, .session = s->id, .name = s->name, .kind = k,
+	    .scope = scope, .issued_at = issued, .expires_at = expires, .pid = s->pid,
+	    .pid_start = s->pid_start, .token = tok };
+	if (!k->upstream && ledger_add(&e, fp) < 0) {
 		struct writ *back = NULL;
 
 		pthread_mutex_lock(&writd_lock);
@@ -237,6 +244,17 @@ finish_reply(struct MHD_Connection *c, struct req *rq)
 	return reply_error(c, WRIT_EAUDIT, NULL);
 }
 
+/* An upstream worker: job's mint is done (or failed at stop); its request goes on. */
+static void
+minted(struct mint_job *job)
+{
+	struct req *rq = job->arg;
+
+	pthread_mutex_lock(&writd_lock);
+	server_resume(rq->mhd, rq);
+	pthread_mutex_unlock(&writd_lock);
+}
+
 /*
  * Mint a writ for s and answer c with it.  Network-bound kinds mint on an
  * upstream worker: the request is suspended and comes back to finish_job.
@@ -272,8 +290,8 @@ issue(struct MHD_Connection *c, struct req *rq, struct session *s,
 
 		if (j == NULL)
 			return reply_error(c, WRIT_ENOMEM, NULL);
-		j->mhd = c;
-		j->rq = rq;
+		j->done = minted;
+		j->arg = rq;
 		j->kind = k;
 		j->scope = json_deep_copy(scope);
 		j->ttl = ttl;
@@ -770,7 +788,7 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 		    "uid", s->for_uid ? json_integer(s->uid) : json_null())));
 		/* The reaper closes it when its identity token runs out. */
 		if (s->expires_at > 0)
-			approval_kick_at(s->expires_at);
+			core_kick_at(s->expires_at);
 	}
 	pthread_mutex_unlock(&writd_lock);
  out:

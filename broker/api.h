@@ -6,9 +6,8 @@
 
 #include <microhttpd.h>
 
-#include "server.h"
-
 struct policy;
+struct req;
 
 /*
  * Answer (or suspend) the complete request rq: route by socket, method and

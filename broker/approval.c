@@ -1,21 +1,20 @@
 /*
  * approval.c - requests waiting for a human, and the approvers who watch.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "approval.h"
 #include "approver.h"
 #include "audit.h"
+#include "config.h"
+#include "core.h"
 #include "errors.h"
+#include "peer.h"
 #include "server.h"
 #include "session.h"
 #include "show.h"
-#include "writs.h"
 
 static struct pending *pendings;
 static struct poller *pollers;
@@ -28,11 +27,6 @@ static struct {
 	int decision;
 } decided[WRIT_DECIDED_MEMORY];
 static size_t decided_next;
-
-static pthread_t reaper;
-static pthread_cond_t reaper_cond;
-static int64_t reaper_wake;		/* monotonic: when the reaper looks next */
-static bool reaper_running, reaper_stop;
 
 static json_t *pending_json(const struct pending *p);
 static char *command_input(const struct pending *p);
@@ -107,7 +101,7 @@ settle_by(struct pending *p, int decision, const char *channel)
 	unlist_pending(p);
 	approver_cancel(p->id);
 	/* The reaper kills a cancelled command that lingers: let it look. */
-	pthread_cond_signal(&reaper_cond);
+	core_kick();
 	p->decision = decision;
 	memcpy(decided[decided_next].id, p->id, sizeof(p->id));
 	decided[decided_next].decision = decision;
@@ -146,118 +140,32 @@ wake_poller(struct poller *w)
 	server_resume(w->mhd, w->rq);
 }
 
-static void *
-reaper_main(void *arg)
+int64_t
+approval_expire(int64_t now)
 {
-	(void)arg;
-	pthread_mutex_lock(&writd_lock);
-	while (!reaper_stop) {
-		int64_t now, next;
-		struct timespec ts;
-		bool audit_busy;
+	int64_t next = INT64_MAX;
 
-		/*
-		 * NB. first, unlocked (a failed waiter's callback takes
-		 * writd_lock); what changes meanwhile is seen just below.
-		 */
-		pthread_mutex_unlock(&writd_lock);
-		audit_busy = audit_watchdog();
-		pthread_mutex_lock(&writd_lock);
-		if (reaper_stop)
-			break;
-		{
-			/* A job session ends with its identity token (exp + grace). */
-			struct writ *revoke = NULL;
-
-			if (session_expire(now_real(), &revoke) > 0) {
-				pthread_mutex_unlock(&writd_lock);
-				writs_revoke_list(revoke, "its job's identity token expired");
-				pthread_mutex_lock(&writd_lock);
-				if (reaper_stop)
-					break;
-			}
-		}
-		now = now_mono();
-		next = now + 3600;
-
-		for (struct pending *p = pendings, *n; p != NULL; p = n) {
-			n = p->next;
-			if (p->deadline <= now)
-				settle(p, WRIT_ETIMEDOUT);
-			else if (p->deadline < next)
-				next = p->deadline;
-		}
-		for (struct poller *w = pollers, *n; w != NULL; w = n) {
-			n = w->next;
-			if (w->deadline <= now)
-				wake_poller(w);
-			else if (w->deadline < next)
-				next = w->deadline;
-		}
-		writs_prune(now_real());
-		/* A cancelled approver that will not exit is killed soon. */
-		if (approver_tick(now) && next > now + 1)
-			next = now + 1;
-		/* Key pages close once idle; look again soon while one is open. */
-		if (kinds_idle() && next > now + 1)
-			next = now + 1;
-		if (audit_busy && next > now + 1)
-			next = now + 1;
-		{
-			/* Wake for the next writ to expire, too: its token dies then. */
-			int64_t e = writs_next_expiry();
-
-			if (e != INT64_MAX && now + (e - now_real()) < next)
-				next = now + (e - now_real()) + 1;
-			/* ... and for the next job session to end (session_expire: a second early). */
-			e = session_next_expiry();
-			if (e != INT64_MAX && now + (e - now_real()) < next)
-				next = now + (e - now_real());
-		}
-		reaper_wake = next;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += next - now;
-		pthread_cond_timedwait(&reaper_cond, &writd_lock, &ts);
+	for (struct pending *p = pendings, *n; p != NULL; p = n) {
+		n = p->next;
+		if (p->deadline <= now)
+			settle(p, WRIT_ETIMEDOUT);
+		else if (p->deadline < next)
+			next = p->deadline;
 	}
-	pthread_mutex_unlock(&writd_lock);
-	return NULL;
+	for (struct poller *w = pollers, *n; w != NULL; w = n) {
+		n = w->next;
+		if (w->deadline <= now)
+			wake_poller(w);
+		else if (w->deadline < next)
+			next = w->deadline;
+	}
+	return next;
 }
 
-int
+void
 approval_start(void)
 {
-	pthread_condattr_t ca;
-
 	random_id(instance);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&reaper_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&reaper, NULL, reaper_main, NULL) != 0)
-		return WRIT_EINTERNAL;
-	reaper_running = true;
-	return 0;
-}
-
-void
-approval_kick_at(int64_t when)
-{
-	/* NB. only when sooner: waking per issuance would cost every writ a wakeup. */
-	if (now_mono() + (when - now_real()) < reaper_wake)
-		pthread_cond_signal(&reaper_cond);
-}
-
-void
-approval_stop(void)
-{
-	if (!reaper_running)
-		return;
-	pthread_mutex_lock(&writd_lock);
-	reaper_stop = true;
-	pthread_cond_signal(&reaper_cond);
-	pthread_mutex_unlock(&writd_lock);
-	pthread_join(reaper, NULL);
-	reaper_running = false;
 }
 
 int
@@ -297,7 +205,7 @@ approval_submit(struct pending *p, unsigned int max_pending)
 		if (p->seq > w->after)
 			wake_poller(w);
 	}
-	pthread_cond_signal(&reaper_cond);
+	core_kick();
 	audit_log("approval_asked", session_audit(p->session, json_pack("{sssssssb}",
 	    "request", p->id, "session", p->session->id, "kind", p->kind->name,
 	    "typed", p->why.typed)));
@@ -526,7 +434,7 @@ approval_wait(struct poller *w)
 	w->listed = true;
 	server_suspend(w->mhd, w->rq);
 	server_watch_hangup(w->fd, true);
-	pthread_cond_signal(&reaper_cond);
+	core_kick();
 	return true;
 }
 

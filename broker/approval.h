@@ -21,8 +21,6 @@
 
 #include "../plugins/kind.h"
 #include "../policy/policy.h"
-#include "peer.h"
-#include "sjson.h"
 
 /* Seconds after a long-poll ends during which its approver still counts. */
 #define WRIT_APPROVER_GRACE 3
@@ -31,6 +29,8 @@
 /* Decided request ids remembered, to tell "already decided" from "unknown". */
 #define WRIT_DECIDED_MEMORY 256
 
+struct peer;
+struct req;
 struct session;
 
 struct pending {
@@ -66,11 +66,15 @@ struct poller {
 	struct poller *next;
 };
 
-/* Start and stop the thread that times requests, polls and writs out. */
-int approval_start(void);
-/* Wake the reaper if wall-clock time when is sooner than it planned.  Lock held. */
-void approval_kick_at(int64_t when);
-void approval_stop(void);
+/* Pick this run's instance id (approval_instance); once, at start. */
+void approval_start(void);
+
+/*
+ * Fail every request past its deadline with WRIT_ETIMEDOUT and end every
+ * long-poll past its own (the reaper, at monotonic time now).  Returns
+ * the earliest deadline left, or INT64_MAX.
+ */
+int64_t approval_expire(int64_t now);
 
 /*
  * Queue p (filled in but for id, seq, times, code and digests), suspend its

@@ -14,6 +14,8 @@
 
 #include "approval.h"
 #include "approver.h"
+#include "config.h"
+#include "core.h"
 #include "errors.h"
 #include "server.h"
 

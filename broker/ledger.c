@@ -11,16 +11,11 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "approval.h"
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "ledger.h"
-#include "server.h"
-#include "session.h"
 #include "store.h"
-#include "upstream.h"
-#include "writs.h"
 
 #define KEY_NAME "ledger-key"
 
@@ -43,6 +38,7 @@ static int fd = -1;
 static char path[4200], dir[4096];
 static struct secret *key;
 static char boot[40];		/* this boot's id: pids repeat across boots */
+static json_t *last_run;	/* its open entries, from ledger_open to ledger_replay */
 /* The compaction thread, woken under blk. */
 static pthread_cond_t compact_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t compactor;
@@ -127,26 +123,24 @@ unseal(const char *b64)
 }
 
 int
-ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
-    const json_t *scope, int64_t issued_at, int64_t expires_at, const char fp[33],
-    const struct secret *token)
+ledger_add(const struct ledger_entry *e, const char fp[33])
 {
 	json_t *rec, *sealed;
 
-	rec = json_pack("{sssssssssssOsIsIss}", "op", "add", "id", id, "session", s->id,
-	    "name", s->name, "kind", kind->name, "scope", scope,
-	    "issued_at", (json_int_t)issued_at, "expires_at", (json_int_t)expires_at,
+	rec = json_pack("{sssssssssssOsIsIss}", "op", "add", "id", e->id, "session", e->session,
+	    "name", e->name, "kind", e->kind->name, "scope", e->scope,
+	    "issued_at", (json_int_t)e->issued_at, "expires_at", (json_int_t)e->expires_at,
 	    "fingerprint", fp);
 	if (rec == NULL)
 		return WRIT_ENOMEM;
-	if (s->pid > 0 && s->pid_start != 0 &&
-	    json_object_update_new(rec, json_pack("{sisIss}", "pid", (int)s->pid,
-	    "pid_start", (json_int_t)s->pid_start, "boot", boot)) != 0) {
+	if (e->pid > 0 && e->pid_start != 0 &&
+	    json_object_update_new(rec, json_pack("{sisIss}", "pid", (int)e->pid,
+	    "pid_start", (json_int_t)e->pid_start, "boot", boot)) != 0) {
 		json_decref(rec);
 		return WRIT_ENOMEM;
 	}
-	if (kind->revoke != NULL &&
-	    ((sealed = seal(token)) == NULL || json_object_set_new(rec, "sealed", sealed) != 0)) {
+	if (e->kind->revoke != NULL &&
+	    ((sealed = seal(e->token)) == NULL || json_object_set_new(rec, "sealed", sealed) != 0)) {
 		json_decref(rec);
 		return WRIT_ENOMEM;
 	}
@@ -388,101 +382,59 @@ is_id(const char *s)
 }
 
 /*
- * Bring back one open entry as a live writ (lock held).  Returns its
- * session, or NULL when the entry is dropped (and closed).  *ret_gone:
- * the session is new and its sandbox exited while writd was down.
+ * Read open entry id of the last run into *e and hand it to fn; or close
+ * it (audited) when writd did not write it or its token does not unseal.
+ * Returns fn's answer, or false.
  */
-static struct session *
-restore_one(const char *id, json_t *e, bool *ret_gone)
+static bool
+replay_one(const char *id, json_t *j, bool (*fn)(const struct ledger_entry *e, void *arg),
+    void *arg)
 {
-	const char *sid = json_string_value(json_object_get(e, "session"));
-	const char *name = json_string_value(json_object_get(e, "name"));
-	const char *sealed = json_string_value(json_object_get(e, "sealed"));
-	const char *eboot = json_string_value(json_object_get(e, "boot"));
-	const struct writ_kind *k = kinds_find(json_string_value(json_object_get(e, "kind")) ?: "");
-	json_t *scope = json_object_get(e, "scope");
-	json_int_t issued = json_integer_value(json_object_get(e, "issued_at"));
-	json_int_t expires = json_integer_value(json_object_get(e, "expires_at"));
-	json_int_t pid = json_integer_value(json_object_get(e, "pid"));
-	json_int_t start = json_integer_value(json_object_get(e, "pid_start"));
-	struct secret *tok = NULL;
-	struct session *s;
+	const char *sealed = json_string_value(json_object_get(j, "sealed"));
+	const char *eboot = json_string_value(json_object_get(j, "boot"));
+	json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+	struct ledger_entry e = {
+		.id = id,
+		.session = json_string_value(json_object_get(j, "session")),
+		.name = json_string_value(json_object_get(j, "name")),
+		.kind = kinds_find(json_string_value(json_object_get(j, "kind")) ?: ""),
+		.scope = json_object_get(j, "scope"),
+		.issued_at = json_integer_value(json_object_get(j, "issued_at")),
+		.expires_at = json_integer_value(json_object_get(j, "expires_at")),
+		.pid_start = (uint64_t)json_integer_value(json_object_get(j, "pid_start")),
+		.same_boot = eboot != NULL && strcmp(eboot, boot) == 0,
+	};
 	const char *why = NULL;
 
-	*ret_gone = false;
-	if (!is_id(id) || !is_id(sid) || name == NULL || k == NULL || !json_is_object(scope) ||
-	    issued <= 0 || expires < issued || pid < 0 || pid > INT32_MAX)
+	if (!is_id(id) || !is_id(e.session) || e.name == NULL || e.kind == NULL ||
+	    !json_is_object(e.scope) || e.issued_at <= 0 || e.expires_at < e.issued_at ||
+	    pid < 0 || pid > INT32_MAX)
 		why = "its ledger entry is not one writd wrote";
-	else if (k->revoke != NULL && (sealed == NULL || (tok = unseal(sealed)) == NULL))
+	else if (e.kind->revoke != NULL && (sealed == NULL || (e.token = unseal(sealed)) == NULL))
 		why = "its ledger entry does not open with the ledger key";
-	else if (k->upstream && issued + WRIT_UPSTREAM_RETRY_FOR < now_real())
-		why = "it is long dead upstream";
 	if (why != NULL) {
 		audit_log("revoke_failed", json_pack("{ssss}", "writ", id, "error", why));
 		ledger_done(id);
-		return NULL;
+		return false;
 	}
-	if (session_restore(sid, name, (pid_t)pid, (uint64_t)start,
-	    eboot != NULL && strcmp(eboot, boot) == 0, &s, ret_gone) < 0) {
-		secret_free(tok);
-		s = NULL;
-	} else if (writs_add(id, s, k, json_incref(scope), issued, expires, tok) < 0) {
-		session_idle(s);	/* writs_add freed the token */
-		s = NULL;
-	}
-	if (s == NULL) {
-		/* The entry stays open, for the next start. */
-		fprintf(stderr, "writd: out of memory bringing back writ %s\n", id);
-		*ret_gone = false;
-		return NULL;
-	}
-	audit_log("restored", json_pack("{sssssssI}", "writ", id, "session", sid, "kind",
-	    k->name, "expires_at", (json_int_t)expires));
-	return s;
+	e.pid = (pid_t)pid;
+	return fn(&e, arg);
 }
 
-/*
- * Bring back every open entry.  Sessions whose sandbox is gone close now,
- * revoking their writs; the reaper ends the others at their expiry (at
- * once for those already past it).
- */
-static unsigned int
-restore(json_t *live)
+unsigned int
+ledger_replay(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg)
 {
-	struct session **gone = NULL, *s;
-	struct writ *revoke = NULL;
-	size_t ngone = 0;
 	unsigned int n = 0;
 	const char *id;
-	json_t *line, *e;
-	bool g;
+	json_t *line, *j;
 
-	if ((gone = calloc(json_object_size(live) + 1, sizeof(*gone))) == NULL)
-		return 0;
-	pthread_mutex_lock(&writd_lock);
-	json_object_foreach(live, id, line) {
-		e = json_loads(json_string_value(line), 0, NULL);
-		s = restore_one(id, e, &g);
-		json_decref(e);
-		if (s == NULL)
-			continue;
-		n++;
-		if (g) {
-			session_ref(s);
-			gone[ngone++] = s;
-		}
+	json_object_foreach(last_run, id, line) {
+		j = json_loads(json_string_value(line), 0, NULL);
+		n += replay_one(id, j, fn, arg);
+		json_decref(j);
 	}
-	for (size_t i = 0; i < ngone; i++) {
-		audit_log("session_closed", json_pack("{ssss}", "session", gone[i]->id, "why",
-		    "its sandbox exited while writd was down"));
-		session_close(gone[i], WRIT_ECLOSED, &revoke);
-		session_unref(gone[i]);
-	}
-	if (n > 0)
-		approval_kick_at(writs_next_expiry());
-	pthread_mutex_unlock(&writd_lock);
-	writs_revoke_list(revoke, "its sandbox exited while writd was down");
-	free(gone);
+	json_decref(last_run);
+	last_run = NULL;
 	return n;
 }
 
@@ -490,7 +442,6 @@ int
 ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 {
 	json_t *live;
-	unsigned int n;
 	int r;
 
 	snprintf(dir, sizeof(dir), "%s", state_dir);
@@ -531,12 +482,8 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 	pthread_mutex_lock(&blk);
 	compactor_running = true;
 	pthread_mutex_unlock(&blk);
-	n = restore(live);
-	json_decref(live);
-	if (n > 0)
-		fprintf(stderr, "writd: %u writ%s of the previous run brought back (writctl "
-		    "writs ls)\n", n, n == 1 ? "" : "s");
-	return ledger_flush() < 0 ? WRIT_EAUDIT : 0;
+	last_run = live;
+	return 0;
 }
 
 void
@@ -560,6 +507,8 @@ ledger_close(void)
 	pthread_mutex_unlock(&flk);
 	secret_free(key);
 	key = NULL;
+	json_decref(last_run);
+	last_run = NULL;
 	free(buf);
 	free(spare);
 	buf = spare = NULL;

@@ -16,9 +16,10 @@
  * token leaves writd; upstream workers flush right after a mint, so even a
  * token that never left is accounted for.
  *
- * At start the open entries come back: their writs live on in memory under
- * restored sessions (no socket) and are revoked at their expiry as before
- * the crash, or at once when the sandbox they were tied to has exited.
+ * At start the open entries come back (ledger_replay, for restore.c): their
+ * writs live on in memory under restored sessions (no socket) and are
+ * revoked at their expiry as before the crash, or at once when the sandbox
+ * they were tied to has exited.
  * The file is compacted to its open entries at start and, on a thread of
  * its own, whenever closed entries outnumber open ones, so it stays
  * proportional to live writs.
@@ -26,31 +27,56 @@
 #ifndef WRIT_LEDGER_H
 #define WRIT_LEDGER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../plugins/kind.h"
 #include "sjson.h"
 
-struct session;
+struct secret;
 
 /*
- * Open (creating) the ledger, compact it and bring back the writs it holds
- * open.  Start-up only, after the audit log, kinds and upstream workers.
- * Returns 0 or a code with a message.
+ * One writ's entry: what ledger_add records, and what ledger_replay hands
+ * back at the next start, checked.
+ */
+struct ledger_entry {
+	const char *id;			/* the writ's; 32 hex digits */
+	const char *session, *name;	/* its session's id (32 hex digits) and name */
+	const struct writ_kind *kind;
+	const json_t *scope;		/* an object */
+	int64_t issued_at, expires_at;	/* 0 < issued_at <= expires_at */
+	pid_t pid;			/* the process the session was tied to, or 0 */
+	uint64_t pid_start;		/* ... its start time */
+	bool same_boot;			/* replayed: ... in this boot (pids repeat across boots) */
+	struct secret *token;		/* kinds that revoke: sealed by ledger_add; replayed, fn owns it */
+};
+
+/*
+ * Open (creating) the ledger, compact it and keep its open entries for
+ * ledger_replay.  Start-up only, after the audit log, kinds and upstream
+ * workers.  Returns 0 or a code with a message.
  */
 int ledger_open(const char *state_dir, char err[WRIT_ERRLEN]);
+
+/*
+ * Hand each open entry ledger_open read to fn, once, then forget them.
+ * An entry writd did not write, or whose token does not unseal, is closed
+ * instead (and audited "revoke_failed").  fn returns true when it brought
+ * the writ back.  Returns how many it did.  Start-up only.
+ */
+unsigned int ledger_replay(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg);
 
 /* Flush, then close; at shutdown, after the last writ is gone. */
 void ledger_close(void);
 
 /*
- * Buffer the entry of writ id of session s, with fp, the token's
- * audit_fingerprint; token is sealed when kind revokes, else not kept.
- * Durable after the next ledger_flush.  Returns 0 or WRIT_ENOMEM.
+ * Buffer entry e (but for same_boot: this boot's), with fp, the token's
+ * audit_fingerprint; the token is sealed when e's kind revokes, else not
+ * kept, and the pid only when pid_start is known.  Durable after the next
+ * ledger_flush.  Returns 0 or WRIT_ENOMEM.
  */
-int ledger_add(const char *id, const struct session *s, const struct writ_kind *kind,
-    const json_t *scope, int64_t issued_at, int64_t expires_at, const char fp[33],
-    const struct secret *token);
+int ledger_add(const struct ledger_entry *e, const char fp[33]);
 
 /* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);

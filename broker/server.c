@@ -17,10 +17,11 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "api.h"
 #include "approval.h"
 #include "approver.h"
 #include "audit.h"
+#include "config.h"
+#include "core.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "peer.h"
@@ -56,9 +57,6 @@
  */
 #define MHD_LIMIT(max_conns) ((max_conns) * 2 + WRIT_HTTP_THREADS + 16)
 
-pthread_mutex_t writd_lock = PTHREAD_MUTEX_INITIALIZER;
-const struct config *writd_cfg;
-
 struct listener {
 	int fd;
 	char tag[33];			/* session id, or "admin" */
@@ -67,6 +65,9 @@ struct listener {
 };
 
 static struct MHD_Daemon *daemon_;
+/* Who answers a complete request (api_dispatch): the front knows no route. */
+static enum MHD_Result (*route)(struct MHD_Connection *, struct req *, const char *,
+    const char *);
 static int epfd = -1, wakefd = -1;
 /* Held open to be given up when accept runs out of fds (see accept_some). */
 static int spare_fd = -1;
@@ -87,30 +88,6 @@ static unsigned int nlinger;
 /* The 503s a refused connection gets, whole HTTP responses. */
 static char busy_session[512], busy_global[512];
 static size_t busy_session_len, busy_global_len;
-
-int64_t
-now_real(void)
-{
-	return (int64_t)time(NULL);
-}
-
-int64_t
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
-void
-random_id(char out[33])
-{
-	unsigned char b[16];
-
-	randombytes_buf(b, sizeof(b));
-	sodium_bin2hex(out, 33, b, sizeof(b));
-}
 
 static enum MHD_Result
 queue(struct MHD_Connection *c, unsigned int status, json_t *body, int retry_after)
@@ -452,7 +429,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return reply_error(c, WRIT_ETOOBIG, "the body is larger than 32768 bytes");
 	if (rq->conn->refuse != 0)
 		return reply_error(c, rq->conn->refuse, NULL);
-	return api_dispatch(c, rq, method, url);
+	return route(c, rq, method, url);
 }
 
 static void
@@ -758,14 +735,15 @@ busy_reply(const char *message, char *buf, size_t size, size_t *ret_len)
 }
 
 int
-server_start(const struct config *cfg, char err[WRIT_ERRLEN])
+server_start(const struct config *cfg, enum MHD_Result (*dispatch)(struct MHD_Connection *c,
+    struct req *rq, const char *method, const char *url), char err[WRIT_ERRLEN])
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
 	struct rlimit rl;
 	rlim_t need;
 
-	writd_cfg = cfg;
+	route = dispatch;
 	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
 		linger[i].fd = -1;
 	if (busy_reply("this session has too many open connections "

@@ -9,13 +9,11 @@
  * bytes arrived early, see shared/NOTES-libmicrohttpd.md).  Requests that
  * wait for a human are suspended, never parked on a thread.
  *
- * Sessions, pending requests, pollers and writs are guarded by writd_lock;
- * functions documented "lock held" expect the caller to hold it.
+ * "Lock held": writd_lock (core.h, with the lock order of the daemon).
  */
 #ifndef WRIT_SERVER_H
 #define WRIT_SERVER_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -44,9 +42,6 @@
 #define WRIT_MAX_LINGER 64
 /* Seconds a refused connection is kept for that, at most. */
 #define WRIT_LINGER_SECS 2
-
-extern pthread_mutex_t writd_lock;
-extern const struct config *writd_cfg;
 
 struct session;
 struct pending;
@@ -86,8 +81,13 @@ struct req {
 	int reply_state;		/* 0 waiting, 1 durable, -1 the log failed */
 };
 
-/* Start the daemon and the accept loop.  Returns 0 or a code with err. */
-int server_start(const struct config *cfg, char err[WRIT_ERRLEN]);
+/*
+ * Start the daemon and the accept loop; dispatch answers (or suspends)
+ * each complete request (writd passes api_dispatch, so the front depends
+ * on no route).  Returns 0 or a code with err.
+ */
+int server_start(const struct config *cfg, enum MHD_Result (*dispatch)(struct MHD_Connection *c,
+    struct req *rq, const char *method, const char *url), char err[WRIT_ERRLEN]);
 
 /*
  * Listen on path, tagging its connections with tag (a session id, or
@@ -133,12 +133,5 @@ enum MHD_Result reply_error(struct MHD_Connection *c, int code, const char *deta
  * Retry-After of retry_after seconds when positive. */
 enum MHD_Result reply_error_with(struct MHD_Connection *c, int code, const char *detail,
     json_t *extra, int retry_after);
-
-/* Wall clock and monotonic clock, in seconds. */
-int64_t now_real(void);
-int64_t now_mono(void);
-
-/* 128 random bits as 32 lowercase hex digits. */
-void random_id(char out[33]);
 
 #endif

@@ -14,6 +14,8 @@
 
 #include "approval.h"
 #include "audit.h"
+#include "config.h"
+#include "core.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "peer.h"

@@ -10,9 +10,9 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "core.h"
 #include "errors.h"
 #include "ledger.h"
-#include "server.h"
 #include "session.h"
 #include "upstream.h"
 
@@ -40,10 +40,8 @@ static int nworkers;
 static void
 finish(struct mint_job *j)
 {
-	/* NB. writd_lock, never qlock, around resume: no lock order to break. */
-	pthread_mutex_lock(&writd_lock);
-	server_resume(j->mhd, j->rq);
-	pthread_mutex_unlock(&writd_lock);
+	/* NB. never under qlock: done takes writd_lock. */
+	j->done(j);
 }
 
 /* The first revocation due now (unlinked), or NULL; *next: the earliest due. */
@@ -101,14 +99,20 @@ worker(void *arg)
 			struct kind_mint req = { .writ_id = m->writ_id,
 			    .session_id = m->session->id, .scope = m->scope,
 			    .issued_at = m->issued_at, .expires_at = m->expires_at };
+			struct ledger_entry e;
 			char fp[33];
 
 			m->result = m->kind->mint(kinds_state(m->kind), &req, &m->out, m->err);
 			/* Write-ahead: a revocable token is in the ledger before it leaves. */
-			if (m->result == 0)
+			if (m->result == 0) {
 				audit_fingerprint(m->out.token->data, m->out.token->len, fp);
-			if (m->result == 0 && (ledger_add(m->writ_id, m->session, m->kind, m->scope,
-			    m->issued_at, m->expires_at, fp, m->out.token) < 0 || ledger_flush() < 0)) {
+				e = (struct ledger_entry){ .id = m->writ_id,
+				    .session = m->session->id, .name = m->session->name,
+				    .kind = m->kind, .scope = m->scope, .issued_at = m->issued_at,
+				    .expires_at = m->expires_at, .pid = m->session->pid,
+				    .pid_start = m->session->pid_start, .token = m->out.token };
+			}
+			if (m->result == 0 && (ledger_add(&e, fp) < 0 || ledger_flush() < 0)) {
 				char e2[WRIT_ERRLEN];
 
 				if (m->kind->revoke != NULL)

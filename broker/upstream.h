@@ -9,8 +9,6 @@
 #ifndef WRIT_UPSTREAM_H
 #define WRIT_UPSTREAM_H
 
-#include <microhttpd.h>
-
 #include "../plugins/kind.h"
 
 /* Revocations are retried until a token's natural end upstream, seconds. */
@@ -20,11 +18,11 @@
 #define WRIT_UPSTREAM_THREADS 4
 
 struct session;
-struct req;
 
 struct mint_job {
-	struct MHD_Connection *mhd;
-	struct req *rq;
+	/* Called on the worker once the results are in (or at stop), no lock held. */
+	void (*done)(struct mint_job *job);
+	void *arg;			/* the caller's, for done */
 	struct session *session;	/* a reference */
 	const struct writ_kind *kind;
 	json_t *scope;			/* a reference */
@@ -42,7 +40,7 @@ int upstream_start(void);
 /* Finish what runs, fail what waits (WRIT_ESHUTDOWN), join the workers. */
 void upstream_stop(void);
 
-/* Queue a mint; the worker resumes job->mhd when done.  Lock held. */
+/* Queue a mint; the worker calls job->done when it is.  Lock held. */
 void upstream_mint(struct mint_job *job);
 
 /* Queue the revocation of token (taken over) of writ id for kind. */

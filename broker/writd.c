@@ -23,8 +23,11 @@
 #include "api.h"
 #include "approval.h"
 #include "config.h"
+#include "core.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "reaper.h"
+#include "restore.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -229,13 +232,16 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (server_start(&cfg, err) < 0 || approval_start() < 0 || upstream_start() < 0)
+	core_init(&cfg);
+	approval_start();
+	if (server_start(&cfg, api_dispatch, err) < 0 || reaper_start() < 0 ||
+	    upstream_start() < 0)
 		die("%s", err);
 	/* ci.issuers: their JWKS thread; a bad jwks_file stops writd here. */
 	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
 		die("ci.issuers: %s", err);
 	/* After the workers and the reaper start: what the last run left lives on. */
-	if (ledger_open(cfg.state_dir, err) < 0)
+	if (ledger_open(cfg.state_dir, err) < 0 || restore_writs() < 0)
 		die("ledger: %s", err);
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);
@@ -275,7 +281,7 @@ main(int argc, char **argv)
 	server_stop();
 	/* After the server (and with it upstream_stop): no oidc_verify runs now. */
 	oidc_stop();
-	approval_stop();
+	reaper_stop();
 	audit_close();
 	ledger_close();
 	unlink(admin_path);

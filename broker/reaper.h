@@ -1,0 +1,30 @@
+/*
+ * reaper.h - the thread that ends what runs out of time.
+ *
+ * One thread, under writd_lock but for the steps marked below, looks at
+ * the earliest deadline of each kind and sleeps until the next one (at
+ * most an hour), or until a module makes one sooner (core_kick,
+ * core_kick_at).  Each time it wakes it:
+ *
+ *  - runs the audit watchdog (unlocked: a failed waiter's callback takes
+ *    writd_lock), which stops issuing when a sync hangs;
+ *  - closes the job sessions whose identity token ran out, and revokes
+ *    their writs (unlocked);
+ *  - times out requests nobody decided and ends long-polls at their
+ *    deadline (approval_expire);
+ *  - expires writs past their TTL, revoking their tokens (writs_prune);
+ *  - kills a cancelled approver command that lingers (approver_tick);
+ *  - closes key pages once idle (kinds_idle).
+ *
+ * While a key page is open, an approver command lingers or audit records
+ * wait for their sync, it looks again a second later.
+ */
+#ifndef WRIT_REAPER_H
+#define WRIT_REAPER_H
+
+/* Start the thread.  Returns 0 or WRIT_EINTERNAL. */
+int reaper_start(void);
+/* Stop it and wait for it; nothing when it never started. */
+void reaper_stop(void);
+
+#endif
