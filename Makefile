@@ -178,11 +178,18 @@ run: deps
 	exec $(B)/writd
 
 # Benchmarks: printed, never asserted.
+# The load generator, and the bare reference server writd is held against
+# (tests/bench/ref.c: libmicrohttpd set up as writd's, one signature a POST).
 $(B)/load: tests/bench/load.c
 	$(call say,LD,$@)
-	$(Q)$(CC) $(WARN) -O2 $< -o $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(LDHARDEN) $(LDFLAGS) $< -o $@
 
-bench: deps all $(B)/load
+$(B)/ref: tests/bench/ref.c broker/server.h
+	$(call say,LD,$@)
+	$(Q)$(CC) $(WARN) $(HARDEN) $(CFLAGS) -Ibroker $(call pc,libmicrohttpd jansson libsodium) \
+		$(LDHARDEN) $(LDFLAGS) $< -o $@ $(call pc,libmicrohttpd libsodium)
+
+bench: deps all $(B)/load $(B)/ref
 	WRIT_BIN=$(abspath $(B)) tests/bench/run.sh
 
 # One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
