@@ -196,7 +196,7 @@ bench: deps all $(B)/load $(B)/ref
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
-	broker/audit.c broker/auditfmt.c broker/store.c broker/fsutil.c
+	broker/audit.c broker/auditfmt.c broker/logtail.c broker/store.c broker/fsutil.c
 FUZZERS := policy request audit auditstate oidc
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
