@@ -53,6 +53,9 @@ reaper_main(void *arg)
 
 		if ((e = approval_expire(now)) < next)
 			next = e;
+		/* Refusal counts are written within a minute, flood or no flood. */
+		if ((e = session_refusals_tick(now)) < next)
+			next = e;
 		writs_prune(now_real());
 		/* A cancelled approver that will not exit is killed soon. */
 		if (approver_tick(now) && next > now + 1)

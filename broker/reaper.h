@@ -13,6 +13,7 @@
  *  - times out requests nobody decided and ends long-polls at their
  *    deadline (approval_expire);
  *  - expires writs past their TTL, revoking their tokens (writs_prune);
+ *  - writes sessions' refusal counts a minute old (session_refusals_tick);
  *  - kills a cancelled approver command that lingers (approver_tick);
  *  - closes key pages once idle (kinds_idle).
  *

@@ -97,6 +97,12 @@ refusals_due(const struct refusals *r, int64_t now)
 	return r->nkeys > 0 && now - r->since >= WRIT_REFUSALS_FLUSH_EVERY;
 }
 
+int64_t
+refusals_next_due(const struct refusals *r)
+{
+	return r->nkeys > 0 ? r->since + WRIT_REFUSALS_FLUSH_EVERY : INT64_MAX;
+}
+
 json_t *
 refusals_take_counts(struct refusals *r)
 {

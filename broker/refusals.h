@@ -10,7 +10,8 @@
  * decision, error, tier, rule), and the counts are written as one
  * "requests_refused" record per key (with "count") by the session's first
  * refusal WRIT_REFUSALS_FLUSH_EVERY seconds or more after the oldest count
- * (refusals_due), and when the session ends.  Every refused request is in
+ * (refusals_due), by the reaper at that time when no refusal comes
+ * (refusals_next_due), and when the session ends.  Every refused request is in
  * exactly one record: its own, or a count (a crash loses counts not yet
  * written).
  *
@@ -73,6 +74,9 @@ bool refusals_add(struct refusals *r, const struct refusal *what, int64_t now, i
 
 /* True when counts wait and the last were written WRIT_REFUSALS_FLUSH_EVERY ago. */
 bool refusals_due(const struct refusals *r, int64_t now);
+
+/* When counts will be due (monotonic seconds), INT64_MAX when none wait. */
+int64_t refusals_next_due(const struct refusals *r);
 
 /*
  * The counts as an array of record members ({kind, decision, error, tier,

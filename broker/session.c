@@ -517,13 +517,32 @@ flush_due(struct session *s, int64_t now)
 		session_refusals_flush(s);
 }
 
+int64_t
+session_refusals_tick(int64_t now)
+{
+	int64_t next = INT64_MAX, e;
+
+	for (struct session *s = sessions; s != NULL; s = s->next) {
+		flush_due(s, now);
+		if ((e = refusals_next_due(&s->refused)) < next)
+			next = e;
+	}
+	return next;
+}
+
 bool
 session_refused(struct session *s, const struct refusal *what)
 {
 	int64_t now = now_mono();
 
+	bool counted_before = s->refused.nkeys > 0, written;
+
 	flush_due(s, now);
-	return refusals_add(&s->refused, what, now, now_real());
+	written = refusals_add(&s->refused, what, now, now_real());
+	/* The first count: the reaper writes it in time if no refusal does. */
+	if (!written && !counted_before)
+		core_kick_at(now_real() + (refusals_next_due(&s->refused) - now));
+	return written;
 }
 
 bool

@@ -124,6 +124,14 @@ unsigned int session_expire(int64_t now, struct writ **revoke);
 int64_t session_next_expiry(void);
 
 /*
+ * Write the refusal counts that have waited WRIT_REFUSALS_FLUSH_EVERY
+ * seconds (refusals.h) in every session, so a flood that stops is on
+ * record within a minute; returns when the next are due (monotonic),
+ * INT64_MAX when none wait.  Lock held.
+ */
+int64_t session_refusals_tick(int64_t now);
+
+/*
  * fields (an audit record's members, stolen) with s's job identity added
  * as "identity" when s has one; for every record of a job session.  Safe
  * without the lock for a holder of a reference.  Returns fields.

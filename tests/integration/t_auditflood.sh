@@ -2,8 +2,8 @@
 # A flood of refused requests cannot fill the audit log (issue 14).  Each
 # session has a budget of refusal records (broker/refusals.h: a burst of
 # 32, then one per 2 s); the excess is counted, per key, in
-# "requests_refused" records with "count" (written at most once a minute
-# and when the session ends).  Nothing is lost: every refused request is in
+# "requests_refused" records with "count" (written a minute after the
+# oldest, and when the session ends).  Nothing is lost: every refused request is in
 # exactly one record.  Bad input (malformed JSON, unknown kinds) is not
 # audited at all.  Local Unix sockets and the real curl only.
 . "$(dirname "$0")/lib.sh"
@@ -96,4 +96,15 @@ start_writd || exit 1
 "$BIN/writctl" audit verify >"$T/v"
 eq "after a restart the audit chain verifies" 0 "$?"
 eq "  ... and writd serves" 200 "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$ADMIN" http://writ/v1/health)"
+
+# A flood that stops, from a session that stays open: the reaper writes
+# its counts within a minute (WRIT_REFUSALS_FLUSH_EVERY), no later
+# refusal or session end needed.  Waits up to 80 s (a hang guard).
+S5=$(new_session quiet)
+SID5=$(sess "$S5" /v1/health | jq -r .session.id)
+flood "$S5" '{"kind":"jwt","scope":{"aud":"forbidden.quiet"}}' 100 2 "$T/codes6"
+eq "100 denied, then silence: 32 records at once" 32 "$(refusals "$SID5" deny)"
+counted_is() { [ "$(refusals "$1" deny)" = "$2" ]; }
+WAIT_SECS=80 wait_for counted_is "$SID5" 100
+eq "  ... the other 68 counted within the minute, the session still open" 100 "$(refusals "$SID5" deny)"
 stop_writd
