@@ -92,10 +92,14 @@ eq "  ... sent to GitHub" $((m + 1)) "$(minted 4343)"
 # A forged (or broken) header cannot lock writ out for days: capped at an hour.
 limit 4343 259200 primary
 post "$CI" "$REQ_B" >/dev/null
-eq "a reset three days ahead: refused, Retry-After capped at 3600" "503 3600" \
-	"$(post "$CI" "$REQ_B") $(retry_after)"
+# capped RESULT: "503 N" with N at most an hour, less only by the seconds
+# that passed since (whole seconds: a busy machine may show 3599).
+capped() { set -- $1; [ "$1" = 503 ] && [ "$2" -le 3600 ] && [ "$2" -gt 3000 ]; }
+r=$(post "$CI" "$REQ_B") && r="$r $(retry_after)"
+check "a reset three days ahead: refused, Retry-After capped at 3600 ($r)" capped "$r"
 limit 4242 259200 secondary
 post "$CI" "$REQ_A" >/dev/null
-eq "  ... and a retry-after of three days too" "503 3600" "$(post "$CI" "$REQ_A") $(retry_after)"
+r=$(post "$CI" "$REQ_A") && r="$r $(retry_after)"
+check "  ... and a retry-after of three days too ($r)" capped "$r"
 approver_off
 stop_writd
