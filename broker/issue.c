@@ -6,39 +6,49 @@
  * resumes it, and the handler calls issue_resume, which goes on from the
  * stage it finds.
  *
- *  stage -> next     function  thread          lock (writd_lock)   can fail with
- *  ----------------  --------  --------------  ------------------  ------------------------
- *  PARSED -> DECIDED decide    HTTP handler    counts, cooldown,   ECOOLDOWN, EUPLIMIT
- *                                              policy, refusals    (the kind's throttle),
- *                                                                  EPOLICY
- *  DECIDED -> APPROVED (allow) ask  HTTP handler  --               EGONE (caller exited)
- *  DECIDED -> ASKED  ask       HTTP handler    submit; waits for   ENOMEM, ENOAPPROVER,
- *                                              a person            EPENDING, EDUPLICATE,
- *                                                                  ECLOSED
- *  ASKED -> APPROVED approved  HTTP handler    the verdict         EDENIED, ETIMEDOUT,
- *                              (approval.c                         EGONE, ECLOSED,
- *                              resumed it)                         ESHUTDOWN
- *  APPROVED -> MINTED mint     inline kinds:   none (the kind's    ECLOSED (job identity
- *                              HTTP handler    own)                ran out), the kind's
- *  APPROVED -> MINTING mint    upstream kinds: queue; waits for    errors (EMINT ...),
- *                              HTTP handler    a worker            ESHUTDOWN
- *  MINTING -> MINTED minted    upstream worker none                the kind's errors
- *  MINTED -> RECORDED record   whoever minted  writs_add           ENOMEM, EAUDIT (ledger),
- *                              (handler or     (issue_record);     ECLOSED (session closed
- *                              worker)         waits for the log   meanwhile: revoked)
- *  RECORDED -> DURABLE synced  audit sync      resume              --
- *                              thread (or at
- *                              once)
- *  DURABLE -> ANSWERED answer  HTTP handler    take back on fail   EAUDIT (log broke: the
- *                                                                  writ is revoked)
+ *  stage -> next       function  thread           lock (writd_lock)  can fail with
+ *  ------------------  --------  ---------------  -----------------  --------------------
+ *  PARSED -> DECIDED   decide    HTTP handler     counts, cooldown,  ECOOLDOWN, EUPLIMIT
+ *                                                 policy, refusals   (the kind's
+ *                                                                    throttle), EPOLICY
+ *  DECIDED -> APPROVED ask       HTTP handler     --                 EGONE (caller exited)
+ *    (a rule allows)
+ *  DECIDED -> ASKED    ask       HTTP handler     approval_submit;   ENOMEM, ENOAPPROVER,
+ *    (a person asked)                             waits (approval.c  EPENDING, EDUPLICATE,
+ *                                                 settles it)        ECLOSED
+ *  ASKED -> APPROVED   settled   deciding thread  held               (upstream kinds: on
+ *    -> MINTING                  (admin handler,                     to a worker at once)
+ *                                approver, reaper)
+ *  ASKED -> APPROVED   approved  HTTP handler     to read the        EDENIED, ETIMEDOUT,
+ *                                (resumed)        verdict            EGONE, ECLOSED,
+ *                                                                    ESHUTDOWN ...
+ *  APPROVED -> MINTED  mint      HTTP handler     none (the kind's   ECLOSED (job identity
+ *    (inline kinds)                               own)               ran out), the kind's
+ *                                                                    errors (EMINT ...)
+ *  APPROVED -> MINTING mint      HTTP handler     queue; waits for   ECLOSED (job identity)
+ *    (upstream kinds)                             a worker
+ *  MINTING -> MINTED   minted    upstream worker  none               the kind's errors,
+ *                                (at stop: the                       ESHUTDOWN
+ *                                stopping thread)
+ *  MINTED -> RECORDED  record    whoever minted   writs_add          ENOMEM, EAUDIT
+ *                      (issue_   (handler or      (issue_record);    (ledger: revoked),
+ *                      record)   worker)          waits for the log  ECLOSED (session
+ *                                                                    closed: revoked)
+ *  RECORDED -> DURABLE synced    audit sync       to resume          --
+ *                                thread (or at
+ *                                once)
+ *  DURABLE -> ANSWERED answer    HTTP handler     to take back       EAUDIT (log broke:
+ *                                (resumed)                           the writ is revoked)
  *
  * Any failure goes to ANSWERED with its error; ANSWERED hands the answer
  * to the handler.  While suspended, only the thread that will resume the
  * request touches its issue, and it touches nothing after resuming it.
  *
- * Hops (suspend/resume) per writ: allow, inline 1 (the log); allow,
- * upstream 1 (worker, then the log, one suspension); ask, inline 2 (a
- * person, the log); ask, upstream 2 (a person; worker and log).
+ * Suspensions (each a suspend, a resume and one more call of the
+ * handler) per writ: allowed by a rule, 1 (the log; for an upstream kind
+ * the worker and the log share it); asked, 2 for an inline kind (a
+ * person, the log), 1 for an upstream kind (a person, the worker and the
+ * log, with no handler between them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +93,11 @@ struct request_record {
 struct issue {
 	enum issue_stage stage;
 	struct req *rq;
-	struct session *s;		/* rq's connection's: lives as long as rq */
+	/*
+	 * NB. no reference of its own: the connection's is dropped only at
+	 * NOTIFY_CLOSED, after rq ended, and a suspended rq cannot end.
+	 */
+	struct session *s;
 	const struct writ_kind *kind;
 	json_t *scope;			/* canonical; a reference */
 	int64_t ttl;
@@ -107,6 +121,10 @@ static bool approved(struct issue *iss);
 static bool mint(struct issue *iss);
 static bool record(struct issue *iss);
 static bool answer(struct issue *iss);
+/* ... and those that run on other threads, the request suspended. */
+static void settled(struct pending *p);
+static void minted(struct mint_job *job);
+static void synced(void *arg, bool ok);
 
 /* The policy in force; swapped whole on reload, under writd_lock. */
 static struct policy *policy;
@@ -375,6 +393,7 @@ ask(struct issue *iss)
 	p->mhd = c;
 	p->rq = iss->rq;
 	p->fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
+	p->settled = settled;
 	if (max_pending == 0 || max_pending > writd_cfg->max_pending)
 		max_pending = writd_cfg->max_pending;
 	pthread_mutex_lock(&writd_lock);
@@ -429,7 +448,42 @@ approved(struct issue *iss)
 	return true;
 }
 
-static void minted(struct mint_job *job);
+/* The writ's id and times, capped by a job's identity.  false: iss failed. */
+static bool
+mint_times(struct issue *iss)
+{
+	struct kind_mint *m = &iss->job.mint;
+
+	random_id(iss->wid);
+	m->writ_id = iss->wid;
+	m->session_id = iss->s->id;
+	m->scope = iss->scope;
+	m->issued_at = now_real();
+	m->expires_at = m->issued_at + iss->ttl;
+	/*
+	 * NB. a job's writ never outlives the job's identity: capped, not
+	 * refused (the answer says so); the TTL asked was what policy decided on.
+	 */
+	if (iss->s->expires_at > 0 && m->expires_at > iss->s->expires_at) {
+		m->expires_at = iss->s->expires_at;
+		if (m->expires_at - m->issued_at < 1) {
+			(void)fail(iss, WRIT_ECLOSED, "this job's identity token has "
+			    "expired: its session is closing", NULL, 0);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* APPROVED -> MINTING: hand the mint to an upstream worker.  Lock held, rq suspended. */
+static void
+queue_locked(struct issue *iss)
+{
+	iss->job.kind = iss->kind;
+	iss->job.done = minted;
+	iss->stage = ISSUE_MINTING;
+	upstream_mint(&iss->job);
+}
 
 /*
  * APPROVED -> MINTED (inline kinds, on the handler) or -> MINTING:
@@ -439,38 +493,18 @@ static bool
 mint(struct issue *iss)
 {
 	const struct writ_kind *k = iss->kind;
-	struct kind_mint *m = &iss->job.mint;
-	int64_t ttl = iss->ttl;
 	int r;
 
-	random_id(iss->wid);
-	m->writ_id = iss->wid;
-	m->session_id = iss->s->id;
-	m->scope = iss->scope;
-	m->issued_at = now_real();
-	m->expires_at = m->issued_at + ttl;
-	/*
-	 * NB. a job's writ never outlives the job's identity: capped, not
-	 * refused (the answer says so); the TTL asked was what policy decided on.
-	 */
-	if (iss->s->expires_at > 0 && m->expires_at > iss->s->expires_at) {
-		m->expires_at = iss->s->expires_at;
-		ttl = m->expires_at - m->issued_at;
-		if (ttl < 1)
-			return fail(iss, WRIT_ECLOSED, "this job's identity token has "
-			    "expired: its session is closing", NULL, 0);
-	}
-	iss->job.kind = k;
+	if (!mint_times(iss))
+		return true;
 	if (k->upstream) {
-		iss->job.done = minted;
-		iss->stage = ISSUE_MINTING;
 		pthread_mutex_lock(&writd_lock);
 		server_suspend(iss->rq->mhd, iss->rq);
-		upstream_mint(&iss->job);
+		queue_locked(iss);
 		pthread_mutex_unlock(&writd_lock);
 		return false;
 	}
-	r = k->mint(kinds_state(k), m, &iss->job.out, iss->job.err);
+	r = k->mint(kinds_state(k), &iss->job.mint, &iss->job.out, iss->job.err);
 	if (r < 0) {
 		audit_mint_failed(iss, r);
 		return fail(iss, r == WRIT_ENOMEM ? r : r == WRIT_EINTERNAL ? WRIT_EMINT : r,
@@ -479,6 +513,28 @@ mint(struct issue *iss)
 	}
 	iss->stage = ISSUE_MINTED;
 	return true;
+}
+
+/*
+ * ASKED, decided: approval.c calls this on the deciding thread, lock
+ * held.  An approved upstream mint goes to a worker at once, the request
+ * still suspended (APPROVED -> MINTING: no trip through a handler); all
+ * else resumes the handler, where approved() reads the verdict.
+ */
+static void
+settled(struct pending *p)
+{
+	struct issue *iss = p->rq->state;
+
+	/* NB. peer_alive as approved() checks it: a gone caller's pid may be reused. */
+	if (p->decision == 1 && iss->kind->upstream && peer_alive(p->peer)) {
+		iss->stage = ISSUE_APPROVED;
+		if (mint_times(iss)) {
+			queue_locked(iss);
+			return;		/* the log resumes it, or the worker on failure */
+		}
+	}
+	server_resume(p->mhd, p->rq);
 }
 
 /*
@@ -597,8 +653,6 @@ issue_record(struct issue *iss, struct secret *tok, uint64_t *ret_seq)
 	    iss->pending != NULL ? json_string(iss->pending->id) : json_null())));
 	return 0;
 }
-
-static void synced(void *arg, bool ok);
 
 /* MINTED -> RECORDED: recorded, then wait for the log (the request suspended). */
 static bool
