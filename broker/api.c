@@ -169,8 +169,7 @@ answer(struct MHD_Connection *c, struct issue_answer *a)
 {
 	if (a->code == 0)
 		return reply_json(c, 201, a->body);
-	return reply_error_with(c, a->code, a->detail[0] != '\0' ? a->detail : NULL,
-	    a->body, a->retry_after);
+	return reply_error_with(c, a->code, a->detail, a->body, a->retry_after);
 }
 
 /*

@@ -111,6 +111,7 @@ struct issue {
 	/* Recorded: the 201's body, until durable (ok) or not. */
 	json_t *reply;
 	bool durable;
+	char err[WRIT_ERRLEN];		/* the text of a refusal decide makes */
 	struct issue_answer ans;
 };
 
@@ -149,13 +150,15 @@ issue_explain(const struct policy_request *pq, struct policy_decision *d)
 	pthread_mutex_unlock(&writd_lock);
 }
 
-/* End with error code (detail NULL: the code's message; extra stolen). */
+/*
+ * End with error code: detail NULL (the code's message), a literal, or
+ * held by iss (kept as it is, even ""); extra stolen.
+ */
 static bool
 fail(struct issue *iss, int code, const char *detail, json_t *extra, int retry_after)
 {
 	iss->ans.code = code;
-	snprintf(iss->ans.detail, sizeof(iss->ans.detail), "%s",
-	    detail != NULL ? detail : "");
+	iss->ans.detail = detail;
 	iss->ans.body = extra;
 	iss->ans.retry_after = retry_after;
 	iss->stage = ISSUE_ANSWERED;
@@ -300,7 +303,7 @@ decide(struct issue *iss)
 	const struct peer *peer = iss->rq->conn->peer;
 	const struct writ_kind *k = iss->kind;
 	struct session *s = iss->s;
-	char err[WRIT_ERRLEN] = "";
+	char *err = iss->err;
 	struct policy_request pq;
 	struct policy_decision *d = &iss->d;
 	int64_t cool;
@@ -347,7 +350,7 @@ decide(struct issue *iss)
 	pthread_mutex_unlock(&writd_lock);
 	iss->rec.reason = NULL;
 	if (cool > 0) {
-		snprintf(err, sizeof(err), "too many of this session's requests were "
+		snprintf(err, sizeof(iss->err), "too many of this session's requests were "
 		    "denied; it may ask again in %llds", (long long)cool);
 		return fail(iss, WRIT_ECOOLDOWN, err, NULL, (int)cool);
 	}

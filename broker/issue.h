@@ -38,7 +38,8 @@ struct issue_answer {
 	int code;			/* 0: 201 with body; else a WRIT_E* code */
 	json_t *body;			/* 201: the writ and its token (a secret);
 					   error: members to add to "error", or NULL */
-	char detail[WRIT_ERRLEN];	/* error: "" for the code's own message */
+	const char *detail;		/* error: NULL for the code's own message; else
+					   lives as long as the request */
 	int retry_after;		/* error: seconds, or 0 */
 };
 
