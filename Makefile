@@ -63,7 +63,7 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
-	broker/approval.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
+	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
 	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \

@@ -22,14 +22,13 @@
 #include "core.h"
 #include "duration.h"
 #include "errors.h"
-#include "ledger.h"
+#include "issue.h"
 #include "oidc.h"
 #include "peer.h"
 #include "server.h"
 #include "session.h"
 #include "sjson.h"
 #include "store.h"
-#include "upstream.h"
 #include "writs.h"
 
 #define ON_ADMIN 1
@@ -45,19 +44,10 @@ struct route {
 	handler_fn fn;
 };
 
-/* The policy in force; swapped whole on reload, under writd_lock. */
-static struct policy *policy;
-
 struct policy *
 api_set_policy(struct policy *p)
 {
-	struct policy *old;
-
-	pthread_mutex_lock(&writd_lock);
-	old = policy;
-	policy = p;
-	pthread_mutex_unlock(&writd_lock);
-	return old;
+	return issue_set_policy(p);
 }
 
 static enum MHD_Result
@@ -127,232 +117,6 @@ h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 /*
- * A mint that failed, by its code only: messages may quote upstream's
- * answer, and the log keeps nothing it did not write itself.
- */
-static void
-audit_mint_failed(const struct session *s, const struct writ_kind *k, int code)
-{
-	audit_log("mint_failed", session_audit(s, json_pack("{ssssss}", "session", s->id,
-	    "kind", k->name, "error", errors_lookup(code)->name)));
-}
-
-static void durable(void *arg, bool ok);
-
-/* Record a minted token (taken) as a writ of s and answer c with it. */
-static enum MHD_Result
-deliver(struct MHD_Connection *c, struct req *rq, struct session *s,
-    const struct writ_kind *k, const json_t *scope, const char *wid, int64_t issued,
-    int64_t expires, struct secret *tok)
-{
-	struct secret *keep = NULL;
-	struct ledger_entry e;
-	char fp[33];
-	uint64_t seq;
-	json_t *body;
-	int r;
-
-	if (k->revoke != NULL && (keep = secret_dup(tok->data, tok->len)) == NULL) {
-		if (k->upstream)
-			upstream_revoke(k, tok, wid);
-		else
-			secret_free(tok);
-		return reply_error(c, WRIT_ENOMEM, NULL);
-	}
-	pthread_mutex_lock(&writd_lock);
-	if (s->closed)
-		r = WRIT_ECLOSED;
-	else if ((r = writs_add(wid, s, k, json_deep_copy(scope), issued, expires, keep)) == 0)
-		/* The reaper ends it at its expiry, and closes the key page soon. */
-		core_kick_at(expires < issued + 1 ? expires : issued + 1);
-	pthread_mutex_unlock(&writd_lock);
-	if (r < 0) {
-		/* Minted for a session that closed meanwhile: it must not live on. */
-		if (r == WRIT_ECLOSED && keep != NULL && k->upstream)
-			upstream_revoke(k, keep, wid);
-		else if (r == WRIT_ECLOSED)
-			secret_free(keep);
-		secret_free(tok);
-		return reply_error(c, r, NULL);
-	}
-	audit_fingerprint(tok->data, tok->len, fp);
-	/* Upstream kinds are in the ledger already: their worker put them there. */
-	e = (struct ledger_entry){ .id = wid, .session = s->id, .name = s->name, .kind = k,
-	    .scope = scope, .issued_at = issued, .expires_at = expires, .pid = s->pid,
-	    .pid_start = s->pid_start, .token = tok };
-	if (!k->upstream && ledger_add(&e, fp) < 0) {
-		struct writ *back = NULL;
-
-		pthread_mutex_lock(&writd_lock);
-		(void)writs_take(NULL, wid, &back);
-		pthread_mutex_unlock(&writd_lock);
-		writs_revoke_list(back, "its ledger entry could not be made");
-		secret_free(tok);
-		return reply_error(c, WRIT_ENOMEM, NULL);
-	}
-	body = json_pack("{sssssOsssIsIsI}", "id", wid, "kind", k->name, "scope", scope,
-	    "token", (const char *)tok->data, "issued_at", (json_int_t)issued,
-	    "expires_at", (json_int_t)expires, "ttl", (json_int_t)(expires - issued));
-	secret_free(tok);
-	/* Cut short to end with its job's identity token (issue): the agent is told. */
-	if (body != NULL && s->expires_at > 0 && expires == s->expires_at)
-		json_object_set_new(body, "ttl_capped", json_string("the session's job "
-		    "identity token expires then (its exp + the issuer's grace)"));
-	/* Write-ahead: the token leaves only once its record is on disk. */
-	/* "request": the approval it came from, when a person was asked. */
-	seq = audit_log_durable("issued", session_audit(s, json_pack("{sssssssOsIssso}",
-	    "writ", wid, "session", s->id, "kind", k->name, "scope", scope, "expires_at",
-	    (json_int_t)expires, "fingerprint", fp, "request",
-	    rq->pending != NULL ? json_string(rq->pending->id) : json_null())));
-	rq->reply = body;
-	memcpy(rq->reply_writ, wid, sizeof(rq->reply_writ));
-	pthread_mutex_lock(&writd_lock);
-	server_suspend(c, rq);
-	pthread_mutex_unlock(&writd_lock);
-	audit_wait(seq, durable, rq);
-	return MHD_YES;
-}
-
-/* The audit sync thread: rq's record is durable (ok) or never will be. */
-static void
-durable(void *arg, bool ok)
-{
-	struct req *rq = arg;
-
-	pthread_mutex_lock(&writd_lock);
-	rq->reply_state = ok ? 1 : -1;
-	server_resume(rq->mhd, rq);
-	pthread_mutex_unlock(&writd_lock);
-}
-
-/* Send the 201 whose record is durable; or take the writ back. */
-static enum MHD_Result
-finish_reply(struct MHD_Connection *c, struct req *rq)
-{
-	struct writ *revoke = NULL;
-	json_t *body = rq->reply;
-
-	rq->reply = NULL;
-	if (rq->reply_state == 1)
-		return reply_json(c, 201, body);
-	json_decref(body);
-	/* NB. an unrecorded token must not live: forget and revoke it. */
-	pthread_mutex_lock(&writd_lock);
-	(void)writs_take(NULL, rq->reply_writ, &revoke);
-	pthread_mutex_unlock(&writd_lock);
-	writs_revoke_list(revoke, "its issued record could not be made durable");
-	return reply_error(c, WRIT_EAUDIT, NULL);
-}
-
-/* An upstream worker: job's mint is done (or failed at stop); its request goes on. */
-static void
-minted(struct mint_job *job)
-{
-	struct req *rq = job->arg;
-
-	pthread_mutex_lock(&writd_lock);
-	server_resume(rq->mhd, rq);
-	pthread_mutex_unlock(&writd_lock);
-}
-
-/*
- * Mint a writ for s and answer c with it.  Network-bound kinds mint on an
- * upstream worker: the request is suspended and comes back to finish_job.
- */
-static enum MHD_Result
-issue(struct MHD_Connection *c, struct req *rq, struct session *s,
-    const struct writ_kind *k, const json_t *scope, int64_t ttl)
-{
-	struct kind_token kt = { 0 };
-	char err[WRIT_ERRLEN] = "", wid[33];
-	struct kind_mint m;
-	int r;
-
-	random_id(wid);
-	m.writ_id = wid;
-	m.session_id = s->id;
-	m.scope = scope;
-	m.issued_at = now_real();
-	m.expires_at = m.issued_at + ttl;
-	/*
-	 * NB. a job's writ never outlives the job's identity: capped, not
-	 * refused (deliver says so); the TTL asked was what policy decided on.
-	 */
-	if (s->expires_at > 0 && m.expires_at > s->expires_at) {
-		m.expires_at = s->expires_at;
-		ttl = m.expires_at - m.issued_at;
-		if (ttl < 1)
-			return reply_error(c, WRIT_ECLOSED, "this job's identity token has "
-			    "expired: its session is closing");
-	}
-	if (k->upstream) {
-		struct mint_job *j = calloc(1, sizeof(*j));
-
-		if (j == NULL)
-			return reply_error(c, WRIT_ENOMEM, NULL);
-		j->done = minted;
-		j->arg = rq;
-		j->kind = k;
-		j->scope = json_deep_copy(scope);
-		j->ttl = ttl;
-		memcpy(j->writ_id, wid, sizeof(wid));
-		j->issued_at = m.issued_at;
-		j->expires_at = m.expires_at;
-		pthread_mutex_lock(&writd_lock);
-		j->session = s;
-		session_ref(s);
-		rq->job = j;
-		server_suspend(c, rq);
-		upstream_mint(j);
-		pthread_mutex_unlock(&writd_lock);
-		return MHD_YES;
-	}
-	r = k->mint(kinds_state(k), &m, &kt, err);
-	if (r < 0) {
-		audit_mint_failed(s, k, r);
-		return reply_error_with(c, r == WRIT_ENOMEM ? r : r == WRIT_EINTERNAL ? WRIT_EMINT : r,
-		    err[0] ? err : NULL, NULL, kt.retry_after);
-	}
-	return deliver(c, rq, s, k, scope, wid, m.issued_at, m.expires_at, kt.token);
-}
-
-/* An upstream mint came back. */
-static enum MHD_Result
-finish_job(struct MHD_Connection *c, struct req *rq)
-{
-	struct mint_job *j = rq->job;
-	struct secret *tok;
-
-	if (j->result < 0) {
-		audit_mint_failed(j->session, j->kind, j->result);
-		return reply_error_with(c, j->result, j->err[0] ? j->err : NULL, NULL,
-		    j->out.retry_after);
-	}
-	tok = j->out.token;
-	j->out.token = NULL;
-	return deliver(c, rq, j->session, j->kind, j->scope, j->writ_id, j->issued_at,
-	    j->expires_at, tok);
-}
-
-/* A decided request comes back here: issue the writ, or say why not. */
-static enum MHD_Result
-finish_writ(struct MHD_Connection *c, struct req *rq)
-{
-	struct pending *p = rq->pending;
-	int decision;
-
-	pthread_mutex_lock(&writd_lock);
-	decision = p->decision;
-	pthread_mutex_unlock(&writd_lock);
-	if (decision != 1)
-		return reply_error(c, decision, NULL);
-	/* Approved for a process that is gone: its pid may now be another's. */
-	if (!peer_alive(p->peer))
-		return reply_error(c, WRIT_EGONE, NULL);
-	return issue(c, rq, p->session, p->kind, p->scope, p->ttl);
-}
-
-/*
  * The parts of a writ request every path checks alike: kind, canonical
  * scope (a new reference), ttl.  Returns 0 or a code with err.
  */
@@ -399,212 +163,57 @@ parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_sc
 	return 0;
 }
 
-/* Answer a policy denial: the tier, rule and why go to the agent too. */
+/* Answer what issuing said. */
 static enum MHD_Result
-reply_denied(struct MHD_Connection *c, const struct policy_decision *d)
+answer(struct MHD_Connection *c, struct issue_answer *a)
 {
-	return reply_error_with(c, WRIT_EPOLICY, d->message, json_pack("{ssssss}",
-	    "tier", d->tier, "layer", d->layer, "rule", d->rule), 0);
-}
-
-/* What the "request" record of a writ request says. */
-struct request_record {
-	struct session *s;
-	const struct req *rq;
-	const struct writ_kind *k;
-	const json_t *scope;
-	int64_t ttl;
-	const char *decision, *tier, *rule, *reason;
-};
-
-static void
-audit_request(const struct request_record *w)
-{
-	const struct peer *peer = w->rq->conn->peer;
-
-	audit_log("request", session_audit(w->s, json_pack("{sssssssOsIsisssbssssssss}",
-	    "session", w->s->id, "session_name", w->s->name, "kind", w->k->name,
-	    "scope", w->scope, "ttl", (json_int_t)w->ttl, "pid", (int)peer->pid,
-	    "exe", peer->exe, "verified", !peer->relayed, "decision", w->decision,
-	    "tier", w->tier, "rule", w->rule, "reason", w->reason != NULL ? w->reason : "")));
+	if (a->code == 0)
+		return reply_json(c, 201, a->body);
+	return reply_error_with(c, a->code, a->detail, a->body, a->retry_after);
 }
 
 /*
- * A request refused with code before any person saw it: its record, while
- * the session's budget has room, else a count (refusals.h).  Lock held.
+ * POST /v1/writs: parse and check the request, then issue.c decides,
+ * asks, mints and records; this answers.  A suspended request comes back
+ * here, its issue (rq->state) going on from where it waited.
  */
-static void
-refused_locked(const struct request_record *w, int code)
-{
-	if (session_refused(w->s, &(struct refusal){ .kind = w->k->name,
-	    .decision = w->decision, .error = errors_lookup(code)->name, .tier = w->tier,
-	    .rule = w->rule }))
-		audit_request(w);
-}
-
-static void
-refused(const struct request_record *w, int code)
-{
-	pthread_mutex_lock(&writd_lock);
-	refused_locked(w, code);
-	pthread_mutex_unlock(&writd_lock);
-}
-
 static enum MHD_Result
 h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
 	static const char *const keys[] = { "kind", "scope", "ttl", "reason", NULL };
-	struct session *s = rq->conn->session;
-	struct policy_request pq;
-	struct policy_decision d = { .verdict = POLICY_ASK };
-	const struct writ_kind *k = NULL;
+	struct issue_ask ask = { .reason = NULL };
+	struct issue_answer a;
 	char err[WRIT_ERRLEN] = "";
-	struct pending *p = NULL;
 	json_t *req = NULL, *scope = NULL;
-	struct request_record rec;
-	const char *reason, *verdict;
-	int64_t ttl = 0, cool;
-	unsigned int max_pending;
-	int r, wait = 0;
-	bool room;
+	int r, done;
 
 	(void)arg;
-	if (rq->reply != NULL)
-		return finish_reply(c, rq);
-	if (rq->job != NULL) {
-		struct mint_job *j = rq->job;
-		enum MHD_Result res = finish_job(c, rq);
-
-		/* Done with it: a later resume is the audit's, for rq->reply. */
-		pthread_mutex_lock(&writd_lock);
-		rq->job = NULL;
-		upstream_job_free(j);
-		pthread_mutex_unlock(&writd_lock);
-		return res;
-	}
-	if (rq->pending != NULL)
-		return finish_writ(c, rq);
+	if (rq->state != NULL)
+		return issue_resume(rq, &a) ? answer(c, &a) : MHD_YES;
 	/* Fail closed at once: nothing is issued that cannot be recorded. */
 	if (!audit_ok())
 		return reply_error(c, WRIT_EAUDIT, NULL);
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the request", err)) < 0 ||
-	    (r = sjson_string(req, "reason", false, &reason, err)) < 0 ||
-	    (r = parse_writ(req, &k, &scope, &ttl, err)) < 0)
+	    (r = sjson_string(req, "reason", false, &ask.reason, err)) < 0 ||
+	    (r = parse_writ(req, &ask.kind, &scope, &ask.ttl, err)) < 0)
 		goto out;
-	if (reason != NULL && strlen(reason) > WRIT_MAX_REASON) {
+	if (ask.reason != NULL && strlen(ask.reason) > WRIT_MAX_REASON) {
 		snprintf(err, sizeof(err), "field 'reason' is longer than %d bytes",
 		    WRIT_MAX_REASON);
 		r = WRIT_ETOOBIG;
 		goto out;
 	}
-	pq = (struct policy_request){ .kind = k->name, .scope = scope, .ttl = ttl,
-	    .session = s->name, .uid = rq->conn->peer->uid, .claims = s->claims,
-	    /* NB. a relayed caller's exe is the relay's: no exe rule may match it. */
-	    .exe = rq->conn->peer->relayed ? WRIT_EXE_UNVERIFIED : rq->conn->peer->exe };
-	pthread_mutex_lock(&writd_lock);
-	pq.workspace = s->workspace;
-	pq.live = writs_count(s);
-	pq.live_kind = s->live_kind[kinds_index(k)];
-	cool = session_cooling(s, now_mono());
-	if (cool == 0)
-		policy_decide(policy, &pq, &d);
-	max_pending = policy_max_pending(policy);
-	pthread_mutex_unlock(&writd_lock);
-	/*
-	 * Upstream asked writd to wait (a rate limit, kind.h): refused now,
-	 * after policy (a deny stays a deny) and before any person is asked
-	 * to approve what would not be sent.
-	 */
-	if (cool == 0 && d.verdict != POLICY_DENY && k->throttled != NULL &&
-	    k->throttled(kinds_state(k), scope, &wait, err) < 0 && wait > 0)
-		verdict = "rate_limited";
-	else {
-		err[0] = '\0';
-		wait = 0;
-		verdict = cool > 0 ? "cooling_down" : d.verdict == POLICY_DENY ? "deny" :
-		    d.verdict == POLICY_ALLOW ? "allow" : "ask";
-	}
-	rec = (struct request_record){ .s = s, .rq = rq, .k = k, .scope = scope, .ttl = ttl,
-	    .decision = verdict, .tier = cool > 0 ? "cooldown" : wait > 0 ? "upstream" : d.tier,
-	    .rule = cool > 0 || wait > 0 ? "" : d.rule, .reason = reason };
-	if (cool > 0 || wait > 0 || d.verdict == POLICY_DENY) {
-		int code = cool > 0 ? WRIT_ECOOLDOWN : wait > 0 ? WRIT_EUPLIMIT : WRIT_EPOLICY;
-
-		/* Refused before any person or upstream: recorded within a budget. */
-		refused(&rec, code);
-		json_decref(req);
-		json_decref(scope);
-		if (cool > 0) {
-			snprintf(err, sizeof(err), "too many of this session's requests were "
-			    "denied; it may ask again in %llds", (long long)cool);
-			return reply_error_with(c, WRIT_ECOOLDOWN, err, NULL, (int)cool);
-		}
-		if (wait > 0)
-			return reply_error_with(c, WRIT_EUPLIMIT, err, json_pack("{si}",
-			    "retry_after", wait), wait);
-		return reply_denied(c, &d);
-	}
-	if (d.verdict == POLICY_ALLOW) {
-		/* Allowed by a rule: no prompt, but the same checks as any writ. */
-		enum MHD_Result res;
-
-		audit_request(&rec);
-		res = peer_alive(rq->conn->peer) ? issue(c, rq, s, k, scope, ttl) :
-		    reply_error(c, WRIT_EGONE, NULL);
-		json_decref(req);
-		json_decref(scope);
-		return res;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		r = WRIT_ENOMEM;
-		goto out;
-	}
-	p->kind = k;
-	p->scope = json_incref(scope);
-	p->ttl = ttl;
-	p->why = d;
-	snprintf(p->reason, sizeof(p->reason), "%s", reason != NULL ? reason : "");
-	sjson_clean_text(p->reason);
-	p->peer = rq->conn->peer;
-	p->mhd = c;
-	p->rq = rq;
-	p->fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
-	if (max_pending == 0 || max_pending > writd_cfg->max_pending)
-		max_pending = writd_cfg->max_pending;
-	pthread_mutex_lock(&writd_lock);
-	p->session = s;
-	session_ref(s);
-	/*
-	 * NB. the record comes first while the session's refusal budget has
-	 * room (a refusal then spends it); else only once the outcome is
-	 * known, so that a flood of asks the queue refuses (too many
-	 * pending, duplicates, no approver) is counted, not written.
-	 */
-	room = session_refusal_room(s);
-	if (room)
-		audit_request(&rec);
-	r = approval_submit(p, max_pending);
-	if (r == 0) {
-		rq->pending = p;
-		if (!room)
-			audit_request(&rec);
-	} else {
-		approval_release(p);
-		if (room)
-			(void)session_refused(s, &(struct refusal){ .kind = k->name,
-			    .decision = verdict, .error = errors_lookup(r)->name,
-			    .tier = rec.tier, .rule = rec.rule });
-		else
-			refused_locked(&rec, r);
-	}
-	pthread_mutex_unlock(&writd_lock);
+	ask.scope = scope;
+	done = issue_start(rq, &ask, &a);
+	json_decref(req);
+	json_decref(scope);
+	return done ? answer(c, &a) : MHD_YES;
  out:
 	json_decref(req);
 	json_decref(scope);
-	return r < 0 ? bad(c, r, err) : MHD_YES;
+	return bad(c, r, err);
 }
 
 static enum MHD_Result
@@ -1014,9 +623,7 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 	pq.scope = scope;
 	pq.ttl = ttl;
 	pq.claims = claims;
-	pthread_mutex_lock(&writd_lock);
-	policy_decide(policy, &pq, &d);
-	pthread_mutex_unlock(&writd_lock);
+	issue_explain(&pq, &d);
 	body = policy_decision_json(&d);
 	json_object_set(body, "scope", scope);
 	json_object_set_new(body, "ttl", json_integer(ttl));

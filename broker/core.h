@@ -37,8 +37,8 @@
  *  - a kind's mint (on a handler thread or an upstream worker), and
  *    oidc_verify;
  *  - writs_revoke_list, after the unlock that built its list;
- *  - a mint job's done callback (api's minted, on an upstream worker):
- *    it takes writd_lock to resume the request, never holding qlock.
+ *  - a mint job's done callback (issue's minted, on an upstream worker):
+ *    it records the writ and takes writd_lock, never holding qlock.
  */
 #ifndef WRIT_CORE_H
 #define WRIT_CORE_H

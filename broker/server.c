@@ -444,12 +444,10 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rq == NULL)
 		return;
 	pthread_mutex_lock(&writd_lock);
-	if (rq->pending != NULL)
-		approval_release(rq->pending);
+	if (rq->state_free != NULL)
+		rq->state_free(rq->state);
 	if (rq->poller != NULL)
 		approval_unwait(rq->poller);
-	upstream_job_free(rq->job);
-	json_decref(rq->reply);
 	nrequests--;
 	/* The next request on this connection starts its own deadline. */
 	if (rq->conn != NULL)

@@ -44,10 +44,8 @@
 #define WRIT_LINGER_SECS 2
 
 struct session;
-struct pending;
 struct poller;
 struct listener;
-struct mint_job;
 
 /*
  * Per connection: who is calling, through which socket.  Made by the accept
@@ -72,13 +70,15 @@ struct req {
 	char *body;
 	size_t len;
 	bool too_big;
-	bool suspended;			/* waiting on pending or poller */
-	struct pending *pending;	/* a writ request waiting for a human */
+	bool suspended;			/* waiting on a person, a worker, the log or a poll */
 	struct poller *poller;		/* an approver's long-poll */
-	struct mint_job *job;		/* a mint running on an upstream worker */
-	json_t *reply;			/* a 201 waiting for its audit record to be durable */
-	char reply_writ[33];		/* ... for this writ */
-	int reply_state;		/* 0 waiting, 1 durable, -1 the log failed */
+	/*
+	 * A handler's own state across suspensions (a writ being issued,
+	 * issue.h), and what frees it when the request ends, however it
+	 * ends.  state_free: lock held.
+	 */
+	void *state;
+	void (*state_free)(void *state);
 };
 
 /*

@@ -13,7 +13,6 @@
 #include "core.h"
 #include "errors.h"
 #include "ledger.h"
-#include "session.h"
 #include "upstream.h"
 
 /* First retry of a failed revocation after this many seconds, doubling. */
@@ -96,33 +95,7 @@ worker(void *arg)
 		if (m == NULL && rv == NULL)
 			return NULL;
 		if (m != NULL) {
-			struct kind_mint req = { .writ_id = m->writ_id,
-			    .session_id = m->session->id, .scope = m->scope,
-			    .issued_at = m->issued_at, .expires_at = m->expires_at };
-			struct ledger_entry e;
-			char fp[33];
-
-			m->result = m->kind->mint(kinds_state(m->kind), &req, &m->out, m->err);
-			/* Write-ahead: a revocable token is in the ledger before it leaves. */
-			if (m->result == 0) {
-				audit_fingerprint(m->out.token->data, m->out.token->len, fp);
-				e = (struct ledger_entry){ .id = m->writ_id,
-				    .session = m->session->id, .name = m->session->name,
-				    .kind = m->kind, .scope = m->scope, .issued_at = m->issued_at,
-				    .expires_at = m->expires_at, .pid = m->session->pid,
-				    .pid_start = m->session->pid_start, .token = m->out.token };
-			}
-			if (m->result == 0 && (ledger_add(&e, fp) < 0 || ledger_flush() < 0)) {
-				char e2[WRIT_ERRLEN];
-
-				if (m->kind->revoke != NULL)
-					(void)m->kind->revoke(kinds_state(m->kind), m->out.token, e2);
-				secret_free(m->out.token);
-				m->out.token = NULL;
-				m->result = WRIT_EAUDIT;
-				snprintf(m->err, sizeof(m->err), "the ledger cannot be written; the "
-				    "token was revoked and nothing issued");
-			}
+			m->result = m->kind->mint(kinds_state(m->kind), &m->mint, &m->out, m->err);
 			finish(m);
 		} else {
 			char err[WRIT_ERRLEN];
@@ -226,15 +199,4 @@ upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *
 	revokes = j;
 	pthread_cond_signal(&qcond);
 	pthread_mutex_unlock(&qlock);
-}
-
-void
-upstream_job_free(struct mint_job *job)
-{
-	if (job == NULL)
-		return;
-	session_unref(job->session);
-	json_decref(job->scope);
-	secret_free(job->out.token);
-	free(job);
 }

@@ -3,8 +3,11 @@
  *
  * A kind with .upstream set mints and revokes over HTTPS, which can take
  * seconds.  Those calls run here, on a small fixed pool, never on a thread
- * serving HTTP: the request is suspended, a worker mints, then resumes it.
- * Revocations are queued and the caller does not wait for them.
+ * serving HTTP: the request is suspended, a worker mints and hands the
+ * result to the job's done callback (issue.c records the writ there, on
+ * the worker).  Revocations are queued and the caller does not wait for
+ * them.  The pool knows nothing of requests, sessions or the ledger but
+ * for closing a revoked writ's entry.
  */
 #ifndef WRIT_UPSTREAM_H
 #define WRIT_UPSTREAM_H
@@ -17,21 +20,22 @@
 /* Workers in the pool. */
 #define WRIT_UPSTREAM_THREADS 4
 
-struct session;
-
+/*
+ * A mint to run on a worker.  Its owner (issue.c) embeds it and fills in
+ * done, kind and mint; the worker fills in the results, then calls done.
+ */
 struct mint_job {
-	/* Called on the worker once the results are in (or at stop), no lock held. */
+	/*
+	 * Called once the results are in (on the worker) or when the job is
+	 * failed at stop (result WRIT_ESHUTDOWN, on the stopping thread); no
+	 * lock held.  The job is its owner's again from then on.
+	 */
 	void (*done)(struct mint_job *job);
-	void *arg;			/* the caller's, for done */
-	struct session *session;	/* a reference */
 	const struct writ_kind *kind;
-	json_t *scope;			/* a reference */
-	int64_t ttl;
-	char writ_id[33];
-	int64_t issued_at, expires_at;
+	struct kind_mint mint;		/* what to mint; its pointers outlive the job */
 	/* results */
 	int result;			/* 0 or a WRIT_E* code */
-	struct kind_token out;
+	struct kind_token out;		/* the token, for done to take */
 	char err[WRIT_ERRLEN];
 	struct mint_job *next;
 };
@@ -40,13 +44,10 @@ int upstream_start(void);
 /* Finish what runs, fail what waits (WRIT_ESHUTDOWN), join the workers. */
 void upstream_stop(void);
 
-/* Queue a mint; the worker calls job->done when it is.  Lock held. */
+/* Queue a mint; the worker calls job->done when it is.  Lock held or not. */
 void upstream_mint(struct mint_job *job);
 
 /* Queue the revocation of token (taken over) of writ id for kind. */
 void upstream_revoke(const struct writ_kind *kind, struct secret *token, const char *id);
-
-/* Release a finished job (its session reference, scope, any token).  Lock held. */
-void upstream_job_free(struct mint_job *job);
 
 #endif

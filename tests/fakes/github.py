@@ -30,8 +30,8 @@ write; broad-all -- grant every repository of the installation
 repository not asked for; metadata-write -- grant metadata write;
 revokefail -- DELETE /installation/token answers 500; 403-forbidden -- a
 403 that is not a rate limit ("Resource not accessible by integration",
-with the x-ratelimit-* headers GitHub sends on every answer).  "ok" undoes
-it.  GET /_fake/tokens shows what was minted and revoked, API calls since
+with the x-ratelimit-* headers GitHub sends on every answer); slow --
+answer every API call as "ok" would, 2 s late.  "ok" undoes it.  GET /_fake/tokens shows what was minted and revoked, API calls since
 the last mode change, installation lookups per owner, token requests per
 installation ("minted_calls", counted whatever the answer), and every
 DELETE tried.
@@ -165,6 +165,8 @@ class H(BaseHTTPRequestHandler):
             STATE["calls"] += 1
         if mode == "hang":
             time.sleep(30)
+        if mode == "slow":
+            time.sleep(2)
         if mode == "401" or err:
             return self.reply(401, {"message": "A JSON web token could not be decoded: %s" % err})
         if mode == "403":

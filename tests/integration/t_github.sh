@@ -122,6 +122,28 @@ for m in "broad-perms|a permission not asked for (administration write)" \
 done
 mode ok
 eq "  ... and none of them issued a writ" "$n" "$(nwrits)"
+# A caller that gives up while GitHub mints: the token exists upstream, so
+# the worker that minted it records it all the same (a live writ, its
+# ledger entry, its "issued" record), whatever became of the request.
+mode slow
+n=$(nwrits)
+before=$(admin /v1/writs | jq -c '[.writs[].id]')
+curl -s -o /dev/null --max-time 1 --unix-socket "$CI" -X POST \
+	--data-binary '{"kind":"github","scope":{"repo":"acme/widgets"}}' http://writ/v1/writs
+eq "a caller gone while GitHub mints (curl gave up: 28)" 28 "$?"
+more_writs() { [ "$(nwrits)" -gt "$n" ]; }
+WAIT_SECS=10 wait_for more_writs
+GW=$(admin /v1/writs | jq -r --argjson b "$before" '.writs[] | select(.id | IN($b[]) | not) | .id')
+eq "  ... its token is recorded all the same: a live writ" $((n + 1)) "$(nwrits)"
+check "  ... with its ledger entry" grep -q "\"op\":\"add\",\"id\":\"$GW\"" "$T/state/ledger.jsonl"
+issued_for() { jq -e --arg w "$1" 'select(.event=="issued" and .writ==$w) |
+	.fingerprint | length == 32' "$T/state/audit.jsonl" >/dev/null; }
+check "  ... and its issued record" issued_for "$GW"
+mode ok
+admin "/v1/writs/$GW" -X DELETE >/dev/null
+last_revoked() { fake tokens | jq -e '.tokens[-1].revoked' >/dev/null; }
+wait_for last_revoked
+check "  ... and revoked at GitHub once revoked: it was the token minted" last_revoked
 # git, inside: the helper, approved through writctl.
 git config --global credential.helper "$BIN/git-credential-writ --host 127.0.0.1:$PORT"
 git config --global credential.useHttpPath true
