@@ -25,9 +25,29 @@
  * checkpoints) and ledger.c (add/done records, sealed tokens,
  * compaction).  Each is a journal of its own: the audit log's commit
  * thread first flushes the ledger (audit_set_presync), so a writ's ledger
- * entry is durable before its "issued" record is.  XXX that is two
- * fdatasyncs per issuance; one journal serving both is the next step
- * (README, "Audit log").
+ * entry is durable before its "issued" record is.
+ *
+ * XXX that is two fdatasyncs per issuance.  Decided, not yet built: two
+ * files still, but the ledger's durability off the audit path.
+ *   - One file serving both was weighed and refused: the audit log is a
+ *     document that leaves the machine (the syslog mirror, a SIEM, rotated
+ *     files kept for ever as evidence), and a sealed token in it is a
+ *     token whose only guard is the ledger key, copied to wherever the log
+ *     goes.  Filtering the mirror is not enough: the file itself is what
+ *     gets shipped.
+ *   - So the ledger's "add" record, but for the sealed token, goes into
+ *     the audit journal too (ledger_add appends it there, just before api
+ *     appends "issued", so the same commit covers both: one fdatasync);
+ *     the ledger file becomes an index synced lazily (its commit runs
+ *     after each audit commit, off every waiter's path) and notes the
+ *     audit point (file, offset, seq, mac, as audit.state) it covers.  At
+ *     start the ledger is its file plus the audit records after that
+ *     point, read from there only: start-up stays independent of the
+ *     log's size, rotation changes nothing (the point names its file).
+ *   - Kinds that revoke (GitHub) still need the sealed token durable
+ *     before the token leaves: the upstream worker's ledger_flush stays,
+ *     off the audit thread, shared by concurrent workers; the audit commit
+ *     no longer waits for the ledger (no presync).
  */
 #ifndef WRIT_JOURNAL_H
 #define WRIT_JOURNAL_H
