@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "fsutil.h"
 #include "journal.h"
 
@@ -161,10 +162,13 @@ wait_locked(struct journal *j)
 	}
 }
 
-/* Commit one batch taken under the lock (not held here).  0 or -1, errno set. */
+/*
+ * Commit one batch taken under the lock (not held here): 0 and the file
+ * it ended in (its first seq, its size), or -1 with errno set.
+ */
 static int
 commit(struct journal *j, const char *batch, size_t len, const struct split *parts,
-    unsigned int nparts)
+    unsigned int nparts, uint64_t *ret_first, uint64_t *ret_off)
 {
 	size_t start = 0;
 	int r;
@@ -184,6 +188,8 @@ commit(struct journal *j, const char *batch, size_t len, const struct split *par
 	/* NB. a synced record in a file whose name is not is lost all the same. */
 	if (r == 0 && nparts > 0)
 		r = fsync(j->dir_fd);
+	*ret_first = j->first;
+	*ret_off = j->off;
 	pthread_mutex_unlock(&j->flk);
 	return r;
 }
@@ -198,7 +204,7 @@ commit_main(void *arg)
 		struct split parts[WRIT_JOURNAL_MAX_SPLITS];
 		struct waiter *ready;
 		unsigned int nparts;
-		uint64_t target;
+		uint64_t target, first, off;
 		char *batch;
 		size_t len, cap;
 		int r;
@@ -233,9 +239,9 @@ commit_main(void *arg)
 			j->ops.taken(j->ops.arg, nparts > 0);
 		clock_gettime(CLOCK_MONOTONIC, &j->began);
 		pthread_mutex_unlock(&j->lock);
-		r = commit(j, batch, len, parts, nparts);
+		r = commit(j, batch, len, parts, nparts, &first, &off);
 		if (r == 0 && j->ops.durable != NULL)
-			j->ops.durable(j->ops.arg, batch, len, target, j->first, j->off);
+			j->ops.durable(j->ops.arg, batch, len, target, first, off);
 		pthread_mutex_lock(&j->lock);
 		j->began.tv_sec = 0;
 		if (j->ops.ended != NULL)

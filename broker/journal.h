@@ -57,7 +57,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "errors.h"
+#include "sjson.h"
 
 struct journal;
 
