@@ -66,7 +66,7 @@ WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/se
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
 	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
-	broker/auditfmt.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
+	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
 	broker/logtail.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
@@ -82,7 +82,7 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/store.c \
+	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -196,7 +196,8 @@ bench: deps all $(B)/load $(B)/ref
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
-	broker/audit.c broker/auditfmt.c broker/logtail.c broker/store.c broker/fsutil.c
+	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
+	broker/fsutil.c
 FUZZERS := policy request audit auditstate oidc
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \

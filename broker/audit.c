@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "journal.h"
 #include "logtail.h"
 #include "secret.h"
 #include "store.h"
@@ -32,86 +33,42 @@
 #define SUFFIX_LEN (8 + MAC_HEX + 2)
 /* Most rotated files verify walks. */
 #define WRIT_MAX_AUDIT_FILES 100000
-/* Most rotations within one batch (more are coalesced into the last). */
-#define MAX_SPLITS 64
-
-struct waiter {
-	uint64_t seq;
-	void (*done)(void *arg, bool ok);
-	void *arg;
-	struct waiter *next;
-};
 
 /*
- * Under alock: the chain (seq, last_mac), what is written and synced, the
- * waiters, the pending records and which file they go to.
+ * Under the journal's lock: the chain (seq, last_mac), which file appends
+ * go to, the checkpoints, the rotations under way.  The writing, syncing
+ * and waking is the journal's (journal.h); the chain is ours.
  */
-static pthread_mutex_t alock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t acond = PTHREAD_COND_INITIALIZER;
+static struct journal *jn;
 static char path[4200], dir[4200], state_path[4200];
 static struct secret *key;	/* the chain key */
 static struct secret *skey;	/* the checkpoint signing key (Ed25519) */
 static unsigned char pk[32];
-static uint64_t seq, written, synced;
+static uint64_t seq;
 static unsigned char last_mac[32];
-static bool broken, stopping, running, opened;
-static struct timespec sync_began;	/* zero while no sync runs */
-static struct waiter *waiters;
-static pthread_t syncer;
 static int (*presync)(void);
 static bool mirror;
 static struct audit_conf conf = {
 	WRIT_AUDIT_ROTATE_SIZE, WRIT_AUDIT_CHECKPOINT_RECORDS, WRIT_AUDIT_CHECKPOINT_INTERVAL
 };
-/*
- * Records appended but not yet written: the sync thread writes the whole
- * batch with one write() and one fdatasync(), so appenders never do I/O.
- * A rotation splits the batch: the records from a split's offset on (a
- * "rotated" record first, of seq first) go to the next file.
- */
-struct split {
-	size_t off;
-	uint64_t first;
-};
-static char *pend;
-static size_t pend_len, pend_cap;
-static struct split splits[MAX_SPLITS];
-static unsigned int nsplits;
 static uint64_t file_first;	/* the first seq of the file appends go to */
 static uint64_t file_bytes;	/* its size once the pending records are in */
 static uint64_t ckpt_seq;	/* the last checkpoint's seq (or the start's) */
 static time_t ckpt_time;	/* ... and when */
 /*
- * Odd while the sync thread moves files (from taking a batch with a
+ * Odd while the commit thread moves files (from taking a batch with a
  * rotation until it is written or failed), then even again: verify
  * looks again when a move began or was under way while it read.
  */
 static uint64_t rotations;
-/* The sync thread's alone once it runs: the open file, its first seq, size. */
+/* The commit thread's alone: the mac of the batch it writes. */
+static unsigned char batch_mac[32];
+/*
+ * The directory and the state record; the current file, from start-up
+ * until the journal takes it, where it begins and its size.
+ */
 static int fd = -1, dir_fd = -1, state_fd = -1;
 static uint64_t disk_first, disk_off;
-
-static void
-fail_waiters_locked(struct waiter **out)
-{
-	*out = waiters;
-	waiters = NULL;
-}
-
-static void
-run_waiters(struct waiter *w, bool ok)
-{
-	while (w != NULL) {
-		struct waiter *n = w->next;
-
-		w->done(w->arg, ok);
-		free(w);
-		w = n;
-	}
-}
-
-static char *spare;		/* the other buffer, while not in use */
-static size_t spare_cap;
 
 /* Each record of a durable batch to syslog, without its newline. */
 static void
@@ -127,63 +84,15 @@ send_mirror(const char *p, size_t len)
 }
 
 /*
- * Write and sync part of a batch to the open file.  Deleted, or moved
- * aside and replaced: the records went where nobody will look (nor
- * verify), which is a failure too.
- */
-static int
-write_part(const char *p, size_t len)
-{
-	struct stat st, now;
-
-	if (fs_write_all(fd, p, len) != 0 || fdatasync(fd) != 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || st.st_nlink == 0 || stat(path, &now) != 0 ||
-	    now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
-		errno = ENOENT;
-		return -1;
-	}
-	disk_off += len;
-	return 0;
-}
-
-/*
- * The current file becomes audit-<its first seq>.jsonl and a new one
- * takes its name, beginning at seq first.  The rename and the create are
- * made durable (the directory synced) by the caller, after the new
- * file's first records.
- */
-static int
-next_file(uint64_t first)
-{
-	char name[WRIT_AUDIT_ROTATED_LEN + 1];
-	int nfd;
-
-	audit_rotated_name(disk_first, name);
-	/* NB. never over a file already there: a rotated file is evidence. */
-	if (renameat2(dir_fd, CUR_NAME, dir_fd, name, RENAME_NOREPLACE) != 0)
-		return -1;
-	nfd = openat(dir_fd, CUR_NAME, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (nfd < 0)
-		return -1;
-	close(fd);
-	fd = nfd;
-	disk_first = first;
-	disk_off = 0;
-	return 0;
-}
-
-/*
  * Where the log is durable, for the next start (see audit.h).  Written in
  * place and never synced: it is a hint checked against the log, so a torn
  * or lost one only makes the next start read the current file whole.
  */
 static void
-save_state(uint64_t at_seq, const unsigned char at_mac[32])
+save_state(uint64_t first, uint64_t off, uint64_t at_seq, const unsigned char at_mac[32])
 {
 	static bool warned;
-	struct audit_state st = { disk_first, disk_off, { at_seq, { 0 } } };
+	struct audit_state st = { first, off, { at_seq, { 0 } } };
 	char text[WRIT_AUDIT_STATE_LEN + 1];
 
 	memcpy(st.at.mac, at_mac, 32);
@@ -195,136 +104,65 @@ save_state(uint64_t at_seq, const unsigned char at_mac[32])
 	}
 }
 
-static void checkpoint_locked(void);
-
-/*
- * Wait for work: records to write, or, once the log is broken, waiters to
- * fail (NB. not the records it will never write: that would spin).  A
- * checkpoint falls due after conf.checkpoint_interval.
- */
+/* The journal's slots (journal.h): the format around its commits. */
 static void
-wait_locked(void)
+moved_name(uint64_t first, char out[WRIT_JOURNAL_NAME_MAX + 1])
 {
-	while (!stopping && (broken ? waiters == NULL : synced == written)) {
-		struct timespec due = { ckpt_time + conf.checkpoint_interval, 0 };
-
-		if (broken || seq == ckpt_seq) {
-			pthread_cond_wait(&acond, &alock);
-			continue;
-		}
-		if (pthread_cond_timedwait(&acond, &alock, &due) == ETIMEDOUT && !broken &&
-		    seq != ckpt_seq)
-			checkpoint_locked();
-	}
+	audit_rotated_name(first, out);
 }
 
-static void *
-sync_main(void *arg)
+static int
+before(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&alock);
-	for (;;) {
-		struct waiter *ready = NULL, **pp;
-		struct split parts[MAX_SPLITS];
-		unsigned char target_mac[32];
-		unsigned int nparts;
-		uint64_t target;
-		char *batch;
-		size_t batch_len, cap, start;
-		int r;
+	return presync != NULL ? presync() : 0;
+}
 
-		wait_locked();
-		if (broken) {
-			fail_waiters_locked(&ready);
-			pthread_mutex_unlock(&alock);
-			run_waiters(ready, false);
-			pthread_mutex_lock(&alock);
-			if (stopping)
-				break;
-			continue;
-		}
-		if (stopping && synced == written)
-			break;
-		target = written;
-		memcpy(target_mac, last_mac, 32);
-		/* Swap buffers: appenders go on filling the spare meanwhile. */
-		batch = pend;
-		batch_len = pend_len;
-		cap = pend_cap;
-		nparts = nsplits;
-		rotations += nparts > 0;	/* odd: files move */
-		memcpy(parts, splits, nparts * sizeof(parts[0]));
-		nsplits = 0;
-		pend = spare;
-		pend_cap = spare_cap;
-		pend_len = 0;
-		spare = NULL;
-		spare_cap = 0;
-		clock_gettime(CLOCK_MONOTONIC, &sync_began);
-		pthread_mutex_unlock(&alock);
-		/*
-		 * One write and one sync for everything appended meanwhile; with
-		 * a rotation, the old file's part, then the new file's, then
-		 * the directory.  NB. the watchdog times all of it.
-		 */
-		r = presync != NULL && presync() < 0 ? -1 : 0;
-		start = 0;
-		for (unsigned int k = 0; r == 0 && k <= nparts; k++) {
-			size_t end = k < nparts ? parts[k].off : batch_len;
+static void
+taken(void *arg, bool moves)
+{
+	(void)arg;
+	memcpy(batch_mac, last_mac, 32);
+	rotations += moves;	/* odd: files move */
+}
 
-			if (k > 0)
-				r = next_file(parts[k - 1].first);
-			if (r == 0)
-				r = write_part(batch + start, end - start);
-			start = end;
-		}
-		if (r == 0 && nparts > 0)
-			r = fsync(dir_fd);
-		if (r == 0) {
-			save_state(target, target_mac);
-			if (mirror)
-				send_mirror(batch, batch_len);
-		}
-		pthread_mutex_lock(&alock);
-		sync_began.tv_sec = 0;
-		rotations += nparts > 0;	/* even again: moved (or failed) */
-		spare = batch;
-		spare_cap = cap;
-		if (r != 0) {
-			/* NB. after a failed fsync, never trust a later one. */
-			if (!broken)
-				fprintf(stderr, "writd: writing or syncing the audit log failed (%s); "
-				    "issuing stops until writd restarts with a working log\n",
-				    strerror(errno));
-			broken = true;
-			continue;
-		}
-		synced = target;
-		for (pp = &waiters; *pp != NULL;) {
-			struct waiter *w = *pp;
+static void
+ended(void *arg, bool moves)
+{
+	(void)arg;
+	rotations += moves;	/* even again: moved (or failed) */
+}
 
-			if (w->seq <= synced) {
-				*pp = w->next;
-				w->next = ready;
-				ready = w;
-			} else
-				pp = &w->next;
-		}
-		pthread_mutex_unlock(&alock);
-		run_waiters(ready, true);
-		pthread_mutex_lock(&alock);
-	}
-	pthread_mutex_unlock(&alock);
-	return NULL;
+static void
+durable(void *arg, const char *batch, size_t len, uint64_t at, uint64_t first, uint64_t off)
+{
+	(void)arg;
+	save_state(first, off, at, batch_mac);
+	if (mirror)
+		send_mirror(batch, len);
+}
+
+static void checkpoint_locked(void);
+
+/* A checkpoint falls due after conf.checkpoint_interval, if anything came since. */
+static time_t
+idle(void *arg, bool due)
+{
+	(void)arg;
+	if (seq == ckpt_seq)
+		return 0;
+	if (due)
+		checkpoint_locked();
+	return ckpt_time + conf.checkpoint_interval;
 }
 
 /*
  * Chain one record onto the pending ones (lock held): event, seq and time
- * first, then the fields, given as their JSON object text (NULL: none).
- * Returns its seq, or 0.
+ * first, then the fields, given as their JSON object text (NULL: none);
+ * with split, it begins a new file.  Returns its seq, or 0.
  */
 static uint64_t
-record_locked(const char *event, const char *fields)
+record_locked(const char *event, const char *fields, bool split)
 {
 	char body[WRIT_MAX_AUDIT_RECORD], line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
 	bool more = fields != NULL && fields[0] == '{' && fields[1] != '}';
@@ -337,25 +175,12 @@ record_locked(const char *event, const char *fields)
 	if (n < 0 || (size_t)n + SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD)
 		return 0;
 	len = audit_format(key->data, last_mac, body, line, sizeof(line), mac);
-	if (pend_len + len > pend_cap) {
-		size_t cap = pend_cap ? pend_cap * 2 : 65536;
-		char *p;
-
-		while (cap < pend_len + len)
-			cap *= 2;
-		p = realloc(pend, cap);
-		if (p == NULL)
-			return 0;
-		pend = p;
-		pend_cap = cap;
-	}
-	memcpy(pend + pend_len, line, len);
-	pend_len += len;
+	/* NB. the journal counts records as the chain does: its seq is ours. */
+	if (journal_append_locked(jn, line, len, split) == 0)
+		return 0;
 	file_bytes += len;
 	memcpy(last_mac, mac, 32);
-	written = ++seq;
-	pthread_cond_signal(&acond);
-	return seq;
+	return ++seq;
 }
 
 /* A signed checkpoint of the chain as it stands (lock held). */
@@ -365,7 +190,7 @@ checkpoint_locked(void)
 	char fields[WRIT_AUDIT_CHECKPOINT_FIELDS];
 
 	audit_checkpoint_fields(skey->data, seq, last_mac, fields);
-	if (record_locked("checkpoint", fields) != 0)
+	if (record_locked("checkpoint", fields, false) != 0)
 		ckpt_seq = seq;
 	/* NB. even when it failed: the next try is a period away, not a spin. */
 	ckpt_time = time(NULL);
@@ -375,30 +200,28 @@ checkpoint_locked(void)
  * The next records go to a new file (lock held): a "rotated" record,
  * chained as any, names the file this one becomes and its last mac.  A
  * rotation asked for while one waits with no record after it is that one;
- * past MAX_SPLITS in one batch, files grow until the next batch.
+ * past WRIT_JOURNAL_MAX_SPLITS in one batch, files grow until the next
+ * batch.
  */
 static uint64_t
 rotate_locked(const char *why)
 {
 	char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
-	uint64_t s, old_first = file_first, old_bytes = file_bytes;
+	uint64_t s, last, old_first = file_first, old_bytes = file_bytes;
 
-	if (broken || !opened)
+	if (jn == NULL || journal_broken_locked(jn))
 		return 0;
-	if (nsplits > 0 && splits[nsplits - 1].first == seq)
+	if (journal_splits_locked(jn, &last) > 0 && last == seq)
 		return seq;
-	if (nsplits == MAX_SPLITS)
-		return nsplits > 0 ? splits[nsplits - 1].first : 0;
+	if (journal_splits_locked(jn, &last) == WRIT_JOURNAL_MAX_SPLITS)
+		return last;
 	audit_rotated_name(file_first, name);
 	audit_hex(last_mac, hex);
 	snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\",\"why\":\"%s\"}",
 	    name, hex, why);
-	splits[nsplits].off = pend_len;
-	splits[nsplits].first = file_first = seq + 1;
+	file_first = seq + 1;
 	file_bytes = 0;
-	if ((s = record_locked("rotated", fields)) != 0)
-		nsplits++;
-	else {
+	if ((s = record_locked("rotated", fields, true)) == 0) {
 		file_first = old_first;
 		file_bytes = old_bytes;
 	}
@@ -411,11 +234,11 @@ append_locked(const char *event, const char *fields)
 {
 	uint64_t s;
 
-	if (broken || !opened)
+	if (jn == NULL || journal_broken_locked(jn))
 		return 0;
 	if (file_bytes >= conf.rotate_size)
 		(void)rotate_locked("size");
-	if ((s = record_locked(event, fields)) != 0 && s - ckpt_seq >= conf.checkpoint_records)
+	if ((s = record_locked(event, fields, false)) != 0 && s - ckpt_seq >= conf.checkpoint_records)
 		checkpoint_locked();
 	return s;
 }
@@ -428,14 +251,16 @@ static uint64_t
 append(const char *event, json_t *fields)
 {
 	char *text = fields != NULL ? json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	uint64_t s;
+	uint64_t s = 0;
 
 	json_decref(fields);
-	if (fields != NULL && text == NULL)
+	if ((fields != NULL && text == NULL) || jn == NULL) {
+		free(text);
 		return 0;
-	pthread_mutex_lock(&alock);
+	}
+	journal_lock(jn);
 	s = append_locked(event, text);
-	pthread_mutex_unlock(&alock);
+	journal_unlock(jn);
 	free(text);
 	return s;
 }
@@ -460,70 +285,41 @@ audit_rotate(const char *why)
 {
 	uint64_t s;
 
-	pthread_mutex_lock(&alock);
+	if (jn == NULL)
+		return 0;
+	journal_lock(jn);
 	s = rotate_locked(why);
-	pthread_mutex_unlock(&alock);
+	journal_unlock(jn);
 	return s;
 }
 
 bool
 audit_ok(void)
 {
-	bool ok;
-
-	pthread_mutex_lock(&alock);
-	ok = !broken && opened;
-	pthread_mutex_unlock(&alock);
-	return ok;
+	return jn != NULL && journal_ok(jn);
 }
 
 void
 audit_wait(uint64_t s, void (*done)(void *arg, bool ok), void *arg)
 {
-	struct waiter *w;
-
-	pthread_mutex_lock(&alock);
-	if (broken || s == 0 || s <= synced) {
-		bool ok = !broken && s != 0;
-
-		pthread_mutex_unlock(&alock);
-		done(arg, ok);
-		return;
-	}
-	w = calloc(1, sizeof(*w));
-	if (w == NULL) {
-		pthread_mutex_unlock(&alock);
+	if (jn == NULL) {
 		done(arg, false);
 		return;
 	}
-	w->seq = s;
-	w->done = done;
-	w->arg = arg;
-	w->next = waiters;
-	waiters = w;
-	pthread_cond_signal(&acond);
-	pthread_mutex_unlock(&alock);
+	journal_wait(jn, s, done, arg);
 }
 
 bool
 audit_watchdog(void)
 {
-	struct waiter *stuck = NULL;
-	struct timespec now;
-	bool busy;
+	bool fired = false, busy;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	pthread_mutex_lock(&alock);
-	if (sync_began.tv_sec != 0 && now.tv_sec - sync_began.tv_sec > WRIT_AUDIT_SYNC_MAX &&
-	    !broken) {
+	if (jn == NULL)
+		return false;
+	busy = journal_watchdog(jn, WRIT_AUDIT_SYNC_MAX, &fired);
+	if (fired)
 		fprintf(stderr, "writd: an audit sync has taken over %ds; issuing stops\n",
 		    WRIT_AUDIT_SYNC_MAX);
-		broken = true;
-		fail_waiters_locked(&stuck);
-	}
-	busy = waiters != NULL;
-	pthread_mutex_unlock(&alock);
-	run_waiters(stuck, false);
 	return busy;
 }
 
@@ -919,6 +715,8 @@ make_chain_key(unsigned char *buf, size_t len)
 int
 audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 {
+	struct journal_ops ops = { .what = "audit log", .moved_name = moved_name,
+	    .before = before, .taken = taken, .ended = ended, .durable = durable, .idle = idle };
 	char text[WRIT_AUDIT_STATE_LEN + 1];
 	struct audit_state st;
 	bool have_st = false, cut;
@@ -955,14 +753,14 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 		    "whole\n", state_path);
 	if ((r = resume(have_st ? &st : NULL, &cut, &cont, err)) < 0)
 		return r;
-	written = synced = ckpt_seq = seq;
+	ckpt_seq = seq;
 	ckpt_time = time(NULL);
 	file_first = disk_first;
 	file_bytes = disk_off;
-	opened = true;
-	if (pthread_create(&syncer, NULL, sync_main, NULL) != 0)
-		return WRIT_EINTERNAL;
-	running = true;
+	r = journal_open(dir, CUR_NAME, fd, disk_first, disk_off, seq, &ops, &jn, err);
+	fd = -1;	/* the journal's now, or closed */
+	if (r < 0)
+		return r;
 	if (cont != 0) {
 		/* audit.jsonl went missing in a rotation: the new one continues the last. */
 		char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
@@ -971,9 +769,9 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 		audit_hex(last_mac, hex);
 		snprintf(fields, sizeof(fields), "{\"prev_file\":\"%s\",\"prev_mac\":\"%s\","
 		    "\"why\":\"start\"}", name, hex);
-		pthread_mutex_lock(&alock);
-		record_locked("rotated", fields);
-		pthread_mutex_unlock(&alock);
+		journal_lock(jn);
+		record_locked("rotated", fields, false);
+		journal_unlock(jn);
 	}
 	if (cut)
 		audit_log("recovered", json_pack("{sssI}", "why", "a torn last record was cut",
@@ -985,30 +783,22 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 void
 audit_close(void)
 {
-	if (!running)
+	if (jn == NULL)
 		return;
 	audit_log("stopped", NULL);
 	/* The last word is signed: a copy elsewhere shows nothing came after. */
-	pthread_mutex_lock(&alock);
-	if (!broken)
+	journal_lock(jn);
+	if (!journal_broken_locked(jn))
 		checkpoint_locked();
-	stopping = true;
-	pthread_cond_signal(&acond);
-	pthread_mutex_unlock(&alock);
-	pthread_join(syncer, NULL);
-	running = false;
-	opened = false;
-	close(fd);
+	journal_unlock(jn);
+	journal_close(jn);
+	jn = NULL;
 	close(dir_fd);
 	close(state_fd);
-	fd = dir_fd = state_fd = -1;
+	dir_fd = state_fd = -1;
 	secret_free(key);
 	secret_free(skey);
 	key = skey = NULL;
-	free(pend);
-	free(spare);
-	pend = spare = NULL;
-	pend_len = pend_cap = spare_cap = 0;
 }
 
 /* What verify found of one file. */
@@ -1067,21 +857,18 @@ rotations_now(void)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&alock);
+	if (jn == NULL)
+		return 0;
+	journal_lock(jn);
 	n = rotations;
-	pthread_mutex_unlock(&alock);
+	journal_unlock(jn);
 	return n;
 }
 
 static uint64_t
 synced_now(void)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&alock);
-	n = synced;
-	pthread_mutex_unlock(&alock);
-	return n;
+	return jn != NULL ? journal_synced(jn) : 0;
 }
 
 /*

@@ -8,8 +8,9 @@
  * to its right on a line, never the other way round:
  *
  *	writd_lock -> upstream's qlock
- *	writd_lock -> audit's alock
- *	writd_lock -> ledger's blk;  ledger's flk -> ledger's blk
+ *	writd_lock -> a journal's lock (the audit log's, the ledger's)
+ *	a journal's flk -> that journal's lock
+ *	writd_lock -> the ledger's clk
  *	writd_lock -> a kind's lock (jwt, github) -> store_lock
  *	any of them -> secret's slab_lock (innermost: freeing a secret)
  *
@@ -22,18 +23,20 @@
  * to hold it.  The accept loop, the reaper and every libmicrohttpd
  * callback take it themselves; none of them has a lock of its own.
  *
- * The leaf locks guard their own module's state only: audit's alock (the
- * chain, the pending records, the waiters), the ledger's flk (its file)
- * and blk (its buffer; when both, flk first), upstream's qlock (its
- * queues), oidc's lock (the JWKS), store_lock (the secret store), a
- * kind's lock (its key and caches) and secret's slab_lock (the slab of
- * small secrets).
+ * The leaf locks guard their own module's state only: a journal's lock
+ * (journal.c: its buffer, what is written and synced, the waiters) and
+ * flk (its open file, held by its commit thread while it writes; when
+ * both, flk first), the ledger's clk (its counts and compaction flags),
+ * upstream's qlock (its queues), oidc's lock (the JWKS), store_lock (the
+ * secret store), a kind's lock (its key and caches) and secret's
+ * slab_lock (the slab of small secrets).
  *
  * NB. with no lock held, never under writd_lock:
  *  - audit_wait: its done callback takes writd_lock, and may run at once
  *    (or later on audit's sync thread, holding nothing);
  *  - audit_watchdog: it runs failed waiters' callbacks the same way;
- *  - audit's presync hook (ledger_flush): on the sync thread, without alock;
+ *  - audit's presync hook (ledger_flush): on the audit journal's commit
+ *    thread, holding neither of its locks;
  *  - a kind's mint (on a handler thread or an upstream worker), and
  *    oidc_verify;
  *  - writs_revoke_list, after the unlock that built its list;

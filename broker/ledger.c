@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "journal.h"
 #include "ledger.h"
 #include "store.h"
 
@@ -25,21 +26,18 @@
 #endif
 
 /*
- * Two locks: blk guards the buffer (held for a memcpy, by any thread),
- * flk the file (held for I/O, by the audit sync thread or a worker).
+ * The file is a journal (journal.h): appends under its lock, written and
+ * synced by its commit thread.  Under clk: which journal (set once open),
+ * the counts and the compaction thread's flags.
  */
-static pthread_mutex_t blk = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t flk = PTHREAD_MUTEX_INITIALIZER;
-static char *buf, *spare;
-static size_t buf_len, buf_cap, spare_cap;
+static struct journal *jn;
+static pthread_mutex_t clk = PTHREAD_MUTEX_INITIALIZER;
 static int64_t nopen, nclosed;	/* entries open; "done" records since compaction */
-static bool broken;		/* a write or sync failed: never trust a later one */
-static int fd = -1;
+static bool lost;		/* a record could not be appended: the next flush fails */
 static char path[4200], dir[4096];
 static struct secret *key;
 static char boot[40];		/* this boot's id: pids repeat across boots */
 static json_t *last_run;	/* its open entries, from ledger_open to ledger_replay */
-/* The compaction thread, woken under blk. */
 static pthread_cond_t compact_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t compactor;
 static bool compactor_running, compact_wanted, compacting, compact_stop;
@@ -48,32 +46,29 @@ static void
 append(json_t *rec, int64_t dopen, int64_t dclosed)
 {
 	char *line = rec != NULL ? json_dumps(rec, JSON_COMPACT) : NULL;
+	struct journal *j;
+	uint64_t s = 0;
 	size_t len;
 
 	json_decref(rec);
-	if (line == NULL)
-		return;
-	len = strlen(line);
-	pthread_mutex_lock(&blk);
-	if (buf_len + len + 1 > buf_cap) {
-		/* Sealed tokens and fingerprints only: realloc may leave copies. */
-		size_t cap = (buf_len + len + 1) * 2;
-		char *n = realloc(buf, cap);
-
-		if (n == NULL) {
-			pthread_mutex_unlock(&blk);
-			free(line);
-			return;
-		}
-		buf = n;
-		buf_cap = cap;
+	pthread_mutex_lock(&clk);
+	j = jn;
+	pthread_mutex_unlock(&clk);
+	if (line != NULL && j != NULL) {
+		/* Sealed tokens and fingerprints only: the journal's buffer may leave copies. */
+		len = strlen(line);
+		line[len] = '\n';	/* over the NUL: the record with its newline */
+		journal_lock(j);
+		s = journal_append_locked(j, line, len + 1, false);
+		journal_unlock(j);
 	}
-	memcpy(buf + buf_len, line, len);
-	buf[buf_len + len] = '\n';
-	buf_len += len + 1;
-	nopen += dopen;
-	nclosed += dclosed;
-	pthread_mutex_unlock(&blk);
+	pthread_mutex_lock(&clk);
+	if (s != 0) {
+		nopen += dopen;
+		nclosed += dclosed;
+	} else
+		lost = true;
+	pthread_mutex_unlock(&clk);
 	free(line);
 }
 
@@ -205,7 +200,7 @@ read_open(off_t upto, char err[WRIT_ERRLEN])
 	return live;
 }
 
-/* Copy what follows offset from in the file to tfd.  flk held. */
+/* Copy what follows offset from in the file to tfd.  Between commits. */
 static int
 copy_tail(off_t from, int tfd)
 {
@@ -225,72 +220,100 @@ copy_tail(off_t from, int tfd)
 	return rfd < 0 || n < 0 ? -1 : 0;
 }
 
+/* Compaction's steps that run between commits (journal_replace). */
+struct swap {
+	off_t upto;		/* the file's size: what is synced, when measured */
+	int tfd;		/* the compacted file, to take over */
+	char tmp[4210];
+};
+
+static int
+measure(void *arg, int fd)
+{
+	struct swap *sw = arg;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	sw->upto = st.st_size;
+	return -1;	/* keep the file */
+}
+
+/*
+ * What was appended since it was measured goes over too, then the temp
+ * file, synced, takes the file's place.  NB. the directory is synced too:
+ * else a crash could bring back the old name after later appends went to
+ * the new file.
+ */
+static int
+take_over(void *arg, int fd)
+{
+	struct swap *sw = arg;
+	int dfd;
+
+	(void)fd;
+	if (copy_tail(sw->upto, sw->tfd) != 0 || fdatasync(sw->tfd) != 0 ||
+	    rename(sw->tmp, path) != 0)
+		return -1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return sw->tfd;
+}
+
 /*
  * Rewrite the file with its open entries only.  The costly part runs
- * without flk, so flushes (and the audit syncs that wait on them) go on:
- * the file as far as it was synced is read and its open entries written
- * to a temp file; then, under flk, what was appended meanwhile is copied
- * over, and the temp file, synced, takes the file's place.  NB. the
- * directory is synced too: else a crash could bring back the old name
- * after later appends went to the new file.  Returns how many entries
- * were open, or -1 when it could not (the long file stays).
+ * between commits, not holding them up (nor the audit syncs that wait on
+ * them): the file as far as it was synced is read and its open entries
+ * written to a temp file; then, between two commits, what was appended
+ * meanwhile is copied over and the temp file takes the file's place.
+ * Returns how many entries were open, or -1 when it could not (the long
+ * file stays).
  */
 static int64_t
 compact(void)
 {
-	char tmp[sizeof(path) + 8], err[WRIT_ERRLEN];
+	struct swap sw = { -1, -1, "" };
+	char err[WRIT_ERRLEN];
 	int64_t n = 0, open_then, closed_then;
 	json_t *live, *v;
 	const char *id;
-	struct stat st;
-	off_t upto;
-	int tfd, dfd, r = 0;
+	int r = 0;
 
-	pthread_mutex_lock(&flk);
-	r = broken || fd < 0 || fstat(fd, &st) != 0 ? -1 : 0;
-	upto = st.st_size;
-	pthread_mutex_lock(&blk);
+	pthread_mutex_lock(&clk);
 	open_then = nopen;
 	closed_then = nclosed;
-	pthread_mutex_unlock(&blk);
-	pthread_mutex_unlock(&flk);
-	if (r < 0 || (live = read_open(upto, err)) == NULL)
+	pthread_mutex_unlock(&clk);
+	(void)journal_replace(jn, measure, &sw);
+	if (sw.upto < 0 || (live = read_open(sw.upto, err)) == NULL)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	(void)unlink(tmp);
-	tfd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (tfd < 0) {
+	snprintf(sw.tmp, sizeof(sw.tmp), "%s.tmp", path);
+	(void)unlink(sw.tmp);
+	sw.tfd = open(sw.tmp, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (sw.tfd < 0) {
 		json_decref(live);
 		return -1;
 	}
 	json_object_foreach(live, id, v) {
 		(void)id;
-		if (fs_write_all(tfd, json_string_value(v), json_string_length(v)) < 0 ||
-		    fs_write_all(tfd, "\n", 1) < 0)
+		if (fs_write_all(sw.tfd, json_string_value(v), json_string_length(v)) < 0 ||
+		    fs_write_all(sw.tfd, "\n", 1) < 0)
 			r = -1;
 		n++;
 	}
 	json_decref(live);
-	pthread_mutex_lock(&flk);
-	if (r == 0 && !broken && copy_tail(upto, tfd) == 0 && fdatasync(tfd) == 0 &&
-	    rename(tmp, path) == 0) {
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-		close(fd);
-		fd = tfd;
-		pthread_mutex_lock(&blk);
+	if (r == 0 && journal_replace(jn, take_over, &sw) >= 0) {
+		pthread_mutex_lock(&clk);
 		nopen = n + (nopen - open_then);
 		nclosed -= closed_then;
-		pthread_mutex_unlock(&blk);
-		pthread_mutex_unlock(&flk);
+		pthread_mutex_unlock(&clk);
 		return n;
 	}
-	pthread_mutex_unlock(&flk);
-	close(tfd);
-	(void)unlink(tmp);
+	close(sw.tfd);
+	(void)unlink(sw.tmp);
 	return -1;
 }
 
@@ -299,65 +322,42 @@ static void *
 compact_main(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&blk);
+	pthread_mutex_lock(&clk);
 	for (;;) {
 		while (!compact_wanted && !compact_stop)
-			pthread_cond_wait(&compact_cond, &blk);
+			pthread_cond_wait(&compact_cond, &clk);
 		if (compact_stop)
 			break;
 		compact_wanted = false;
-		pthread_mutex_unlock(&blk);
+		pthread_mutex_unlock(&clk);
 		(void)compact();
-		pthread_mutex_lock(&blk);
+		pthread_mutex_lock(&clk);
 		compacting = false;
 	}
-	pthread_mutex_unlock(&blk);
+	pthread_mutex_unlock(&clk);
 	return NULL;
 }
 
 int
 ledger_flush(void)
 {
-	char *batch;
-	size_t len, cap;
-	struct stat st, now;
-	bool due;
-	int r = 0;
+	struct journal *j;
+	bool failed;
 
-	pthread_mutex_lock(&flk);
-	pthread_mutex_lock(&blk);
-	batch = buf;
-	len = buf_len;
-	cap = buf_cap;
-	buf = spare;
-	buf_cap = spare_cap;
-	buf_len = 0;
-	spare = NULL;
-	spare_cap = 0;
+	pthread_mutex_lock(&clk);
+	j = jn;
 	/* Compaction costs the file's size: do it when half of it is dead. */
-	due = nclosed >= COMPACT_AFTER && nclosed >= nopen && !compacting && compactor_running;
-	if (due) {
+	if (nclosed >= COMPACT_AFTER && nclosed >= nopen && !compacting && compactor_running) {
 		compacting = compact_wanted = true;
 		pthread_cond_signal(&compact_cond);
 	}
-	pthread_mutex_unlock(&blk);
-	/* NB. deleted or replaced, it would not be read back at the next start. */
-	if (len > 0 && (broken || fd < 0 || fs_write_all(fd, batch, len) < 0 ||
-	    fdatasync(fd) != 0 || fstat(fd, &st) != 0 || stat(path, &now) != 0 ||
-	    st.st_ino != now.st_ino || st.st_dev != now.st_dev)) {
-		if (!broken)
-			fprintf(stderr, "writd: writing or syncing the ledger failed (%s); "
-			    "issuing stops until writd restarts with a working ledger\n",
-			    strerror(errno));
-		broken = true;
-	}
-	r = broken && len > 0 ? WRIT_EAUDIT : 0;
-	pthread_mutex_lock(&blk);
-	spare = batch;
-	spare_cap = cap;
-	pthread_mutex_unlock(&blk);
-	pthread_mutex_unlock(&flk);
-	return r;
+	pthread_mutex_unlock(&clk);
+	/* NB. the journal checks the file is still in place: else not read back at start. */
+	failed = j != NULL && journal_flush(j) < 0;
+	pthread_mutex_lock(&clk);
+	failed = failed || lost;
+	pthread_mutex_unlock(&clk);
+	return failed ? WRIT_EAUDIT : 0;
 }
 
 static int
@@ -441,8 +441,10 @@ ledger_replay(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg)
 int
 ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 {
+	struct journal_ops ops = { .what = "ledger" };
+	struct journal *j;
 	json_t *live;
-	int r;
+	int r, fd;
 
 	snprintf(dir, sizeof(dir), "%s", state_dir);
 	snprintf(path, sizeof(path), "%s/ledger.jsonl", state_dir);
@@ -472,6 +474,14 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		json_decref(live);
 		return WRIT_EINTERNAL;
 	}
+	if ((r = journal_open(dir, "ledger.jsonl", fd, 0, 0, 0, &ops, &j, err)) < 0) {
+		json_decref(live);
+		return r;
+	}
+	/* NB. the audit log's commit thread flushes the ledger from its start on. */
+	pthread_mutex_lock(&clk);
+	jn = j;
+	pthread_mutex_unlock(&clk);
 	if (compact() < 0)
 		nopen = (int64_t)json_object_size(live);
 	if (pthread_create(&compactor, NULL, compact_main, NULL) != 0) {
@@ -479,9 +489,9 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot start the ledger's compaction thread");
 		return WRIT_EINTERNAL;
 	}
-	pthread_mutex_lock(&blk);
+	pthread_mutex_lock(&clk);
 	compactor_running = true;
-	pthread_mutex_unlock(&blk);
+	pthread_mutex_unlock(&clk);
 	last_run = live;
 	return 0;
 }
@@ -491,26 +501,23 @@ ledger_close(void)
 {
 	bool running;
 
-	pthread_mutex_lock(&blk);
+	struct journal *j;
+
+	pthread_mutex_lock(&clk);
 	running = compactor_running;
 	compactor_running = false;
 	compact_stop = true;
 	pthread_cond_signal(&compact_cond);
-	pthread_mutex_unlock(&blk);
+	pthread_mutex_unlock(&clk);
 	if (running)
 		pthread_join(compactor, NULL);
-	(void)ledger_flush();
-	pthread_mutex_lock(&flk);
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
-	pthread_mutex_unlock(&flk);
+	pthread_mutex_lock(&clk);
+	j = jn;
+	jn = NULL;
+	pthread_mutex_unlock(&clk);
+	journal_close(j);	/* commits what is appended */
 	secret_free(key);
 	key = NULL;
 	json_decref(last_run);
 	last_run = NULL;
-	free(buf);
-	free(spare);
-	buf = spare = NULL;
-	buf_len = buf_cap = spare_cap = 0;
 }

@@ -10,8 +10,9 @@
  * entry once the writ is gone (for kinds that revoke upstream: once
  * upstream confirmed).
  *
- * Records are buffered by the caller's thread and written and synced by
- * ledger_flush: the audit sync thread flushes before each audit sync, so a
+ * The file is a journal (journal.h): records are buffered by the caller's
+ * thread and written and synced by its commit thread; ledger_flush waits
+ * for that.  The audit sync thread flushes before each audit sync, so a
  * writ's entry is durable before its "issued" record is, and so before its
  * token leaves writd; upstream workers flush right after a mint, so even a
  * token that never left is accounted for.
@@ -82,9 +83,10 @@ int ledger_add(const struct ledger_entry *e, const char fp[33]);
 void ledger_done(const char *id);
 
 /*
- * Write what is buffered and fdatasync it (compacting when due).  Does
- * I/O: never from a thread serving HTTP.  Returns 0, or WRIT_EAUDIT when
- * the file cannot be written, synced, or is no longer in place.
+ * Wait until what is buffered is written and synced (and start a
+ * compaction when due).  Blocks on I/O: never from a thread serving
+ * HTTP.  Returns 0, or WRIT_EAUDIT when a record was lost or the file
+ * cannot be written, synced, or is no longer in place.
  */
 int ledger_flush(void);
 

@@ -34,5 +34,6 @@ Suite *show_suite(void);
 Suite *oidc_suite(void);
 Suite *refusals_suite(void);
 Suite *logtail_suite(void);
+Suite *journal_suite(void);
 
 #endif
