@@ -812,6 +812,11 @@ server_stop(void)
 	while (listeners != NULL)
 		server_unlisten(listeners);
 	pthread_mutex_unlock(&writd_lock);
+	/*
+	 * NB. before upstream_stop: an upstream kind's revocation is queued
+	 * for the workers, which run what is queued before they exit.
+	 */
+	writs_revoke_list(revoke, "writd shut down");
 	/* Mints in flight finish (bounded by their timeouts), queued ones fail. */
 	upstream_stop();
 	if (acceptor_running)
@@ -826,7 +831,6 @@ server_stop(void)
 	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
 		if (linger[i].fd >= 0)
 			linger_end(i);
-	writs_revoke_list(revoke, "writd shut down");
 	/* Give resumed requests a moment to send their answers. */
 	for (int i = 0; i < 100; i++) {
 		unsigned int n;
