@@ -75,6 +75,7 @@ static pthread_t acceptor;
 static bool acceptor_running, stopping;
 static struct listener *listeners, *graveyard;
 static unsigned int nrequests;		/* requests between start and completion */
+static unsigned int nsuspended;		/* ... of them suspended */
 static unsigned int nconns;		/* admitted connections, admin and sessions */
 static unsigned int nsession_conns;	/* ... of them on session sockets */
 static struct conn *live;		/* connections libmicrohttpd has started */
@@ -194,6 +195,7 @@ server_suspend(struct MHD_Connection *c, struct req *rq)
 {
 	MHD_suspend_connection(c);
 	rq->suspended = true;
+	nsuspended++;
 	rq->conn->deadline = 0;
 }
 
@@ -203,6 +205,7 @@ server_resume(struct MHD_Connection *c, struct req *rq)
 	if (!rq->suspended)
 		return;
 	rq->suspended = false;
+	nsuspended--;
 	conn_arm(rq->conn);
 	MHD_resume_connection(c);
 }
@@ -831,14 +834,20 @@ server_stop(void)
 	for (unsigned int i = 0; i < WRIT_MAX_LINGER; i++)
 		if (linger[i].fd >= 0)
 			linger_end(i);
-	/* Give resumed requests a moment to send their answers. */
-	for (int i = 0; i < 100; i++) {
-		unsigned int n;
+	/*
+	 * Give resumed requests a moment to send their answers.  NB. one
+	 * still suspended waits for its "issued" record's sync, which the
+	 * reaper's watchdog ends within WRIT_AUDIT_SYNC_MAX: wait for it
+	 * (libmicrohttpd aborts when stopped with a connection suspended).
+	 */
+	for (int i = 0; i < (WRIT_AUDIT_SYNC_MAX + 2) * 100; i++) {
+		unsigned int n, ns;
 
 		pthread_mutex_lock(&writd_lock);
 		n = nrequests;
+		ns = nsuspended;
 		pthread_mutex_unlock(&writd_lock);
-		if (n == 0)
+		if (n == 0 || (ns == 0 && i >= 100))
 			break;
 		usleep(10000);
 	}
