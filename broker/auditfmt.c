@@ -66,9 +66,12 @@ audit_rotated_seq(const char *name)
 	    strcmp(name + 26, ".jsonl") != 0 || strspn(name + 6, "0123456789") != 20)
 		return 0;
 	for (int i = 6; i < 26; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(name[i] - '0');
+
+		/* Exactly: every seq that fits in 64 bits, none that does not. */
+		if (v > (UINT64_MAX - d) / 10)
 			return 0;
-		v = v * 10 + (uint64_t)(name[i] - '0');
+		v = v * 10 + d;
 	}
 	return v;
 }

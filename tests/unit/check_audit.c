@@ -305,6 +305,27 @@ START_TEST(test_checkpoint)
 }
 END_TEST
 
+
+/* A rotated file's name gives its first seq: every 64-bit one, exactly. */
+START_TEST(test_rotated_name)
+{
+	char name[WRIT_AUDIT_ROTATED_LEN + 1];
+
+	audit_rotated_name(1, name);
+	ck_assert_str_eq(name, "audit-00000000000000000001.jsonl");
+	ck_assert_uint_eq(audit_rotated_seq(name), 1);
+	audit_rotated_name(UINT64_MAX, name);
+	ck_assert_uint_eq(audit_rotated_seq(name), UINT64_MAX);
+	/* Found by fuzz_audit: the largest was refused, while it fits. */
+	ck_assert_uint_eq(audit_rotated_seq("audit-18446744073709551610.jsonl"), 18446744073709551610ULL);
+	ck_assert_uint_eq(audit_rotated_seq("audit-18446744073709551616.jsonl"), 0);
+	ck_assert_uint_eq(audit_rotated_seq("audit-99999999999999999999.jsonl"), 0);
+	ck_assert_uint_eq(audit_rotated_seq("audit-0000000000000000001.jsonl"), 0);
+	ck_assert_uint_eq(audit_rotated_seq("audit-0000000000000000000x.jsonl"), 0);
+	ck_assert_uint_eq(audit_rotated_seq("audit-00000000000000000001.json"), 0);
+}
+END_TEST
+
 Suite *
 audit_suite(void)
 {
@@ -316,6 +337,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_torn);
 	tcase_add_test(tc, test_from_point);
 	tcase_add_test(tc, test_rotated_start);
+	tcase_add_test(tc, test_rotated_name);
 	tcase_add_test(tc, test_state);
 	tcase_add_test(tc, test_checkpoint);
 	suite_add_tcase(s, tc);
