@@ -32,6 +32,12 @@ cleanup() {
 	rm -rf "$T"
 }
 
+# The sync shim (tests/shims/syncfault.c: WRIT_TEST_SYNC_HANG, _FAIL, _LOG)
+# and the ASan option a preloaded library needs:
+#   STATE=... LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=F ASAN_OPTIONS=$ASAN_SHIM start_writd
+SHIM=$BIN/syncfault.so
+ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
 pass() { echo "pass" >>"$RESULTS"; echo "  ok    $TEST_NAME: $*"; }
 fail() { echo "fail" >>"$RESULTS"; echo "  FAIL  $TEST_NAME: $*"; }
 skip() { echo "skip" >>"$RESULTS"; echo "  skip  $TEST_NAME: $*"; }

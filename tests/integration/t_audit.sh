@@ -132,8 +132,6 @@ fi
 
 # A stuck disk, and one that fails fsync: faults made by a test shim
 # (LD_PRELOAD) around fdatasync, since the machine cannot make them.
-SHIM=$BIN/syncfault.so
-ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 mkdir -m 0700 "$T/hang-state" "$T/eio-state"
 
 # Write-ahead, shown directly: while the sync is held, no answer with a

@@ -120,8 +120,6 @@ stop_writd
 # sync is held (syncfault.so) once the rotation's batch is taken, before
 # the rename; verify starts, and while it reads the 40 MiB rotated file
 # first, the sync goes on and renames.
-SHIM=$BIN/syncfault.so
-ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hang WRIT_TEST_SYNC_LOG=$T/sync.log \
 	ASAN_OPTIONS=$ASAN_SHIM start_writd || exit 1
 touch "$T/hang"

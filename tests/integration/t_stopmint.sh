@@ -42,8 +42,6 @@ eq "  ... their ledger entries are closed" 0 \
 
 # Stopping while the sync of an "issued" record is held (the sync shim).
 printf '{"allow":[{"kind":"jwt","scope":{"aud":"*"}}]}\n' >"$T/user.json"
-SHIM=$BIN/syncfault.so
-ASAN_SHIM="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 mkdir -m 0700 "$T/hold-state"
 STATE=$T/hold-state LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hold WRIT_TEST_SYNC_LOG=$T/hold.log \
 	ASAN_OPTIONS=$ASAN_SHIM start_writd || exit 1
