@@ -875,14 +875,18 @@ synced_now(void)
  * A rotation while verify reads the files can show a link that is not
  * broken (audit.jsonl renamed between the listing and the read): a
  * failure seen across one, or while one was under way when verify
- * began, is checked again, a few times.
+ * began, is checked again, up to VERIFY_TRIES times: under a flood that
+ * rotates by size every few dozen records, a whole verify (every file)
+ * often spans a rotation, and three tries were seen all to span one.
  */
+#define VERIFY_TRIES 10
+
 json_t *
 audit_verify(const char *file, const char *checkpoint)
 {
 	json_t *j = NULL;
 
-	for (int tries = 0; tries < 3; tries++) {
+	for (int tries = 0; tries < VERIFY_TRIES; tries++) {
 		uint64_t before = rotations_now();
 
 		json_decref(j);
