@@ -67,20 +67,20 @@ WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/se
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
 	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
-	broker/logtail.c \
+	broker/logtail.c broker/jdump.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammar (never their keys: kinds are only initialised by writd).
 HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
-WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
+WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c broker/jdump.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
 SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
-UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
+UNIT_MOD := broker/config.c broker/jdump.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
@@ -197,8 +197,8 @@ FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
 	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
-	broker/fsutil.c
-FUZZERS := policy request audit auditstate oidc
+	broker/fsutil.c broker/jdump.c
+FUZZERS := policy request audit auditstate oidc jdump
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "core.h"
 #include "errors.h"
+#include "jdump.h"
 #include "peer.h"
 #include "server.h"
 #include "session.h"
@@ -46,7 +47,7 @@ static void
 digest_of(json_t *v, char out[33])
 {
 	unsigned char h[16];
-	char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = jdump(v, JSON_COMPACT | JSON_SORT_KEYS, NULL);
 
 	crypto_generichash(h, sizeof(h), (const unsigned char *)(text ? text : ""),
 	    text ? strlen(text) : 0, NULL, 0);

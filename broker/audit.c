@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "jdump.h"
 #include "journal.h"
 #include "logtail.h"
 #include "secret.h"
@@ -46,10 +48,12 @@ static struct secret *skey;	/* the checkpoint signing key (Ed25519) */
 static unsigned char pk[32];
 static uint64_t seq;
 static unsigned char last_mac[32];
-static int (*presync)(void);
+/* seq, for readers that hold no lock (audit_appended). */
+static _Atomic uint64_t appended;
 static bool mirror;
 static struct audit_conf conf = {
-	WRIT_AUDIT_ROTATE_SIZE, WRIT_AUDIT_CHECKPOINT_RECORDS, WRIT_AUDIT_CHECKPOINT_INTERVAL
+	WRIT_AUDIT_ROTATE_SIZE, WRIT_AUDIT_CHECKPOINT_RECORDS, WRIT_AUDIT_CHECKPOINT_INTERVAL,
+	WRIT_AUDIT_LEDGER_LAG
 };
 static uint64_t file_first;	/* the first seq of the file appends go to */
 static uint64_t file_bytes;	/* its size once the pending records are in */
@@ -109,13 +113,6 @@ static void
 moved_name(uint64_t first, char out[WRIT_JOURNAL_NAME_MAX + 1])
 {
 	audit_rotated_name(first, out);
-}
-
-static int
-before(void *arg)
-{
-	(void)arg;
-	return presync != NULL ? presync() : 0;
 }
 
 static void
@@ -180,6 +177,7 @@ record_locked(const char *event, const char *fields, bool split)
 		return 0;
 	file_bytes += len;
 	memcpy(last_mac, mac, 32);
+	atomic_store(&appended, seq + 1);
 	return ++seq;
 }
 
@@ -250,7 +248,7 @@ append_locked(const char *event, const char *fields)
 static uint64_t
 append(const char *event, json_t *fields)
 {
-	char *text = fields != NULL ? json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *text = fields != NULL ? jdump(fields, JSON_COMPACT | JSON_SORT_KEYS, NULL) : NULL;
 	uint64_t s = 0;
 
 	json_decref(fields);
@@ -391,10 +389,10 @@ audit_mirror_syslog(void)
 	mirror = true;
 }
 
-void
-audit_set_presync(int (*fn)(void))
+uint64_t
+audit_appended(void)
 {
-	presync = fn;
+	return atomic_load(&appended);
 }
 
 void
@@ -716,7 +714,7 @@ int
 audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 {
 	struct journal_ops ops = { .what = "audit log", .moved_name = moved_name,
-	    .before = before, .taken = taken, .ended = ended, .durable = durable, .idle = idle };
+	    .taken = taken, .ended = ended, .durable = durable, .idle = idle };
 	char text[WRIT_AUDIT_STATE_LEN + 1];
 	struct audit_state st;
 	bool have_st = false, cut;
@@ -754,6 +752,7 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 	if ((r = resume(have_st ? &st : NULL, &cut, &cont, err)) < 0)
 		return r;
 	ckpt_seq = seq;
+	atomic_store(&appended, seq);
 	ckpt_time = time(NULL);
 	file_first = disk_first;
 	file_bytes = disk_off;

@@ -52,6 +52,7 @@ struct audit_conf {
 	uint64_t rotate_size;		/* rotate once the file holds this many bytes */
 	unsigned int checkpoint_records; /* a checkpoint every this many records ... */
 	int64_t checkpoint_interval;	/* ... or seconds, whichever comes first */
+	int64_t ledger_lag;		/* seconds the ledger's file may lag (ledger.h) */
 };
 #define WRIT_AUDIT_ROTATE_SIZE (64ULL * 1024 * 1024)
 #define WRIT_AUDIT_MIN_ROTATE_SIZE (16ULL * 1024)
@@ -59,6 +60,8 @@ struct audit_conf {
 #define WRIT_AUDIT_CHECKPOINT_RECORDS 1000
 #define WRIT_AUDIT_MAX_CHECKPOINT_RECORDS 1000000
 #define WRIT_AUDIT_CHECKPOINT_INTERVAL 300
+#define WRIT_AUDIT_LEDGER_LAG 1
+#define WRIT_AUDIT_MAX_LEDGER_LAG 3600
 
 /* Before audit_open; without it, the defaults. */
 void audit_configure(const struct audit_conf *conf);
@@ -76,11 +79,10 @@ int audit_open(const char *state_dir, char err[WRIT_ERRLEN]);
 void audit_close(void);
 
 /*
- * Have the sync thread call presync before each sync, for what must be
- * durable before the records are (the ledger, see ledger.h); a failure
- * counts as the log's own.  Before audit_open.
+ * The seq of the last record appended (durable or not yet); any thread,
+ * no lock.  What the ledger notes as the point its file covers.
  */
-void audit_set_presync(int (*presync)(void));
+uint64_t audit_appended(void);
 
 /*
  * Also send every record, once durable, to syslog (LOG_AUTHPRIV; journald

@@ -32,6 +32,7 @@ config_defaults(struct config *cfg)
 	cfg->audit.rotate_size = WRIT_AUDIT_ROTATE_SIZE;
 	cfg->audit.checkpoint_records = WRIT_AUDIT_CHECKPOINT_RECORDS;
 	cfg->audit.checkpoint_interval = WRIT_AUDIT_CHECKPOINT_INTERVAL;
+	cfg->audit.ledger_lag = WRIT_AUDIT_LEDGER_LAG;
 	for (size_t i = 0; i < WRIT_MAX_KINDS; i++) {
 		cfg->kinds[i].default_ttl = 5 * 60;
 		cfg->kinds[i].max_ttl = 60 * 60;
@@ -357,8 +358,14 @@ load_audit(struct config *cfg, const json_t *au, char err[WRIT_ERRLEN])
 	if ((r = get_count(au, "checkpoint_records", "audit.checkpoint_records",
 	    WRIT_AUDIT_MAX_CHECKPOINT_RECORDS, &cfg->audit.checkpoint_records, err)) < 0 ||
 	    (r = get_duration(au, "checkpoint_interval", "audit.checkpoint_interval",
-	    &cfg->audit.checkpoint_interval, err)) < 0)
+	    &cfg->audit.checkpoint_interval, err)) < 0 ||
+	    (r = get_duration(au, "ledger_lag", "audit.ledger_lag", &cfg->audit.ledger_lag,
+	    err)) < 0)
 		return r;
+	if (cfg->audit.ledger_lag > WRIT_AUDIT_MAX_LEDGER_LAG) {
+		snprintf(err, WRIT_ERRLEN, "audit.ledger_lag: at most %ds", WRIT_AUDIT_MAX_LEDGER_LAG);
+		return WRIT_EBADREQ;
+	}
 	return 0;
 }
 
@@ -368,7 +375,7 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 	static const char *const top[] = { "runtime_dir", "state_dir", "approval",
 	    "limits", "kinds", "policy", "store", "audit", "ci", NULL };
 	static const char *const audit[] = { "syslog", "rotate_size", "checkpoint_records",
-	    "checkpoint_interval", NULL };
+	    "checkpoint_interval", "ledger_lag", NULL };
 	static const char *const store[] = { "backend", "keyring", "key", NULL };
 	static const char *const approval[] = { "timeout", "command", "cooldown_after",
 	    "cooldown_window", "cooldown", NULL };

@@ -35,8 +35,6 @@
  *  - audit_wait: its done callback takes writd_lock, and may run at once
  *    (or later on audit's sync thread, holding nothing);
  *  - audit_watchdog: it runs failed waiters' callbacks the same way;
- *  - audit's presync hook (ledger_flush): on the audit journal's commit
- *    thread, holding neither of its locks;
  *  - a kind's mint (on a handler thread or an upstream worker), and
  *    oidc_verify;
  *  - writs_revoke_list, after the unlock that built its list;

@@ -580,7 +580,7 @@ issue_record(struct issue *iss, struct secret *tok, uint64_t *ret_seq)
 	struct secret *keep = NULL;
 	struct ledger_entry e;
 	char fp[33], err[WRIT_ERRLEN];
-	json_t *body;
+	json_t *body, *rec;
 	int r;
 
 	if (k->revoke != NULL && (keep = secret_dup(tok->data, tok->len)) == NULL) {
@@ -612,8 +612,9 @@ issue_record(struct issue *iss, struct secret *tok, uint64_t *ret_seq)
 	if (r < 0) {
 		secret_free(tok);
 		secret_free(keep);
-		fail(iss, WRIT_ENOMEM, NULL, NULL, 0);
-		return WRIT_ENOMEM;
+		fail(iss, r, r == WRIT_EAUDIT ? "the ledger cannot be written; nothing issued" :
+		    NULL, NULL, 0);
+		return r;
 	}
 	pthread_mutex_lock(&writd_lock);
 	if (s->closed)
@@ -650,10 +651,16 @@ issue_record(struct issue *iss, struct secret *tok, uint64_t *ret_seq)
 	iss->reply = body;
 	/* Write-ahead: the token leaves only once its record is on disk. */
 	/* "request": the approval it came from, when a person was asked. */
-	*ret_seq = audit_log_durable("issued", session_audit(s, json_pack("{sssssssOsIssso}",
-	    "writ", iss->wid, "session", s->id, "kind", k->name, "scope", iss->scope,
-	    "expires_at", (json_int_t)m->expires_at, "fingerprint", fp, "request",
-	    iss->pending != NULL ? json_string(iss->pending->id) : json_null())));
+	/* NB. with the ledger entry's fields: the entry may be recovered from it. */
+	rec = json_pack("{sssssssOsIssso}", "writ", iss->wid, "session", s->id, "kind",
+	    k->name, "scope", iss->scope, "expires_at", (json_int_t)m->expires_at,
+	    "fingerprint", fp, "request",
+	    iss->pending != NULL ? json_string(iss->pending->id) : json_null());
+	if (rec != NULL && ledger_note(&e, rec) < 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
+	*ret_seq = audit_log_durable("issued", session_audit(s, rec));
 	return 0;
 }
 

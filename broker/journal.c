@@ -43,6 +43,8 @@ struct journal {
 	struct split splits[WRIT_JOURNAL_MAX_SPLITS];
 	unsigned int nsplits;
 	uint64_t written, synced;
+	uint64_t flush_to;		/* journal_flush wants this durable */
+	struct timespec since;		/* lazy: when the oldest pending record came */
 	bool broken, stopping;
 	struct timespec began;		/* zero while no commit runs */
 	struct waiter *waiters;
@@ -141,6 +143,27 @@ next_file(struct journal *j, uint64_t first)
 	return 0;
 }
 
+/* Lock held: does the pending batch wait for more?  Until *ret_due if so. */
+static bool
+lazy_locked(struct journal *j, struct timespec *ret_due)
+{
+	struct timespec now;
+
+	if (j->ops.lazy_ms == 0 || j->synced == j->written || j->waiters != NULL ||
+	    j->flush_to > j->synced || j->written - j->synced >= j->ops.lazy_records)
+		return false;
+	*ret_due = j->since;
+	ret_due->tv_sec += j->ops.lazy_ms / 1000;
+	ret_due->tv_nsec += (long)(j->ops.lazy_ms % 1000) * 1000000;
+	if (ret_due->tv_nsec >= 1000000000) {
+		ret_due->tv_sec++;
+		ret_due->tv_nsec -= 1000000000;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < ret_due->tv_sec ||
+	    (now.tv_sec == ret_due->tv_sec && now.tv_nsec < ret_due->tv_nsec);
+}
+
 /*
  * Wait for work (lock held): records to commit, or, once broken, waiters
  * to fail (NB. not the records it will never write: that would spin).
@@ -149,10 +172,12 @@ next_file(struct journal *j, uint64_t first)
 static void
 wait_locked(struct journal *j)
 {
+	struct timespec due;
+
 	while (!j->stopping && (j->broken ? j->waiters == NULL : j->synced == j->written)) {
 		time_t at = !j->broken && j->ops.idle != NULL ? j->ops.idle(j->ops.arg, false) : 0;
-		struct timespec due = { at, 0 };
 
+		due = (struct timespec){ at, 0 };
 		if (at == 0) {
 			pthread_cond_wait(&j->cond, &j->lock);
 			continue;
@@ -160,6 +185,9 @@ wait_locked(struct journal *j)
 		if (pthread_cond_timedwait(&j->cond, &j->lock, &due) == ETIMEDOUT && !j->broken)
 			(void)j->ops.idle(j->ops.arg, true);
 	}
+	/* Lazy: more may come, unless someone waits (the clock is CLOCK_MONOTONIC). */
+	while (!j->stopping && !j->broken && lazy_locked(j, &due))
+		(void)pthread_cond_timedwait(&j->cond, &j->lock, &due);
 }
 
 /*
@@ -173,8 +201,7 @@ commit(struct journal *j, const char *batch, size_t len, const struct split *par
 	size_t start = 0;
 	int r;
 
-	/* NB. the watchdog times all of it, the before slot too. */
-	r = j->ops.before != NULL && j->ops.before(j->ops.arg) < 0 ? -1 : 0;
+	r = 0;
 	pthread_mutex_lock(&j->flk);
 	for (unsigned int k = 0; r == 0 && k <= nparts; k++) {
 		size_t end = k < nparts ? parts[k].off : len;
@@ -222,6 +249,8 @@ commit_main(void *arg)
 		}
 		if (j->stopping && j->synced == j->written)
 			break;
+		if (j->ops.closing != NULL)
+			j->ops.closing(j->ops.arg, j);
 		target = j->written;
 		/* Swap buffers: appenders go on filling the spare meanwhile. */
 		batch = j->pend;
@@ -274,9 +303,15 @@ int
 journal_open(const char *dir, const char *name, int fd, uint64_t first, uint64_t off,
     uint64_t seq, const struct journal_ops *ops, struct journal **ret_j, char err[WRIT_ERRLEN])
 {
-	struct journal *j = calloc(1, sizeof(*j));
+	struct journal *j;
+	pthread_condattr_t ca;
 
-	if (j == NULL) {
+	if (ops->lazy_ms != 0 && (ops->idle != NULL || ops->lazy_records == 0)) {
+		close(fd);
+		snprintf(err, WRIT_ERRLEN, "a lazy journal has lazy_records and no idle slot");
+		return WRIT_EINTERNAL;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		close(fd);
 		snprintf(err, WRIT_ERRLEN, "out of memory");
 		return WRIT_ENOMEM;
@@ -286,7 +321,11 @@ journal_open(const char *dir, const char *name, int fd, uint64_t first, uint64_t
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_mutex_init(&j->flk, NULL);
-	pthread_cond_init(&j->cond, NULL);
+	/* NB. the idle slot's times are wall clock, a lazy batch's monotonic. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cond, ops->lazy_ms != 0 ? &ca : NULL);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&j->flushed, NULL);
 	j->fd = fd;
 	j->off = off;
@@ -366,9 +405,14 @@ journal_append_locked(struct journal *j, const void *rec, size_t len, bool split
 		j->splits[j->nsplits].off = j->pend_len;
 		j->splits[j->nsplits++].first = j->written + 1;
 	}
+	/* NB. a lazy batch wakes its thread at its first record and when full only. */
+	if (j->ops.lazy_ms == 0 || j->pend_len == 0 ||
+	    j->written + 1 - j->synced >= j->ops.lazy_records)
+		pthread_cond_signal(&j->cond);
+	if (j->pend_len == 0)
+		clock_gettime(CLOCK_MONOTONIC, &j->since);
 	memcpy(j->pend + j->pend_len, rec, len);
 	j->pend_len += len;
-	pthread_cond_signal(&j->cond);
 	return ++j->written;
 }
 
@@ -449,6 +493,8 @@ journal_flush(struct journal *j)
 
 	pthread_mutex_lock(&j->lock);
 	target = j->written;
+	if (j->flush_to < target)
+		j->flush_to = target;
 	pthread_cond_signal(&j->cond);
 	while (!j->broken && j->synced < target)
 		pthread_cond_wait(&j->flushed, &j->lock);

@@ -23,31 +23,17 @@
  *
  * The formats on top: audit.c (hash chain, rotation, state record,
  * checkpoints) and ledger.c (add/done records, sealed tokens,
- * compaction).  Each is a journal of its own: the audit log's commit
- * thread first flushes the ledger (audit_set_presync), so a writ's ledger
- * entry is durable before its "issued" record is.
- *
- * XXX that is two fdatasyncs per issuance.  Decided, not yet built: two
- * files still, but the ledger's durability off the audit path.
- *   - One file serving both was weighed and refused: the audit log is a
- *     document that leaves the machine (the syslog mirror, a SIEM, rotated
- *     files kept for ever as evidence), and a sealed token in it is a
- *     token whose only guard is the ledger key, copied to wherever the log
- *     goes.  Filtering the mirror is not enough: the file itself is what
- *     gets shipped.
- *   - So the ledger's "add" record, but for the sealed token, goes into
- *     the audit journal too (ledger_add appends it there, just before api
- *     appends "issued", so the same commit covers both: one fdatasync);
- *     the ledger file becomes an index synced lazily (its commit runs
- *     after each audit commit, off every waiter's path) and notes the
- *     audit point (file, offset, seq, mac, as audit.state) it covers.  At
- *     start the ledger is its file plus the audit records after that
- *     point, read from there only: start-up stays independent of the
- *     log's size, rotation changes nothing (the point names its file).
- *   - Kinds that revoke (GitHub) still need the sealed token durable
- *     before the token leaves: the upstream worker's ledger_flush stays,
- *     off the audit thread, shared by concurrent workers; the audit commit
- *     no longer waits for the ledger (no presync).
+ * compaction).  Each is a journal of its own, and one fdatasync per
+ * commit is what a writ waits for: the audit log's.  The ledger's journal
+ * is lazy (lazy_ms): its file lags the log, each batch ending with the
+ * audit point it covers (its closing slot), and what a crash takes from
+ * it comes back at start from the "issued" records after that point,
+ * which carry the entry's fields (ledger.h).  One file serving both was
+ * weighed and refused: the audit log is a document that leaves the
+ * machine (the syslog mirror, a SIEM, rotated files kept as evidence),
+ * and a sealed token in it is a token whose only guard is the ledger key.
+ * So kinds that revoke (GitHub) still flush the ledger on their upstream
+ * worker before the token leaves, off the audit thread.
  */
 #ifndef WRIT_JOURNAL_H
 #define WRIT_JOURNAL_H
@@ -77,11 +63,17 @@ struct journal_ops {
 	 */
 	void (*moved_name)(uint64_t first, char out[WRIT_JOURNAL_NAME_MAX + 1]);
 	/*
-	 * Commit thread, no lock, before the batch is written: what must be
-	 * durable before it (the ledger, for the audit log).  < 0 counts as
-	 * the journal's own failure.
+	 * Lazy: non-zero, a batch waits up to lazy_ms for more (or until it
+	 * holds lazy_records), unless someone waits for it (journal_wait,
+	 * journal_flush) or the journal closes.  For a file whose durability
+	 * is off every waiter's path (the ledger).  Not with an idle slot.
 	 */
-	int (*before)(void *arg);
+	unsigned int lazy_ms, lazy_records;
+	/*
+	 * Commit thread, lock held, just before a batch is taken: may
+	 * append (the ledger notes the audit point it covers).
+	 */
+	void (*closing)(void *arg, struct journal *j);
 	/* Commit thread, lock held: a batch was taken (moves: it splits) ... */
 	void (*taken)(void *arg, bool moves);
 	/* ... and its commit ended (ok or not), lock held. */

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +15,20 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "jdump.h"
 #include "journal.h"
 #include "ledger.h"
 #include "store.h"
 
 #define KEY_NAME "ledger-key"
+/* Room for a mark line: {"op":"mark","audit_seq":N}, its newline and a NUL. */
+#define MARK_LEN 64
+/*
+ * Most audit records read back at start to recover "add" lines the file
+ * lost (a batch waits ledger_lag or LAZY_RECORDS, so there are far fewer).
+ */
+#define RECOVER_MAX (1U << 22)
+#define LAZY_RECORDS 4096
 
 /* Closed entries tolerated before compaction, at the least. */
 #ifndef COMPACT_AFTER
@@ -42,13 +52,14 @@ static pthread_cond_t compact_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t compactor;
 static bool compactor_running, compact_wanted, compacting, compact_stop;
 
-static void
+/* Buffer rec (stolen); false when it could not be (the next flush fails). */
+static bool
 append(json_t *rec, int64_t dopen, int64_t dclosed)
 {
-	char *line = rec != NULL ? json_dumps(rec, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	char *line = rec != NULL ? jdump(rec, JSON_COMPACT, &len) : NULL;
 	struct journal *j;
 	uint64_t s = 0;
-	size_t len;
 
 	json_decref(rec);
 	pthread_mutex_lock(&clk);
@@ -56,7 +67,6 @@ append(json_t *rec, int64_t dopen, int64_t dclosed)
 	pthread_mutex_unlock(&clk);
 	if (line != NULL && j != NULL) {
 		/* Sealed tokens and fingerprints only: the journal's buffer may leave copies. */
-		len = strlen(line);
 		line[len] = '\n';	/* over the NUL: the record with its newline */
 		journal_lock(j);
 		s = journal_append_locked(j, line, len + 1, false);
@@ -70,6 +80,21 @@ append(json_t *rec, int64_t dopen, int64_t dclosed)
 		lost = true;
 	pthread_mutex_unlock(&clk);
 	free(line);
+	return s != 0;
+}
+
+static bool
+is_id(const char *s)
+{
+	return s != NULL && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+/* The line noting audit point seq into line[MARK_LEN]; its length. */
+static size_t
+mark_line(char line[MARK_LEN], uint64_t seq)
+{
+	return (size_t)snprintf(line, MARK_LEN, "{\"op\":\"mark\",\"audit_seq\":%" PRIu64 "}\n",
+	    seq);
 }
 
 /* token sealed with the ledger key, base64; NULL when out of memory. */
@@ -139,7 +164,19 @@ ledger_add(const struct ledger_entry *e, const char fp[33])
 		json_decref(rec);
 		return WRIT_ENOMEM;
 	}
-	append(rec, 1, 0);
+	return append(rec, 1, 0) ? 0 : WRIT_EAUDIT;
+}
+
+int
+ledger_note(const struct ledger_entry *e, json_t *rec)
+{
+	if (json_object_set_new(rec, "name", json_string(e->name)) != 0 ||
+	    json_object_set_new(rec, "issued_at", json_integer((json_int_t)e->issued_at)) != 0)
+		return WRIT_ENOMEM;
+	if (e->pid > 0 && e->pid_start != 0 &&
+	    json_object_update_new(rec, json_pack("{sisIss}", "pid", (int)e->pid,
+	    "pid_start", (json_int_t)e->pid_start, "boot", boot)) != 0)
+		return WRIT_ENOMEM;
 	return 0;
 }
 
@@ -153,10 +190,11 @@ ledger_done(const char *id)
 /*
  * The entries still open in the file's first upto bytes (-1: all of it),
  * read a line at a time (its size is not bounded, only the open entries
- * are kept): id -> the "add" line.  NULL with err when the file is not ours.
+ * are kept): id -> the "add" line; and the last audit point noted (0:
+ * none).  NULL with err when the file is not ours.
  */
 static json_t *
-read_open(off_t upto, char err[WRIT_ERRLEN])
+read_open(off_t upto, uint64_t *ret_mark, char err[WRIT_ERRLEN])
 {
 	off_t done = 0;
 	json_t *live, *rec;
@@ -193,6 +231,9 @@ read_open(off_t upto, char err[WRIT_ERRLEN])
 			json_object_set_new(live, id, json_string(line));
 		else if (id != NULL)
 			json_object_del(live, id);
+		else if (op != NULL && strcmp(op, "mark") == 0 &&
+		    json_integer_value(json_object_get(rec, "audit_seq")) > 0)
+			*ret_mark = (uint64_t)json_integer_value(json_object_get(rec, "audit_seq"));
 		json_decref(rec);
 	}
 	free(line);
@@ -280,6 +321,8 @@ compact(void)
 	int64_t n = 0, open_then, closed_then;
 	json_t *live, *v;
 	const char *id;
+	uint64_t mark = 0;
+	char line[MARK_LEN];
 	int r = 0;
 
 	pthread_mutex_lock(&clk);
@@ -287,7 +330,7 @@ compact(void)
 	closed_then = nclosed;
 	pthread_mutex_unlock(&clk);
 	(void)journal_replace(jn, measure, &sw);
-	if (sw.upto < 0 || (live = read_open(sw.upto, err)) == NULL)
+	if (sw.upto < 0 || (live = read_open(sw.upto, &mark, err)) == NULL)
 		return -1;
 	snprintf(sw.tmp, sizeof(sw.tmp), "%s.tmp", path);
 	(void)unlink(sw.tmp);
@@ -305,6 +348,9 @@ compact(void)
 		n++;
 	}
 	json_decref(live);
+	/* NB. the point the entries cover stays: else the next start recovers nothing. */
+	if (mark != 0 && fs_write_all(sw.tfd, line, mark_line(line, mark)) < 0)
+		r = -1;
 	if (r == 0 && journal_replace(jn, take_over, &sw) >= 0) {
 		pthread_mutex_lock(&clk);
 		nopen = n + (nopen - open_then);
@@ -338,6 +384,38 @@ compact_main(void *arg)
 	return NULL;
 }
 
+/* Compaction costs the file's size: start it when half of the file is dead. */
+static void
+compact_if_due(void)
+{
+	pthread_mutex_lock(&clk);
+	if (nclosed >= COMPACT_AFTER && nclosed >= nopen && !compacting && compactor_running) {
+		compacting = compact_wanted = true;
+		pthread_cond_signal(&compact_cond);
+	}
+	pthread_mutex_unlock(&clk);
+}
+
+/*
+ * The journal's closing slot, its lock held, a batch about to be taken:
+ * note the audit point the file covers once the batch is durable.  Every
+ * "issued" record up to it was appended after its writ's "add" line
+ * (issue_record calls ledger_add first), so that line is in this batch or
+ * an earlier one.  NB. clk under the journal's lock: never the other way.
+ */
+static void
+closing(void *arg, struct journal *j)
+{
+	static uint64_t noted;		/* under j's lock */
+	uint64_t at = audit_appended();
+	char line[MARK_LEN];
+
+	(void)arg;
+	if (at != noted && journal_append_locked(j, line, mark_line(line, at), false) != 0)
+		noted = at;
+	compact_if_due();
+}
+
 int
 ledger_flush(void)
 {
@@ -346,11 +424,6 @@ ledger_flush(void)
 
 	pthread_mutex_lock(&clk);
 	j = jn;
-	/* Compaction costs the file's size: do it when half of it is dead. */
-	if (nclosed >= COMPACT_AFTER && nclosed >= nopen && !compacting && compactor_running) {
-		compacting = compact_wanted = true;
-		pthread_cond_signal(&compact_cond);
-	}
 	pthread_mutex_unlock(&clk);
 	/* NB. the journal checks the file is still in place: else not read back at start. */
 	failed = j != NULL && journal_flush(j) < 0;
@@ -373,12 +446,6 @@ read_boot_id(void)
 	boot[n] = '\0';
 	boot[strcspn(boot, "\n")] = '\0';
 	return 0;
-}
-
-static bool
-is_id(const char *s)
-{
-	return s != NULL && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
 /*
@@ -438,12 +505,90 @@ ledger_replay(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg)
 	return n;
 }
 
-int
-ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
+/*
+ * The "add" line of the writ an "issued" audit record r names, as
+ * ledger_add wrote it (but for a sealed token: kinds that revoke flush
+ * their line before the token leaves); NULL when r is not such a record.
+ */
+static char *
+add_line_of(const json_t *r)
 {
-	struct journal_ops ops = { .what = "ledger" };
+	const struct writ_kind *k = kinds_find(json_string_value(json_object_get(r, "kind")) ?: "");
+	json_t *rec;
+	char *line;
+
+	if (k == NULL || k->revoke != NULL)
+		return NULL;
+	rec = json_pack("{sssOsOsOsssOsOsOsO}", "op", "add", "id", json_object_get(r, "writ"),
+	    "session", json_object_get(r, "session"), "name", json_object_get(r, "name"),
+	    "kind", k->name, "scope", json_object_get(r, "scope"),
+	    "issued_at", json_object_get(r, "issued_at"),
+	    "expires_at", json_object_get(r, "expires_at"),
+	    "fingerprint", json_object_get(r, "fingerprint"));
+	if (rec != NULL && json_object_get(r, "pid") != NULL)
+		json_object_update_new(rec, json_pack("{sOsOsO}", "pid", json_object_get(r, "pid"),
+		    "pid_start", json_object_get(r, "pid_start"), "boot", json_object_get(r, "boot")));
+	line = rec != NULL ? jdump(rec, JSON_COMPACT, NULL) : NULL;
+	json_decref(rec);
+	return line;
+}
+
+/*
+ * What the file lost and the audit log has: the writs issued after the
+ * last point the file noted (mark), whose "add" lines waited for a lazy
+ * commit when writd stopped without one, come back from their "issued"
+ * records, which were durable before their tokens left; those revoked or
+ * expired since are closed.  Into live (id -> line) and the file.
+ * Returns how many came back.
+ */
+static unsigned int
+recover(json_t *live, uint64_t mark)
+{
+	json_t *recs, *r;
+	const char *ev, *id;
+	unsigned int n = 0;
+	char *line;
+	size_t i;
+
+	if (mark == 0 || (recs = audit_tail(RECOVER_MAX, NULL, mark)) == NULL)
+		return 0;
+	if (json_array_size(recs) == RECOVER_MAX)
+		fprintf(stderr, "writd: more than %u audit records after the ledger's last "
+		    "point: the oldest are not read back\n", RECOVER_MAX);
+	json_array_foreach(recs, i, r) {
+		ev = json_string_value(json_object_get(r, "event"));
+		id = json_string_value(json_object_get(r, "writ"));
+		if (ev == NULL || !is_id(id) ||
+		    (uint64_t)json_integer_value(json_object_get(r, "seq")) <= mark)
+			continue;
+		if (strcmp(ev, "issued") == 0 && json_object_get(live, id) == NULL &&
+		    (line = add_line_of(r)) != NULL) {
+			if (append(json_loads(line, 0, NULL), 1, 0)) {
+				json_object_set_new(live, id, json_string(line));
+				n++;
+			}
+			free(line);
+		} else if ((strcmp(ev, "expired") == 0 || strcmp(ev, "revoked") == 0) &&
+		    (line = (char *)json_string_value(json_object_get(live, id))) != NULL &&
+		    strstr(line, "\"sealed\"") == NULL) {
+			/* NB. a kind that revokes closes its entry once upstream said so. */
+			json_object_del(live, id);
+			ledger_done(id);
+		}
+	}
+	json_decref(recs);
+	return n;
+}
+
+int
+ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN])
+{
+	struct journal_ops ops = { .what = "ledger", .closing = closing,
+	    .lazy_ms = (unsigned int)lag * 1000, .lazy_records = LAZY_RECORDS };
 	struct journal *j;
 	json_t *live;
+	uint64_t mark = 0;
+	unsigned int back;
 	int r, fd;
 
 	snprintf(dir, sizeof(dir), "%s", state_dir);
@@ -466,7 +611,7 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot get the ledger key from the secret store");
 		return r < 0 ? r : WRIT_EINTERNAL;
 	}
-	if ((live = read_open(-1, err)) == NULL)
+	if ((live = read_open(-1, &mark, err)) == NULL)
 		return WRIT_EFORBIDDEN;
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -478,10 +623,21 @@ ledger_open(const char *state_dir, char err[WRIT_ERRLEN])
 		json_decref(live);
 		return r;
 	}
-	/* NB. the audit log's commit thread flushes the ledger from its start on. */
 	pthread_mutex_lock(&clk);
 	jn = j;
 	pthread_mutex_unlock(&clk);
+	/* NB. noted at once: else a crash before the first commit recovers nothing. */
+	journal_lock(j);
+	closing(NULL, j);
+	journal_unlock(j);
+	if ((back = recover(live, mark)) > 0)
+		fprintf(stderr, "writd: %u ledger entr%s recovered from the audit log\n", back,
+		    back == 1 ? "y" : "ies");
+	if (ledger_flush() < 0) {
+		json_decref(live);
+		snprintf(err, WRIT_ERRLEN, "%s: cannot be written", path);
+		return WRIT_EAUDIT;
+	}
 	if (compact() < 0)
 		nopen = (int64_t)json_object_size(live);
 	if (pthread_create(&compactor, NULL, compact_main, NULL) != 0) {

@@ -10,12 +10,18 @@
  * entry once the writ is gone (for kinds that revoke upstream: once
  * upstream confirmed).
  *
- * The file is a journal (journal.h): records are buffered by the caller's
- * thread and written and synced by its commit thread; ledger_flush waits
- * for that.  The audit sync thread flushes before each audit sync, so a
- * writ's entry is durable before its "issued" record is, and so before its
- * token leaves writd; upstream workers flush right after a mint, so even a
- * token that never left is accounted for.
+ * The file is a journal (journal.h), and a lazy one: its commit thread
+ * writes and syncs a batch once it is audit.ledger_lag old (1 s) or 4096
+ * records long, off every request's path (ledger_flush waits for one).
+ * Each batch ends with a mark: the audit log's seq when it was taken.
+ * What makes a writ's entry durable before its token leaves is the audit
+ * log: its "issued" record carries the entry's fields (ledger_note) and
+ * is appended after the entry, so every "issued" record up to a mark has
+ * its entry in the file before that mark.  At start, the "issued" records
+ * after the file's last mark bring back the entries a crash took (and
+ * "revoked"/"expired" ones close them).  Kinds that revoke upstream keep
+ * the sealed token only here, never in the log: their workers flush right
+ * after a mint, before the token leaves.
  *
  * At start the open entries come back (ledger_replay, for restore.c): their
  * writs live on in memory under restored sessions (no socket) and are
@@ -58,7 +64,7 @@ struct ledger_entry {
  * ledger_replay.  Start-up only, after the audit log, kinds and upstream
  * workers.  Returns 0 or a code with a message.
  */
-int ledger_open(const char *state_dir, char err[WRIT_ERRLEN]);
+int ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN]);
 
 /*
  * Hand each open entry ledger_open read to fn, once, then forget them.
@@ -75,9 +81,17 @@ void ledger_close(void);
  * Buffer entry e (but for same_boot: this boot's), with fp, the token's
  * audit_fingerprint; the token is sealed when e's kind revokes, else not
  * kept, and the pid only when pid_start is known.  Durable after the next
- * ledger_flush.  Returns 0 or WRIT_ENOMEM.
+ * ledger_flush.  Returns 0, WRIT_ENOMEM, or WRIT_EAUDIT when the file
+ * cannot be written (nothing may be issued then).
  */
 int ledger_add(const struct ledger_entry *e, const char fp[33]);
+
+/*
+ * Add to the fields of e's "issued" audit record what its entry holds
+ * beyond them (the session's name, the issue time, the process), so that
+ * the entry can be recovered from the log.  Returns 0 or WRIT_ENOMEM.
+ */
+int ledger_note(const struct ledger_entry *e, json_t *rec);
 
 /* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);

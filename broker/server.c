@@ -24,6 +24,7 @@
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "jdump.h"
 #include "peer.h"
 #include "secret.h"
 #include "server.h"
@@ -95,31 +96,22 @@ queue(struct MHD_Connection *c, unsigned int status, json_t *body, int retry_aft
 {
 	struct MHD_Response *resp;
 	enum MHD_Result r;
-	char *text, *t;
-	size_t len;
+	static const char nomem[] =
+	    "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+	char *text;
+	size_t len = 0;
 
-	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	/* NB. jdump leaves room for the newline and no stray copy of a token. */
+	text = body != NULL ? jdump(body, JSON_COMPACT, &len) : NULL;
 	json_decref(body);
 	if (text == NULL) {
 		status = 500;
-		text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
-		if (text == NULL)
+		len = sizeof(nomem) - 1;
+		if ((text = malloc(len + 2)) == NULL)
 			return MHD_NO;
+		memcpy(text, nomem, len);
 	}
-	len = strlen(text);
-	/*
-	 * One trailing newline, for people reading curl's output.  NB. a new
-	 * buffer, not realloc: the body may hold a token, and realloc would
-	 * free the old copy unzeroed.
-	 */
-	t = malloc(len + 2);
-	if (t == NULL) {
-		secret_zfree(text);
-		return MHD_NO;
-	}
-	memcpy(t, text, len);
-	secret_zfree(text);
-	text = t;
+	/* One trailing newline, for people reading curl's output. */
 	text[len++] = '\n';
 	text[len] = '\0';
 	/* NB. the body may carry a token: its buffer is zeroed when freed. */
@@ -718,7 +710,7 @@ busy_reply(const char *message, char *buf, size_t size, size_t *ret_len)
 {
 	json_t *body = json_pack("{s{ssss}}", "error", "code",
 	    errors_lookup(WRIT_EBUSY)->name, "message", message);
-	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body != NULL ? jdump(body, JSON_COMPACT, NULL) : NULL;
 	int n;
 
 	json_decref(body);

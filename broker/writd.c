@@ -209,7 +209,6 @@ main(int argc, char **argv)
 		die("secret store: %s", err);
 	if (passfd >= 0)
 		close(passfd);
-	audit_set_presync(ledger_flush);
 	audit_configure(&cfg.audit);
 	if (cfg.audit_syslog)
 		audit_mirror_syslog();
@@ -241,7 +240,7 @@ main(int argc, char **argv)
 	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
 		die("ci.issuers: %s", err);
 	/* After the workers and the reaper start: what the last run left lives on. */
-	if (ledger_open(cfg.state_dir, err) < 0 || restore_writs() < 0)
+	if (ledger_open(cfg.state_dir, cfg.audit.ledger_lag, err) < 0 || restore_writs() < 0)
 		die("ledger: %s", err);
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);

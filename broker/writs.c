@@ -206,21 +206,30 @@ with_identity(const struct writ *w, json_t *fields)
 	return fields;
 }
 
-/* Revoke w where its kind can, close its ledger entry, free it. */
+/*
+ * Revoke w where its kind can, close its ledger entry, audit event with
+ * fields, free w.  NB. the entry closes before the record is appended:
+ * the ledger's file lags (ledger.h), and a record up to its mark must
+ * find its closing line there, else the next start brings w back.
+ */
 static void
-retire(struct writ *w)
+retire(struct writ *w, const char *event, json_t *fields)
 {
 	char err[WRIT_ERRLEN];
+	bool failed = false;
 
 	if (w->kind->revoke != NULL && w->token != NULL && w->kind->upstream) {
 		/* Its ledger entry closes once upstream confirms. */
+		audit_log(event, fields);
 		upstream_revoke(w->kind, w->token, w->id);	/* takes the token */
 		w->token = NULL;
 	} else {
-		if (w->kind->revoke != NULL && w->token != NULL &&
-		    w->kind->revoke(kinds_state(w->kind), w->token, err) < 0)
-			audit_log("revoke_failed", json_pack("{ssss}", "writ", w->id, "error", err));
+		failed = w->kind->revoke != NULL && w->token != NULL &&
+		    w->kind->revoke(kinds_state(w->kind), w->token, err) < 0;
 		ledger_done(w->id);
+		audit_log(event, fields);
+		if (failed)
+			audit_log("revoke_failed", json_pack("{ssss}", "writ", w->id, "error", err));
 	}
 	writ_free(w);
 }
@@ -232,9 +241,8 @@ writs_revoke_list(struct writ *list, const char *why)
 		struct writ *w = list;
 
 		list = w->next;
-		audit_log("revoked", with_identity(w, json_pack("{ssssssss}", "writ", w->id,
+		retire(w, "revoked", with_identity(w, json_pack("{ssssssss}", "writ", w->id,
 		    "session", w->session_id, "kind", w->kind->name, "why", why)));
-		retire(w);
 	}
 }
 
@@ -245,10 +253,9 @@ writs_prune(int64_t now)
 		struct writ *w = heap[0];
 
 		detach(w);
-		audit_log("expired", with_identity(w, json_pack("{ssss}", "writ", w->id,
-		    "session", w->session_id)));
 		/* Past its TTL: a token upstream would honour longer dies now. */
-		retire(w);
+		retire(w, "expired", with_identity(w, json_pack("{ssss}", "writ", w->id,
+		    "session", w->session_id)));
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "../../broker/errors.h"
+#include "../../broker/jdump.h"
 #include "jwt.h"
 
 #define KEY_FILE "jwt-ed25519.key"	/* where writd 0.1 kept the key */
@@ -26,6 +27,7 @@ struct jwt_state {
 	int64_t last_use;	/* monotonic ms of the last signature */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	char kid[32];
+	char header[128];	/* the token's first part: the same for every token */
 	char *issuer;
 };
 
@@ -140,6 +142,24 @@ get_seed(const struct kind_env *env, const char *name,
 	return r;
 }
 
+/* base64url(JSON of v) appended at dst; returns bytes written or -1. */
+static int
+b64_json(char *dst, size_t room, const json_t *v)
+{
+	size_t len;
+	char *text = jdump(v, JSON_COMPACT, &len);
+
+	if (text == NULL)
+		return -1;
+	if (sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > room) {
+		free(text);
+		return -1;
+	}
+	b64url(dst, room, (const unsigned char *)text, len);
+	free(text);
+	return (int)strlen(dst);
+}
+
 static int
 jwt_init(const json_t *config, const struct kind_env *env, void **ret_state,
     char err[WRIT_ERRLEN])
@@ -149,6 +169,7 @@ jwt_init(const json_t *config, const struct kind_env *env, void **ret_state,
 	unsigned char digest[16];
 	const char *issuer = "writ", *name = KEY_NAME;
 	struct jwt_state *s = NULL;
+	json_t *header;
 	int r;
 
 	if (config != NULL) {
@@ -178,6 +199,13 @@ jwt_init(const json_t *config, const struct kind_env *env, void **ret_state,
 	sodium_mprotect_noaccess(s->sk);
 	crypto_generichash(digest, sizeof(digest), s->pk, sizeof(s->pk), NULL, 0);
 	b64url(s->kid, sizeof(s->kid), digest, sizeof(digest));
+	header = json_pack("{ssssss}", "alg", "EdDSA", "typ", "JWT", "kid", s->kid);
+	r = header != NULL ? b64_json(s->header, sizeof(s->header), header) : -1;
+	json_decref(header);
+	if (r < 0) {
+		r = WRIT_ENOMEM;
+		goto out;
+	}
 	*ret_state = s;
 	s = NULL;
 	r = 0;
@@ -287,25 +315,6 @@ jwt_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
 	return WRIT_ESCOPE;
 }
 
-/* base64url(JSON of v) appended at dst; returns bytes written or -1. */
-static int
-b64_json(char *dst, size_t room, const json_t *v)
-{
-	char *text = json_dumps(v, JSON_COMPACT);
-	size_t len;
-
-	if (text == NULL)
-		return -1;
-	len = strlen(text);
-	if (sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > room) {
-		free(text);
-		return -1;
-	}
-	b64url(dst, room, (const unsigned char *)text, len);
-	free(text);
-	return (int)strlen(dst);
-}
-
 static int
 jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
     char err[WRIT_ERRLEN])
@@ -313,17 +322,16 @@ jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	struct jwt_state *s = state;
 	unsigned char sig[crypto_sign_BYTES];
 	char buf[4096];
-	json_t *header, *claims;
+	json_t *claims;
 	struct secret *tok = NULL;
 	int n, m, r = WRIT_EMINT;
 	size_t siglen;
 
-	header = json_pack("{ssssss}", "alg", "EdDSA", "typ", "JWT", "kid", s->kid);
 	claims = json_pack("{sssssOsIsIss}", "iss", s->issuer, "sub", req->session_id,
 	    "aud", json_object_get(req->scope, "aud"),
 	    "iat", (json_int_t)req->issued_at, "exp", (json_int_t)req->expires_at,
 	    "jti", req->writ_id);
-	if (header == NULL || claims == NULL) {
+	if (claims == NULL) {
 		r = WRIT_ENOMEM;
 		goto out;
 	}
@@ -338,9 +346,8 @@ jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 			    i ? " " : "", json_string_value(w));
 		json_object_set_new(claims, "scope", json_string(words));
 	}
-	n = b64_json(buf, sizeof(buf), header);
-	if (n < 0 || (size_t)n + 1 >= sizeof(buf))
-		goto fail;
+	n = (int)strlen(s->header);
+	memcpy(buf, s->header, (size_t)n);
 	buf[n] = '.';
 	m = b64_json(buf + n + 1, sizeof(buf) - (size_t)n - 1, claims);
 	if (m < 0)
@@ -378,7 +385,6 @@ jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	snprintf(err, WRIT_ERRLEN, "the token would be too large");
  out:
 	sodium_memzero(sig, sizeof(sig));
-	json_decref(header);
 	json_decref(claims);
 	return r;
 }

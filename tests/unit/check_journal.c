@@ -2,7 +2,8 @@
  * check_journal.c - group commit on real files in a temporary directory:
  * waiters woken with their seq once the batch is on disk, a split moving
  * the file aside, a file deleted under the journal breaking it for good,
- * flush.
+ * flush; a lazy journal waiting for its time or its count unless someone
+ * waits, and its closing slot.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -139,6 +140,71 @@ START_TEST(test_wait_zero_fails)
 }
 END_TEST
 
+/* A closing slot: one "m" line at the end of each batch. */
+static void
+mark(void *arg, struct journal *j)
+{
+	(void)arg;
+	(void)journal_append_locked(j, "m\n", 2, false);
+}
+
+/* Up to 5 s for seq to be durable. */
+static bool
+synced_soon(struct journal *j, uint64_t seq)
+{
+	for (int i = 0; i < 500 && journal_synced(j) < seq; i++)
+		usleep(10000);
+	return journal_synced(j) >= seq;
+}
+
+START_TEST(test_lazy_waits_for_count_or_waiter)
+{
+	struct journal_ops ops = { .what = "test journal", .lazy_ms = 3600 * 1000,
+	    .lazy_records = 3, .closing = mark };
+	struct told t = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, "" };
+	struct journal *j = open_j(0, &ops);
+	char file[64];
+
+	add(j, "a\n", false);
+	add(j, "b\n", false);
+	usleep(200 * 1000);
+	slurp("j.jsonl", file, sizeof(file));
+	/* An hour to wait, two records of three, nobody waiting: nothing yet. */
+	ck_assert_str_eq(file, "");
+	ck_assert_uint_eq(journal_synced(j), 0);
+	/* The third fills the batch; the closing slot ends it. */
+	add(j, "c\n", false);
+	ck_assert(synced_soon(j, 4));
+	slurp("j.jsonl", file, sizeof(file));
+	ck_assert_str_eq(file, "a\nb\nc\nm\n");
+	/* A waiter does not wait for the hour. */
+	journal_wait(j, add(j, "d\n", false), done, &t);
+	await(&t);
+	ck_assert(t.ok);
+	ck_assert_str_eq(t.file, "a\nb\nc\nm\nd\nm\n");
+	/* Nor does a flush. */
+	add(j, "e\n", false);
+	ck_assert_int_eq(journal_flush(j), 0);
+	slurp("j.jsonl", file, sizeof(file));
+	ck_assert_str_eq(file, "a\nb\nc\nm\nd\nm\ne\nm\n");
+	journal_close(j);
+}
+END_TEST
+
+START_TEST(test_lazy_commits_in_time)
+{
+	struct journal_ops ops = { .what = "test journal", .lazy_ms = 100, .lazy_records = 1000 };
+	struct journal *j = open_j(0, &ops);
+
+	/* Nobody waits, the batch is far from full: its time comes all the same. */
+	add(j, "a\n", false);
+	ck_assert(synced_soon(j, 1));
+	add(j, "b\n", false);
+	ck_assert(synced_soon(j, 2));
+	journal_close(j);
+}
+END_TEST
+
 static void
 moved(uint64_t first, char out[WRIT_JOURNAL_NAME_MAX + 1])
 {
@@ -203,6 +269,8 @@ journal_suite(void)
 	tcase_add_test(tc, test_wait_zero_fails);
 	tcase_add_test(tc, test_split_moves_the_file);
 	tcase_add_test(tc, test_deleted_breaks_for_good);
+	tcase_add_test(tc, test_lazy_waits_for_count_or_waiter);
+	tcase_add_test(tc, test_lazy_commits_in_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
