@@ -626,14 +626,20 @@ issue_record(struct issue *iss, struct secret *tok, uint64_t *ret_seq)
 		    m->issued_at + 1);
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
-		/* Minted for a session that closed meanwhile: it must not live on. */
-		if (r == WRIT_ECLOSED && keep != NULL && k->upstream)
-			upstream_revoke(k, keep, iss->wid);	/* closes its entry */
-		else {
-			if (r == WRIT_ECLOSED)
-				secret_free(keep);	/* writs_add frees it on ENOMEM */
-			if (!k->upstream)
-				ledger_done(iss->wid);
+		/*
+		 * Minted for a session that closed meanwhile, or no memory to
+		 * keep it: it must not live on.  NB. writs_add frees keep on
+		 * ENOMEM; tok is the same token.
+		 */
+		if (r == WRIT_ECLOSED)
+			secret_free(keep);
+		if (k->revoke != NULL && k->upstream) {
+			upstream_revoke(k, tok, iss->wid);	/* takes tok, closes its entry */
+			tok = NULL;
+		} else {
+			if (k->revoke != NULL)
+				(void)k->revoke(kinds_state(k), tok, err);
+			ledger_done(iss->wid);
 		}
 		secret_free(tok);
 		fail(iss, r, NULL, NULL, 0);

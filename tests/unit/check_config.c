@@ -31,6 +31,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.approval_timeout, 120);
 	ck_assert_int_eq(cfg.kinds[0].default_ttl, 300);
 	ck_assert_int_eq(cfg.max_pending, 3);
+	ck_assert_int_eq(cfg.audit.ledger_lag, 1);
 }
 END_TEST
 
@@ -42,7 +43,9 @@ START_TEST(test_good)
 	ck_assert_int_eq(config_load_text(&cfg, "{\"runtime_dir\":\"/r\",\"state_dir\":\"/s\","
 	    "\"approval\":{\"timeout\":\"30s\"},\"limits\":{\"max_pending\":5,"
 	    "\"max_wait\":\"1m\"},\"kinds\":{\"jwt\":{\"issuer\":\"me\","
-	    "\"default_ttl\":\"1m\",\"max_ttl\":\"10m\"}}}", err), 0);
+	    "\"default_ttl\":\"1m\",\"max_ttl\":\"10m\"}},\"audit\":{\"ledger_lag\":\"1h\"}}",
+	    err), 0);
+	ck_assert_int_eq(cfg.audit.ledger_lag, 3600);
 	ck_assert_str_eq(cfg.runtime_dir, "/r");
 	ck_assert_str_eq(cfg.state_dir, "/s");
 	ck_assert_int_eq(cfg.approval_timeout, 30);
@@ -74,6 +77,9 @@ START_TEST(test_bad)
 		{ "{\"kinds\":{\"jwt\":[]}}", "kinds.jwt" },
 		{ "{\"kinds\":{\"jwt\":{\"max_ttl\":\"forever\"}}}", "kinds.jwt.max_ttl" },
 		{ "{\"kinds\":{\"jwt\":{\"default_ttl\":\"2h\",\"max_ttl\":\"1h\"}}}", "default_ttl" },
+		{ "{\"audit\":{\"ledger_lag\":\"61m\"}}", "audit.ledger_lag" },
+		{ "{\"audit\":{\"ledger_lag\":\"0s\"}}", "audit.ledger_lag" },
+		{ "{\"audit\":{\"ledger_lag\":1}}", "audit.ledger_lag" },
 		{ "{\"a\":1,\"a\":1}", "duplicate" },
 		{ "[]", "object" },
 		{ "{", "1:" },
