@@ -39,7 +39,9 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection 
 LDHARDEN := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 endif
 DEFS := -DWRIT_VERSION='"$(VERSION)"'
-ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(CFLAGS) -MMD -MP
+# The leaf modules (broker/lib) are included by bare name from anywhere.
+INC := -iquote broker/lib
+ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(INC) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
@@ -64,24 +66,24 @@ endif
 
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
-	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
+	broker/lib/duration.c broker/lib/sjson.c broker/lib/errors.c broker/lib/secret.c \
+	broker/lib/fsutil.c broker/lib/id.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
 	broker/logtail.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
-WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
+WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammar (never their keys: kinds are only initialised by writd).
 HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
-WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
-	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
+WRITCTL_SRC := broker/writctl.c broker/show.c broker/lib/fsutil.c broker/lib/id.c $(LIBWRIT_SRC) policy/policy.c broker/lib/duration.c \
+	broker/lib/sjson.c broker/lib/errors.c broker/lib/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
-SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
+SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/lib/fsutil.c broker/lib/errors.c broker/lib/id.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
-UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
+UNIT_MOD := broker/config.c broker/lib/duration.c broker/lib/sjson.c broker/lib/errors.c \
+	broker/lib/secret.c broker/lib/fsutil.c broker/lib/id.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -186,7 +188,7 @@ $(B)/load: tests/bench/load.c
 
 $(B)/ref: tests/bench/ref.c broker/server.h
 	$(call say,LD,$@)
-	$(Q)$(CC) $(WARN) $(HARDEN) $(CFLAGS) -Ibroker $(call pc,libmicrohttpd jansson libsodium) \
+	$(Q)$(CC) $(WARN) $(HARDEN) $(CFLAGS) -Ibroker $(INC) $(call pc,libmicrohttpd jansson libsodium) \
 		$(LDHARDEN) $(LDFLAGS) $< -o $@ $(call pc,libmicrohttpd libsodium)
 
 bench: deps all $(B)/load $(B)/ref
@@ -194,10 +196,10 @@ bench: deps all $(B)/load $(B)/ref
 
 # One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
 FUZZ_SECONDS ?= 30
-FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
+FUZZ_MOD := policy/policy.c broker/lib/duration.c broker/lib/sjson.c broker/lib/errors.c \
+	broker/lib/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
 	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
-	broker/fsutil.c
+	broker/lib/fsutil.c
 FUZZERS := policy request audit auditstate oidc
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
@@ -205,7 +207,7 @@ fuzz:
 	@mkdir -p build-fuzz
 	@for f in $(FUZZERS); do \
 	  echo "  FUZZ   $$f ($(FUZZ_SECONDS)s)"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' $(INC) \
 	    -fsanitize=fuzzer,address,undefined $$($(PKG_CONFIG) --cflags jansson libsodium) \
 	    tests/fuzz/fuzz_$$f.c $(FUZZ_MOD) -o build-fuzz/fuzz_$$f \
 	    $$($(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) -lkeyutils || exit 1; \

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "id.h"
 #include "journal.h"
 #include "ledger.h"
 #include "store.h"
@@ -378,7 +379,7 @@ read_boot_id(void)
 static bool
 is_id(const char *s)
 {
-	return s != NULL && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+	return id_valid(s);
 }
 
 /*

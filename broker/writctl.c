@@ -24,6 +24,7 @@
 #include "config.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "id.h"
 #include "show.h"
 
 /* Largest answer writctl reads: a list of every live writ on a busy writd. */
@@ -167,7 +168,7 @@ clean_into(char *dst, size_t size, const char *s, unsigned int cols)
 static int
 valid_id(const char *id)
 {
-	if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
+	if (id_valid(id))
 		return 1;
 	fprintf(stderr, "writctl: '%s' is not an id (32 hex digits)\n", id);
 	return 0;
@@ -859,7 +860,7 @@ cmd_watch(int argc, char **argv)
 		backoff = 0;
 		/* A restarted writd numbered this list from 1 again (it saw our instance). */
 		inst = json_string_value(json_object_get(resp.body, "instance"));
-		if (inst != NULL && strlen(inst) == 32 && strspn(inst, "0123456789abcdef") == 32 &&
+		if (inst != NULL && id_valid(inst) &&
 		    strcmp(inst, instance) != 0) {
 			if (instance[0] != '\0')
 				fputs("writctl: writd restarted; watching its requests\n", stderr);
@@ -874,7 +875,7 @@ cmd_watch(int argc, char **argv)
 
 			if (seq > after)
 				after = seq;
-			if (id == NULL || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
+			if (id == NULL || !id_valid(id))
 				continue;
 			yes = prompt(q, typed);
 			if (yes < 0) {

@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "../broker/secret.h"
-#include "../broker/sjson.h"
+#include "secret.h"
+#include "sjson.h"
 
 /* Bumped on any incompatible change of struct writ_kind. */
 #define WRIT_KIND_ABI 2

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../broker/errors.h"
+#include "errors.h"
 
 #include "kind.h"
 #include "github/github.h"

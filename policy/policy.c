@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../broker/duration.h"
-#include "../broker/errors.h"
+#include "duration.h"
+#include "errors.h"
 #include "../plugins/kind.h"
 #include "policy.h"
 

@@ -57,7 +57,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 
-#include "../broker/sjson.h"
+#include "sjson.h"
 
 /* Largest policy file, in bytes. */
 #define WRIT_MAX_POLICY (256 * 1024)

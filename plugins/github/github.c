@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 #include <sodium.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "github.h"
 
 /* Seconds the app JWT is backdated (clock drift) and how long it lives. */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "jwt.h"
 
 #define KEY_FILE "jwt-ed25519.key"	/* where writd 0.1 kept the key */

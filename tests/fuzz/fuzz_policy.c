@@ -27,7 +27,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "../../broker/sjson.h"
+#include "sjson.h"
 #include "../../plugins/kind.h"
 #include "../../policy/policy.h"
 

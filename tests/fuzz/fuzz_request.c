@@ -9,7 +9,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "../../broker/sjson.h"
+#include "sjson.h"
 #include "../../plugins/kind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <stddef.h>
 
-#include "../../broker/sjson.h"
+#include "sjson.h"
 #include "../../plugins/kind.h"
 
 struct config;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../plugins/github/github.h"
 #include "check.h"
 

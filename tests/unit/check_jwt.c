@@ -10,7 +10,7 @@
 #include <sodium.h>
 #include <openssl/evp.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../plugins/jwt/jwt.h"
 #include "check.h"
 

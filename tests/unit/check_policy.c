@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../policy/policy.h"
 #include "../../plugins/kind.h"
 #include "check.h"
