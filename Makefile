@@ -39,8 +39,9 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection 
 LDHARDEN := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 endif
 DEFS := -DWRIT_VERSION='"$(VERSION)"'
-# The leaf modules (broker/lib) are included by bare name from anywhere.
-INC := -iquote broker/lib
+# Headers included by bare name from anywhere: the leaf modules
+# (broker/lib) and the secret store's (broker/store).
+INC := -iquote broker/lib -iquote broker/store
 ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(INC) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
@@ -67,7 +68,7 @@ endif
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/lib/duration.c broker/lib/sjson.c broker/lib/errors.c broker/lib/secret.c \
-	broker/lib/fsutil.c broker/lib/id.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
+	broker/lib/fsutil.c broker/lib/id.c broker/approver.c broker/store/store.c broker/store/keyring.c broker/store/sealed.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
 	broker/logtail.c \
 	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
@@ -84,7 +85,7 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/lib/duration.c broker/lib/sjson.c broker/lib/errors.c \
 	broker/lib/secret.c broker/lib/fsutil.c broker/lib/id.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
+	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store/store.c broker/store/keyring.c broker/store/sealed.c \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -198,7 +199,7 @@ bench: deps all $(B)/load $(B)/ref
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/lib/duration.c broker/lib/sjson.c broker/lib/errors.c \
 	broker/lib/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
-	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
+	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store/store.c broker/store/keyring.c broker/store/sealed.c \
 	broker/lib/fsutil.c
 FUZZERS := policy request audit auditstate oidc
 fuzz:
