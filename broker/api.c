@@ -157,7 +157,7 @@ parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_sc
 		    "%llds; ask for less", (long long)secs, k->name, (long long)kc->max_ttl);
 		return WRIT_ETTLMAX;
 	}
-	if ((r = k->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
+	if ((r = k->grammar->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
 		return r;
 	*ret_kind = k;
 	*ret_ttl = secs;

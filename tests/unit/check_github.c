@@ -12,7 +12,7 @@
 static int
 canon(const char *text, char *out, size_t outlen)
 {
-	return canon_with(&kind_github, text, out, outlen);
+	return canon_with(&github_grammar, text, out, outlen);
 }
 
 START_TEST(test_canonical)

@@ -67,7 +67,7 @@ teardown(void)
 static int
 canon(const char *text, char *out, size_t outlen)
 {
-	return canon_with(&kind_jwt, text, out, outlen);
+	return canon_with(&jwt_grammar, text, out, outlen);
 }
 
 START_TEST(test_canonicalize)
