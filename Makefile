@@ -91,7 +91,7 @@ WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
 HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammars; never their minting, the store or libcurl.
-WRITCTL_SRC := broker/writctl.c broker/show.c broker/lib/fsutil.c broker/lib/id.c \
+WRITCTL_SRC := $(wildcard broker/writctl/*.c) broker/show.c broker/lib/fsutil.c broker/lib/id.c \
 	$(LIBWRIT_SRC) $(POLICY_SRC)
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
 SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/lib/fsutil.c broker/lib/errors.c broker/lib/id.c $(LIBWRIT_SRC)
