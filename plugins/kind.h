@@ -1,9 +1,11 @@
 /*
  * kind.h - the interface every kind of writ implements.
  *
- * A kind turns a scope into one canonical form and mints tokens for it.
- * Kinds are built into writd and listed in writ_kinds[] (kinds.c), the way
- * curl lists its TLS backends.  Third-party kinds will run as external
+ * A kind turns a scope into one canonical form (its grammar, grammar.h:
+ * pure, in plugins/<kind>/scope.c) and mints tokens for it (the slots
+ * below: keys, signing, the network, in plugins/<kind>/<kind>.c).  Kinds
+ * are built into writd and listed in writ_kinds[] (kinds.c), the way curl
+ * lists its TLS backends.  Third-party kinds will run as external
  * programs speaking JSON, never as foreign code loaded into the process that
  * holds the keys.
  *

@@ -87,7 +87,7 @@ int cmd_jwks(int argc, char **argv);
 
 /*
  * NB. a new command group registers here: its functions, then its rows
- * in commands[] (writctl.c) and its file in the Makefile's WRITCTL_SRC.
+ * in commands[] (writctl.c); the Makefile builds every .c file here.
  * (cmd_sshcert.c goes here.)
  */
 

@@ -112,7 +112,7 @@ jwt_canonicalize(const json_t *scope, json_t **ret_scope, char err[WRIT_ERRLEN])
 /*
  * aud names the service the token is for: a host or a URL.  A JWT without
  * "scope" carries no scope claim at all, which verifiers read as "not
- * limited": policy takes the absent key as everything (kind.h).
+ * limited": policy takes the absent key as everything (grammar.h).
  */
 static const struct kind_key jwt_scope_keys[] = {
 	{ "aud", NULL, KIND_KEY_HOST },
