@@ -39,13 +39,17 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection 
 LDHARDEN := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 endif
 DEFS := -DWRIT_VERSION='"$(VERSION)"'
-ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(CFLAGS) -MMD -MP
+# Headers included by bare name from anywhere: the leaf modules
+# (broker/lib) and the secret store's (broker/store).
+INC := -iquote broker/lib -iquote broker/store
+ALL_CFLAGS = $(WARN) $(HARDEN) $(DEFS) $(INC) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
 KIND_LIBS = $(call pc,jansson libsodium libcurl libcrypto)
 WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lacl -lpthread
 AGENT_LIBS = $(call pc,jansson)
+WRITCTL_LIBS = $(call pc,jansson) -lpthread
 CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 
 # Debian packages every target needs; `make deps` installs what is missing.
@@ -62,38 +66,51 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
+# The leaf modules, one job each, on no other module of writ's: both sides
+# and the plugins use them (the agent side only id, for libc alone).
+LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib/duration.c \
+	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c
+# Every kind's scope grammar: pure, all that the policy engine, writctl
+# and the fuzzers link of a kind.
+GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c
+# The kinds' minting (keys, signing, libcurl) and the secret store: writd's
+# only (`make linkcheck` holds writctl to that).
+KIND_SRC := plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
+STORE_SRC := broker/store/store.c broker/store/keyring.c broker/store/sealed.c
+# The policy engine and what it needs.
+POLICY_SRC := policy/policy.c $(GRAMMAR_SRC) broker/lib/duration.c broker/lib/sjson.c \
+	broker/lib/errors.c
+
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
-	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
-	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
+	broker/approver.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
-	broker/logtail.c broker/jdump.c \
-	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
+	broker/logtail.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
 LIBWRIT_SRC := agent-side/libwrit.c
-WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
-# writctl checks policy files itself, so it links the engine and the kinds'
-# grammar (never their keys: kinds are only initialised by writd).
+WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
 HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
-WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c broker/jdump.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
-	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c
+# writctl checks policy files itself, so it links the engine and the kinds'
+# grammars; never their minting, the store or libcurl.
+WRITCTL_SRC := $(wildcard broker/writctl/*.c) broker/show.c broker/lib/fsutil.c broker/lib/id.c \
+	$(LIBWRIT_SRC) $(POLICY_SRC)
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
-SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
+SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/lib/fsutil.c broker/lib/errors.c broker/lib/id.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
-UNIT_MOD := broker/config.c broker/jdump.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
+UNIT_MOD := broker/config.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
+	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
+# NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
+# once: $^ names each prerequisite once.
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-sandbox
 
-.PHONY: all check unit integration run asan fuzz bench install manlint clean deps help
+.PHONY: all check unit integration run asan fuzz fuzzers fuzz-clang bench install manlint linkcheck clean deps help
 all: $(BINS)
 
 help:
-	@echo 'targets: all check run asan install clean deps  (V=1 WERROR=0 PREFIX= DESTDIR=)'
+	@echo 'targets: all check run asan fuzz fuzzers linkcheck bench install clean deps  (V=1 WERROR=0 PREFIX= DESTDIR=)'
 
 $(B)/%.o: %.c
 	$(call say,CC,$<)
@@ -117,7 +134,7 @@ $(B)/git-credential-writ: $(call obj,$(HELPER_SRC))
 
 $(B)/writctl: $(call obj,$(WRITCTL_SRC))
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(KIND_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITCTL_LIBS)
 
 $(B)/writ-sandbox: $(call obj,$(SANDBOX_SRC))
 	$(call say,LD,$@)
@@ -153,7 +170,7 @@ integration: $(BINS) $(B)/syncfault.so
 
 check: deps
 	$(MAKE) --no-print-directory all $(B)/check_unit
-	$(MAKE) --no-print-directory manlint unit integration
+	$(MAKE) --no-print-directory manlint linkcheck unit integration
 
 asan: deps
 	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' all build-asan/check_unit
@@ -186,29 +203,54 @@ $(B)/load: tests/bench/load.c
 
 $(B)/ref: tests/bench/ref.c broker/server.h
 	$(call say,LD,$@)
-	$(Q)$(CC) $(WARN) $(HARDEN) $(CFLAGS) -Ibroker $(call pc,libmicrohttpd jansson libsodium) \
+	$(Q)$(CC) $(WARN) $(HARDEN) $(CFLAGS) -Ibroker $(INC) $(call pc,libmicrohttpd jansson libsodium) \
 		$(LDHARDEN) $(LDFLAGS) $< -o $@ $(call pc,libmicrohttpd libsodium)
 
 bench: deps all $(B)/load $(B)/ref
 	WRIT_BIN=$(abspath $(B)) tests/bench/run.sh
 
-# One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
+# One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus
+# (`make fuzzers` only builds them).  Each links its parser and the leaf
+# modules it needs: never a kind's minting or the store (fuzz_oidc links
+# libcurl: oidc.c fetches JWKS itself).
 FUZZ_SECONDS ?= 30
-FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
-	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
-	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
-	broker/fsutil.c broker/jdump.c
 FUZZERS := policy request audit auditstate oidc jdump
-fuzz:
+FUZZ_MOD_policy := $(POLICY_SRC)
+FUZZ_MOD_request := $(GRAMMAR_SRC) broker/lib/sjson.c broker/lib/errors.c
+FUZZ_MOD_audit := broker/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
+FUZZ_MOD_auditstate := $(FUZZ_MOD_audit)
+FUZZ_MOD_oidc := broker/lib/sjson.c broker/lib/errors.c
+FUZZ_MOD_jdump := broker/lib/jdump.c
+FUZZ_LIBS_policy := jansson
+FUZZ_LIBS_request := jansson
+FUZZ_LIBS_audit := jansson libsodium
+FUZZ_LIBS_auditstate := jansson libsodium
+FUZZ_LIBS_oidc := jansson libsodium libcurl libcrypto
+FUZZ_LIBS_jdump := jansson
+# Not tracked per file (one clang line a harness): any header rebuilds them.
+FUZZ_HDR = $(wildcard broker/*.h broker/*/*.h plugins/*.h plugins/*/*.h policy/*.h)
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' $(INC) \
+	-fsanitize=fuzzer,address,undefined
+
+define fuzz_rule
+build-fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_MOD_$(1)) $$(FUZZ_HDR)
+	$$(call say,FUZZCC,$$@)
+	@mkdir -p build-fuzz
+	$$(Q)$$(FUZZ_CC) $$(call pc,$$(FUZZ_LIBS_$(1))) $$< $$(FUZZ_MOD_$(1)) -o $$@ \
+		$$(call pc,$$(FUZZ_LIBS_$(1)))
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+
+fuzz-clang:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
-	@mkdir -p build-fuzz
+
+fuzzers: fuzz-clang
+	$(MAKE) --no-print-directory $(addprefix build-fuzz/fuzz_,$(FUZZERS))
+
+fuzz: fuzzers
 	@for f in $(FUZZERS); do \
 	  echo "  FUZZ   $$f ($(FUZZ_SECONDS)s)"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
-	    -fsanitize=fuzzer,address,undefined $$($(PKG_CONFIG) --cflags jansson libsodium) \
-	    tests/fuzz/fuzz_$$f.c $(FUZZ_MOD) -o build-fuzz/fuzz_$$f \
-	    $$($(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) -lkeyutils || exit 1; \
 	  mkdir -p build-fuzz/corpus-$$f; \
 	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log || \
@@ -253,6 +295,21 @@ manlint:
 	@out=$$(mandoc -T lint -W warning $(MANPAGES) 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; echo "manlint: fix the pages above"; exit 1; fi; \
 	  echo "  MANLINT $(words $(MANPAGES)) pages"
+
+# The grammar split (plugins/grammar.h): writctl, the policy engine and
+# the fuzzers link the kinds' grammars, never their minting, the secret
+# store or libcurl.  Checked on writctl's binary (its libraries and its
+# symbols) and on the harnesses' source lists, so that a stray include or
+# source line cannot bring them back unnoticed.
+NO_MINT_SYMS := writ_kinds|kinds_init|kind_jwt|kind_github|store_[a-z_]+|curl_[a-z_]+
+linkcheck: $(B)/writctl
+	@bad='$(filter $(KIND_SRC) $(STORE_SRC),$(WRITCTL_SRC) $(FUZZ_MOD_policy) $(FUZZ_MOD_request))'; \
+	  [ -z "$$bad" ] || { echo "linkcheck: writctl or a fuzzer lists $$bad"; exit 1; }
+	@bad=$$(ldd $(B)/writctl | awk '{print $$1}' | grep -E 'lib(curl|crypto|ssl|keyutils|sodium)'); \
+	  [ -z "$$bad" ] || { echo "linkcheck: writctl links" $$bad; exit 1; }
+	@bad=$$(nm $(B)/writctl | grep -oE ' [TDRB] ($(NO_MINT_SYMS))$$'); \
+	  [ -z "$$bad" ] || { echo "linkcheck: writctl holds" $$bad; exit 1; }
+	@echo "  LINKCHECK writctl: no kind's minting, no store, no libcurl"
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "id.h"
 #include "libwrit.h"
 
 enum {
@@ -246,7 +247,7 @@ cmd_revoke(int argc, char **argv)
 	char path[128];
 	int r;
 
-	if (argc != 2 || strlen(argv[1]) != 32 || strspn(argv[1], "0123456789abcdef") != 32) {
+	if (argc != 2 || !id_valid(argv[1])) {
 		fprintf(stderr, "usage: writ revoke ID   (ID: 32 hex digits, from `writ ls`)\n");
 		return EXIT_USAGE;
 	}

@@ -22,6 +22,7 @@
 #include "core.h"
 #include "duration.h"
 #include "errors.h"
+#include "id.h"
 #include "issue.h"
 #include "oidc.h"
 #include "peer.h"
@@ -156,7 +157,7 @@ parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_sc
 		    "%llds; ask for less", (long long)secs, k->name, (long long)kc->max_ttl);
 		return WRIT_ETTLMAX;
 	}
-	if ((r = k->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
+	if ((r = k->grammar->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
 		return r;
 	*ret_kind = k;
 	*ret_ttl = secs;
@@ -703,7 +704,7 @@ h_audit(struct MHD_Connection *c, struct req *rq, const char *arg)
 	if ((r = query_int(c, "tail", 100000, 20, &n, err)) < 0 ||
 	    (r = query_int(c, "after", (long long)1 << 62, 0, &after, err)) < 0)
 		return bad(c, r, err);
-	if (session != NULL && (strlen(session) != 32 || strspn(session, "0123456789abcdef") != 32))
+	if (session != NULL && !id_valid(session))
 		return reply_error(c, WRIT_EBADREQ, "query 'session' must be a session id");
 	return reply_json(c, 200, json_pack("{so}", "records",
 	    audit_tail((unsigned int)n, session, (uint64_t)after)));
@@ -799,7 +800,7 @@ static const struct route routes[] = {
 };
 
 /*
- * Does url match pattern?  A "*" segment must be a 32-hex-digit id, a "%"
+ * Does url match pattern?  A "*" segment must be an id (id.h), a "%"
  * segment a secret name; either is copied to arg.
  */
 static bool
@@ -822,15 +823,15 @@ match(const char *pattern, const char *url, char arg[WRIT_MAX_SECRET_NAME + 1])
 	pre = (size_t)(star - pattern);
 	if (strncmp(pattern, url, pre) != 0)
 		return false;
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < WRIT_ID_LEN; i++) {
 		char ch = url[pre + i];
 
 		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
 			return false;
 		arg[i] = ch;
 	}
-	arg[32] = '\0';
-	return strcmp(url + pre + 32, star + 1) == 0;
+	arg[WRIT_ID_LEN] = '\0';
+	return strcmp(url + pre + WRIT_ID_LEN, star + 1) == 0;
 }
 
 enum MHD_Result

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "core.h"
 #include "errors.h"
+#include "id.h"
 #include "jdump.h"
 #include "peer.h"
 #include "server.h"
@@ -24,7 +25,7 @@ static int64_t last_poll_end = -WRIT_APPROVER_GRACE - 1;
 
 /* Recently decided ids and how, so a second approval is told "already". */
 static struct {
-	char id[33];
+	char id[WRIT_ID_LEN + 1];
 	int decision;
 } decided[WRIT_DECIDED_MEMORY];
 static size_t decided_next;
@@ -33,7 +34,7 @@ static json_t *pending_json(const struct pending *p);
 static char *command_input(const struct pending *p);
 
 /* Who this writd is: a restarted one numbers its requests from 1 again. */
-static char instance[33];
+static char instance[WRIT_ID_LEN + 1];
 
 static bool
 approver_present(void)

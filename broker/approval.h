@@ -22,6 +22,8 @@
 #include "../plugins/kind.h"
 #include "../policy/policy.h"
 
+#include "id.h"
+
 /* Seconds after a long-poll ends during which its approver still counts. */
 #define WRIT_APPROVER_GRACE 3
 /* Longest reason kept, in bytes, after control characters are stripped. */
@@ -34,7 +36,7 @@ struct req;
 struct session;
 
 struct pending {
-	char id[33];
+	char id[WRIT_ID_LEN + 1];
 	uint64_t seq;			/* order of arrival */
 	struct session *session;	/* a reference */
 	const struct peer *peer;	/* owned by the connection */

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "core.h"
 #include "errors.h"
+#include "id.h"
 #include "server.h"
 
 #ifndef P_PIDFD
@@ -29,14 +30,14 @@ static const char *const passed_env[] = { "HOME", "LANG", "DISPLAY", "WAYLAND_DI
 
 /* The command running now: at most one, so prompts never interleave. */
 struct child {
-	char id[33];			/* "" once its request was decided elsewhere */
+	char id[WRIT_ID_LEN + 1];			/* "" once its request was decided elsewhere */
 	int pidfd;
 	int64_t kill_at;		/* monotonic: SIGKILL then, once cancelled; 0 none */
 };
 
 /* A request waiting for its turn, oldest first. */
 struct turn {
-	char id[33];
+	char id[WRIT_ID_LEN + 1];
 	char *json;
 	struct turn *next;
 };

@@ -17,6 +17,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->approval_timeout = 120;
+	snprintf(cfg->store_backend, sizeof(cfg->store_backend), "keyring");
 	snprintf(cfg->store_keyring, sizeof(cfg->store_keyring), "writ");
 	cfg->cooldown_after = 3;
 	cfg->cooldown_window = 300;
@@ -164,11 +165,11 @@ load_store(struct config *cfg, const json_t *st, char err[WRIT_ERRLEN])
 			snprintf(err, WRIT_ERRLEN, "store.backend: must be \"keyring\" or \"file\"");
 			return WRIT_EBADREQ;
 		}
-		cfg->store_file = strcmp(b, "file") == 0;
+		snprintf(cfg->store_backend, sizeof(cfg->store_backend), "%s", b);
 	}
 	if (json_object_get(st, "key") != NULL) {
 		if (k == NULL || (strcmp(k, "keyring") != 0 && strcmp(k, "passphrase") != 0) ||
-		    !cfg->store_file) {
+		    strcmp(cfg->store_backend, "file") != 0) {
 			snprintf(err, WRIT_ERRLEN, "store.key: \"keyring\" or \"passphrase\", "
 			    "for the file backend only");
 			return WRIT_EBADREQ;

@@ -45,7 +45,7 @@ struct config {
 	int64_t cooldown;		/* ... cool the session down this long */
 	bool audit_syslog;		/* mirror audit records to syslog (journald) */
 	struct audit_conf audit;	/* rotation and checkpoints */
-	bool store_file;		/* the sealed-file backend, else the keyring */
+	char store_backend[16];		/* a store backend's name: "keyring", "file" */
 	bool store_passphrase;		/* file key from a passphrase, else the keyring */
 	char store_keyring[64];		/* writd's keyring in the user keyring */
 	char policy_enterprise[PATH_MAX];

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "id.h"
 
 pthread_mutex_t writd_lock = PTHREAD_MUTEX_INITIALIZER;
 const struct config *writd_cfg;
@@ -41,7 +42,7 @@ now_mono(void)
 }
 
 void
-random_id(char out[33])
+random_id(char out[WRIT_ID_LEN + 1])
 {
 	unsigned char b[16];
 

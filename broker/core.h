@@ -47,6 +47,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "id.h"
+
 struct config;
 
 extern pthread_mutex_t writd_lock;
@@ -60,8 +62,8 @@ void core_init(const struct config *cfg);
 int64_t now_real(void);
 int64_t now_mono(void);
 
-/* 128 random bits as 32 lowercase hex digits. */
-void random_id(char out[33]);
+/* A new id (id.h): 128 random bits. */
+void random_id(char out[WRIT_ID_LEN + 1]);
 
 /*
  * The reaper's alarm.  The reaper (reaper.c) naps on it; a module that

@@ -62,6 +62,7 @@
 #include "config.h"
 #include "core.h"
 #include "errors.h"
+#include "id.h"
 #include "issue.h"
 #include "ledger.h"
 #include "peer.h"
@@ -106,7 +107,7 @@ struct issue {
 	struct request_record rec;
 	struct pending *pending;	/* while and after a person decides */
 	/* Mint: the writ's id, its times, and what a worker runs (and returns). */
-	char wid[33];
+	char wid[WRIT_ID_LEN + 1];
 	struct mint_job job;
 	/* Recorded: the 201's body, until durable (ok) or not. */
 	json_t *reply;

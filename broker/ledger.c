@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "id.h"
 #include "jdump.h"
 #include "journal.h"
 #include "ledger.h"
@@ -81,12 +82,6 @@ append(json_t *rec, int64_t dopen, int64_t dclosed)
 	pthread_mutex_unlock(&clk);
 	free(line);
 	return s != 0;
-}
-
-static bool
-is_id(const char *s)
-{
-	return s != NULL && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
 /* The line noting audit point seq into line[MARK_LEN]; its length. */
@@ -473,7 +468,7 @@ replay_one(const char *id, json_t *j, bool (*fn)(const struct ledger_entry *e, v
 	};
 	const char *why = NULL;
 
-	if (!is_id(id) || !is_id(e.session) || e.name == NULL || e.kind == NULL ||
+	if (!id_valid(id) || !id_valid(e.session) || e.name == NULL || e.kind == NULL ||
 	    !json_is_object(e.scope) || e.issued_at <= 0 || e.expires_at < e.issued_at ||
 	    pid < 0 || pid > INT32_MAX)
 		why = "its ledger entry is not one writd wrote";
@@ -558,7 +553,7 @@ recover(json_t *live, uint64_t mark)
 	json_array_foreach(recs, i, r) {
 		ev = json_string_value(json_object_get(r, "event"));
 		id = json_string_value(json_object_get(r, "writ"));
-		if (ev == NULL || !is_id(id) ||
+		if (ev == NULL || !id_valid(id) ||
 		    (uint64_t)json_integer_value(json_object_get(r, "seq")) <= mark)
 			continue;
 		if (strcmp(ev, "issued") == 0 && json_object_get(live, id) == NULL &&

@@ -22,6 +22,7 @@
 
 #include "../agent-side/libwrit.h"
 #include "fsutil.h"
+#include "id.h"
 #include "launch.h"
 #include "relay.h"
 #include "sandbox-spool.h"
@@ -381,7 +382,7 @@ int
 spool_launch(const struct spool_launch *l, spool_open_fn open_session,
     spool_close_fn close_session, void *ctx)
 {
-	char run[PATH_MAX] = "", spool[PATH_MAX], tmp[PATH_MAX], id[33], sock[PATH_MAX];
+	char run[PATH_MAX] = "", spool[PATH_MAX], tmp[PATH_MAX], id[WRIT_ID_LEN + 1], sock[PATH_MAX];
 	char err[WRIT_ERRLEN], **argv = NULL, **env = NULL, *own = NULL, *own_tmp = NULL;
 	int go[2] = { -1, -1 }, pidfd = -1, r, st;
 	bool opened = false;

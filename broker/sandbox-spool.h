@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "id.h"
+
 struct spool_launch {
 	const char *tool;			/* "srt" or "codex" */
 	const char *toolpath;			/* its absolute path */
@@ -45,7 +47,7 @@ struct spool_launch {
 };
 
 /* Open the session for the sandbox's pid: id and socket out, 0 or an exit status. */
-typedef int (*spool_open_fn)(void *ctx, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX]);
+typedef int (*spool_open_fn)(void *ctx, pid_t pid, char ret_id[WRIT_ID_LEN + 1], char ret_sock[PATH_MAX]);
 typedef void (*spool_close_fn)(void *ctx, const char *id);
 
 /*

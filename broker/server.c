@@ -24,6 +24,7 @@
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "id.h"
 #include "jdump.h"
 #include "peer.h"
 #include "secret.h"
@@ -60,7 +61,7 @@
 
 struct listener {
 	int fd;
-	char tag[33];			/* session id, or "admin" */
+	char tag[WRIT_ID_LEN + 1];			/* session id, or "admin" */
 	bool closed;
 	struct listener *next;		/* in listeners, then in graveyard */
 };

@@ -18,6 +18,7 @@
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "id.h"
 #include "peer.h"
 #include "server.h"
 #include "session.h"
@@ -606,7 +607,7 @@ session_sweep(const char *runtime_dir)
 		return;
 	/* Sessions do not outlive writd: their sockets would lead nowhere. */
 	while ((e = readdir(d)) != NULL) {
-		if (strlen(e->d_name) != 32 || strspn(e->d_name, "0123456789abcdef") != 32)
+		if (!id_valid(e->d_name))
 			continue;
 		snprintf(sub, sizeof(sub), "%.32s/agent.sock", e->d_name);
 		unlinkat(dirfd(d), sub, 0);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "id.h"
 #include "refusals.h"
 #include "sjson.h"
 
@@ -24,7 +25,7 @@ struct writ;
 #define WRIT_MAX_SESSION_NAME 64
 
 struct session {
-	char id[33];
+	char id[WRIT_ID_LEN + 1];
 	char name[WRIT_MAX_SESSION_NAME + 1];
 	char *workspace;		/* absolute path, printable */
 	int64_t created_at;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../policy/policy.h"
+#include "id.h"
 #include "show.h"
 
 /* Width of the label column in a field: "  " + 9 + " ". */
@@ -316,7 +317,7 @@ short_id(const json_t *q, char out[9])
 {
 	const char *id = str(q, "id");
 
-	if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
+	if (id_valid(id))
 		snprintf(out, 9, "%.8s", id);
 	else
 		snprintf(out, 9, "?");

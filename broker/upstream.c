@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "core.h"
 #include "errors.h"
+#include "id.h"
 #include "ledger.h"
 #include "upstream.h"
 
@@ -21,7 +22,7 @@
 struct revoke_job {
 	const struct writ_kind *kind;
 	struct secret *token;
-	char id[33];
+	char id[WRIT_ID_LEN + 1];
 	int64_t not_before;		/* monotonic: not tried before then */
 	int64_t give_up;		/* monotonic: the token is dead anyway */
 	int delay;

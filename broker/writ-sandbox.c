@@ -36,6 +36,7 @@
 #include "../agent-side/libwrit.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "id.h"
 #include "launch.h"
 #include "sandbox-spool.h"
 
@@ -1386,7 +1387,7 @@ child_main(const struct sandbox *sb, int go_fd, int args_fd, int git_fd)
  * and the uid writd runs as (as the kernel told) into ret_uid.
  */
 static int
-session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX],
+session_open(const struct sandbox *sb, pid_t pid, char ret_id[WRIT_ID_LEN + 1], char ret_sock[PATH_MAX],
     long *ret_uid)
 {
 	struct writ_resp resp = { 0 };
@@ -1410,12 +1411,12 @@ session_open(const struct sandbox *sb, pid_t pid, char ret_id[33], char ret_sock
 	}
 	id = json_string_value(json_object_get(resp.body, "id"));
 	sock = json_string_value(json_object_get(resp.body, "socket"));
-	if (id == NULL || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32 ||
+	if (!id_valid(id) ||
 	    sock == NULL || sock[0] != '/' || strlen(sock) >= PATH_MAX) {
 		r = die("writd's answer to POST /v1/sessions has no id or socket", NULL);
 		goto out;
 	}
-	memcpy(ret_id, id, 33);
+	memcpy(ret_id, id, WRIT_ID_LEN + 1);
 	snprintf(ret_sock, PATH_MAX, "%s", sock);
 	*ret_uid = resp.peer_uid;
 	r = 0;
@@ -1474,7 +1475,7 @@ static int
 run(struct sandbox *sb)
 {
 	struct args a = { 0 };
-	char id[33], sock[PATH_MAX];
+	char id[WRIT_ID_LEN + 1], sock[PATH_MAX];
 	int go[2] = { -1, -1 }, gitfd, argsfd = -1, r, st;
 	bool opened = false;
 	pid_t pid;
@@ -1536,7 +1537,7 @@ run(struct sandbox *sb)
 
 /* sandbox-spool.h's ends of session_open and session_close. */
 static int
-spool_open(void *ctx, pid_t pid, char ret_id[33], char ret_sock[PATH_MAX])
+spool_open(void *ctx, pid_t pid, char ret_id[WRIT_ID_LEN + 1], char ret_sock[PATH_MAX])
 {
 	struct sandbox *sb = ctx;
 

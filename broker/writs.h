@@ -15,11 +15,13 @@
 
 #include "../plugins/kind.h"
 
+#include "id.h"
+
 struct session;
 
 struct writ {
-	char id[33];
-	char session_id[33];
+	char id[WRIT_ID_LEN + 1];
+	char session_id[WRIT_ID_LEN + 1];
 	struct session *session;	/* a reference, for its live count */
 	const struct writ_kind *kind;
 	json_t *scope;

@@ -1,9 +1,11 @@
 /*
  * kind.h - the interface every kind of writ implements.
  *
- * A kind turns a scope into one canonical form and mints tokens for it.
- * Kinds are built into writd and listed in writ_kinds[] (kinds.c), the way
- * curl lists its TLS backends.  Third-party kinds will run as external
+ * A kind turns a scope into one canonical form (its grammar, grammar.h:
+ * pure, in plugins/<kind>/scope.c) and mints tokens for it (the slots
+ * below: keys, signing, the network, in plugins/<kind>/<kind>.c).  Kinds
+ * are built into writd and listed in writ_kinds[] (kinds.c), the way curl
+ * lists its TLS backends.  Third-party kinds will run as external
  * programs speaking JSON, never as foreign code loaded into the process that
  * holds the keys.
  *
@@ -17,44 +19,12 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "../broker/secret.h"
-#include "../broker/sjson.h"
+#include "grammar.h"
+#include "secret.h"
+#include "sjson.h"
 
 /* Bumped on any incompatible change of struct writ_kind. */
-#define WRIT_KIND_ABI 2
-
-/* kind_key.flags: the key's values name hosts or URLs ("api.example.com"). */
-#define KIND_KEY_HOST 0x1
-/*
- * kind_key.flags: the key's value is an object of names to values
- * ("permissions": {"contents": "write"}).  Only such a key takes sub-keys
- * in a policy; a plain glob there stands for every name's value.
- */
-#define KIND_KEY_NAMES 0x2
-
-/*
- * One key a canonical scope may have, and how policy compares its values.
- *
- * NB. a key absent from a canonical scope means "no restriction" to the
- * policy engine: a deny or confirm rule naming it matches, an allow rule
- * or a limit naming it does not admit the request.  A kind whose key,
- * left out, means something narrower fills that in when it canonicalizes
- * (github: "permissions" becomes {"contents": "read"}), so what policy
- * sees is what the token will carry.
- */
-struct kind_key {
-	const char *name;		/* "permissions" */
-	/*
-	 * The values as ordered levels, lowest first, NULL-terminated
-	 * ("read", "write", "admin"); for a key whose value is an object
-	 * of names ("permissions": {"contents": "write"}), each name's
-	 * value.  A deny or confirm rule naming a level covers it and every
-	 * higher one; a limit or an allow rule naming a level admits it and
-	 * every lower one.  NULL: plain values, compared as globs.
-	 */
-	const char *const *levels;
-	unsigned int flags;		/* KIND_KEY_* */
-};
+#define WRIT_KIND_ABI 3
 
 /* What a kind gets at start: where state lives, and the secret store. */
 struct kind_env {
@@ -86,12 +56,12 @@ struct writ_kind {
 	unsigned int abi;	/* WRIT_KIND_ABI */
 
 	/*
-	 * The keys a canonical scope may have, ending with one whose name is
-	 * NULL.  Policy files are checked against them, so a misspelt key in
-	 * a deny rule is an error rather than a rule that silently never
-	 * matches; policy compares each key's values as it says.
+	 * The kind's scope grammar (grammar.h): its scope keys and its
+	 * canonicalize, in a file of their own that links no key, network
+	 * or store code.  Its name is this kind's name (kinds_init checks),
+	 * and it is listed in kind_grammars[] as this kind is in writ_kinds[].
 	 */
-	const struct kind_key *scope_keys;
+	const struct kind_grammar *grammar;
 
 	/*
 	 * Non-zero when mint and revoke wait on the network: writd then runs
@@ -111,16 +81,6 @@ struct writ_kind {
 
 	/* Release the state; optional. */
 	void (*fini)(void *state);
-
-	/*
-	 * Check an untrusted scope and return it in canonical form (a new
-	 * reference), so that two requests for the same thing compare equal
-	 * and policy never sees an alias.  Must reject "..", empty segments,
-	 * wildcards, control characters and non-ASCII; must be idempotent.
-	 * Returns 0 or WRIT_ESCOPE with a message.
-	 */
-	int (*canonicalize)(const json_t *scope, json_t **ret_scope,
-	    char err[WRIT_ERRLEN]);
 
 	/*
 	 * Mint a token for req.  Returns 0 and the token in ret->token (a new
@@ -169,7 +129,7 @@ struct writ_kind {
 /* Call every kind's idle slot; non-zero when one still has a key open. */
 int kinds_idle(void);
 
-/* Every built-in kind, NULL-terminated. */
+/* Every built-in kind, NULL-terminated; the same order as kind_grammars[]. */
 extern const struct writ_kind *const writ_kinds[];
 
 /*
@@ -187,17 +147,5 @@ size_t kinds_index(const struct writ_kind *k);
 /* The kind called name, or NULL. */
 const struct writ_kind *kinds_find(const char *name);
 
-/* k's scope key called name, or NULL (k NULL: NULL). */
-const struct kind_key *kinds_key(const struct writ_kind *k, const char *name);
-
-/* The rank of value among key's levels (0 the lowest), or -1: not a level. */
-int kinds_level(const struct kind_key *key, const char *value);
-
-/*
- * True when s is a safe scope value: 1..max printable ASCII characters from
- * [A-Za-z0-9._:/@+-], no "..", no empty path segment, no wildcard.  Shared
- * by kinds so that every one refuses the same tricks.
- */
-int kinds_plain_value(const char *s, size_t max);
 
 #endif

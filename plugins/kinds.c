@@ -1,10 +1,11 @@
 /*
- * kinds.c - the list of built-in kinds and helpers they share.
+ * kinds.c - the list of built-in kinds and their state in writd.  Their
+ * grammars are listed apart, in grammar.c.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "../broker/errors.h"
+#include "errors.h"
 
 #include "kind.h"
 #include "github/github.h"
@@ -31,7 +32,9 @@ kinds_index(const struct writ_kind *k)
 int
 kinds_init(json_t *const configs[], const struct kind_env *env, char err[WRIT_ERRLEN])
 {
-	for (size_t i = 0; writ_kinds[i] != NULL; i++) {
+	size_t i;
+
+	for (i = 0; writ_kinds[i] != NULL; i++) {
 		char msg[WRIT_ERRLEN];
 		int r;
 
@@ -40,11 +43,22 @@ kinds_init(json_t *const configs[], const struct kind_env *env, char err[WRIT_ER
 			    writ_kinds[i]->name, writ_kinds[i]->abi, WRIT_KIND_ABI);
 			return WRIT_EINTERNAL;
 		}
+		/* NB. policy knows kinds by their grammars: both lists must agree. */
+		if (writ_kinds[i]->grammar != kind_grammars[i] ||
+		    strcmp(writ_kinds[i]->grammar->name, writ_kinds[i]->name) != 0) {
+			snprintf(err, WRIT_ERRLEN, "kind %s: its grammar is not the one "
+			    "kind_grammars[] lists in its place", writ_kinds[i]->name);
+			return WRIT_EINTERNAL;
+		}
 		r = writ_kinds[i]->init(configs[i], env, &states[i], msg);
 		if (r < 0) {
 			snprintf(err, WRIT_ERRLEN, "kind %s: %.200s", writ_kinds[i]->name, msg);
 			return r;
 		}
+	}
+	if (kind_grammars[i] != NULL) {
+		snprintf(err, WRIT_ERRLEN, "grammar %s: no kind mints for it", kind_grammars[i]->name);
+		return WRIT_EINTERNAL;
 	}
 	return 0;
 }
@@ -83,50 +97,4 @@ kinds_find(const char *name)
 		if (strcmp(writ_kinds[i]->name, name) == 0)
 			return writ_kinds[i];
 	return NULL;
-}
-
-const struct kind_key *
-kinds_key(const struct writ_kind *k, const char *name)
-{
-	if (k == NULL)
-		return NULL;
-	for (const struct kind_key *key = k->scope_keys; key->name != NULL; key++)
-		if (strcmp(key->name, name) == 0)
-			return key;
-	return NULL;
-}
-
-int
-kinds_level(const struct kind_key *key, const char *value)
-{
-	if (key == NULL || key->levels == NULL || value == NULL)
-		return -1;
-	for (int i = 0; key->levels[i] != NULL; i++)
-		if (strcmp(key->levels[i], value) == 0)
-			return i;
-	return -1;
-}
-
-int
-kinds_plain_value(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("._:/@+-", c) != NULL))
-			return 0;
-	}
-	/* Path tricks: parent references and empty segments. */
-	if (strstr(s, "..") != NULL || s[0] == '/' || s[n - 1] == '/')
-		return 0;
-	/* "//" only right after a URL scheme: "https://api.example". */
-	for (const char *p = strstr(s, "//"); p != NULL; p = strstr(p + 1, "//"))
-		if (p == s || p[-1] != ':' || strchr(s, ':') != p - 1)
-			return 0;
-	return 1;
 }

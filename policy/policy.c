@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../broker/duration.h"
-#include "../broker/errors.h"
-#include "../plugins/kind.h"
+#include "duration.h"
+#include "errors.h"
+#include "../plugins/grammar.h"
 #include "policy.h"
 
 /* Most kinds one layer sets limits for. */
@@ -31,7 +31,7 @@ struct rule {
 	char where[32];			/* "deny[2]": where it stands in its file */
 	char id[64];			/* its "id", else where */
 	char *why;			/* shown to the person and the agent */
-	const struct writ_kind *kind;	/* NULL: any kind */
+	const struct kind_grammar *kind;	/* NULL: any kind */
 	json_t *scope;			/* NULL: any scope (not for allow) */
 	char *session, *workspace, *exe; /* globs; NULL: any */
 	json_t *claims;			/* "session": {"claims": {name: globs}}; NULL: any */
@@ -42,7 +42,7 @@ struct rule {
 };
 
 struct kind_limits {
-	const struct writ_kind *kind;
+	const struct kind_grammar *kind;
 	int64_t max_ttl;		/* 0: none */
 	unsigned int max_live;		/* live writs of this kind per session; 0: none */
 	json_t *ceilings;		/* scope key -> permitted globs */
@@ -356,12 +356,12 @@ get_ttl(struct ctx *c, const json_t *obj, const char *key, const char *path,
 }
 
 /* The kind whose scope key name is: k, or the first that has one when k is NULL. */
-static const struct writ_kind *
-key_kind(const struct writ_kind *k, const char *name)
+static const struct kind_grammar *
+key_kind(const struct kind_grammar *k, const char *name)
 {
-	for (size_t i = 0; k == NULL && writ_kinds[i] != NULL; i++)
-		if (kinds_key(writ_kinds[i], name) != NULL)
-			return writ_kinds[i];
+	for (size_t i = 0; k == NULL && kind_grammars[i] != NULL; i++)
+		if (grammar_key(kind_grammars[i], name) != NULL)
+			return kind_grammars[i];
 	return k;
 }
 
@@ -370,9 +370,9 @@ key_kind(const struct writ_kind *k, const char *name)
  * when k is NULL (a rule for any kind); NULL when none has it.
  */
 static const struct kind_key *
-scope_key(const struct writ_kind *k, const char *name)
+scope_key(const struct kind_grammar *k, const char *name)
 {
-	return kinds_key(key_kind(k, name), name);
+	return grammar_key(key_kind(k, name), name);
 }
 
 /*
@@ -384,7 +384,7 @@ scope_key(const struct writ_kind *k, const char *name)
  * refuses alone (it wants other keys beside) is not judged here.
  */
 static int
-check_canonical(struct ctx *c, const struct writ_kind *k, const char *key, const char *g,
+check_canonical(struct ctx *c, const struct kind_grammar *k, const char *key, const char *g,
     const char *path)
 {
 	char err[WRIT_ERRLEN], q[52], q2[52];
@@ -514,7 +514,7 @@ check_globs(struct ctx *c, const json_t *v, const char *path, bool *refs,
  * as check_glob's.
  */
 static int
-check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
+check_scope(struct ctx *c, const json_t *scope, const struct kind_grammar *k,
     const char *path, bool *refs)
 {
 	const struct kind_key *kk;
@@ -534,7 +534,7 @@ check_scope(struct ctx *c, const json_t *scope, const struct writ_kind *k,
 			return bad(c, sub, "no %s%s scope has this key", k ? k->name : "",
 			    k ? "" : "known");
 		if (!json_is_object(v)) {
-			const struct writ_kind *vk = key_kind(k, key);
+			const struct kind_grammar *vk = key_kind(k, key);
 			size_t i;
 			json_t *g;
 
@@ -703,7 +703,7 @@ parse_rule(struct ctx *c, const json_t *o, int set, size_t idx, struct rule *r)
 		sjson_clean_text(r->why);
 	}
 	v = json_object_get(o, "kind");
-	if (v != NULL && (!json_is_string(v) || (r->kind = kinds_find(json_string_value(v))) == NULL)) {
+	if (v != NULL && (!json_is_string(v) || (r->kind = grammar_find(json_string_value(v))) == NULL)) {
 		sjson_quote(q, json_is_string(v) ? json_string_value(v) : "?");
 		return bad(c, path, "unknown kind '%s'", q);
 	}
@@ -810,7 +810,7 @@ parse_limits(struct ctx *c, const json_t *root, struct layer *l)
 		if (l->nlimits == WRIT_MAX_KINDS_POLICY)
 			return bad(c, path, "too many kinds");
 		kl = &l->limits[l->nlimits++];
-		if ((kl->kind = kinds_find(key)) == NULL)
+		if ((kl->kind = grammar_find(key)) == NULL)
 			return bad(c, path, "unknown kind (or \"session\")");
 		if ((e = get_ttl(c, v, "max_ttl", path, &kl->max_ttl)) < 0)
 			return e;
@@ -1056,7 +1056,7 @@ static bool
 names(const struct kind_key *key, const char *g, const char *v, enum match_mode m)
 {
 	if (key != NULL && key->levels != NULL) {
-		int at = kinds_level(key, v);
+		int at = grammar_level(key, v);
 
 		if (m == TOUCH) {
 			/* NB. a value that is no level is taken as the highest: a deny errs wide. */
@@ -1175,7 +1175,7 @@ within(const struct kind_key *key, const json_t *pv, const json_t *v)
 
 /* Is request scope v within pattern pv, key by key (each key's own rules)? */
 static bool
-scope_within(const struct writ_kind *k, const json_t *pv, const json_t *v)
+scope_within(const struct kind_grammar *k, const json_t *pv, const json_t *v)
 {
 	const char *key;
 	json_t *x;
@@ -1184,7 +1184,7 @@ scope_within(const struct writ_kind *k, const json_t *pv, const json_t *v)
 		return false;
 	json_object_foreach((json_t *)v, key, x)
 		if (json_object_get(pv, key) == NULL ||
-		    !within(kinds_key(k, key), json_object_get(pv, key), x))
+		    !within(grammar_key(k, key), json_object_get(pv, key), x))
 			return false;
 	return true;
 }
@@ -1239,7 +1239,7 @@ claims_match(const json_t *rc, const json_t *claims, enum match_mode m)
  * the kind refuses it ("../x", "*"), or the result is not one plain value.
  */
 static json_t *
-claim_value(const struct writ_kind *k, const struct policy_request *q, const char *name,
+claim_value(const struct kind_grammar *k, const struct policy_request *q, const char *name,
     const char *key, const char *sub)
 {
 	json_t *v = json_object_get(q->claims, name), *probe, *canon = NULL, *cv, *out = NULL;
@@ -1275,7 +1275,7 @@ claim_value(const struct writ_kind *k, const struct policy_request *q, const cha
 
 /* v (a scope pattern's value at key/sub) with its claim references filled in, in place. */
 static bool
-fill_globs(const struct writ_kind *k, const struct policy_request *q, json_t *v,
+fill_globs(const struct kind_grammar *k, const struct policy_request *q, json_t *v,
     const char *key, const char *sub, json_t *parent, const char *at)
 {
 	char name[64];
@@ -1333,7 +1333,7 @@ rule_scope(const struct rule *r, const struct policy_request *q)
 static bool
 rule_matches(const struct rule *r, const struct policy_request *q, enum match_mode m)
 {
-	const struct writ_kind *qk = kinds_find(q->kind);
+	const struct kind_grammar *qk = grammar_find(q->kind);
 	bool icase = m == TOUCH;
 
 	if (r->kind != NULL && strcmp(r->kind->name, q->kind) != 0)
@@ -1378,11 +1378,11 @@ rule_matches(const struct rule *r, const struct policy_request *q, enum match_mo
 		/*
 		 * Every named key must be touched: repo AND permission.  NB. a
 		 * key the kind has but the request leaves out means "no
-		 * restriction" (kind.h), which touches whatever the rule names;
+		 * restriction" (grammar.h), which touches whatever the rule names;
 		 * a key the request's kind does not have is never touched.
 		 */
 		json_object_foreach(r->scope, k, pv) {
-			const struct kind_key *key = kinds_key(qk, k);
+			const struct kind_key *key = grammar_key(qk, k);
 
 			if (key == NULL)
 				return false;
@@ -1452,7 +1452,7 @@ over_limits(const struct layer *l, const struct policy_request *q,
 			json_t *v = json_object_get(q->scope, k);
 
 			/*
-			 * NB. a key left out is no restriction at all (kind.h), which
+			 * NB. a key left out is no restriction at all (grammar.h), which
 			 * no ceiling admits: a JWT without a scope claim is not
 			 * within a limit on its scope.
 			 */
@@ -1464,7 +1464,7 @@ over_limits(const struct layer *l, const struct policy_request *q,
 				    q->kind, q->kind, k);
 				return true;
 			}
-			if (within(kinds_key(kl->kind, k), pv, v))
+			if (within(grammar_key(kl->kind, k), pv, v))
 				continue;
 			snprintf(d->rule, sizeof(d->rule), "limits.%s.%s", q->kind, k);
 			snprintf(d->message, sizeof(d->message), "the %s policy does not "
@@ -1654,7 +1654,7 @@ lint_globs(struct lint *L, const char *where, const struct kind_key *key, const 
 
 /* Every pattern of a scope pattern (rule scope or ceilings) of kind k. */
 static void
-lint_scope(struct lint *L, const char *where, const struct writ_kind *k, const json_t *scope)
+lint_scope(struct lint *L, const char *where, const struct kind_grammar *k, const json_t *scope)
 {
 	const char *key, *sub;
 	json_t *v, *v2;

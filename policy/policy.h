@@ -22,7 +22,7 @@
  * value's host as well as the whole value ("prod.example.com" touches
  * "https://prod.example.com:443/x"), a domain ".example.com" any value
  * that mentions example.com, a level that level and every higher one
- * (kind.h), a key the request leaves out -- which means no restriction --
+ * (grammar.h), a key the request leaves out -- which means no restriction --
  * as touched.  Allow rules and limits match when the request *stays
  * within* them, and admit narrowly: exact case, '*' and '?' never standing
  * for '/', '@', ':' or '?' ("**" does) nor, in a host or its port, for '.'
@@ -33,7 +33,7 @@
  * workspace and exe globs are plain (policy_glob) on both sides; claim
  * globs too in deny and confirm rules, but in allow rules a claim must
  * stay within its glob, as a scope value does.
- * At a key whose value is an object of names (kind.h), a glob stands for
+ * At a key whose value is an object of names (grammar.h), a glob stands for
  * every name's value, in deny and confirm rules and limits; an allow rule
  * must name each ("permissions": "read" would be secrets: read too).
  *
@@ -57,7 +57,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 
-#include "../broker/sjson.h"
+#include "sjson.h"
 
 /* Largest policy file, in bytes. */
 #define WRIT_MAX_POLICY (256 * 1024)

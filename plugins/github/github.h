@@ -55,7 +55,14 @@
 #define WRIT_GITHUB_INSTALL_SLOTS 16
 #define WRIT_GITHUB_INSTALL_TTL 600
 
+/* The scope grammar (scope.c): all that policy and writctl link of github. */
+extern const struct kind_grammar github_grammar;
+
+/* The kind (github.c): minting, with the app's key and libcurl. */
 extern const struct writ_kind kind_github;
+
+/* The rank of a permission level (read 0, write 1, admin 2), or -1. */
+int github_level(const char *level);
 
 /*
  * The pure parts of minting, exported so that the unit tests can reach

@@ -22,6 +22,10 @@
 #define WRIT_JWT_MAX_WORDS 16
 #define WRIT_JWT_MAX_WORD 64
 
+/* The scope grammar (scope.c): all that policy and writctl link of jwt. */
+extern const struct kind_grammar jwt_grammar;
+
+/* The kind (jwt.c): signing, with its key from the store. */
 extern const struct writ_kind kind_jwt;
 
 #endif

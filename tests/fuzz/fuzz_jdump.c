@@ -11,7 +11,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "../../broker/jdump.h"
+#include "jdump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

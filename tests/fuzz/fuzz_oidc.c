@@ -3,8 +3,8 @@
  * input: the ID token (oidc_verify) and the JWKS (jwks_parse).
  *
  * oidc.c is included whole, so that its static JWKS parser is reachable
- * without a test-only export (the Makefile compiles every harness with
- * FUZZ_MOD, which has no oidc.c; nothing else is needed).
+ * without a test-only export (the Makefile's FUZZ_MOD_oidc has no oidc.c;
+ * nothing else is needed).
  *
  * The first byte picks a mode:
  *   0: the rest is a token, verified against a fixed JWKS (an RSA-2048 and

@@ -27,8 +27,8 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "../../broker/sjson.h"
-#include "../../plugins/kind.h"
+#include "sjson.h"
+#include "../../plugins/grammar.h"
 #include "../../policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -174,7 +174,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len[3] = { 0, 0, 0 }, np = 0, start = 0;
 	struct policy *p = NULL, *p2 = NULL;
 	json_t *rq = NULL, *scope = NULL, *canon = NULL;
-	const struct writ_kind *kind;
+	const struct kind_grammar *kind;
 	struct policy_decision d, d2;
 	char err[WRIT_ERRLEN];
 
@@ -196,9 +196,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The request, canonicalized as writd does; else a default one. */
 	rq = np == 2 ? json_loadb(part[2], len[2], 0, NULL) : NULL;
-	kind = kinds_find(str_or(rq, "kind", "jwt"));
+	kind = grammar_find(str_or(rq, "kind", "jwt"));
 	if (kind == NULL || kind->canonicalize(json_object_get(rq, "scope"), &canon, err) != 0) {
-		kind = kinds_find("jwt");
+		kind = grammar_find("jwt");
 		scope = json_pack("{ss}", "aud", "api.example.com");
 		if (kind->canonicalize(scope, &canon, err) != 0)
 			__builtin_trap();

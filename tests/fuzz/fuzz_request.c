@@ -9,8 +9,8 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "../../broker/sjson.h"
-#include "../../plugins/kind.h"
+#include "sjson.h"
+#include "../../plugins/grammar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,13 +24,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (json_object_get(req, "scope") != NULL)
 		scope = json_object_get(req, "scope");
-	for (size_t i = 0; writ_kinds[i] != NULL; i++) {
+	for (size_t i = 0; kind_grammars[i] != NULL; i++) {
 		json_t *c1 = NULL, *c2 = NULL;
 		char *s1, *s2;
 
-		if (writ_kinds[i]->canonicalize(scope, &c1, err) != 0)
+		if (kind_grammars[i]->canonicalize(scope, &c1, err) != 0)
 			continue;
-		if (writ_kinds[i]->canonicalize(c1, &c2, err) != 0)
+		if (kind_grammars[i]->canonicalize(c1, &c2, err) != 0)
 			__builtin_trap();	/* canonical form refused: not idempotent */
 		s1 = json_dumps(c1, JSON_COMPACT | JSON_SORT_KEYS);
 		s2 = json_dumps(c2, JSON_COMPACT | JSON_SORT_KEYS);

@@ -7,7 +7,7 @@
 #include "check.h"
 
 int
-canon_with(const struct writ_kind *k, const char *text, char *out, size_t outlen)
+canon_with(const struct kind_grammar *k, const char *text, char *out, size_t outlen)
 {
 	char err[WRIT_ERRLEN] = "";
 	json_t *in = json_loads(text, 0, NULL), *c = NULL;

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <stddef.h>
 
-#include "../../broker/sjson.h"
+#include "sjson.h"
 #include "../../plugins/kind.h"
 
 struct config;
@@ -14,7 +14,7 @@ struct config;
  * Canonicalize JSON text with kind k: 0 and the sorted compact result in
  * out, or the kind's error code (after checking it gave a message).
  */
-int canon_with(const struct writ_kind *k, const char *text, char *out, size_t outlen);
+int canon_with(const struct kind_grammar *k, const char *text, char *out, size_t outlen);
 
 /* Insert ins into the string s (of size bytes) at a random place: a bad input from a good one. */
 void insert_random(char *s, size_t size, const char *ins);
@@ -35,5 +35,6 @@ Suite *oidc_suite(void);
 Suite *refusals_suite(void);
 Suite *logtail_suite(void);
 Suite *journal_suite(void);
+Suite *id_suite(void);
 
 #endif

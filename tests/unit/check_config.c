@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "../../broker/config.h"
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "check.h"
 
 int

@@ -1,6 +1,6 @@
 /* check_duration.c - durations as people write them. */
-#include "../../broker/duration.h"
-#include "../../broker/errors.h"
+#include "duration.h"
+#include "errors.h"
 #include "check.h"
 
 START_TEST(test_good)

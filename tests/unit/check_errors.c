@@ -1,7 +1,7 @@
 /* check_errors.c - the errors table. */
 #include <string.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "check.h"
 
 START_TEST(test_table)

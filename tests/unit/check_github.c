@@ -5,14 +5,14 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../plugins/github/github.h"
 #include "check.h"
 
 static int
 canon(const char *text, char *out, size_t outlen)
 {
-	return canon_with(&kind_github, text, out, outlen);
+	return canon_with(&github_grammar, text, out, outlen);
 }
 
 START_TEST(test_canonical)

@@ -10,7 +10,7 @@
 #include <sodium.h>
 #include <openssl/evp.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../plugins/jwt/jwt.h"
 #include "check.h"
 
@@ -67,7 +67,7 @@ teardown(void)
 static int
 canon(const char *text, char *out, size_t outlen)
 {
-	return canon_with(&kind_jwt, text, out, outlen);
+	return canon_with(&jwt_grammar, text, out, outlen);
 }
 
 START_TEST(test_canonicalize)

@@ -25,7 +25,7 @@
 #include <sodium.h>
 
 #include "../../broker/config.h"
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../broker/oidc.h"
 #include "check.h"
 

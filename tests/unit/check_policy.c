@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../../broker/errors.h"
+#include "errors.h"
 #include "../../policy/policy.h"
 #include "../../plugins/kind.h"
 #include "check.h"
@@ -825,7 +825,7 @@ static void
 decide_scope(const struct policy *p, const char *kind, const char *scope_text,
     const char *session, struct policy_decision *d)
 {
-	const struct writ_kind *k = kinds_find(kind);
+	const struct kind_grammar *k = grammar_find(kind);
 	json_t *raw = json_loads(scope_text, 0, NULL), *scope = NULL;
 	struct policy_request q = { .kind = kind, .ttl = 60, .session = session,
 	    .workspace = "/home/dev/proj", .uid = 1000, .exe = "/usr/bin/git" };
@@ -909,7 +909,7 @@ START_TEST(test_omitted_key)
 		json_t *raw = json_pack("{s{ss}}", "permissions", "contents", "read"), *out = NULL;
 		char err[WRIT_ERRLEN];
 
-		ck_assert_int_eq(kinds_find("github")->canonicalize(raw, &out, err), WRIT_ESCOPE);
+		ck_assert_int_eq(grammar_find("github")->canonicalize(raw, &out, err), WRIT_ESCOPE);
 		json_decref(raw);
 	}
 	policy_free(p);
@@ -1427,6 +1427,26 @@ START_TEST(test_property_within)
 }
 END_TEST
 
+/*
+ * Policy knows kinds by their grammars (kind_grammars[]), writd by their
+ * vtables (writ_kinds[]), and config and the sessions' counts index both
+ * alike: the two lists must name the same kinds in the same order, each
+ * kind pointing at its own grammar.
+ */
+START_TEST(test_grammars_match_kinds)
+{
+	size_t i;
+
+	for (i = 0; writ_kinds[i] != NULL; i++) {
+		ck_assert_ptr_nonnull(kind_grammars[i]);
+		ck_assert_ptr_eq(writ_kinds[i]->grammar, kind_grammars[i]);
+		ck_assert_str_eq(writ_kinds[i]->name, kind_grammars[i]->name);
+		ck_assert_ptr_eq(grammar_find(writ_kinds[i]->name), kind_grammars[i]);
+	}
+	ck_assert_ptr_null(kind_grammars[i]);
+}
+END_TEST
+
 Suite *
 policy_suite(void)
 {
@@ -1453,6 +1473,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_deny_host_spellings);
 	tcase_add_test(tc, test_lint);
 	tcase_add_test(tc, test_property_within);
+	tcase_add_test(tc, test_grammars_match_kinds);
 	suite_add_tcase(s, tc);
 	return s;
 }

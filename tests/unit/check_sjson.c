@@ -1,8 +1,8 @@
 /* check_sjson.c - strict JSON for untrusted input. */
 #include <string.h>
 
-#include "../../broker/errors.h"
-#include "../../broker/sjson.h"
+#include "errors.h"
+#include "sjson.h"
 #include "check.h"
 
 static int

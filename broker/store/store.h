@@ -1,20 +1,22 @@
 /*
  * store.h - where writ's root credentials live.
  *
- * One store per writd, behind one small interface with two backends:
+ * One store per writd, behind one small interface (this header) with two
+ * backends, one file each behind backend.h:
  *
- *  keyring  (default) the kernel keyring: keys of type "user" named
- *           "writ:<name>" in a keyring of writd's own ("writ" unless
+ *  keyring  (default; keyring.c) the kernel keyring: keys of type "user"
+ *           named "writ:<name>" in a keyring of writd's own ("writ" unless
  *           configured) linked into the user keyring, possessor-only
  *           permissions.  Survives writd restarts, not reboots.  A sandbox
  *           in its own user namespace has another user keyring and cannot
  *           find these keys.
- *  file     one sealed file, <state_dir>/secrets.sealed (libsodium
- *           secretbox), keyed by a random key kept in the keyring or by
- *           Argon2id over a passphrase read from a file descriptor or the
- *           terminal (never argv or the environment).  Survives reboots.
+ *  file     (sealed.c) one sealed file, <state_dir>/secrets.sealed
+ *           (libsodium secretbox), keyed by a random key kept in the
+ *           keyring or by Argon2id over a passphrase read from a file
+ *           descriptor or the terminal (never argv or the environment).
+ *           Survives reboots.
  *
- * (A remote backend, Vault/OpenBao KV for fleets, fits the same interface.)
+ * (A remote backend, Vault/OpenBao KV for fleets, is one more file.)
  * Values come back in sodium_malloc memory; names are [A-Za-z0-9._-].  The
  * store has its own lock: call without writd_lock.
  */
@@ -24,7 +26,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "config.h"
+#include "../config.h"
 #include "secret.h"
 #include "sjson.h"
 

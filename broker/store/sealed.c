@@ -1,9 +1,16 @@
 /*
- * store.c - the keyring and sealed-file backends of the secret store.
+ * sealed.c - the sealed-file backend of the secret store (backend.h).
+ *
+ * One file, <state_dir>/secrets.sealed: a header (magic, kdf, salt,
+ * Argon2id costs, nonce), then the secrets as one JSON object sealed with
+ * libsodium's secretbox.  Its key is a random one kept in the keyring
+ * (through the keyring backend, as the secret "sealed-file-key") or
+ * Argon2id over a passphrase read once at start.  Every change rewrites
+ * the whole file atomically.  Survives reboots.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +19,12 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include <keyutils.h>
 #include <sodium.h>
 
+#include "backend.h"
 #include "errors.h"
 #include "store.h"
 
-/* Keyring payloads: "WRT1", updated_at (8 bytes, little endian), value. */
-#define HDR_MAGIC "WRT1"
-#define HDR_LEN 12
 /* The sealed file: magic, kdf, salt, opslimit, memlimit, nonce, box. */
 #define SEAL_MAGIC "WRITSEAL"
 #define SEAL_FILE "secrets.sealed"
@@ -34,12 +38,9 @@
 
 enum { KDF_KEYRING = 0, KDF_ARGON2ID = 1 };
 
-static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-static key_serial_t ring = -1;		/* writd's keyring */
-static bool file_backend;
 static int kdf = KDF_KEYRING;
 static char seal_path[PATH_MAX + 32];
-static struct secret *passphrase;	/* file backend with a passphrase */
+static struct secret *passphrase;	/* with a passphrase */
 /*
  * The key Argon2id derived, and the salt it was derived with: the file
  * keeps its salt across saves, so a passphrase costs one derivation per
@@ -47,167 +48,6 @@ static struct secret *passphrase;	/* file backend with a passphrase */
  */
 static struct secret *derived;
 static unsigned char derived_salt[crypto_pwhash_SALTBYTES];
-
-int
-store_valid_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > WRIT_MAX_SECRET_NAME || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i]) != NULL))
-			return 0;
-	return 1;
-}
-
-/* --- keyring --- */
-
-static key_serial_t
-kr_find(const char *name)
-{
-	char desc[WRIT_MAX_SECRET_NAME + 8];
-
-	snprintf(desc, sizeof(desc), "writ:%s", name);
-	return keyctl_search(ring, "user", desc, 0);
-}
-
-/* Read key k's payload into guarded memory. */
-static int
-kr_read(key_serial_t k, struct secret **ret)
-{
-	struct secret *s;
-	long n = keyctl_read(k, NULL, 0);
-
-	if (n < 0)
-		return errno == ENOKEY ? WRIT_ENOTFOUND : WRIT_EINTERNAL;
-	s = secret_new((size_t)n);
-	if (s == NULL)
-		return WRIT_ENOMEM;
-	/* NB. straight into sodium_malloc memory: no plain copy on the heap. */
-	if (keyctl_read(k, (char *)s->data, (size_t)n) != n) {
-		secret_free(s);
-		return WRIT_EINTERNAL;
-	}
-	*ret = s;
-	return 0;
-}
-
-static int
-kr_get(const char *name, struct secret **ret)
-{
-	struct secret *raw, *v;
-	key_serial_t k = kr_find(name);
-	int r;
-
-	if (k < 0)
-		return WRIT_ENOTFOUND;
-	if ((r = kr_read(k, &raw)) < 0)
-		return r;
-	if (raw->len < HDR_LEN || memcmp(raw->data, HDR_MAGIC, 4) != 0) {
-		secret_free(raw);
-		return WRIT_EINTERNAL;
-	}
-	v = secret_dup(raw->data + HDR_LEN, raw->len - HDR_LEN);
-	secret_free(raw);
-	if (v == NULL)
-		return WRIT_ENOMEM;
-	*ret = v;
-	return 0;
-}
-
-static int
-kr_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN])
-{
-	char desc[WRIT_MAX_SECRET_NAME + 8];
-	struct secret *p = secret_new(HDR_LEN + len);
-	uint64_t t = (uint64_t)time(NULL);
-	key_serial_t k;
-
-	if (p == NULL)
-		return WRIT_ENOMEM;
-	memcpy(p->data, HDR_MAGIC, 4);
-	for (int i = 0; i < 8; i++)
-		p->data[4 + i] = (unsigned char)(t >> (8 * i));
-	memcpy(p->data + HDR_LEN, value, len);
-	snprintf(desc, sizeof(desc), "writ:%s", name);
-	k = add_key("user", desc, p->data, p->len, ring);
-	secret_free(p);
-	if (k < 0) {
-		snprintf(err, WRIT_ERRLEN, "the keyring refused the secret: %s", strerror(errno));
-		return WRIT_EINTERNAL;
-	}
-	/* Possessor only: view, read, write, search, link, setattr. */
-	if (keyctl_setperm(k, KEY_POS_VIEW | KEY_POS_READ | KEY_POS_WRITE | KEY_POS_SEARCH |
-	    KEY_POS_LINK | KEY_POS_SETATTR) != 0) {
-		keyctl_invalidate(k);
-		snprintf(err, WRIT_ERRLEN, "cannot restrict the key: %s", strerror(errno));
-		return WRIT_EINTERNAL;
-	}
-	return 0;
-}
-
-static int
-kr_del(const char *name)
-{
-	key_serial_t k = kr_find(name);
-
-	if (k < 0)
-		return WRIT_ENOTFOUND;
-	keyctl_unlink(k, ring);
-	keyctl_invalidate(k);
-	return 0;
-}
-
-static json_t *
-kr_list(void)
-{
-	key_serial_t *ids = NULL;
-	json_t *a = json_array();
-	long n = keyctl_read_alloc(ring, (void **)&ids);
-
-	for (long i = 0; a != NULL && n > 0 && i < n / (long)sizeof(key_serial_t); i++) {
-		char *desc = NULL, *name;
-		struct secret *raw = NULL;
-		uint64_t t = 0;
-
-		if (keyctl_describe_alloc(ids[i], &desc) < 0)
-			continue;
-		/* "user;uid;gid;perm;writ:NAME" */
-		name = strrchr(desc, ';');
-		if (strncmp(desc, "user;", 5) == 0 && name != NULL &&
-		    strncmp(name + 1, "writ:", 5) == 0 && kr_read(ids[i], &raw) == 0 &&
-		    raw->len >= HDR_LEN) {
-			for (int b = 0; b < 8; b++)
-				t |= (uint64_t)raw->data[4 + b] << (8 * b);
-			json_array_append_new(a, json_pack("{sssIsI}", "name", name + 6,
-			    "size", (json_int_t)(raw->len - HDR_LEN), "updated_at", (json_int_t)t));
-		}
-		secret_free(raw);
-		free(desc);
-	}
-	free(ids);
-	return a;
-}
-
-static int
-kr_open(const char *name, char err[WRIT_ERRLEN])
-{
-	ring = keyctl_search(KEY_SPEC_USER_KEYRING, "keyring", name, 0);
-	if (ring < 0)
-		ring = add_key("keyring", name, NULL, 0, KEY_SPEC_USER_KEYRING);
-	if (ring < 0) {
-		snprintf(err, WRIT_ERRLEN, "cannot open keyring %s in the user keyring: %s "
-		    "(a seccomp filter may forbid keyctl; use \"store\": {\"backend\": \"file\"})",
-		    name, strerror(errno));
-		return WRIT_EINTERNAL;
-	}
-	(void)keyctl_setperm(ring, KEY_POS_ALL);
-	return 0;
-}
-
-/* --- sealed file --- */
 
 static void
 put64(unsigned char *p, uint64_t v)
@@ -240,7 +80,7 @@ seal_key(const unsigned char *hdr, struct secret **ret, char err[WRIT_ERRLEN])
 		return WRIT_EFORBIDDEN;
 	}
 	if (kdf == KDF_KEYRING) {
-		r = kr_get(SEAL_KEY_NAME, &k);
+		r = store_keyring.get(SEAL_KEY_NAME, &k);
 		if (r == WRIT_ENOTFOUND) {
 			snprintf(err, WRIT_ERRLEN, "the key of %s is not in the keyring (lost at a "
 			    "reboot?); the file cannot be opened", seal_path);
@@ -355,6 +195,17 @@ seal_load(json_t **ret, char err[WRIT_ERRLEN])
 	return r;
 }
 
+/* Is the file's key in the keyring yet? */
+static bool
+key_in_keyring(void)
+{
+	struct secret *k = NULL;
+	int r = store_keyring.get(SEAL_KEY_NAME, &k);
+
+	secret_free(k);
+	return r != WRIT_ENOTFOUND;
+}
+
 /* Encrypt all and replace the file atomically (temp, fsync, rename, fsync dir). */
 static int
 seal_save(const json_t *all, char err[WRIT_ERRLEN])
@@ -379,11 +230,11 @@ seal_save(const json_t *all, char err[WRIT_ERRLEN])
 	put64(hdr + 9 + crypto_pwhash_SALTBYTES, SEAL_OPS);
 	put64(hdr + 17 + crypto_pwhash_SALTBYTES, SEAL_MEM);
 	randombytes_buf(hdr + SEAL_HDR - crypto_secretbox_NONCEBYTES, crypto_secretbox_NONCEBYTES);
-	if (kdf == KDF_KEYRING && kr_find(SEAL_KEY_NAME) < 0) {
+	if (kdf == KDF_KEYRING && !key_in_keyring()) {
 		unsigned char k[crypto_secretbox_KEYBYTES];
 
 		crypto_secretbox_keygen(k);
-		r = kr_put(SEAL_KEY_NAME, k, sizeof(k), err);
+		r = store_keyring.put(SEAL_KEY_NAME, k, sizeof(k), err);
 		sodium_memzero(k, sizeof(k));
 		if (r < 0)
 			goto out;
@@ -485,22 +336,19 @@ read_passphrase(int fd, char err[WRIT_ERRLEN])
 	return 0;
 }
 
-/* --- the interface --- */
+/* --- the backend --- */
 
-int
-store_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN])
+static int
+sealed_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN])
 {
 	json_t *all;
 	int r;
 
-	file_backend = cfg->store_file;
 	kdf = cfg->store_passphrase ? KDF_ARGON2ID : KDF_KEYRING;
 	snprintf(seal_path, sizeof(seal_path), "%s/%s", cfg->state_dir, SEAL_FILE);
-	/* The keyring holds the keys, or the file backend's own key. */
-	if (!(file_backend && kdf == KDF_ARGON2ID) && (r = kr_open(cfg->store_keyring, err)) < 0)
+	/* The keyring holds the file's key, unless a passphrase makes it. */
+	if (kdf == KDF_KEYRING && (r = store_keyring.open(cfg, -1, err)) < 0)
 		return r;
-	if (!file_backend)
-		return 0;
 	if (kdf == KDF_ARGON2ID && (r = read_passphrase(passphrase_fd, err)) < 0)
 		return r;
 	/* Open it now: a wrong passphrase should stop writd at start. */
@@ -510,8 +358,8 @@ store_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN])
 	return 0;
 }
 
-int
-store_get(const char *name, struct secret **ret)
+static int
+sealed_get(const char *name, struct secret **ret)
 {
 	char err[WRIT_ERRLEN];
 	unsigned char *v = NULL;
@@ -519,15 +367,8 @@ store_get(const char *name, struct secret **ret)
 	size_t n;
 	int r;
 
-	if (!store_valid_name(name))
-		return WRIT_ENOTFOUND;
-	pthread_mutex_lock(&store_lock);
-	if (!file_backend) {
-		r = kr_get(name, ret);
-		goto out;
-	}
 	if ((r = seal_load(&all, err)) < 0)
-		goto out;
+		return r;
 	e = json_object_get(all, name);
 	r = WRIT_ENOTFOUND;
 	if (json_is_string(json_object_get(e, "v"))) {
@@ -542,41 +383,24 @@ store_get(const char *name, struct secret **ret)
 		free(v);
 	}
 	json_decref(all);
- out:
-	pthread_mutex_unlock(&store_lock);
 	return r;
 }
 
-int
-store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN])
+static int
+sealed_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN])
 {
 	char *b64 = NULL;
 	size_t b64len;
 	json_t *all;
 	int r;
 
-	if (!store_valid_name(name)) {
-		snprintf(err, WRIT_ERRLEN, "a secret name is 1-%d characters of [A-Za-z0-9._-]",
-		    WRIT_MAX_SECRET_NAME);
-		return WRIT_EBADREQ;
-	}
-	if (len == 0 || len > WRIT_MAX_SECRET) {
-		snprintf(err, WRIT_ERRLEN, "a secret is 1 to %d bytes", WRIT_MAX_SECRET);
-		return WRIT_ETOOBIG;
-	}
-	pthread_mutex_lock(&store_lock);
-	if (!file_backend) {
-		r = kr_put(name, value, len, err);
-		goto out;
-	}
 	if ((r = seal_load(&all, err)) < 0)
-		goto out;
+		return r;
 	b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	b64 = malloc(b64len);
 	if (b64 == NULL) {
 		json_decref(all);
-		r = WRIT_ENOMEM;
-		goto out;
+		return WRIT_ENOMEM;
 	}
 	sodium_bin2base64(b64, b64len, value, len, sodium_base64_VARIANT_ORIGINAL);
 	json_object_set_new(all, name, json_pack("{sssIsI}", "v", b64, "size", (json_int_t)len,
@@ -585,87 +409,55 @@ store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN]
 	free(b64);
 	r = seal_save(all, err);
 	json_decref(all);
- out:
-	pthread_mutex_unlock(&store_lock);
 	return r;
 }
 
-int
-store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *buf, size_t len),
-    struct secret **ret, char err[WRIT_ERRLEN])
-{
-	struct secret *k = NULL, *fresh;
-	int r = store_get(name, &k);
-
-	if (r == WRIT_ENOTFOUND) {
-		/* In guarded memory: the new key never sits on the stack. */
-		if ((fresh = secret_new(len)) == NULL)
-			return WRIT_ENOMEM;
-		make(fresh->data, len);
-		r = store_put(name, fresh->data, len, err);
-		secret_free(fresh);
-		if (r == 0)
-			r = store_get(name, &k);
-	}
-	if (r == 0 && k->len != len) {
-		secret_free(k);
-		r = WRIT_EINTERNAL;
-	}
-	if (r < 0) {
-		if (err[0] == '\0')
-			snprintf(err, WRIT_ERRLEN, "cannot get the key %s from the store", name);
-		return r;
-	}
-	*ret = k;
-	return 0;
-}
-
-int
-store_del(const char *name)
+static int
+sealed_del(const char *name)
 {
 	char err[WRIT_ERRLEN];
 	json_t *all;
 	int r;
 
-	if (!store_valid_name(name))
-		return WRIT_ENOTFOUND;
-	pthread_mutex_lock(&store_lock);
-	if (!file_backend)
-		r = kr_del(name);
-	else if ((r = seal_load(&all, err)) == 0) {
+	if ((r = seal_load(&all, err)) == 0) {
 		r = json_object_del(all, name) == 0 ? seal_save(all, err) : WRIT_ENOTFOUND;
 		json_decref(all);
 	}
-	pthread_mutex_unlock(&store_lock);
 	return r;
 }
 
-json_t *
-store_list(void)
+static json_t *
+sealed_list(void)
 {
 	char err[WRIT_ERRLEN];
 	json_t *a = NULL, *all, *e;
 	const char *name;
 
-	pthread_mutex_lock(&store_lock);
-	if (!file_backend) {
-		a = kr_list();
-		/* The file backend's own key is not a secret of the user's. */
-	} else if (seal_load(&all, err) == 0) {
+	/* NB. the file's own key, in the keyring, is not a secret of the user's. */
+	if (seal_load(&all, err) == 0) {
 		a = json_array();
 		json_object_foreach(all, name, e)
 			json_array_append_new(a, json_pack("{sssOsO}", "name", name,
 			    "size", json_object_get(e, "size"), "updated_at", json_object_get(e, "t")));
 		json_decref(all);
 	}
-	pthread_mutex_unlock(&store_lock);
 	return a;
 }
 
-void
-store_close(void)
+static void
+sealed_close(void)
 {
 	secret_free(passphrase);
 	secret_free(derived);
 	passphrase = derived = NULL;
 }
+
+const struct store_backend store_sealed = {
+	.name = "file",
+	.open = sealed_open,
+	.get = sealed_get,
+	.put = sealed_put,
+	.del = sealed_del,
+	.list = sealed_list,
+	.close = sealed_close,
+};

@@ -9,6 +9,12 @@
 #ifndef WRIT_ERRORS_H
 #define WRIT_ERRORS_H
 
+/*
+ * Room for a message about one field: every err[] that travels with a
+ * code is this long.
+ */
+#define WRIT_ERRLEN 256
+
 enum {
 	WRIT_OK = 0,
 	WRIT_EINTERNAL = -1,	/* a bug or a failed system call */

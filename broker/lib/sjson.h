@@ -13,12 +13,12 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "errors.h"
+
 /* Deepest nesting of objects and arrays in one document. */
 #define WRIT_MAX_JSON_DEPTH 6
 /* Most object members plus array items in one document. */
 #define WRIT_MAX_JSON_ITEMS 128
-/* Room for a message about one field. */
-#define WRIT_ERRLEN 256
 
 /*
  * Parse buf[0..len) as one JSON object.  Returns 0 and a new reference in

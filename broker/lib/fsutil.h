@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "sjson.h"
+#include "errors.h"
 
 /*
  * Make dir with mode 0700, or accept an existing one only when it is a real

@@ -1,0 +1,143 @@
+/*
+ * store.c - the secret store: checks names and sizes, holds the lock and
+ * hands each call to the backend config chose (backend.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "errors.h"
+#include "store.h"
+
+/* Every backend, NULL-terminated; store.backend names one. */
+static const struct store_backend *const store_backends[] = {
+	&store_keyring,
+	&store_sealed,
+	NULL,
+};
+
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+/* NB. the keyring until store_open: what a store never opened answers. */
+static const struct store_backend *backend = &store_keyring;
+
+int
+store_valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > WRIT_MAX_SECRET_NAME || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+int
+store_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN])
+{
+	for (size_t i = 0; store_backends[i] != NULL; i++)
+		if (strcmp(store_backends[i]->name, cfg->store_backend) == 0) {
+			backend = store_backends[i];
+			return backend->open(cfg, passphrase_fd, err);
+		}
+	/* NB. config.c admits only names listed above. */
+	snprintf(err, WRIT_ERRLEN, "no secret store backend called %s", cfg->store_backend);
+	return WRIT_EINTERNAL;
+}
+
+int
+store_get(const char *name, struct secret **ret)
+{
+	int r;
+
+	if (!store_valid_name(name))
+		return WRIT_ENOTFOUND;
+	pthread_mutex_lock(&store_lock);
+	r = backend->get(name, ret);
+	pthread_mutex_unlock(&store_lock);
+	return r;
+}
+
+int
+store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN])
+{
+	int r;
+
+	if (!store_valid_name(name)) {
+		snprintf(err, WRIT_ERRLEN, "a secret name is 1-%d characters of [A-Za-z0-9._-]",
+		    WRIT_MAX_SECRET_NAME);
+		return WRIT_EBADREQ;
+	}
+	if (len == 0 || len > WRIT_MAX_SECRET) {
+		snprintf(err, WRIT_ERRLEN, "a secret is 1 to %d bytes", WRIT_MAX_SECRET);
+		return WRIT_ETOOBIG;
+	}
+	pthread_mutex_lock(&store_lock);
+	r = backend->put(name, value, len, err);
+	pthread_mutex_unlock(&store_lock);
+	return r;
+}
+
+int
+store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *buf, size_t len),
+    struct secret **ret, char err[WRIT_ERRLEN])
+{
+	struct secret *k = NULL, *fresh;
+	int r = store_get(name, &k);
+
+	if (r == WRIT_ENOTFOUND) {
+		/* In guarded memory: the new key never sits on the stack. */
+		if ((fresh = secret_new(len)) == NULL)
+			return WRIT_ENOMEM;
+		make(fresh->data, len);
+		r = store_put(name, fresh->data, len, err);
+		secret_free(fresh);
+		if (r == 0)
+			r = store_get(name, &k);
+	}
+	if (r == 0 && k->len != len) {
+		secret_free(k);
+		r = WRIT_EINTERNAL;
+	}
+	if (r < 0) {
+		if (err[0] == '\0')
+			snprintf(err, WRIT_ERRLEN, "cannot get the key %s from the store", name);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+int
+store_del(const char *name)
+{
+	int r;
+
+	if (!store_valid_name(name))
+		return WRIT_ENOTFOUND;
+	pthread_mutex_lock(&store_lock);
+	r = backend->del(name);
+	pthread_mutex_unlock(&store_lock);
+	return r;
+}
+
+json_t *
+store_list(void)
+{
+	json_t *a;
+
+	pthread_mutex_lock(&store_lock);
+	a = backend->list();
+	pthread_mutex_unlock(&store_lock);
+	return a;
+}
+
+void
+store_close(void)
+{
+	if (backend->close != NULL)
+		backend->close();
+}
