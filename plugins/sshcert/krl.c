@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -294,6 +295,42 @@ load_state(struct krl *k, char err[WRIT_ERRLEN])
 	return WRIT_EINTERNAL;
 }
 
+/*
+ * The pruning thread: asleep until the earliest entry expires (plus
+ * grace), then both files written without it.  NB. a thread of its own:
+ * the reaper holds writd's lock when it calls a kind, and no file is
+ * written under that.
+ */
+static void *
+pruner(void *arg)
+{
+	struct krl *k = arg;
+	char err[WRIT_ERRLEN];
+
+	pthread_mutex_lock(&k->lock);
+	while (!k->stopping) {
+		int64_t next = INT64_MAX, now = (int64_t)time(NULL);
+
+		for (size_t i = 0; i < k->n; i++)
+			if (k->e[i].valid_before + k->grace < next)
+				next = k->e[i].valid_before + k->grace;
+		if (next <= now) {
+			if (drop_expired(k, now) > 0)
+				(void)save(k, now, err);
+			continue;
+		}
+		if (next == INT64_MAX)
+			pthread_cond_wait(&k->wake, &k->lock);
+		else {
+			struct timespec ts = { .tv_sec = (time_t)next };
+
+			pthread_cond_timedwait(&k->wake, &k->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
 int
 krl_open(struct krl *k, const char *path, int64_t grace, int64_t now, char err[WRIT_ERRLEN])
 {
@@ -301,6 +338,7 @@ krl_open(struct krl *k, const char *path, int64_t grace, int64_t now, char err[W
 
 	memset(k, 0, sizeof(*k));
 	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->wake, NULL);
 	if (path[0] != '/' || strlen(path) + 1 > sizeof(k->path) - 8) {
 		snprintf(err, WRIT_ERRLEN, "kinds.sshcert.krl_path: an absolute path");
 		return WRIT_EBADREQ;
@@ -311,7 +349,14 @@ krl_open(struct krl *k, const char *path, int64_t grace, int64_t now, char err[W
 	if ((r = load_state(k, err)) < 0)
 		return r;
 	(void)drop_expired(k, now);
-	return save(k, now, err);
+	if ((r = save(k, now, err)) < 0)
+		return r;
+	if (pthread_create(&k->pruner, NULL, pruner, k) != 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot start the KRL's pruning thread");
+		return WRIT_EINTERNAL;
+	}
+	k->running = true;
+	return 0;
 }
 
 int
@@ -332,6 +377,8 @@ krl_revoke(struct krl *k, const unsigned char ca[32], uint64_t serial,
 	}
 	if ((r = save(k, now, err)) < 0)
 		k->n--;		/* NB. not in the files: the caller retries */
+	else
+		pthread_cond_signal(&k->wake);
  out:
 	pthread_mutex_unlock(&k->lock);
 	return r;
@@ -352,6 +399,14 @@ krl_prune(struct krl *k, int64_t now, char err[WRIT_ERRLEN])
 void
 krl_close(struct krl *k)
 {
+	if (k->running) {
+		pthread_mutex_lock(&k->lock);
+		k->stopping = true;
+		pthread_cond_signal(&k->wake);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->pruner, NULL);
+		k->running = false;
+	}
 	free(k->e);
 	k->e = NULL;
 	k->n = k->cap = 0;

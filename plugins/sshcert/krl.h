@@ -14,6 +14,11 @@
  * never reads half a file and a crash between the two leaves the state
  * ahead, from which the next write makes the KRL again.
  *
+ * Entries leave the files as they expire: a thread of the krl's own wakes
+ * at the earliest valid_before + grace and writes both again (a failed
+ * write there leaves expired serials in the files, which is harmless:
+ * sshd refuses an expired certificate anyway; the next write drops them).
+ *
  * Functions other than krl_encode take the krl's own lock; they do file
  * I/O and so run where waiting is allowed (writd's upstream workers, and
  * at start).  Nothing here logs or touches a secret.
@@ -23,6 +28,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../../broker/sjson.h"
@@ -39,6 +45,9 @@ struct krl_entry {
 
 struct krl {
 	pthread_mutex_t lock;		/* guards all below, and the files */
+	pthread_cond_t wake;		/* an entry was added, or stop */
+	pthread_t pruner;		/* drops entries as they expire */
+	bool running, stopping;
 	char path[PATH_MAX];		/* the KRL sshd reads */
 	char state[PATH_MAX + 8];	/* path.state */
 	int64_t grace;			/* seconds an entry outlives valid_before */
@@ -57,7 +66,7 @@ int krl_encode(const struct krl_entry *e, size_t n, uint64_t version, int64_t no
 /*
  * Take over the KRL at path (absolute): read path.state when there is
  * one, drop what has expired, and write both files, so sshd finds a
- * KRL from the start.  A file at path without its .state beside it is
+ * KRL from the start; then start the pruning thread.  A file at path without its .state beside it is
  * not writd's and is refused rather than overwritten.  Returns 0, or a
  * code with a message naming the file.
  */
@@ -75,7 +84,7 @@ int krl_revoke(struct krl *k, const unsigned char ca[32], uint64_t serial,
 /* Drop entries expired at now; the files are written only when one was. */
 int krl_prune(struct krl *k, int64_t now, char err[WRIT_ERRLEN]);
 
-/* Free k's memory (the files stay). */
+/* Stop the pruning thread and free k's memory (the files stay). */
 void krl_close(struct krl *k);
 
 #endif

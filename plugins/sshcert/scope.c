@@ -260,8 +260,13 @@ parse_key_line(const char *line, unsigned char pk[WRIT_SSHCERT_PKLEN], char cano
 	}
 	b64 = line + tlen + strspn(line + tlen, " ");
 	blen = strcspn(b64, " ");
-	if (blen == 0 || blen > 4 * sizeof(blob) / 3 ||
-	    sodium_base642bin(blob, sizeof(blob), b64, blen, NULL, &rawlen, &end,
+	/* An ed25519 blob is 51 bytes: anything much longer is another key. */
+	if (blen > 4 * sizeof(blob) / 3) {
+		snprintf(err, WRIT_ERRLEN, "scope.public_key: the base64 does not hold an "
+		    "ssh-ed25519 key (it is too long for one)");
+		return -1;
+	}
+	if (blen == 0 || sodium_base642bin(blob, sizeof(blob), b64, blen, NULL, &rawlen, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != b64 + blen) {
 		snprintf(err, WRIT_ERRLEN, "scope.public_key: the key is not valid base64");
 		return -1;
