@@ -35,5 +35,6 @@ Suite *oidc_suite(void);
 Suite *refusals_suite(void);
 Suite *logtail_suite(void);
 Suite *journal_suite(void);
+Suite *sshcert_suite(void);
 
 #endif
