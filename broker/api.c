@@ -5,7 +5,7 @@
  * Admin socket: GET /v1/health, POST|GET /v1/sessions, GET|DELETE
  * /v1/sessions/{id}, GET /v1/requests[?wait=S&after=SEQ], POST
  * /v1/requests/{id}/approve|deny, GET /v1/writs, DELETE /v1/writs/{id},
- * GET /v1/jwks.
+ * GET /v1/jwks, GET /v1/sshcert.
  */
 #include <stdio.h>
 #include <stdlib.h>
