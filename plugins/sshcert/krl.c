@@ -348,8 +348,9 @@ krl_open(struct krl *k, const char *path, int64_t grace, int64_t now, char err[W
 	k->grace = grace;
 	if ((r = load_state(k, err)) < 0)
 		return r;
-	(void)drop_expired(k, now);
-	if ((r = save(k, now, err)) < 0)
+	/* NB. written only when something changed: a start costs no fsync else. */
+	if ((drop_expired(k, now) > 0 || access(k->path, F_OK) != 0 ||
+	    access(k->state, F_OK) != 0) && (r = save(k, now, err)) < 0)
 		return r;
 	if (pthread_create(&k->pruner, NULL, pruner, k) != 0) {
 		snprintf(err, WRIT_ERRLEN, "cannot start the KRL's pruning thread");

@@ -65,8 +65,9 @@ int krl_encode(const struct krl_entry *e, size_t n, uint64_t version, int64_t no
 
 /*
  * Take over the KRL at path (absolute): read path.state when there is
- * one, drop what has expired, and write both files, so sshd finds a
- * KRL from the start; then start the pruning thread.  A file at path without its .state beside it is
+ * one, drop what has expired, and write both files when that changed
+ * anything or one is missing, so sshd finds a KRL from the start; then
+ * start the pruning thread.  A file at path without its .state beside it is
  * not writd's and is refused rather than overwritten.  Returns 0, or a
  * code with a message naming the file.
  */

@@ -363,6 +363,7 @@ START_TEST(test_krl)
 	struct wire_buf b = { 0 };
 	int64_t now = (int64_t)time(NULL);
 	struct krl k;
+	struct stat st1, st2;
 	FILE *f;
 
 	if (!have_ssh_keygen())
@@ -422,8 +423,12 @@ START_TEST(test_krl)
 	ck_assert_int_eq(krl_revoke(&k, ca_pk, 7, now + 600, now, err), 0);
 	ck_assert_uint_eq(k.n, 2);		/* once */
 	krl_close(&k);
+	ck_assert_int_eq(stat(path, &st1), 0);
 	ck_assert_int_eq(krl_open(&k, path, 2, now, err), 0);
 	ck_assert_uint_eq(k.n, 2);
+	/* Nothing changed: not written again (a start costs no fsync). */
+	ck_assert_int_eq(stat(path, &st2), 0);
+	ck_assert_uint_eq(st1.st_ino, st2.st_ino);
 	ck_assert(keygen_revoked(path, c1) && keygen_revoked(path, c2));
 	/* c2's valid_before + grace passed: pruned; c1 stays. */
 	ck_assert_int_eq(krl_prune(&k, now + 3, err), 0);
