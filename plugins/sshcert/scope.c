@@ -43,6 +43,9 @@ printable(const char *s)
 	return true;
 }
 
+/* str_set's room: every set is at most as long as the principals'. */
+_Static_assert(WRIT_SSHCERT_MAX_SOURCES <= WRIT_SSHCERT_MAX_PRINCIPALS, "str_set's room");
+
 /* One item's check: 0 and its canonical form in out, or -1 with a message. */
 typedef int (*item_fn)(const char *in, char out[128], char err[WRIT_ERRLEN]);
 
@@ -70,13 +73,15 @@ str_set(const json_t *v, const char *key, size_t max, bool empty_ok, item_fn che
 			return WRIT_ESCOPE;
 		n = 1;
 	} else if (json_is_array(v)) {
-		if (json_array_size(v) > max || (!empty_ok && json_array_size(v) == 0)) {
+		/* NB. principals: OpenSSH reads none as every user. */
+		if (!empty_ok && json_array_size(v) == 0) {
+			snprintf(err, WRIT_ERRLEN, "scope.%s must name at least one: OpenSSH "
+			    "takes a certificate without %s as valid for all", key, key);
+			return WRIT_ESCOPE;
+		}
+		if (json_array_size(v) > max) {
 			snprintf(err, WRIT_ERRLEN, "scope.%s: %s1 to %zu names", key,
 			    empty_ok ? "0 or " : "", max);
-			if (!empty_ok && json_array_size(v) == 0)
-				snprintf(err, WRIT_ERRLEN, "scope.%s must name at least one: "
-				    "OpenSSH takes a certificate without %s as valid for all",
-				    key, key);
 			return WRIT_ESCOPE;
 		}
 		json_array_foreach(v, i, x) {

@@ -319,6 +319,8 @@ sshcert_parse_line(const char *line, size_t len, struct sshcert_info *ret)
 	b64 = line + strlen(CERT_TYPE) + 1;
 	for (b64len = 0; b64 + b64len < line + len && b64[b64len] != ' '; b64len++)
 		;
+	if (b64len == 0)
+		return WRIT_EBADREQ;
 	if ((blob = malloc(b64len)) == NULL)
 		return WRIT_ENOMEM;
 	if (sodium_base642bin(blob, b64len, b64, b64len, NULL, &blen, NULL,

@@ -66,7 +66,8 @@ cat >"$T/user.json" <<EOF
 EOF
 chmod 0644 "$T/enterprise.json" "$T/user.json"
 start_writd '{"kinds": {"sshcert": {"clock_skew": "2s"}}}' || exit 1
-check "writctl policy check accepts the sshcert rules" "$BIN/writctl" policy check \
+quiet() { "$@" >/dev/null 2>&1; }
+check "writctl policy check accepts the sshcert rules" quiet "$BIN/writctl" policy check \
 	--enterprise "$T/enterprise.json" --policy "$T/user.json"
 check "the KRL exists from the start (sshd refuses every key without one)" test -s "$KRL"
 eq "writctl sshcert krl names it" "$KRL" "$("$BIN/writctl" sshcert krl)"
@@ -84,7 +85,7 @@ check "  ... saying how to make one" grep -q 'writctl sshcert init' "$T/body"
 eq "writctl sshcert init makes the CA" 0 "$?"
 check "  ... and prints one ssh-ed25519 line for TrustedUserCAKeys" \
 	grep -qxE 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/=]+ writ-ca' "$T/ca.pub"
-check "  ... which ssh-keygen reads as a key" ssh-keygen -l -f "$T/ca.pub"
+check "  ... which ssh-keygen reads as a key" quiet ssh-keygen -l -f "$T/ca.pub"
 eq "writctl sshcert ca prints the same line" "$(cat "$T/ca.pub")" "$("$BIN/writctl" sshcert ca)"
 "$BIN/writctl" sshcert init >/dev/null 2>"$T/init2.err"
 eq "a second init is refused (servers trust the first)" 1 "$?"
