@@ -62,16 +62,13 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-# The sshcert kind: its grammar (scope.c, wire.c) apart from its keys and files.
-SSHCERT_SRC := plugins/sshcert/scope.c plugins/sshcert/wire.c plugins/sshcert/sshcert.c \
-	plugins/sshcert/krl.c
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
 	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
 	broker/logtail.c \
-	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c $(SSHCERT_SRC)
+	policy/policy.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
@@ -79,15 +76,21 @@ WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
 WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
-	plugins/github/github.c $(SSHCERT_SRC)
+	plugins/github/github.c
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
 SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/fsutil.c broker/errors.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
-	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c $(SSHCERT_SRC)
+	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# The sshcert kind: its grammar (scope.c, wire.c) apart from its keys and files.
+SSHCERT_SRC := plugins/sshcert/scope.c plugins/sshcert/wire.c plugins/sshcert/sshcert.c \
+	plugins/sshcert/krl.c
+WRITD_SRC += $(SSHCERT_SRC)
+WRITCTL_SRC += $(SSHCERT_SRC)
+UNIT_MOD += $(SSHCERT_SRC)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-sandbox
@@ -200,8 +203,10 @@ FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
 	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
-	broker/fsutil.c $(SSHCERT_SRC)
-FUZZERS := policy request audit auditstate oidc sshcert
+	broker/fsutil.c
+FUZZERS := policy request audit auditstate oidc
+FUZZ_MOD += $(SSHCERT_SRC)
+FUZZERS += sshcert
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
