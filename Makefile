@@ -205,8 +205,6 @@ FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
 	broker/fsutil.c
 FUZZERS := policy request audit auditstate oidc
-FUZZ_MOD += $(SSHCERT_SRC)
-FUZZERS += sshcert
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
@@ -223,6 +221,10 @@ fuzz:
 	    { tail -40 build-fuzz/$$f.log; exit 1; }; \
 	  grep -E '^Done|^#[0-9]+ *DONE' build-fuzz/$$f.log | tail -1; \
 	done
+
+# The sshcert kind's harness (its sources: SSHCERT_SRC, above).
+FUZZ_MOD += $(SSHCERT_SRC)
+FUZZERS += sshcert
 
 # What `make install` adds to the binaries.  Units and man pages name
 # installed paths as @BINDIR@, @LIBEXECDIR@, @EXAMPLESDIR@, @SYSTEMUNITDIR@,
