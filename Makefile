@@ -49,14 +49,14 @@ pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
 KIND_LIBS = $(call pc,jansson libsodium libcurl libcrypto)
 WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lacl -lpthread
 AGENT_LIBS = $(call pc,jansson)
-WRITCTL_LIBS = $(call pc,jansson) -lpthread
+WRITCTL_LIBS = $(call pc,jansson libsodium) -lpthread
 CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
 
 # Debian packages every target needs; `make deps` installs what is missing.
 DEBS := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 	libsodium-dev libkeyutils-dev libcurl4-openssl-dev libssl-dev check curl jq \
 	openssl procps python3 bubblewrap keyutils git openssh-client gdb mandoc \
-	socat ripgrep podman runc libacl1-dev
+	socat ripgrep podman runc libacl1-dev openssh-server
 
 ifeq ($(V),1)
 Q :=
@@ -72,10 +72,12 @@ LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib
 	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c
 # Every kind's scope grammar: pure, all that the policy engine, writctl
 # and the fuzzers link of a kind.
-GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c
+GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c \
+	plugins/sshcert/scope.c plugins/sshcert/wire.c
 # The kinds' minting (keys, signing, libcurl) and the secret store: writd's
 # only (`make linkcheck` holds writctl to that).
-KIND_SRC := plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c
+KIND_SRC := plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c plugins/sshcert/sshcert.c \
+	plugins/sshcert/krl.c
 STORE_SRC := broker/store/store.c broker/store/keyring.c broker/store/sealed.c
 # The policy engine and what it needs.
 POLICY_SRC := policy/policy.c $(GRAMMAR_SRC) broker/lib/duration.c broker/lib/sjson.c \
@@ -214,19 +216,22 @@ bench: deps all $(B)/load $(B)/ref
 # modules it needs: never a kind's minting or the store (fuzz_oidc links
 # libcurl: oidc.c fetches JWKS itself).
 FUZZ_SECONDS ?= 30
-FUZZERS := policy request audit auditstate oidc jdump
+FUZZERS := policy request audit auditstate oidc jdump sshcert
 FUZZ_MOD_policy := $(POLICY_SRC)
 FUZZ_MOD_request := $(GRAMMAR_SRC) broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_audit := broker/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_auditstate := $(FUZZ_MOD_audit)
 FUZZ_MOD_oidc := broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_jdump := broker/lib/jdump.c
-FUZZ_LIBS_policy := jansson
-FUZZ_LIBS_request := jansson
+# The grammar, and the certificate and CA key parsers of its minting file.
+FUZZ_MOD_sshcert := $(GRAMMAR_SRC) plugins/sshcert/sshcert.c plugins/sshcert/krl.c $(LIB_SRC)
+FUZZ_LIBS_policy := jansson libsodium
+FUZZ_LIBS_request := jansson libsodium
 FUZZ_LIBS_audit := jansson libsodium
 FUZZ_LIBS_auditstate := jansson libsodium
 FUZZ_LIBS_oidc := jansson libsodium libcurl libcrypto
 FUZZ_LIBS_jdump := jansson
+FUZZ_LIBS_sshcert := jansson libsodium
 # Not tracked per file (one clang line a harness): any header rebuilds them.
 FUZZ_HDR = $(wildcard broker/*.h broker/*/*.h plugins/*.h plugins/*/*.h policy/*.h)
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' $(INC) \
@@ -257,6 +262,8 @@ fuzz: fuzzers
 	    { tail -40 build-fuzz/$$f.log; exit 1; }; \
 	  grep -E '^Done|^#[0-9]+ *DONE' build-fuzz/$$f.log | tail -1; \
 	done
+
+
 
 # What `make install` adds to the binaries.  Units and man pages name
 # installed paths as @BINDIR@, @LIBEXECDIR@, @EXAMPLESDIR@, @SYSTEMUNITDIR@,
@@ -305,7 +312,7 @@ NO_MINT_SYMS := writ_kinds|kinds_init|kind_jwt|kind_github|store_[a-z_]+|curl_[a
 linkcheck: $(B)/writctl
 	@bad='$(filter $(KIND_SRC) $(STORE_SRC),$(WRITCTL_SRC) $(FUZZ_MOD_policy) $(FUZZ_MOD_request))'; \
 	  [ -z "$$bad" ] || { echo "linkcheck: writctl or a fuzzer lists $$bad"; exit 1; }
-	@bad=$$(ldd $(B)/writctl | awk '{print $$1}' | grep -E 'lib(curl|crypto|ssl|keyutils|sodium)'); \
+	@bad=$$(ldd $(B)/writctl | awk '{print $$1}' | grep -E 'lib(curl|crypto|ssl|keyutils)'); \
 	  [ -z "$$bad" ] || { echo "linkcheck: writctl links" $$bad; exit 1; }
 	@bad=$$(nm $(B)/writctl | grep -oE ' [TDRB] ($(NO_MINT_SYMS))$$'); \
 	  [ -z "$$bad" ] || { echo "linkcheck: writctl holds" $$bad; exit 1; }

@@ -5,7 +5,7 @@
  * Admin socket: GET /v1/health, POST|GET /v1/sessions, GET|DELETE
  * /v1/sessions/{id}, GET /v1/requests[?wait=S&after=SEQ], POST
  * /v1/requests/{id}/approve|deny, GET /v1/writs, DELETE /v1/writs/{id},
- * GET /v1/jwks.
+ * GET /v1/jwks, GET /v1/sshcert.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,6 +579,17 @@ h_jwks(struct MHD_Connection *c, struct req *rq, const char *arg)
 	return reply_json(c, 200, k->public_keys(kinds_state(k)));
 }
 
+/* The SSH CA's public line and the KRL's path, for sshd's configuration. */
+static enum MHD_Result
+h_sshcert(struct MHD_Connection *c, struct req *rq, const char *arg)
+{
+	const struct writ_kind *k = kinds_find("sshcert");
+
+	(void)rq;
+	(void)arg;
+	return reply_json(c, 200, k->public_keys(kinds_state(k)));
+}
+
 static enum MHD_Result
 h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 {
@@ -786,6 +797,7 @@ static const struct route routes[] = {
 	{ ON_ADMIN, "POST", "/v1/requests/*/approve", h_approve },
 	{ ON_ADMIN, "POST", "/v1/requests/*/deny", h_deny },
 	{ ON_ADMIN, "GET", "/v1/jwks", h_jwks },
+	{ ON_ADMIN, "GET", "/v1/sshcert", h_sshcert },
 	{ ON_ADMIN, "POST", "/v1/policy/explain", h_explain },
 	{ ON_ADMIN, "GET", "/v1/audit", h_audit },
 	{ ON_ADMIN, "GET", "/v1/audit/verify", h_audit_verify },

@@ -31,7 +31,12 @@ restore_one(const struct ledger_entry *e, void *arg)
 	struct session *s;
 	bool gone;
 
-	if (e->kind->upstream && e->issued_at + WRIT_UPSTREAM_RETRY_FOR < now_real()) {
+	/*
+	 * NB. and past its expiry: a token that outlives a GitHub token's
+	 * hour (an SSH certificate) still needs its revocation.
+	 */
+	if (e->kind->upstream && e->issued_at + WRIT_UPSTREAM_RETRY_FOR < now_real() &&
+	    e->expires_at <= now_real()) {
 		audit_log("revoke_failed", json_pack("{ssss}", "writ", e->id, "error",
 		    "it is long dead upstream"));
 		ledger_done(e->id);

@@ -8,11 +8,13 @@
 #include "grammar.h"
 #include "github/github.h"
 #include "jwt/jwt.h"
+#include "sshcert/scope.h"
 
 /* NB. the order of writ_kinds[] (kinds.c): kinds_init checks. */
 const struct kind_grammar *const kind_grammars[] = {
 	&jwt_grammar,
 	&github_grammar,
+	&sshcert_grammar,
 	NULL,
 };
 

@@ -25,6 +25,24 @@
  * in a policy; a plain glob there stands for every name's value.
  */
 #define KIND_KEY_NAMES 0x2
+/*
+ * kind_key.flags: the key's values are free text (a command line), so a
+ * policy glob there may hold any printable ASCII, spaces included.
+ */
+#define KIND_KEY_TEXT 0x4
+/*
+ * kind_key.flags: a value only narrows what the writ grants (an SSH
+ * certificate's force-command), so an allow rule that does not name the
+ * key admits any value, as it admits the request without it.
+ */
+#define KIND_KEY_NARROWS 0x8
+/*
+ * kind_key.flags: the value is a set of grants the kind always fills in,
+ * [] when none are asked (sshcert's extensions).  An empty set is within
+ * every limit and allow rule, also one that does not name the key; a deny
+ * naming the key touches only what is in the set.
+ */
+#define KIND_KEY_SET 0x10
 
 /*
  * One key a canonical scope may have, and how policy compares its values.
@@ -34,7 +52,10 @@
  * or a limit naming it does not admit the request.  A kind whose key,
  * left out, means something narrower fills that in when it canonicalizes
  * (github: "permissions" becomes {"contents": "read"}), so what policy
- * sees is what the token will carry.
+ * sees is what the token will carry.  A key of a canonical scope that is
+ * not among the kind's scope_keys is not seen by policy at all (sshcert's
+ * public_key: who holds the certificate, not what it grants); the person
+ * approving sees it.
  */
 struct kind_key {
 	const char *name;		/* "permissions" */

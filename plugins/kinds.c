@@ -10,10 +10,12 @@
 #include "kind.h"
 #include "github/github.h"
 #include "jwt/jwt.h"
+#include "sshcert/sshcert.h"
 
 const struct writ_kind *const writ_kinds[] = {
 	&kind_jwt,
 	&kind_github,
+	&kind_sshcert,
 	NULL,
 };
 

@@ -230,6 +230,8 @@ glob_ok(const char *g, const char *extra)
 }
 
 #define SCOPE_CHARS "._:/@+-"
+/* At a key of free text (KIND_KEY_TEXT): every printable but '$' (claims). */
+#define TEXT_CHARS " !\"#%&'()+,-./:;<=>@[\\]^_`{|}~"
 #define SESSION_CHARS "._-"
 #define PATH_CHARS "._:/@+-~,= "
 /* Claim values: repositories, refs, workflow paths, issuer URLs, subjects. */
@@ -451,6 +453,12 @@ check_glob(struct ctx *c, const char *g, const char *path, bool *refs,
 	bool any = false;
 
 	if (strchr(g, '$') == NULL) {
+		/* Free text (a command line): any printable ASCII, spaces too. */
+		if (key != NULL && (key->flags & KIND_KEY_TEXT)) {
+			if (!glob_ok(g, TEXT_CHARS))
+				return bad(c, path, "not a glob of printable ASCII (but '$')");
+			return 0;
+		}
 		if (!glob_ok(g, SCOPE_CHARS))
 			return bad(c, path, "not a glob of [A-Za-z0-9" SCOPE_CHARS "*?]");
 		if (g[0] == '.' && (key == NULL || !(key->flags & KIND_KEY_HOST) || !domain_ok(g)))
@@ -1153,8 +1161,9 @@ within(const struct kind_key *key, const json_t *pv, const json_t *v)
 		return true;
 	}
 	if (json_is_array(v)) {
+		/* NB. an empty set grants nothing (KIND_KEY_SET); else empty is no value. */
 		if (json_array_size(v) == 0)
-			return false;
+			return key != NULL && (key->flags & KIND_KEY_SET);
 		json_array_foreach(v, i, x)
 			if (!within(key, pv, x))
 				return false;
@@ -1182,10 +1191,24 @@ scope_within(const struct kind_grammar *k, const json_t *pv, const json_t *v)
 
 	if (!json_is_object(pv) || !json_is_object(v) || json_object_size(v) == 0)
 		return false;
-	json_object_foreach((json_t *)v, key, x)
-		if (json_object_get(pv, key) == NULL ||
-		    !within(grammar_key(k, key), json_object_get(pv, key), x))
+	json_object_foreach((json_t *)v, key, x) {
+		const struct kind_key *kk = grammar_key(k, key);
+
+		/*
+		 * A key the rule leaves out admits only what grants nothing more:
+		 * a key policy does not see (kind.h), one that only narrows, an
+		 * empty set.  Any other must be named, and within.
+		 */
+		if (json_object_get(pv, key) == NULL) {
+			if (kk == NULL || (kk->flags & KIND_KEY_NARROWS) ||
+			    ((kk->flags & KIND_KEY_SET) && json_is_array(x) &&
+			    json_array_size(x) == 0))
+				continue;
 			return false;
+		}
+		if (!within(kk, json_object_get(pv, key), x))
+			return false;
+	}
 	return true;
 }
 

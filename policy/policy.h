@@ -36,6 +36,12 @@
  * At a key whose value is an object of names (grammar.h), a glob stands for
  * every name's value, in deny and confirm rules and limits; an allow rule
  * must name each ("permissions": "read" would be secrets: read too).
+ * A list value is matched per element: touched when any element is,
+ * within when every one is.  An allow rule must name every key of the
+ * request but those that grant nothing more (kind.h): a key the kind does
+ * not declare, one that only narrows (KIND_KEY_NARROWS), an empty set
+ * (KIND_KEY_SET, which is also within every limit).  At a key of free
+ * text (KIND_KEY_TEXT) globs may hold any printable ASCII but '$'.
  *
  * CI jobs: a rule's "session" may be an object {"name": GLOB, "claims":
  * {CLAIM: GLOB | [GLOB...]}}; every claim named must match the session's

@@ -68,7 +68,12 @@ static const struct command {
 	  "  deny ID            deny one pending request\n" },
 	{ "jwks", NULL, cmd_jwks, 0,
 	  "  jwks               the public keys that verify writd's JWTs\n" },
-	/* sshcert: its rows go here (cmd_sshcert.c, writctl.h). */
+	{ "sshcert", "init", cmd_sshcert_init, 0,
+	  "  sshcert init [--name NAME] | ca | krl\n"
+	  "                     make the SSH CA key (prints the line for sshd's\n"
+	  "                     TrustedUserCAKeys); print that line; the KRL's path\n" },
+	{ "sshcert", "ca", cmd_sshcert_ca, 0, "" },
+	{ "sshcert", "krl", cmd_sshcert_krl, 0, "" },
 	{ "secret", "set", cmd_secret_set, 0,
 	  "  secret set NAME [--from-file PATH]\n"
 	  "                     store a root credential (value from the file, else stdin);\n"

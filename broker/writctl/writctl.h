@@ -88,8 +88,12 @@ int cmd_jwks(int argc, char **argv);
 /*
  * NB. a new command group registers here: its functions, then its rows
  * in commands[] (writctl.c); the Makefile builds every .c file here.
- * (cmd_sshcert.c goes here.)
  */
+
+/* cmd_sshcert.c */
+int cmd_sshcert_init(int argc, char **argv);
+int cmd_sshcert_ca(int argc, char **argv);
+int cmd_sshcert_krl(int argc, char **argv);
 
 /* cmd_secret.c */
 int cmd_secret_set(int argc, char **argv);

@@ -36,5 +36,6 @@ Suite *refusals_suite(void);
 Suite *logtail_suite(void);
 Suite *journal_suite(void);
 Suite *id_suite(void);
+Suite *sshcert_suite(void);
 
 #endif
