@@ -534,6 +534,20 @@ add_line_of(const json_t *r)
 }
 
 /*
+ * Does the "add" line (a JSON string) hold a sealed token?  NB. parsed:
+ * its text may read "sealed" anywhere (a scope, a session's name).
+ */
+static bool
+sealed(const json_t *line)
+{
+	json_t *rec = json_loadb(json_string_value(line), json_string_length(line), 0, NULL);
+	bool has = json_object_get(rec, "sealed") != NULL;
+
+	json_decref(rec);
+	return has;
+}
+
+/*
  * What the file lost and the audit log has: the writs issued after the
  * last point the file noted (mark), whose "add" lines waited for a lazy
  * commit when writd stopped without one, come back from their "issued"
@@ -569,8 +583,7 @@ recover(json_t *live, uint64_t mark)
 			}
 			free(line);
 		} else if ((strcmp(ev, "expired") == 0 || strcmp(ev, "revoked") == 0) &&
-		    (line = (char *)json_string_value(json_object_get(live, id))) != NULL &&
-		    strstr(line, "\"sealed\"") == NULL) {
+		    json_object_get(live, id) != NULL && !sealed(json_object_get(live, id))) {
 			/* NB. a kind that revokes closes its entry once upstream said so. */
 			json_object_del(live, id);
 			ledger_done(id);
