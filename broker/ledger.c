@@ -639,13 +639,18 @@ ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN])
 	pthread_mutex_lock(&clk);
 	jn = j;
 	pthread_mutex_unlock(&clk);
-	/* NB. noted at once: else a crash before the first commit recovers nothing. */
-	journal_lock(j);
-	closing(NULL, j);
-	journal_unlock(j);
 	if ((back = recover(live, mark)) > 0)
 		fprintf(stderr, "writd: %u ledger entr%s recovered from the audit log\n", back,
 		    back == 1 ? "y" : "ies");
+	/*
+	 * NB. noted at once: else a crash before the first commit recovers
+	 * nothing.  And after what recover appended, as a commit's closing
+	 * slot does: a batch cut short on disk keeps a prefix, which must not
+	 * hold the point without all the entries it covers.
+	 */
+	journal_lock(j);
+	closing(NULL, j);
+	journal_unlock(j);
 	if (ledger_flush() < 0) {
 		json_decref(live);
 		snprintf(err, WRIT_ERRLEN, "%s: cannot be written", path);

@@ -29,5 +29,31 @@ crash || exit 1
 eq "after kill -9 only the writ not revoked is back, whatever a scope reads like" \
 	"$Z" "$(admin /v1/writs | jq -r '[.writs[].id] | sort | join(" ")')"
 
+# A start's batch (the writs it recovered and the point they cover) torn by
+# a power loss: a prefix of it survives.  The point must not, unless all
+# that it covers did.
+SOCK=$(new_session torn)
+W1=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w1 --ttl 10m --json | jq -r .id)
+W2=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w2 --ttl 10m --json | jq -r .id)
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+BEFORE=$(stat -c %s "$L")
+# Every sync hangs: the start writes its batch and waits for the sync.
+touch "$T/hold"
+LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hold ASAN_OPTIONS=$ASAN_SHIM "$BIN/writd" \
+	--runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
+	--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>>"$T/writd.log" &
+WRITD_PID=$!
+check "the start writes what it recovered, and waits for its sync" \
+	wait_for sh -c "tail -c +$((BEFORE + 1)) '$L' | grep -q '\"id\":\"$W2\"'"
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+rm -f "$T/hold"
+# The power loss: of the unsynced batch, its first line only is on disk.
+FIRST=$(tail -c +$((BEFORE + 1)) "$L" | head -n 1 | wc -c)
+truncate -s $((BEFORE + FIRST)) "$L"
+start_writd '{"audit":{"ledger_lag":"1h"}}' || exit 1
+eq "after a torn start the next one recovers them again" \
+	"$(printf '%s\n' "$W1" "$W2" "$Z" | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"$(admin /v1/writs | jq -r '[.writs[].id] | sort | join(" ")')"
+
 check "the audit chain verifies" sh -c "'$BIN/writctl' audit verify >/dev/null"
 stop_writd
