@@ -397,8 +397,10 @@ compact_if_due(void)
 }
 
 /*
- * The journal's closing slot, its lock held, a batch about to be taken:
- * note the audit point the file covers once the batch is durable.  Every
+ * The journal's closing slot, its lock held, a batch about to be taken
+ * (or every ledger_lag while none is pending, and at the stop): note the
+ * audit point the file covers once the batch is durable, so that a start
+ * reads back only the records since (about ledger_lag's worth).  Every
  * "issued" record up to it was appended after its writ's "add" line
  * (issue_record calls ledger_add first), so that line is in this batch or
  * an earlier one.  NB. clk under the journal's lock: never the other way.
@@ -687,6 +689,14 @@ ledger_close(void)
 		pthread_join(compactor, NULL);
 	pthread_mutex_lock(&clk);
 	j = jn;
+	pthread_mutex_unlock(&clk);
+	/* NB. the last point too, pending or not: else the next start reads back further. */
+	if (j != NULL) {
+		journal_lock(j);
+		closing(NULL, j);
+		journal_unlock(j);
+	}
+	pthread_mutex_lock(&clk);
 	jn = NULL;
 	pthread_mutex_unlock(&clk);
 	journal_close(j);	/* commits what is appended */
