@@ -563,6 +563,7 @@ recover(json_t *live, uint64_t mark)
 	json_t *recs, *r;
 	const char *ev, *id;
 	unsigned int n = 0;
+	uint64_t first;
 	char *line;
 	size_t i;
 
@@ -571,6 +572,14 @@ recover(json_t *live, uint64_t mark)
 	if (json_array_size(recs) == RECOVER_MAX)
 		fprintf(stderr, "writd: more than %u audit records after the ledger's last "
 		    "point: the oldest are not read back\n", RECOVER_MAX);
+	/* NB. a rotated file archived within audit.ledger_lag of a crash: say what is lost. */
+	first = json_array_size(recs) > 0 ?
+	    (uint64_t)json_integer_value(json_object_get(json_array_get(recs, 0), "seq")) :
+	    audit_appended() + 1;
+	if (json_array_size(recs) < RECOVER_MAX && mark < audit_appended() && first > mark + 1)
+		fprintf(stderr, "writd: audit records %" PRIu64 " to %" PRIu64 ", after the "
+		    "ledger's last point, are not in the log (a rotated file moved away?): a "
+		    "writ issued then is not brought back\n", mark + 1, first - 1);
 	json_array_foreach(recs, i, r) {
 		ev = json_string_value(json_object_get(r, "event"));
 		id = json_string_value(json_object_get(r, "writ"));

@@ -55,6 +55,18 @@ eq "after a torn start the next one recovers them again" \
 	"$(printf '%s\n' "$W1" "$W2" "$Z" | sort | tr '\n' ' ' | sed 's/ $//')" \
 	"$(admin /v1/writs | jq -r '[.writs[].id] | sort | join(" ")')"
 
+# A rotated file archived before the ledger's point passed it: its issued
+# records cannot bring their writs back, and the start says so.
+V=$(WRIT_SOCKET=$(new_session archived) "$BIN/writ" get jwt --scope aud=v --ttl 10m --json |
+	jq -r .id)
+"$BIN/writctl" audit rotate >/dev/null
+mkdir "$T/archive"; mv "$T"/state/audit-*.jsonl "$T/archive/"
+crash || exit 1
+check "a start that cannot read the audit records after the ledger's point says so" \
+	grep -q 'writd: audit records [0-9]* to [0-9]*, after the ledger.s last point, are not in the log' \
+	"$T/writd.log"
+mv "$T"/archive/* "$T/state/"
+
 # No writ comes or goes, but the log goes on: the file's point follows it
 # (within audit.ledger_lag, 1s), so that a start reads back only that much.
 stop_writd
