@@ -11,6 +11,7 @@
  *	writd_lock -> a journal's lock (the audit log's, the ledger's)
  *	a journal's flk -> that journal's lock
  *	writd_lock -> the ledger's clk
+ *	the ledger's journal lock -> the ledger's clk (its closing slot)
  *	writd_lock -> a kind's lock (jwt, github) -> store_lock
  *	any of them -> secret's slab_lock (innermost: freeing a secret)
  *

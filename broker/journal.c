@@ -164,10 +164,27 @@ lazy_locked(struct journal *j, struct timespec *ret_due)
 	    (now.tv_sec == ret_due->tv_sec && now.tv_nsec < ret_due->tv_nsec);
 }
 
+/* Lock held: nothing pending, a lazy journal's closing slot is due at *ret_due. */
+static bool
+lazy_tick_locked(struct journal *j, struct timespec *ret_due)
+{
+	if (j->ops.lazy_ms == 0 || j->ops.closing == NULL || j->broken)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, ret_due);
+	ret_due->tv_sec += j->ops.lazy_ms / 1000;
+	ret_due->tv_nsec += (long)(j->ops.lazy_ms % 1000) * 1000000;
+	if (ret_due->tv_nsec >= 1000000000) {
+		ret_due->tv_sec++;
+		ret_due->tv_nsec -= 1000000000;
+	}
+	return true;
+}
+
 /*
  * Wait for work (lock held): records to commit, or, once broken, waiters
  * to fail (NB. not the records it will never write: that would spin).
- * The format's idle slot may ask to be called back.
+ * The format's idle slot may ask to be called back; a lazy journal's
+ * closing slot is called every lazy_ms meanwhile.
  */
 static void
 wait_locked(struct journal *j)
@@ -177,6 +194,12 @@ wait_locked(struct journal *j)
 	while (!j->stopping && (j->broken ? j->waiters == NULL : j->synced == j->written)) {
 		time_t at = !j->broken && j->ops.idle != NULL ? j->ops.idle(j->ops.arg, false) : 0;
 
+		if (lazy_tick_locked(j, &due)) {
+			if (pthread_cond_timedwait(&j->cond, &j->lock, &due) == ETIMEDOUT &&
+			    !j->broken && j->synced == j->written)
+				j->ops.closing(j->ops.arg, j);
+			continue;
+		}
 		due = (struct timespec){ at, 0 };
 		if (at == 0) {
 			pthread_cond_wait(&j->cond, &j->lock);

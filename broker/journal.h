@@ -71,7 +71,10 @@ struct journal_ops {
 	unsigned int lazy_ms, lazy_records;
 	/*
 	 * Commit thread, lock held, just before a batch is taken: may
-	 * append (the ledger notes the audit point it covers).
+	 * append (the ledger notes the audit point it covers).  On a lazy
+	 * journal also every lazy_ms while nothing is pending, where what it
+	 * appends starts a batch (the ledger's point follows the log while
+	 * no writ comes or goes).
 	 */
 	void (*closing)(void *arg, struct journal *j);
 	/* Commit thread, lock held: a batch was taken (moves: it splits) ... */

@@ -392,8 +392,10 @@ compact_if_due(void)
 }
 
 /*
- * The journal's closing slot, its lock held, a batch about to be taken:
- * note the audit point the file covers once the batch is durable.  Every
+ * The journal's closing slot, its lock held, a batch about to be taken
+ * (or every ledger_lag while none is pending, and at the stop): note the
+ * audit point the file covers once the batch is durable, so that a start
+ * reads back only the records since (about ledger_lag's worth).  Every
  * "issued" record up to it was appended after its writ's "add" line
  * (issue_record calls ledger_add first), so that line is in this batch or
  * an earlier one.  NB. clk under the journal's lock: never the other way.
@@ -529,6 +531,20 @@ add_line_of(const json_t *r)
 }
 
 /*
+ * Does the "add" line (a JSON string) hold a sealed token?  NB. parsed:
+ * its text may read "sealed" anywhere (a scope, a session's name).
+ */
+static bool
+sealed(const json_t *line)
+{
+	json_t *rec = json_loadb(json_string_value(line), json_string_length(line), 0, NULL);
+	bool has = json_object_get(rec, "sealed") != NULL;
+
+	json_decref(rec);
+	return has;
+}
+
+/*
  * What the file lost and the audit log has: the writs issued after the
  * last point the file noted (mark), whose "add" lines waited for a lazy
  * commit when writd stopped without one, come back from their "issued"
@@ -542,6 +558,7 @@ recover(json_t *live, uint64_t mark)
 	json_t *recs, *r;
 	const char *ev, *id;
 	unsigned int n = 0;
+	uint64_t first;
 	char *line;
 	size_t i;
 
@@ -550,6 +567,14 @@ recover(json_t *live, uint64_t mark)
 	if (json_array_size(recs) == RECOVER_MAX)
 		fprintf(stderr, "writd: more than %u audit records after the ledger's last "
 		    "point: the oldest are not read back\n", RECOVER_MAX);
+	/* NB. a rotated file archived within audit.ledger_lag of a crash: say what is lost. */
+	first = json_array_size(recs) > 0 ?
+	    (uint64_t)json_integer_value(json_object_get(json_array_get(recs, 0), "seq")) :
+	    audit_appended() + 1;
+	if (json_array_size(recs) < RECOVER_MAX && mark < audit_appended() && first > mark + 1)
+		fprintf(stderr, "writd: audit records %" PRIu64 " to %" PRIu64 ", after the "
+		    "ledger's last point, are not in the log (a rotated file moved away?): a "
+		    "writ issued then is not brought back\n", mark + 1, first - 1);
 	json_array_foreach(recs, i, r) {
 		ev = json_string_value(json_object_get(r, "event"));
 		id = json_string_value(json_object_get(r, "writ"));
@@ -564,8 +589,7 @@ recover(json_t *live, uint64_t mark)
 			}
 			free(line);
 		} else if ((strcmp(ev, "expired") == 0 || strcmp(ev, "revoked") == 0) &&
-		    (line = (char *)json_string_value(json_object_get(live, id))) != NULL &&
-		    strstr(line, "\"sealed\"") == NULL) {
+		    json_object_get(live, id) != NULL && !sealed(json_object_get(live, id))) {
 			/* NB. a kind that revokes closes its entry once upstream said so. */
 			json_object_del(live, id);
 			ledger_done(id);
@@ -621,13 +645,18 @@ ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN])
 	pthread_mutex_lock(&clk);
 	jn = j;
 	pthread_mutex_unlock(&clk);
-	/* NB. noted at once: else a crash before the first commit recovers nothing. */
-	journal_lock(j);
-	closing(NULL, j);
-	journal_unlock(j);
 	if ((back = recover(live, mark)) > 0)
 		fprintf(stderr, "writd: %u ledger entr%s recovered from the audit log\n", back,
 		    back == 1 ? "y" : "ies");
+	/*
+	 * NB. noted at once: else a crash before the first commit recovers
+	 * nothing.  And after what recover appended, as a commit's closing
+	 * slot does: a batch cut short on disk keeps a prefix, which must not
+	 * hold the point without all the entries it covers.
+	 */
+	journal_lock(j);
+	closing(NULL, j);
+	journal_unlock(j);
 	if (ledger_flush() < 0) {
 		json_decref(live);
 		snprintf(err, WRIT_ERRLEN, "%s: cannot be written", path);
@@ -664,6 +693,14 @@ ledger_close(void)
 		pthread_join(compactor, NULL);
 	pthread_mutex_lock(&clk);
 	j = jn;
+	pthread_mutex_unlock(&clk);
+	/* NB. the last point too, pending or not: else the next start reads back further. */
+	if (j != NULL) {
+		journal_lock(j);
+		closing(NULL, j);
+		journal_unlock(j);
+	}
+	pthread_mutex_lock(&clk);
 	jn = NULL;
 	pthread_mutex_unlock(&clk);
 	journal_close(j);	/* commits what is appended */

@@ -205,6 +205,59 @@ START_TEST(test_lazy_commits_in_time)
 }
 END_TEST
 
+START_TEST(test_lazy_close_commits)
+{
+	struct journal_ops ops = { .what = "test journal", .lazy_ms = 3600 * 1000,
+	    .lazy_records = 1000, .closing = mark };
+	struct journal *j = open_j(0, &ops);
+	char file[64];
+
+	add(j, "a\n", false);
+	add(j, "b\n", false);
+	usleep(100 * 1000);
+	slurp("j.jsonl", file, sizeof(file));
+	ck_assert_str_eq(file, "");
+	/* A stop does not wait the hour, nor lose the batch: it ends with its mark. */
+	journal_close(j);
+	slurp("j.jsonl", file, sizeof(file));
+	ck_assert_str_eq(file, "a\nb\nm\n");
+}
+END_TEST
+
+/* A closing slot with something to note only once told so. */
+static bool note_due;
+
+static void
+note(void *arg, struct journal *j)
+{
+	(void)arg;
+	if (note_due && journal_append_locked(j, "n\n", 2, false) != 0)
+		note_due = false;
+}
+
+START_TEST(test_lazy_closing_while_idle)
+{
+	struct journal_ops ops = { .what = "test journal", .lazy_ms = 100,
+	    .lazy_records = 1000, .closing = note };
+	struct journal *j;
+	char file[64];
+
+	note_due = false;
+	j = open_j(0, &ops);
+	usleep(300 * 1000);
+	slurp("j.jsonl", file, sizeof(file));
+	ck_assert_str_eq(file, "");
+	/* Nothing appended: the slot, called while idle, starts a batch of its own. */
+	journal_lock(j);
+	note_due = true;
+	journal_unlock(j);
+	ck_assert(synced_soon(j, 1));
+	slurp("j.jsonl", file, sizeof(file));
+	ck_assert_str_eq(file, "n\n");
+	journal_close(j);
+}
+END_TEST
+
 static void
 moved(uint64_t first, char out[WRIT_JOURNAL_NAME_MAX + 1])
 {
@@ -271,6 +324,8 @@ journal_suite(void)
 	tcase_add_test(tc, test_deleted_breaks_for_good);
 	tcase_add_test(tc, test_lazy_waits_for_count_or_waiter);
 	tcase_add_test(tc, test_lazy_commits_in_time);
+	tcase_add_test(tc, test_lazy_close_commits);
+	tcase_add_test(tc, test_lazy_closing_while_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The ledger's lagging file and what the next start rebuilds from the audit
+# log after a kill -9: a writ revoked before the crash stays revoked
+# whatever its scope or session name hold; a start's own batch cut short
+# loses nothing; issued records are found across a rotation, and their
+# loss is told; the file's point follows the log while the ledger is idle
+# and at a stop, so that a start reads back little.
+. "$(dirname "$0")/lib.sh"
+
+printf '{"allow":[{"kind":"jwt","scope":{"aud":"*"}}]}\n' >"$T/user.json"; chmod 0644 "$T/user.json"
+# An hour: only the audit log has the entries and their closings.
+start_writd '{"audit":{"ledger_lag":"1h"}}' || exit 1
+L=$T/state/ledger.jsonl
+crash() {
+	kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+	start_writd '{"audit":{"ledger_lag":"1h"}}'
+}
+
+# A scope, and a session's name, whose text reads like a sealed entry's:
+# "aud":"sealed", "name":"sealed".
+SOCK=$(new_session plain)
+X=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=sealed --ttl 10m --json | jq -r .id)
+Y=$(WRIT_SOCKET=$(new_session sealed) "$BIN/writ" get jwt --scope aud=other --ttl 10m --json |
+	jq -r .id)
+"$BIN/writctl" writs revoke "$X" >/dev/null
+"$BIN/writctl" writs revoke "$Y" >/dev/null
+# The next issuance makes the "revoked" records durable with its own.
+Z=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=z --ttl 10m --json | jq -r .id)
+[ -n "$X" ] && [ -n "$Y" ] && [ -n "$Z" ] || { fail "three writs to start with"; exit 1; }
+eq "the lagging file holds none of their entries" 0 "$(grep -c '"op":"add"' "$L")"
+crash || exit 1
+eq "after kill -9 only the writ not revoked is back, whatever a scope reads like" \
+	"$Z" "$(admin /v1/writs | jq -r '[.writs[].id] | sort | join(" ")')"
+
+# A start's batch (the writs it recovered and the point they cover) torn by
+# a power loss: a prefix of it survives.  The point must not, unless all
+# that it covers did.
+SOCK=$(new_session torn)
+W1=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w1 --ttl 10m --json | jq -r .id)
+W2=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w2 --ttl 10m --json | jq -r .id)
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+BEFORE=$(stat -c %s "$L")
+# Every sync hangs: the start writes its batch and waits for the sync.
+touch "$T/hold"
+LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hold ASAN_OPTIONS=$ASAN_SHIM "$BIN/writd" \
+	--runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
+	--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>>"$T/writd.log" &
+WRITD_PID=$!
+check "the start writes what it recovered, and waits for its sync" \
+	wait_for sh -c "tail -c +$((BEFORE + 1)) '$L' | grep -q '\"id\":\"$W2\"'"
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+rm -f "$T/hold"
+# The power loss: of the unsynced batch, its first line only is on disk.
+FIRST=$(tail -c +$((BEFORE + 1)) "$L" | head -n 1 | wc -c)
+truncate -s $((BEFORE + FIRST)) "$L"
+start_writd '{"audit":{"ledger_lag":"1h"}}' || exit 1
+eq "after a torn start the next one recovers them again" \
+	"$(printf '%s\n' "$W1" "$W2" "$Z" | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"$(admin /v1/writs | jq -r '[.writs[].id] | sort | join(" ")')"
+
+# A rotation between the ledger's point and the crash: the issued record
+# is read back from the rotated file.
+U=$(WRIT_SOCKET=$(new_session rotated) "$BIN/writ" get jwt --scope aud=u --ttl 10m --json |
+	jq -r .id)
+"$BIN/writctl" audit rotate >/dev/null
+crash || exit 1
+check "a writ whose issued record was rotated away from audit.jsonl comes back" has_writ "$U"
+
+# A rotated file archived before the ledger's point passed it: its issued
+# records cannot bring their writs back, and the start says so.
+V=$(WRIT_SOCKET=$(new_session archived) "$BIN/writ" get jwt --scope aud=v --ttl 10m --json |
+	jq -r .id)
+"$BIN/writctl" audit rotate >/dev/null
+mkdir "$T/archive"; mv "$T"/state/audit-*.jsonl "$T/archive/"
+crash || exit 1
+check "a start that cannot read the audit records after the ledger's point says so" \
+	grep -q 'writd: audit records [0-9]* to [0-9]*, after the ledger.s last point, are not in the log' \
+	"$T/writd.log"
+mv "$T"/archive/* "$T/state/"
+
+# No writ comes or goes, but the log goes on: the file's point follows it
+# (within audit.ledger_lag, 1s), so that a start reads back only that much.
+stop_writd
+start_writd || exit 1
+mark() { jq -r 'select(.op=="mark") | .audit_seq' "$L" | tail -n 1; }
+last() { tail -n 1 "$T/state/audit.jsonl" | jq -r .seq; }
+marked() { [ "$(mark)" = "$(last)" ]; }
+for i in 1 2 3 4 5; do
+	S=$(admin /v1/sessions -X POST --data-binary "{\"name\":\"idle$i\"}" | jq -r .id)
+	admin "/v1/sessions/$S" -X DELETE >/dev/null
+done
+check "with no writ issued, the ledger's point follows the audit log" wait_for marked
+for i in 1 2 3; do
+	S=$(admin /v1/sessions -X POST --data-binary "{\"name\":\"stop$i\"}" | jq -r .id)
+	admin "/v1/sessions/$S" -X DELETE >/dev/null
+done
+check "the audit chain verifies" sh -c "'$BIN/writctl' audit verify >/dev/null"
+stop_writd
+eq "  ... and a stop notes the last point" "$(last)" "$(mark)"
