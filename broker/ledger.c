@@ -549,13 +549,15 @@ sealed(const json_t *line)
  * last point the file noted (mark), whose "add" lines waited for a lazy
  * commit when writd stopped without one, come back from their "issued"
  * records, which were durable before their tokens left; those revoked or
- * expired since are closed.  Into live (id -> line) and the file.
- * Returns how many came back.
+ * expired since are closed, and never brought back.  NB. in either order:
+ * a writ revoked between writs_add and its "issued" record (issue_record
+ * holds no lock there) has its "revoked" record first.  Into live (id ->
+ * line) and the file.  Returns how many came back.
  */
 static unsigned int
 recover(json_t *live, uint64_t mark)
 {
-	json_t *recs, *r;
+	json_t *recs, *r, *ended;
 	const char *ev, *id;
 	unsigned int n = 0;
 	uint64_t first;
@@ -575,6 +577,17 @@ recover(json_t *live, uint64_t mark)
 		fprintf(stderr, "writd: audit records %" PRIu64 " to %" PRIu64 ", after the "
 		    "ledger's last point, are not in the log (a rotated file moved away?): a "
 		    "writ issued then is not brought back\n", mark + 1, first - 1);
+	if ((ended = json_object()) == NULL) {
+		json_decref(recs);
+		return 0;
+	}
+	json_array_foreach(recs, i, r) {
+		ev = json_string_value(json_object_get(r, "event"));
+		id = json_string_value(json_object_get(r, "writ"));
+		if (ev != NULL && id_valid(id) &&
+		    (strcmp(ev, "expired") == 0 || strcmp(ev, "revoked") == 0))
+			json_object_set_new(ended, id, json_true());
+	}
 	json_array_foreach(recs, i, r) {
 		ev = json_string_value(json_object_get(r, "event"));
 		id = json_string_value(json_object_get(r, "writ"));
@@ -582,7 +595,7 @@ recover(json_t *live, uint64_t mark)
 		    (uint64_t)json_integer_value(json_object_get(r, "seq")) <= mark)
 			continue;
 		if (strcmp(ev, "issued") == 0 && json_object_get(live, id) == NULL &&
-		    (line = add_line_of(r)) != NULL) {
+		    json_object_get(ended, id) == NULL && (line = add_line_of(r)) != NULL) {
 			if (append(json_loads(line, 0, NULL), 1, 0)) {
 				json_object_set_new(live, id, json_string(line));
 				n++;
@@ -595,6 +608,7 @@ recover(json_t *live, uint64_t mark)
 			ledger_done(id);
 		}
 	}
+	json_decref(ended);
 	json_decref(recs);
 	return n;
 }
