@@ -503,6 +503,11 @@ mint(struct issue *iss)
 		return true;
 	if (k->upstream) {
 		pthread_mutex_lock(&writd_lock);
+		/* NB. closed (writd stopping, too): the workers may be gone. */
+		if (iss->s->closed) {
+			pthread_mutex_unlock(&writd_lock);
+			return fail(iss, WRIT_ECLOSED, NULL, NULL, 0);
+		}
 		server_suspend(iss->rq->mhd, iss->rq);
 		queue_locked(iss);
 		pthread_mutex_unlock(&writd_lock);
@@ -531,7 +536,7 @@ settled(struct pending *p)
 	struct issue *iss = p->rq->state;
 
 	/* NB. peer_alive as approved() checks it: a gone caller's pid may be reused. */
-	if (p->decision == 1 && iss->kind->upstream && peer_alive(p->peer)) {
+	if (p->decision == 1 && iss->kind->upstream && !iss->s->closed && peer_alive(p->peer)) {
 		iss->stage = ISSUE_APPROVED;
 		if (mint_times(iss)) {
 			queue_locked(iss);
