@@ -69,7 +69,7 @@ endif
 # The leaf modules, one job each, on no other module of writ's: both sides
 # and the plugins use them (the agent side only id, for libc alone).
 LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib/duration.c \
-	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c
+	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c broker/lib/clock.c
 # Every kind's scope grammar: pure, all that the policy engine, writctl
 # and the fuzzers link of a kind.
 GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c \
@@ -221,7 +221,7 @@ FUZZ_MOD_policy := $(POLICY_SRC)
 FUZZ_MOD_request := $(GRAMMAR_SRC) broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_audit := broker/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_auditstate := $(FUZZ_MOD_audit)
-FUZZ_MOD_oidc := broker/lib/sjson.c broker/lib/errors.c
+FUZZ_MOD_oidc := broker/lib/sjson.c broker/lib/errors.c broker/lib/clock.c
 FUZZ_MOD_jdump := broker/lib/jdump.c
 # The grammar, and the certificate and CA key parsers of its minting file.
 FUZZ_MOD_sshcert := $(GRAMMAR_SRC) plugins/sshcert/sshcert.c plugins/sshcert/krl.c $(LIB_SRC)

@@ -16,6 +16,8 @@
 #define WRIT_DEFAULT_SOCKET "/run/writ/agent.sock"
 /* Largest response read, in bytes, unless writ_set_max_response says otherwise. */
 #define WRIT_MAX_RESPONSE (1024 * 1024)
+/* How long a quick call (a list, a health check, a revocation) may take, in ms. */
+#define WRIT_SHORT_TIMEOUT 30000
 
 enum {
 	WRIT_HTTP_ECONNECT = -1,	/* no writd at that socket */

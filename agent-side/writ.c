@@ -31,7 +31,6 @@ enum {
 /* Most --scope options in one request. */
 #define WRIT_MAX_SCOPE_ARGS 32
 /* How long non-blocking commands wait for writd, in ms. */
-#define SHORT_TIMEOUT 30000
 
 static const char usage[] =
 "usage: writ get KIND [--scope KEY=VALUE]... [--ttl DURATION] [--reason TEXT] [--json]\n"
@@ -532,7 +531,7 @@ cmd_ls(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	r = writ_http(writ_socket_path(), "GET", "/v1/writs", NULL, 0, SHORT_TIMEOUT, &resp);
+	r = writ_http(writ_socket_path(), "GET", "/v1/writs", NULL, 0, WRIT_SHORT_TIMEOUT, &resp);
 	if (r < 0 || resp.status != 200)
 		return r = fail(r, &resp), writ_resp_free(&resp), r;
 	if (argc == 2)
@@ -564,7 +563,7 @@ cmd_revoke(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	snprintf(path, sizeof(path), "/v1/writs/%s", argv[1]);
-	r = writ_http(writ_socket_path(), "DELETE", path, NULL, 0, SHORT_TIMEOUT, &resp);
+	r = writ_http(writ_socket_path(), "DELETE", path, NULL, 0, WRIT_SHORT_TIMEOUT, &resp);
 	if (r < 0 || resp.status != 200)
 		return r = fail(r, &resp), writ_resp_free(&resp), r;
 	printf("revoked %s\n", argv[1]);
@@ -585,7 +584,7 @@ cmd_status(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	r = writ_http(writ_socket_path(), "GET", "/v1/health", NULL, 0, SHORT_TIMEOUT, &resp);
+	r = writ_http(writ_socket_path(), "GET", "/v1/health", NULL, 0, WRIT_SHORT_TIMEOUT, &resp);
 	if (r < 0 || resp.status != 200)
 		return r = fail(r, &resp), writ_resp_free(&resp), r;
 	s = json_object_get(resp.body, "session");

@@ -30,9 +30,6 @@
 #define SIGN_KEY_NAME "audit-checkpoint-key"
 #define CUR_NAME "audit.jsonl"
 #define STATE_NAME "audit.state"
-#define MAC_HEX 64
-/* `,"mac":"` + 64 hex + `"}` */
-#define SUFFIX_LEN (8 + MAC_HEX + 2)
 /* Most rotated files verify walks. */
 #define WRIT_MAX_AUDIT_FILES 100000
 
@@ -161,7 +158,7 @@ idle(void *arg, bool due)
 static uint64_t
 record_locked(const char *event, const char *fields, bool split)
 {
-	char body[WRIT_MAX_AUDIT_RECORD], line[WRIT_MAX_AUDIT_RECORD + SUFFIX_LEN + 2];
+	char body[WRIT_MAX_AUDIT_RECORD], line[WRIT_MAX_AUDIT_RECORD + WRIT_AUDIT_SUFFIX_LEN + 2];
 	bool more = fields != NULL && fields[0] == '{' && fields[1] != '}';
 	unsigned char mac[32];
 	size_t len;
@@ -169,7 +166,7 @@ record_locked(const char *event, const char *fields, bool split)
 
 	n = snprintf(body, sizeof(body), "{\"event\":\"%s\",\"seq\":%" PRIu64 ",\"time\":%lld%s%s",
 	    event, seq + 1, (long long)time(NULL), more ? "," : "}", more ? fields + 1 : "");
-	if (n < 0 || (size_t)n + SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD)
+	if (n < 0 || (size_t)n + WRIT_AUDIT_SUFFIX_LEN + 2 > WRIT_MAX_AUDIT_RECORD)
 		return 0;
 	len = audit_format(key->data, last_mac, body, line, sizeof(line), mac);
 	/* NB. the journal counts records as the chain does: its seq is ours. */
@@ -204,7 +201,7 @@ checkpoint_locked(void)
 static uint64_t
 rotate_locked(const char *why)
 {
-	char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
+	char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[WRIT_AUDIT_MAC_HEX + 1];
 	uint64_t s, last, old_first = file_first, old_bytes = file_bytes;
 
 	if (jn == NULL || journal_broken_locked(jn))
@@ -762,7 +759,7 @@ audit_open(const char *state_dir, char err[WRIT_ERRLEN])
 		return r;
 	if (cont != 0) {
 		/* audit.jsonl went missing in a rotation: the new one continues the last. */
-		char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[MAC_HEX + 1];
+		char fields[256], name[WRIT_AUDIT_ROTATED_LEN + 1], hex[WRIT_AUDIT_MAC_HEX + 1];
 
 		audit_rotated_name(cont, name);
 		audit_hex(last_mac, hex);
@@ -901,7 +898,7 @@ static json_t *
 verify_once(const char *file, const char *checkpoint)
 {
 	char err[WRIT_ERRLEN] = "", prev_name[WRIT_AUDIT_ROTATED_LEN + 1] = "";
-	char why[128], problem[256], first_reason[320] = "", hex[MAC_HEX + 1];
+	char why[128], problem[256], first_reason[320] = "", hex[WRIT_AUDIT_MAC_HEX + 1];
 	unsigned char prev_mac[32] = { 0 }, probe_mac[32] = { 0 };
 	uint64_t *rot = NULL, prev_last = 0, records = 0, first_bad = 0, ck_seq = 0;
 	struct audit_checkpoint cp;

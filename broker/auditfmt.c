@@ -13,9 +13,6 @@
 
 #include "auditfmt.h"
 
-#define MAC_HEX 64
-/* `,"mac":"` + 64 hex + `"}` */
-#define SUFFIX_LEN (8 + MAC_HEX + 2)
 /* What a checkpoint signs: the seq and mac of the record before it. */
 #define CKPT_MSG "writ-audit-checkpoint:%" PRIu64 ":%s"
 /* The state record's text, up to its own mac. */
@@ -37,7 +34,7 @@ mac_of(const unsigned char k[32], const unsigned char prev[32], const char *body
 void
 audit_hex(const unsigned char b[32], char out[65])
 {
-	sodium_bin2hex(out, MAC_HEX + 1, b, 32);
+	sodium_bin2hex(out, WRIT_AUDIT_MAC_HEX + 1, b, 32);
 }
 
 /* 64 hex digits (either case) into 32 bytes; -1 if s is not that. */
@@ -46,9 +43,9 @@ unhex32(const char *s, size_t len, unsigned char out[32])
 {
 	size_t n;
 
-	if (s == NULL || len != MAC_HEX || strspn(s, "0123456789abcdefABCDEF") < MAC_HEX)
+	if (s == NULL || len != WRIT_AUDIT_MAC_HEX || strspn(s, "0123456789abcdefABCDEF") < WRIT_AUDIT_MAC_HEX)
 		return -1;
-	return sodium_hex2bin(out, 32, s, MAC_HEX, NULL, &n, NULL) == 0 && n == 32 ? 0 : -1;
+	return sodium_hex2bin(out, 32, s, WRIT_AUDIT_MAC_HEX, NULL, &n, NULL) == 0 && n == 32 ? 0 : -1;
 }
 
 void
@@ -81,9 +78,9 @@ audit_format(const unsigned char k[32], const unsigned char prev[32], const char
     char *line, size_t size, unsigned char mac[32])
 {
 	size_t len = strlen(body);
-	char hex[MAC_HEX + 1];
+	char hex[WRIT_AUDIT_MAC_HEX + 1];
 
-	if (len < 2 || len + SUFFIX_LEN + 2 > size)
+	if (len < 2 || len + WRIT_AUDIT_SUFFIX_LEN + 2 > size)
 		return 0;
 	mac_of(k, prev, body, len, mac);
 	audit_hex(mac, hex);
@@ -99,12 +96,12 @@ audit_record_split(const char *line, size_t n, char body[WRIT_MAX_AUDIT_RECORD +
 {
 	size_t blen;
 
-	if (n <= SUFFIX_LEN || n > WRIT_MAX_AUDIT_RECORD ||
-	    memcmp(line + n - SUFFIX_LEN, ",\"mac\":\"", 8) != 0 ||
+	if (n <= WRIT_AUDIT_SUFFIX_LEN || n > WRIT_MAX_AUDIT_RECORD ||
+	    memcmp(line + n - WRIT_AUDIT_SUFFIX_LEN, ",\"mac\":\"", 8) != 0 ||
 	    memcmp(line + n - 2, "\"}", 2) != 0 ||
-	    unhex32(line + n - SUFFIX_LEN + 8, MAC_HEX, mac) != 0)
+	    unhex32(line + n - WRIT_AUDIT_SUFFIX_LEN + 8, WRIT_AUDIT_MAC_HEX, mac) != 0)
 		return -1;
-	blen = n - SUFFIX_LEN;
+	blen = n - WRIT_AUDIT_SUFFIX_LEN;
 	memcpy(body, line, blen);
 	body[blen++] = '}';
 	body[blen] = '\0';
@@ -124,7 +121,7 @@ ckpt_check(const json_t *rec, const unsigned char k[32], struct audit_checkpoint
 	const char *sg = json_string_value(json_object_get(rec, "sig"));
 	json_t *s = json_object_get(rec, "seq"), *as = json_object_get(rec, "at_seq");
 	unsigned char sig[crypto_sign_BYTES];
-	char msg[128], hex[MAC_HEX + 1];
+	char msg[128], hex[WRIT_AUDIT_MAC_HEX + 1];
 	size_t n;
 	int len;
 
@@ -161,7 +158,7 @@ audit_checkpoint_fields(const unsigned char sk[64], uint64_t at_seq, const unsig
     char out[WRIT_AUDIT_CHECKPOINT_FIELDS])
 {
 	unsigned char sig[crypto_sign_BYTES];
-	char msg[128], hex[MAC_HEX + 1], sighex[2 * crypto_sign_BYTES + 1];
+	char msg[128], hex[WRIT_AUDIT_MAC_HEX + 1], sighex[2 * crypto_sign_BYTES + 1];
 	int n;
 
 	audit_hex(at, hex);
@@ -344,7 +341,7 @@ void
 audit_state_format(const unsigned char k[32], const struct audit_state *st,
     char out[WRIT_AUDIT_STATE_LEN + 1])
 {
-	char hex[MAC_HEX + 1];
+	char hex[WRIT_AUDIT_MAC_HEX + 1];
 	unsigned char m[32];
 	int n;
 
@@ -379,7 +376,7 @@ audit_state_parse(const char *buf, size_t len, const unsigned char k[32],
 	/* Fixed places: "writ-audit-state v1 first=" is 26 bytes, then ... */
 	if (len != WRIT_AUDIT_STATE_LEN || digits20(buf + 26, &st.file_first) < 0 ||
 	    digits20(buf + 54, &st.offset) < 0 || digits20(buf + 79, &st.at.seq) < 0 ||
-	    unhex32(buf + 104, MAC_HEX, st.at.mac) < 0)
+	    unhex32(buf + 104, WRIT_AUDIT_MAC_HEX, st.at.mac) < 0)
 		return -1;
 	/* ... and the rest, its mac above all, must be what we would write. */
 	audit_state_format(k, &st, again);

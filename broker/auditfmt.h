@@ -13,6 +13,9 @@
 
 /* Longest record, in bytes. */
 #define WRIT_MAX_AUDIT_RECORD 8192
+/* A record's mac in hex, and its suffix: `,"mac":"` + the mac + `"}`. */
+#define WRIT_AUDIT_MAC_HEX 64
+#define WRIT_AUDIT_SUFFIX_LEN (8 + WRIT_AUDIT_MAC_HEX + 2)
 /* Largest log read back at start or by verify. */
 #define WRIT_MAX_AUDIT_FILE (1024LL * 1024 * 1024)
 

@@ -22,6 +22,7 @@
 #include <openssl/param_build.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "oidc.h"
 
@@ -56,15 +57,6 @@ static struct state states[OIDC_MAX_ISSUERS];
 static unsigned int nstates;
 static bool running, stopping;
 static pthread_t thread;
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 keyset_free(struct keyset *ks)

@@ -32,7 +32,7 @@ ctl_call(const char *method, const char *path, const char *body, int want,
     struct writ_resp *ret)
 {
 	int r = writ_http(ctl_admin, method, path, body, body ? strlen(body) : 0,
-	    SHORT_TIMEOUT, ret);
+	    WRIT_SHORT_TIMEOUT, ret);
 
 	if (r < 0 || ret->status != want) {
 		r = ctl_fail(r, ret);

@@ -43,7 +43,7 @@ post_decision(const char *id, bool approve, const char *confirm, const char *dig
 	json_decref(body);
 	snprintf(path, sizeof(path), "/v1/requests/%s/%s", id, approve ? "approve" : "deny");
 	r = writ_http(ctl_admin, "POST", path, text, text != NULL ? strlen(text) : 0,
-	    SHORT_TIMEOUT, ret);
+	    WRIT_SHORT_TIMEOUT, ret);
 	free(text);
 	return r;
 }

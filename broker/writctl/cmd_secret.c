@@ -99,7 +99,7 @@ cmd_secret_set(int argc, char **argv)
 		return 1;
 	if ((r = read_value(from, buf, &len)) == 0) {
 		snprintf(path, sizeof(path), "/v1/secrets/%s", argv[0]);
-		r = writ_http(ctl_admin, "PUT", path, (const char *)buf, len, SHORT_TIMEOUT, &resp);
+		r = writ_http(ctl_admin, "PUT", path, (const char *)buf, len, WRIT_SHORT_TIMEOUT, &resp);
 		if (r < 0 || resp.status != 200)
 			r = ctl_fail(r, &resp);
 		else

@@ -76,7 +76,7 @@ cmd_sshcert_init(int argc, char **argv)
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof(sk));
 	snprintf(path, sizeof(path), "/v1/secrets/%s", name);
-	r = writ_http(ctl_admin, "PUT", path, (const char *)seed, sizeof(seed), SHORT_TIMEOUT, &resp);
+	r = writ_http(ctl_admin, "PUT", path, (const char *)seed, sizeof(seed), WRIT_SHORT_TIMEOUT, &resp);
 	sodium_memzero(seed, sizeof(seed));
 	if (r < 0 || resp.status != 200) {
 		r = ctl_fail(r, &resp);

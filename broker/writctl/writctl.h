@@ -23,9 +23,6 @@
 
 struct writ_resp;
 
-/* How long a plain command waits for writd, in ms. */
-#define SHORT_TIMEOUT 30000
-
 /* The admin socket's path: DIR/admin.sock (writctl.c finds it). */
 extern char ctl_admin[PATH_MAX];
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "jdump.h"
 #include "jwt.h"
@@ -30,15 +31,6 @@ struct jwt_state {
 	char header[128];	/* the token's first part: the same for every token */
 	char *issuer;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 b64url(char *dst, size_t dstlen, const unsigned char *src, size_t len)

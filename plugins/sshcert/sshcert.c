@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "duration.h"
 #include "errors.h"
 #include "krl.h"
@@ -35,15 +36,6 @@ struct sshcert {
 	int64_t skew;		/* seconds valid_after is back-dated, and KRL grace */
 	struct krl krl;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 sshcert_ca_seed(const unsigned char *p, size_t len, unsigned char seed[32])
