@@ -62,7 +62,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
+WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/route.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/duration.c broker/sjson.c broker/errors.c broker/secret.c \
 	broker/fsutil.c broker/approver.c broker/store.c broker/upstream.c broker/audit.c \
@@ -73,7 +73,7 @@ LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammar (never their keys: kinds are only initialised by writd).
-HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
+HELPER_SRC := agent-side/git-credential-writ.c agent-side/gitcred.c $(LIBWRIT_SRC)
 WRITCTL_SRC := broker/writctl.c broker/show.c broker/fsutil.c $(LIBWRIT_SRC) policy/policy.c broker/duration.c \
 	broker/sjson.c broker/errors.c broker/secret.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c
@@ -193,27 +193,43 @@ bench: deps all $(B)/load $(B)/ref
 	WRIT_BIN=$(abspath $(B)) tests/bench/run.sh
 
 # One libFuzzer harness per parser; each runs FUZZ_SECONDS from its corpus.
+# The modules are compiled once (with coverage and the sanitizers) and
+# linked into every harness.
 FUZZ_SECONDS ?= 30
 FUZZ_MOD := policy/policy.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c plugins/kinds.c plugins/jwt/jwt.c plugins/github/github.c \
 	broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c broker/store.c \
-	broker/fsutil.c
-FUZZERS := policy request audit auditstate oidc
+	broker/fsutil.c broker/route.c broker/config.c agent-side/libwrit.c agent-side/gitcred.c
+FUZZERS := policy request audit auditstate oidc route response credential ledger config
+FZ := build-fuzz
+FUZZ_OBJ := $(patsubst %.c,$(FZ)/%.o,$(FUZZ_MOD))
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
+	$(shell $(PKG_CONFIG) --cflags jansson libsodium)
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) -lkeyutils
+# Kept between runs: the harnesses share them.
+.SECONDARY: $(FUZZ_OBJ)
+
+$(FZ)/%.o: %.c
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(call say,LD,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MMD -MP -MF $@.d \
+		$(filter %.c %.o,$^) -o $@ $(FUZZ_LIBS)
+
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
-	@mkdir -p build-fuzz
+	$(MAKE) --no-print-directory $(addprefix $(FZ)/fuzz_,$(FUZZERS))
 	@for f in $(FUZZERS); do \
 	  echo "  FUZZ   $$f ($(FUZZ_SECONDS)s)"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' \
-	    -fsanitize=fuzzer,address,undefined $$($(PKG_CONFIG) --cflags jansson libsodium) \
-	    tests/fuzz/fuzz_$$f.c $(FUZZ_MOD) -o build-fuzz/fuzz_$$f \
-	    $$($(PKG_CONFIG) --libs jansson libsodium libcurl libcrypto) -lkeyutils || exit 1; \
-	  mkdir -p build-fuzz/corpus-$$f; \
-	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log || \
-	    { tail -40 build-fuzz/$$f.log; exit 1; }; \
-	  grep -E '^Done|^#[0-9]+ *DONE' build-fuzz/$$f.log | tail -1; \
+	  mkdir -p $(FZ)/corpus-$$f; \
+	  $(FZ)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    $(FZ)/corpus-$$f tests/fuzz/corpus/$$f 2>$(FZ)/$$f.log || \
+	    { tail -40 $(FZ)/$$f.log; exit 1; }; \
+	  grep -E '^Done|^#[0-9]+ *DONE' $(FZ)/$$f.log | tail -1; \
 	done
 
 # What `make install` adds to the binaries.  Units and man pages name
@@ -257,4 +273,4 @@ manlint:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) $(FZ) -name '*.d' 2>/dev/null)

@@ -151,6 +151,25 @@ ledger_done(const char *id)
 }
 
 /*
+ * Take one record, line (n bytes, NUL-terminated, without its newline),
+ * into live: an "add" opens its id's entry (the line), any other record
+ * with an id closes it.
+ */
+static void
+read_record(json_t *live, const char *line, size_t n)
+{
+	json_t *rec = json_loadb(line, n, 0, NULL);
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	const char *op = json_string_value(json_object_get(rec, "op"));
+
+	if (id != NULL && op != NULL && strcmp(op, "add") == 0)
+		json_object_set_new(live, id, json_string(line));
+	else if (id != NULL)
+		json_object_del(live, id);
+	json_decref(rec);
+}
+
+/*
  * The entries still open in the file's first upto bytes (-1: all of it),
  * read a line at a time (its size is not bounded, only the open entries
  * are kept): id -> the "add" line.  NULL with err when the file is not ours.
@@ -159,8 +178,7 @@ static json_t *
 read_open(off_t upto, char err[WRIT_ERRLEN])
 {
 	off_t done = 0;
-	json_t *live, *rec;
-	const char *id, *op;
+	json_t *live;
 	struct stat st;
 	char *line = NULL;
 	size_t cap = 0;
@@ -186,14 +204,7 @@ read_open(off_t upto, char err[WRIT_ERRLEN])
 		if (line[n - 1] != '\n')
 			break;		/* a torn last line: never synced, its token never left */
 		line[n - 1] = '\0';
-		rec = json_loadb(line, (size_t)n - 1, 0, NULL);
-		id = json_string_value(json_object_get(rec, "id"));
-		op = json_string_value(json_object_get(rec, "op"));
-		if (id != NULL && op != NULL && strcmp(op, "add") == 0)
-			json_object_set_new(live, id, json_string(line));
-		else if (id != NULL)
-			json_object_del(live, id);
-		json_decref(rec);
+		read_record(live, line, (size_t)n - 1);
 	}
 	free(line);
 	fclose(f);
