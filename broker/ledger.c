@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "duration.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "journal.h"
@@ -153,14 +154,24 @@ ledger_done(const char *id)
 /*
  * Take one record, line (n bytes, NUL-terminated, without its newline),
  * into live: an "add" opens its id's entry (the line), any other record
- * with an id closes it.
+ * with an id closes it.  A line that is not JSON is skipped.
  */
 static void
 read_record(json_t *live, const char *line, size_t n)
 {
-	json_t *rec = json_loadb(line, n, 0, NULL);
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	const char *op = json_string_value(json_object_get(rec, "op"));
+	json_t *rec;
+	const char *id, *op;
+
+	/*
+	 * NB. writd never writes a NUL, and jansson skips one after a number
+	 * or a literal: such a line would parse, yet be kept (as a string) cut
+	 * at its NUL, and rewritten so by compaction.
+	 */
+	if (memchr(line, '\0', n) != NULL)
+		return;
+	rec = json_loadb(line, n, 0, NULL);
+	id = json_string_value(json_object_get(rec, "id"));
+	op = json_string_value(json_object_get(rec, "op"));
 
 	if (id != NULL && op != NULL && strcmp(op, "add") == 0)
 		json_object_set_new(live, id, json_string(line));
@@ -417,8 +428,10 @@ replay_one(const char *id, json_t *j, bool (*fn)(const struct ledger_entry *e, v
 	};
 	const char *why = NULL;
 
+	/* NB. no lifetime over what writd grants: such a writ would never be reaped. */
 	if (!is_id(id) || !is_id(e.session) || e.name == NULL || e.kind == NULL ||
 	    !json_is_object(e.scope) || e.issued_at <= 0 || e.expires_at < e.issued_at ||
+	    e.issued_at >= WRIT_LEDGER_MAX_TIME || e.expires_at - e.issued_at > WRIT_MAX_DURATION ||
 	    pid < 0 || pid > INT32_MAX)
 		why = "its ledger entry is not one writd wrote";
 	else if (e.kind->revoke != NULL && (sealed == NULL || (e.token = unseal(sealed)) == NULL))

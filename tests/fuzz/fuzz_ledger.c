@@ -15,9 +15,10 @@
  *   - every open entry the reader keeps is an "add" record of that id;
  *   - every entry handed on (to restore.c in writd) is what ledger.h
  *     promises: ids of 32 hex digits, a known kind, an object scope,
- *     0 < issued_at <= expires_at, a pid of 0 or more, and a token exactly
- *     when the kind revokes; and restore.c's arithmetic on it
- *     (issued_at + WRIT_UPSTREAM_RETRY_FOR) cannot overflow.
+ *     0 < issued_at < WRIT_LEDGER_MAX_TIME, issued_at <= expires_at, a
+ *     lifetime of at most WRIT_MAX_DURATION, a pid of 0 or more, and a token exactly when the
+ *     kind revokes; and restore.c's arithmetic on it (issued_at +
+ *     WRIT_UPSTREAM_RETRY_FOR) cannot overflow.
  */
 #include "../../broker/ledger.c"
 #include "../../broker/upstream.h"
@@ -39,7 +40,8 @@ check_entry(const struct ledger_entry *e, void *arg)
 	handed++;
 	if (!hex32(e->id) || !hex32(e->session) || e->name == NULL || e->kind == NULL ||
 	    !json_is_object(e->scope) || e->issued_at <= 0 || e->expires_at < e->issued_at ||
-	    e->pid < 0 || (e->token != NULL) != (e->kind->revoke != NULL))
+	    e->expires_at - e->issued_at > WRIT_MAX_DURATION ||
+	    e->issued_at >= WRIT_LEDGER_MAX_TIME || e->pid < 0 || (e->token != NULL) != (e->kind->revoke != NULL))
 		__builtin_trap();
 	/* What restore_one computes first: it must not overflow. */
 	if (e->issued_at > INT64_MAX - WRIT_UPSTREAM_RETRY_FOR)
