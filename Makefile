@@ -217,7 +217,7 @@ $(FZ)/%.o: %.c
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(call say,LD,$@)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MMD -MP -MF $@.d \
-		$(filter %.c %.o,$^) -o $@ $(FUZZ_LIBS)
+		$< $(FUZZ_OBJ) -o $@ $(FUZZ_LIBS)
 
 fuzz:
 	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang; } || \

@@ -301,7 +301,8 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const struct route_ca
 	static const char *const keys[] = { "name", "workspace", "pid", "via", "ci_token",
 	    "uid", NULL };
 	char err[WRIT_ERRLEN] = "";
-	const char *name, *ws, *via, *token;
+	/* NB. token is wiped at out:, which a refused field reaches before it is read. */
+	const char *name, *ws, *via, *token = NULL;
 	json_t *pid, *uid, *claims = NULL;
 	struct session *s;
 	json_t *req, *body = NULL;
