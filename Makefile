@@ -83,7 +83,8 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 UNIT_MOD := broker/config.c broker/duration.c broker/sjson.c broker/errors.c \
 	broker/secret.c broker/fsutil.c plugins/kinds.c plugins/jwt/jwt.c \
 	plugins/github/github.c policy/policy.c broker/audit.c broker/auditfmt.c broker/journal.c broker/store.c \
-	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
+	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
+	agent-side/libwrit.c agent-side/gitcred.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

@@ -35,5 +35,8 @@ Suite *oidc_suite(void);
 Suite *refusals_suite(void);
 Suite *logtail_suite(void);
 Suite *journal_suite(void);
+Suite *route_suite(void);
+Suite *libwrit_suite(void);
+Suite *gitcred_suite(void);
 
 #endif

@@ -25,6 +25,9 @@ main(void)
 	srunner_add_suite(sr, refusals_suite());
 	srunner_add_suite(sr, logtail_suite());
 	srunner_add_suite(sr, journal_suite());
+	srunner_add_suite(sr, route_suite());
+	srunner_add_suite(sr, libwrit_suite());
+	srunner_add_suite(sr, gitcred_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
