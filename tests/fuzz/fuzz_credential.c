@@ -72,7 +72,7 @@ check(const char *in, size_t size, const char *buf, const char *v, const char *k
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gitcred c = { NULL };
+	struct gitcred c = { NULL, NULL, NULL, NULL };
 	char *buf = malloc(size + 1);
 	const char *why = NULL;
 
