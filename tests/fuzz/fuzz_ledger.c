@@ -41,7 +41,8 @@ check_entry(const struct ledger_entry *e, void *arg)
 	if (!hex32(e->id) || !hex32(e->session) || e->name == NULL || e->kind == NULL ||
 	    !json_is_object(e->scope) || e->issued_at <= 0 || e->expires_at < e->issued_at ||
 	    e->expires_at - e->issued_at > WRIT_MAX_DURATION ||
-	    e->issued_at >= WRIT_LEDGER_MAX_TIME || e->pid < 0 || (e->token != NULL) != (e->kind->revoke != NULL))
+	    e->issued_at >= WRIT_LEDGER_MAX_TIME || e->pid < 0 ||
+	    (e->token != NULL) != (e->kind->revoke != NULL))
 		__builtin_trap();
 	/* What restore_one computes first: it must not overflow. */
 	if (e->issued_at > INT64_MAX - WRIT_UPSTREAM_RETRY_FOR)
