@@ -87,9 +87,12 @@ header_number(const char *h, long long max)
 	if (*p < '0' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (max - (*p - '0')) / 10)
+		int d = *p - '0';
+
+		/* NB. checked before the step: n * 10 + d may not be representable. */
+		if (d > max || n > (max - d) / 10)
 			return -1;
-		n = n * 10 + (*p - '0');
+		n = n * 10 + d;
 	}
 	p += strspn(p, " \t");
 	return *p == '\0' || (p[0] == '\r' && p[1] == '\n') ? n : -1;
