@@ -83,14 +83,14 @@ STORE_SRC := broker/store/store.c broker/store/keyring.c broker/store/sealed.c
 POLICY_SRC := policy/policy.c $(GRAMMAR_SRC) broker/lib/duration.c broker/lib/sjson.c \
 	broker/lib/errors.c
 
-WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/session.c \
+WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/route.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/approver.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
 	broker/logtail.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
-HELPER_SRC := agent-side/git-credential-writ.c $(LIBWRIT_SRC)
+HELPER_SRC := agent-side/git-credential-writ.c agent-side/gitcred.c $(LIBWRIT_SRC)
 # writctl checks policy files itself, so it links the engine and the kinds'
 # grammars; never their minting, the store or libcurl.
 WRITCTL_SRC := $(wildcard broker/writctl/*.c) broker/show.c broker/lib/fsutil.c broker/lib/id.c \
@@ -100,7 +100,8 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
 	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
-	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c
+	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
+	agent-side/libwrit.c agent-side/gitcred.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
@@ -216,7 +217,7 @@ bench: deps all $(B)/load $(B)/ref
 # modules it needs: never a kind's minting or the store (fuzz_oidc links
 # libcurl: oidc.c fetches JWKS itself).
 FUZZ_SECONDS ?= 30
-FUZZERS := policy request audit auditstate oidc jdump sshcert
+FUZZERS := policy request audit auditstate oidc jdump sshcert route response credential ledger config
 FUZZ_MOD_policy := $(POLICY_SRC)
 FUZZ_MOD_request := $(GRAMMAR_SRC) broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_audit := broker/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
@@ -225,6 +226,23 @@ FUZZ_MOD_oidc := broker/lib/sjson.c broker/lib/errors.c broker/lib/clock.c
 FUZZ_MOD_jdump := broker/lib/jdump.c
 # The grammar, and the certificate and CA key parsers of its minting file.
 FUZZ_MOD_sshcert := $(GRAMMAR_SRC) plugins/sshcert/sshcert.c plugins/sshcert/krl.c $(LIB_SRC)
+# The API router, the agent side's answer reader, git's credential lines.
+FUZZ_MOD_route := broker/route.c $(LIB_SRC) $(STORE_SRC)
+FUZZ_MOD_response := agent-side/libwrit.c broker/lib/id.c
+FUZZ_MOD_credential := agent-side/gitcred.c agent-side/libwrit.c broker/lib/id.c
+# The ledger reader includes ledger.c whole; the config loader is config.c.
+FUZZ_MOD_ledger := $(LIB_SRC) $(STORE_SRC) $(KIND_SRC) $(GRAMMAR_SRC) broker/audit.c \
+	broker/auditfmt.c broker/journal.c broker/logtail.c
+FUZZ_MOD_config := broker/config.c broker/oidc.c $(LIB_SRC) $(GRAMMAR_SRC) $(KIND_SRC) \
+	$(STORE_SRC) broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c
+FUZZ_LIBS_route := jansson libsodium
+FUZZ_LIBS_response := jansson
+FUZZ_LIBS_credential := jansson
+FUZZ_LIBS_ledger := jansson libsodium libcurl libcrypto
+FUZZ_LIBS_config := jansson libsodium libcurl libcrypto
+FUZZ_LD_ledger := -lkeyutils
+FUZZ_LD_route := -lkeyutils
+FUZZ_LD_config := -lkeyutils
 FUZZ_LIBS_policy := jansson libsodium
 FUZZ_LIBS_request := jansson libsodium
 FUZZ_LIBS_audit := jansson libsodium
@@ -242,7 +260,7 @@ build-fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_MOD_$(1)) $$(FUZZ_HDR)
 	$$(call say,FUZZCC,$$@)
 	@mkdir -p build-fuzz
 	$$(Q)$$(FUZZ_CC) $$(call pc,$$(FUZZ_LIBS_$(1))) $$< $$(FUZZ_MOD_$(1)) -o $$@ \
-		$$(call pc,$$(FUZZ_LIBS_$(1)))
+		$$(call pc,$$(FUZZ_LIBS_$(1))) $$(FUZZ_LD_$(1))
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
 
@@ -321,4 +339,4 @@ linkcheck: $(B)/writctl
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) $(FZ) -name '*.d' 2>/dev/null)

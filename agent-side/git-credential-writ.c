@@ -17,12 +17,8 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "gitcred.h"
 #include "libwrit.h"
-
-/* Longest line git may send, newline included. */
-#define GIT_MAX_LINE 65535
-/* Most input read at all. */
-#define MAX_INPUT (256 * 1024)
 
 static const char usage[] =
 "usage: git-credential-writ [--host HOST] [--access read|write] [--ttl DURATION] get|store|erase\n"
@@ -35,10 +31,6 @@ static const char usage[] =
 "socket served by another user than you or root, unless $WRIT_SERVER_UID names\n"
 "it (writd under a dedicated user; 65534 in a user namespace that does not map it).\n";
 
-struct cred {
-	char *protocol, *host, *path, *password;
-};
-
 static int
 refuse(const char *why)
 {
@@ -46,50 +38,15 @@ refuse(const char *why)
 	return 1;
 }
 
-/* Read git's block from stdin.  Returns 0, or refuses. */
+/* Read git's block from stdin into buf (GITCRED_MAX_INPUT + 1 bytes).  Returns 0, or refuses. */
 static int
-read_block(struct cred *c, char *buf)
+read_block(struct gitcred *c, char *buf)
 {
-	size_t len = fread(buf, 1, MAX_INPUT, stdin);
-	char *p = buf, *end;
+	size_t len = fread(buf, 1, GITCRED_MAX_INPUT, stdin);
+	const char *why;
 
-	if (len >= MAX_INPUT)
-		return refuse("too much input");
-	buf[len] = '\0';
-	/* NB. checked on the raw bytes: NUL would hide the rest of a line. */
-	if (memchr(buf, '\0', len) != NULL)
-		return refuse("NUL in the input");
-	if (memchr(buf, '\r', len) != NULL)
-		return refuse("carriage return in the input");
-	for (; p < buf + len; p = end + 1) {
-		char *eq, **slot = NULL;
-
-		end = memchr(p, '\n', (size_t)(buf + len - p));
-		if (end == NULL)
-			end = buf + len;
-		if ((size_t)(end - p) + 1 > GIT_MAX_LINE)
-			return refuse("a line longer than git allows");
-		*end = '\0';
-		if (*p == '\0')
-			break;		/* a blank line ends the block */
-		eq = strchr(p, '=');
-		if (eq == NULL || eq == p)
-			return refuse("a line without key=value");
-		*eq = '\0';
-		if (strcmp(p, "protocol") == 0)
-			slot = &c->protocol;
-		else if (strcmp(p, "host") == 0)
-			slot = &c->host;
-		else if (strcmp(p, "path") == 0)
-			slot = &c->path;
-		else if (strcmp(p, "password") == 0)
-			slot = &c->password;
-		if (slot != NULL) {
-			if (*slot != NULL)
-				return refuse("a key given twice");
-			*slot = eq + 1;
-		}
-	}
+	if (gitcred_parse(c, buf, len, &why) < 0)
+		return refuse(why);
 	return 0;
 }
 
@@ -102,7 +59,7 @@ lower(char *s)
 }
 
 static int
-do_get(const struct cred *c, const char *access, const char *ttl)
+do_get(const struct gitcred *c, const char *access, const char *ttl)
 {
 	struct writ_resp resp = { 0 };
 	const char *tok;
@@ -141,7 +98,7 @@ do_get(const struct cred *c, const char *access, const char *ttl)
 }
 
 static int
-do_erase(const struct cred *c)
+do_erase(const struct gitcred *c)
 {
 	struct writ_resp resp = { 0 };
 	json_t *req;
@@ -171,7 +128,7 @@ int
 main(int argc, char **argv)
 {
 	const char *host = "github.com", *access = "read", *ttl = NULL, *op = NULL;
-	struct cred c = { 0 };
+	struct gitcred c = { NULL };
 	char want[256], *buf;
 	int i, r;
 
@@ -200,7 +157,7 @@ main(int argc, char **argv)
 		return refuse("--access is read or write");
 	if (strcmp(op, "get") != 0 && strcmp(op, "erase") != 0)
 		return 0;	/* store, and operations we do not know: silently nothing */
-	buf = malloc(MAX_INPUT + 1);
+	buf = malloc(GITCRED_MAX_INPUT + 1);
 	if (buf == NULL)
 		return 1;
 	if ((r = read_block(&c, buf)) != 0)
@@ -228,7 +185,7 @@ main(int argc, char **argv)
 	}
 	r = strcmp(op, "get") == 0 ? do_get(&c, access, ttl) : do_erase(&c);
  out:
-	explicit_bzero(buf, MAX_INPUT + 1);
+	explicit_bzero(buf, GITCRED_MAX_INPUT + 1);
 	free(buf);
 	return r;
 }

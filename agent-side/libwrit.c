@@ -74,16 +74,53 @@ send_all(int fd, bool sock, const char *p, size_t len, long long deadline)
 	return 0;
 }
 
-/* Parse "HTTP/1.1 201 Created\r\nK: V\r\n...\r\n\r\nBODY". */
-static int
-parse(char *buf, size_t len, struct writ_resp *ret)
+/*
+ * A header's value h as a decimal number of at most max: digits only,
+ * with spaces or tabs around them.  Returns it, or -1.
+ */
+static long long
+header_number(const char *h, long long max)
+{
+	long long n = 0;
+	const char *p = h + strspn(h, " \t");
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
+
+		/* NB. checked before the step: n * 10 + d may not be representable. */
+		if (d > max || n > (max - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	p += strspn(p, " \t");
+	return *p == '\0' || (p[0] == '\r' && p[1] == '\n') ? n : -1;
+}
+
+/*
+ * Parse "HTTP/1.1 201 Created\r\nK: V\r\n...\r\n\r\nBODY".  NB. strict:
+ * whoever holds the socket may be hostile, and what it says decides what
+ * the user is told (the status) and which token git is given (the body).
+ */
+int
+writ_parse_response(char *buf, size_t len, struct writ_resp *ret)
 {
 	char *hdr_end, *line, *body;
-	size_t body_len, clen = (size_t)-1;
+	size_t body_len;
+	long long clen = -1, v;
 	json_error_t je;
 
+	ret->status = 0;
+	ret->body = NULL;
+	ret->retry_after = 0;
 	hdr_end = memmem(buf, len, "\r\n\r\n", 4);
-	if (hdr_end == NULL || len < 12 || strncmp(buf, "HTTP/1.", 7) != 0)
+	/* "HTTP/1.x NNN" then a space or the end of the line. */
+	if (hdr_end == NULL || hdr_end - buf < 12 || strncmp(buf, "HTTP/1.", 7) != 0 ||
+	    buf[7] < '0' || buf[7] > '9' || buf[8] != ' ' || (buf[12] != ' ' && buf[12] != '\r'))
+		return WRIT_HTTP_EPROTO;
+	/* NB. a NUL would hide the headers after it from the loop below. */
+	if (memchr(buf, '\0', (size_t)(hdr_end - buf)) != NULL)
 		return WRIT_HTTP_EPROTO;
 	*hdr_end = '\0';
 	body = hdr_end + 4;
@@ -93,24 +130,29 @@ parse(char *buf, size_t len, struct writ_resp *ret)
 			return WRIT_HTTP_EPROTO;
 		ret->status = ret->status * 10 + (buf[i] - '0');
 	}
-	if (ret->status < 100)
+	if (ret->status < 100 || ret->status > 599)
 		return WRIT_HTTP_EPROTO;
 	for (line = strstr(buf, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
 		const char *h = line + 2;
 
-		if (strncasecmp(h, "Content-Length:", 15) == 0)
-			clen = strtoul(h + 15, NULL, 10);
-		else if (strncasecmp(h, "Retry-After:", 12) == 0)
-			ret->retry_after = (int)strtol(h + 12, NULL, 10);
-		else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0)
+		if (strncasecmp(h, "Content-Length:", 15) == 0) {
+			/* One length: two that differ leave the body's end to a guess. */
+			v = header_number(h + 15, LLONG_MAX);
+			if (v < 0 || (clen >= 0 && v != clen))
+				return WRIT_HTTP_EPROTO;
+			clen = v;
+		} else if (strncasecmp(h, "Retry-After:", 12) == 0) {
+			/* Seconds only (writd sends no dates); anything else is no advice. */
+			v = header_number(h + 12, WRIT_MAX_RETRY_AFTER);
+			ret->retry_after = v > 0 ? (int)v : 0;
+		} else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0)
 			return WRIT_HTTP_EPROTO;	/* writd never chunks */
 	}
-	if (clen != (size_t)-1) {
-		if (clen > body_len)
+	if (clen >= 0) {
+		if ((size_t)clen > body_len)
 			return WRIT_HTTP_EIO;	/* cut short */
-		body_len = clen;
+		body_len = (size_t)clen;
 	}
-	ret->body = NULL;
 	if (body_len == 0)
 		return 0;
 	ret->body = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
@@ -237,7 +279,7 @@ read_answer(int fd, long long deadline, struct writ_resp *ret)
 		goto out;
 	}
 	buf[got] = '\0';
-	r = parse(buf, got, ret);
+	r = writ_parse_response(buf, got, ret);
 	if (r < 0)
 		writ_resp_free(ret);
  out:

@@ -18,6 +18,8 @@
 #define WRIT_MAX_RESPONSE (1024 * 1024)
 /* How long a quick call (a list, a health check, a revocation) may take, in ms. */
 #define WRIT_SHORT_TIMEOUT 30000
+/* Longest Retry-After taken, in seconds; a longer one counts as none. */
+#define WRIT_MAX_RETRY_AFTER 3600
 
 enum {
 	WRIT_HTTP_ECONNECT = -1,	/* no writd at that socket */
@@ -33,7 +35,7 @@ enum {
 struct writ_resp {
 	int status;		/* HTTP status */
 	json_t *body;		/* parsed JSON body, or NULL when empty */
-	int retry_after;	/* seconds, 0 when absent */
+	int retry_after;	/* seconds, 0..WRIT_MAX_RETRY_AFTER; 0 when absent */
 	long peer_uid;		/* the uid serving the socket (-1: not known);
 				   on WRIT_HTTP_EPEER, the one refused */
 };
@@ -52,6 +54,16 @@ struct writ_resp {
  */
 int writ_http(const char *sock, const char *method, const char *path,
     const char *body, size_t len, int timeout_ms, struct writ_resp *ret);
+
+/*
+ * Parse a whole answer, buf (len bytes, a NUL after them), as writ_http
+ * read it from the socket: a hostile or broken writd, or whoever took its
+ * socket path, may have written anything there.  Sets ret's status, body
+ * and retry_after (peer_uid is left alone); writes into buf.  Returns 0,
+ * or WRIT_HTTP_EPROTO (not HTTP with a JSON body) or WRIT_HTTP_EIO (cut
+ * short) with ret->body NULL.
+ */
+int writ_parse_response(char *buf, size_t len, struct writ_resp *ret);
 
 /*
  * Whether uid may serve writ's sockets: our own effective uid, root, or the

@@ -1,5 +1,6 @@
 /*
- * api.c - the v1 HTTP API.
+ * api.c - the v1 HTTP API: one handler per route (route.c routes a
+ * request, and parses its query, before any handler sees it).
  *
  * Session socket: POST|GET /v1/writs, DELETE /v1/writs/{id}, GET /v1/health.
  * Admin socket: GET /v1/health, POST|GET /v1/sessions, GET|DELETE
@@ -26,24 +27,16 @@
 #include "issue.h"
 #include "oidc.h"
 #include "peer.h"
+#include "route.h"
 #include "server.h"
 #include "session.h"
 #include "sjson.h"
 #include "store.h"
 #include "writs.h"
 
-#define ON_ADMIN 1
-#define ON_SESSION 2
-
+/* A route's handler: rc is what route_find made of the request (route.h). */
 typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, struct req *rq,
-    const char *arg);
-
-struct route {
-	unsigned int where;	/* ON_ADMIN, ON_SESSION or both */
-	const char *method;
-	const char *path;	/* "*" stands for one id segment */
-	handler_fn fn;
-};
+    const struct route_call *rc);
 
 struct policy *
 api_set_policy(struct policy *p)
@@ -68,40 +61,12 @@ body_json(const struct req *rq, bool empty_ok, json_t **ret, char err[WRIT_ERRLE
 	return sjson_parse(rq->body != NULL ? rq->body : "", rq->len, ret, err);
 }
 
-/* A query argument as an integer in 0..max; absent gives def. */
-static int
-query_int(struct MHD_Connection *c, const char *key, long long max,
-    long long def, long long *ret, char err[WRIT_ERRLEN])
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
-	long long n = 0;
-
-	if (v == NULL) {
-		*ret = def;
-		return 0;
-	}
-	if (*v == '\0' || strlen(v) > 19)
-		goto bad;
-	for (const char *p = v; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			goto bad;
-		n = n * 10 + (*p - '0');
-	}
-	if (n > max)
-		goto bad;
-	*ret = n;
-	return 0;
- bad:
-	snprintf(err, WRIT_ERRLEN, "query '%s' must be an integer from 0 to %lld", key, max);
-	return WRIT_EBADREQ;
-}
-
 static enum MHD_Result
-h_health(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_health(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	json_t *kinds = json_array(), *body;
 
-	(void)arg;
+	(void)rc;
 	for (size_t i = 0; writ_kinds[i] != NULL; i++)
 		json_array_append_new(kinds, json_string(writ_kinds[i]->name));
 	body = json_pack("{sssssoss}", "status", "ok", "version", WRIT_VERSION,
@@ -179,7 +144,7 @@ answer(struct MHD_Connection *c, struct issue_answer *a)
  * here, its issue (rq->state) going on from where it waited.
  */
 static enum MHD_Result
-h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_writ_create(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	static const char *const keys[] = { "kind", "scope", "ttl", "reason", NULL };
 	struct issue_ask ask = { .reason = NULL };
@@ -188,7 +153,7 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 	json_t *req = NULL, *scope = NULL;
 	int r, done;
 
-	(void)arg;
+	(void)rc;
 	if (rq->state != NULL)
 		return issue_resume(rq, &a) ? answer(c, &a) : MHD_YES;
 	/* Fail closed at once: nothing is issued that cannot be recorded. */
@@ -218,11 +183,11 @@ h_writ_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 static enum MHD_Result
-h_writ_list(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_writ_list(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	json_t *list;
 
-	(void)arg;
+	(void)rc;
 	pthread_mutex_lock(&writd_lock);
 	writs_prune(now_real());
 	list = writs_list(rq->conn->session);
@@ -231,8 +196,9 @@ h_writ_list(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 static enum MHD_Result
-h_writ_delete(struct MHD_Connection *c, struct req *rq, const char *id)
+h_writ_delete(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
+	const char *id = rc->arg;
 	struct writ *revoke = NULL;
 	int r;
 
@@ -249,7 +215,7 @@ h_writ_delete(struct MHD_Connection *c, struct req *rq, const char *id)
 
 /* Give a writ back by its token (git's "erase" knows only the password). */
 static enum MHD_Result
-h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	static const char *const keys[] = { "token", NULL };
 	char err[WRIT_ERRLEN] = "";
@@ -258,7 +224,7 @@ h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const char *arg)
 	json_t *req;
 	int r;
 
-	(void)arg;
+	(void)rc;
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the request", err)) == 0 &&
@@ -331,19 +297,20 @@ job_identity(const char *name, const char *token, json_t **ret_claims,
 }
 
 static enum MHD_Result
-h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_session_create(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	static const char *const keys[] = { "name", "workspace", "pid", "via", "ci_token",
 	    "uid", NULL };
 	char err[WRIT_ERRLEN] = "";
-	const char *name, *ws, *via, *token;
+	/* NB. token is wiped at out:, which a refused field reaches before it is read. */
+	const char *name, *ws, *via, *token = NULL;
 	json_t *pid, *uid, *claims = NULL;
 	struct session *s;
 	json_t *req, *body = NULL;
 	int64_t expires = 0;
 	int r;
 
-	(void)arg;
+	(void)rc;
 	/* NB. the body may hold a job's ID token: server.c wipes it, and out: the copy. */
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
@@ -410,12 +377,12 @@ h_session_create(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 static enum MHD_Result
-h_session_list(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_session_list(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	json_t *list;
 
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	pthread_mutex_lock(&writd_lock);
 	list = session_list();
 	pthread_mutex_unlock(&writd_lock);
@@ -423,8 +390,9 @@ h_session_list(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 static enum MHD_Result
-h_session_get(struct MHD_Connection *c, struct req *rq, const char *id)
+h_session_get(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
+	const char *id = rc->arg;
 	struct session *s;
 	json_t *body = NULL;
 
@@ -438,8 +406,9 @@ h_session_get(struct MHD_Connection *c, struct req *rq, const char *id)
 }
 
 static enum MHD_Result
-h_session_delete(struct MHD_Connection *c, struct req *rq, const char *id)
+h_session_delete(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
+	const char *id = rc->arg;
 	struct writ *revoke = NULL;
 	struct session *s;
 
@@ -458,30 +427,22 @@ h_session_delete(struct MHD_Connection *c, struct req *rq, const char *id)
 }
 
 static enum MHD_Result
-h_requests(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_requests(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	char err[WRIT_ERRLEN] = "";
-	long long wait = 0, after;
+	long long wait = rc->wait, after = rc->after;
 	struct poller *w;
 	json_t *list;
 	uint64_t seq;
-	int r;
 
-	(void)arg;
-	if (rq->poller != NULL)
+	if (rq->poller != NULL) {
 		after = (long long)rq->poller->after;	/* a long-poll came back */
-	else if ((r = query_int(c, "wait", writd_cfg->max_wait, 0, &wait, err)) < 0 ||
-	    (r = query_int(c, "after", (long long)1 << 53, 0, &after, err)) < 0)
-		return bad(c, r, err);
-	else {
-		const char *inst = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "instance");
-
+		wait = 0;
+	} else if (rc->instance != NULL && strcmp(rc->instance, approval_instance()) != 0) {
 		/*
 		 * NB. after= counts in the instance the watcher saw; a restarted
 		 * writd numbers from 1 again, and its requests must not be skipped.
 		 */
-		if (inst != NULL && strcmp(inst, approval_instance()) != 0)
-			after = 0;
+		after = 0;
 	}
 	if (wait > 0) {
 		w = calloc(1, sizeof(*w));
@@ -558,40 +519,40 @@ decide(struct MHD_Connection *c, struct req *rq, const char *id, bool approve)
 }
 
 static enum MHD_Result
-h_approve(struct MHD_Connection *c, struct req *rq, const char *id)
+h_approve(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	return decide(c, rq, id, true);
+	return decide(c, rq, rc->arg, true);
 }
 
 static enum MHD_Result
-h_deny(struct MHD_Connection *c, struct req *rq, const char *id)
+h_deny(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	return decide(c, rq, id, false);
+	return decide(c, rq, rc->arg, false);
 }
 
 static enum MHD_Result
-h_jwks(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_jwks(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	const struct writ_kind *k = kinds_find("jwt");
 
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	return reply_json(c, 200, k->public_keys(kinds_state(k)));
 }
 
 /* The SSH CA's public line and the KRL's path, for sshd's configuration. */
 static enum MHD_Result
-h_sshcert(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_sshcert(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	const struct writ_kind *k = kinds_find("sshcert");
 
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	return reply_json(c, 200, k->public_keys(kinds_state(k)));
 }
 
 static enum MHD_Result
-h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_explain(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	static const char *const keys[] = { "kind", "scope", "ttl", "reason", "session",
 	    "workspace", "uid", "exe", "live", "claims", NULL };
@@ -603,7 +564,7 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 	int64_t ttl;
 	int r;
 
-	(void)arg;
+	(void)rc;
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	/* The request as an agent would send it, plus who would send it. */
@@ -647,8 +608,9 @@ h_explain(struct MHD_Connection *c, struct req *rq, const char *arg)
 }
 
 static enum MHD_Result
-h_secret_put(struct MHD_Connection *c, struct req *rq, const char *name)
+h_secret_put(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
+	const char *name = rc->arg;
 	char err[WRIT_ERRLEN] = "";
 	int r;
 
@@ -661,20 +623,21 @@ h_secret_put(struct MHD_Connection *c, struct req *rq, const char *name)
 }
 
 static enum MHD_Result
-h_secret_list(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_secret_list(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	json_t *list = store_list();
 
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	if (list == NULL)
 		return reply_error(c, WRIT_EINTERNAL, "cannot read the secret store");
 	return reply_json(c, 200, json_pack("{so}", "secrets", list));
 }
 
 static enum MHD_Result
-h_secret_get(struct MHD_Connection *c, struct req *rq, const char *name)
+h_secret_get(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
+	const char *name = rc->arg;
 	json_t *list = store_list(), *e;
 	size_t i;
 
@@ -691,8 +654,9 @@ h_secret_get(struct MHD_Connection *c, struct req *rq, const char *name)
 }
 
 static enum MHD_Result
-h_secret_delete(struct MHD_Connection *c, struct req *rq, const char *name)
+h_secret_delete(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
+	const char *name = rc->arg;
 	int r = store_del(name);
 
 	(void)rq;
@@ -703,29 +667,18 @@ h_secret_delete(struct MHD_Connection *c, struct req *rq, const char *name)
 }
 
 static enum MHD_Result
-h_audit(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_audit(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	const char *session = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "session");
-	char err[WRIT_ERRLEN] = "";
-	long long n, after;
-	int r;
-
 	(void)rq;
-	(void)arg;
-	if ((r = query_int(c, "tail", 100000, 20, &n, err)) < 0 ||
-	    (r = query_int(c, "after", (long long)1 << 62, 0, &after, err)) < 0)
-		return bad(c, r, err);
-	if (session != NULL && !id_valid(session))
-		return reply_error(c, WRIT_EBADREQ, "query 'session' must be a session id");
 	return reply_json(c, 200, json_pack("{so}", "records",
-	    audit_tail((unsigned int)n, session, (uint64_t)after)));
+	    audit_tail((unsigned int)rc->tail, rc->session, (uint64_t)rc->after)));
 }
 
 static enum MHD_Result
-h_audit_verify(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_audit_verify(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	return reply_json(c, 200, audit_verify(NULL, NULL));
 }
 
@@ -735,7 +688,7 @@ h_audit_verify(struct MHD_Connection *c, struct req *rq, const char *arg)
  * against.
  */
 static enum MHD_Result
-h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	static const char *const keys[] = { "file", "checkpoint", NULL };
 	char err[WRIT_ERRLEN] = "";
@@ -743,7 +696,7 @@ h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const char *arg)
 	json_t *req, *res;
 	int r;
 
-	(void)arg;
+	(void)rc;
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
 	if ((r = sjson_only_keys(req, keys, "the request", err)) == 0 &&
@@ -760,12 +713,12 @@ h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const char *arg)
 
 /* writctl audit rotate: the files move at the next sync, at once. */
 static enum MHD_Result
-h_audit_rotate(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_audit_rotate(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	uint64_t s = audit_rotate("admin");
 
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	if (s == 0)
 		return reply_error(c, WRIT_EAUDIT, NULL);
 	return reply_json(c, 200, json_pack("{sbsI}", "rotated", 1, "seq", (json_int_t)s));
@@ -773,95 +726,76 @@ h_audit_rotate(struct MHD_Connection *c, struct req *rq, const char *arg)
 
 /* The checkpoints' public key, for whoever checks them. */
 static enum MHD_Result
-h_audit_key(struct MHD_Connection *c, struct req *rq, const char *arg)
+h_audit_key(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	char hex[65];
 
 	(void)rq;
-	(void)arg;
+	(void)rc;
 	audit_public_key(hex);
 	return reply_json(c, 200, json_pack("{ssss}", "algorithm", "ed25519", "public_key", hex));
 }
 
-static const struct route routes[] = {
-	{ ON_ADMIN | ON_SESSION, "GET", "/v1/health", h_health },
-	{ ON_SESSION, "POST", "/v1/writs", h_writ_create },
-	{ ON_ADMIN | ON_SESSION, "GET", "/v1/writs", h_writ_list },
-	{ ON_ADMIN | ON_SESSION, "DELETE", "/v1/writs/*", h_writ_delete },
-	{ ON_ADMIN | ON_SESSION, "POST", "/v1/writs/revoke", h_writ_revoke_token },
-	{ ON_ADMIN, "POST", "/v1/sessions", h_session_create },
-	{ ON_ADMIN, "GET", "/v1/sessions", h_session_list },
-	{ ON_ADMIN, "GET", "/v1/sessions/*", h_session_get },
-	{ ON_ADMIN, "DELETE", "/v1/sessions/*", h_session_delete },
-	{ ON_ADMIN, "GET", "/v1/requests", h_requests },
-	{ ON_ADMIN, "POST", "/v1/requests/*/approve", h_approve },
-	{ ON_ADMIN, "POST", "/v1/requests/*/deny", h_deny },
-	{ ON_ADMIN, "GET", "/v1/jwks", h_jwks },
-	{ ON_ADMIN, "GET", "/v1/sshcert", h_sshcert },
-	{ ON_ADMIN, "POST", "/v1/policy/explain", h_explain },
-	{ ON_ADMIN, "GET", "/v1/audit", h_audit },
-	{ ON_ADMIN, "GET", "/v1/audit/verify", h_audit_verify },
-	{ ON_ADMIN, "POST", "/v1/audit/verify", h_audit_verify_file },
-	{ ON_ADMIN, "POST", "/v1/audit/rotate", h_audit_rotate },
-	{ ON_ADMIN, "GET", "/v1/audit/key", h_audit_key },
-	{ ON_ADMIN, "GET", "/v1/secrets", h_secret_list },
-	{ ON_ADMIN, "PUT", "/v1/secrets/%", h_secret_put },
-	{ ON_ADMIN, "GET", "/v1/secrets/%", h_secret_get },
-	{ ON_ADMIN, "DELETE", "/v1/secrets/%", h_secret_delete },
-	{ 0, NULL, NULL, NULL },
+/* Each route's handler (route.c has the table of paths, methods and sockets). */
+static const handler_fn handlers[ROUTE_COUNT] = {
+	[ROUTE_HEALTH] = h_health,
+	[ROUTE_WRIT_CREATE] = h_writ_create,
+	[ROUTE_WRIT_LIST] = h_writ_list,
+	[ROUTE_WRIT_DELETE] = h_writ_delete,
+	[ROUTE_WRIT_REVOKE_TOKEN] = h_writ_revoke_token,
+	[ROUTE_SESSION_CREATE] = h_session_create,
+	[ROUTE_SESSION_LIST] = h_session_list,
+	[ROUTE_SESSION_GET] = h_session_get,
+	[ROUTE_SESSION_DELETE] = h_session_delete,
+	[ROUTE_REQUESTS] = h_requests,
+	[ROUTE_APPROVE] = h_approve,
+	[ROUTE_DENY] = h_deny,
+	[ROUTE_JWKS] = h_jwks,
+	[ROUTE_SSHCERT] = h_sshcert,
+	[ROUTE_EXPLAIN] = h_explain,
+	[ROUTE_AUDIT] = h_audit,
+	[ROUTE_AUDIT_VERIFY] = h_audit_verify,
+	[ROUTE_AUDIT_VERIFY_FILE] = h_audit_verify_file,
+	[ROUTE_AUDIT_ROTATE] = h_audit_rotate,
+	[ROUTE_AUDIT_KEY] = h_audit_key,
+	[ROUTE_SECRET_LIST] = h_secret_list,
+	[ROUTE_SECRET_PUT] = h_secret_put,
+	[ROUTE_SECRET_GET] = h_secret_get,
+	[ROUTE_SECRET_DELETE] = h_secret_delete,
 };
 
-/*
- * Does url match pattern?  A "*" segment must be an id (id.h), a "%"
- * segment a secret name; either is copied to arg.
- */
-static bool
-match(const char *pattern, const char *url, char arg[WRIT_MAX_SECRET_NAME + 1])
+/* The query arguments, as libmicrohttpd decoded them: one more than taken is too many. */
+struct query {
+	struct route_arg a[ROUTE_MAX_ARGS + 1];
+	size_t n;
+};
+
+static enum MHD_Result
+query_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
 {
-	const char *star = strchr(pattern, '*');
-	const char *pct = strchr(pattern, '%');
-	size_t pre, i;
+	struct query *q = cls;
 
-	if (pct != NULL) {
-		pre = (size_t)(pct - pattern);
-		if (strncmp(pattern, url, pre) != 0 || strchr(url + pre, '/') != NULL ||
-		    !store_valid_name(url + pre))
-			return false;
-		snprintf(arg, WRIT_MAX_SECRET_NAME + 1, "%s", url + pre);
-		return true;
-	}
-	if (star == NULL)
-		return strcmp(pattern, url) == 0;
-	pre = (size_t)(star - pattern);
-	if (strncmp(pattern, url, pre) != 0)
-		return false;
-	for (i = 0; i < WRIT_ID_LEN; i++) {
-		char ch = url[pre + i];
-
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-			return false;
-		arg[i] = ch;
-	}
-	arg[WRIT_ID_LEN] = '\0';
-	return strcmp(url + pre + WRIT_ID_LEN, star + 1) == 0;
+	(void)kind;
+	q->a[q->n++] = (struct route_arg){ key, key_size, value, value_size };
+	return q->n < ROUTE_MAX_ARGS + 1 ? MHD_YES : MHD_NO;
 }
 
 enum MHD_Result
 api_dispatch(struct MHD_Connection *c, struct req *rq, const char *method,
     const char *url)
 {
-	unsigned int where = rq->conn->session != NULL ? ON_SESSION : ON_ADMIN;
-	bool path_known = false;
-	char id[WRIT_MAX_SECRET_NAME + 1] = "";
+	char err[WRIT_ERRLEN];
+	struct route_call rc;
+	struct query q = { .n = 0 };
+	int r;
 
-	for (const struct route *r = routes; r->path != NULL; r++) {
-		if (!(r->where & where) || !match(r->path, url, id))
-			continue;
-		path_known = true;
-		if (strcmp(r->method, method) == 0)
-			return r->fn(c, rq, id);
-	}
-	if (path_known)
-		return reply_error(c, WRIT_EMETHOD, NULL);
-	return reply_error(c, WRIT_ENOTFOUND, "no such API path; see GET /v1/health");
+	(void)MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	r = route_find(rq->conn->session != NULL ? ROUTE_SESSION : ROUTE_ADMIN, method, url,
+	    q.a, q.n, writd_cfg->max_wait, &rc, err);
+	if (r < 0)
+		return bad(c, r, err);
+	if (handlers[rc.id] == NULL)
+		return reply_error(c, WRIT_EINTERNAL, "a route without a handler");
+	return handlers[rc.id](c, rq, &rc);
 }

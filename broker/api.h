@@ -1,5 +1,6 @@
 /*
- * api.h - the v1 HTTP API: one route table for both sockets.
+ * api.h - the v1 HTTP API: one route table for both sockets (route.h),
+ * one handler per route.
  */
 #ifndef WRIT_API_H
 #define WRIT_API_H
@@ -10,8 +11,10 @@ struct policy;
 struct req;
 
 /*
- * Answer (or suspend) the complete request rq: route by socket, method and
- * path.  Unknown paths are 404, known paths with another method 405.
+ * Answer (or suspend) the complete request rq: route by socket, method,
+ * path and query (route_find).  Unknown paths are 404, known paths with
+ * another method 405, a query argument the route does not take or of the
+ * wrong form 400.
  */
 enum MHD_Result api_dispatch(struct MHD_Connection *c, struct req *rq,
     const char *method, const char *url);

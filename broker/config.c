@@ -450,9 +450,7 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 int
 config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
 {
-	char msg[WRIT_ERRLEN], *buf;
-	json_error_t je;
-	json_t *root;
+	char *buf;
 	size_t len;
 	FILE *f;
 	int r;
@@ -468,13 +466,25 @@ config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
 	fclose(f);
 	if (buf == NULL)
 		return WRIT_ENOMEM;
+	r = config_parse(cfg, buf, len, path, err);
+	free(buf);
+	return r;
+}
+
+int
+config_parse(struct config *cfg, const char *buf, size_t len, const char *path,
+    char err[WRIT_ERRLEN])
+{
+	char msg[WRIT_ERRLEN];
+	json_error_t je;
+	json_t *root;
+	int r;
+
 	if (len > WRIT_MAX_CONFIG) {
-		free(buf);
 		snprintf(err, WRIT_ERRLEN, "%s: larger than %d bytes", path, WRIT_MAX_CONFIG);
 		return WRIT_ETOOBIG;
 	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	free(buf);
 	if (root == NULL) {
 		snprintf(err, WRIT_ERRLEN, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 		return WRIT_EBADJSON;

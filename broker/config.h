@@ -72,6 +72,15 @@ void config_defaults(struct config *cfg);
 int config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN]);
 
 /*
+ * config_load's parse: buf (len bytes, no NUL needed) as the config file
+ * named path (for messages), over cfg.  Returns 0, or a negative code with
+ * "path: key: what is wrong" in err; cfg may then be half changed, and
+ * still wants config_free.
+ */
+int config_parse(struct config *cfg, const char *buf, size_t len, const char *path,
+    char err[WRIT_ERRLEN]);
+
+/*
  * Fill in the directories still empty: $XDG_RUNTIME_DIR/writ (else
  * /tmp/writ-UID), $XDG_STATE_HOME/writ (else ~/.local/state/writ) and the
  * user policy $XDG_CONFIG_HOME/writ/policy.json (else ~/.config/...).

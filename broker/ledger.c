@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "duration.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "id.h"
@@ -183,6 +184,39 @@ ledger_done(const char *id)
 }
 
 /*
+ * Take one record, line (n bytes, NUL-terminated, without its newline),
+ * into live: an "add" opens its id's entry (the line), any other record
+ * with an id closes it, a "mark" sets *mark.  A line that is not JSON is
+ * skipped.
+ */
+static void
+read_record(json_t *live, const char *line, size_t n, uint64_t *mark)
+{
+	json_t *rec;
+	const char *id, *op;
+
+	/*
+	 * NB. writd never writes a NUL, and jansson skips one after a number
+	 * or a literal: such a line would parse, yet be kept (as a string) cut
+	 * at its NUL, and rewritten so by compaction.
+	 */
+	if (memchr(line, '\0', n) != NULL)
+		return;
+	rec = json_loadb(line, n, 0, NULL);
+	id = json_string_value(json_object_get(rec, "id"));
+	op = json_string_value(json_object_get(rec, "op"));
+
+	if (id != NULL && op != NULL && strcmp(op, "add") == 0)
+		json_object_set_new(live, id, json_string(line));
+	else if (id != NULL)
+		json_object_del(live, id);
+	else if (op != NULL && strcmp(op, "mark") == 0 &&
+	    json_integer_value(json_object_get(rec, "audit_seq")) > 0)
+		*mark = (uint64_t)json_integer_value(json_object_get(rec, "audit_seq"));
+	json_decref(rec);
+}
+
+/*
  * The entries still open in the file's first upto bytes (-1: all of it),
  * read a line at a time (its size is not bounded, only the open entries
  * are kept): id -> the "add" line; and the last audit point noted (0:
@@ -192,8 +226,7 @@ static json_t *
 read_open(off_t upto, uint64_t *ret_mark, char err[WRIT_ERRLEN])
 {
 	off_t done = 0;
-	json_t *live, *rec;
-	const char *id, *op;
+	json_t *live;
 	struct stat st;
 	char *line = NULL;
 	size_t cap = 0;
@@ -219,17 +252,7 @@ read_open(off_t upto, uint64_t *ret_mark, char err[WRIT_ERRLEN])
 		if (line[n - 1] != '\n')
 			break;		/* a torn last line: never synced, its token never left */
 		line[n - 1] = '\0';
-		rec = json_loadb(line, (size_t)n - 1, 0, NULL);
-		id = json_string_value(json_object_get(rec, "id"));
-		op = json_string_value(json_object_get(rec, "op"));
-		if (id != NULL && op != NULL && strcmp(op, "add") == 0)
-			json_object_set_new(live, id, json_string(line));
-		else if (id != NULL)
-			json_object_del(live, id);
-		else if (op != NULL && strcmp(op, "mark") == 0 &&
-		    json_integer_value(json_object_get(rec, "audit_seq")) > 0)
-			*ret_mark = (uint64_t)json_integer_value(json_object_get(rec, "audit_seq"));
-		json_decref(rec);
+		read_record(live, line, (size_t)n - 1, ret_mark);
 	}
 	free(line);
 	fclose(f);
@@ -470,8 +493,10 @@ replay_one(const char *id, json_t *j, bool (*fn)(const struct ledger_entry *e, v
 	};
 	const char *why = NULL;
 
+	/* NB. no lifetime over what writd grants: such a writ would never be reaped. */
 	if (!id_valid(id) || !id_valid(e.session) || e.name == NULL || e.kind == NULL ||
 	    !json_is_object(e.scope) || e.issued_at <= 0 || e.expires_at < e.issued_at ||
+	    e.issued_at >= WRIT_LEDGER_MAX_TIME || e.expires_at - e.issued_at > WRIT_MAX_DURATION ||
 	    pid < 0 || pid > INT32_MAX)
 		why = "its ledger entry is not one writd wrote";
 	else if (e.kind->revoke != NULL && (sealed == NULL || (e.token = unseal(sealed)) == NULL))

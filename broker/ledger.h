@@ -44,6 +44,13 @@
 struct secret;
 
 /*
+ * No entry is issued at or after this (seconds since 1970: the year 36812):
+ * a later time is not one writd wrote, and adding a lifetime to it could
+ * overflow.
+ */
+#define WRIT_LEDGER_MAX_TIME ((int64_t)1 << 40)
+
+/*
  * One writ's entry: what ledger_add records, and what ledger_replay hands
  * back at the next start, checked.
  */
@@ -52,7 +59,8 @@ struct ledger_entry {
 	const char *session, *name;	/* its session's id (32 hex digits) and name */
 	const struct writ_kind *kind;
 	const json_t *scope;		/* an object */
-	int64_t issued_at, expires_at;	/* 0 < issued_at <= expires_at */
+	int64_t issued_at, expires_at;	/* 0 < issued_at <= expires_at <= issued_at +
+					   WRIT_MAX_DURATION; issued_at < WRIT_LEDGER_MAX_TIME */
 	pid_t pid;			/* the process the session was tied to, or 0 */
 	uint64_t pid_start;		/* ... its start time */
 	bool same_boot;			/* replayed: ... in this boot (pids repeat across boots) */

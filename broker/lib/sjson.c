@@ -44,6 +44,11 @@ sjson_parse(const char *buf, size_t len, json_t **ret, char err[WRIT_ERRLEN])
 	 * already capped, so a hostile document costs bounded work before
 	 * our tighter ceilings are checked.
 	 */
+	/* NB. jansson refuses a NUL in a string, but skips one after a number. */
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, WRIT_ERRLEN, "invalid JSON: a NUL byte");
+		return WRIT_EBADJSON;
+	}
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (v == NULL) {
 		snprintf(err, WRIT_ERRLEN, "invalid JSON at line %d, column %d: %s",

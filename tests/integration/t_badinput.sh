@@ -95,6 +95,31 @@ eq "audit tail: a bad count 400" 400 "$(status "$ADMIN" GET '/v1/audit?tail=-1')
 eq "audit tail: a bad session id 400" 400 "$(status "$ADMIN" GET '/v1/audit?session=../x')"
 eq "bad wait query: 400" 400 "$(status "$ADMIN" GET '/v1/requests?wait=abc')"
 eq "wait above max_wait: 400" 400 "$(status "$ADMIN" GET '/v1/requests?wait=100000')"
+# Query arguments are parsed strictly (route.c, fuzz_route): qbad DESC PATH
+# WHY: 400 with WHY in the message, on the admin socket.
+H=0123456789abcdef0123456789abcdef
+qbad() {
+	local got
+	got=$(status "$ADMIN" GET "$2")
+	eq "$1" "400 $3" "$got $(jq -r .error.message "$T/body" | grep -o "$3")"
+}
+qbad "query: a count past 64 bits" '/v1/audit?tail=9999999999999999999' 'from 0 to 100000'
+qbad "query: an argument given twice" '/v1/audit?tail=5&tail=6' "'tail' is given twice"
+qbad "query: an argument the path does not take" '/v1/audit?tail=5&colour=red' \
+	"unknown query argument 'colour'; GET /v1/audit takes after, tail, session"
+qbad "query: an argument on a path that takes none" '/v1/writs?all=1' "takes none"
+qbad "query: a session id with a %00 after it" "/v1/audit?session=$H%00x" 'must be a session id'
+qbad "query: a name with a %00 in it" "/v1/audit?tail%00x=5" "unknown query argument 'tail'"
+qbad "query: an instance that is not one" '/v1/requests?instance=yesterday' 'instance id'
+qbad "query: wait without a value" '/v1/requests?wait' 'from 0 to'
+qbad "query: after, empty" '/v1/requests?after=' 'from 0 to'
+eq "query: a session socket's path takes none either" 400 "$(status "$SOCK" GET '/v1/health?x=1')"
+eq "query: an unknown path is 404 whatever its query" 404 "$(status "$ADMIN" GET '/v1/nope?x=1')"
+eq "query: a known path with another method is 405 whatever its query" 405 \
+	"$(status "$ADMIN" PUT '/v1/audit?x=1' '{}')"
+eq "query: every argument a path takes, once each: 200" "200 200" \
+	"$(status "$ADMIN" GET "/v1/audit?tail=5&after=0&session=$H") $(status "$ADMIN" GET \
+	"/v1/requests?wait=0&after=3&instance=$H")"
 eq "approval with fields: 400" 400 "$(status "$ADMIN" POST /v1/requests/0123456789abcdef0123456789abcdef/approve '{"typed":"x"}')"
 eq "session with a bad name: 400" 400 "$(status "$ADMIN" POST /v1/sessions '{"name":"../evil"}')"
 eq "session with a relative workspace: 400" 400 "$(status "$ADMIN" POST /v1/sessions '{"name":"ok","workspace":"rel/path"}')"

@@ -146,7 +146,14 @@ kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 	echo '{"op":"add","id":"00000000000000000000000000000001","session":"00000000000000000000000000000002","name":"x","kind":"nosuch","scope":{},"issued_at":1,"expires_at":99999999999}'
 	echo '{"op":"add","id":"../../etc","session":"00000000000000000000000000000002","name":"x","kind":"jwt","scope":{"aud":"x"},"issued_at":1,"expires_at":99999999999}'
 	echo '{"op":"add","id":"00000000000000000000000000000003","session":"00000000000000000000000000000002","name":"x","kind":"jwt","scope":"x","issued_at":1,"expires_at":99999999999}'
-	echo '{"op":"add","id":"00000000000000000000000000000004","session":"00000000000000000000000000000005","name":"\u001b[31mred","kind":"jwt","scope":{"aud":"x"},"issued_at":1,"expires_at":99999999999}'
+	now=$(date +%s)
+	echo '{"op":"add","id":"00000000000000000000000000000004","session":"00000000000000000000000000000005","name":"\u001b[31mred","kind":"jwt","scope":{"aud":"x"},"issued_at":'$now',"expires_at":'$((now + 600))'}'
+	# A lifetime writd never grants (over a year): it would never be reaped.
+	echo '{"op":"add","id":"00000000000000000000000000000006","session":"00000000000000000000000000000005","name":"x","kind":"jwt","scope":{"aud":"x"},"issued_at":'$now',"expires_at":9223372036854775000}'
+	# ... or issued after the year 36812 (2^40 s): restore's arithmetic could overflow.
+	echo '{"op":"add","id":"00000000000000000000000000000008","session":"00000000000000000000000000000005","name":"x","kind":"jwt","scope":{"aud":"x"},"issued_at":1099511627776,"expires_at":1099511627776}'
+	# A NUL after a number, which jansson skips (fuzz_ledger found it).
+	printf '{"op":"add","id":"00000000000000000000000000000007","session":"00000000000000000000000000000005","name":"x","kind":"jwt","scope":{"aud":"x"},"issued_at":%s\0,"expires_at":%s}\n' "$now" "$((now + 600))"
 	printf '{"op":"add","id":"torn'
 } >>"$L"
 start_writd || exit 1
@@ -155,12 +162,17 @@ eq "a ledger with foreign lines: writd starts and brings back only well-formed o
 eq "  ... a session name with control characters comes back as 'restored'" restored \
 	"$(admin /v1/sessions | jq -r '.sessions[] | select(.id=="00000000000000000000000000000005") | .name')"
 "$BIN/writctl" writs revoke 00000000000000000000000000000004 >/dev/null
-eq "  ... each foreign entry is refused with a record" 3 \
+eq "  ... each foreign entry is refused with a record" 5 \
 	"$(grep '"event":"revoke_failed"' "$T/state/audit.jsonl" | grep -c 'not one writd wrote')"
+check "  ... one that would live over a year, and one issued in the year 36812, among them" \
+	bash -c "grep '\"event\":\"revoke_failed\"' '$T/state/audit.jsonl' | grep -q 00000000000000000000000000000006 &&
+	grep '\"event\":\"revoke_failed\"' '$T/state/audit.jsonl' | grep -q 00000000000000000000000000000008"
+check "  ... a line with a NUL is not kept, cut short, by the compaction at start" \
+	bash -c "! grep -q 00000000000000000000000000000007 '$L'"
 stop_writd
 start_writd || exit 1
 check "  ... and closed, so the next start does not see them again" \
-	bash -c "! grep -q 'nosuch\|etc\|torn' '$L'"
+	bash -c "! grep -q 'nosuch\|etc\|torn\|0000000000000000000000000000000[678]' '$L'"
 
 "$BIN/writctl" audit verify >/dev/null
 eq "the audit chain verifies" 0 "$?"

@@ -37,5 +37,8 @@ Suite *logtail_suite(void);
 Suite *journal_suite(void);
 Suite *id_suite(void);
 Suite *sshcert_suite(void);
+Suite *route_suite(void);
+Suite *libwrit_suite(void);
+Suite *gitcred_suite(void);
 
 #endif

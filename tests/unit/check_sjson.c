@@ -32,6 +32,10 @@ START_TEST(test_parse)
 	ck_assert_int_eq(P("{\"a\":{\"b\":1,\"b\":1}}"), WRIT_EBADJSON);
 	ck_assert_int_eq(P("{\"a\":\"x\\u0000y\"}"), WRIT_EBADJSON);
 	ck_assert_int_eq(P("{\"a\":\"x\0y\"}"), WRIT_EBADJSON);
+	/* jansson itself skips a NUL after a number or a literal (fuzz_ledger). */
+	ck_assert_int_eq(P("{\"a\":4\0}"), WRIT_EBADJSON);
+	ck_assert_int_eq(P("{\"a\":true\0,\"b\":1}"), WRIT_EBADJSON);
+	ck_assert_int_eq(P("{\"a\":1}\0"), WRIT_EBADJSON);
 	ck_assert_int_eq(P("{\"a\":\"\xff\"}"), WRIT_EBADJSON);
 	ck_assert_int_eq(P("{\"a\":\"\xc0\xaf\"}"), WRIT_EBADJSON);	/* overlong '/' */
 	ck_assert_int_eq(P("{\"a\":\"\\ud800\"}"), WRIT_EBADJSON);
