@@ -69,7 +69,8 @@ endif
 # The leaf modules, one job each, on no other module of writ's: both sides
 # and the plugins use them (the agent side only id, for libc alone).
 LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib/duration.c \
-	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c broker/lib/clock.c
+	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c broker/lib/clock.c \
+	broker/lib/keypage.c
 # Every kind's scope grammar: pure, all that the policy engine, writctl
 # and the fuzzers link of a kind.
 GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c \

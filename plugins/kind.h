@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "grammar.h"
+#include "keypage.h"
 #include "secret.h"
 #include "sjson.h"
 
@@ -123,8 +124,6 @@ struct writ_kind {
 	    char err[WRIT_ERRLEN]);
 };
 
-/* How long a key page stays readable after its last use, in ms. */
-#define WRIT_KEY_IDLE_MS 500
 
 /* Call every kind's idle slot; non-zero when one still has a key open. */
 int kinds_idle(void);

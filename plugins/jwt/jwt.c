@@ -12,21 +12,16 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "clock.h"
 #include "errors.h"
 #include "jdump.h"
+#include "keypage.h"
 #include "jwt.h"
 
 #define KEY_FILE "jwt-ed25519.key"	/* where writd 0.1 kept the key */
 #define KEY_NAME "jwt-signing-key"
 
 struct jwt_state {
-	unsigned char *sk;	/* sodium_malloc'd, crypto_sign_SECRETKEYBYTES */
-	pthread_mutex_t lock;	/* guards users, open and last_use */
-	unsigned int users;	/* signatures in progress */
-	bool open;		/* sk readable (else noaccess) */
-	int64_t last_use;	/* monotonic ms of the last signature */
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	struct keypage key;	/* the signing key */
 	char kid[32];
 	char header[128];	/* the token's first part: the same for every token */
 	char *issuer;
@@ -82,9 +77,7 @@ jwt_fini(void *state)
 
 	if (s == NULL)
 		return;
-	if (s->sk != NULL)
-		sodium_mprotect_readwrite(s->sk);
-	sodium_free(s->sk);
+	keypage_free(&s->key);
 	free(s->issuer);
 	free(s);
 }
@@ -179,17 +172,14 @@ jwt_init(const json_t *config, const struct kind_env *env, void **ret_state,
 		}
 	}
 	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->issuer = strdup(issuer)) == NULL ||
-	    (s->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
+	if (s == NULL || (s->issuer = strdup(issuer)) == NULL || keypage_init(&s->key) < 0) {
 		r = WRIT_ENOMEM;
 		goto out;
 	}
-	pthread_mutex_init(&s->lock, NULL);
 	if ((r = get_seed(env, name, seed, err)) < 0)
 		goto out;
-	crypto_sign_seed_keypair(s->pk, s->sk, seed);
-	sodium_mprotect_noaccess(s->sk);
-	crypto_generichash(digest, sizeof(digest), s->pk, sizeof(s->pk), NULL, 0);
+	keypage_set(&s->key, seed);
+	crypto_generichash(digest, sizeof(digest), s->key.pk, sizeof(s->key.pk), NULL, 0);
 	b64url(s->kid, sizeof(s->kid), digest, sizeof(digest));
 	header = json_pack("{ssssss}", "alg", "EdDSA", "typ", "JWT", "kid", s->kid);
 	r = header != NULL ? b64_json(s->header, sizeof(s->header), header) : -1;
@@ -245,22 +235,10 @@ jwt_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	if (m < 0)
 		goto fail;
 	n += 1 + m;
-	/*
-	 * NB. the key page opens on use and closes once idle (jwt_idle): an
-	 * mprotect per signature costs a TLB shootdown on every core.
-	 */
-	pthread_mutex_lock(&s->lock);
-	if (!s->open) {
-		sodium_mprotect_readonly(s->sk);
-		s->open = true;
-	}
-	s->users++;
-	pthread_mutex_unlock(&s->lock);
-	crypto_sign_detached(sig, NULL, (const unsigned char *)buf, (size_t)n, s->sk);
-	pthread_mutex_lock(&s->lock);
-	s->users--;
-	s->last_use = mono_ms();
-	pthread_mutex_unlock(&s->lock);
+	/* NB. the key page opens on use and closes once idle (keypage.h). */
+	crypto_sign_detached(sig, NULL, (const unsigned char *)buf, (size_t)n,
+	    keypage_open(&s->key));
+	keypage_close(&s->key);
 	siglen = sodium_base64_ENCODED_LEN(sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	tok = secret_new((size_t)n + 1 + siglen - 1);
 	if (tok == NULL) {
@@ -285,16 +263,8 @@ static int
 jwt_idle(void *state)
 {
 	struct jwt_state *s = state;
-	int still_open;
 
-	pthread_mutex_lock(&s->lock);
-	if (s->open && s->users == 0 && mono_ms() - s->last_use >= WRIT_KEY_IDLE_MS) {
-		sodium_mprotect_noaccess(s->sk);
-		s->open = false;
-	}
-	still_open = s->open;
-	pthread_mutex_unlock(&s->lock);
-	return still_open;
+	return keypage_idle(&s->key);
 }
 
 static json_t *
@@ -303,7 +273,7 @@ jwt_public_keys(void *state)
 	struct jwt_state *s = state;
 	char x[64];
 
-	b64url(x, sizeof(x), s->pk, sizeof(s->pk));
+	b64url(x, sizeof(x), s->key.pk, sizeof(s->key.pk));
 	return json_pack("{s[{ssssssssssss}]}", "keys", "kty", "OKP", "crv", "Ed25519",
 	    "alg", "EdDSA", "use", "sig", "kid", s->kid, "x", x);
 }

@@ -9,9 +9,9 @@
 #include <time.h>
 #include <sodium.h>
 
-#include "clock.h"
 #include "duration.h"
 #include "errors.h"
+#include "keypage.h"
 #include "krl.h"
 #include "sshcert.h"
 
@@ -24,13 +24,9 @@
 #define MAX_LINE 8192
 
 struct sshcert {
-	pthread_mutex_t lock;	/* guards the CA key below */
-	unsigned char *sk;	/* sodium_malloc'd crypto_sign_SECRETKEYBYTES, once loaded */
-	bool loaded;		/* sk and pk hold the CA */
-	bool open;		/* sk readable (else noaccess) */
-	unsigned int users;	/* signatures in progress */
-	int64_t last_use;	/* monotonic ms of the last signature */
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	pthread_mutex_t lock;	/* guards loaded, and loading the CA key */
+	struct keypage key;	/* the CA key, once loaded */
+	bool loaded;		/* key holds the CA */
 	char key_name[72];
 	const struct kind_env *env;
 	int64_t skew;		/* seconds valid_after is back-dated, and KRL grace */
@@ -114,9 +110,7 @@ load_ca(struct sshcert *s, char err[WRIT_ERRLEN])
 		    "unencrypted OpenSSH ed25519 private key", s->key_name);
 		return WRIT_EUNCONFIGURED;
 	}
-	sodium_mprotect_readwrite(s->sk);
-	crypto_sign_seed_keypair(s->pk, s->sk, seed);
-	sodium_mprotect_noaccess(s->sk);
+	keypage_set(&s->key, seed);
 	sodium_memzero(seed, sizeof(seed));
 	s->loaded = true;
 	return 0;
@@ -129,9 +123,7 @@ sshcert_fini(void *state)
 
 	if (s == NULL)
 		return;
-	if (s->sk != NULL)
-		sodium_mprotect_readwrite(s->sk);
-	sodium_free(s->sk);
+	keypage_free(&s->key);
 	krl_close(&s->krl);
 	free(s);
 }
@@ -159,13 +151,10 @@ sshcert_init(const json_t *config, const struct kind_env *env, void **ret_state,
 		snprintf(err, WRIT_ERRLEN, "kinds.sshcert.ca_key: a secret name");
 		return WRIT_EBADREQ;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
-		if (s != NULL)
-			free(s);
+	if ((s = calloc(1, sizeof(*s))) == NULL || keypage_init(&s->key) < 0) {
+		free(s);
 		return WRIT_ENOMEM;
 	}
-	sodium_mprotect_noaccess(s->sk);
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->key_name, sizeof(s->key_name), "%s", name);
 	s->env = env;
@@ -385,26 +374,14 @@ sshcert_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	info.valid_after = req->issued_at > s->skew ? req->issued_at - s->skew : 0;
 	info.valid_before = req->expires_at;
 
-	/*
-	 * NB. the key page opens on use and closes once idle (sshcert_idle),
-	 * as jwt's: an mprotect per signature costs a TLB shootdown on every core.
-	 */
+	/* NB. the key page opens on use and closes once idle (keypage.h). */
 	pthread_mutex_lock(&s->lock);
-	if ((r = load_ca(s, err)) < 0) {
-		pthread_mutex_unlock(&s->lock);
+	r = load_ca(s, err);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
 		return r;
-	}
-	if (!s->open) {
-		sodium_mprotect_readonly(s->sk);
-		s->open = true;
-	}
-	s->users++;
-	pthread_mutex_unlock(&s->lock);
-	r = sshcert_encode(req->scope, &info, nonce, s->sk, s->pk, &cert);
-	pthread_mutex_lock(&s->lock);
-	s->users--;
-	s->last_use = mono_ms();
-	pthread_mutex_unlock(&s->lock);
+	r = sshcert_encode(req->scope, &info, nonce, keypage_open(&s->key), s->key.pk, &cert);
+	keypage_close(&s->key);
 	if (r < 0)
 		goto out;
 	/* "ssh-ed25519-cert-v01@openssh.com BASE64 writ:ID" */
@@ -452,16 +429,8 @@ static int
 sshcert_idle(void *state)
 {
 	struct sshcert *s = state;
-	int still_open;
 
-	pthread_mutex_lock(&s->lock);
-	if (s->open && s->users == 0 && mono_ms() - s->last_use >= WRIT_KEY_IDLE_MS) {
-		sodium_mprotect_noaccess(s->sk);
-		s->open = false;
-	}
-	still_open = s->open;
-	pthread_mutex_unlock(&s->lock);
-	return still_open;
+	return keypage_idle(&s->key);
 }
 
 /*
@@ -481,7 +450,7 @@ sshcert_public_keys(void *state)
 	pthread_mutex_lock(&s->lock);
 	if (load_ca(s, err) == 0) {
 		wire_put_cstring(&b, KEY_TYPE);
-		wire_put_string(&b, s->pk, sizeof(s->pk));
+		wire_put_string(&b, s->key.pk, sizeof(s->key.pk));
 		if (!b.err && b.len <= sizeof(blob)) {
 			memcpy(blob, b.p, b.len);
 			snprintf(line, sizeof(line), KEY_TYPE " ");
