@@ -541,7 +541,7 @@ journal_watchdog(struct journal *j, int max, bool *ret_fired)
 		stuck = take_waiters_locked(j, UINT64_MAX);
 		pthread_cond_broadcast(&j->flushed);
 	}
-	busy = j->waiters != NULL;
+	busy = j->waiters != NULL || (j->began.tv_sec != 0 && !j->broken);
 	pthread_mutex_unlock(&j->lock);
 	run_waiters(stuck, false);
 	return busy;

@@ -150,7 +150,7 @@ int journal_flush(struct journal *j);
 /*
  * Break j when a commit has run longer than max seconds: its waiters are
  * failed and *ret_fired set (the caller says so).  Returns true while
- * waiters wait (call again about once a second).
+ * waiters wait or a commit runs (call again about once a second).
  */
 bool journal_watchdog(struct journal *j, int max, bool *ret_fired);
 

@@ -436,6 +436,23 @@ closing(void *arg, struct journal *j)
 	compact_if_due();
 }
 
+bool
+ledger_watchdog(void)
+{
+	struct journal *j;
+	bool fired = false, busy = false;
+
+	pthread_mutex_lock(&clk);
+	j = jn;
+	pthread_mutex_unlock(&clk);
+	if (j != NULL)
+		busy = journal_watchdog(j, WRIT_AUDIT_SYNC_MAX, &fired);
+	if (fired)
+		fprintf(stderr, "writd: a ledger sync has taken over %ds; issuing stops\n",
+		    WRIT_AUDIT_SYNC_MAX);
+	return busy;
+}
+
 int
 ledger_flush(void)
 {

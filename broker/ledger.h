@@ -82,6 +82,13 @@ int ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN]);
  */
 unsigned int ledger_replay(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg);
 
+/*
+ * Break the ledger when a sync has run longer than WRIT_AUDIT_SYNC_MAX
+ * (nothing more is issued then): the reaper calls it, no lock held, as
+ * audit_watchdog.  True while a sync runs or someone waits for one.
+ */
+bool ledger_watchdog(void);
+
 /* Flush, then close; at shutdown, after the last writ is gone. */
 void ledger_close(void);
 

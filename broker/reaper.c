@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "core.h"
 #include "errors.h"
+#include "ledger.h"
 #include "reaper.h"
 #include "session.h"
 #include "writs.h"
@@ -33,6 +34,7 @@ reaper_main(void *arg)
 		 */
 		pthread_mutex_unlock(&writd_lock);
 		audit_busy = audit_watchdog();
+		audit_busy = ledger_watchdog() || audit_busy;
 		pthread_mutex_lock(&writd_lock);
 		if (reaper_stopping)
 			break;

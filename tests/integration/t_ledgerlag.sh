@@ -97,3 +97,29 @@ done
 check "the audit chain verifies" sh -c "'$BIN/writctl' audit verify >/dev/null"
 stop_writd
 eq "  ... and a stop notes the last point" "$(last)" "$(mark)"
+
+# The ledger's sync hangs (and the audit log's does not): the watchdog
+# breaks the ledger within WRIT_AUDIT_SYNC_MAX (5s) and issuing stops, as
+# for the audit log; nothing piles up behind a dead disk.
+LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hold WRIT_TEST_SYNC_ONLY=ledger.jsonl \
+	ASAN_OPTIONS=$ASAN_SHIM "$BIN/writd" \
+	--runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
+	--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>>"$T/writd.log" &
+WRITD_PID=$!
+wait_for curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health
+SOCK=$(new_session hung)
+# From now on (the start synced the ledger once).
+touch "$T/hold"
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=first >/dev/null
+refused() {
+	local code
+	code=$(curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+		--data-binary '{"kind":"jwt","scope":{"aud":"h"}}' http://writ/v1/writs)
+	[ "$code $(jq -r .error.code "$T/body" 2>/dev/null)" = "503 audit_unavailable" ]
+}
+WAIT_SECS=20 wait_for refused
+check "a ledger sync that hangs stops issuing (watchdog)" refused
+check "  ... and writd says why" grep -q 'a ledger sync has taken over 5s; issuing stops' "$T/writd.log"
+check "  ... the admin socket still answers" curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health
+rm -f "$T/hold"
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=

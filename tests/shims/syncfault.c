@@ -8,10 +8,13 @@
  *   WRIT_TEST_SYNC_LOG=PATH   a line "held" is appended to PATH when a sync
  *                             starts waiting, "released" when it stops: the
  *                             events a test waits for instead of sleeping
+ *   WRIT_TEST_SYNC_ONLY=NAME  only syncs of a file whose path ends in /NAME
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,13 +37,35 @@ note(const char *what)
 	errno = saved;
 }
 
+/* Is fd a file WRIT_TEST_SYNC_ONLY names (or is there no such filter)? */
+static bool
+chosen(int fd)
+{
+	const char *only = getenv("WRIT_TEST_SYNC_ONLY");
+	char link[64], path[4096];
+	size_t n, m;
+	ssize_t len;
+
+	if (only == NULL)
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((len = readlink(link, path, sizeof(path) - 1)) < 0)
+		return false;
+	path[len] = '\0';
+	n = strlen(path);
+	m = strlen(only);
+	return n > m && path[n - m - 1] == '/' && strcmp(path + n - m, only) == 0;
+}
+
 static int
-fault(void)
+fault(int fd)
 {
 	const char *hang = getenv("WRIT_TEST_SYNC_HANG");
 	const char *fail = getenv("WRIT_TEST_SYNC_FAIL");
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
+	if (!chosen(fd))
+		return 0;
 	if (hang != NULL && access(hang, F_OK) == 0) {
 		note("held\n");
 		while (access(hang, F_OK) == 0)
@@ -59,7 +84,7 @@ fdatasync(int fd)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 
-	return fault() < 0 ? -1 : real(fd);
+	return fault(fd) < 0 ? -1 : real(fd);
 }
 
 int
@@ -67,5 +92,5 @@ fsync(int fd)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 
-	return fault() < 0 ? -1 : real(fd);
+	return fault(fd) < 0 ? -1 : real(fd);
 }
