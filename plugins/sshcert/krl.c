@@ -56,11 +56,12 @@ krl_encode(const struct krl_entry *e, size_t n, uint64_t version, int64_t now,
 	struct krl_entry *s = NULL;
 	size_t i = 0;
 
-	if (n > 0 && (s = malloc(n * sizeof(*s))) == NULL)
-		return WRIT_ENOMEM;
-	if (n > 0)
+	if (n > 0) {
+		if ((s = malloc(n * sizeof(*s))) == NULL)
+			return WRIT_ENOMEM;
 		memcpy(s, e, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_entry);
+		qsort(s, n, sizeof(*s), cmp_entry);
+	}
 	/* Header: magic, format version, krl_version, generated_date, flags, reserved, comment. */
 	wire_put(out, KRL_MAGIC, sizeof(KRL_MAGIC));
 	wire_put_u32(out, KRL_FORMAT_VERSION);
