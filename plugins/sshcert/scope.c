@@ -182,7 +182,8 @@ address_ok(const char *s, char out[128], char err[WRIT_ERRLEN])
 		/* Digits only, no sign, no leading zero: "/08" is not "/8" to every reader. */
 		if (d == 0 || d > 3 || p[d] != '\0' || (p[0] == '0' && d > 1))
 			goto bad;
-		bits = atoi(p);
+		for (bits = 0; *p != '\0'; p++)
+			bits = bits * 10 + (*p - '0');
 		if (bits > max)
 			goto bad;
 		for (int i = bits; i < max; i++)
