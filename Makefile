@@ -228,7 +228,7 @@ FUZZ_MOD_jdump := broker/lib/jdump.c
 # The grammar, and the certificate and CA key parsers of its minting file.
 FUZZ_MOD_sshcert := $(GRAMMAR_SRC) plugins/sshcert/sshcert.c plugins/sshcert/krl.c $(LIB_SRC)
 # The API router, the agent side's answer reader, git's credential lines.
-FUZZ_MOD_route := broker/route.c $(LIB_SRC) $(STORE_SRC)
+FUZZ_MOD_route := broker/route.c $(LIB_SRC)
 FUZZ_MOD_response := agent-side/libwrit.c broker/lib/id.c
 FUZZ_MOD_credential := agent-side/gitcred.c agent-side/libwrit.c broker/lib/id.c
 # The ledger reader includes ledger.c whole; the config loader is config.c.
@@ -242,7 +242,6 @@ FUZZ_LIBS_credential := jansson
 FUZZ_LIBS_ledger := jansson libsodium libcurl libcrypto
 FUZZ_LIBS_config := jansson libsodium libcurl libcrypto
 FUZZ_LD_ledger := -lkeyutils
-FUZZ_LD_route := -lkeyutils
 FUZZ_LD_config := -lkeyutils
 FUZZ_LIBS_policy := jansson libsodium
 FUZZ_LIBS_request := jansson libsodium

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "errors.h"
+#include "id.h"
 #include "route.h"
-#include "store.h"
 
 /* Query arguments a route takes, as bits. */
 #define Q_WAIT		0x01
@@ -83,7 +83,7 @@ match(const char *pattern, const char *path, char arg[WRIT_MAX_SECRET_NAME + 1])
 	if (pct != NULL) {
 		pre = (size_t)(pct - pattern);
 		if (strncmp(pattern, path, pre) != 0 || strchr(path + pre, '/') != NULL ||
-		    !store_valid_name(path + pre))
+		    !secret_name_valid(path + pre))
 			return false;
 		snprintf(arg, WRIT_MAX_SECRET_NAME + 1, "%s", path + pre);
 		return true;

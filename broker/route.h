@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
+#include "id.h"
 #include "sjson.h"
-#include "store.h"
 
 /* Which socket a request came through. */
 #define ROUTE_ADMIN 1
@@ -63,7 +63,7 @@ struct route_arg {
 /* A request, routed. */
 struct route_call {
 	enum route_id id;
-	/* The path's {id} (32 hex digits) or {name} (store_valid_name), else "". */
+	/* The path's {id} (32 hex digits) or {name} (secret_name_valid), else "". */
 	char arg[WRIT_MAX_SECRET_NAME + 1];
 	long long wait;		/* GET /v1/requests: seconds, 0..max_wait; 0 when absent */
 	long long after;	/* GET /v1/requests (0..2^53), /v1/audit (0..2^62); 0 */

@@ -4,7 +4,9 @@
  * An id is 128 random bits written as WRIT_ID_LEN lower-case hex digits
  * (core.c's random_id makes them).  Both sides check ids they are handed
  * with id_valid, so that one never reaches a path, a URL or a log line
- * unchecked.  libc only: the agent side links it too.
+ * unchecked.  Names of secrets in the store have one rule too, checked
+ * by writd, writctl and the kinds' configs alike.  libc only: the agent
+ * side links it too.
  */
 #ifndef WRIT_ID_H
 #define WRIT_ID_H
@@ -16,5 +18,11 @@
 
 /* True when s is exactly WRIT_ID_LEN lower-case hex digits. */
 bool id_valid(const char *s);
+
+/* Longest secret name. */
+#define WRIT_MAX_SECRET_NAME 64
+
+/* True when name is 1-64 characters of [A-Za-z0-9._-], not starting with '.'. */
+bool secret_name_valid(const char *name);
 
 #endif

@@ -8,7 +8,7 @@
  * file defining a const struct store_backend, plus its line in that list
  * and its keys in config.c.
  *
- * store.c checks every name (store_valid_name) and value size and holds
+ * store.c checks every name (secret_name_valid) and value size and holds
  * store_lock around every slot but open: a backend needs no lock of its
  * own and never sees a name it would have to refuse.  Values go in and
  * come out as struct secret (guarded memory); a backend wipes every copy

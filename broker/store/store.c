@@ -22,20 +22,6 @@ static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct store_backend *backend = &store_keyring;
 
 int
-store_valid_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > WRIT_MAX_SECRET_NAME || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i]) != NULL))
-			return 0;
-	return 1;
-}
-
-int
 store_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN])
 {
 	for (size_t i = 0; store_backends[i] != NULL; i++)
@@ -53,7 +39,7 @@ store_get(const char *name, struct secret **ret)
 {
 	int r;
 
-	if (!store_valid_name(name))
+	if (!secret_name_valid(name))
 		return WRIT_ENOTFOUND;
 	pthread_mutex_lock(&store_lock);
 	r = backend->get(name, ret);
@@ -66,7 +52,7 @@ store_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN]
 {
 	int r;
 
-	if (!store_valid_name(name)) {
+	if (!secret_name_valid(name)) {
 		snprintf(err, WRIT_ERRLEN, "a secret name is 1-%d characters of [A-Za-z0-9._-]",
 		    WRIT_MAX_SECRET_NAME);
 		return WRIT_EBADREQ;
@@ -116,7 +102,7 @@ store_del(const char *name)
 {
 	int r;
 
-	if (!store_valid_name(name))
+	if (!secret_name_valid(name))
 		return WRIT_ENOTFOUND;
 	pthread_mutex_lock(&store_lock);
 	r = backend->del(name);

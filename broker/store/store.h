@@ -27,16 +27,13 @@
 #include <jansson.h>
 
 #include "../config.h"
+#include "id.h"
 #include "secret.h"
 #include "sjson.h"
 
-/* Longest secret name. */
-#define WRIT_MAX_SECRET_NAME 64
 /* Largest secret value (a keyring "user" key holds 32767 bytes). */
 #define WRIT_MAX_SECRET 32000
 
-/* True when name is 1-64 characters of [A-Za-z0-9._-], not starting with '.'. */
-int store_valid_name(const char *name);
 
 /*
  * Open the configured backend.  passphrase_fd (-1: none) is read once for

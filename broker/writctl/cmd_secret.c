@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "../../agent-side/libwrit.h"
+#include "id.h"
 #include "writctl.h"
 
 /* Largest value writctl reads (writd's limit is WRIT_MAX_SECRET). */
@@ -87,9 +88,7 @@ cmd_secret_set(int argc, char **argv)
 		fputs("usage: writctl secret set NAME [--from-file PATH]\n", stderr);
 		return 2;
 	}
-	if (strlen(argv[0]) > 64 || strspn(argv[0], "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(argv[0]) || argv[0][0] == '.' ||
-	    argv[0][0] == '\0') {
+	if (!secret_name_valid(argv[0])) {
 		fputs("writctl: a secret name is 1-64 characters of [A-Za-z0-9._-]\n", stderr);
 		return 2;
 	}

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "../../agent-side/libwrit.h"
+#include "id.h"
 #include "../../plugins/sshcert/wire.h"
 #include "writctl.h"
 
@@ -57,8 +58,7 @@ cmd_sshcert_init(int argc, char **argv)
 		fputs(sshcert_usage, stderr);
 		return 2;
 	}
-	if (strlen(name) == 0 || strlen(name) > 64 || name[0] == '.' || strspn(name,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name)) {
+	if (!secret_name_valid(name)) {
 		fputs("writctl: a secret name is 1-64 characters of [A-Za-z0-9._-]\n", stderr);
 		return 2;
 	}

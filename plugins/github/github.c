@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "github.h"
+#include "id.h"
 
 /* Seconds the app JWT is backdated (clock drift) and how long it lives. */
 #define APP_JWT_SKEW 60
@@ -686,15 +687,6 @@ github_mint(void *state, const struct kind_mint *req, struct kind_token *ret,
 	return r;
 }
 
-static bool
-store_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 && s[0] != '.' &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
 static void
 github_fini(void *state)
 {
@@ -781,7 +773,7 @@ github_init(const json_t *config, const struct kind_env *env, void **ret_state,
 		goto fail;
 	}
 	g->installation_id = inst ? json_integer_value(inst) : 0;
-	if (!store_name_ok(key)) {
+	if (!secret_name_valid(key)) {
 		snprintf(err, WRIT_ERRLEN, "kinds.github.private_key: a secret name");
 		r = WRIT_EBADREQ;
 		goto fail;

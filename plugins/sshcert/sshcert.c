@@ -11,6 +11,7 @@
 
 #include "duration.h"
 #include "errors.h"
+#include "id.h"
 #include "keypage.h"
 #include "krl.h"
 #include "sshcert.h"
@@ -146,8 +147,7 @@ sshcert_init(const json_t *config, const struct kind_env *env, void **ret_state,
 		return r;
 	if (name == NULL)
 		name = CA_NAME;
-	if (strlen(name) == 0 || strlen(name) > 64 || name[0] == '.' || strspn(name,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name)) {
+	if (!secret_name_valid(name)) {
 		snprintf(err, WRIT_ERRLEN, "kinds.sshcert.ca_key: a secret name");
 		return WRIT_EBADREQ;
 	}

@@ -26,7 +26,7 @@
 
 #include "errors.h"
 #include "../../broker/route.h"
-#include "store.h"
+#include "id.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -181,7 +181,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		break;
 	case ROUTE_SECRET_PUT: case ROUTE_SECRET_GET: case ROUTE_SECRET_DELETE:
-		if (!store_valid_name(rc.arg) || strcmp(path + strlen("/v1/secrets/"), rc.arg) != 0)
+		if (!secret_name_valid(rc.arg) || strcmp(path + strlen("/v1/secrets/"), rc.arg) != 0)
 			__builtin_trap();
 		break;
 	default:

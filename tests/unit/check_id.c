@@ -1,4 +1,4 @@
-/* check_id.c - the shape of an id, the one check every module uses. */
+/* check_id.c - the shape of an id and of a secret name, the one check each that every module uses. */
 #include <string.h>
 
 #include "id.h"
@@ -30,6 +30,30 @@ START_TEST(test_refused)
 }
 END_TEST
 
+START_TEST(test_secret_names)
+{
+	char name[WRIT_MAX_SECRET_NAME + 2];
+
+	ck_assert(secret_name_valid("ssh-ca"));
+	ck_assert(secret_name_valid("jwt-signing-key"));
+	ck_assert(secret_name_valid("A.b_c-9"));
+	memset(name, 'a', WRIT_MAX_SECRET_NAME);
+	name[WRIT_MAX_SECRET_NAME] = '\0';
+	ck_assert(secret_name_valid(name));
+	/* One too long, empty, a leading dot, a path, a space, a newline, NULL. */
+	name[WRIT_MAX_SECRET_NAME] = 'a';
+	name[WRIT_MAX_SECRET_NAME + 1] = '\0';
+	ck_assert(!secret_name_valid(name));
+	ck_assert(!secret_name_valid(""));
+	ck_assert(!secret_name_valid(".hidden"));
+	ck_assert(!secret_name_valid("a/b"));
+	ck_assert(!secret_name_valid("../x"));
+	ck_assert(!secret_name_valid("a b"));
+	ck_assert(!secret_name_valid("a\n"));
+	ck_assert(!secret_name_valid(NULL));
+}
+END_TEST
+
 Suite *
 id_suite(void)
 {
@@ -38,6 +62,7 @@ id_suite(void)
 
 	tcase_add_test(tc, test_valid);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_secret_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
