@@ -69,7 +69,7 @@ static const struct {
 #define NQKEYS (sizeof(qkeys) / sizeof(qkeys[0]))
 
 /*
- * Does path match pattern?  A "*" segment must be a 32-hex-digit id, a "%"
+ * Does path match pattern?  A "*" segment must be an id (id.h), a "%"
  * segment a secret name; either is copied to arg, else arg is "".  arg is
  * written only on a match.
  */
@@ -78,7 +78,8 @@ match(const char *pattern, const char *path, char arg[WRIT_MAX_SECRET_NAME + 1])
 {
 	const char *star = strchr(pattern, '*');
 	const char *pct = strchr(pattern, '%');
-	size_t pre, i;
+	char id[WRIT_ID_LEN + 1];
+	size_t pre;
 
 	if (pct != NULL) {
 		pre = (size_t)(pct - pattern);
@@ -95,31 +96,21 @@ match(const char *pattern, const char *path, char arg[WRIT_MAX_SECRET_NAME + 1])
 		return true;
 	}
 	pre = (size_t)(star - pattern);
-	if (strncmp(pattern, path, pre) != 0)
+	if (strncmp(pattern, path, pre) != 0 || strnlen(path + pre, WRIT_ID_LEN) < WRIT_ID_LEN)
 		return false;
-	for (i = 0; i < 32; i++) {
-		char ch = path[pre + i];
-
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-			return false;
-	}
-	if (strcmp(path + pre + 32, star + 1) != 0)
+	memcpy(id, path + pre, WRIT_ID_LEN);
+	id[WRIT_ID_LEN] = '\0';
+	if (!id_valid(id) || strcmp(path + pre + WRIT_ID_LEN, star + 1) != 0)
 		return false;
-	memcpy(arg, path + pre, 32);
-	arg[32] = '\0';
+	memcpy(arg, id, WRIT_ID_LEN + 1);
 	return true;
 }
 
-/* Is a (len bytes) 32 lowercase hex digits? */
+/* Is a (len bytes, a NUL in them counting) an id (id.h)? */
 static bool
 is_id(const char *a, size_t len)
 {
-	if (a == NULL || len != 32)
-		return false;
-	for (size_t i = 0; i < 32; i++)
-		if (!((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f')))
-			return false;
-	return true;
+	return a != NULL && len == WRIT_ID_LEN && id_valid(a);
 }
 
 /*

@@ -23,8 +23,9 @@
  * for the NUL) in *ret_len when ret_len is not NULL; flags JSON_COMPACT,
  * optionally with JSON_SORT_KEYS.  NULL when out of memory or when
  * json_dumps would fail.  The buffer has room for one byte past the NUL,
- * so a caller may end the text with a newline in place, and holds no
- * stray copy of the text (a token in a body is zeroed with it).
+ * so a caller may end the text with a newline in place.  NB. jdump's own
+ * buffers leave no stray copy of the text (a token in a body is zeroed
+ * with it); what it hands to json_dumps (non-ASCII strings) may.
  */
 char *jdump(const json_t *v, size_t flags, size_t *ret_len);
 
