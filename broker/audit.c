@@ -1025,17 +1025,15 @@ verify_once(const char *file, const char *checkpoint)
 	return j;
 }
 
-json_t *
-audit_tail(unsigned int n, const char *session, uint64_t after)
+/*
+ * From the end backwards (logtail.h), audit.jsonl first and then the
+ * rotated files, newest first: time and memory grow with t->want, never
+ * with the log; a session's tail scans its last WRIT_LOGTAIL_SCAN bytes
+ * at most, across files.  Oldest first, as the log reads.
+ */
+static json_t *
+tail(struct logtail *t)
 {
-	/*
-	 * From the end backwards (logtail.h), audit.jsonl first and then the
-	 * rotated files, newest first: time and memory grow with n, never
-	 * with the log; a session's tail scans its last WRIT_LOGTAIL_SCAN
-	 * bytes at most, across files.
-	 */
-	struct logtail t = { .want = n, .session = session, .scan_left = WRIT_LOGTAIL_SCAN,
-	    .max_line = WRIT_MAX_AUDIT_RECORD, .after = after, .records = json_array() };
 	char name[WRIT_AUDIT_ROTATED_LEN + 1], err[WRIT_ERRLEN];
 	json_t *out = json_array();
 	uint64_t *rot = NULL;
@@ -1043,16 +1041,16 @@ audit_tail(unsigned int n, const char *session, uint64_t after)
 	struct stat st, cur = { 0 };
 	int tfd;
 
-	if (t.records == NULL || out == NULL)
+	if (t->records == NULL || out == NULL)
 		goto out;
 	if ((tfd = open_ours(CUR_NAME, &st, err)) >= 0) {
-		(void)logtail_read(tfd, st.st_size, &t);
+		(void)logtail_read(tfd, st.st_size, t);
 		close(tfd);
 		cur = st;
 	}
-	if (t.want > 0 && t.scan_left > 0)
+	if (t->want > 0 && t->scan_left > 0)
 		rot = list_rotated(&nrot);
-	for (size_t i = nrot; i > 0 && t.want > 0 && t.scan_left > 0; i--) {
+	for (size_t i = nrot; i > 0 && t->want > 0 && t->scan_left > 0; i--) {
 		audit_rotated_name(rot[i - 1], name);
 		if ((tfd = open_ours(name, &st, err)) < 0)
 			break;	/* moved away meanwhile: the tail ends there */
@@ -1061,14 +1059,34 @@ audit_tail(unsigned int n, const char *session, uint64_t after)
 			close(tfd);
 			continue;
 		}
-		(void)logtail_read(tfd, st.st_size, &t);
+		(void)logtail_read(tfd, st.st_size, t);
 		close(tfd);
 	}
 	free(rot);
-	/* Newest first there; oldest first here, as the log reads. */
-	for (size_t i = json_array_size(t.records); i > 0; i--)
-		json_array_append(out, json_array_get(t.records, i - 1));
+	for (size_t i = json_array_size(t->records); i > 0; i--)
+		json_array_append(out, json_array_get(t->records, i - 1));
  out:
-	json_decref(t.records);
+	json_decref(t->records);
+	return out;
+}
+
+json_t *
+audit_tail(unsigned int n, const char *session, uint64_t after)
+{
+	struct logtail t = { .want = n, .session = session, .scan_left = WRIT_LOGTAIL_SCAN,
+	    .max_line = WRIT_MAX_AUDIT_RECORD, .after = after, .records = json_array() };
+
+	return tail(&t);
+}
+
+json_t *
+audit_since(uint64_t after, const char *const *events, unsigned int max, bool *whole)
+{
+	struct logtail t = { .want = max, .events = events, .scan_left = WRIT_LOGTAIL_SCAN,
+	    .max_line = WRIT_MAX_AUDIT_RECORD, .after = after, .records = json_array() };
+	json_t *out = tail(&t);
+
+	/* NB. a log with nothing after seq after ends at it (or the file is new). */
+	*whole = t.reached || audit_appended() <= after;
 	return out;
 }

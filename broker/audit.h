@@ -149,4 +149,13 @@ void audit_public_key(char out[65]);
  */
 json_t *audit_tail(unsigned int n, const char *session, uint64_t after);
 
+/*
+ * The records newer than seq after of one of events (a NULL-ended list),
+ * at most the last max of them, across rotated files, oldest first.
+ * *whole: whether the log still holds every record after that seq (a
+ * rotated file moved away, or more than max found, leaves gaps).
+ */
+json_t *audit_since(uint64_t after, const char *const *events, unsigned int max,
+    bool *whole);
+
 #endif

@@ -599,26 +599,24 @@ sealed(const json_t *line)
 static unsigned int
 recover(json_t *live, uint64_t mark)
 {
+	static const char *const events[] = { "issued", "revoked", "expired", NULL };
 	json_t *recs, *r, *ended;
 	const char *ev, *id;
 	unsigned int n = 0;
-	uint64_t first;
+	bool whole;
 	char *line;
 	size_t i;
 
-	if (mark == 0 || (recs = audit_tail(RECOVER_MAX, NULL, mark)) == NULL)
+	if (mark == 0 || (recs = audit_since(mark, events, RECOVER_MAX, &whole)) == NULL)
 		return 0;
-	if (json_array_size(recs) == RECOVER_MAX)
-		fprintf(stderr, "writd: more than %u audit records after the ledger's last "
-		    "point: the oldest are not read back\n", RECOVER_MAX);
 	/* NB. a rotated file archived within audit.ledger_lag of a crash: say what is lost. */
-	first = json_array_size(recs) > 0 ?
-	    (uint64_t)json_integer_value(json_object_get(json_array_get(recs, 0), "seq")) :
-	    audit_appended() + 1;
-	if (json_array_size(recs) < RECOVER_MAX && mark < audit_appended() && first > mark + 1)
-		fprintf(stderr, "writd: audit records %" PRIu64 " to %" PRIu64 ", after the "
-		    "ledger's last point, are not in the log (a rotated file moved away?): a "
-		    "writ issued then is not brought back\n", mark + 1, first - 1);
+	if (json_array_size(recs) == RECOVER_MAX)
+		fprintf(stderr, "writd: more than %u writs issued or ended after the ledger's "
+		    "last point: the oldest are not read back\n", RECOVER_MAX);
+	else if (!whole)
+		fprintf(stderr, "writd: audit records after seq %" PRIu64 ", the ledger's last "
+		    "point, are not all in the log (a rotated file moved away?): a writ issued "
+		    "then may not be brought back\n", mark);
 	if ((ended = json_object()) == NULL) {
 		json_decref(recs);
 		return 0;

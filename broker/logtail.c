@@ -11,24 +11,57 @@
 #include "errors.h"
 #include "logtail.h"
 
-/* Does the line (not NUL-terminated) belong to t's session? */
+/* Does the line begin as a record of one of t's events would? */
+static bool
+of_events(const struct logtail *t, const char *line, size_t len)
+{
+	static const char head[] = "{\"event\":\"";
+	size_t h = sizeof(head) - 1;
+
+	if (len <= h || memcmp(line, head, h) != 0)
+		return false;
+	for (const char *const *e = t->events; *e != NULL; e++) {
+		size_t n = strlen(*e);
+
+		if (len > h + n && memcmp(line + h, *e, n) == 0 && line[h + n] == '"')
+			return true;
+	}
+	return false;
+}
+
+/* Is the parsed record's event one of t's? */
+static bool
+event_in(const struct logtail *t, const json_t *rec)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+
+	for (const char *const *e = t->events; ev != NULL && *e != NULL; e++)
+		if (strcmp(ev, *e) == 0)
+			return true;
+	return false;
+}
+
+/* Does the line (not NUL-terminated) belong to t's session and events? */
 static bool
 wanted(struct logtail *t, const char *line, size_t len, json_t **ret)
 {
 	json_t *rec;
 
+	/* NB. cheap tests first; the parsed members decide. */
+	if (t->events != NULL && !of_events(t, line, len))
+		return false;
 	if (t->session != NULL) {
 		char needle[64];
 		int n = snprintf(needle, sizeof(needle), "\"session\":\"%s\"", t->session);
 
-		/* NB. a cheap test first; the parsed member decides. */
 		if (n < 0 || (size_t)n >= sizeof(needle) || memmem(line, len, needle, (size_t)n) == NULL)
 			return false;
 	}
 	rec = json_loadb(line, len, 0, NULL);
 	if (!json_is_object(rec) || (t->session != NULL &&
 	    (json_string_value(json_object_get(rec, "session")) == NULL ||
-	    strcmp(json_string_value(json_object_get(rec, "session")), t->session) != 0))) {
+	    strcmp(json_string_value(json_object_get(rec, "session")), t->session) != 0)) ||
+	    (t->events != NULL && !event_in(t, rec))) {
 		json_decref(rec);
 		return false;
 	}
@@ -61,13 +94,14 @@ line(struct logtail *t, const char *p, size_t len)
 	if (len == 0 || len > t->max_line)
 		return t->want > 0;
 	if (seen(t, p, len)) {
+		t->reached = true;
 		t->want = 0;
 		return false;
 	}
 	if (wanted(t, p, len, &rec)) {
 		json_array_append_new(t->records, rec);
 		t->want--;
-	} else if (t->session == NULL && t->want > 0)
+	} else if (t->session == NULL && t->events == NULL && t->want > 0)
 		t->want--;	/* garbage counts: the work stays bounded by N */
 	return t->want > 0;
 }

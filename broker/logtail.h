@@ -16,6 +16,7 @@
 #ifndef WRIT_LOGTAIL_H
 #define WRIT_LOGTAIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -28,22 +29,26 @@
 struct logtail {
 	unsigned int want;		/* records still wanted */
 	const char *session;		/* keep only records whose "session" is this, or NULL */
+	const char *const *events;	/* keep only these events (NULL-ended), or NULL */
 	long long scan_left;		/* bytes that may still be read (filtered tails) */
 	size_t max_line;		/* longer lines are skipped (not JSON records) */
 	uint64_t after;			/* non-zero: stop at a record of this seq or older */
+	bool reached;			/* out: such a record was met */
 	json_t *records;		/* found so far, newest first (an array, owned) */
 };
 
 /*
  * Read fd backwards from offset end (a line cut at end, with no newline
  * yet, is being written and skipped) and add to t->records, newest first,
- * each complete line that is a JSON object (and of t->session, when set),
- * until t->want are found, a record whose seq is t->after or less (a
+ * each complete line that is a JSON object (of t->session and one of
+ * t->events, when set), until t->want are found, a record whose seq is t->after or less (a
  * follower's last; writd's records begin {"event":"E","seq":N), the file's
  * start, or t->scan_left bytes were
  * read (session tails only).  Lines that are not JSON are skipped and
  * counted towards t->want only when unfiltered, so the work stays bounded
- * by N.  Returns 0, or a negative WRIT_E* code (a read failed; what was
+ * by N.  A filtered line is parsed only when its text may match (writd's
+ * records begin {"event":"E",...), so a filter that keeps few records
+ * reads many cheaply.  Returns 0, or a negative WRIT_E* code (a read failed; what was
  * found stays in t->records).
  */
 int logtail_read(int fd, off_t end, struct logtail *t);

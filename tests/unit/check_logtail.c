@@ -157,6 +157,49 @@ START_TEST(test_long_line_on_block)
 }
 END_TEST
 
+/*
+ * An events filter keeps exactly the records of those events, whatever
+ * their text holds elsewhere, and does not count the others towards want;
+ * it stops at the record of seq after, and says so.
+ */
+START_TEST(test_events)
+{
+	static const char *const events[] = { "issued", "revoked", NULL };
+	static const char log[] =
+	    "{\"event\":\"issued\",\"seq\":1}\n"
+	    "{\"event\":\"issued\",\"seq\":2}\n"		/* the mark: seq 2 */
+	    "{\"event\":\"issued\",\"seq\":3,\"n\":1}\n"
+	    "{\"event\":\"generated\",\"seq\":4,\"s\":\"{\\\"event\\\":\\\"issued\\\"\"}\n"
+	    "{\"event\":\"issuedx\",\"seq\":5}\n"
+	    "{\"event\":\"issued\",\"seq\":6,\"event\":\"denied\"}\n"	/* jansson: the last wins */
+	    "{\"seq\":7,\"event\":\"issued\"}\n"			/* not writd's order */
+	    "{\"event\":\"revoked\",\"seq\":8}\n"
+	    "{\"event\":\"issued\"\n"
+	    "{\"event\":\"expired\",\"seq\":9}\n";
+	char file[] = "/tmp/check_logtail.XXXXXX";
+	int fd = mkstemp(file);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, log, sizeof(log) - 1), (ssize_t)(sizeof(log) - 1));
+	for (unsigned int want = 2; want <= 3; want++) {
+		struct logtail t = { .want = want, .events = events, .after = 2,
+		    .max_line = 8192, .records = json_array() };
+
+		ck_assert_int_eq(logtail_read(fd, (off_t)(sizeof(log) - 1), &t), 0);
+		ck_assert_uint_eq(json_array_size(t.records), 2);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(t.records, 0),
+		    "seq")), 8);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(t.records, 1),
+		    "seq")), 3);
+		/* Two found: want is met first; three: the mark is met. */
+		ck_assert(t.reached == (want == 3));
+		json_decref(t.records);
+	}
+	close(fd);
+	unlink(file);
+}
+END_TEST
+
 Suite *
 logtail_suite(void)
 {
@@ -165,6 +208,7 @@ logtail_suite(void)
 
 	tcase_add_test(tc, test_tail);
 	tcase_add_test(tc, test_long_line_on_block);
+	tcase_add_test(tc, test_events);
 	suite_add_tcase(s, tc);
 	return s;
 }
