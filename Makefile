@@ -88,7 +88,7 @@ WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/ro
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/approver.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
-	broker/logtail.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
+	broker/logtail.c broker/minter/mint.c broker/minter/order.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
 HELPER_SRC := agent-side/git-credential-writ.c agent-side/gitcred.c $(LIBWRIT_SRC)
@@ -102,7 +102,7 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 UNIT_MOD := broker/config.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
 	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
-	agent-side/libwrit.c agent-side/gitcred.c
+	agent-side/libwrit.c agent-side/gitcred.c broker/minter/order.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked

@@ -108,10 +108,7 @@ settle_by(struct pending *p, int decision, const char *channel)
 	memcpy(decided[decided_next].id, p->id, sizeof(p->id));
 	decided[decided_next].decision = decision;
 	decided_next = (decided_next + 1) % WRIT_DECIDED_MEMORY;
-	if (p->settled != NULL)
-		p->settled(p);
-	else
-		server_resume(p->mhd, p->rq);
+	server_resume(p->mhd, p->rq);
 }
 
 /* Settle p without a verdict: timed out, caller gone, session closed ... */

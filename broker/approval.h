@@ -55,13 +55,6 @@ struct pending {
 	struct MHD_Connection *mhd;
 	struct req *rq;
 	int fd;
-	/*
-	 * Called once p is decided (decision set), on the deciding thread,
-	 * lock held: it resumes the request (server_resume), or takes it on
-	 * still suspended (issue.c queues an approved upstream mint at once).
-	 * NULL: resume.
-	 */
-	void (*settled)(struct pending *p);
 	struct pending *next;
 };
 

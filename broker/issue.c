@@ -15,45 +15,35 @@
  *    (a rule allows)
  *  DECIDED -> ASKED    ask       HTTP handler     approval_submit;   ENOMEM, ENOAPPROVER,
  *    (a person asked)                             waits (approval.c  EPENDING, EDUPLICATE,
- *                                                 settles it)        ECLOSED
- *  ASKED -> APPROVED   settled   deciding thread  held               (upstream kinds: on
- *    -> MINTING                  (admin handler,                     to a worker at once)
- *                                approver, reaper)
+ *                                                 resumes it)        ECLOSED
  *  ASKED -> APPROVED   approved  HTTP handler     to read the        EDENIED, ETIMEDOUT,
  *                                (resumed)        verdict            EGONE, ECLOSED,
  *                                                                    ESHUTDOWN ...
- *  APPROVED -> MINTED  mint      HTTP handler     none (the kind's   ECLOSED (job identity
- *    (inline kinds)                               own)               ran out), the kind's
- *                                                                    errors (EMINT ...)
- *  APPROVED -> MINTING mint      HTTP handler     queue; waits for   ECLOSED (job identity)
- *    (upstream kinds)                             a worker
- *  MINTING -> MINTED   minted    upstream worker  none               the kind's errors,
- *                                (at stop: the                       ESHUTDOWN
- *                                stopping thread)
- *  MINTED -> RECORDED  record    whoever minted   writs_add          ENOMEM, EAUDIT
- *                      (issue_   (handler or      (issue_record);    (ledger: revoked),
- *                      record)   worker)          waits for the log  ECLOSED (session
- *                                                                    closed: revoked)
- *  RECORDED -> DURABLE synced    audit sync       to resume          --
- *                                thread (or at
- *                                once)
- *  DURABLE -> ANSWERED answer    HTTP handler     to take back       EAUDIT (log broke:
- *                                (resumed)                           the writ is revoked)
+ *  APPROVED -> MINTING mint      HTTP handler     to suspend;        ECLOSED
+ *                                                 waits for the
+ *                                                 minter
+ *  MINTING -> MINTED   minted    the minter's     to resume          the minter's: its
+ *                                (handler, worker                    checks, the kind's
+ *                                or audit sync)                      errors, EAUDIT
+ *  MINTED -> ANSWERED  answer    HTTP handler     writs_add          ENOMEM, ECLOSED
+ *                                (resumed)                           (session closed: the
+ *                                                                    writ is revoked)
  *
  * Any failure goes to ANSWERED with its error; ANSWERED hands the answer
  * to the handler.  While suspended, only the thread that will resume the
  * request touches its issue, and it touches nothing after resuming it.
  *
+ * The minter (minter/minter.h) mints and records: it answers a MINT only
+ * once the writ's ledger entry and "issued" record are durable, so this
+ * file never holds a token that has no record.
+ *
  * Suspensions (each a suspend, a resume and one more call of the
- * handler) per writ: allowed by a rule, 1 (the log; for an upstream kind
- * the worker and the log share it); asked, 2 for an inline kind (a
- * person, the log), 1 for an upstream kind (a person, the worker and the
- * log, with no handler between them).
+ * handler) per writ: allowed by a rule, 1 (the minter); asked, 2 (a
+ * person, the minter).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 
 #include "../plugins/kind.h"
 #include "../policy/policy.h"
@@ -64,13 +54,12 @@
 #include "errors.h"
 #include "id.h"
 #include "issue.h"
-#include "ledger.h"
+#include "minter/minter.h"
 #include "peer.h"
 #include "secret.h"
 #include "server.h"
 #include "session.h"
 #include "sjson.h"
-#include "upstream.h"
 #include "writs.h"
 
 enum issue_stage {
@@ -78,10 +67,8 @@ enum issue_stage {
 	ISSUE_DECIDED,		/* cooldown, policy and throttle passed: allow or ask */
 	ISSUE_ASKED,		/* waiting for a person (approval.c resumes) */
 	ISSUE_APPROVED,		/* by a rule or a person: to be minted */
-	ISSUE_MINTING,		/* on an upstream worker (it resumes, or records) */
-	ISSUE_MINTED,		/* a token in hand: to be recorded */
-	ISSUE_RECORDED,		/* ledger, live writ, "issued" record: waiting for the log */
-	ISSUE_DURABLE,		/* the log said: durable (ok) or broken */
+	ISSUE_MINTING,		/* with the minter (minted resumes it) */
+	ISSUE_MINTED,		/* res holds the minter's answer */
 	ISSUE_ANSWERED,		/* ans holds the answer */
 };
 
@@ -102,16 +89,12 @@ struct issue {
 	const struct writ_kind *kind;
 	json_t *scope;			/* canonical; a reference */
 	int64_t ttl;
+	struct policy_request pq;	/* as policy decided it; the minter decides again */
 	struct policy_decision d;
 	unsigned int max_pending;
 	struct request_record rec;
 	struct pending *pending;	/* while and after a person decides */
-	/* Mint: the writ's id, its times, and what a worker runs (and returns). */
-	char wid[WRIT_ID_LEN + 1];
-	struct mint_job job;
-	/* Recorded: the 201's body, until durable (ok) or not. */
-	json_t *reply;
-	bool durable;
+	struct mint_result res;		/* the minter's answer; its token ours */
 	char err[WRIT_ERRLEN];		/* the text of a refusal decide makes */
 	struct issue_answer ans;
 };
@@ -121,12 +104,9 @@ static bool decide(struct issue *iss);
 static bool ask(struct issue *iss);
 static bool approved(struct issue *iss);
 static bool mint(struct issue *iss);
-static bool record(struct issue *iss);
 static bool answer(struct issue *iss);
-/* ... and those that run on other threads, the request suspended. */
-static void settled(struct pending *p);
-static void minted(struct mint_job *job);
-static void synced(void *arg, bool ok);
+/* ... and the one that runs on the minter's thread, the request suspended. */
+static void minted(void *arg, struct mint_result *r);
 
 /* The policy in force; swapped whole on reload, under writd_lock. */
 static struct policy *policy;
@@ -186,9 +166,8 @@ issue_free(void *arg)
 	if (iss->pending != NULL)
 		approval_release(iss->pending);
 	json_decref(iss->scope);
-	json_decref(iss->reply);
 	json_decref(iss->ans.body);
-	secret_free(iss->job.out.token);
+	secret_free(iss->res.token);
 	free(iss);
 }
 
@@ -213,9 +192,6 @@ run(struct issue *iss, struct issue_answer *ret)
 			go = mint(iss);
 			break;
 		case ISSUE_MINTED:
-			go = record(iss);
-			break;
-		case ISSUE_DURABLE:
 			go = answer(iss);
 			break;
 		case ISSUE_ANSWERED:
@@ -223,8 +199,7 @@ run(struct issue *iss, struct issue_answer *ret)
 			iss->ans.body = NULL;
 			return 1;
 		case ISSUE_MINTING:
-		case ISSUE_RECORDED:
-			/* NB. never resumed in these: their threads move them on first. */
+			/* NB. never resumed in it: minted moves it on first. */
 			go = fail(iss, WRIT_EINTERNAL, NULL, NULL, 0);
 			break;
 		}
@@ -286,17 +261,6 @@ refused_locked(const struct issue *iss, int code)
 		audit_request(iss);
 }
 
-/*
- * A mint that failed, by its code only: messages may quote upstream's
- * answer, and the log keeps nothing it did not write itself.
- */
-static void
-audit_mint_failed(const struct issue *iss, int code)
-{
-	audit_log("mint_failed", session_audit(iss->s, json_pack("{ssssss}", "session",
-	    iss->s->id, "kind", iss->kind->name, "error", errors_lookup(code)->name)));
-}
-
 /* PARSED -> DECIDED: cooldown, policy, upstream's throttle; refusals end here. */
 static bool
 decide(struct issue *iss)
@@ -305,23 +269,23 @@ decide(struct issue *iss)
 	const struct writ_kind *k = iss->kind;
 	struct session *s = iss->s;
 	char *err = iss->err;
-	struct policy_request pq;
+	struct policy_request *pq = &iss->pq;
 	struct policy_decision *d = &iss->d;
 	int64_t cool;
 	int wait = 0, code;
 
 	*d = (struct policy_decision){ .verdict = POLICY_ASK };
-	pq = (struct policy_request){ .kind = k->name, .scope = iss->scope, .ttl = iss->ttl,
+	*pq = (struct policy_request){ .kind = k->name, .scope = iss->scope, .ttl = iss->ttl,
 	    .session = s->name, .uid = peer->uid, .claims = s->claims,
 	    /* NB. a relayed caller's exe is the relay's: no exe rule may match it. */
 	    .exe = peer->relayed ? WRIT_EXE_UNVERIFIED : peer->exe };
 	pthread_mutex_lock(&writd_lock);
-	pq.workspace = s->workspace;
-	pq.live = writs_count(s);
-	pq.live_kind = s->live_kind[kinds_index(k)];
+	pq->workspace = s->workspace;
+	pq->live = writs_count(s);
+	pq->live_kind = s->live_kind[kinds_index(k)];
 	cool = session_cooling(s, now_mono());
 	if (cool == 0)
-		policy_decide(policy, &pq, d);
+		policy_decide(policy, pq, d);
 	iss->max_pending = policy_max_pending(policy);
 	pthread_mutex_unlock(&writd_lock);
 	/*
@@ -397,7 +361,6 @@ ask(struct issue *iss)
 	p->mhd = c;
 	p->rq = iss->rq;
 	p->fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
-	p->settled = settled;
 	if (max_pending == 0 || max_pending > writd_cfg->max_pending)
 		max_pending = writd_cfg->max_pending;
 	pthread_mutex_lock(&writd_lock);
@@ -452,283 +415,115 @@ approved(struct issue *iss)
 	return true;
 }
 
-/* The writ's id and times, capped by a job's identity.  false: iss failed. */
-static bool
-mint_times(struct issue *iss)
-{
-	struct kind_mint *m = &iss->job.mint;
-
-	random_id(iss->wid);
-	m->writ_id = iss->wid;
-	m->session_id = iss->s->id;
-	m->scope = iss->scope;
-	m->issued_at = now_real();
-	m->expires_at = m->issued_at + iss->ttl;
-	/*
-	 * NB. a job's writ never outlives the job's identity: capped, not
-	 * refused (the answer says so); the TTL asked was what policy decided on.
-	 */
-	if (iss->s->expires_at > 0 && m->expires_at > iss->s->expires_at) {
-		m->expires_at = iss->s->expires_at;
-		if (m->expires_at - m->issued_at < 1) {
-			(void)fail(iss, WRIT_ECLOSED, "this job's identity token has "
-			    "expired: its session is closing", NULL, 0);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* APPROVED -> MINTING: hand the mint to an upstream worker.  Lock held, rq suspended. */
-static void
-queue_locked(struct issue *iss)
-{
-	iss->job.kind = iss->kind;
-	iss->job.done = minted;
-	iss->stage = ISSUE_MINTING;
-	upstream_mint(&iss->job);
-}
-
 /*
- * APPROVED -> MINTED (inline kinds, on the handler) or -> MINTING:
- * network-bound kinds mint on an upstream worker, the request suspended.
+ * The minted writ joins its session's live writs, whatever becomes of its
+ * request (the token exists, and its end must come at its expiry); a
+ * session closed meanwhile has it revoked instead.  Returns 0 or a code,
+ * the token then gone.  No lock held.
  */
-static bool
-mint(struct issue *iss)
+static int
+keep(struct issue *iss)
 {
 	const struct writ_kind *k = iss->kind;
+	struct mint_result *res = &iss->res;
+	struct session *s = iss->s;
+	struct secret *copy = NULL;
 	int r;
 
-	if (!mint_times(iss))
-		return true;
-	if (k->upstream) {
+	if (k->revoke != NULL && (copy = secret_dup(res->token->data, res->token->len)) == NULL)
+		r = WRIT_ENOMEM;
+	else {
 		pthread_mutex_lock(&writd_lock);
-		/* NB. closed (writd stopping, too): the workers may be gone. */
-		if (iss->s->closed) {
-			pthread_mutex_unlock(&writd_lock);
-			return fail(iss, WRIT_ECLOSED, NULL, NULL, 0);
-		}
-		server_suspend(iss->rq->mhd, iss->rq);
-		queue_locked(iss);
+		if (s->closed)
+			r = WRIT_ECLOSED;
+		else if ((r = writs_add(res->id, s, k, json_deep_copy(iss->scope),
+		    res->issued_at, res->expires_at, copy)) == 0)
+			/* The reaper ends it at its expiry, and closes the key page soon. */
+			core_kick_at(res->expires_at < res->issued_at + 1 ? res->expires_at :
+			    res->issued_at + 1);
 		pthread_mutex_unlock(&writd_lock);
-		return false;
+		/* NB. writs_add frees copy on ENOMEM. */
+		if (r == WRIT_ECLOSED)
+			secret_free(copy);
 	}
-	r = k->mint(kinds_state(k), &iss->job.mint, &iss->job.out, iss->job.err);
 	if (r < 0) {
-		audit_mint_failed(iss, r);
-		return fail(iss, r == WRIT_ENOMEM ? r : r == WRIT_EINTERNAL ? WRIT_EMINT : r,
-		    iss->job.err[0] != '\0' ? iss->job.err : NULL, NULL,
-		    iss->job.out.retry_after);
+		writs_revoke_unkept(res->id, s, k, res->token, r == WRIT_ECLOSED ?
+		    "its session was closed" : "out of memory keeping it");
+		res->token = NULL;
 	}
+	return r;
+}
+
+/* MINTING -> MINTED: the minter's answer, on its thread (or at once); no lock. */
+static void
+minted(void *arg, struct mint_result *r)
+{
+	struct issue *iss = arg;
+
+	iss->res = *r;
+	r->token = NULL;
+	if (iss->res.code == 0 && (iss->res.code = keep(iss)) < 0)
+		iss->res.err[0] = '\0';
 	iss->stage = ISSUE_MINTED;
-	return true;
-}
-
-/*
- * ASKED, decided: approval.c calls this on the deciding thread, lock
- * held.  An approved upstream mint goes to a worker at once, the request
- * still suspended (APPROVED -> MINTING: no trip through a handler); all
- * else resumes the handler, where approved() reads the verdict.
- */
-static void
-settled(struct pending *p)
-{
-	struct issue *iss = p->rq->state;
-
-	/* NB. peer_alive as approved() checks it: a gone caller's pid may be reused. */
-	if (p->decision == 1 && iss->kind->upstream && !iss->s->closed && peer_alive(p->peer)) {
-		iss->stage = ISSUE_APPROVED;
-		if (mint_times(iss)) {
-			queue_locked(iss);
-			return;		/* the log resumes it, or the worker on failure */
-		}
-	}
-	server_resume(p->mhd, p->rq);
-}
-
-/*
- * MINTING -> MINTED, on the upstream worker (or at stop): record it here,
- * so that a token that exists upstream is in the ledger and the live
- * writs whatever becomes of its request; then the log resumes it.
- */
-static void
-minted(struct mint_job *job)
-{
-	struct issue *iss = (struct issue *)((char *)job - offsetof(struct issue, job));
-
-	if (job->result < 0) {
-		audit_mint_failed(iss, job->result);
-		(void)fail(iss, job->result, job->err[0] != '\0' ? job->err : NULL, NULL,
-		    job->out.retry_after);
-	} else {
-		iss->stage = ISSUE_MINTED;
-		if (!record(iss))
-			return;		/* the log resumes it */
-	}
 	resume(iss);
 }
 
 /*
- * The one place a minted token tok (taken) becomes a writ: its keyed
- * fingerprint, computed once; its ledger entry (write-ahead: synced here
- * for upstream kinds, whose token exists upstream from the mint on; else
- * by the log before the "issued" record); the live writ; the answer's
- * body; the durable "issued" record.  Returns 0 and the record's seq, or
- * fails iss with the token revoked or freed.  Lock NOT held: on the
- * thread that minted (a handler or an upstream worker).
+ * APPROVED -> MINTING: the minter checks the order again, mints and
+ * records the writ, and answers once its record is durable; the request
+ * waits, suspended.
  */
-static int
-issue_record(struct issue *iss, struct secret *tok, uint64_t *ret_seq)
-{
-	const struct writ_kind *k = iss->kind;
-	const struct kind_mint *m = &iss->job.mint;
-	struct session *s = iss->s;
-	struct secret *keep = NULL;
-	struct ledger_entry e;
-	char fp[33], err[WRIT_ERRLEN];
-	json_t *body, *rec;
-	int r;
-
-	if (k->revoke != NULL && (keep = secret_dup(tok->data, tok->len)) == NULL) {
-		if (k->upstream)
-			upstream_revoke(k, tok, iss->wid);
-		else
-			secret_free(tok);
-		fail(iss, WRIT_ENOMEM, NULL, NULL, 0);
-		return WRIT_ENOMEM;
-	}
-	audit_fingerprint(tok->data, tok->len, fp);
-	e = (struct ledger_entry){ .id = iss->wid, .session = s->id, .name = s->name,
-	    .kind = k, .scope = iss->scope, .issued_at = m->issued_at,
-	    .expires_at = m->expires_at, .pid = s->pid, .pid_start = s->pid_start,
-	    .token = tok };
-	if ((r = ledger_add(&e, fp)) == 0 && k->upstream)
-		r = ledger_flush();
-	if (r < 0 && k->upstream) {
-		/* On the worker: revoked now, before anyone could use it. */
-		if (k->revoke != NULL)
-			(void)k->revoke(kinds_state(k), tok, err);
-		secret_free(tok);
-		secret_free(keep);
-		audit_mint_failed(iss, WRIT_EAUDIT);
-		fail(iss, WRIT_EAUDIT, "the ledger cannot be written; the token was "
-		    "revoked and nothing issued", NULL, 0);
-		return WRIT_EAUDIT;
-	}
-	if (r < 0) {
-		secret_free(tok);
-		secret_free(keep);
-		fail(iss, r, r == WRIT_EAUDIT ? "the ledger cannot be written; nothing issued" :
-		    NULL, NULL, 0);
-		return r;
-	}
-	pthread_mutex_lock(&writd_lock);
-	if (s->closed)
-		r = WRIT_ECLOSED;
-	else if ((r = writs_add(iss->wid, s, k, json_deep_copy(iss->scope), m->issued_at,
-	    m->expires_at, keep)) == 0)
-		/* The reaper ends it at its expiry, and closes the key page soon. */
-		core_kick_at(m->expires_at < m->issued_at + 1 ? m->expires_at :
-		    m->issued_at + 1);
-	pthread_mutex_unlock(&writd_lock);
-	if (r < 0) {
-		/*
-		 * Minted for a session that closed meanwhile, or no memory to
-		 * keep it: it must not live on.  NB. writs_add frees keep on
-		 * ENOMEM; tok is the same token.
-		 */
-		if (r == WRIT_ECLOSED)
-			secret_free(keep);
-		if (k->revoke != NULL && k->upstream) {
-			upstream_revoke(k, tok, iss->wid);	/* takes tok, closes its entry */
-			tok = NULL;
-		} else {
-			if (k->revoke != NULL)
-				(void)k->revoke(kinds_state(k), tok, err);
-			ledger_done(iss->wid);
-		}
-		secret_free(tok);
-		fail(iss, r, NULL, NULL, 0);
-		return r;
-	}
-	body = json_pack("{sssssOsssIsIsI}", "id", iss->wid, "kind", k->name, "scope",
-	    iss->scope, "token", (const char *)tok->data, "issued_at",
-	    (json_int_t)m->issued_at, "expires_at", (json_int_t)m->expires_at,
-	    "ttl", (json_int_t)(m->expires_at - m->issued_at));
-	secret_free(tok);
-	/* Cut short to end with its job's identity token (mint): the agent is told. */
-	if (body != NULL && s->expires_at > 0 && m->expires_at == s->expires_at)
-		json_object_set_new(body, "ttl_capped", json_string("the session's job "
-		    "identity token expires then (its exp + the issuer's grace)"));
-	iss->reply = body;
-	/* Write-ahead: the token leaves only once its record is on disk. */
-	/* "request": the approval it came from, when a person was asked. */
-	/* NB. with the ledger entry's fields: the entry may be recovered from it. */
-	rec = json_pack("{sssssssOsIssso}", "writ", iss->wid, "session", s->id, "kind",
-	    k->name, "scope", iss->scope, "expires_at", (json_int_t)m->expires_at,
-	    "fingerprint", fp, "request",
-	    iss->pending != NULL ? json_string(iss->pending->id) : json_null());
-	if (rec != NULL && ledger_note(&e, rec) < 0) {
-		json_decref(rec);
-		rec = NULL;
-	}
-	*ret_seq = audit_log_durable("issued", session_audit(s, rec));
-	return 0;
-}
-
-/* MINTED -> RECORDED: recorded, then wait for the log (the request suspended). */
 static bool
-record(struct issue *iss)
+mint(struct issue *iss)
 {
-	struct secret *tok = iss->job.out.token;
-	uint64_t seq;
+	struct session *s = iss->s;
+	struct mint_order o = { .req = iss->pq, .session_id = s->id, .pid = s->pid,
+	    .pid_start = s->pid_start,
+	    .approval = iss->pending != NULL ? iss->pending->id : NULL };
 
-	iss->job.out.token = NULL;
-	if (issue_record(iss, tok, &seq) < 0)
-		return true;
-	iss->stage = ISSUE_RECORDED;
-	/* An upstream kind's request is suspended since MINTING. */
-	if (!iss->kind->upstream) {
-		pthread_mutex_lock(&writd_lock);
-		server_suspend(iss->rq->mhd, iss->rq);
+	pthread_mutex_lock(&writd_lock);
+	/* NB. closed (writd stopping, too): the upstream workers may be gone. */
+	if (s->closed) {
 		pthread_mutex_unlock(&writd_lock);
+		return fail(iss, WRIT_ECLOSED, NULL, NULL, 0);
 	}
-	/* NB. synced may run at once: iss is not touched after this. */
-	audit_wait(seq, synced, iss);
+	/* Counted again: the limits on live writs hold at the mint, not only at the ask. */
+	o.req.live = writs_count(s);
+	o.req.live_kind = s->live_kind[kinds_index(iss->kind)];
+	o.cap = s->expires_at;
+	o.identity = s->identity;
+	server_suspend(iss->rq->mhd, iss->rq);
+	pthread_mutex_unlock(&writd_lock);
+	iss->stage = ISSUE_MINTING;
+	/* NB. minted may run at once: iss is not touched after this. */
+	minter_mint(&o, minted, iss);
 	return false;
 }
 
-/* RECORDED -> DURABLE: the audit sync thread, the record durable (ok) or never. */
-static void
-synced(void *arg, bool ok)
-{
-	struct issue *iss = arg;
-
-	pthread_mutex_lock(&writd_lock);
-	iss->durable = ok;
-	iss->stage = ISSUE_DURABLE;
-	server_resume(iss->rq->mhd, iss->rq);
-	pthread_mutex_unlock(&writd_lock);
-}
-
-/* DURABLE -> ANSWERED: the 201 whose record is durable; or take the writ back. */
+/* MINTED -> ANSWERED: the token goes out, its writ recorded and kept. */
 static bool
 answer(struct issue *iss)
 {
-	struct writ *revoke = NULL;
+	struct mint_result *res = &iss->res;
+	json_t *body;
 
-	if (iss->durable) {
-		iss->ans = (struct issue_answer){ .code = 0, .body = iss->reply };
-		iss->reply = NULL;
-		iss->stage = ISSUE_ANSWERED;
-		return true;
-	}
-	json_decref(iss->reply);
-	iss->reply = NULL;
-	/* NB. an unrecorded token must not live: forget and revoke it. */
-	pthread_mutex_lock(&writd_lock);
-	(void)writs_take(NULL, iss->wid, &revoke);
-	pthread_mutex_unlock(&writd_lock);
-	writs_revoke_list(revoke, "its issued record could not be made durable");
-	return fail(iss, WRIT_EAUDIT, NULL, NULL, 0);
+	if (res->code < 0)
+		return fail(iss, res->code, res->err[0] != '\0' ? res->err : NULL, res->code ==
+		    WRIT_EUPLIMIT ? json_pack("{si}", "retry_after", res->retry_after) : NULL,
+		    res->retry_after);
+	body = json_pack("{sssssOsssIsIsI}", "id", res->id, "kind", iss->kind->name, "scope",
+	    iss->scope, "token", (const char *)res->token->data, "issued_at",
+	    (json_int_t)res->issued_at, "expires_at", (json_int_t)res->expires_at,
+	    "ttl", (json_int_t)(res->expires_at - res->issued_at));
+	secret_free(res->token);
+	res->token = NULL;
+	if (body == NULL)
+		return fail(iss, WRIT_ENOMEM, NULL, NULL, 0);
+	/* Cut short to end with its job's identity token: the agent is told. */
+	if (iss->s->expires_at > 0 && res->expires_at == iss->s->expires_at)
+		json_object_set_new(body, "ttl_capped", json_string("the session's job "
+		    "identity token expires then (its exp + the issuer's grace)"));
+	iss->ans = (struct issue_answer){ .code = 0, .body = body };
+	iss->stage = ISSUE_ANSWERED;
+	return true;
 }

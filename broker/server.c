@@ -31,6 +31,7 @@
 #include "server.h"
 #include "session.h"
 #include "upstream.h"
+#include "minter/minter.h"
 #include "writs.h"
 
 /* epoll data of a connection watched for hangup: the fd with this bit. */
@@ -813,7 +814,13 @@ server_stop(void)
 	 * for the workers, which run what is queued before they exit.
 	 */
 	writs_revoke_list(revoke, "writd shut down");
-	/* Mints in flight finish (bounded by their timeouts), queued ones fail. */
+	/*
+	 * Mints in flight finish (bounded by their timeouts), queued ones
+	 * fail; one answered now finds its session closed and has its token
+	 * queued for revocation, which the workers run before they exit.
+	 */
+	upstream_cancel();
+	minter_drain();
 	upstream_stop();
 	if (acceptor_running)
 		pthread_join(acceptor, NULL);

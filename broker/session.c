@@ -28,20 +28,6 @@ static struct session *sessions;
 static unsigned int nsessions;
 
 static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > WRIT_MAX_SESSION_NAME)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i]) != NULL))
-			return 0;
-	return s[0] != '.' && s[0] != '-';
-}
-
-static int
 valid_workspace(const char *s)
 {
 	size_t n = strlen(s);
@@ -210,7 +196,7 @@ session_create(const char *name, const char *workspace, pid_t pid,
 	struct session *s;
 	int r;
 
-	if (!valid_name(name)) {
+	if (!session_name_valid(name)) {
 		snprintf(err, WRIT_ERRLEN, "field 'name' must be 1-%d characters of "
 		    "[A-Za-z0-9._-], not starting with '.' or '-'", WRIT_MAX_SESSION_NAME);
 		return WRIT_EBADREQ;
@@ -319,7 +305,7 @@ session_restore(const char *id, const char *name, pid_t pid, uint64_t pid_start,
 		return WRIT_ENOMEM;
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	/* The name reaches terminals: only one that session_create would take. */
-	snprintf(s->name, sizeof(s->name), "%s", valid_name(name) ? name : "restored");
+	snprintf(s->name, sizeof(s->name), "%s", session_name_valid(name) ? name : "restored");
 	s->created_at = now_real();
 	s->refs = 1;
 	s->restored = true;

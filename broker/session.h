@@ -21,9 +21,6 @@
 
 struct writ;
 
-/* Longest session name; names are [A-Za-z0-9._-]. */
-#define WRIT_MAX_SESSION_NAME 64
-
 struct session {
 	char id[WRIT_ID_LEN + 1];
 	char name[WRIT_MAX_SESSION_NAME + 1];

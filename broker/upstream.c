@@ -34,6 +34,7 @@ static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static struct mint_job *mints, **mints_tail = &mints;
 static struct revoke_job *revokes;
 static bool stopping;
+static bool cancelled;		/* mints fail at once (upstream_cancel) */
 static pthread_t workers[WRIT_UPSTREAM_THREADS];
 static int nworkers;
 
@@ -140,13 +141,15 @@ upstream_start(void)
 	return 0;
 }
 
-void
-upstream_stop(void)
+/* Fail the queued mints (and the rest, if stop): their done on this thread. */
+static void
+fail_queued(bool stop)
 {
 	struct mint_job *m;
 
 	pthread_mutex_lock(&qlock);
-	stopping = true;
+	cancelled = true;
+	stopping = stopping || stop;
 	m = mints;
 	mints = NULL;
 	mints_tail = &mints;
@@ -159,6 +162,18 @@ upstream_stop(void)
 		finish(m);
 		m = n;
 	}
+}
+
+void
+upstream_cancel(void)
+{
+	fail_queued(false);
+}
+
+void
+upstream_stop(void)
+{
+	fail_queued(true);
 	/* Queued revocations still run: a token must not outlive its writ. */
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(workers[i], NULL);
@@ -169,6 +184,12 @@ void
 upstream_mint(struct mint_job *job)
 {
 	pthread_mutex_lock(&qlock);
+	if (cancelled) {
+		pthread_mutex_unlock(&qlock);
+		job->result = WRIT_ESHUTDOWN;
+		finish(job);
+		return;
+	}
 	job->next = NULL;
 	*mints_tail = job;
 	mints_tail = &job->next;

@@ -41,10 +41,20 @@ struct mint_job {
 };
 
 int upstream_start(void);
-/* Finish what runs, fail what waits (WRIT_ESHUTDOWN), join the workers. */
+/*
+ * At stop, first: fail the mints that wait, and any queued from now on
+ * (WRIT_ESHUTDOWN, their done called on the caller's thread); what runs
+ * finishes, and revocations still run.
+ */
+void upstream_cancel(void);
+/* Finish what runs, fail what waits (WRIT_ESHUTDOWN), run what is queued to
+ * revoke, join the workers. */
 void upstream_stop(void);
 
-/* Queue a mint; the worker calls job->done when it is.  Lock held or not. */
+/*
+ * Queue a mint; the worker calls job->done when it is (or at once, failed,
+ * after upstream_cancel).  No lock held.
+ */
 void upstream_mint(struct mint_job *job);
 
 /* Queue the revocation of token (taken over) of writ id for kind. */

@@ -35,6 +35,7 @@
 #include "ledger.h"
 #include "oidc.h"
 #include "upstream.h"
+#include "minter/minter.h"
 
 static const char usage[] =
 "usage: writd [--config FILE] [--runtime-dir DIR] [--state-dir DIR]\n"
@@ -111,6 +112,26 @@ set_path(char dst[PATH_MAX], const char *src)
 }
 
 /*
+ * Both layers, for the front end's decisions, and the enterprise layer
+ * alone, for the minter's checks (minter.h): all or nothing.
+ */
+static int
+load_policies(const struct config *c, struct policy **ret, struct policy **ret_ent,
+    char err[WRIT_ERRLEN])
+{
+	int r;
+
+	if ((r = policy_load(c->policy_enterprise, c->policy_user[0] ? c->policy_user : NULL,
+	    ret, err)) < 0)
+		return r;
+	if ((r = policy_load(c->policy_enterprise, NULL, ret_ent, err)) < 0) {
+		policy_free(*ret);
+		return r;
+	}
+	return 0;
+}
+
+/*
  * What writctl policy check warns about, on stderr at each load: the
  * policy is in force, but admits more than it may seem to.
  */
@@ -142,7 +163,7 @@ main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *runtime = NULL, *state = NULL;
 	const char *ent_policy = NULL, *user_policy = NULL;
-	struct policy *pol;
+	struct policy *pol, *ent;
 	json_t *kconf[WRIT_MAX_KINDS] = { NULL };
 	struct listener *admin;
 	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
@@ -194,11 +215,11 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (cfg.approval_command[0] != '\0' && access(cfg.approval_command, X_OK) != 0)
 		die("approval.command %s: %s", cfg.approval_command, strerror(errno));
-	if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ? cfg.policy_user : NULL,
-	    &pol, err) < 0)
+	if (load_policies(&cfg, &pol, &ent, err) < 0)
 		die("policy: %s", err);
 	(void)policy_lint(pol, policy_warn, &cfg);
 	api_set_policy(pol);
+	minter_set_limits(ent);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
 	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_lock(cfg.runtime_dir, &lockfd, err) < 0 ||
@@ -263,13 +284,13 @@ main(int argc, char **argv)
 			 */
 			if (audit_rotate("signal") == 0)
 				fprintf(stderr, "writd: the audit log is broken: not rotated\n");
-			if (policy_load(cfg.policy_enterprise, cfg.policy_user[0] ?
-			    cfg.policy_user : NULL, &pol, err) < 0) {
+			if (load_policies(&cfg, &pol, &ent, err) < 0) {
 				fprintf(stderr, "writd: policy not reloaded, the old one stays: %s\n", err);
 				continue;
 			}
 			(void)policy_lint(pol, policy_warn, &cfg);
 			policy_free(api_set_policy(pol));
+			policy_free(minter_set_limits(ent));
 			audit_log("policy_reloaded", NULL);
 			fprintf(stderr, "writd: policy reloaded\n");
 			continue;
@@ -285,6 +306,7 @@ main(int argc, char **argv)
 	ledger_close();
 	unlink(admin_path);
 	policy_free(api_set_policy(NULL));
+	policy_free(minter_set_limits(NULL));
 	kinds_fini();
 	store_close();
 	config_free(&cfg);

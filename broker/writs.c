@@ -1,6 +1,7 @@
 /*
  * writs.c - the writs issued and still live, in memory.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -244,6 +245,30 @@ writs_revoke_list(struct writ *list, const char *why)
 		retire(w, "revoked", with_identity(w, json_pack("{ssssssss}", "writ", w->id,
 		    "session", w->session_id, "kind", w->kind->name, "why", why)));
 	}
+}
+
+void
+writs_revoke_unkept(const char *id, const struct session *s, const struct writ_kind *kind,
+    struct secret *token, const char *why)
+{
+	struct writ *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		/* Not silently: its ledger entry stays open for the next start. */
+		secret_free(token);
+		fprintf(stderr, "writd: out of memory revoking writ %s\n", id);
+		return;
+	}
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	memcpy(w->session_id, s->id, sizeof(w->session_id));
+	w->kind = kind;
+	w->token = kind->revoke != NULL ? token : NULL;
+	if (w->token == NULL)
+		secret_free(token);
+	/* NB. s->identity is set when s opens and never changes. */
+	if (s->identity != NULL)
+		w->identity = json_deep_copy(s->identity);
+	writs_revoke_list(w, why);
 }
 
 void

@@ -5,7 +5,7 @@
  * rest is metadata.  A min-heap on expiry: adding, expiring and removing are
  * O(log n); the reaper looks only at the top.  The ledger (ledger.h) keeps
  * this table across crashes.
- * All functions but writs_revoke_list: lock held.
+ * All functions but writs_revoke_list and writs_revoke_unkept: lock held.
  */
 #ifndef WRIT_WRITS_H
 #define WRIT_WRITS_H
@@ -61,6 +61,15 @@ void writs_take_session(const struct session *s, struct writ **revoke);
  * made by writs_take*.  Lock NOT held.
  */
 void writs_revoke_list(struct writ *list, const char *why);
+
+/*
+ * Revoke, as writs_revoke_list, writ id of kind for session s (its
+ * identity read here), minted and recorded but never kept: its session
+ * closed meanwhile, or there was no memory to keep it.  Takes token.
+ * Lock NOT held.
+ */
+void writs_revoke_unkept(const char *id, const struct session *s,
+    const struct writ_kind *kind, struct secret *token, const char *why);
 
 /* How many live writs session s holds (a counter: O(1)). */
 unsigned int writs_count(const struct session *s);

@@ -20,3 +20,12 @@ secret_name_valid(const char *name)
 	return n > 0 && n <= WRIT_MAX_SECRET_NAME && name[0] != '.' &&
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
+
+bool
+session_name_valid(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	return n > 0 && n <= WRIT_MAX_SESSION_NAME && name[0] != '.' && name[0] != '-' &&
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}

@@ -19,6 +19,12 @@
 /* True when s is exactly WRIT_ID_LEN lower-case hex digits. */
 bool id_valid(const char *s);
 
+/* Longest session name. */
+#define WRIT_MAX_SESSION_NAME 64
+
+/* True when name is 1-64 characters of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool session_name_valid(const char *name);
+
 /* Longest secret name. */
 #define WRIT_MAX_SECRET_NAME 64
 
