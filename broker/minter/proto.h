@@ -262,7 +262,8 @@ enum proto_type {
 	PROTO_SECRET_LIST,
 	/*
 	 * ANSWER, M->F, the request's id: the one answer to a request.
-	 *   u32 of		the type of the request answered (a F->M type)
+	 *   u32 of		the type of the request answered (MINT ..
+	 *			SECRET_LIST; never HELLO)
 	 *   i64 code		0, or a code of errors.h's table
 	 *   text message	0..PROTO_MAX_MESSAGE: empty when code is 0; else
 	 *			what went wrong, or empty for the code's default
@@ -509,9 +510,11 @@ void proto_reader_free(struct proto_reader *r);
 
 /*
  * One read(2) of fd into r, after dropping the message last handed out.
- * Returns the bytes read (> 0), 0 at end of file, or WRIT_EINTERNAL with
- * errno set (EAGAIN on a non-blocking fd, EINTR).  Call it only when
- * proto_reader_next has returned 0: a whole message is never left unread.
+ * Returns the bytes read (> 0), 0 at end of file, WRIT_EINTERNAL with
+ * errno set (EAGAIN on a non-blocking fd, EINTR), or, once
+ * proto_reader_next has refused a length, its code again.  Call it only
+ * when proto_reader_next has returned 0: a whole message is never left
+ * unread (else WRIT_EINTERNAL, errno ENOBUFS, when the buffer is full).
  */
 int proto_reader_read(struct proto_reader *r, int fd);
 

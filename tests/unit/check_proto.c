@@ -167,9 +167,11 @@ encoded(const struct proto_msg *m, unsigned int from, size_t *len)
 	return p;
 }
 
-/* buf[0..len) from side is refused, with fault and a message. */
+/* buf[0..len) from side is refused, with fault and a message (line: the caller's). */
+#define refused(buf, len, from, fault) refused_at(__LINE__, buf, len, from, fault)
+
 static void
-refused(const void *buf, size_t len, unsigned int from, int fault)
+refused_at(int line, const void *buf, size_t len, unsigned int from, int fault)
 {
 	struct proto_msg m, untouched;
 	struct proto_fault f = { .code = -1 };
@@ -183,8 +185,9 @@ refused(const void *buf, size_t len, unsigned int from, int fault)
 	untouched = m;
 	r = proto_decode(copy, len, from, &m, &f);
 	ck_assert_msg(r == (fault == PROTO_FTOOBIG ? WRIT_ETOOBIG : WRIT_EBADREQ),
-	    "decode returned %d (%s), fault %d wanted", r, f.msg, fault);
-	ck_assert_msg(f.code == fault, "fault %d (%s), %d wanted", f.code, f.msg, fault);
+	    "line %d: decode returned %d (%s), fault %d wanted", line, r, f.msg, fault);
+	ck_assert_msg(f.code == fault, "line %d: fault %d (%s), %d wanted", line, f.code, f.msg,
+	    fault);
 	ck_assert(f.msg[0] != '\0');
 	ck_assert(memcmp(&m, &untouched, sizeof(m)) == 0);
 	free(copy);
