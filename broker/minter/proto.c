@@ -715,12 +715,14 @@ encode(const struct proto_msg *m, unsigned int from, unsigned char *buf, size_t 
 	if (wr.size < PROTO_HEADER)
 		return refuse(f, PROTO_FTOOBIG, 0, "no room for a header in %zu bytes", size);
 	if ((r = check_message(m, PROTO_HEADER, f)) != 0 ||
-	    (r = put_fields(&wr, ty->f, ty->nf, m, f)) != 0)
-		return r;
-	if (m->type == PROTO_ANSWER &&
+	    (r = put_fields(&wr, ty->f, ty->nf, m, f)) != 0 ||
+	    (m->type == PROTO_ANSWER &&
 	    ((r = answer_rest(m, wr.off, &rest, &nrest, f)) != 0 ||
-	    (r = put_fields(&wr, rest, nrest, m, f)) != 0))
+	    (r = put_fields(&wr, rest, nrest, m, f)) != 0))) {
+		/* NB. a field refused after a token or a value: it is not left behind. */
+		explicit_bzero(buf, wr.off);
 		return r;
+	}
 	put32(buf, (uint32_t)wr.off);
 	put32(buf + 4, PROTO_VERSION);
 	put32(buf + 8, m->type);

@@ -652,6 +652,19 @@ START_TEST(test_fixed_refused)
 		ck_assert_int_eq(proto_encode(&e, PROTO_FRONT, out, sizeof(out), &len, &f),
 		    WRIT_EBADREQ);
 		ck_assert_int_eq(f.code, PROTO_FID);
+		/* A token written, then a field refused: not left in the buffer. */
+		for (size_t i = 0; i < NSAMPLES; i++)
+			if (m[i].type == PROTO_ANSWER && m[i].u.answer.code == 0 &&
+			    m[i].u.answer.of == PROTO_MINT) {
+				e = m[i];
+				e.u.answer.r.mint.fingerprint[0] = 'Z';
+				memset(out, 0, sizeof(out));
+				ck_assert_int_eq(proto_encode(&e, PROTO_MINTER, out, sizeof(out), &len,
+				    &f), WRIT_EBADREQ);
+				ck_assert_int_eq(f.code, PROTO_FFORM);
+				for (size_t k = 0; k < sizeof(out); k++)
+					ck_assert_msg(out[k] == 0, "byte %zu left behind", k);
+			}
 		/* No room: the buffer, or the side's maximum. */
 		e = m[2];
 		ck_assert_int_eq(proto_encode(&e, PROTO_FRONT, out, 40, &len, &f), WRIT_ETOOBIG);
