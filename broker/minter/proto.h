@@ -40,10 +40,16 @@
  *	digest	32 bytes, any bytes
  *
  * Integers have fixed widths, so each value has one encoding; "canonical"
- * here means in the field's range (a flag is 0 or 1, a TTL is positive,
- * an error code is one of errors.h's), and anything else is refused.
- * Text forms: "word" is [a-z0-9_]; "optid" is empty or an id; "secret
- * name" is id.h's secret_name_valid; "path" is empty or absolute.
+ * here means in the field's range (a TTL is positive, a pid at most the
+ * kernel's limit, an error code one of errors.h's), and anything else is
+ * refused.  Text forms: "word" is [a-z0-9_]; "optid" is empty or an id;
+ * "secret name" is id.h's secret_name_valid; "path" is empty or absolute.
+ *
+ * Refusals.  A message is refused whole, with errors.h's WRIT_EBADREQ (or
+ * WRIT_ETOOBIG for a length over the maximum) and a proto_fault naming
+ * why, one PROTO_F* per kind of malformation, and where.  A type the
+ * sending side does not send (an ANSWER from the front end, a MINT from
+ * the minter) is refused like an unknown one.
  *
  * Sizes.  What the front end sends is at most PROTO_MAX_REQUEST (64 KiB):
  * the minter never buffers more than that from the untrusted side, and
