@@ -102,7 +102,7 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 UNIT_MOD := broker/config.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
 	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
-	agent-side/libwrit.c agent-side/gitcred.c broker/minter/order.c
+	broker/minter/proto.c agent-side/libwrit.c agent-side/gitcred.c broker/minter/order.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
@@ -218,7 +218,8 @@ bench: deps all $(B)/load $(B)/ref
 # modules it needs: never a kind's minting or the store (fuzz_oidc links
 # libcurl: oidc.c fetches JWKS itself).
 FUZZ_SECONDS ?= 30
-FUZZERS := policy request audit auditstate oidc jdump sshcert route response credential ledger config
+FUZZERS := policy request audit auditstate oidc jdump sshcert route response credential ledger config \
+	proto
 FUZZ_MOD_policy := $(POLICY_SRC)
 FUZZ_MOD_request := $(GRAMMAR_SRC) broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_audit := broker/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
@@ -231,6 +232,8 @@ FUZZ_MOD_sshcert := $(GRAMMAR_SRC) plugins/sshcert/sshcert.c plugins/sshcert/krl
 FUZZ_MOD_route := broker/route.c $(LIB_SRC)
 FUZZ_MOD_response := agent-side/libwrit.c broker/lib/id.c
 FUZZ_MOD_credential := agent-side/gitcred.c agent-side/libwrit.c broker/lib/id.c
+# The minter's request table: libc and two leaf modules, nothing else.
+FUZZ_MOD_proto := broker/minter/proto.c broker/lib/id.c broker/lib/errors.c
 # The ledger reader includes ledger.c whole; the config loader is config.c.
 FUZZ_MOD_ledger := $(LIB_SRC) $(STORE_SRC) $(KIND_SRC) $(GRAMMAR_SRC) broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/logtail.c

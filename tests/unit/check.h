@@ -41,5 +41,6 @@ Suite *route_suite(void);
 Suite *libwrit_suite(void);
 Suite *gitcred_suite(void);
 Suite *order_suite(void);
+Suite *proto_suite(void);
 
 #endif
