@@ -20,7 +20,8 @@
  *	runtime dir the rules allow), --run PATH (a program to execute).
  *
  * The first line is "confine applied abi=N", "confine partial MESSAGE",
- * "confine none" or "confine error MESSAGE" (exit 1); then one line per
+ * "confine none" or "confine error MESSAGE" (then only the privs line,
+ * and exit 1); then one line per
  * attempt: "NAME ok [HEX]" (what was read, in hex), "NAME refused ERRNO"
  * (the errno's name, or the signal that killed a child: SIGSYS), or "NAME
  * skip REASON".
@@ -50,6 +51,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/keyctl.h>
 #include <linux/sched.h>
@@ -322,6 +324,33 @@ try_minter(void)
 	done("peer_cmdline", n);
 }
 
+/* no_new_privs, dumpable, seccomp mode, and the capability sets (hex), as the process has them. */
+static void
+try_privs(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	unsigned long long bnd = 0;
+
+	if (syscall(SYS_capget, &h, d) != 0) {
+		done("privs", -1);
+		return;
+	}
+	for (int cap = 0; cap < 64; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in < 0)
+			break;
+		bnd |= (unsigned long long)(in > 0) << cap;
+	}
+	line("privs", "ok nnp=%d dumpable=%d seccomp=%d eff=%llx prm=%llx inh=%llx bnd=%llx",
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), prctl(PR_GET_DUMPABLE, 0, 0, 0, 0),
+	    prctl(PR_GET_SECCOMP, 0, 0, 0, 0),
+	    d[0].effective | (unsigned long long)d[1].effective << 32,
+	    d[0].permitted | (unsigned long long)d[1].permitted << 32,
+	    d[0].inheritable | (unsigned long long)d[1].inheritable << 32, bnd);
+}
+
 static void *
 thread_fn(void *arg)
 {
@@ -566,12 +595,15 @@ main(int argc, char **argv)
 		line("confine", "none");
 	} else if ((rc = confine_front(&r, err)) < 0) {
 		line("confine", "error %s", err);
+		/* Nothing applied: the privs line shows it. */
+		try_privs();
 		return 1;
 	} else if (rc == CONFINE_PARTIAL) {
 		line("confine", "partial %s", err);
 	} else {
 		line("confine", "applied abi=%d", confine_landlock_abi());
 	}
+	try_privs();
 	try_keys();
 	try_file();
 	try_minter();
