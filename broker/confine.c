@@ -296,9 +296,9 @@ confine_rules_check(const struct confine_rules *r, char err[WRIT_ERRLEN])
 		const struct confine_path *p = &r->paths[i];
 
 		if (!path_plain(p->path)) {
-			snprintf(err, WRIT_ERRLEN, "confine: path rule %zu: \"%s\" is not an absolute "
-			    "path without empty, \".\" or \"..\" components", i,
-			    p->path == NULL ? "(null)" : p->path);
+			snprintf(err, WRIT_ERRLEN, "confine: path rule %zu is not an absolute path "
+			    "without empty, \".\" or \"..\" components, shorter than %d: \"%.80s\"",
+			    i, PATH_MAX, p->path == NULL ? "(null)" : p->path);
 			return WRIT_EBADREQ;
 		}
 		if (p->access == 0 || (p->access & ~all) != 0) {
@@ -309,9 +309,9 @@ confine_rules_check(const struct confine_rules *r, char err[WRIT_ERRLEN])
 	}
 	for (size_t i = 0; i < r->nhidden; i++) {
 		if (!path_plain(r->hidden[i])) {
-			snprintf(err, WRIT_ERRLEN, "confine: hidden path %zu: \"%s\" is not an absolute "
-			    "path without empty, \".\" or \"..\" components", i,
-			    r->hidden[i] == NULL ? "(null)" : r->hidden[i]);
+			snprintf(err, WRIT_ERRLEN, "confine: hidden path %zu is not an absolute path "
+			    "without empty, \".\" or \"..\" components, shorter than %d: \"%.80s\"",
+			    i, PATH_MAX, r->hidden[i] == NULL ? "(null)" : r->hidden[i]);
 			return WRIT_EBADREQ;
 		}
 		for (size_t j = 0; j < r->npaths; j++) {

@@ -40,5 +40,6 @@ Suite *sshcert_suite(void);
 Suite *route_suite(void);
 Suite *libwrit_suite(void);
 Suite *gitcred_suite(void);
+Suite *confine_suite(void);
 
 #endif

@@ -30,6 +30,7 @@ main(void)
 	srunner_add_suite(sr, route_suite());
 	srunner_add_suite(sr, libwrit_suite());
 	srunner_add_suite(sr, gitcred_suite());
+	srunner_add_suite(sr, confine_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
