@@ -358,6 +358,8 @@ confined(void)
 	const struct confine_path p = { dir_rw, CONFINE_WRITE };
 	const char *h = dir_hidden;
 	struct confine_rules r = { .paths = &p, .npaths = 1, .hidden = &h, .nhidden = 1 };
+	struct __user_cap_header_struct caph = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct cap[_LINUX_CAPABILITY_U32S_3];
 	char err[WRIT_ERRLEN], path[128];
 	int rc, fd, abi = confine_landlock_abi();
 
@@ -368,6 +370,10 @@ confined(void)
 	CHILD_CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0);
 	CHILD_CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
 	CHILD_CHECK(syscall(SYS_keyctl, 0, -1L, 0, 0, 0) == -1 && errno == EPERM);
+	/* No capability left (none kept), whoever ran the test. */
+	CHILD_CHECK(syscall(SYS_capget, &caph, cap) == 0);
+	CHILD_CHECK((cap[0].effective | cap[1].effective | cap[0].permitted | cap[1].permitted |
+	    cap[0].inheritable | cap[1].inheritable) == 0);
 	snprintf(path, sizeof(path), "%s/new", dir_rw);
 	CHILD_CHECK((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0 && close(fd) == 0);
 	CHILD_CHECK(unlink(path) == 0);
