@@ -154,7 +154,7 @@ static const int sc_denied[] = {
 #define SC_CLONE_NS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
 	CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
-/* The table's pairs, the head, the tail. */
+/* The table's pairs, and room for the head (arch, x32) and the tail (17 now). */
 #define SC_PROG_MAX (2 * (sizeof(sc_denied) / sizeof(sc_denied[0])) + 32)
 
 /*
@@ -188,17 +188,17 @@ sc_build(struct sock_filter prog[SC_PROG_MAX])
 	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
 	SC_PUT(BPF_STMT(BPF_RET | BPF_K, SC_ENOSYS));
 	/* clone: threads and children yes, a new namespace no (the kernel reads the low 32 bits). */
-	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3));
+	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3));	/* else: to ioctl's */
 	SC_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(0)));
-	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SC_CLONE_NS, 0, 5));
+	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SC_CLONE_NS, 0, 5));	/* else: allow */
 	SC_PUT(BPF_STMT(BPF_RET | BPF_K, SC_EPERM));
 	/*
 	 * ioctl TIOCSTI pushes input into the controlling terminal: a
 	 * command typed as the user who started writd in it.
 	 */
-	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3));
+	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3));	/* else: allow */
 	SC_PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(1)));
-	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 0, 1));
+	SC_PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 0, 1));	/* else: allow */
 	SC_PUT(BPF_STMT(BPF_RET | BPF_K, SC_EPERM));
 	SC_PUT(BPF_STMT(BPF_RET | BPF_K, SC_ALLOW));
 #undef SC_PUT

@@ -111,10 +111,10 @@ int confine_seccomp(char err[WRIT_ERRLEN]);
 
 /*
  * Confine the calling process for good, as the header comment says: r is
- * checked first (confine_rules_check, then the hidden paths against the
- * rules' paths once both are resolved), every path is opened before
- * anything is applied, and the process must have one thread (capabilities
- * and Landlock hold per thread).  Returns 0 when all is in place;
+ * checked first (confine_rules_check; with Landlock, each path then opened
+ * and the hidden ones checked against the rules' resolved paths: a symlink
+ * could make a rule reach what its name does not), and the process must
+ * have one thread (capabilities and Landlock hold per thread).  Returns 0 when all is in place;
  * CONFINE_PARTIAL when all but Landlock (or some of its rights) is, with
  * err saying what is missing; or a negative code with a message: then
  * nothing is applied if r or the thread count was wrong, but a failure
