@@ -99,11 +99,17 @@ WRITCTL_SRC := $(wildcard broker/writctl/*.c) broker/show.c broker/lib/fsutil.c 
 # The host side of a sandbox: libc, jansson and the runtime-dir walk only.
 SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/lib/fsutil.c broker/lib/errors.c broker/lib/id.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
-UNIT_MOD := broker/config.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
+UNIT_MOD := broker/config.c broker/confine.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
 	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
 	broker/minter/proto.c agent-side/libwrit.c agent-side/gitcred.c broker/minter/order.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
+
+# Built for the tests only, never installed: confine_probe confines itself
+# as the front end would (broker/confine.h) and tries what it must not do
+# (tests/integration/t_confine.sh).
+PROBE_SRC := tests/confine/confine_probe.c broker/confine.c
+TEST_BINS := $(B)/confine_probe $(B)/syncfault.so
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
 # once: $^ names each prerequisite once.
@@ -122,7 +128,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check libcurl) -c $< -o $@
 
 # SAN=1: every program links the built-in sanitizer options ($^ below).
-$(BINS) $(B)/check_unit: $(SAN_OBJ)
+$(BINS) $(B)/check_unit $(B)/confine_probe: $(SAN_OBJ)
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(call say,LD,$@)
@@ -143,6 +149,10 @@ $(B)/writctl: $(call obj,$(WRITCTL_SRC))
 $(B)/writ-sandbox: $(call obj,$(SANDBOX_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
+
+$(B)/confine_probe: $(call obj,$(PROBE_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ -lpthread
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)
@@ -169,7 +179,7 @@ $(B)/syncfault.so: tests/shims/syncfault.c
 unit: $(B)/check_unit
 	$(B)/check_unit
 
-integration: $(BINS) $(B)/syncfault.so
+integration: $(BINS) $(TEST_BINS)
 	WRIT_BIN=$(abspath $(B)) tests/integration/run.sh
 
 check: deps

@@ -42,5 +42,6 @@ Suite *libwrit_suite(void);
 Suite *gitcred_suite(void);
 Suite *order_suite(void);
 Suite *proto_suite(void);
+Suite *confine_suite(void);
 
 #endif
