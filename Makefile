@@ -70,7 +70,7 @@ endif
 # and the plugins use them (the agent side only id, for libc alone).
 LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib/duration.c \
 	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c broker/lib/clock.c \
-	broker/lib/keypage.c
+	broker/lib/keypage.c broker/lib/heap.c
 # Every kind's scope grammar: pure, all that the policy engine, writctl
 # and the fuzzers link of a kind.
 GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c \
@@ -88,7 +88,7 @@ WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/ro
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
 	broker/approver.c broker/upstream.c broker/audit.c \
 	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
-	broker/logtail.c broker/minter/mint.c broker/minter/order.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
+	broker/logtail.c broker/minter/mint.c broker/minter/order.c broker/minter/minter.c broker/minter/custody.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
 HELPER_SRC := agent-side/git-credential-writ.c agent-side/gitcred.c $(LIBWRIT_SRC)

@@ -32,6 +32,7 @@
 #include "session.h"
 #include "sjson.h"
 #include "store.h"
+#include "minter/minter.h"
 #include "writs.h"
 
 /* A route's handler: rc is what route_find made of the request (route.h). */
@@ -188,8 +189,9 @@ h_writ_list(struct MHD_Connection *c, struct req *rq, const struct route_call *r
 	json_t *list;
 
 	(void)rc;
+	/* NB. unlocked: the minter tells the front end what ended (ENDED: writs_ended). */
+	minter_expire(now_real());
 	pthread_mutex_lock(&writd_lock);
-	writs_prune(now_real());
 	list = writs_list(rq->conn->session);
 	pthread_mutex_unlock(&writd_lock);
 	return reply_json(c, 200, json_pack("{so}", "writs", list));
@@ -218,8 +220,8 @@ static enum MHD_Result
 h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	static const char *const keys[] = { "token", NULL };
-	char err[WRIT_ERRLEN] = "";
-	struct writ *revoke = NULL;
+	const struct session *s = rq->conn->session;
+	char err[WRIT_ERRLEN] = "", id[WRIT_ID_LEN + 1];
 	const char *token;
 	json_t *req;
 	int r;
@@ -227,17 +229,18 @@ h_writ_revoke_token(struct MHD_Connection *c, struct req *rq, const struct route
 	(void)rc;
 	if ((r = body_json(rq, false, &req, err)) < 0)
 		return bad(c, r, err);
+	/* NB. the minter compares tokens: the front end keeps none. */
 	if ((r = sjson_only_keys(req, keys, "the request", err)) == 0 &&
-	    (r = sjson_string(req, "token", true, &token, err)) == 0) {
-		pthread_mutex_lock(&writd_lock);
-		r = writs_take_token(rq->conn->session, token, &revoke);
-		pthread_mutex_unlock(&writd_lock);
-	}
+	    (r = sjson_string(req, "token", true, &token, err)) == 0)
+		r = minter_revoke_token(s != NULL ? s->id : NULL, token, id,
+		    "given back by token (git credential erase)");
 	json_decref(req);
 	if (r < 0)
 		return r == WRIT_ENOTFOUND ? reply_error(c, r, "no live writ of this session "
 		    "has that token") : bad(c, r, err);
-	writs_revoke_list(revoke, "given back by token (git credential erase)");
+	pthread_mutex_lock(&writd_lock);
+	writs_forget(id);
+	pthread_mutex_unlock(&writd_lock);
 	return reply_json(c, 200, json_pack("{sb}", "revoked", 1));
 }
 

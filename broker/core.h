@@ -13,9 +13,14 @@
  *	writd_lock -> the ledger's clk
  *	the ledger's journal lock -> the ledger's clk (its closing slot)
  *	writd_lock -> a kind's lock (jwt, github) -> store_lock
+ *	writd_lock -> the minter's custody lock (minter_restore, at start)
  *	any of them -> secret's slab_lock (innermost: freeing a secret)
  *
- * oidc's lock is taken alone.  approval, approver, session, writs and the
+ * oidc's lock is taken alone, and so are the minter's own (custody's,
+ * mint.c's limits and in-flight locks): the minter's calls (minter.h) are
+ * made with no lock held but minter_restore, and call nothing with theirs
+ * held; the front end's handlers the minter calls back (a MINT's done,
+ * ENDED) take writd_lock themselves.  approval, approver, session, writs and the
  * reaper have no lock of their own: they run under writd_lock.
  *
  * writd_lock (below) guards sessions, pending requests, pollers, writs,

@@ -418,37 +418,29 @@ approved(struct issue *iss)
 /*
  * The minted writ joins its session's live writs, whatever becomes of its
  * request (the token exists, and its end must come at its expiry); a
- * session closed meanwhile has it revoked instead.  Returns 0 or a code,
- * the token then gone.  No lock held.
+ * session closed meanwhile has the minter revoke it instead.  Returns 0
+ * or a code, the token then gone.  No lock held.
  */
 static int
 keep(struct issue *iss)
 {
-	const struct writ_kind *k = iss->kind;
 	struct mint_result *res = &iss->res;
 	struct session *s = iss->s;
-	struct secret *copy = NULL;
 	int r;
 
-	if (k->revoke != NULL && (copy = secret_dup(res->token->data, res->token->len)) == NULL)
-		r = WRIT_ENOMEM;
-	else {
-		pthread_mutex_lock(&writd_lock);
-		if (s->closed)
-			r = WRIT_ECLOSED;
-		else if ((r = writs_add(res->id, s, k, json_deep_copy(iss->scope),
-		    res->issued_at, res->expires_at, copy)) == 0)
-			/* The reaper ends it at its expiry, and closes the key page soon. */
-			core_kick_at(res->expires_at < res->issued_at + 1 ? res->expires_at :
-			    res->issued_at + 1);
-		pthread_mutex_unlock(&writd_lock);
-		/* NB. writs_add frees copy on ENOMEM. */
-		if (r == WRIT_ECLOSED)
-			secret_free(copy);
-	}
+	pthread_mutex_lock(&writd_lock);
+	if (s->closed)
+		r = WRIT_ECLOSED;
+	else if ((r = writs_add(res->id, s, iss->kind, json_deep_copy(iss->scope),
+	    res->issued_at, res->expires_at)) == 0)
+		/* The reaper ends it at its expiry, and closes the key page soon. */
+		core_kick_at(res->expires_at < res->issued_at + 1 ? res->expires_at :
+		    res->issued_at + 1);
+	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
-		writs_revoke_unkept(res->id, s, k, res->token, r == WRIT_ECLOSED ?
-		    "its session was closed" : "out of memory keeping it");
+		(void)minter_revoke(res->id, r == WRIT_ECLOSED ? "its session was closed" :
+		    "out of memory keeping it");
+		secret_free(res->token);
 		res->token = NULL;
 	}
 	return r;

@@ -420,7 +420,7 @@ compact_if_due(void)
  * audit point the file covers once the batch is durable, so that a start
  * reads back only the records since (about ledger_lag's worth).  Every
  * "issued" record up to it was appended after its writ's "add" line
- * (issue_record calls ledger_add first), so that line is in this batch or
+ * (the minter's record, minter/mint.c, calls ledger_add first), so that line is in this batch or
  * an earlier one.  NB. clk under the journal's lock: never the other way.
  */
 static void
@@ -592,8 +592,8 @@ sealed(const json_t *line)
  * commit when writd stopped without one, come back from their "issued"
  * records, which were durable before their tokens left; those revoked or
  * expired since are closed, and never brought back.  NB. in either order:
- * a writ revoked between writs_add and its "issued" record (issue_record
- * holds no lock there) has its "revoked" record first.  Into live (id ->
+ * a writ revoked between custody_add and its "issued" record (the
+ * minter's record holds no lock there) has its "revoked" record first.  Into live (id ->
  * line) and the file.  Returns how many came back.
  */
 static unsigned int

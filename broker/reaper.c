@@ -8,10 +8,9 @@
 #include "../plugins/kind.h"
 #include "approval.h"
 #include "approver.h"
-#include "audit.h"
 #include "core.h"
 #include "errors.h"
-#include "ledger.h"
+#include "minter/minter.h"
 #include "reaper.h"
 #include "session.h"
 #include "writs.h"
@@ -25,16 +24,17 @@ reaper_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&writd_lock);
 	while (!reaper_stopping) {
-		int64_t now, next, e;
-		bool audit_busy;
+		int64_t now, next, e, minter_next;
+		bool minter_busy;
 
 		/*
 		 * NB. first, unlocked (a failed waiter's callback takes
 		 * writd_lock); what changes meanwhile is seen just below.
+		 * The minter ends writs at their expiry, closes idle key
+		 * pages and watches its logs' syncs.
 		 */
 		pthread_mutex_unlock(&writd_lock);
-		audit_busy = audit_watchdog();
-		audit_busy = ledger_watchdog() || audit_busy;
+		minter_next = minter_tick(now_real(), &minter_busy);
 		pthread_mutex_lock(&writd_lock);
 		if (reaper_stopping)
 			break;
@@ -58,17 +58,13 @@ reaper_main(void *arg)
 		/* Refusal counts are written within a minute, flood or no flood. */
 		if ((e = session_refusals_tick(now)) < next)
 			next = e;
-		writs_prune(now_real());
 		/* A cancelled approver that will not exit is killed soon. */
 		if (approver_tick(now) && next > now + 1)
 			next = now + 1;
-		/* Key pages close once idle; look again soon while one is open. */
-		if (kinds_idle() && next > now + 1)
-			next = now + 1;
-		if (audit_busy && next > now + 1)
+		if (minter_busy && next > now + 1)
 			next = now + 1;
 		/* Wake for the next writ to expire, too: its token dies then. */
-		e = writs_next_expiry();
+		e = minter_next;
 		if (e != INT64_MAX && now + (e - now_real()) < next)
 			next = now + (e - now_real()) + 1;
 		/* ... and for the next job session to end (session_expire: a second early). */

@@ -6,16 +6,16 @@
  * most an hour), or until a module makes one sooner (core_kick,
  * core_kick_at).  Each time it wakes it:
  *
- *  - runs the audit watchdog (unlocked: a failed waiter's callback takes
- *    writd_lock), which stops issuing when a sync hangs;
+ *  - runs the minter's clock (minter_tick, unlocked: a failed waiter's
+ *    callback takes writd_lock): writs past their TTL end, their tokens
+ *    revoked; the audit log's and the ledger's watchdogs stop issuing
+ *    when a sync hangs; idle key pages close;
  *  - closes the job sessions whose identity token ran out, and revokes
  *    their writs (unlocked);
  *  - times out requests nobody decided and ends long-polls at their
  *    deadline (approval_expire);
- *  - expires writs past their TTL, revoking their tokens (writs_prune);
  *  - writes sessions' refusal counts a minute old (session_refusals_tick);
- *  - kills a cancelled approver command that lingers (approver_tick);
- *  - closes key pages once idle (kinds_idle).
+ *  - kills a cancelled approver command that lingers (approver_tick).
  *
  * While a key page is open, an approver command lingers or audit records
  * wait for their sync, it looks again a second later.

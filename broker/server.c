@@ -821,6 +821,8 @@ server_stop(void)
 	 */
 	upstream_cancel();
 	minter_drain();
+	/* Whatever the minter still holds (a restored writ no session listed) ends too. */
+	minter_stop();
 	upstream_stop();
 	if (acceptor_running)
 		pthread_join(acceptor, NULL);

@@ -35,6 +35,7 @@
 #include "ledger.h"
 #include "oidc.h"
 #include "upstream.h"
+#include "writs.h"
 #include "minter/minter.h"
 
 static const char usage[] =
@@ -220,6 +221,7 @@ main(int argc, char **argv)
 	(void)policy_lint(pol, policy_warn, &cfg);
 	api_set_policy(pol);
 	minter_set_limits(ent);
+	minter_set_ended(writs_ended);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
 	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_lock(cfg.runtime_dir, &lockfd, err) < 0 ||

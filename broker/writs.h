@@ -1,11 +1,14 @@
 /*
- * writs.h - the writs issued and still live, in memory.
+ * writs.h - the front end's table of live writs: what each session holds.
  *
- * Tokens are kept only for kinds that revoke upstream, in secret memory; the
- * rest is metadata.  A min-heap on expiry: adding, expiring and removing are
- * O(log n); the reaper looks only at the top.  The ledger (ledger.h) keeps
- * this table across crashes.
- * All functions but writs_revoke_list and writs_revoke_unkept: lock held.
+ * A view of the minter's custody (minter/custody.h) without tokens: the
+ * id, session, kind, scope and times of each writ whose record is
+ * durable, for listing, for the policy's counts of live writs, and to
+ * know what to end when a session closes.  Ending a writ -- its record,
+ * its revocation -- is the minter's (minter_revoke); the minter ends
+ * writs at their expiry on its own and says so (writs_ended), and only
+ * then does the view drop them.  Kept in a min-heap on expiry (heap.h).
+ * All functions but writs_revoke_list and writs_ended: lock held.
  */
 #ifndef WRIT_WRITS_H
 #define WRIT_WRITS_H
@@ -15,29 +18,27 @@
 
 #include "../plugins/kind.h"
 
+#include "heap.h"
 #include "id.h"
 
 struct session;
 
 struct writ {
+	struct heap_node node;		/* key: expires_at */
 	char id[WRIT_ID_LEN + 1];
 	char session_id[WRIT_ID_LEN + 1];
 	struct session *session;	/* a reference, for its live count */
 	const struct writ_kind *kind;
 	json_t *scope;
 	int64_t issued_at, expires_at;
-	struct secret *token;		/* only when kind->revoke */
-	json_t *identity;		/* its session's job identity (session_audit), or NULL:
-					   its revoked and expired records outlive the session */
-	size_t slot;			/* where it sits in the expiry heap */
 	struct writ *next;		/* on a revoke list, once taken */
 };
 
-/* Record a writ; takes scope's reference and token.  Returns 0 or WRIT_ENOMEM. */
+/* Add a writ to the view; takes scope's reference.  Returns 0 or WRIT_ENOMEM. */
 int writs_add(const char *id, struct session *s, const struct writ_kind *kind,
-    json_t *scope, int64_t issued_at, int64_t expires_at, struct secret *token);
+    json_t *scope, int64_t issued_at, int64_t expires_at);
 
-/* Live writs of session s (NULL: all), never with tokens. */
+/* Live writs of session s (NULL: all). */
 json_t *writs_list(const struct session *s);
 
 /*
@@ -46,38 +47,22 @@ json_t *writs_list(const struct session *s);
  */
 int writs_take(const struct session *s, const char *id, struct writ **revoke);
 
-/*
- * Unlink the writ of session s whose token is token (compared in constant
- * time; only kinds that revoke keep tokens) onto *revoke.  Returns 0 or
- * WRIT_ENOTFOUND.
- */
-int writs_take_token(const struct session *s, const char *token, struct writ **revoke);
-
 /* Unlink every writ of session s onto *revoke. */
 void writs_take_session(const struct session *s, struct writ **revoke);
 
 /*
- * Record each as revoked (why), revoke where the kind can, and free a list
- * made by writs_take*.  Lock NOT held.
+ * Have the minter end each (its "revoked" record saying why), and free a
+ * list made by writs_take*.  Lock NOT held.
  */
 void writs_revoke_list(struct writ *list, const char *why);
 
-/*
- * Revoke, as writs_revoke_list, writ id of kind for session s (its
- * identity read here), minted and recorded but never kept: its session
- * closed meanwhile, or there was no memory to keep it.  Takes token.
- * Lock NOT held.
- */
-void writs_revoke_unkept(const char *id, const struct session *s,
-    const struct writ_kind *kind, struct secret *token, const char *why);
+/* Drop writ id from the view (the minter ended it already); NULL is fine. */
+void writs_forget(const char *id);
 
 /* How many live writs session s holds (a counter: O(1)). */
 unsigned int writs_count(const struct session *s);
 
-/* The earliest expiry of a live writ (wall clock), INT64_MAX when none. */
-int64_t writs_next_expiry(void);
-
-/* Drop writs past their expiry, revoking upstream tokens, closing their ledger entries. */
-void writs_prune(int64_t now);
+/* The minter ended writ id (its expiry, say): drop it.  Lock NOT held. */
+void writs_ended(const char *id);
 
 #endif

@@ -22,6 +22,7 @@
 #include "../core.h"
 #include "../ledger.h"
 #include "../upstream.h"
+#include "custody.h"
 #include "minter.h"
 #include "order.h"
 
@@ -189,10 +190,8 @@ synced(void *arg, bool ok)
 		finish(m);
 		return;
 	}
-	take_back(m);
-	audit_log("revoked", with_identity(m, json_pack("{ssssssss}", "writ", m->res.id,
-	    "session", m->session_id, "kind", m->kind->name, "why",
-	    "its issued record could not be made durable")));
+	/* NB. an unrecorded token must not live: revoked, and its entry closed. */
+	(void)custody_revoke(m->res.id, "its issued record could not be made durable");
 	fail(m, WRIT_EAUDIT, NULL);
 }
 
@@ -209,6 +208,7 @@ record(struct minting *m)
 {
 	const struct writ_kind *k = m->kind;
 	const struct kind_mint *km = &m->job.mint;
+	struct secret *copy = NULL;
 	struct ledger_entry e;
 	char fp[33], err[WRIT_ERRLEN];
 	json_t *rec;
@@ -230,6 +230,19 @@ record(struct minting *m)
 		fail(m, r, r != WRIT_EAUDIT ? NULL : k->upstream ? "the ledger cannot be "
 		    "written; the token was revoked and nothing issued" :
 		    "the ledger cannot be written; nothing issued");
+		return;
+	}
+	/*
+	 * Kept from here on (the minter ends it at its expiry, or when asked);
+	 * NB. a copy of the token: the original goes to done.
+	 */
+	if (k->revoke != NULL && (copy = secret_dup(m->res.token->data, m->res.token->len)) == NULL)
+		r = WRIT_ENOMEM;
+	else
+		r = custody_add(m->res.id, m->session_id, k, m->identity, km->expires_at, copy);
+	if (r < 0) {
+		take_back(m);
+		fail(m, WRIT_ENOMEM, NULL);
 		return;
 	}
 	/* "request": the approval it came from, when a person was asked. */

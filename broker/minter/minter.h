@@ -15,6 +15,7 @@
 #ifndef WRIT_MINTER_H
 #define WRIT_MINTER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -72,10 +73,67 @@ void minter_mint(const struct mint_order *o, void (*done)(void *arg, struct mint
 struct policy *minter_set_limits(struct policy *enterprise);
 
 /*
+ * REVOKE: end writ id now: its "revoked" record saying why, upstream
+ * where its kind can, its ledger entry closed.  Returns 0, or
+ * WRIT_ENOTFOUND when the minter holds no live writ of that id (it ended
+ * at its expiry, say).
+ */
+int minter_revoke(const char *id, const char *why);
+
+/*
+ * REVOKE_TOKEN: as minter_revoke, for the live writ of session
+ * session_id (NULL: any) whose token is token (compared in constant
+ * time); its id into ret_id.  Returns 0 or WRIT_ENOTFOUND.
+ */
+int minter_revoke_token(const char *session_id, const char *token,
+    char ret_id[WRIT_ID_LEN + 1], const char *why);
+
+/*
+ * ENDED: at start, the front end's handler of the notice the minter sends
+ * for each writ it ended at its expiry (after its "expired" record); it
+ * may run on any thread, no lock held.
+ */
+void minter_set_ended(void (*fn)(const char *id));
+
+/*
+ * End the writs past their expiry at now (wall clock) at once, as
+ * minter_tick does: a listing of live writs is exact.  No lock held.
+ */
+void minter_expire(int64_t now);
+
+/*
+ * The minter's own clock, called at least at the time it returns (wall
+ * clock) and within a second while *ret_busy: it ends writs past their
+ * expiry ("expired", and ENDED), closes idle key pages, and breaks a log whose sync
+ * hangs (the watchdogs).  No lock held.
+ */
+int64_t minter_tick(int64_t now, bool *ret_busy);
+
+/*
+ * At start, after ledger_open: bring back the writs the last run left
+ * open (the minter keeps them again, audited "restored") and hand each,
+ * without its token, to fn, which brings back its session and its place
+ * in the front end's table (false: it could not; the minter still ends
+ * the writ at its expiry).  Returns how many came back.
+ */
+struct ledger_entry;
+unsigned int minter_restore(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg);
+
+/*
+ * Wait until what the minter recorded so far (ledger entries closed by
+ * revocations, say) is durable.  Returns 0 or WRIT_EAUDIT.  Blocks on
+ * I/O: never from a thread serving HTTP.
+ */
+int minter_flush(void);
+
+/*
  * At stop, once upstream_cancel failed what waits: wait until every
  * order taken is answered (what runs upstream, and records still to be
  * made durable).  What done could not keep is then queued for revocation.
  */
 void minter_drain(void);
+
+/* At stop, after the front end ended its writs: end any the minter still holds. */
+void minter_stop(void);
 
 #endif

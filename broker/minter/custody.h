@@ -1,0 +1,57 @@
+/*
+ * custody.h - the minter's own table of the writs it issued and that live.
+ *
+ * The minter keeps what ends a writ: its kind, its session's id and job
+ * identity (for the records), its expiry, and for kinds that revoke
+ * upstream the token itself, in secret memory.  It ends each writ itself
+ * -- at its expiry, or when asked (REVOKE, REVOKE_TOKEN) -- writing its
+ * "expired" or "revoked" record, revoking it where its kind can and
+ * closing its ledger entry, so that no front end, honest or not, can keep
+ * a token alive past its TTL or unrecorded.  The front end's table
+ * (writs.h) is a view of this one without tokens.
+ */
+#ifndef WRIT_CUSTODY_H
+#define WRIT_CUSTODY_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "../../plugins/kind.h"
+#include "id.h"
+
+/*
+ * Keep writ id of kind, of session session_id (identity: its job
+ * identity, copied, or NULL), until expires_at; token (taken) is kept
+ * when kind revokes, else freed.  Returns 0, or WRIT_ENOMEM (the token
+ * freed, nothing kept).
+ */
+int custody_add(const char *id, const char *session_id, const struct writ_kind *kind,
+    const json_t *identity, int64_t expires_at, struct secret *token);
+
+/*
+ * End writ id now: its "revoked" record saying why, upstream where its
+ * kind can, its ledger entry closed.  Returns 0 or WRIT_ENOTFOUND.
+ */
+int custody_revoke(const char *id, const char *why);
+
+/*
+ * As custody_revoke, for the writ of session session_id (NULL: any) whose
+ * token is token (compared in constant time; only kinds that revoke keep
+ * tokens); its id into ret_id.  Returns 0 or WRIT_ENOTFOUND.
+ */
+int custody_revoke_token(const char *session_id, const char *token,
+    char ret_id[WRIT_ID_LEN + 1], const char *why);
+
+/* At start: fn is told of each writ ended at its expiry, after its record. */
+void custody_set_ended(void (*fn)(const char *id));
+
+/* End every writ past its expiry at now (wall clock): "expired". */
+void custody_prune(int64_t now);
+
+/* The earliest expiry of a writ kept (wall clock), INT64_MAX when none. */
+int64_t custody_next_expiry(void);
+
+/* End every writ still kept (why), at stop. */
+void custody_revoke_all(const char *why);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * minter.c - the request table's calls but MINT (mint.c), in process.
+ */
+#include <stdio.h>
+
+#include "../../plugins/kind.h"
+#include "../audit.h"
+#include "../core.h"
+#include "../ledger.h"
+#include "../upstream.h"
+#include "custody.h"
+#include "minter.h"
+
+int
+minter_revoke(const char *id, const char *why)
+{
+	return id_valid(id) ? custody_revoke(id, why) : WRIT_ENOTFOUND;
+}
+
+int
+minter_revoke_token(const char *session_id, const char *token, char ret_id[WRIT_ID_LEN + 1],
+    const char *why)
+{
+	if ((session_id != NULL && !id_valid(session_id)) || token == NULL || token[0] == '\0')
+		return WRIT_ENOTFOUND;
+	return custody_revoke_token(session_id, token, ret_id, why);
+}
+
+void
+minter_set_ended(void (*fn)(const char *id))
+{
+	custody_set_ended(fn);
+}
+
+void
+minter_expire(int64_t now)
+{
+	custody_prune(now);
+}
+
+int64_t
+minter_tick(int64_t now, bool *ret_busy)
+{
+	/* NB. both watchdogs, whatever the first says. */
+	bool busy = audit_watchdog();
+
+	busy = ledger_watchdog() || busy;
+	custody_prune(now);
+	/* Key pages close once idle; look again soon while one is open. */
+	*ret_busy = kinds_idle() || busy;
+	return custody_next_expiry();
+}
+
+struct restoring {
+	bool (*fn)(const struct ledger_entry *e, void *arg);
+	void *arg;
+};
+
+/* One open entry of the last run: kept again, then handed on without its token. */
+static bool
+restore_one(const struct ledger_entry *e, void *arg)
+{
+	struct restoring *rs = arg;
+	struct ledger_entry view = *e;
+
+	/*
+	 * NB. and past its expiry: a token that outlives a GitHub token's
+	 * hour (an SSH certificate) still needs its revocation.
+	 */
+	if (e->kind->upstream && e->issued_at + WRIT_UPSTREAM_RETRY_FOR < now_real() &&
+	    e->expires_at <= now_real()) {
+		audit_log("revoke_failed", json_pack("{ssss}", "writ", e->id, "error",
+		    "it is long dead upstream"));
+		ledger_done(e->id);
+		secret_free(e->token);
+		return false;
+	}
+	if (custody_add(e->id, e->session, e->kind, NULL, e->expires_at, e->token) < 0) {
+		/* The entry stays open, for the next start. */
+		fprintf(stderr, "writd: out of memory bringing back writ %s\n", e->id);
+		return false;
+	}
+	audit_log("restored", json_pack("{sssssssI}", "writ", e->id, "session", e->session,
+	    "kind", e->kind->name, "expires_at", (json_int_t)e->expires_at));
+	view.token = NULL;
+	if (!rs->fn(&view, rs->arg))
+		fprintf(stderr, "writd: writ %s is kept, but not listed: it ends at its "
+		    "expiry\n", e->id);
+	return true;
+}
+
+unsigned int
+minter_restore(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg)
+{
+	struct restoring rs = { fn, arg };
+
+	return ledger_replay(restore_one, &rs);
+}
+
+int
+minter_flush(void)
+{
+	return ledger_flush();
+}
+
+void
+minter_stop(void)
+{
+	custody_revoke_all("writd shut down");
+}
