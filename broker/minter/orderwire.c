@@ -125,11 +125,14 @@ orderwire_get_order(const struct proto_mint *m, struct orderwire_order *ret,
 	    .session = m->name,
 	    .workspace = m->workspace != NULL && m->workspace[0] != '\0' ? m->workspace : NULL,
 	    .uid = (uid_t)m->uid, .exe = m->exe, .live = m->live, .live_kind = m->live_kind,
-	    .claims = w.claims }, .cap = m->cap, .session_id = m->session,
+	    .claims = w.claims }, .cap = m->cap,
 	    .pid = (pid_t)m->pid, .pid_start = (uint64_t)m->pid_start,
 	    .approval = m->approval != NULL && m->approval[0] != '\0' ? m->approval : NULL,
 	    .identity = w.identity };
+	memcpy(w.session_id, m->session, sizeof(w.session_id));
 	*ret = w;
+	/* NB. after the copy: w.session_id would point into this frame. */
+	ret->o.session_id = ret->session_id;
 	return 0;
 }
 

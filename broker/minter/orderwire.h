@@ -48,18 +48,22 @@ int orderwire_put_order(const struct mint_order *o, struct orderwire_mint *ret,
 /* Free what orderwire_put_order made; a zeroed w is fine. */
 void orderwire_mint_free(struct orderwire_mint *w);
 
-/* A MINT received: o as minter_mint takes it, and the JSON values it owns. */
+/*
+ * A MINT received: o as minter_mint takes it, and what it owns.  NB. o
+ * points into it: not to be copied by value.
+ */
 struct orderwire_order {
 	struct mint_order o;
 	json_t *scope, *claims, *identity;	/* o's; NULL: none */
+	char session_id[WRIT_ID_LEN + 1];	/* o's: m's copy lives in m */
 };
 
 /*
  * The order m (decoded by proto_decode from the front end: every field
  * within its rule) carries (the minter's side): its JSON texts parsed
- * strictly, each an object; empty texts as NULL.  ret's strings point
- * into m (and so into the buffer m was decoded from), which must outlive
- * ret.  Returns 0, or WRIT_EBADREQ with a message naming the field, or
+ * strictly, each an object; empty texts as NULL.  ret's other strings
+ * are m's views into the buffer m was decoded from, which must outlive
+ * ret (m itself need not).  Returns 0, or WRIT_EBADREQ with a message naming the field, or
  * WRIT_ENOMEM; on error ret holds nothing to free.
  */
 int orderwire_get_order(const struct proto_mint *m, struct orderwire_order *ret,
