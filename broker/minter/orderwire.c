@@ -159,7 +159,7 @@ orderwire_put_result(const struct mint_result *r, const char *fingerprint,
 		a->r.mint.token = (struct proto_blob){ r->token->data, r->token->len };
 	a->r.mint.issued_at = r->issued_at;
 	a->r.mint.expires_at = r->expires_at;
-	/* NB. copied only whole: a longer string cut to 32 digits would pass for one. */
+	/* NB. only a whole one: 33 bytes of a shorter string would be read past its end. */
 	if (fingerprint != NULL && strlen(fingerprint) == WRIT_ID_LEN)
 		memcpy(a->r.mint.fingerprint, fingerprint, sizeof(a->r.mint.fingerprint));
 }

@@ -343,7 +343,7 @@ START_TEST(test_result_unsendable)
 	ck_assert_int_eq(proto_encode(&m, PROTO_MINTER, buf, sizeof(buf), &len, &f),
 	    WRIT_EBADREQ);
 	ck_assert_int_eq(f.code, PROTO_FBOUND);
-	/* No fingerprint, or one a digit too long (never cut to one that passes). */
+	/* No fingerprint, one a digit too long, one too short: none is copied. */
 	ck_assert_ptr_nonnull(r.token = secret_dup("t", 1));
 	orderwire_put_result(&r, NULL, &oa);
 	m.u.answer = oa.a;
@@ -355,6 +355,14 @@ START_TEST(test_result_unsendable)
 	ck_assert_int_eq(proto_encode(&m, PROTO_MINTER, buf, sizeof(buf), &len, &f),
 	    WRIT_EBADREQ);
 	ck_assert_int_eq(f.code, PROTO_FFORM);
+	{
+		char *shorter = strdup("ffee");	/* on the heap: ASan sees a read past it */
+
+		ck_assert_ptr_nonnull(shorter);
+		orderwire_put_result(&r, shorter, &oa);
+		free(shorter);
+		ck_assert_str_eq(oa.a.r.mint.fingerprint, "");
+	}
 	/* ... and the token written before it refused is not left in the buffer. */
 	for (size_t i = 0; i < 4096; i++)
 		ck_assert_msg(buf[i] == 0, "byte %zu left behind", i);
