@@ -69,9 +69,9 @@
  *
  * Decoding gives views: a decoded text or blob points into the buffer
  * decoded, which must outlive the message (texts end in their NUL there);
- * hex32 fields are copied into the message.  Nothing is
- * allocated.  Tokens and secret values are thus never copied by this
- * module: whoever holds the buffer wipes it (proto_reader does).
+ * hex32 fields are copied into the message.  Nothing is allocated.
+ * Tokens and secret values are thus never copied by this module: whoever
+ * holds the buffer wipes it (proto_reader does).
  */
 #ifndef WRIT_PROTO_H
 #define WRIT_PROTO_H
@@ -331,7 +331,8 @@ enum proto_type {
 	 * revoked when its ledger or upstream said so); the front end drops
 	 * it from its session's live writs.
 	 *   hex32 writ
-	 *   text event		end: "expired" or "revoked", as its record says
+	 *   text event		1..PROTO_MAX_WORD, end: "expired" or "revoked", as
+	 *			its record says
 	 */
 	PROTO_ENDED,
 	/*
