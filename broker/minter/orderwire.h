@@ -55,7 +55,7 @@ void orderwire_mint_free(struct orderwire_mint *w);
 struct orderwire_order {
 	struct mint_order o;
 	json_t *scope, *claims, *identity;	/* o's; NULL: none */
-	char session_id[WRIT_ID_LEN + 1];	/* o's: m's copy lives in m */
+	char session_id[WRIT_ID_LEN + 1];	/* o.session_id points here */
 };
 
 /*
@@ -63,8 +63,9 @@ struct orderwire_order {
  * within its rule) carries (the minter's side): its JSON texts parsed
  * strictly, each an object; empty texts as NULL.  ret's other strings
  * are m's views into the buffer m was decoded from, which must outlive
- * ret (m itself need not).  Returns 0, or WRIT_EBADREQ with a message naming the field, or
- * WRIT_ENOMEM; on error ret holds nothing to free.
+ * ret (m itself need not).  Returns 0, or WRIT_EBADREQ with a message
+ * naming the field (out of memory while parsing counts as a bad text);
+ * on error ret holds nothing to free.
  */
 int orderwire_get_order(const struct proto_mint *m, struct orderwire_order *ret,
     char err[WRIT_ERRLEN]);
