@@ -102,7 +102,8 @@ SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broke
 UNIT_MOD := broker/config.c broker/confine.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
 	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
 	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
-	broker/minter/proto.c agent-side/libwrit.c agent-side/gitcred.c broker/minter/order.c
+	broker/minter/proto.c broker/minter/orderwire.c agent-side/libwrit.c agent-side/gitcred.c \
+	broker/minter/order.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 # Built for the tests only, never installed: confine_probe confines itself

@@ -24,7 +24,6 @@ enum {
 	F_TEXT,
 	F_BLOB,
 	F_HEX32,
-	F_DIGEST,
 };
 
 /* A text's form beyond UTF-8 and its bounds. */
@@ -35,6 +34,9 @@ enum {
 	T_SECRET,	/* secret_name_valid */
 	T_PATH,		/* empty or absolute */
 	T_HEX,		/* lower-case hex digits */
+	T_WORKSPACE,	/* empty, or '/' and printable ASCII */
+	T_EXE,		/* '/' and printable ASCII, or WRIT_EXE_UNVERIFIED */
+	T_END,		/* "expired" or "revoked" */
 };
 
 struct field {
@@ -51,7 +53,6 @@ struct field {
 #define TEXT(n, m, lo, hi, t)	{ n, F_TEXT, t, AT(m), lo, hi }
 #define BLOB(n, m, lo, hi)	{ n, F_BLOB, 0, AT(m), lo, hi }
 #define HEX32(n, m)		{ n, F_HEX32, 0, AT(m), WRIT_ID_LEN, WRIT_ID_LEN }
-#define DIGEST(n, m)		{ n, F_DIGEST, 0, AT(m), PROTO_DIGEST_LEN, PROTO_DIGEST_LEN }
 
 static const struct field hello_f[] = {
 	U32("version", hello.version, 0, UINT32_MAX),	/* checked against ours: FVERSION */
@@ -60,17 +61,22 @@ static const struct field mint_f[] = {
 	TEXT("kind", mint.kind, 1, PROTO_MAX_KIND, T_WORD),
 	TEXT("scope", mint.scope, 2, PROTO_MAX_JSON, T_UTF8),
 	I64("ttl", mint.ttl, 1, PROTO_MAX_TTL),
-	HEX32("writ", mint.writ),
-	DIGEST("digest", mint.digest),
-	HEX32("session", mint.session),
 	TEXT("name", mint.name, 1, PROTO_MAX_SESSION_NAME, T_UTF8),
+	TEXT("workspace", mint.workspace, 0, PROTO_MAX_WORKSPACE, T_WORKSPACE),
+	U32("uid", mint.uid, 0, UINT32_MAX - 1),
+	TEXT("exe", mint.exe, 1, PROTO_MAX_EXE, T_EXE),
+	U32("live", mint.live, 0, PROTO_MAX_LIVE),
+	U32("live_kind", mint.live_kind, 0, PROTO_MAX_LIVE),	/* and <= live: check_message */
+	TEXT("claims", mint.claims, 0, PROTO_MAX_JSON, T_UTF8),
+	I64("cap", mint.cap, 0, PROTO_MAX_TIME),
+	HEX32("session", mint.session),
 	U32("pid", mint.pid, 0, PROTO_MAX_PID),
 	I64("pid_start", mint.pid_start, 0, INT64_MAX),
-	I64("cap", mint.cap, 0, PROTO_MAX_TIME),
 	TEXT("approval", mint.approval, 0, WRIT_ID_LEN, T_OPTID),
 	TEXT("identity", mint.identity, 0, PROTO_MAX_JSON, T_UTF8),
 };
 static const struct field minted_f[] = {
+	HEX32("writ", answer.r.mint.writ),
 	BLOB("token", answer.r.mint.token, 1, PROTO_MAX_TOKEN),
 	I64("issued_at", answer.r.mint.issued_at, 1, PROTO_MAX_TIME),
 	I64("expires_at", answer.r.mint.expires_at, 1, PROTO_MAX_TIME),
@@ -79,6 +85,13 @@ static const struct field minted_f[] = {
 static const struct field revoke_f[] = {
 	HEX32("writ", revoke.writ),
 	TEXT("reason", revoke.reason, 1, PROTO_MAX_REASON, T_UTF8),
+};
+static const struct field revoke_token_f[] = {
+	HEX32("session", revoke_token.session),
+	BLOB("token", revoke_token.token, 1, PROTO_MAX_TOKEN),
+};
+static const struct field revoked_f[] = {
+	HEX32("writ", answer.r.writ),
 };
 static const struct field public_keys_f[] = {
 	TEXT("kind", public_keys.kind, 1, PROTO_MAX_KIND, T_WORD),
@@ -139,6 +152,7 @@ static const struct field durable_f[] = {
 };
 static const struct field ended_f[] = {
 	HEX32("writ", ended.writ),
+	TEXT("event", ended.event, 1, PROTO_MAX_WORD, T_END),
 };
 static const struct field fatal_f[] = {
 	TEXT("why", fatal.why, 1, PROTO_MAX_MESSAGE, T_UTF8),
@@ -163,6 +177,8 @@ static const struct type types[PROTO_NTYPES] = {
 	[PROTO_HELLO] = { "HELLO", BOTH, false, FIELDS(hello_f), NONE },
 	[PROTO_MINT] = { "MINT", PROTO_FRONT, true, FIELDS(mint_f), FIELDS(minted_f) },
 	[PROTO_REVOKE] = { "REVOKE", PROTO_FRONT, true, FIELDS(revoke_f), NONE },
+	[PROTO_REVOKE_TOKEN] = { "REVOKE_TOKEN", PROTO_FRONT, true, FIELDS(revoke_token_f),
+	    FIELDS(revoked_f) },
 	[PROTO_PUBLIC_KEYS] = { "PUBLIC_KEYS", PROTO_FRONT, true, FIELDS(public_keys_f),
 	    FIELDS(json_f) },
 	[PROTO_THROTTLED] = { "THROTTLED", PROTO_FRONT, true, FIELDS(throttled_f), NONE },
@@ -249,9 +265,10 @@ to_signed(uint64_t u)
 }
 
 /* RFC 3629 UTF-8: no overlong form, no surrogate, nothing above U+10FFFF. */
-static bool
-utf8_valid(const unsigned char *s, size_t n)
+size_t
+proto_utf8_span(const char *str, size_t n)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 
 	while (i < n) {
@@ -270,18 +287,28 @@ utf8_valid(const unsigned char *s, size_t n)
 		} else if ((c & 0xf8) == 0xf0) {
 			more = 3, cp = c & 0x07, min = 0x10000;
 		} else
-			return false;
+			return i;
 		if (n - i - 1 < more)
-			return false;
+			return i;
 		for (size_t k = 1; k <= more; k++) {
 			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
+				return i;
 			cp = cp << 6 | (s[i + k] & 0x3f);
 		}
 		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
+			return i;
 		i += more + 1;
 	}
+	return n;
+}
+
+/* Only printable ASCII in s[0..n): what the approver and the logs are shown. */
+static bool
+printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f)
+			return false;
 	return true;
 }
 
@@ -309,7 +336,7 @@ check_text(const struct field *fd, const char *t, const char *s, size_t n, size_
 		    t, fd->name, n, (long long)fd->min, (long long)fd->max);
 	if (memchr(s, '\0', n) != NULL)
 		return refuse(f, PROTO_FNUL, at, "%s: '%s' holds a NUL", t, fd->name);
-	if (!utf8_valid((const unsigned char *)s, n))
+	if (proto_utf8_span(s, n) != n)
 		return refuse(f, PROTO_FUTF8, at, "%s: '%s' is not valid UTF-8", t, fd->name);
 	switch (fd->form) {
 	case T_WORD:
@@ -326,6 +353,16 @@ check_text(const struct field *fd, const char *t, const char *s, size_t n, size_
 		break;
 	case T_HEX:
 		ok = hex_only(s, n);
+		break;
+	case T_WORKSPACE:
+		ok = n == 0 || (s[0] == '/' && printable(s, n));
+		break;
+	case T_EXE:
+		ok = (n > 0 && s[0] == '/' && printable(s, n)) ||
+		    strcmp(s, WRIT_EXE_UNVERIFIED) == 0;
+		break;
+	case T_END:
+		ok = strcmp(s, "expired") == 0 || strcmp(s, "revoked") == 0;
 		break;
 	default:
 		ok = true;
@@ -368,6 +405,12 @@ check_message(const struct proto_msg *m, size_t at, struct proto_fault *f)
 		if (m->u.hello.version != PROTO_VERSION)
 			return refuse(f, PROTO_FVERSION, at, "HELLO: the peer speaks version %u, "
 			    "this is version %d", m->u.hello.version, PROTO_VERSION);
+		break;
+	case PROTO_MINT:
+		/* NB. one of a kind is one of the session's: policy counts both. */
+		if (m->u.mint.live_kind > m->u.mint.live)
+			return refuse(f, PROTO_FRANGE, at, "MINT: live_kind (%u) is over live (%u)",
+			    m->u.mint.live_kind, m->u.mint.live);
 		break;
 	case PROTO_ANSWER:
 		if (a->code == 0 && a->of == PROTO_MINT &&
@@ -484,12 +527,6 @@ get_field(struct reading *rd, const struct field *fd, struct proto_msg *m,
 		memcpy(to, rd->buf + rd->off, WRIT_ID_LEN);
 		to[WRIT_ID_LEN] = '\0';
 		rd->off += WRIT_ID_LEN;
-		return PROTO_FOK;
-	case F_DIGEST:
-		if ((r = need(rd, fd, PROTO_DIGEST_LEN, f)) != 0)
-			return r;
-		memcpy(to, rd->buf + rd->off, PROTO_DIGEST_LEN);
-		rd->off += PROTO_DIGEST_LEN;
 		return PROTO_FOK;
 	}
 	return refuse(f, PROTO_FTYPE, at, "%s: '%s' has no wire type", rd->t, fd->name);
@@ -668,12 +705,6 @@ put_field(struct writing *wr, const struct field *fd, const struct proto_msg *m,
 		memcpy(wr->buf + wr->off, from, WRIT_ID_LEN);
 		wr->off += WRIT_ID_LEN;
 		return PROTO_FOK;
-	case F_DIGEST:
-		if ((r = room(wr, fd, PROTO_DIGEST_LEN, f)) != 0)
-			return r;
-		memcpy(wr->buf + wr->off, from, PROTO_DIGEST_LEN);
-		wr->off += PROTO_DIGEST_LEN;
-		return PROTO_FOK;
 	}
 	return refuse(f, PROTO_FTYPE, at, "%s: '%s' has no wire type", wr->t, fd->name);
 }
@@ -768,8 +799,9 @@ bound(const struct field *fds, size_t n)
 		case F_BLOB:
 			b += 4 + (size_t)fds[i].max;
 			break;
-		default:
-			b += 32;
+		case F_HEX32:
+			b += WRIT_ID_LEN;
+			break;
 		}
 	return b;
 }

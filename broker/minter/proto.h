@@ -37,13 +37,19 @@
  *	blob	u32 n, n bytes, any bytes (tokens, secret values)
  *	hex32	32 bytes, lower-case hex digits (id.h's WRIT_ID_LEN, id_valid):
  *		writ and session ids, token fingerprints
- *	digest	32 bytes, any bytes
  *
  * Integers have fixed widths, so each value has one encoding; "canonical"
  * here means in the field's range (a TTL is positive, a pid at most the
  * kernel's limit, an error code one of errors.h's), and anything else is
  * refused.  Text forms: "word" is [a-z0-9_]; "optid" is empty or an id;
- * "secret name" is id.h's secret_name_valid; "path" is empty or absolute.
+ * "secret name" is id.h's secret_name_valid; "path" is empty or absolute;
+ * "workspace" is empty or '/' and printable ASCII (session.c's rule for a
+ * session's workspace); "exe" is '/' and printable ASCII (what peer.c
+ * reads from /proc, made printable there) or exactly WRIT_EXE_UNVERIFIED
+ * (peer.h: a relayed caller); "end" is "expired" or "revoked".  A JSON
+ * text is only bounded and valid UTF-8 here: whether it parses, and to
+ * an object, is for its reader (orderwire.c parses a MINT's strictly;
+ * order.c checks what they hold).
  *
  * Refusals.  A message is refused whole, with errors.h's WRIT_EBADREQ (or
  * WRIT_ETOOBIG for a length over the maximum) and a proto_fault naming
@@ -63,9 +69,9 @@
  *
  * Decoding gives views: a decoded text or blob points into the buffer
  * decoded, which must outlive the message (texts end in their NUL there);
- * hex32 and digest fields are copied into the message.  Nothing is
- * allocated.  Tokens and secret values are thus never copied by this
- * module: whoever holds the buffer wipes it (proto_reader does).
+ * hex32 fields are copied into the message.  Nothing is allocated.
+ * Tokens and secret values are thus never copied by this module: whoever
+ * holds the buffer wipes it (proto_reader does).
  */
 #ifndef WRIT_PROTO_H
 #define WRIT_PROTO_H
@@ -74,11 +80,12 @@
 #include <stdint.h>
 
 #include "../auditfmt.h"
+#include "../peer.h"
 #include "errors.h"
 #include "id.h"
 
 /* Bumped on any change of a message's fields, their order or their rules. */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 /* The header: length, version, type, id. */
 #define PROTO_HEADER 16
@@ -99,6 +106,15 @@
 #define PROTO_MAX_REASON 256		/* why a writ is revoked */
 #define PROTO_MAX_MESSAGE (WRIT_ERRLEN - 1)	/* an error message, a FATAL's why */
 #define PROTO_MAX_PATH 4096		/* a log to verify: PATH_MAX */
+#define PROTO_MAX_WORKSPACE 4095	/* session.c's valid_workspace: under 4096 */
+/* A caller's exe: peer.h's struct peer keeps it in 256 bytes. */
+#define PROTO_MAX_EXE 255
+/*
+ * A session's live writs, as policy counts them: policy.c's largest
+ * max_live (100000).  A count past it decides as this one does, so the
+ * front end sends min(count, PROTO_MAX_LIVE) (orderwire.c).
+ */
+#define PROTO_MAX_LIVE 100000
 /* A scope, an identity, an audit record's fields: each ends up inside one record. */
 #define PROTO_MAX_JSON WRIT_MAX_AUDIT_RECORD
 #define PROTO_MAX_SECRET 32000		/* = WRIT_MAX_SECRET (store.h) */
@@ -112,7 +128,6 @@
 #define PROTO_MAX_TIME ((int64_t)1 << 40)	/* = WRIT_LEDGER_MAX_TIME (ledger.h) */
 #define PROTO_MAX_TTL (366LL * 24 * 3600)	/* = WRIT_MAX_DURATION (duration.h) */
 #define PROTO_MAX_RETRY 86400		/* seconds in a retry_after: a day */
-#define PROTO_DIGEST_LEN 32
 
 /* Which side sends a message; a decoder is told which side it reads from. */
 #define PROTO_FRONT 1
@@ -134,35 +149,50 @@ enum proto_type {
 	PROTO_HELLO = 1,
 	/*
 	 * MINT, F->M: issue one writ, decided (by policy or a person) by the
-	 * front end.
+	 * front end: minter.h's struct mint_order, field by field.  First
+	 * its policy_request (policy.h), the request as the front end put it
+	 * to policy, which the minter decides again by the enterprise layer:
 	 *   text kind		1..PROTO_MAX_KIND, word: a kind's name
-	 *   text scope		2..PROTO_MAX_JSON: the canonical scope, JSON
+	 *   text scope		2..PROTO_MAX_JSON: the canonical scope, a JSON
+	 *			object
 	 *   i64 ttl		1..PROTO_MAX_TTL seconds asked for
-	 *   hex32 writ		the new writ's id, made by the front end
-	 *   digest digest	binds the mint to the request that was decided
-	 *			(opaque to the table; recorded with the writ)
-	 *   hex32 session	the session's id
 	 *   text name		1..PROTO_MAX_SESSION_NAME: the session's name
+	 *   text workspace	0..PROTO_MAX_WORKSPACE, workspace: the
+	 *			session's, or empty for none
+	 *   u32 uid		0..UINT32_MAX - 1: the caller's ((uid_t)-1 is
+	 *			no one's)
+	 *   text exe		1..PROTO_MAX_EXE, exe: the caller's
+	 *   u32 live		0..PROTO_MAX_LIVE: the session's live writs
+	 *   u32 live_kind	0..live: ... of this kind
+	 *   text claims	0..PROTO_MAX_JSON: the session's verified job
+	 *			claims, a JSON object, or empty for none
+	 * then the rest of the order:
+	 *   i64 cap		0..PROTO_MAX_TIME: expires_at may not pass this
+	 *			(a CI job's identity expiry), 0 for none
+	 *   hex32 session	the session's id
 	 *   u32 pid		0..PROTO_MAX_PID: the process the session is
 	 *			tied to, 0 for none (the ledger's entry)
 	 *   i64 pid_start	0..INT64_MAX: that process's start time, 0 unknown
-	 *   i64 cap		0..PROTO_MAX_TIME: expires_at may not pass this
-	 *			(a CI job's identity expiry), 0 for none
 	 *   text approval	optid: the approval's id, empty when a rule allowed
 	 *   text identity	0..PROTO_MAX_JSON: the session's job identity, a
 	 *			JSON object, or empty for none (its "issued"
-	 *			record carries it, as today)
-	 * The minter checks again what the front end decided: the kind
-	 * exists, the scope re-canonicalizes to itself, the TTL is within the
-	 * kind's maximum and the enterprise limits, the writ id was never
-	 * seen.  It writes the ledger entry and the durable "issued" record
-	 * before it answers.
+	 *			record carries it)
+	 * No writ id: the minter makes each writ's id itself, fresh by
+	 * construction.  It checks again what the front end decided
+	 * (order.h's order_check: the kind exists, the scope re-canonicalizes
+	 * to itself, the TTL is within the kind's maximum, the enterprise
+	 * layer neither denies nor limits it), and writes the ledger entry
+	 * and the durable "issued" record before it answers.  NB. what the
+	 * policy request says of the caller and the session (uid, exe, live
+	 * counts, claims) is the front end's word.
 	 * Answer:
+	 *   hex32 writ		the new writ's id
 	 *   blob token		1..PROTO_MAX_TOKEN (secret: wipe the buffer)
 	 *   i64 issued_at	1..PROTO_MAX_TIME, Unix seconds
 	 *   i64 expires_at	issued_at..PROTO_MAX_TIME
 	 *   hex32 fingerprint	the token's keyed fingerprint, as audited
-	 * Errors: the kind's (retry_after set on WRIT_EUPLIMIT), WRIT_EAUDIT.
+	 * Errors: order_check's, the kind's (retry_after set on
+	 * WRIT_EUPLIMIT), WRIT_EAUDIT, WRIT_ECLOSED (a job's identity expired).
 	 */
 	PROTO_MINT,
 	/*
@@ -172,6 +202,17 @@ enum proto_type {
 	 * Answer: nothing (the code).  WRIT_ENOTFOUND: no live writ of that id.
 	 */
 	PROTO_REVOKE,
+	/*
+	 * REVOKE_TOKEN, F->M: end the live writ of session session whose
+	 * token this is (git credential erase gives back a token, not an
+	 * id).  The minter compares in constant time.
+	 *   hex32 session
+	 *   blob token		1..PROTO_MAX_TOKEN (secret: wipe the buffer)
+	 * Answer:
+	 *   hex32 writ		the writ revoked
+	 * WRIT_ENOTFOUND: no live writ of that session holds that token.
+	 */
+	PROTO_REVOKE_TOKEN,
 	/*
 	 * PUBLIC_KEYS, F->M: what a verifier of kind's tokens needs.
 	 *   text kind		1..PROTO_MAX_KIND, word
@@ -290,6 +331,8 @@ enum proto_type {
 	 * revoked when its ledger or upstream said so); the front end drops
 	 * it from its session's live writs.
 	 *   hex32 writ
+	 *   text event		1..PROTO_MAX_WORD, end: "expired" or "revoked", as
+	 *			its record says
 	 */
 	PROTO_ENDED,
 	/*
@@ -338,17 +381,21 @@ struct proto_hello {
 	uint32_t version;
 };
 
+/* MINT: struct mint_order's fields, in its order (texts: "" or NULL for none). */
 struct proto_mint {
-	const char *kind;
+	const char *kind;		/* the policy request ... */
 	const char *scope;
 	int64_t ttl;
-	char writ[WRIT_ID_LEN + 1];
-	unsigned char digest[PROTO_DIGEST_LEN];
-	char session[WRIT_ID_LEN + 1];
-	const char *name;
+	const char *name;		/* the session's name */
+	const char *workspace;
+	uint32_t uid;
+	const char *exe;
+	uint32_t live, live_kind;
+	const char *claims;
+	int64_t cap;			/* ... and the rest of the order */
+	char session[WRIT_ID_LEN + 1];	/* the session's id */
 	uint32_t pid;
 	int64_t pid_start;
-	int64_t cap;
 	const char *approval;
 	const char *identity;
 };
@@ -356,6 +403,11 @@ struct proto_mint {
 struct proto_revoke {
 	char writ[WRIT_ID_LEN + 1];
 	const char *reason;
+};
+
+struct proto_revoke_token {
+	char session[WRIT_ID_LEN + 1];
+	struct proto_blob token;	/* secret */
 };
 
 struct proto_kind {			/* PUBLIC_KEYS */
@@ -398,6 +450,7 @@ struct proto_secret_del {
 
 /* What an ANSWER with code 0 carries, by the type it answers. */
 struct proto_minted {
+	char writ[WRIT_ID_LEN + 1];
 	struct proto_blob token;
 	int64_t issued_at, expires_at;
 	char fingerprint[WRIT_ID_LEN + 1];
@@ -416,6 +469,7 @@ struct proto_answer {
 	union {
 		struct proto_minted mint;	/* MINT */
 		struct proto_tailed tail;	/* AUDIT_TAIL */
+		char writ[WRIT_ID_LEN + 1];	/* REVOKE_TOKEN */
 		const char *json;		/* PUBLIC_KEYS, AUDIT_VERIFY, SECRET_LIST */
 		int64_t seq;			/* AUDIT_APPEND, AUDIT_ROTATE */
 		const char *key;		/* AUDIT_KEY */
@@ -428,6 +482,7 @@ struct proto_durable {
 
 struct proto_ended {
 	char writ[WRIT_ID_LEN + 1];
+	const char *event;		/* "expired" or "revoked" */
 };
 
 struct proto_fatal {
@@ -442,6 +497,7 @@ struct proto_msg {
 		struct proto_hello hello;
 		struct proto_mint mint;
 		struct proto_revoke revoke;
+		struct proto_revoke_token revoke_token;
 		struct proto_kind public_keys;
 		struct proto_throttled throttled;
 		struct proto_audit_append audit_append;
@@ -487,6 +543,13 @@ size_t proto_max(unsigned int from);
  * longest answer), every field at its bound; 0 for no such type.
  */
 size_t proto_bound(uint32_t type);
+
+/*
+ * How many bytes of s[0..n) are valid UTF-8 as a text must be (RFC 3629),
+ * from the start: n when all are.  For a message cut to fit (snprintf
+ * may cut a character in two), so that it can still be sent.
+ */
+size_t proto_utf8_span(const char *s, size_t n);
 
 /* "MINT", for log lines; "?" for no such type. */
 const char *proto_type_name(uint32_t type);

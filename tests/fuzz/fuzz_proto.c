@@ -13,13 +13,23 @@
  *   - accepted: every text and blob is a view inside the input, a text
  *     ending in the NUL after its bytes; it re-encodes to the same bytes,
  *     from the same side, and the other side refuses it unless both send
- *     the type (HELLO);
+ *     the type (HELLO); a MINT holds what the minter relies on (live_kind
+ *     within live, an exe and a workspace of their forms);
  *   - the reader hands out exactly the bytes written, cut at each
  *     header's length, each between PROTO_HEADER and its maximum, and
  *     refuses exactly when a length is outside them.
+ *
+ * The seed corpus (tests/fuzz/corpus/proto) is this file's own output:
+ * a message of every type and an answer of every request, made by
+ * proto_encode, so a change of the table is a rebuild away:
+ *
+ *	cc -DWRIT_PROTO_SEEDS -D_GNU_SOURCE -iquote broker/lib -o seeds \
+ *	    tests/fuzz/fuzz_proto.c broker/minter/proto.c broker/lib/id.c \
+ *	    broker/lib/errors.c && ./seeds tests/fuzz/corpus/proto
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -52,34 +62,99 @@ view_blob(const struct proto_blob *b)
 static void
 views(const struct proto_msg *m)
 {
+	const struct proto_mint *mi = &m->u.mint;
 	const struct proto_answer *a = &m->u.answer;
 
 	switch (m->type) {
 	case PROTO_MINT:
-		view_text(m->u.mint.kind);
-		view_text(m->u.mint.scope);
-		view_text(m->u.mint.name);
-		view_text(m->u.mint.approval);
-		view_text(m->u.mint.identity);
+		view_text(mi->kind);
+		view_text(mi->scope);
+		view_text(mi->name);
+		view_text(mi->workspace);
+		view_text(mi->exe);
+		view_text(mi->claims);
+		view_text(mi->approval);
+		view_text(mi->identity);
 		break;
 	case PROTO_REVOKE:
 		view_text(m->u.revoke.reason);
+		break;
+	case PROTO_REVOKE_TOKEN:
+		view_blob(&m->u.revoke_token.token);
+		break;
+	case PROTO_PUBLIC_KEYS:
+		view_text(m->u.public_keys.kind);
+		break;
+	case PROTO_THROTTLED:
+		view_text(m->u.throttled.kind);
+		view_text(m->u.throttled.scope);
+		break;
+	case PROTO_AUDIT_APPEND:
+		view_text(m->u.audit_append.event);
+		view_text(m->u.audit_append.fields);
+		break;
+	case PROTO_AUDIT_TAIL:
+		view_text(m->u.audit_tail.session);
+		break;
+	case PROTO_AUDIT_VERIFY:
+		view_text(m->u.audit_verify.file);
+		view_text(m->u.audit_verify.checkpoint);
+		break;
+	case PROTO_AUDIT_ROTATE:
+		view_text(m->u.audit_rotate.why);
 		break;
 	case PROTO_SECRET_PUT:
 		view_text(m->u.secret_put.name);
 		view_blob(&m->u.secret_put.value);
 		break;
+	case PROTO_SECRET_DEL:
+		view_text(m->u.secret_del.name);
+		break;
 	case PROTO_ANSWER:
 		view_text(a->message);
-		if (a->code == 0 && a->of == PROTO_MINT)
+		if (a->code != 0)
+			break;
+		switch (a->of) {
+		case PROTO_MINT:
 			view_blob(&a->r.mint.token);
-		if (a->code == 0 && a->of == PROTO_AUDIT_TAIL)
+			break;
+		case PROTO_AUDIT_TAIL:
 			view_text(a->r.tail.json);
+			break;
+		case PROTO_PUBLIC_KEYS:
+		case PROTO_AUDIT_VERIFY:
+		case PROTO_SECRET_LIST:
+			view_text(a->r.json);
+			break;
+		case PROTO_AUDIT_KEY:
+			view_text(a->r.key);
+			break;
+		}
+		break;
+	case PROTO_ENDED:
+		view_text(m->u.ended.event);
 		break;
 	case PROTO_FATAL:
 		view_text(m->u.fatal.why);
 		break;
 	}
+}
+
+/* What the minter takes a decoded MINT to hold (proto.h's rules for it). */
+static void
+mint_holds(const struct proto_mint *mi)
+{
+	size_t n = strlen(mi->exe);
+
+	if (mi->live_kind > mi->live || mi->live > PROTO_MAX_LIVE)
+		__builtin_trap();
+	if (strcmp(mi->exe, WRIT_EXE_UNVERIFIED) != 0 && (n == 0 || mi->exe[0] != '/'))
+		__builtin_trap();
+	if (mi->workspace[0] != '\0' && mi->workspace[0] != '/')
+		__builtin_trap();
+	for (const char *p = mi->workspace; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			__builtin_trap();
 }
 
 static void
@@ -104,6 +179,8 @@ one(const uint8_t *data, size_t size, unsigned int from)
 		return;
 	}
 	views(&m);
+	if (m.type == PROTO_MINT)
+		mint_holds(&m.u.mint);
 	if (proto_encode(&m, from, out, sizeof(out), &len, &f) != 0 || len != size ||
 	    memcmp(out, data, size) != 0)
 		__builtin_trap();
@@ -178,3 +255,159 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(copy);
 	return 0;
 }
+
+#ifdef WRIT_PROTO_SEEDS
+/* The seed corpus: see the top of this file. */
+
+#define SID "fedcba9876543210fedcba9876543210"
+#define WID "0123456789abcdef0123456789abcdef"
+
+static const char *dir;
+static unsigned char wire[8192];	/* the stream seed: every message, in turn */
+static size_t wired;
+
+/* m, from side, into dir/name.bin behind its flags byte, and onto the stream. */
+static void
+seed(const char *name, struct proto_msg *m, unsigned int from)
+{
+	static unsigned char buf[4096];
+	struct proto_fault f;
+	char path[4096];
+	size_t len;
+	FILE *fp;
+
+	buf[0] = from == PROTO_MINTER ? 1 : 0;
+	if (proto_encode(m, from, buf + 1, sizeof(buf) - 1, &len, &f) != 0) {
+		fprintf(stderr, "seeds: %s: %s\n", name, f.msg);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s.bin", dir, name);
+	if ((fp = fopen(path, "wb")) == NULL || fwrite(buf, 1, len + 1, fp) != len + 1 ||
+	    fclose(fp) != 0) {
+		perror(path);
+		exit(1);
+	}
+	if (wired + len <= sizeof(wire)) {
+		memcpy(wire + wired, buf + 1, len);
+		wired += len;
+	}
+}
+
+/* An ANSWER of a request, in success, with what r carries. */
+static struct proto_msg
+answer(uint32_t of, uint32_t id)
+{
+	return (struct proto_msg){ .type = PROTO_ANSWER, .id = id, .u.answer = { .of = of,
+	    .message = "" } };
+}
+
+int
+main(int argc, char **argv)
+{
+	static const unsigned char tok[] = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
+	static const unsigned char val[] = { 's', 'e', 'c', 0, 0xff };
+	struct proto_msg m;
+	FILE *fp;
+	char path[4096];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: seeds DIR\n");
+		return 2;
+	}
+	dir = argv[1];
+	m = (struct proto_msg){ .type = PROTO_HELLO, .u.hello.version = PROTO_VERSION };
+	seed("hello", &m, PROTO_FRONT);
+	seed("hello-minter", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_MINT, .id = 1, .u.mint = { .kind = "github",
+	    .scope = "{\"permissions\":{\"contents\":\"read\"},\"repositories\":[\"acme/app\"]}",
+	    .ttl = 600, .name = "ci-docs", .workspace = "/home/dev/src/app", .uid = 1000,
+	    .exe = "/usr/lib/git-core/git-remote-https", .live = 3, .live_kind = 2,
+	    .claims = "{\"ref\":\"refs/heads/main\",\"repository\":\"acme/app\"}",
+	    .cap = 1900000000, .session = SID, .pid = 4242, .pid_start = 987654321,
+	    .approval = WID, .identity = "{\"iss\":\"https://token.actions.githubusercontent"
+	    ".com\",\"run_id\":\"42\"}" } };
+	seed("mint", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_MINT, .id = 2, .u.mint = { .kind = "jwt",
+	    .scope = "{\"aud\":\"api.example.com\"}", .ttl = 60, .name = "dev",
+	    .exe = WRIT_EXE_UNVERIFIED, .session = SID } };
+	seed("mint-bare", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_REVOKE, .id = 3, .u.revoke = { .writ = WID,
+	    .reason = "given back" } };
+	seed("revoke", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_REVOKE_TOKEN, .id = 4, .u.revoke_token = {
+	    .session = SID, .token = { tok, sizeof(tok) - 1 } } };
+	seed("revoke-token", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_PUBLIC_KEYS, .id = 5, .u.public_keys.kind = "jwt" };
+	seed("public-keys", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_THROTTLED, .id = 6, .u.throttled = { "github",
+	    "{\"repositories\":[\"acme/app\"]}" } };
+	seed("throttled", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_AUDIT_APPEND, .id = 7, .u.audit_append = {
+	    "session_opened", "{\"session\":\"" SID "\"}" } };
+	seed("audit-append", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_AUDIT_TAIL, .id = 8, .u.audit_tail = { 20, SID,
+	    0, 900 } };
+	seed("audit-tail", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_AUDIT_VERIFY, .id = 9, .u.audit_verify = {
+	    "/var/lib/writ/audit-1.jsonl", "" } };
+	seed("audit-verify", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_AUDIT_ROTATE, .id = 10, .u.audit_rotate.why =
+	    "admin" };
+	seed("audit-rotate", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_AUDIT_KEY, .id = 11 };
+	seed("audit-key", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_SECRET_PUT, .id = 12, .u.secret_put = {
+	    "github-app.key", { val, sizeof(val) } } };
+	seed("secret-put", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_SECRET_DEL, .id = 13, .u.secret_del.name = "ssh-ca" };
+	seed("secret-del", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_SECRET_LIST, .id = 14 };
+	seed("secret-list", &m, PROTO_FRONT);
+
+	m = answer(PROTO_MINT, 1);
+	memcpy(m.u.answer.r.mint.writ, WID, sizeof(WID));
+	m.u.answer.r.mint.token = (struct proto_blob){ tok, sizeof(tok) - 1 };
+	m.u.answer.r.mint.issued_at = 1800000000;
+	m.u.answer.r.mint.expires_at = 1800000600;
+	memcpy(m.u.answer.r.mint.fingerprint, SID, sizeof(SID));
+	seed("answer-mint", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_ANSWER, .id = 2, .u.answer = { .of = PROTO_MINT,
+	    .code = WRIT_EUPLIMIT, .message = "GitHub said: wait", .retry_after = 60 } };
+	seed("answer-limit", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_ANSWER, .id = 3, .u.answer = {
+	    .of = PROTO_REVOKE, .code = WRIT_ENOTFOUND } };
+	seed("answer-notfound", &m, PROTO_MINTER);
+	m = answer(PROTO_REVOKE_TOKEN, 4);
+	memcpy(m.u.answer.r.writ, WID, sizeof(WID));
+	seed("answer-revoke-token", &m, PROTO_MINTER);
+	m = answer(PROTO_PUBLIC_KEYS, 5);
+	m.u.answer.r.json = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qY\"}]}";
+	seed("answer-keys", &m, PROTO_MINTER);
+	m = answer(PROTO_AUDIT_APPEND, 7);
+	m.u.answer.r.seq = 77;
+	seed("answer-append", &m, PROTO_MINTER);
+	m = answer(PROTO_AUDIT_TAIL, 8);
+	m.u.answer.r.tail.json = "[{\"seq\":5,\"event\":\"issued\"}]";
+	m.u.answer.r.tail.more = 5;
+	seed("answer-tail", &m, PROTO_MINTER);
+	m = answer(PROTO_AUDIT_KEY, 11);
+	m.u.answer.r.key = WID SID;
+	seed("answer-key", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_DURABLE, .u.durable.seq = 77 };
+	seed("durable", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_ENDED, .u.ended = { .writ = WID,
+	    .event = "expired" } };
+	seed("ended", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_FATAL, .u.fatal.why = "the audit log broke" };
+	seed("fatal", &m, PROTO_MINTER);
+
+	/* Every message in one stream, into a reader of the largest size the flags pick. */
+	snprintf(path, sizeof(path), "%s/stream.bin", dir);
+	if ((fp = fopen(path, "wb")) == NULL || fputc(0xfe, fp) == EOF ||
+	    fwrite(wire, 1, wired, fp) != wired || fclose(fp) != 0) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+#endif

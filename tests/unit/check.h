@@ -42,6 +42,7 @@ Suite *libwrit_suite(void);
 Suite *gitcred_suite(void);
 Suite *order_suite(void);
 Suite *proto_suite(void);
+Suite *orderwire_suite(void);
 Suite *confine_suite(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "../../broker/ledger.h"
 #include "../../broker/minter/proto.h"
+#include "../../broker/peer.h"
 #include "../../broker/session.h"
 #include "../../broker/store/store.h"
 #include "check.h"
@@ -23,6 +24,13 @@
 #define FP "ffeeddccbbaa99887766554433221100"	/* a fingerprint */
 #define TTL 4242				/* distinctive on the wire */
 #define PID 31337
+#define UID 54321
+#define LIVE 4711
+#define LIVE_KIND 1291
+#define WS "/home/dev/src/app"
+#define EXE "/usr/bin/git"
+#define CLAIMS "{\"ref\":\"refs/heads/main\",\"repository\":\"acme/app\"}"
+#define IDENTITY "{\"iss\":\"https://token.actions.githubusercontent.com\",\"run_id\":\"42\"}"
 
 /* Most sample messages (check_samples says how many there are). */
 #define NSAMPLES 40
@@ -45,11 +53,10 @@ samples(struct proto_msg *m, unsigned int *from)
 	m[n].type = PROTO_MINT;
 	m[n].id = 7;
 	m[n].u.mint = (struct proto_mint){ .kind = "jwt", .scope = "{\"aud\":\"x\"}",
-	    .ttl = TTL, .writ = W, .session = S, .name = "démo ✓", .pid = PID,
-	    .pid_start = 123456789, .cap = 1900000000, .approval = A,
-	    .identity = "{\"repository\":\"acme/app\"}" };
-	for (int i = 0; i < PROTO_DIGEST_LEN; i++)
-		m[n].u.mint.digest[i] = (unsigned char)(0x80 + i);
+	    .ttl = TTL, .name = "démo ✓", .workspace = WS, .uid = UID, .exe = EXE,
+	    .live = LIVE, .live_kind = LIVE_KIND, .claims = CLAIMS, .cap = 1900000000,
+	    .session = S, .pid = PID, .pid_start = 123456789, .approval = A,
+	    .identity = IDENTITY };
 	from[n++] = PROTO_FRONT;
 	m[n].type = PROTO_REVOKE;
 	m[n].id = 8;
@@ -95,6 +102,17 @@ samples(struct proto_msg *m, unsigned int *from)
 	m[n].type = PROTO_SECRET_LIST;
 	m[n].id = 0xffffffff;
 	from[n++] = PROTO_FRONT;
+	m[n].type = PROTO_REVOKE_TOKEN;
+	m[n].id = 18;
+	strcpy(m[n].u.revoke_token.session, S);
+	m[n].u.revoke_token.token = (struct proto_blob){ token, sizeof(token) - 1 };
+	from[n++] = PROTO_FRONT;
+	/* A MINT with nothing optional: no workspace, claims, approval, identity; a relayed caller. */
+	m[n].type = PROTO_MINT;
+	m[n].id = 19;
+	m[n].u.mint = (struct proto_mint){ .kind = "github", .scope = "{\"repo\":\"a/b\"}",
+	    .ttl = 1, .name = "ci", .exe = WRIT_EXE_UNVERIFIED, .session = S };
+	from[n++] = PROTO_FRONT;
 	/* An answer to each request, in success. */
 	for (uint32_t of = PROTO_MINT; of <= PROTO_SECRET_LIST; of++) {
 		struct proto_answer *a = &m[n].u.answer;
@@ -104,6 +122,7 @@ samples(struct proto_msg *m, unsigned int *from)
 		a->of = of;
 		switch (of) {
 		case PROTO_MINT:
+			strcpy(a->r.mint.writ, W);
 			a->r.mint.token = (struct proto_blob){ token, sizeof(token) - 1 };
 			a->r.mint.issued_at = 1800000000;
 			a->r.mint.expires_at = 1800000600;
@@ -125,6 +144,9 @@ samples(struct proto_msg *m, unsigned int *from)
 		case PROTO_AUDIT_KEY:
 			a->r.key = W W;
 			break;
+		case PROTO_REVOKE_TOKEN:
+			strcpy(a->r.writ, W);
+			break;
 		}
 		from[n++] = PROTO_MINTER;
 	}
@@ -143,6 +165,11 @@ samples(struct proto_msg *m, unsigned int *from)
 	from[n++] = PROTO_MINTER;
 	m[n].type = PROTO_ENDED;
 	strcpy(m[n].u.ended.writ, W);
+	m[n].u.ended.event = "expired";
+	from[n++] = PROTO_MINTER;
+	m[n].type = PROTO_ENDED;
+	strcpy(m[n].u.ended.writ, S);
+	m[n].u.ended.event = "revoked";
 	from[n++] = PROTO_MINTER;
 	m[n].type = PROTO_FATAL;
 	m[n].u.fatal.why = "the audit log broke";
@@ -273,7 +300,8 @@ bad_int(const struct proto_msg *m, unsigned int from, uint64_t old, uint64_t new
 		le32(pat, (uint32_t)old);
 	else
 		le64(pat, old);
-	at = once(buf, len, pat, (size_t)width);
+	/* NB. among the fields: the header's version may equal a field's value. */
+	at = PROTO_HEADER + once(buf + PROTO_HEADER, len - PROTO_HEADER, pat, (size_t)width);
 	if (width == 4)
 		le32(buf + at, (uint32_t)new);
 	else
@@ -320,20 +348,47 @@ START_TEST(test_fields_back)
 		ck_assert_int_eq(proto_decode(buf, len, from[i], &d, NULL), 0);
 		switch (m[i].type) {
 		case PROTO_MINT:
+			if (m[i].id == 19) {
+				/* Nothing optional: empty texts (never NULL), zeros. */
+				ck_assert_str_eq(d.u.mint.kind, "github");
+				ck_assert_int_eq(d.u.mint.ttl, 1);
+				ck_assert_str_eq(d.u.mint.workspace, "");
+				ck_assert_str_eq(d.u.mint.exe, WRIT_EXE_UNVERIFIED);
+				ck_assert_str_eq(d.u.mint.claims, "");
+				ck_assert_str_eq(d.u.mint.approval, "");
+				ck_assert_str_eq(d.u.mint.identity, "");
+				ck_assert_uint_eq(d.u.mint.uid + d.u.mint.live + d.u.mint.live_kind +
+				    d.u.mint.pid, 0);
+				ck_assert_int_eq(d.u.mint.cap + d.u.mint.pid_start, 0);
+				break;
+			}
 			ck_assert_str_eq(d.u.mint.kind, "jwt");
 			ck_assert_str_eq(d.u.mint.scope, "{\"aud\":\"x\"}");
 			ck_assert_int_eq(d.u.mint.ttl, TTL);
-			ck_assert_str_eq(d.u.mint.writ, W);
-			ck_assert(memcmp(d.u.mint.digest, m[i].u.mint.digest, PROTO_DIGEST_LEN) == 0);
-			ck_assert_str_eq(d.u.mint.session, S);
 			ck_assert_str_eq(d.u.mint.name, "démo ✓");
+			ck_assert_str_eq(d.u.mint.workspace, WS);
+			ck_assert_uint_eq(d.u.mint.uid, UID);
+			ck_assert_str_eq(d.u.mint.exe, EXE);
+			ck_assert_uint_eq(d.u.mint.live, LIVE);
+			ck_assert_uint_eq(d.u.mint.live_kind, LIVE_KIND);
+			ck_assert_str_eq(d.u.mint.claims, CLAIMS);
+			ck_assert_int_eq(d.u.mint.cap, 1900000000);
+			ck_assert_str_eq(d.u.mint.session, S);
 			ck_assert_uint_eq(d.u.mint.pid, PID);
 			ck_assert_int_eq(d.u.mint.pid_start, 123456789);
-			ck_assert_int_eq(d.u.mint.cap, 1900000000);
 			ck_assert_str_eq(d.u.mint.approval, A);
-			ck_assert_str_eq(d.u.mint.identity, "{\"repository\":\"acme/app\"}");
+			ck_assert_str_eq(d.u.mint.identity, IDENTITY);
 			/* Views: in the buffer, each ending in its NUL there. */
 			ck_assert(d.u.mint.kind > (char *)buf && d.u.mint.kind < (char *)buf + len);
+			ck_assert(d.u.mint.identity > (char *)buf &&
+			    d.u.mint.identity + strlen(d.u.mint.identity) < (char *)buf + len);
+			break;
+		case PROTO_REVOKE_TOKEN:
+			ck_assert_str_eq(d.u.revoke_token.session, S);
+			ck_assert_uint_eq(d.u.revoke_token.token.len, sizeof(token) - 1);
+			ck_assert(memcmp(d.u.revoke_token.token.data, token, sizeof(token) - 1) == 0);
+			ck_assert(d.u.revoke_token.token.data > buf &&
+			    d.u.revoke_token.token.data + sizeof(token) - 1 <= buf + len);
 			break;
 		case PROTO_SECRET_PUT:
 			ck_assert_str_eq(d.u.secret_put.name, "github-app.key");
@@ -363,6 +418,7 @@ START_TEST(test_fields_back)
 			if (d.u.answer.code == WRIT_EUPLIMIT)
 				ck_assert_str_eq(d.u.answer.message, "GitHub said: wait");
 			else if (d.u.answer.code == 0 && d.u.answer.of == PROTO_MINT) {
+				ck_assert_str_eq(d.u.answer.r.mint.writ, W);
 				ck_assert_uint_eq(d.u.answer.r.mint.token.len, sizeof(token) - 1);
 				ck_assert(memcmp(d.u.answer.r.mint.token.data, token,
 				    sizeof(token) - 1) == 0);
@@ -376,9 +432,12 @@ START_TEST(test_fields_back)
 				ck_assert_str_eq(d.u.answer.r.key, W W);
 			else if (d.u.answer.code == 0 && d.u.answer.of == PROTO_AUDIT_ROTATE)
 				ck_assert_int_eq(d.u.answer.r.seq, 77);
+			else if (d.u.answer.code == 0 && d.u.answer.of == PROTO_REVOKE_TOKEN)
+				ck_assert_str_eq(d.u.answer.r.writ, W);
 			break;
 		case PROTO_ENDED:
-			ck_assert_str_eq(d.u.ended.writ, W);
+			ck_assert_str_eq(d.u.ended.writ, m[i].u.ended.writ);
+			ck_assert_str_eq(d.u.ended.event, m[i].u.ended.event);
 			break;
 		case PROTO_FATAL:
 			ck_assert_str_eq(d.u.fatal.why, "the audit log broke");
@@ -430,7 +489,7 @@ START_TEST(test_header_refused)
 	/* m[2] is MINT, m[n-1] FATAL: see samples. */
 	buf = encoded(&m[2], PROTO_FRONT, &len);
 	/* Another version, in the header. */
-	le32(buf + 4, 2);
+	le32(buf + 4, PROTO_VERSION + 1);
 	refused(buf, len, PROTO_FRONT, PROTO_FVERSION);
 	le32(buf + 4, PROTO_VERSION);
 	/* No such type. */
@@ -472,7 +531,7 @@ START_TEST(test_header_refused)
 	free(buf);
 	/* HELLO saying another version in its body. */
 	buf = encoded(&m[0], PROTO_FRONT, &len);
-	le32(buf + PROTO_HEADER, 2);
+	le32(buf + PROTO_HEADER, PROTO_VERSION + 1);
 	refused(buf, len, PROTO_FRONT, PROTO_FVERSION);
 	free(buf);
 	for (size_t i = 0; i < NSAMPLES; i++) {
@@ -594,6 +653,45 @@ START_TEST(test_text_refused)
 	bad_text(&m[11], PROTO_FRONT, "github-app.key", ".hidden", 7, PROTO_FFORM);
 	bad_text(&m[11], PROTO_FRONT, "github-app.key", "a/b", 3, PROTO_FFORM);
 	bad_text(&m[8], PROTO_FRONT, "/var/log/audit-1.jsonl", "audit.jsonl", 11, PROTO_FFORM);
+	/* A workspace: relative, with a control character, a DEL, non-ASCII; too long. */
+	bad_text(&m[2], PROTO_FRONT, WS, "src/app", 7, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, WS, "/src\napp", 8, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, WS, "/src\x1b[2Japp", 11, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, WS, "/src\x7f", 5, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, WS, "/d\xc3\xa9mo", 6, PROTO_FFORM);
+	{
+		static char ws[PROTO_MAX_WORKSPACE + 1];
+
+		memset(ws, 'w', sizeof(ws));
+		ws[0] = '/';
+		bad_text(&m[2], PROTO_FRONT, WS, ws, sizeof(ws), PROTO_FBOUND);
+	}
+	/* An exe: not absolute, empty, the unreadable mark, near the unverified one; too long. */
+	bad_text(&m[2], PROTO_FRONT, EXE, "git", 3, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, EXE, "?", 1, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, EXE, "(not verified) ", 15, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, EXE, "(NOT VERIFIED)", 14, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, EXE, "/usr/bin/g\tit", 11, PROTO_FFORM);
+	bad_text(&m[2], PROTO_FRONT, EXE, "", 0, PROTO_FBOUND);
+	{
+		char exe[PROTO_MAX_EXE + 1];
+
+		memset(exe, 'x', sizeof(exe));
+		exe[0] = '/';
+		bad_text(&m[2], PROTO_FRONT, EXE, exe, sizeof(exe), PROTO_FBOUND);
+	}
+	/* Claims and identity: bounded and UTF-8 here; what they parse to is orderwire's. */
+	bad_text(&m[2], PROTO_FRONT, CLAIMS, big, PROTO_MAX_JSON + 1, PROTO_FBOUND);
+	bad_text(&m[2], PROTO_FRONT, CLAIMS, "{\"a\":\"\xc0\xaf\"}", 9, PROTO_FUTF8);
+	bad_text(&m[2], PROTO_FRONT, IDENTITY, big, PROTO_MAX_JSON + 1, PROTO_FBOUND);
+	/* An end that is neither. */
+	for (size_t i = 0; i < NSAMPLES; i++)
+		if (m[i].type == PROTO_ENDED && strcmp(m[i].u.ended.event, "expired") == 0) {
+			bad_text(&m[i], PROTO_MINTER, "expired", "deleted", 7, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, "expired", "Expired", 7, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, "expired", "", 0, PROTO_FBOUND);
+			bad_text(&m[i], PROTO_MINTER, "expired", big, PROTO_MAX_WORD + 1, PROTO_FBOUND);
+		}
 	for (size_t i = 0; i < NSAMPLES; i++)
 		if (m[i].type == PROTO_ANSWER && m[i].u.answer.of == PROTO_AUDIT_KEY) {
 			bad_text(&m[i], PROTO_MINTER, W W, W "0123456789abcdef0123456789abcdeZ",
@@ -601,6 +699,28 @@ START_TEST(test_text_refused)
 			bad_text(&m[i], PROTO_MINTER, W W, W, 32, PROTO_FBOUND);
 		}
 	/* An empty text where one is optional: fine (the sample's checkpoint). */
+}
+END_TEST
+
+/* What the table leaves to its readers: a JSON text that is no object still decodes. */
+START_TEST(test_json_unchecked)
+{
+	struct proto_msg m[NSAMPLES], d;
+	unsigned int from[NSAMPLES];
+	size_t len, blen;
+	unsigned char *buf, *other;
+
+	(void)samples(m, from);
+	buf = encoded(&m[2], PROTO_FRONT, &len);
+	other = swap_text(buf, len, CLAIMS, "[1,2]", 5, true, &blen);
+	ck_assert_int_eq(proto_decode(other, blen, PROTO_FRONT, &d, NULL), 0);
+	ck_assert_str_eq(d.u.mint.claims, "[1,2]");
+	free(other);
+	other = swap_text(buf, len, "{\"aud\":\"x\"}", "{{", 2, true, &blen);
+	ck_assert_int_eq(proto_decode(other, blen, PROTO_FRONT, &d, NULL), 0);
+	ck_assert_str_eq(d.u.mint.scope, "{{");
+	free(other);
+	free(buf);
 }
 END_TEST
 
@@ -612,25 +732,38 @@ START_TEST(test_fixed_refused)
 	unsigned char *buf;
 
 	(void)samples(m, from);
-	/* A writ id in upper case, not hex; a session id with a NUL. */
+	/* A session id in upper case, not hex, with a NUL. */
 	buf = encoded(&m[2], PROTO_FRONT, &len);
-	at = once(buf, len, W, WRIT_ID_LEN);
-	buf[at] = 'A';
+	at = once(buf, len, S, WRIT_ID_LEN);
+	buf[at] = 'F';
 	refused(buf, len, PROTO_FRONT, PROTO_FFORM);
 	buf[at] = 'g';
 	refused(buf, len, PROTO_FRONT, PROTO_FFORM);
-	buf[at] = '0';
-	at = once(buf, len, S, WRIT_ID_LEN);
+	buf[at] = 'f';
 	buf[at + 31] = '\0';
 	refused(buf, len, PROTO_FRONT, PROTO_FFORM);
 	free(buf);
+	/* The ids of REVOKE_TOKEN, of MINT's answer and of REVOKE_TOKEN's. */
+	for (size_t i = 0; i < NSAMPLES; i++) {
+		bool rt = m[i].type == PROTO_REVOKE_TOKEN;
+		bool ans = m[i].type == PROTO_ANSWER && m[i].u.answer.code == 0 &&
+		    (m[i].u.answer.of == PROTO_MINT || m[i].u.answer.of == PROTO_REVOKE_TOKEN);
+
+		if (!rt && !ans)
+			continue;
+		buf = encoded(&m[i], from[i], &len);
+		at = once(buf, len, rt ? S : W, WRIT_ID_LEN);
+		buf[at + 7] = 'X';
+		refused(buf, len, from[i], PROTO_FFORM);
+		free(buf);
+	}
 	/* The encoder refuses what the decoder would. */
 	{
 		struct proto_msg e = m[2];
 		struct proto_fault f;
 		unsigned char out[1024];
 
-		e.u.mint.writ[5] = 'X';
+		e.u.mint.session[5] = 'X';
 		ck_assert_int_eq(proto_encode(&e, PROTO_FRONT, out, sizeof(out), &len, &f),
 		    WRIT_EBADREQ);
 		ck_assert_int_eq(f.code, PROTO_FFORM);
@@ -698,6 +831,28 @@ START_TEST(test_int_refused)
 	bad_int(&m[2], PROTO_FRONT, PID, PROTO_MAX_PID + 1, 4, PROTO_FRANGE);
 	bad_int(&m[2], PROTO_FRONT, 1900000000, PROTO_MAX_TIME + 1, 8, PROTO_FRANGE);
 	bad_int(&m[2], PROTO_FRONT, 123456789, (uint64_t)-5, 8, PROTO_FRANGE);
+	/* uid: (uid_t)-1 is no one's; live counts over the bound, of a kind over all. */
+	bad_int(&m[2], PROTO_FRONT, UID, 0xffffffff, 4, PROTO_FRANGE);
+	bad_int(&m[2], PROTO_FRONT, LIVE, PROTO_MAX_LIVE + 1, 4, PROTO_FRANGE);
+	bad_int(&m[2], PROTO_FRONT, LIVE, 0xffffffff, 4, PROTO_FRANGE);
+	bad_int(&m[2], PROTO_FRONT, LIVE_KIND, PROTO_MAX_LIVE + 1, 4, PROTO_FRANGE);
+	bad_int(&m[2], PROTO_FRONT, LIVE_KIND, LIVE + 1, 4, PROTO_FRANGE);
+	bad_int(&m[2], PROTO_FRONT, LIVE, LIVE_KIND - 1, 4, PROTO_FRANGE);
+	{
+		/* At the bounds: fine. */
+		struct proto_msg e = m[2], d;
+		unsigned char out[4096];
+		size_t n;
+
+		e.u.mint.live = e.u.mint.live_kind = PROTO_MAX_LIVE;
+		e.u.mint.uid = UINT32_MAX - 1;
+		ck_assert_int_eq(proto_encode(&e, PROTO_FRONT, out, sizeof(out), &n, NULL), 0);
+		ck_assert_int_eq(proto_decode(out, n, PROTO_FRONT, &d, NULL), 0);
+		ck_assert_uint_eq(d.u.mint.live_kind, PROTO_MAX_LIVE);
+		e.u.mint.live = PROTO_MAX_LIVE - 1;
+		ck_assert_int_eq(proto_encode(&e, PROTO_FRONT, out, sizeof(out), &n, NULL),
+		    WRIT_EBADREQ);
+	}
 	ck_assert_uint_eq(m[7].type, PROTO_AUDIT_TAIL);
 	bad_int(&m[7], PROTO_FRONT, 20, PROTO_MAX_TAIL + 1, 4, PROTO_FRANGE);
 	bad_int(&m[7], PROTO_FRONT, 900, (uint64_t)-900, 8, PROTO_FRANGE);
@@ -808,15 +963,15 @@ START_TEST(test_blob_refused)
 	refused(buf, len, PROTO_FRONT, PROTO_FLENGTH);
 	free(buf);
 	for (size_t i = 0; i < NSAMPLES; i++)
-		if (m[i].type == PROTO_ANSWER && m[i].u.answer.code == 0 &&
-		    m[i].u.answer.of == PROTO_MINT) {
-			buf = encoded(&m[i], PROTO_MINTER, &len);
+		if ((m[i].type == PROTO_ANSWER && m[i].u.answer.code == 0 &&
+		    m[i].u.answer.of == PROTO_MINT) || m[i].type == PROTO_REVOKE_TOKEN) {
+			buf = encoded(&m[i], from[i], &len);
 			le32(pat, sizeof(token) - 1);
 			at = once(buf, len, pat, 4);
 			le32(buf + at, 0);
-			refused(buf, len, PROTO_MINTER, PROTO_FBOUND);
+			refused(buf, len, from[i], PROTO_FBOUND);
 			le32(buf + at, PROTO_MAX_TOKEN + 1);
-			refused(buf, len, PROTO_MINTER, PROTO_FBOUND);
+			refused(buf, len, from[i], PROTO_FBOUND);
 			free(buf);
 		}
 }
@@ -826,7 +981,8 @@ END_TEST
 START_TEST(test_bounds)
 {
 	static char json[PROTO_MAX_JSON + 1], name[PROTO_MAX_SESSION_NAME + 1],
-	    kind[PROTO_MAX_KIND + 1], secret_name[WRIT_MAX_SECRET_NAME + 1];
+	    kind[PROTO_MAX_KIND + 1], secret_name[WRIT_MAX_SECRET_NAME + 1],
+	    ws[PROTO_MAX_WORKSPACE + 1], exe[PROTO_MAX_EXE + 1];
 	static unsigned char v[PROTO_MAX_SECRET], buf[PROTO_MAX_REQUEST];
 	struct proto_msg m = { .type = PROTO_MINT, .id = 1 }, d;
 	size_t len;
@@ -848,13 +1004,21 @@ START_TEST(test_bounds)
 	memset(kind, 'k', PROTO_MAX_KIND);
 	memset(name, 'n', PROTO_MAX_SESSION_NAME);
 	memset(secret_name, 's', WRIT_MAX_SECRET_NAME);
+	memset(ws, 'w', PROTO_MAX_WORKSPACE);
+	ws[0] = '/';
+	memset(exe, 'x', PROTO_MAX_EXE);
+	exe[0] = '/';
 	m.u.mint = (struct proto_mint){ .kind = kind, .scope = json, .ttl = PROTO_MAX_TTL,
-	    .writ = W, .session = S, .name = name, .pid = PROTO_MAX_PID,
-	    .pid_start = INT64_MAX, .cap = PROTO_MAX_TIME, .approval = A, .identity = json };
+	    .name = name, .workspace = ws, .uid = UINT32_MAX - 1, .exe = exe,
+	    .live = PROTO_MAX_LIVE, .live_kind = PROTO_MAX_LIVE, .claims = json,
+	    .cap = PROTO_MAX_TIME, .session = S, .pid = PROTO_MAX_PID,
+	    .pid_start = INT64_MAX, .approval = A, .identity = json };
 	ck_assert_int_eq(proto_encode(&m, PROTO_FRONT, buf, sizeof(buf), &len, NULL), 0);
 	ck_assert_uint_eq(len, proto_bound(PROTO_MINT));
 	ck_assert_int_eq(proto_decode(buf, len, PROTO_FRONT, &d, NULL), 0);
 	ck_assert_uint_eq(strlen(d.u.mint.identity), PROTO_MAX_JSON);
+	ck_assert_uint_eq(strlen(d.u.mint.workspace), PROTO_MAX_WORKSPACE);
+	ck_assert_uint_eq(strlen(d.u.mint.exe), PROTO_MAX_EXE);
 	m = (struct proto_msg){ .type = PROTO_SECRET_PUT, .id = 1 };
 	m.u.secret_put.name = secret_name;
 	m.u.secret_put.value = (struct proto_blob){ v, sizeof(v) };
@@ -867,6 +1031,7 @@ START_TEST(test_bounds)
 	ck_assert_int_eq(PROTO_MAX_SESSION_NAME, WRIT_MAX_SESSION_NAME);
 	ck_assert_int_eq(PROTO_MAX_TIME, WRIT_LEDGER_MAX_TIME);
 	ck_assert_int_eq(PROTO_MAX_TTL, WRIT_MAX_DURATION);
+	ck_assert_int_eq(PROTO_MAX_EXE, sizeof(((struct peer *)0)->exe) - 1);
 	ck_assert_int_eq(proto_max(PROTO_FRONT), PROTO_MAX_REQUEST);
 	ck_assert_int_eq(proto_max(PROTO_MINTER), PROTO_MAX_ANSWER);
 	ck_assert_int_eq(proto_max(0), 0);
@@ -1030,6 +1195,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_header_refused);
 	tcase_add_test(tc, test_trailing);
 	tcase_add_test(tc, test_text_refused);
+	tcase_add_test(tc, test_json_unchecked);
 	tcase_add_test(tc, test_fixed_refused);
 	tcase_add_test(tc, test_int_refused);
 	tcase_add_test(tc, test_answer_refused);

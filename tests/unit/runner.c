@@ -32,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, gitcred_suite());
 	srunner_add_suite(sr, order_suite());
 	srunner_add_suite(sr, proto_suite());
+	srunner_add_suite(sr, orderwire_suite());
 	srunner_add_suite(sr, confine_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
