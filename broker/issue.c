@@ -484,6 +484,9 @@ mint(struct issue *iss)
 	o.req.live_kind = s->live_kind[kinds_index(iss->kind)];
 	o.cap = s->expires_at;
 	o.identity = s->identity;
+	/* NB. an exe the kernel would not show (peer.c's "?") is no path: unverified. */
+	if (o.req.exe[0] != '/')
+		o.req.exe = WRIT_EXE_UNVERIFIED;
 	server_suspend(iss->rq->mhd, iss->rq);
 	pthread_mutex_unlock(&writd_lock);
 	iss->stage = ISSUE_MINTING;

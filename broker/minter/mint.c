@@ -215,6 +215,7 @@ record(struct minting *m)
 	int r;
 
 	audit_fingerprint(m->res.token->data, m->res.token->len, fp);
+	memcpy(m->res.fingerprint, fp, sizeof(fp));
 	e = (struct ledger_entry){ .id = m->res.id, .session = m->session_id,
 	    .name = m->session_name, .kind = k, .scope = m->scope,
 	    .issued_at = km->issued_at, .expires_at = km->expires_at, .pid = m->pid,

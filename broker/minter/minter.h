@@ -48,6 +48,7 @@ struct mint_result {
 	int retry_after;		/* on WRIT_EUPLIMIT: seconds */
 	char id[WRIT_ID_LEN + 1];	/* the writ's id, fresh: the minter makes it */
 	int64_t issued_at, expires_at;	/* wall clock */
+	char fingerprint[33];		/* the token's keyed fingerprint, as audited */
 	struct secret *token;		/* 0: the token, for done to take */
 };
 
