@@ -31,7 +31,6 @@
 #include "server.h"
 #include "session.h"
 #include "sjson.h"
-#include "store.h"
 #include "minter/minter.h"
 #include "writs.h"
 
@@ -536,22 +535,18 @@ h_deny(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 static enum MHD_Result
 h_jwks(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	const struct writ_kind *k = kinds_find("jwt");
-
 	(void)rq;
 	(void)rc;
-	return reply_json(c, 200, k->public_keys(kinds_state(k)));
+	return reply_json(c, 200, minter_public_keys("jwt"));
 }
 
 /* The SSH CA's public line and the KRL's path, for sshd's configuration. */
 static enum MHD_Result
 h_sshcert(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	const struct writ_kind *k = kinds_find("sshcert");
-
 	(void)rq;
 	(void)rc;
-	return reply_json(c, 200, k->public_keys(kinds_state(k)));
+	return reply_json(c, 200, minter_public_keys("sshcert"));
 }
 
 static enum MHD_Result
@@ -618,17 +613,16 @@ h_secret_put(struct MHD_Connection *c, struct req *rq, const struct route_call *
 	int r;
 
 	/* The raw body is the value; it is never echoed, logged or returned. */
-	r = store_put(name, rq->body != NULL ? rq->body : "", rq->len, err);
+	r = minter_secret_put(name, rq->body != NULL ? rq->body : "", rq->len, err);
 	if (r < 0)
 		return bad(c, r, err);
-	audit_log("secret_set", json_pack("{sssi}", "name", name, "size", (int)rq->len));
 	return reply_json(c, 200, json_pack("{sssi}", "name", name, "size", (int)rq->len));
 }
 
 static enum MHD_Result
 h_secret_list(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	json_t *list = store_list();
+	json_t *list = minter_secret_list();
 
 	(void)rq;
 	(void)rc;
@@ -641,7 +635,7 @@ static enum MHD_Result
 h_secret_get(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	const char *name = rc->arg;
-	json_t *list = store_list(), *e;
+	json_t *list = minter_secret_list(), *e;
 	size_t i;
 
 	(void)rq;
@@ -660,12 +654,11 @@ static enum MHD_Result
 h_secret_delete(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	const char *name = rc->arg;
-	int r = store_del(name);
+	int r = minter_secret_del(name);
 
 	(void)rq;
 	if (r < 0)
 		return reply_error(c, r, r == WRIT_ENOTFOUND ? "no secret of that name" : NULL);
-	audit_log("secret_removed", json_pack("{ss}", "name", name));
 	return reply_json(c, 200, json_pack("{sssb}", "name", name, "removed", 1));
 }
 
@@ -674,7 +667,7 @@ h_audit(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
 	(void)rq;
 	return reply_json(c, 200, json_pack("{so}", "records",
-	    audit_tail((unsigned int)rc->tail, rc->session, (uint64_t)rc->after)));
+	    minter_audit_tail((unsigned int)rc->tail, rc->session, (uint64_t)rc->after)));
 }
 
 static enum MHD_Result
@@ -682,7 +675,7 @@ h_audit_verify(struct MHD_Connection *c, struct req *rq, const struct route_call
 {
 	(void)rq;
 	(void)rc;
-	return reply_json(c, 200, audit_verify(NULL, NULL));
+	return reply_json(c, 200, minter_audit_verify(NULL, NULL));
 }
 
 /*
@@ -709,7 +702,7 @@ h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const struct route
 		snprintf(err, sizeof(err), "field 'file' must be an absolute path");
 		r = WRIT_EBADREQ;
 	}
-	res = r == 0 ? audit_verify(file, ckpt) : NULL;
+	res = r == 0 ? minter_audit_verify(file, ckpt) : NULL;
 	json_decref(req);
 	return r < 0 ? bad(c, r, err) : reply_json(c, 200, res);
 }
@@ -718,7 +711,7 @@ h_audit_verify_file(struct MHD_Connection *c, struct req *rq, const struct route
 static enum MHD_Result
 h_audit_rotate(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 {
-	uint64_t s = audit_rotate("admin");
+	uint64_t s = minter_audit_rotate("admin");
 
 	(void)rq;
 	(void)rc;
@@ -735,7 +728,7 @@ h_audit_key(struct MHD_Connection *c, struct req *rq, const struct route_call *r
 
 	(void)rq;
 	(void)rc;
-	audit_public_key(hex);
+	minter_audit_key(hex);
 	return reply_json(c, 200, json_pack("{ssss}", "algorithm", "ed25519", "public_key", hex));
 }
 

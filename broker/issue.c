@@ -293,8 +293,8 @@ decide(struct issue *iss)
 	 * after policy (a deny stays a deny) and before any person is asked
 	 * to approve what would not be sent.
 	 */
-	if (cool == 0 && d->verdict != POLICY_DENY && k->throttled != NULL &&
-	    k->throttled(kinds_state(k), iss->scope, &wait, err) < 0 && wait > 0)
+	if (cool == 0 && d->verdict != POLICY_DENY &&
+	    minter_throttled(k->name, iss->scope, &wait, err) < 0 && wait > 0)
 		iss->rec.decision = "rate_limited";
 	else {
 		err[0] = '\0';

@@ -71,6 +71,9 @@ struct kind_key {
 	unsigned int flags;		/* KIND_KEY_* */
 };
 
+/* A kind's name ("jwt", "github", "sshcert") is shorter than this, in bytes. */
+#define WRIT_KIND_NAME_MAX 32
+
 struct kind_grammar {
 	const char *name;	/* "jwt": the kind's name, the "kind" of a request */
 

@@ -45,6 +45,11 @@ kinds_init(json_t *const configs[], const struct kind_env *env, char err[WRIT_ER
 			    writ_kinds[i]->name, writ_kinds[i]->abi, WRIT_KIND_ABI);
 			return WRIT_EINTERNAL;
 		}
+		if (strlen(writ_kinds[i]->name) >= WRIT_KIND_NAME_MAX) {
+			snprintf(err, WRIT_ERRLEN, "kind %.40s: a name of at most %d bytes",
+			    writ_kinds[i]->name, WRIT_KIND_NAME_MAX - 1);
+			return WRIT_EINTERNAL;
+		}
 		/* NB. policy knows kinds by their grammars: both lists must agree. */
 		if (writ_kinds[i]->grammar != kind_grammars[i] ||
 		    strcmp(writ_kinds[i]->grammar->name, writ_kinds[i]->name) != 0) {

@@ -28,6 +28,8 @@ struct held {
 /* A leaf lock: nothing is called with it held but the heap's own work. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct heap kept;
+/* Live writs by "SESSION" and "SESSION/KIND": the minter's own counts. */
+static json_t *counts;
 /* The front end's: told of each writ ended at its expiry (ENDED). */
 static void (*ended_fn)(const char *id);
 
@@ -35,6 +37,24 @@ void
 custody_set_ended(void (*fn)(const char *id))
 {
 	ended_fn = fn;
+}
+
+/* Count h in (by 1) or out (by -1).  Lock held. */
+static void
+count_locked(const struct held *h, int by)
+{
+	char key[2][WRIT_ID_LEN + 2 + WRIT_KIND_NAME_MAX];
+	json_int_t n;
+
+	snprintf(key[0], sizeof(key[0]), "%s", h->session_id);
+	snprintf(key[1], sizeof(key[1]), "%s/%s", h->session_id, h->kind->name);
+	for (int i = 0; i < 2; i++) {
+		n = json_integer_value(json_object_get(counts, key[i])) + by;
+		if (n > 0)
+			json_object_set_new(counts, key[i], json_integer(n));
+		else
+			json_object_del(counts, key[i]);
+	}
 }
 
 static struct held *
@@ -57,7 +77,10 @@ custody_add(const char *id, const char *session_id, const struct writ_kind *kind
 		h->node.key = expires_at;
 		h->token = kind->revoke != NULL ? token : NULL;
 		pthread_mutex_lock(&lock);
-		r = heap_add(&kept, &h->node);
+		if (counts == NULL && (counts = json_object()) == NULL)
+			r = WRIT_ENOMEM;
+		else if ((r = heap_add(&kept, &h->node)) == 0)
+			count_locked(h, 1);
 		pthread_mutex_unlock(&lock);
 	}
 	if (h == NULL || kind->revoke == NULL || r < 0)
@@ -127,6 +150,7 @@ take_locked(const char *id, const char *session_id, const char *token)
 		    sodium_memcmp(h->token->data, token, len) != 0))
 			continue;
 		heap_del(&kept, &h->node);
+		count_locked(h, -1);
 		return h;
 	}
 	return NULL;
@@ -174,6 +198,7 @@ custody_prune(int64_t now)
 		struct held *h = held_of(n);
 
 		heap_del(&kept, n);
+		count_locked(h, -1);
 		h->next = ended;
 		ended = h;
 	}
@@ -190,6 +215,19 @@ custody_prune(int64_t now)
 		if (ended_fn != NULL)
 			ended_fn(id);
 	}
+}
+
+void
+custody_count(const char *session_id, const char *kind, unsigned int *ret_live,
+    unsigned int *ret_live_kind)
+{
+	char key[WRIT_ID_LEN + 2 + WRIT_KIND_NAME_MAX];
+
+	snprintf(key, sizeof(key), "%s/%s", session_id, kind);
+	pthread_mutex_lock(&lock);
+	*ret_live = (unsigned int)json_integer_value(json_object_get(counts, session_id));
+	*ret_live_kind = (unsigned int)json_integer_value(json_object_get(counts, key));
+	pthread_mutex_unlock(&lock);
 }
 
 int64_t
@@ -213,8 +251,10 @@ custody_revoke_all(const char *why)
 
 	for (;;) {
 		pthread_mutex_lock(&lock);
-		if ((n = heap_top(&kept)) != NULL)
+		if ((n = heap_top(&kept)) != NULL) {
 			heap_del(&kept, n);
+			count_locked(held_of(n), -1);
+		}
 		pthread_mutex_unlock(&lock);
 		if (n == NULL)
 			break;
@@ -223,5 +263,7 @@ custody_revoke_all(const char *why)
 	}
 	pthread_mutex_lock(&lock);
 	heap_free(&kept);
+	json_decref(counts);
+	counts = NULL;
 	pthread_mutex_unlock(&lock);
 }

@@ -42,6 +42,10 @@ int custody_revoke(const char *id, const char *why);
 int custody_revoke_token(const char *session_id, const char *token,
     char ret_id[WRIT_ID_LEN + 1], const char *why);
 
+/* How many live writs session_id holds, in all and of kind (by name). */
+void custody_count(const char *session_id, const char *kind, unsigned int *ret_live,
+    unsigned int *ret_live_kind);
+
 /* At start: fn is told of each writ ended at its expiry, after its record. */
 void custody_set_ended(void (*fn)(const char *id));
 

@@ -124,11 +124,19 @@ static int
 check(struct minting *m, const struct mint_order *o, char err[WRIT_ERRLEN])
 {
 	struct kind_mint *km = &m->job.mint;
+	struct mint_order own = *o;
 	int r;
 
+	/*
+	 * The enterprise's limits on live writs count what the minter holds,
+	 * not what the front end says.
+	 */
+	if (id_valid(o->session_id) && o->req.kind != NULL &&
+	    strlen(o->req.kind) < WRIT_KIND_NAME_MAX)
+		custody_count(o->session_id, o->req.kind, &own.req.live, &own.req.live_kind);
 	/* NB. under the lock: the policy engine is pure, a decision is quick. */
 	pthread_mutex_lock(&limits_lock);
-	r = order_check(o, writd_cfg, limits, &m->kind, &m->scope, err);
+	r = order_check(&own, writd_cfg, limits, &m->kind, &m->scope, err);
 	pthread_mutex_unlock(&limits_lock);
 	if (r < 0)
 		return r;

@@ -8,6 +8,7 @@
 #include "../core.h"
 #include "../ledger.h"
 #include "../upstream.h"
+#include "store.h"
 #include "custody.h"
 #include "minter.h"
 
@@ -24,6 +25,76 @@ minter_revoke_token(const char *session_id, const char *token, char ret_id[WRIT_
 	if ((session_id != NULL && !id_valid(session_id)) || token == NULL || token[0] == '\0')
 		return WRIT_ENOTFOUND;
 	return custody_revoke_token(session_id, token, ret_id, why);
+}
+
+json_t *
+minter_public_keys(const char *kind)
+{
+	const struct writ_kind *k = kind != NULL ? kinds_find(kind) : NULL;
+
+	return k != NULL && k->public_keys != NULL ? k->public_keys(kinds_state(k)) : NULL;
+}
+
+int
+minter_throttled(const char *kind, const json_t *scope, int *ret_retry_after,
+    char err[WRIT_ERRLEN])
+{
+	const struct writ_kind *k = kind != NULL ? kinds_find(kind) : NULL;
+
+	*ret_retry_after = 0;
+	if (k == NULL || k->throttled == NULL || !json_is_object(scope))
+		return 0;
+	return k->throttled(kinds_state(k), scope, ret_retry_after, err);
+}
+
+int
+minter_secret_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN])
+{
+	int r = store_put(name, value, len, err);
+
+	if (r == 0)
+		audit_log("secret_set", json_pack("{sssi}", "name", name, "size", (int)len));
+	return r;
+}
+
+int
+minter_secret_del(const char *name)
+{
+	int r = store_del(name);
+
+	if (r == 0)
+		audit_log("secret_removed", json_pack("{ss}", "name", name));
+	return r;
+}
+
+json_t *
+minter_secret_list(void)
+{
+	return store_list();
+}
+
+json_t *
+minter_audit_tail(unsigned int n, const char *session, uint64_t after)
+{
+	return audit_tail(n, session, after);
+}
+
+json_t *
+minter_audit_verify(const char *file, const char *checkpoint)
+{
+	return audit_verify(file, checkpoint);
+}
+
+uint64_t
+minter_audit_rotate(const char *why)
+{
+	return audit_rotate(why);
+}
+
+void
+minter_audit_key(char out[65])
+{
+	audit_public_key(out);
 }
 
 void

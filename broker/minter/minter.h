@@ -102,6 +102,37 @@ void minter_set_ended(void (*fn)(const char *id));
  */
 void minter_expire(int64_t now);
 
+/* PUBLIC_KEYS: what a verifier of kind's tokens needs (jwt: a JWKS), or NULL. */
+json_t *minter_public_keys(const char *kind);
+
+/*
+ * THROTTLED: is upstream refusing kind's canonical scope for now (kind.h's
+ * throttled)?  0, or WRIT_EUPLIMIT with the seconds left and a message.
+ */
+int minter_throttled(const char *kind, const json_t *scope, int *ret_retry_after,
+    char err[WRIT_ERRLEN]);
+
+/*
+ * SECRET_PUT, SECRET_DEL, SECRET_LIST: the store's secrets, written (and
+ * audited "secret_set" / "secret_removed" by name and size) but never read
+ * back; the list holds names and times only.  0 or a code with a message
+ * (put); 0 or WRIT_ENOTFOUND (del); NULL when the store cannot be read.
+ */
+int minter_secret_put(const char *name, const void *value, size_t len,
+    char err[WRIT_ERRLEN]);
+int minter_secret_del(const char *name);
+json_t *minter_secret_list(void);
+
+/*
+ * AUDIT_TAIL, AUDIT_VERIFY, AUDIT_ROTATE, AUDIT_KEY: the audit log's last
+ * records (audit_tail), its check (audit_verify), a rotation (its seq, 0
+ * when the log is broken), the checkpoints' public key (hex, into out).
+ */
+json_t *minter_audit_tail(unsigned int n, const char *session, uint64_t after);
+json_t *minter_audit_verify(const char *file, const char *checkpoint);
+uint64_t minter_audit_rotate(const char *why);
+void minter_audit_key(char out[65]);
+
 /*
  * The minter's own clock, called at least at the time it returns (wall
  * clock) and within a second while *ret_busy: it ends writs past their
