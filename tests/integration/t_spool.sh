@@ -126,9 +126,15 @@ printf "${health}POST /v1/writs HTTP/1.1\r\nContent-Length: 43\r\n\r\n{\"kind\":
 eq "a second request after the first is not relayed: the answer is the first's" \
 	"0 200" "$? $(head -1 "$T/raw.out" | cut -d' ' -f2)"
 eq "  ... and writd saw no second one" 0 "$(npending)"
-printf "$health" | raw --name notours >/dev/null
+# Each client waits its own 5 s for a take that never comes; the two wait
+# side by side.
+printf "$health" | raw --name notours >/dev/null &
+NOTOURS=$!
+printf "$health" | raw --regular >/dev/null &
+REGULAR=$!
+wait "$NOTOURS"
 eq "a name not of 32 hex digits is not taken" 2 "$?"
-printf "$health" | raw --regular >/dev/null
+wait "$REGULAR"
 eq "a regular file in place of the request FIFO is not taken" 2 "$?"
 eq "  ... and the spool keeps no FIFO of a taken exchange" "" \
 	"$(ls "$SPOOL" | grep -v '^notours\|\.req$' | grep '\.res$' | head -1)"
