@@ -117,7 +117,7 @@ BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-san
 all: $(BINS)
 
 help:
-	@echo 'targets: all check run asan fuzz fuzzers linkcheck bench install clean deps  (V=1 WERROR=0 PREFIX= DESTDIR=)'
+	@echo 'targets: all check run asan fuzz fuzzers linkcheck bench install clean deps  (V=1 WERROR=0 JOBS= PREFIX= DESTDIR=)'
 
 $(B)/%.o: %.c
 	$(call say,CC,$<)
