@@ -299,10 +299,12 @@ fuzz-clang:
 fuzzers: fuzz-clang
 	$(MAKE) --no-print-directory -j$(JOBS) $(addprefix $(FZ)/fuzz_,$(FUZZERS))
 
-# The harnesses run $(JOBS) at once: libFuzzer is single-threaded, so
-# each still has a core of its own for its FUZZ_SECONDS.
+# The harnesses run FUZZ_JOBS at once, a core each (libFuzzer is
+# single-threaded): each still has a core of its own for its FUZZ_SECONDS
+# on a machine doing nothing else; FUZZ_JOBS=1 runs them one by one.
+FUZZ_JOBS ?= $(JOBS)
 fuzz: fuzzers
-	$(MAKE) --no-print-directory -j$(JOBS) $(addprefix fuzz-run-,$(FUZZERS))
+	$(MAKE) --no-print-directory -j$(FUZZ_JOBS) $(addprefix fuzz-run-,$(FUZZERS))
 
 
 
