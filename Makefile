@@ -226,8 +226,7 @@ bench: deps all $(B)/load $(B)/ref
 # $(FZ) (the same path with .o), and each harness links its own object and
 # the objects of its own list only.  A new harness NAME is
 # tests/fuzz/fuzz_NAME.c, NAME in FUZZERS, FUZZ_MOD_NAME (its sources),
-# FUZZ_LIBS_NAME (pkg-config names) and FUZZ_LD_NAME (other -l, if any),
-# all set above the fuzz_rule line.
+# FUZZ_LIBS_NAME (pkg-config names) and FUZZ_LD_NAME (other -l, if any).
 FZ := build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZERS := policy request audit auditstate oidc jdump sshcert route response credential ledger config
@@ -273,10 +272,13 @@ $(FZ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-# NB. $^ names each object once, however many lists bring it in.
-# fuzz-run-NAME runs one harness and says its result in one line.
+# NB. $^ names each object once, however many lists bring it in.  The
+# lists are read at the second expansion, once the whole Makefile is: a
+# harness's variables may come after this rule.  fuzz-run-NAME runs one
+# harness and says its result in one line.
+.SECONDEXPANSION:
 define fuzz_rule
-$(FZ)/fuzz_$(1): $(FZ)/tests/fuzz/fuzz_$(1).o $$(patsubst %.c,$(FZ)/%.o,$$(FUZZ_MOD_$(1)))
+$(FZ)/fuzz_$(1): $(FZ)/tests/fuzz/fuzz_$(1).o $$$$(patsubst %.c,$(FZ)/%.o,$$$$(FUZZ_MOD_$(1)))
 	$$(call say,FUZZLD,$$@)
 	$$(Q)clang $(FUZZ_SAN) -fsanitize=fuzzer $$^ -o $$@ \
 		$$(call pc,$$(FUZZ_LIBS_$(1))) $$(FUZZ_LD_$(1))
