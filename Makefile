@@ -14,6 +14,9 @@ DESTDIR ?=
 B ?= build
 WERROR ?= 1
 SAN ?= 0
+# How many jobs the builds of check, asan and fuzzers run (and fuzz its
+# harnesses); the tests run one at a time: their guards are wall-clock.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -121,7 +124,7 @@ BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-san
 all: $(BINS)
 
 help:
-	@echo 'targets: all check run asan fuzz fuzzers linkcheck bench install clean deps  (V=1 WERROR=0 PREFIX= DESTDIR=)'
+	@echo 'targets: all check run asan fuzz fuzzers linkcheck bench install clean deps  (V=1 WERROR=0 JOBS= PREFIX= DESTDIR=)'
 
 $(B)/%.o: %.c
 	$(call say,CC,$<)
@@ -184,15 +187,16 @@ integration: $(BINS) $(TEST_BINS)
 	WRIT_BIN=$(abspath $(B)) tests/integration/run.sh
 
 check: deps
-	$(MAKE) --no-print-directory all $(B)/check_unit
-	$(MAKE) --no-print-directory manlint linkcheck unit integration
+	$(MAKE) --no-print-directory -j$(JOBS) all $(B)/check_unit $(B)/syncfault.so
+	$(MAKE) --no-print-directory -j1 manlint linkcheck unit integration
 
 asan: deps
-	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' all build-asan/check_unit
+	$(MAKE) --no-print-directory -j$(JOBS) B=build-asan SAN=1 CFLAGS='-O1 -g' all build-asan/check_unit \
+		build-asan/syncfault.so
 	@rm -rf build-asan/san && mkdir -m 1777 build-asan/san
 	@# Where reports go is built in (sanopts.c), not passed in the environment,
 	@# which env -i and the approver command's clean environment drop.
-	$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS='-O1 -g' unit integration
+	$(MAKE) --no-print-directory -j1 B=build-asan SAN=1 CFLAGS='-O1 -g' unit integration
 	@# Every binary the tests ran reports here; one report fails the run.
 	@if [ -n "$$(ls build-asan/san)" ]; then cat build-asan/san/*; \
 	  echo "asan: sanitizer reports above"; exit 1; else echo "asan: no sanitizer reports"; fi
@@ -228,6 +232,13 @@ bench: deps all $(B)/load $(B)/ref
 # (`make fuzzers` only builds them).  Each links its parser and the leaf
 # modules it needs: never a kind's minting or the store (fuzz_oidc links
 # libcurl: oidc.c fetches JWKS itself).
+#
+# Every source is compiled once, with coverage and the sanitizers, into
+# $(FZ) (the same path with .o), and each harness links its own object and
+# the objects of its own list only.  A new harness NAME is
+# tests/fuzz/fuzz_NAME.c, NAME in FUZZERS, FUZZ_MOD_NAME (its sources),
+# FUZZ_LIBS_NAME (pkg-config names) and FUZZ_LD_NAME (other -l, if any).
+FZ := build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZERS := policy request audit auditstate oidc jdump sshcert route response credential ledger config \
 	proto
@@ -264,17 +275,36 @@ FUZZ_LIBS_auditstate := jansson libsodium
 FUZZ_LIBS_oidc := jansson libsodium libcurl libcrypto
 FUZZ_LIBS_jdump := jansson
 FUZZ_LIBS_sshcert := jansson libsodium
-# Not tracked per file (one clang line a harness): any header rebuilds them.
-FUZZ_HDR = $(wildcard broker/*.h broker/*/*.h plugins/*.h plugins/*/*.h policy/*.h)
-FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' $(INC) \
-	-fsanitize=fuzzer,address,undefined
+# Headers are tracked per object (-MMD).  pkg-config's --cflags of every
+# library a harness may link: one object serves every harness.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -DWRIT_VERSION='"fuzz"' $(INC) \
+	$(shell $(PKG_CONFIG) --cflags jansson libsodium libcurl libcrypto 2>/dev/null)
+FUZZ_SAN := -fsanitize=address,undefined
 
+$(FZ)/%.o: %.c
+	$(call say,FUZZCC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# NB. $^ names each object once, however many lists bring it in.  The
+# lists are read at the second expansion, once the whole Makefile is: a
+# harness's variables may come after this rule.  fuzz-run-NAME runs one
+# harness and says its result in one line.
+.SECONDEXPANSION:
 define fuzz_rule
-build-fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_MOD_$(1)) $$(FUZZ_HDR)
-	$$(call say,FUZZCC,$$@)
-	@mkdir -p build-fuzz
-	$$(Q)$$(FUZZ_CC) $$(call pc,$$(FUZZ_LIBS_$(1))) $$< $$(FUZZ_MOD_$(1)) -o $$@ \
+$(FZ)/fuzz_$(1): $(FZ)/tests/fuzz/fuzz_$(1).o $$$$(patsubst %.c,$(FZ)/%.o,$$$$(FUZZ_MOD_$(1)))
+	$$(call say,FUZZLD,$$@)
+	$$(Q)clang $(FUZZ_SAN) -fsanitize=fuzzer $$^ -o $$@ \
 		$$(call pc,$$(FUZZ_LIBS_$(1))) $$(FUZZ_LD_$(1))
+
+.PHONY: fuzz-run-$(1)
+fuzz-run-$(1):
+	@mkdir -p $(FZ)/corpus-$(1)
+	@$(FZ)/fuzz_$(1) -max_total_time=$$(FUZZ_SECONDS) -max_len=4096 \
+	    $(FZ)/corpus-$(1) tests/fuzz/corpus/$(1) 2>$(FZ)/$(1).log || \
+	    { echo "  FUZZ   $(1) ($$(FUZZ_SECONDS)s) failed:"; tail -40 $(FZ)/$(1).log; exit 1; }
+	@printf '  FUZZ   %-11s (%ss) %s\n' $(1) $$(FUZZ_SECONDS) \
+	    "$$$$(grep -E '^Done|^#[0-9]+ *DONE' $(FZ)/$(1).log | tail -1)"
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
 
@@ -283,17 +313,14 @@ fuzz-clang:
 	  { echo "make fuzz needs clang: sudo apt-get install -y clang"; exit 1; }
 
 fuzzers: fuzz-clang
-	$(MAKE) --no-print-directory $(addprefix build-fuzz/fuzz_,$(FUZZERS))
+	$(MAKE) --no-print-directory -j$(JOBS) $(addprefix $(FZ)/fuzz_,$(FUZZERS))
 
+# The harnesses run FUZZ_JOBS at once, a core each (libFuzzer is
+# single-threaded): each still has a core of its own for its FUZZ_SECONDS
+# on a machine doing nothing else; FUZZ_JOBS=1 runs them one by one.
+FUZZ_JOBS ?= $(JOBS)
 fuzz: fuzzers
-	@for f in $(FUZZERS); do \
-	  echo "  FUZZ   $$f ($(FUZZ_SECONDS)s)"; \
-	  mkdir -p build-fuzz/corpus-$$f; \
-	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log || \
-	    { tail -40 build-fuzz/$$f.log; exit 1; }; \
-	  grep -E '^Done|^#[0-9]+ *DONE' build-fuzz/$$f.log | tail -1; \
-	done
+	$(MAKE) --no-print-directory -j$(FUZZ_JOBS) $(addprefix fuzz-run-,$(FUZZERS))
 
 
 

@@ -83,16 +83,21 @@ stop_writd
 # record written, and the chain verifies after recovery.  NB. kill -9 keeps
 # the page cache, so this cannot tell a synced record from a written one:
 # that the token waits for the sync is shown with a held sync below.
+# Once writd is killed the clients stop: no writd is left to answer them
+# until the next start, which waits for them (NB. `| jq` succeeds on a
+# failed writ's empty output, so `|| break` alone never stopped them: their
+# failing tries took ~15 s).
 start_writd || exit 1
 SOCK=$(new_session burst)
 for c in 1 2 3 4; do
 	( for i in $(seq 1 200); do
+		[ -e "$T/burst.killed" ] && break
 		WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope "aud=b$c" --json 2>/dev/null | jq -r .id || break
 	done ) >"$T/ids.$c" &
 done
 got_ids() { [ "$(cat "$T"/ids.* 2>/dev/null | grep -c .)" -ge "$1" ]; }
 wait_for got_ids 20 || fail "the burst got no 20 tokens: $(tail -3 "$T/writd.log")"
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+kill -KILL "$WRITD_PID"; touch "$T/burst.killed"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 wait
 cat "$T"/ids.* | grep -E '^[0-9a-f]{32}$' >"$T/ids"
 check "the burst got some tokens before the kill ($(wc -l <"$T/ids"))" test -s "$T/ids"
