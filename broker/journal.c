@@ -548,15 +548,30 @@ journal_watchdog(struct journal *j, int max, bool *ret_fired)
 }
 
 int
-journal_replace(struct journal *j, int (*fn)(void *arg, int fd), void *arg)
+journal_replace(struct journal *j, int (*fn)(void *arg, int fd, bool *ret_break), void *arg)
 {
+	bool brk = false;
 	int nfd = -1;
 
 	pthread_mutex_lock(&j->flk);
-	if (journal_ok(j) && (nfd = fn(arg, j->fd)) >= 0) {
+	if (journal_ok(j) && (nfd = fn(arg, j->fd, &brk)) >= 0) {
 		close(j->fd);
 		j->fd = nfd;
 	}
 	pthread_mutex_unlock(&j->flk);
+	if (brk) {
+		struct waiter *ready;
+
+		pthread_mutex_lock(&j->lock);
+		/* NB. never trust a later sync: the name itself may not be durable. */
+		if (!j->broken)
+			fprintf(stderr, "writd: syncing the %s's directory failed; issuing stops "
+			    "until writd restarts with a working %s\n", j->ops.what, j->ops.what);
+		j->broken = true;
+		ready = take_waiters_locked(j, UINT64_MAX);
+		pthread_cond_broadcast(&j->flushed);
+		pthread_mutex_unlock(&j->lock);
+		run_waiters(ready, false);
+	}
 	return nfd;
 }

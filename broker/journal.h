@@ -155,11 +155,14 @@ int journal_flush(struct journal *j);
 bool journal_watchdog(struct journal *j, int max, bool *ret_fired);
 
 /*
- * Between commits (none runs meanwhile): fn(arg, fd) may replace the file
- * under the journal's name, returning the new fd (open O_APPEND) to go on
- * with, which the journal takes; or -1 to keep the file.  Not called once
+ * Between commits (none runs meanwhile): fn(arg, fd, &brk) may replace the
+ * file under the journal's name, returning the new fd (open O_APPEND) to go
+ * on with, which the journal takes; or -1 to keep the file.  fn sets brk
+ * when the new name may not survive a crash (its directory's sync failed):
+ * the journal is broken then, as after a failed fsync.  Not called once
  * broken.  Returns fn's answer, or -1.
  */
-int journal_replace(struct journal *j, int (*fn)(void *arg, int fd), void *arg);
+int journal_replace(struct journal *j, int (*fn)(void *arg, int fd, bool *ret_break),
+    void *arg);
 
 #endif

@@ -287,11 +287,12 @@ struct swap {
 };
 
 static int
-measure(void *arg, int fd)
+measure(void *arg, int fd, bool *ret_break)
 {
 	struct swap *sw = arg;
 	struct stat st;
 
+	(void)ret_break;
 	if (fstat(fd, &st) != 0)
 		return -1;
 	sw->upto = st.st_size;
@@ -305,7 +306,7 @@ measure(void *arg, int fd)
  * the new file.
  */
 static int
-take_over(void *arg, int fd)
+take_over(void *arg, int fd, bool *ret_break)
 {
 	struct swap *sw = arg;
 	int dfd;
@@ -314,11 +315,12 @@ take_over(void *arg, int fd)
 	if (copy_tail(sw->upto, sw->tfd) != 0 || fdatasync(sw->tfd) != 0 ||
 	    rename(sw->tmp, path) != 0)
 		return -1;
+	/* NB. renamed: the new file is the ledger now, durable name or not. */
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
+	if (dfd < 0 || fsync(dfd) != 0)
+		*ret_break = true;
+	if (dfd >= 0)
 		close(dfd);
-	}
 	return sw->tfd;
 }
 
