@@ -186,11 +186,15 @@ ledger_done(const char *id)
 /*
  * Take one record, line (n bytes, NUL-terminated, without its newline),
  * into live: an "add" opens its id's entry (the line), any other record
- * with an id closes it, a "mark" sets *mark.  A line that is not JSON is
- * skipped.
+ * with an id closes it, a "mark" sets *mark -- unless *torn: a line that
+ * is not one of writd's records (skipped) sets *torn, and no later mark
+ * is trusted.  NB. a power loss may keep a batch's later pages and lose
+ * an earlier one (zeros): the mark at the batch's end would then cover
+ * "add" lines that are gone, and the start would not read their "issued"
+ * records back.
  */
 static void
-read_record(json_t *live, const char *line, size_t n, uint64_t *mark)
+read_record(json_t *live, const char *line, size_t n, uint64_t *mark, bool *torn)
 {
 	json_t *rec;
 	const char *id, *op;
@@ -200,8 +204,10 @@ read_record(json_t *live, const char *line, size_t n, uint64_t *mark)
 	 * or a literal: such a line would parse, yet be kept (as a string) cut
 	 * at its NUL, and rewritten so by compaction.
 	 */
-	if (memchr(line, '\0', n) != NULL)
+	if (memchr(line, '\0', n) != NULL) {
+		*torn = true;
 		return;
+	}
 	rec = json_loadb(line, n, 0, NULL);
 	id = json_string_value(json_object_get(rec, "id"));
 	op = json_string_value(json_object_get(rec, "op"));
@@ -211,8 +217,11 @@ read_record(json_t *live, const char *line, size_t n, uint64_t *mark)
 	else if (id != NULL)
 		json_object_del(live, id);
 	else if (op != NULL && strcmp(op, "mark") == 0 &&
-	    json_integer_value(json_object_get(rec, "audit_seq")) > 0)
-		*mark = (uint64_t)json_integer_value(json_object_get(rec, "audit_seq"));
+	    json_integer_value(json_object_get(rec, "audit_seq")) > 0) {
+		if (!*torn)
+			*mark = (uint64_t)json_integer_value(json_object_get(rec, "audit_seq"));
+	} else
+		*torn = true;
 	json_decref(rec);
 }
 
@@ -226,6 +235,7 @@ static json_t *
 read_open(off_t upto, uint64_t *ret_mark, char err[WRIT_ERRLEN])
 {
 	off_t done = 0;
+	bool torn = false;
 	json_t *live;
 	struct stat st;
 	char *line = NULL;
@@ -252,7 +262,7 @@ read_open(off_t upto, uint64_t *ret_mark, char err[WRIT_ERRLEN])
 		if (line[n - 1] != '\n')
 			break;		/* a torn last line: never synced, its token never left */
 		line[n - 1] = '\0';
-		read_record(live, line, (size_t)n - 1, ret_mark);
+		read_record(live, line, (size_t)n - 1, ret_mark, &torn);
 	}
 	free(line);
 	fclose(f);

@@ -59,6 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *live, *v;
 	size_t n;
 	uint64_t mark = 0;
+	bool torn = false;
 
 	if (key == NULL) {
 		if (sodium_init() < 0 || (key = secret_new(crypto_secretbox_KEYBYTES)) == NULL)
@@ -73,7 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* As read_open: a line at a time, up to a torn last line. */
 	for (p = buf; (nl = memchr(p, '\n', size - (size_t)(p - buf))) != NULL; p = nl + 1) {
 		*nl = '\0';
-		read_record(live, p, (size_t)(nl - p), &mark);
+		read_record(live, p, (size_t)(nl - p), &mark, &torn);
 	}
 	/* What it keeps open: "add" records, each under its own id. */
 	json_object_foreach(live, id, v) {
