@@ -283,8 +283,9 @@ decide(struct issue *iss)
 	    .exe = peer->relayed ? WRIT_EXE_UNVERIFIED : peer->exe };
 	pthread_mutex_lock(&writd_lock);
 	pq->workspace = s->workspace;
-	pq->live = writs_count(s);
-	pq->live_kind = s->live_kind[kinds_index(k)];
+	/* NB. and those with the minter: each may join the live ones. */
+	pq->live = writs_count(s) + s->minting;
+	pq->live_kind = s->live_kind[kinds_index(k)] + s->minting_kind[kinds_index(k)];
 	cool = session_cooling(s, now_mono());
 	if (cool == 0)
 		policy_decide(policy, pq, d);
@@ -417,6 +418,14 @@ approved(struct issue *iss)
 	return true;
 }
 
+/* Lock held: iss's order is answered, no longer counted as with the minter. */
+static void
+answered_locked(struct issue *iss)
+{
+	iss->s->minting--;
+	iss->s->minting_kind[kinds_index(iss->kind)]--;
+}
+
 /*
  * The minted writ joins its session's live writs, whatever becomes of its
  * request (the token exists, and its end must come at its expiry); a
@@ -431,6 +440,7 @@ keep(struct issue *iss)
 	int r;
 
 	pthread_mutex_lock(&writd_lock);
+	answered_locked(iss);
 	if (s->closed)
 		r = WRIT_ECLOSED;
 	/*
@@ -465,7 +475,11 @@ minted(void *arg, struct mint_result *r)
 
 	iss->res = *r;
 	r->token = NULL;
-	if (iss->res.code == 0 && (iss->res.code = keep(iss)) < 0)
+	if (iss->res.code < 0) {
+		pthread_mutex_lock(&writd_lock);
+		answered_locked(iss);
+		pthread_mutex_unlock(&writd_lock);
+	} else if ((iss->res.code = keep(iss)) < 0)
 		snprintf(iss->res.err, sizeof(iss->res.err), "%s", iss->res.code == WRIT_EAUDIT ?
 		    "the writ expired before its record was durable" : "");
 	iss->stage = ISSUE_MINTED;
@@ -491,9 +505,17 @@ mint(struct issue *iss)
 		pthread_mutex_unlock(&writd_lock);
 		return fail(iss, WRIT_ECLOSED, NULL, NULL, 0);
 	}
-	/* Counted again: the limits on live writs hold at the mint, not only at the ask. */
-	o.req.live = writs_count(s);
-	o.req.live_kind = s->live_kind[kinds_index(iss->kind)];
+	/*
+	 * Counted again: the limits on live writs hold at the mint, not only
+	 * at the ask.  NB. with the orders still with the minter: a writ
+	 * joins the view only once its record is durable (keep), and
+	 * requests minted meanwhile must not each find room for one more.
+	 */
+	o.req.live = writs_count(s) + s->minting;
+	o.req.live_kind = s->live_kind[kinds_index(iss->kind)] +
+	    s->minting_kind[kinds_index(iss->kind)];
+	s->minting++;
+	s->minting_kind[kinds_index(iss->kind)]++;
 	o.cap = s->expires_at;
 	o.identity = s->identity;
 	/* NB. an exe the kernel would not show (peer.c's "?") is no path: unverified. */

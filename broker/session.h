@@ -33,6 +33,8 @@ struct session {
 	unsigned int pending;		/* requests waiting for a human */
 	unsigned int live;		/* writs issued and not yet gone */
 	unsigned int live_kind[8];	/* ... per kind, indexed like writ_kinds[] */
+	unsigned int minting;		/* orders with the minter, not yet answered */
+	unsigned int minting_kind[8];	/* ... per kind */
 	unsigned int refs;
 	bool closed;
 	int64_t denials[16];		/* times of recent human denials, a ring */
