@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Review of the minter split (issue 16): a revocation GitHub has not yet
+# confirmed must survive a crash.  The minter's retire appends "revoked"
+# and queues the upstream revocation; the ledger entry stays open until
+# GitHub confirms.  After kill -9, the next start must still revoke the
+# token at GitHub: a "revoked" record after the ledger's last mark must
+# not close an entry whose upstream revocation never succeeded.
+. "$(dirname "$0")/lib.sh"
+
+start_forge || { fail "the fake GitHub did not start"; exit 1; }
+fake() { forge_fake "$@"; }
+mode() { fake mode -d "{\"mode\":\"$1\"}" >/dev/null; }
+printf '{"allow":[{"id":"ci","kind":"github","session":"ci-*","scope":{"repo":["acme/*"],"permissions":{"contents":"read"}}}]}\n' \
+	>"$T/user.json"; chmod 0644 "$T/user.json"
+# The file lags the log by an hour: the mark stays before the revocation.
+start_writd "$(jq -c '. + {audit: {ledger_lag: "1h"}}' <<<"$FORGE_CONFIG")" || exit 1
+forge_app_key
+CI=$(new_session ci-1)
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/w"
+eq "a github writ is minted" 0 "$?"
+TOK=$(jq -r .token "$T/w"); W=$(jq -r .id "$T/w")
+mode revokefail
+eq "given back while GitHub fails revocations: 200" 200 "$(status "$CI" DELETE "/v1/writs/$W")"
+failed_once() { grep '"event":"revoke_failed"' "$T/state/audit.jsonl" | grep -q "$W"; }
+wait_for failed_once
+check "  ... GitHub refused the revocation (audited)" failed_once
+check "  ... the token is live at GitHub" forge_valid "$TOK"
+kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+mode ok
+start_writd "$(jq -c '. + {audit: {ledger_lag: "1h"}}' <<<"$FORGE_CONFIG")" || exit 1
+revoked() { forge_revoked "$TOK"; }
+WAIT_SECS=20 wait_for revoked
+check "after kill -9 the next start revokes the token at GitHub" revoked
+stop_writd
+true
