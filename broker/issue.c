@@ -27,9 +27,7 @@
  *                                or audit sync)                      errors, EAUDIT
  *  MINTED -> ANSWERED  answer    HTTP handler     writs_add          ENOMEM, ECLOSED
  *                                (resumed)                           (session closed: the
- *                                                                    writ is revoked),
- *                                                                    EAUDIT (expired
- *                                                                    before durable)
+ *                                                                    writ is revoked)
  *
  * Any failure goes to ANSWERED with its error; ANSWERED hands the answer
  * to the handler.  While suspended, only the thread that will resume the
@@ -445,11 +443,12 @@ keep(struct issue *iss)
 		r = WRIT_ECLOSED;
 	/*
 	 * NB. the minter kept it from its record on, and ends it at its
-	 * expiry: past that, its ENDED found nothing here to drop, and a
-	 * view of it would stay for ever (listed, counted as live).
+	 * expiry: past that (its record's sync was slow), its ENDED found
+	 * nothing here to drop, and a view of it would stay for ever
+	 * (listed, counted as live).  Answered all the same, as issued.
 	 */
 	else if (res->expires_at <= now_real())
-		r = WRIT_EAUDIT;
+		r = 0;
 	else if ((r = writs_add(res->id, s, iss->kind, json_deep_copy(iss->scope),
 	    res->issued_at, res->expires_at)) == 0)
 		/* The reaper ends it at its expiry, and closes the key page soon. */
@@ -457,9 +456,7 @@ keep(struct issue *iss)
 		    res->issued_at + 1);
 	pthread_mutex_unlock(&writd_lock);
 	if (r < 0) {
-		/* NB. WRIT_ENOTFOUND when it expired: the minter ended it. */
 		(void)minter_revoke(res->id, r == WRIT_ECLOSED ? "its session was closed" :
-		    r == WRIT_EAUDIT ? "its record was durable only after its expiry" :
 		    "out of memory keeping it");
 		secret_free(res->token);
 		res->token = NULL;
@@ -480,8 +477,7 @@ minted(void *arg, struct mint_result *r)
 		answered_locked(iss);
 		pthread_mutex_unlock(&writd_lock);
 	} else if ((iss->res.code = keep(iss)) < 0)
-		snprintf(iss->res.err, sizeof(iss->res.err), "%s", iss->res.code == WRIT_EAUDIT ?
-		    "the writ expired before its record was durable" : "");
+		iss->res.err[0] = '\0';
 	iss->stage = ISSUE_MINTED;
 	resume(iss);
 }
