@@ -507,6 +507,7 @@ replay_one(const char *id, json_t *j, bool (*fn)(const struct ledger_entry *e, v
 		.expires_at = json_integer_value(json_object_get(j, "expires_at")),
 		.pid_start = (uint64_t)json_integer_value(json_object_get(j, "pid_start")),
 		.same_boot = eboot != NULL && strcmp(eboot, boot) == 0,
+		.ending = json_is_true(json_object_get(j, "ending")),
 	};
 	const char *why = NULL;
 
@@ -587,6 +588,27 @@ sealed(const json_t *line)
 }
 
 /*
+ * Entry id of live (a sealed one) was revoked or expired in the last run,
+ * its revocation not confirmed upstream: its line says "ending", for
+ * ledger_replay (in memory only).
+ */
+static void
+mark_ending(json_t *live, const char *id)
+{
+	json_t *rec = json_loads(json_string_value(json_object_get(live, id)), 0, NULL);
+	char *line;
+
+	if (rec == NULL || json_object_set_new(rec, "ending", json_true()) < 0 ||
+	    (line = jdump(rec, JSON_COMPACT, NULL)) == NULL) {
+		json_decref(rec);
+		return;
+	}
+	json_object_set_new(live, id, json_string(line));
+	free(line);
+	json_decref(rec);
+}
+
+/*
  * What the file lost and the audit log has: the writs issued after the
  * last point the file noted (mark), whose "add" lines waited for a lazy
  * commit when writd stopped without one, come back from their "issued"
@@ -642,10 +664,18 @@ recover(json_t *live, uint64_t mark)
 			}
 			free(line);
 		} else if ((strcmp(ev, "expired") == 0 || strcmp(ev, "revoked") == 0) &&
-		    json_object_get(live, id) != NULL && !sealed(json_object_get(live, id))) {
-			/* NB. a kind that revokes closes its entry once upstream said so. */
-			json_object_del(live, id);
-			ledger_done(id);
+		    json_object_get(live, id) != NULL) {
+			/*
+			 * NB. a kind that revokes closes its entry once upstream
+			 * said so: until then the revocation is still owed, and
+			 * the writ must not come back as live.
+			 */
+			if (sealed(json_object_get(live, id)))
+				mark_ending(live, id);
+			else {
+				json_object_del(live, id);
+				ledger_done(id);
+			}
 		}
 	}
 	json_decref(ended);

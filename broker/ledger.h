@@ -64,6 +64,8 @@ struct ledger_entry {
 	pid_t pid;			/* the process the session was tied to, or 0 */
 	uint64_t pid_start;		/* ... its start time */
 	bool same_boot;			/* replayed: ... in this boot (pids repeat across boots) */
+	bool ending;			/* replayed: revoked or expired in the last run, its
+					   revocation not yet confirmed upstream: end it now */
 	struct secret *token;		/* kinds that revoke: sealed by ledger_add; replayed, fn owns it */
 };
 

@@ -31,5 +31,14 @@ start_writd "$(jq -c '. + {audit: {ledger_lag: "1h"}}' <<<"$FORGE_CONFIG")" || e
 revoked() { forge_revoked "$TOK"; }
 WAIT_SECS=20 wait_for revoked
 check "after kill -9 the next start revokes the token at GitHub" revoked
+eq "  ... the revoked writ is not listed again" "" \
+	"$(admin /v1/writs | jq -r --arg w "$W" '.writs[] | select(.id == $w) | .id')"
+closed() { jq -e -s --arg w "$W" 'map(select(.op=="done" and .id==$w)) | length > 0' \
+	"$T/state/ledger.jsonl" >/dev/null; }
+check "  ... the resumed revocation is audited" \
+	grep -q "\"event\":\"revoke_resumed\".*\"$W\"" "$T/state/audit.jsonl"
 stop_writd
+eq "writd stops cleanly" 0 "$?"
+# NB. the file lags an hour: a stop commits what waits.
+check "  ... the ledger entry is closed (GitHub confirmed)" closed
 true
