@@ -42,3 +42,26 @@ eq "writd stops cleanly" 0 "$?"
 # NB. the file lags an hour: a stop commits what waits.
 check "  ... the ledger entry is closed (GitHub confirmed)" closed
 true
+
+# The same at a clean stop: the writs live at stop are revoked ("writd shut
+# down"), GitHub refuses, their entries stay open.  The next start must
+# not bring such a writ back as live (listed, its token honoured until
+# its expiry): its revocation is owed, and resumed at once.
+mkdir -m 0700 "$T/stop-state"
+STATE=$T/stop-state start_writd "$(jq -c '. + {audit: {ledger_lag: "1h"}}' <<<"$FORGE_CONFIG")" || exit 1
+CI=$(new_session ci-2)
+WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --json >"$T/s"
+eq "stop: a github writ is minted" 0 "$?"
+TOK=$(jq -r .token "$T/s"); W=$(jq -r .id "$T/s")
+mode revokefail
+stop_writd
+eq "  ... writd stops while GitHub refuses its revocation" 0 "$?"
+check "  ... the token is still live at GitHub" forge_valid "$TOK"
+mode ok
+STATE=$T/stop-state start_writd "$(jq -c '. + {audit: {ledger_lag: "1h"}}' <<<"$FORGE_CONFIG")" || exit 1
+eq "  ... the next start does not list the writ revoked at stop" "" \
+	"$(admin /v1/writs | jq -r --arg w "$W" '.writs[] | select(.id == $w) | .id')"
+WAIT_SECS=20 wait_for revoked
+check "  ... and revokes its token at GitHub" revoked
+stop_writd
+true
