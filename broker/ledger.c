@@ -177,6 +177,13 @@ ledger_note(const struct ledger_entry *e, json_t *rec)
 }
 
 void
+ledger_ending(const char *id)
+{
+	/* NB. lost in a crash: the "revoked" or "expired" record after the mark says so too. */
+	append(json_pack("{ssss}", "op", "ending", "id", id), 0, 0);
+}
+
+void
 ledger_done(const char *id)
 {
 	/* NB. lost in a crash, it only means one more (harmless) revocation at start. */
@@ -184,9 +191,31 @@ ledger_done(const char *id)
 }
 
 /*
+ * Entry id of live (a sealed one) was revoked or expired, its revocation
+ * not confirmed upstream: its "add" line says "ending", for ledger_replay
+ * (and for compaction, which keeps the line so).
+ */
+static void
+mark_ending(json_t *live, const char *id)
+{
+	json_t *rec = json_loads(json_string_value(json_object_get(live, id)), 0, NULL);
+	char *line;
+
+	if (rec == NULL || json_object_set_new(rec, "ending", json_true()) < 0 ||
+	    (line = jdump(rec, JSON_COMPACT, NULL)) == NULL) {
+		json_decref(rec);
+		return;
+	}
+	json_object_set_new(live, id, json_string(line));
+	free(line);
+	json_decref(rec);
+}
+
+/*
  * Take one record, line (n bytes, NUL-terminated, without its newline),
- * into live: an "add" opens its id's entry (the line), any other record
- * with an id closes it, a "mark" sets *mark.  A line that is not JSON is
+ * into live: an "add" opens its id's entry (the line), an "ending" marks
+ * it so (mark_ending), any other record with an id closes it, a "mark"
+ * sets *mark.  A line that is not JSON is
  * skipped.
  */
 static void
@@ -208,7 +237,10 @@ read_record(json_t *live, const char *line, size_t n, uint64_t *mark)
 
 	if (id != NULL && op != NULL && strcmp(op, "add") == 0)
 		json_object_set_new(live, id, json_string(line));
-	else if (id != NULL)
+	else if (id != NULL && op != NULL && strcmp(op, "ending") == 0) {
+		if (json_object_get(live, id) != NULL)
+			mark_ending(live, id);
+	} else if (id != NULL)
 		json_object_del(live, id);
 	else if (op != NULL && strcmp(op, "mark") == 0 &&
 	    json_integer_value(json_object_get(rec, "audit_seq")) > 0)
@@ -585,27 +617,6 @@ sealed(const json_t *line)
 
 	json_decref(rec);
 	return has;
-}
-
-/*
- * Entry id of live (a sealed one) was revoked or expired in the last run,
- * its revocation not confirmed upstream: its line says "ending", for
- * ledger_replay (in memory only).
- */
-static void
-mark_ending(json_t *live, const char *id)
-{
-	json_t *rec = json_loads(json_string_value(json_object_get(live, id)), 0, NULL);
-	char *line;
-
-	if (rec == NULL || json_object_set_new(rec, "ending", json_true()) < 0 ||
-	    (line = jdump(rec, JSON_COMPACT, NULL)) == NULL) {
-		json_decref(rec);
-		return;
-	}
-	json_object_set_new(live, id, json_string(line));
-	free(line);
-	json_decref(rec);
 }
 
 /*

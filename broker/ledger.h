@@ -110,6 +110,13 @@ int ledger_add(const struct ledger_entry *e, const char fp[33]);
  */
 int ledger_note(const struct ledger_entry *e, json_t *rec);
 
+/*
+ * Buffer that writ id ended and its revocation is queued upstream: its
+ * entry stays open until ledger_done, and a start before then resumes the
+ * revocation (ledger_entry's ending) instead of bringing the writ back.
+ */
+void ledger_ending(const char *id);
+
 /* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);
 

@@ -86,7 +86,11 @@ retire(struct held *h, const char *event, json_t *fields)
 		h->identity = NULL;
 	}
 	if (h->kind->revoke != NULL && h->token != NULL && h->kind->upstream) {
-		/* Its ledger entry closes once upstream confirms. */
+		/*
+		 * Its ledger entry closes once upstream confirms; until then
+		 * it says "ending", so that no start brings the writ back.
+		 */
+		ledger_ending(h->id);
 		audit_log(event, fields);
 		upstream_revoke(h->kind, h->token, h->id);	/* takes the token */
 		h->token = NULL;
