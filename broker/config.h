@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "../plugins/grammar.h"
 #include "oidc.h"
 #include "audit.h"
 #include "sjson.h"
@@ -25,7 +26,6 @@
 /* Built-in ceilings of the configurable limits. */
 #define WRIT_MAX_SESSIONS 4096
 #define WRIT_MAX_CONNS 4096
-#define WRIT_MAX_KINDS 8
 /* Longest config file read, in bytes. */
 #define WRIT_MAX_CONFIG (1024 * 1024)
 

@@ -16,8 +16,8 @@
  *	writd_lock -> the minter's custody lock (minter_restore, at start)
  *	any of them -> secret's slab_lock (innermost: freeing a secret)
  *
- * oidc's lock is taken alone, and so are the minter's own (custody's,
- * mint.c's limits and in-flight locks): the minter's calls (minter.h) are
+ * oidc's lock is taken alone, and so are the minter's own (mint.c's
+ * limits lock -> custody's lock; mint.c's in-flight lock): the minter's calls (minter.h) are
  * made with no lock held but minter_restore, and call nothing with theirs
  * held; the front end's handlers the minter calls back (a MINT's done,
  * ENDED) take writd_lock themselves.  approval, approver, session, writs and the

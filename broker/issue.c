@@ -281,8 +281,9 @@ decide(struct issue *iss)
 	    .exe = peer->relayed ? WRIT_EXE_UNVERIFIED : peer->exe };
 	pthread_mutex_lock(&writd_lock);
 	pq->workspace = s->workspace;
-	pq->live = writs_count(s);
-	pq->live_kind = s->live_kind[kinds_index(k)];
+	/* NB. and those with the minter: each may join the live ones. */
+	pq->live = writs_count(s) + s->minting;
+	pq->live_kind = s->live_kind[kinds_index(k)] + s->minting_kind[kinds_index(k)];
 	cool = session_cooling(s, now_mono());
 	if (cool == 0)
 		policy_decide(policy, pq, d);
@@ -415,6 +416,14 @@ approved(struct issue *iss)
 	return true;
 }
 
+/* Lock held: iss's order is answered, no longer counted as with the minter. */
+static void
+answered_locked(struct issue *iss)
+{
+	iss->s->minting--;
+	iss->s->minting_kind[kinds_index(iss->kind)]--;
+}
+
 /*
  * The minted writ joins its session's live writs, whatever becomes of its
  * request (the token exists, and its end must come at its expiry); a
@@ -429,8 +438,17 @@ keep(struct issue *iss)
 	int r;
 
 	pthread_mutex_lock(&writd_lock);
+	answered_locked(iss);
 	if (s->closed)
 		r = WRIT_ECLOSED;
+	/*
+	 * NB. the minter kept it from its record on, and ends it at its
+	 * expiry: past that (its record's sync was slow), its ENDED found
+	 * nothing here to drop, and a view of it would stay for ever
+	 * (listed, counted as live).  Answered all the same, as issued.
+	 */
+	else if (res->expires_at <= now_real())
+		r = 0;
 	else if ((r = writs_add(res->id, s, iss->kind, json_deep_copy(iss->scope),
 	    res->issued_at, res->expires_at)) == 0)
 		/* The reaper ends it at its expiry, and closes the key page soon. */
@@ -454,7 +472,11 @@ minted(void *arg, struct mint_result *r)
 
 	iss->res = *r;
 	r->token = NULL;
-	if (iss->res.code == 0 && (iss->res.code = keep(iss)) < 0)
+	if (iss->res.code < 0) {
+		pthread_mutex_lock(&writd_lock);
+		answered_locked(iss);
+		pthread_mutex_unlock(&writd_lock);
+	} else if ((iss->res.code = keep(iss)) < 0)
 		iss->res.err[0] = '\0';
 	iss->stage = ISSUE_MINTED;
 	resume(iss);
@@ -479,9 +501,17 @@ mint(struct issue *iss)
 		pthread_mutex_unlock(&writd_lock);
 		return fail(iss, WRIT_ECLOSED, NULL, NULL, 0);
 	}
-	/* Counted again: the limits on live writs hold at the mint, not only at the ask. */
-	o.req.live = writs_count(s);
-	o.req.live_kind = s->live_kind[kinds_index(iss->kind)];
+	/*
+	 * Counted again: the limits on live writs hold at the mint, not only
+	 * at the ask.  NB. with the orders still with the minter: a writ
+	 * joins the view only once its record is durable (keep), and
+	 * requests minted meanwhile must not each find room for one more.
+	 */
+	o.req.live = writs_count(s) + s->minting;
+	o.req.live_kind = s->live_kind[kinds_index(iss->kind)] +
+	    s->minting_kind[kinds_index(iss->kind)];
+	s->minting++;
+	s->minting_kind[kinds_index(iss->kind)]++;
 	o.cap = s->expires_at;
 	o.identity = s->identity;
 	/* NB. an exe the kernel would not show (peer.c's "?") is no path: unverified. */

@@ -177,6 +177,13 @@ ledger_note(const struct ledger_entry *e, json_t *rec)
 }
 
 void
+ledger_ending(const char *id)
+{
+	/* NB. lost in a crash: the "revoked" or "expired" record after the mark says so too. */
+	append(json_pack("{ssss}", "op", "ending", "id", id), 0, 0);
+}
+
+void
 ledger_done(const char *id)
 {
 	/* NB. lost in a crash, it only means one more (harmless) revocation at start. */
@@ -184,14 +191,35 @@ ledger_done(const char *id)
 }
 
 /*
+ * Entry id of live (a sealed one) was revoked or expired, its revocation
+ * not confirmed upstream: its "add" line says "ending", for ledger_replay
+ * (and for compaction, which keeps the line so).
+ */
+static void
+mark_ending(json_t *live, const char *id)
+{
+	json_t *rec = json_loads(json_string_value(json_object_get(live, id)), 0, NULL);
+	char *line;
+
+	if (rec == NULL || json_object_set_new(rec, "ending", json_true()) < 0 ||
+	    (line = jdump(rec, JSON_COMPACT, NULL)) == NULL) {
+		json_decref(rec);
+		return;
+	}
+	json_object_set_new(live, id, json_string(line));
+	free(line);
+	json_decref(rec);
+}
+
+/*
  * Take one record, line (n bytes, NUL-terminated, without its newline),
- * into live: an "add" opens its id's entry (the line), any other record
- * with an id closes it, a "mark" sets *mark -- unless *torn: a line that
- * is not one of writd's records (skipped) sets *torn, and no later mark
- * is trusted.  NB. a power loss may keep a batch's later pages and lose
- * an earlier one (zeros): the mark at the batch's end would then cover
- * "add" lines that are gone, and the start would not read their "issued"
- * records back.
+ * into live: an "add" opens its id's entry (the line), an "ending" marks
+ * it so (mark_ending), any other record with an id closes it, a "mark"
+ * sets *mark -- unless *torn: a line that is not one of writd's records
+ * (skipped) sets *torn, and no later mark is trusted.  NB. a power loss
+ * may keep a batch's later pages and lose an earlier one (zeros): the
+ * mark at the batch's end would then cover "add" lines that are gone, and
+ * the start would not read their "issued" records back.
  */
 static void
 read_record(json_t *live, const char *line, size_t n, uint64_t *mark, bool *torn)
@@ -214,7 +242,10 @@ read_record(json_t *live, const char *line, size_t n, uint64_t *mark, bool *torn
 
 	if (id != NULL && op != NULL && strcmp(op, "add") == 0)
 		json_object_set_new(live, id, json_string(line));
-	else if (id != NULL)
+	else if (id != NULL && op != NULL && strcmp(op, "ending") == 0) {
+		if (json_object_get(live, id) != NULL)
+			mark_ending(live, id);
+	} else if (id != NULL)
 		json_object_del(live, id);
 	else if (op != NULL && strcmp(op, "mark") == 0 &&
 	    json_integer_value(json_object_get(rec, "audit_seq")) > 0) {
@@ -519,6 +550,7 @@ replay_one(const char *id, json_t *j, bool (*fn)(const struct ledger_entry *e, v
 		.expires_at = json_integer_value(json_object_get(j, "expires_at")),
 		.pid_start = (uint64_t)json_integer_value(json_object_get(j, "pid_start")),
 		.same_boot = eboot != NULL && strcmp(eboot, boot) == 0,
+		.ending = json_is_true(json_object_get(j, "ending")),
 	};
 	const char *why = NULL;
 
@@ -654,10 +686,18 @@ recover(json_t *live, uint64_t mark)
 			}
 			free(line);
 		} else if ((strcmp(ev, "expired") == 0 || strcmp(ev, "revoked") == 0) &&
-		    json_object_get(live, id) != NULL && !sealed(json_object_get(live, id))) {
-			/* NB. a kind that revokes closes its entry once upstream said so. */
-			json_object_del(live, id);
-			ledger_done(id);
+		    json_object_get(live, id) != NULL) {
+			/*
+			 * NB. a kind that revokes closes its entry once upstream
+			 * said so: until then the revocation is still owed, and
+			 * the writ must not come back as live.
+			 */
+			if (sealed(json_object_get(live, id)))
+				mark_ending(live, id);
+			else {
+				json_object_del(live, id);
+				ledger_done(id);
+			}
 		}
 	}
 	json_decref(ended);

@@ -64,6 +64,8 @@ struct ledger_entry {
 	pid_t pid;			/* the process the session was tied to, or 0 */
 	uint64_t pid_start;		/* ... its start time */
 	bool same_boot;			/* replayed: ... in this boot (pids repeat across boots) */
+	bool ending;			/* replayed: revoked or expired in the last run, its
+					   revocation not yet confirmed upstream: end it now */
 	struct secret *token;		/* kinds that revoke: sealed by ledger_add; replayed, fn owns it */
 };
 
@@ -107,6 +109,13 @@ int ledger_add(const struct ledger_entry *e, const char fp[33]);
  * the entry can be recovered from the log.  Returns 0 or WRIT_ENOMEM.
  */
 int ledger_note(const struct ledger_entry *e, json_t *rec);
+
+/*
+ * Buffer that writ id ended and its revocation is queued upstream: its
+ * entry stays open until ledger_done, and a start before then resumes the
+ * revocation (ledger_entry's ending) instead of bringing the writ back.
+ */
+void ledger_ending(const char *id);
 
 /* Buffer the closing of writ id's entry. */
 void ledger_done(const char *id);

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "../plugins/grammar.h"
 #include "id.h"
 #include "refusals.h"
 #include "sjson.h"
@@ -32,7 +33,9 @@ struct session {
 	unsigned int conns;		/* open connections */
 	unsigned int pending;		/* requests waiting for a human */
 	unsigned int live;		/* writs issued and not yet gone */
-	unsigned int live_kind[8];	/* ... per kind, indexed like writ_kinds[] */
+	unsigned int live_kind[WRIT_MAX_KINDS];	/* ... per kind, indexed like writ_kinds[] */
+	unsigned int minting;		/* orders with the minter, not yet answered */
+	unsigned int minting_kind[WRIT_MAX_KINDS];	/* ... per kind */
 	unsigned int refs;
 	bool closed;
 	int64_t denials[16];		/* times of recent human denials, a ring */

@@ -71,6 +71,9 @@ struct kind_key {
 	unsigned int flags;		/* KIND_KEY_* */
 };
 
+/* Most kinds writd is built with (tables indexed like kind_grammars[]). */
+#define WRIT_MAX_KINDS 8
+
 /* A kind's name ("jwt", "github", "sshcert") is shorter than this, in bytes. */
 #define WRIT_KIND_NAME_MAX 32
 

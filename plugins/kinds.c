@@ -45,6 +45,10 @@ kinds_init(json_t *const configs[], const struct kind_env *env, char err[WRIT_ER
 			    writ_kinds[i]->name, writ_kinds[i]->abi, WRIT_KIND_ABI);
 			return WRIT_EINTERNAL;
 		}
+		if (i >= WRIT_MAX_KINDS) {
+			snprintf(err, WRIT_ERRLEN, "more than %d kinds", WRIT_MAX_KINDS);
+			return WRIT_EINTERNAL;
+		}
 		if (strlen(writ_kinds[i]->name) >= WRIT_KIND_NAME_MAX) {
 			snprintf(err, WRIT_ERRLEN, "kind %.40s: a name of at most %d bytes",
 			    writ_kinds[i]->name, WRIT_KIND_NAME_MAX - 1);

@@ -1578,6 +1578,12 @@ policy_max_pending(const struct policy *p)
 	return m;
 }
 
+bool
+policy_user_allow(const struct policy *p)
+{
+	return p->l[POLICY_ENTERPRISE].user_allow;
+}
+
 json_t *
 policy_decision_json(const struct policy_decision *d)
 {

@@ -143,6 +143,9 @@ void policy_decide(const struct policy *p, const struct policy_request *req,
 /* The tightest session.max_pending of the layers, 0 when none sets it. */
 unsigned int policy_max_pending(const struct policy *p);
 
+/* May the user layer's allow rules allow (the enterprise's "user_allow")? */
+bool policy_user_allow(const struct policy *p);
+
 /* The decision as JSON (for explain and the prompt). */
 json_t *policy_decision_json(const struct policy_decision *d);
 

@@ -39,15 +39,17 @@ custody_set_ended(void (*fn)(const char *id))
 	ended_fn = fn;
 }
 
-/* Count h in (by 1) or out (by -1).  Lock held. */
+/* Count a writ of session_id and kind in (by 1) or out (by -1).  Lock held. */
 static void
-count_locked(const struct held *h, int by)
+count_as_locked(const char *session_id, const char *kind, int by)
 {
 	char key[2][WRIT_ID_LEN + 2 + WRIT_KIND_NAME_MAX];
 	json_int_t n;
 
-	snprintf(key[0], sizeof(key[0]), "%s", h->session_id);
-	snprintf(key[1], sizeof(key[1]), "%s/%s", h->session_id, h->kind->name);
+	if (counts == NULL && (counts = json_object()) == NULL)
+		return;
+	snprintf(key[0], sizeof(key[0]), "%s", session_id);
+	snprintf(key[1], sizeof(key[1]), "%s/%s", session_id, kind);
 	for (int i = 0; i < 2; i++) {
 		n = json_integer_value(json_object_get(counts, key[i])) + by;
 		if (n > 0)
@@ -55,6 +57,20 @@ count_locked(const struct held *h, int by)
 		else
 			json_object_del(counts, key[i]);
 	}
+}
+
+static void
+count_locked(const struct held *h, int by)
+{
+	count_as_locked(h->session_id, h->kind->name, by);
+}
+
+void
+custody_reserve(const char *session_id, const char *kind, int by)
+{
+	pthread_mutex_lock(&lock);
+	count_as_locked(session_id, kind, by);
+	pthread_mutex_unlock(&lock);
 }
 
 static struct held *
@@ -65,7 +81,7 @@ held_of(struct heap_node *n)
 
 int
 custody_add(const char *id, const char *session_id, const struct writ_kind *kind,
-    const json_t *identity, int64_t expires_at, struct secret *token)
+    const json_t *identity, int64_t expires_at, struct secret *token, bool reserved)
 {
 	struct held *h = calloc(1, sizeof(*h));
 	int r = WRIT_ENOMEM;
@@ -77,12 +93,12 @@ custody_add(const char *id, const char *session_id, const struct writ_kind *kind
 		h->node.key = expires_at;
 		h->token = kind->revoke != NULL ? token : NULL;
 		pthread_mutex_lock(&lock);
-		if (counts == NULL && (counts = json_object()) == NULL)
-			r = WRIT_ENOMEM;
-		else if ((r = heap_add(&kept, &h->node)) == 0)
+		if ((r = heap_add(&kept, &h->node)) == 0 && !reserved)
 			count_locked(h, 1);
 		pthread_mutex_unlock(&lock);
 	}
+	if (r < 0 && reserved)
+		custody_reserve(session_id, kind->name, -1);
 	if (h == NULL || kind->revoke == NULL || r < 0)
 		secret_free(token);
 	if (r < 0 && h != NULL) {
@@ -109,7 +125,11 @@ retire(struct held *h, const char *event, json_t *fields)
 		h->identity = NULL;
 	}
 	if (h->kind->revoke != NULL && h->token != NULL && h->kind->upstream) {
-		/* Its ledger entry closes once upstream confirms. */
+		/*
+		 * Its ledger entry closes once upstream confirms; until then
+		 * it says "ending", so that no start brings the writ back.
+		 */
+		ledger_ending(h->id);
 		audit_log(event, fields);
 		upstream_revoke(h->kind, h->token, h->id);	/* takes the token */
 		h->token = NULL;

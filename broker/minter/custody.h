@@ -22,11 +22,20 @@
 /*
  * Keep writ id of kind, of session session_id (identity: its job
  * identity, copied, or NULL), until expires_at; token (taken) is kept
- * when kind revokes, else freed.  Returns 0, or WRIT_ENOMEM (the token
- * freed, nothing kept).
+ * when kind revokes, else freed.  reserved: custody_reserve counted it
+ * already (and on failure it is counted out).  Returns 0, or WRIT_ENOMEM
+ * (the token freed, nothing kept).
  */
 int custody_add(const char *id, const char *session_id, const struct writ_kind *kind,
-    const json_t *identity, int64_t expires_at, struct secret *token);
+    const json_t *identity, int64_t expires_at, struct secret *token, bool reserved);
+
+/*
+ * Count a writ of session_id and kind (by name) as live before it is kept
+ * (by 1), or no longer (by -1): a MINT reserves its place under the
+ * enterprise's limits when it is checked, so that orders checked
+ * meanwhile count it.
+ */
+void custody_reserve(const char *session_id, const char *kind, int by);
 
 /*
  * End writ id now: its "revoked" record saying why, upstream where its

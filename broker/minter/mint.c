@@ -36,6 +36,7 @@ struct minting {
 	pid_t pid;
 	uint64_t pid_start;
 	json_t *identity;		/* a copy, or NULL */
+	bool reserved;			/* counted live (custody_reserve), not kept yet */
 	struct mint_result res;
 	void (*done)(void *arg, struct mint_result *r);
 	void *arg;
@@ -51,6 +52,8 @@ finish(struct minting *m)
 {
 	m->done(m->arg, &m->res);
 	secret_free(m->res.token);	/* NULL unless done left it */
+	if (m->reserved)
+		custody_reserve(m->session_id, m->kind->name, -1);
 	json_decref(m->scope);
 	json_decref(m->identity);
 	free(m);
@@ -128,19 +131,24 @@ check(struct minting *m, const struct mint_order *o, char err[WRIT_ERRLEN])
 	int r;
 
 	/*
-	 * The enterprise's limits on live writs count what the minter holds,
-	 * not what the front end says.
+	 * The enterprise's limits on live writs count what the minter holds
+	 * and has reserved, not what the front end says; a place is reserved
+	 * at once, under the same lock, so that orders checked meanwhile
+	 * count it.  NB. the policy engine is pure, a decision is quick.
 	 */
+	pthread_mutex_lock(&limits_lock);
 	if (id_valid(o->session_id) && o->req.kind != NULL &&
 	    strlen(o->req.kind) < WRIT_KIND_NAME_MAX)
 		custody_count(o->session_id, o->req.kind, &own.req.live, &own.req.live_kind);
-	/* NB. under the lock: the policy engine is pure, a decision is quick. */
-	pthread_mutex_lock(&limits_lock);
 	r = order_check(&own, writd_cfg, limits, &m->kind, &m->scope, err);
+	if (r == 0) {
+		memcpy(m->session_id, o->session_id, sizeof(m->session_id));
+		custody_reserve(m->session_id, m->kind->name, 1);
+		m->reserved = true;
+	}
 	pthread_mutex_unlock(&limits_lock);
 	if (r < 0)
 		return r;
-	memcpy(m->session_id, o->session_id, sizeof(m->session_id));
 	snprintf(m->session_name, sizeof(m->session_name), "%s", o->req.session);
 	snprintf(m->approval, sizeof(m->approval), "%s", o->approval != NULL ? o->approval : "");
 	m->pid = o->pid;
@@ -247,8 +255,10 @@ record(struct minting *m)
 	 */
 	if (k->revoke != NULL && (copy = secret_dup(m->res.token->data, m->res.token->len)) == NULL)
 		r = WRIT_ENOMEM;
-	else
-		r = custody_add(m->res.id, m->session_id, k, m->identity, km->expires_at, copy);
+	else {
+		r = custody_add(m->res.id, m->session_id, k, m->identity, km->expires_at, copy, true);
+		m->reserved = false;	/* kept, or counted out by custody_add */
+	}
 	if (r < 0) {
 		take_back(m);
 		fail(m, WRIT_ENOMEM, NULL);

@@ -146,7 +146,17 @@ restore_one(const struct ledger_entry *e, void *arg)
 		secret_free(e->token);
 		return false;
 	}
-	if (custody_add(e->id, e->session, e->kind, NULL, e->expires_at, e->token) < 0) {
+	/*
+	 * NB. revoked or expired before the crash, upstream had not confirmed:
+	 * the revocation is owed, and the writ is not listed again.
+	 */
+	if (e->ending && e->kind->upstream) {
+		audit_log("revoke_resumed", json_pack("{ssss}", "writ", e->id, "kind",
+		    e->kind->name));
+		upstream_revoke(e->kind, e->token, e->id);	/* takes it, closes its entry */
+		return false;
+	}
+	if (custody_add(e->id, e->session, e->kind, NULL, e->expires_at, e->token, false) < 0) {
 		/* The entry stays open, for the next start. */
 		fprintf(stderr, "writd: out of memory bringing back writ %s\n", e->id);
 		return false;

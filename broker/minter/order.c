@@ -43,14 +43,27 @@ order_check(const struct mint_order *o, const struct config *cfg,
 		snprintf(err, WRIT_ERRLEN, "a malformed mint order");
 		return WRIT_EBADREQ;
 	}
-	/* NB. a default "deny" is not the enterprise's word on this request: the user's allow may stand. */
+	/*
+	 * NB. a default "deny" is not the enterprise's word on this request:
+	 * the user's allow may stand -- unless the enterprise lets no user
+	 * rule allow, and then its layer alone says what a rule allows and
+	 * what only a person may (an approval must be named).
+	 */
 	if (limits != NULL) {
+		bool alone = !policy_user_allow(limits);
+
 		policy_decide(limits, req, &d);
 		if (d.verdict == POLICY_DENY && (strcmp(d.tier, "deny") == 0 ||
-		    strcmp(d.tier, "limits") == 0)) {
+		    strcmp(d.tier, "limits") == 0 || alone)) {
 			json_decref(again);
 			snprintf(err, WRIT_ERRLEN, "the enterprise policy refuses it (%s %s): %s",
 			    d.tier, d.rule, d.message);
+			return WRIT_EPOLICY;
+		}
+		if (alone && d.verdict == POLICY_ASK && o->approval == NULL) {
+			json_decref(again);
+			snprintf(err, WRIT_ERRLEN, "the enterprise policy allows it only with a "
+			    "person's approval, and the order names none");
 			return WRIT_EPOLICY;
 		}
 	}

@@ -18,7 +18,8 @@
  * canonicalizes to exactly itself; its ttl is within 1..the kind's
  * max_ttl (cfg); the enterprise layer (limits, a policy of that layer
  * alone, or NULL: none) neither denies nor limits it, decided on what o
- * says; its ids, name and numbers are well formed.  Returns 0 with the
+ * says (with "user_allow" false, its default deny refuses too, and its
+ * "ask" needs o's approval); its ids, name and numbers are well formed.  Returns 0 with the
  * kind and a canonical copy of the scope (the caller's), or a WRIT_E*
  * code with a message.
  */

@@ -190,6 +190,48 @@ START_TEST(test_enterprise)
 }
 END_TEST
 
+/*
+ * An enterprise that lets no user rule allow ("user_allow": false): its
+ * allow rules are the only way past a person, so its layer alone decides
+ * what needs one.  Its default "deny" is then the enterprise's word (no
+ * user allow can stand), and its "ask" means an approval must be named.
+ */
+START_TEST(test_enterprise_allowlist)
+{
+	struct policy *deny = enterprise(
+	    "{\"allow\":[{\"id\":\"only\",\"kind\":\"jwt\",\"scope\":{\"aud\":\"api.example.com\"}}],"
+	    " \"user_allow\":false, \"default\":\"deny\"}");
+	struct policy *ask = enterprise("{\"user_allow\":false}");
+	struct policy *open = enterprise("{\"default\":\"deny\"}");
+	json_t *ok = json_pack("{ss}", "aud", "api.example.com");
+	json_t *other = json_pack("{ss}", "aud", "other.example.com");
+	char err[WRIT_ERRLEN];
+	struct mint_order o;
+
+	o = order(ok, 60);
+	ck_assert_int_eq(check(&o, deny, err), 0);
+	o = order(other, 60);
+	ck_assert_msg(check(&o, deny, err) == WRIT_EPOLICY,
+	    "an enterprise allowlist (user_allow false, default deny) is not applied");
+	o.approval = SID;
+	ck_assert_int_eq(check(&o, deny, err), WRIT_EPOLICY);
+	/* Default ask, no user allow: a person must have approved it. */
+	o = order(other, 60);
+	ck_assert_msg(check(&o, ask, err) == WRIT_EPOLICY,
+	    "no approval named where only a person could allow it");
+	o.approval = SID;
+	ck_assert_int_eq(check(&o, ask, err), 0);
+	/* A user allow may stand: the enterprise default deny is not its word. */
+	o = order(other, 60);
+	ck_assert_int_eq(check(&o, open, err), 0);
+	policy_free(deny);
+	policy_free(ask);
+	policy_free(open);
+	json_decref(ok);
+	json_decref(other);
+}
+END_TEST
+
 Suite *
 order_suite(void)
 {
@@ -199,6 +241,7 @@ order_suite(void)
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_enterprise);
+	tcase_add_test(tc, test_enterprise_allowlist);
 	suite_add_tcase(s, tc);
 	return s;
 }
