@@ -317,8 +317,10 @@ minter_mint(const struct mint_order *o, void (*done)(void *arg, struct mint_resu
 	if ((r = check(m, o, err)) < 0) {
 		/* NB. an honest front end sends none of these: worth a record. */
 		if (r != WRIT_ENOMEM)
-			audit_log("mint_refused", json_pack("{ssss}", "error",
-			    errors_lookup(r)->name, "why", err));
+			audit_log("mint_refused", json_pack("{ssssssss}", "session",
+			    id_valid(o->session_id) ? o->session_id : "", "kind",
+			    m->kind != NULL ? m->kind->name : "", "error", errors_lookup(r)->name,
+			    "why", err));
 		fail(m, r, err);
 		return;
 	}

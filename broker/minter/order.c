@@ -21,6 +21,7 @@ order_check(const struct mint_order *o, const struct config *cfg,
 		snprintf(err, WRIT_ERRLEN, "no such kind");
 		return WRIT_EKIND;
 	}
+	*ret_kind = k;
 	if (!json_is_object(req->scope) ||
 	    k->grammar->canonicalize(req->scope, &again, err) < 0 ||
 	    !json_equal(again, req->scope)) {
@@ -67,7 +68,6 @@ order_check(const struct mint_order *o, const struct config *cfg,
 			return WRIT_EPOLICY;
 		}
 	}
-	*ret_kind = k;
 	*ret_scope = again;
 	return 0;
 }

@@ -19,9 +19,10 @@
  * max_ttl (cfg); the enterprise layer (limits, a policy of that layer
  * alone, or NULL: none) neither denies nor limits it, decided on what o
  * says (with "user_allow" false, its default deny refuses too, and its
- * "ask" needs o's approval); its ids, name and numbers are well formed.  Returns 0 with the
- * kind and a canonical copy of the scope (the caller's), or a WRIT_E*
- * code with a message.
+ * "ask" needs o's approval); its ids, name and numbers are well formed.
+ * Returns 0 with the kind and a canonical copy of the scope (the
+ * caller's), or a WRIT_E* code with a message (and the kind, once it is
+ * known).
  */
 int order_check(const struct mint_order *o, const struct config *cfg,
     const struct policy *limits, const struct writ_kind **ret_kind, json_t **ret_scope,

@@ -130,11 +130,7 @@ kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 # the syncs of the state directory only, from the moment $T/dirfail exists.
 rm -rf "$T/state" "$T/run"; : >"$T/writd.log"
 LD_PRELOAD=$SHIM WRIT_TEST_SYNC_FAIL=$T/dirfail WRIT_TEST_SYNC_ONLY=state \
-	ASAN_OPTIONS=$ASAN_SHIM "$BIN/writd" \
-	--runtime-dir "$T/run" --state-dir "$T/state" --config "$T/config.json" \
-	--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>>"$T/writd.log" &
-WRITD_PID=$!
-wait_for curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health
+	ASAN_OPTIONS=$ASAN_SHIM start_writd || exit 1
 SOCK=$(new_session dirsync)
 touch "$T/dirfail"
 # 1100 writs of a second: once they end, closed entries outnumber open ones.
@@ -143,13 +139,7 @@ seq 1 1100 | xargs -P 8 -I{} curl -s -o /dev/null --unix-socket "$SOCK" -X POST 
 said() { grep -q "syncing the ledger's directory failed; issuing stops" "$T/writd.log"; }
 WAIT_SECS=30 wait_for said
 check "a compaction whose directory sync fails says so" said
-refused_dir() {
-	local code
-	code=$(curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X POST \
-		--data-binary '{"kind":"jwt","scope":{"aud":"after"}}' http://writ/v1/writs)
-	[ "$code $(jq -r .error.code "$T/body" 2>/dev/null)" = "503 audit_unavailable" ]
-}
-check "  ... and issuing stops" refused_dir
+check "  ... and issuing stops" refused
 rm -f "$T/dirfail"
 kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
 

@@ -35,7 +35,12 @@ check "the second, approved too, is refused: it would be the session's second li
 check "  ... saying the enterprise's limit refuses it" grep -q 'max_live' "$T/two.err"
 eq "  ... one writ live" 1 "$(nwrits)"
 eq "  ... one issued record" 1 "$(grep -c '"event":"issued"' "$T/state/audit.jsonl")"
-check "  ... and the refused mint is audited" bash -c \
-	"grep '\"event\":\"mint_refused\"' '$T/state/audit.jsonl' | grep -q 'max_live'"
+SID=$(sess "$SOCK" /v1/health | jq -r .session.id)
+# NB. wait_for: appended before the answer, written by the log's commit thread.
+refused_audited() {
+	grep '"event":"mint_refused"' "$T/state/audit.jsonl" | grep 'max_live' |
+		jq -e --arg s "$SID" 'select(.session == $s and .kind == "jwt")' >/dev/null
+}
+check "  ... and the refused mint is audited, with its session and kind" wait_for refused_audited
 approver_off
 stop_writd
