@@ -10,13 +10,17 @@
 # dropped) and as nobody.
 . "$(dirname "$0")/lib.sh"
 
-PROBE=$BIN/confine_probe
-if [ ! -x "$PROBE" ]; then
+if [ ! -x "$BIN/confine_probe" ]; then
 	fail "confine_probe is not built (make $BIN/confine_probe)"; exit 0
 fi
+# A copy nobody can run: the build dir may lie under a directory of
+# root's alone (a clone in /root, or mktemp -d's 0700).
+PD=$(mktemp -d /tmp/writ-confine.XXXXXX); chmod 0755 "$PD"
+cp "$BIN/confine_probe" "$PD/"; chmod 0755 "$PD/confine_probe"
+PROBE=$PD/confine_probe
 HOLDERS=
 # NB. wait, quietly: bash reports a killed job on stderr otherwise.
-trap 'for h in $HOLDERS; do kill -KILL "$h"; wait "$h"; done 2>/dev/null; cleanup' EXIT
+trap 'for h in $HOLDERS; do kill -KILL "$h"; wait "$h"; done 2>/dev/null; rm -rf "$PD"; cleanup' EXIT
 
 ABI=$("$PROBE" --read /usr | sed -n 's/^confine applied abi=//p')
 [ -n "$ABI" ] || ABI=0
