@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 #include "../policy/policy.h"
 #include "api.h"
 #include "approval.h"
@@ -67,8 +67,8 @@ h_health(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 	json_t *kinds = json_array(), *body;
 
 	(void)rc;
-	for (size_t i = 0; writ_kinds[i] != NULL; i++)
-		json_array_append_new(kinds, json_string(writ_kinds[i]->name));
+	for (size_t i = 0; kind_grammars[i] != NULL; i++)
+		json_array_append_new(kinds, json_string(kind_grammars[i]->name));
 	body = json_pack("{sssssoss}", "status", "ok", "version", WRIT_VERSION,
 	    "kinds", kinds, "socket", rq->conn->session != NULL ? "session" : "admin");
 	if (body != NULL && rq->conn->session != NULL)
@@ -87,11 +87,11 @@ h_health(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
  * scope (a new reference), ttl.  Returns 0 or a code with err.
  */
 static int
-parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_scope,
+parse_writ(const json_t *req, const struct kind_grammar **ret_kind, json_t **ret_scope,
     int64_t *ret_ttl, char err[WRIT_ERRLEN])
 {
 	const struct kind_config *kc;
-	const struct writ_kind *k;
+	const struct kind_grammar *k;
 	const char *kind, *ttl;
 	char q[52];
 	int64_t secs;
@@ -100,7 +100,7 @@ parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_sc
 	if ((r = sjson_string(req, "kind", true, &kind, err)) < 0 ||
 	    (r = sjson_string(req, "ttl", false, &ttl, err)) < 0)
 		return r;
-	if ((k = kinds_find(kind)) == NULL) {
+	if ((k = grammar_find(kind)) == NULL) {
 		sjson_quote(q, kind);
 		snprintf(err, WRIT_ERRLEN, "unknown kind '%s'; GET /v1/health lists the kinds", q);
 		return WRIT_EKIND;
@@ -109,7 +109,7 @@ parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_sc
 		snprintf(err, WRIT_ERRLEN, "field 'scope' is required");
 		return WRIT_EBADREQ;
 	}
-	kc = &writd_cfg->kinds[kinds_index(k)];
+	kc = &writd_cfg->kinds[grammar_index(k)];
 	secs = kc->default_ttl;
 	if (ttl != NULL && duration_parse(ttl, &secs) < 0) {
 		sjson_quote(q, ttl);
@@ -122,7 +122,7 @@ parse_writ(const json_t *req, const struct writ_kind **ret_kind, json_t **ret_sc
 		    "%llds; ask for less", (long long)secs, k->name, (long long)kc->max_ttl);
 		return WRIT_ETTLMAX;
 	}
-	if ((r = k->grammar->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
+	if ((r = k->canonicalize(json_object_get(req, "scope"), ret_scope, err)) < 0)
 		return r;
 	*ret_kind = k;
 	*ret_ttl = secs;
@@ -555,7 +555,7 @@ h_explain(struct MHD_Connection *c, struct req *rq, const struct route_call *rc)
 	static const char *const keys[] = { "kind", "scope", "ttl", "reason", "session",
 	    "workspace", "uid", "exe", "live", "claims", NULL };
 	struct policy_request pq = { .session = "explain", .exe = "/unknown" };
-	const struct writ_kind *k;
+	const struct kind_grammar *k;
 	struct policy_decision d;
 	char err[WRIT_ERRLEN] = "";
 	json_t *req, *scope = NULL, *body = NULL, *claims = NULL;

@@ -19,7 +19,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 #include "../policy/policy.h"
 
 #include "id.h"
@@ -40,7 +40,7 @@ struct pending {
 	uint64_t seq;			/* order of arrival */
 	struct session *session;	/* a reference */
 	const struct peer *peer;	/* owned by the connection */
-	const struct writ_kind *kind;
+	const struct kind_grammar *kind;
 	json_t *scope;			/* canonical */
 	int64_t ttl;			/* seconds */
 	char reason[WRIT_MAX_REASON + 1]; /* untrusted, control characters stripped */

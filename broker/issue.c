@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 #include "../policy/policy.h"
 #include "approval.h"
 #include "audit.h"
@@ -86,7 +86,7 @@ struct issue {
 	 * NOTIFY_CLOSED, after rq ended, and a suspended rq cannot end.
 	 */
 	struct session *s;
-	const struct writ_kind *kind;
+	const struct kind_grammar *kind;
 	json_t *scope;			/* canonical; a reference */
 	int64_t ttl;
 	struct policy_request pq;	/* as policy decided it; the minter decides again */
@@ -266,7 +266,7 @@ static bool
 decide(struct issue *iss)
 {
 	const struct peer *peer = iss->rq->conn->peer;
-	const struct writ_kind *k = iss->kind;
+	const struct kind_grammar *k = iss->kind;
 	struct session *s = iss->s;
 	char *err = iss->err;
 	struct policy_request *pq = &iss->pq;
@@ -283,7 +283,7 @@ decide(struct issue *iss)
 	pq->workspace = s->workspace;
 	/* NB. and those with the minter: each may join the live ones. */
 	pq->live = writs_count(s) + s->minting;
-	pq->live_kind = s->live_kind[kinds_index(k)] + s->minting_kind[kinds_index(k)];
+	pq->live_kind = s->live_kind[grammar_index(k)] + s->minting_kind[grammar_index(k)];
 	cool = session_cooling(s, now_mono());
 	if (cool == 0)
 		policy_decide(policy, pq, d);
@@ -421,7 +421,7 @@ static void
 answered_locked(struct issue *iss)
 {
 	iss->s->minting--;
-	iss->s->minting_kind[kinds_index(iss->kind)]--;
+	iss->s->minting_kind[grammar_index(iss->kind)]--;
 }
 
 /*
@@ -508,10 +508,10 @@ mint(struct issue *iss)
 	 * requests minted meanwhile must not each find room for one more.
 	 */
 	o.req.live = writs_count(s) + s->minting;
-	o.req.live_kind = s->live_kind[kinds_index(iss->kind)] +
-	    s->minting_kind[kinds_index(iss->kind)];
+	o.req.live_kind = s->live_kind[grammar_index(iss->kind)] +
+	    s->minting_kind[grammar_index(iss->kind)];
 	s->minting++;
-	s->minting_kind[kinds_index(iss->kind)]++;
+	s->minting_kind[grammar_index(iss->kind)]++;
 	o.cap = s->expires_at;
 	o.identity = s->identity;
 	/* NB. an exe the kernel would not show (peer.c's "?") is no path: unverified. */

@@ -20,14 +20,14 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 #include "../policy/policy.h"
 
 struct req;
 
 /* What the HTTP layer parsed from the request (api.c's parse_writ). */
 struct issue_ask {
-	const struct writ_kind *kind;
+	const struct kind_grammar *kind;
 	const json_t *scope;		/* canonical; issue_start takes its own reference */
 	int64_t ttl;			/* seconds, within the kind's maximum */
 	const char *reason;		/* NULL or at most WRIT_MAX_REASON bytes; not kept */

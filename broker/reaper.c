@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 #include "approval.h"
 #include "approver.h"
 #include "core.h"

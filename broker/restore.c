@@ -7,9 +7,7 @@
 #include "audit.h"
 #include "core.h"
 #include "errors.h"
-#include "ledger.h"
 #include "restore.h"
-#include "secret.h"
 #include "session.h"
 #include "minter/minter.h"
 #include "writs.h"
@@ -26,7 +24,7 @@ struct gone {
  * session whose sandbox exited while writd was down goes to *g.
  */
 static bool
-restore_one(const struct ledger_entry *e, void *arg)
+restore_one(const struct minter_restored *e, void *arg)
 {
 	struct gone *g = arg;
 	struct session *s;

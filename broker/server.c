@@ -30,7 +30,6 @@
 #include "secret.h"
 #include "server.h"
 #include "session.h"
-#include "upstream.h"
 #include "minter/minter.h"
 #include "writs.h"
 
@@ -810,20 +809,11 @@ server_stop(void)
 		server_unlisten(listeners);
 	pthread_mutex_unlock(&writd_lock);
 	/*
-	 * NB. before upstream_stop: an upstream kind's revocation is queued
+	 * NB. before minter_stop: an upstream kind's revocation is queued
 	 * for the workers, which run what is queued before they exit.
 	 */
 	writs_revoke_list(revoke, "writd shut down");
-	/*
-	 * Mints in flight finish (bounded by their timeouts), queued ones
-	 * fail; one answered now finds its session closed and has its token
-	 * queued for revocation, which the workers run before they exit.
-	 */
-	upstream_cancel();
-	minter_drain();
-	/* Whatever the minter still holds (a restored writ no session listed) ends too. */
 	minter_stop();
-	upstream_stop();
 	if (acceptor_running)
 		pthread_join(acceptor, NULL);
 	acceptor_running = false;

@@ -26,7 +26,7 @@ detach(struct writ *w)
 {
 	heap_del(&live, &w->node);
 	w->session->live--;
-	w->session->live_kind[kinds_index(w->kind)]--;
+	w->session->live_kind[grammar_index(w->kind)]--;
 	session_idle(w->session);
 	session_unref(w->session);
 	w->session = NULL;
@@ -40,7 +40,7 @@ writ_free(struct writ *w)
 }
 
 int
-writs_add(const char *id, struct session *s, const struct writ_kind *kind,
+writs_add(const char *id, struct session *s, const struct kind_grammar *kind,
     json_t *scope, int64_t issued_at, int64_t expires_at)
 {
 	struct writ *w = calloc(1, sizeof(*w));
@@ -61,7 +61,7 @@ writs_add(const char *id, struct session *s, const struct writ_kind *kind,
 	w->session = s;
 	session_ref(s);
 	s->live++;
-	s->live_kind[kinds_index(kind)]++;
+	s->live_kind[grammar_index(kind)]++;
 	w->kind = kind;
 	w->scope = scope;
 	w->issued_at = issued_at;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 
 #include "heap.h"
 #include "id.h"
@@ -28,14 +28,14 @@ struct writ {
 	char id[WRIT_ID_LEN + 1];
 	char session_id[WRIT_ID_LEN + 1];
 	struct session *session;	/* a reference, for its live count */
-	const struct writ_kind *kind;
+	const struct kind_grammar *kind;
 	json_t *scope;
 	int64_t issued_at, expires_at;
 	struct writ *next;		/* on a revoke list, once taken */
 };
 
 /* Add a writ to the view; takes scope's reference.  Returns 0 or WRIT_ENOMEM. */
-int writs_add(const char *id, struct session *s, const struct writ_kind *kind,
+int writs_add(const char *id, struct session *s, const struct kind_grammar *kind,
     json_t *scope, int64_t issued_at, int64_t expires_at);
 
 /* Live writs of session s (NULL: all). */

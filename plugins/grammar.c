@@ -27,6 +27,16 @@ grammar_find(const char *name)
 	return NULL;
 }
 
+size_t
+grammar_index(const struct kind_grammar *g)
+{
+	size_t i = 0;
+
+	while (kind_grammars[i] != NULL && kind_grammars[i] != g)
+		i++;
+	return i;
+}
+
 const struct kind_key *
 grammar_key(const struct kind_grammar *g, const char *name)
 {

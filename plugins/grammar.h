@@ -105,6 +105,8 @@ extern const struct kind_grammar *const kind_grammars[];
 
 /* The grammar of the kind called name, or NULL. */
 const struct kind_grammar *grammar_find(const char *name);
+/* The index of g in kind_grammars[] (and of its kind in writ_kinds[]). */
+size_t grammar_index(const struct kind_grammar *g);
 
 /* g's scope key called name, or NULL (g NULL: NULL). */
 const struct kind_key *grammar_key(const struct kind_grammar *g, const char *name);

@@ -24,6 +24,7 @@
 #include "../upstream.h"
 #include "custody.h"
 #include "minter.h"
+#include "mint.h"
 #include "order.h"
 
 struct minting {
@@ -64,7 +65,7 @@ finish(struct minting *m)
 }
 
 void
-minter_drain(void)
+mint_drain(void)
 {
 	pthread_mutex_lock(&flight_lock);
 	while (in_flight > 0)

@@ -10,6 +10,7 @@
 #include "../upstream.h"
 #include "store.h"
 #include "custody.h"
+#include "mint.h"
 #include "minter.h"
 
 int
@@ -123,7 +124,7 @@ minter_tick(int64_t now, bool *ret_busy)
 }
 
 struct restoring {
-	bool (*fn)(const struct ledger_entry *e, void *arg);
+	bool (*fn)(const struct minter_restored *r, void *arg);
 	void *arg;
 };
 
@@ -132,7 +133,10 @@ static bool
 restore_one(const struct ledger_entry *e, void *arg)
 {
 	struct restoring *rs = arg;
-	struct ledger_entry view = *e;
+	struct minter_restored view = { .id = e->id, .session = e->session, .name = e->name,
+	    .kind = e->kind->grammar, .scope = e->scope, .issued_at = e->issued_at,
+	    .expires_at = e->expires_at, .pid = e->pid, .pid_start = e->pid_start,
+	    .same_boot = e->same_boot };
 
 	/*
 	 * NB. and past its expiry: a token that outlives a GitHub token's
@@ -163,7 +167,6 @@ restore_one(const struct ledger_entry *e, void *arg)
 	}
 	audit_log("restored", json_pack("{sssssssI}", "writ", e->id, "session", e->session,
 	    "kind", e->kind->name, "expires_at", (json_int_t)e->expires_at));
-	view.token = NULL;
 	if (!rs->fn(&view, rs->arg))
 		fprintf(stderr, "writd: writ %s is kept, but not listed: it ends at its "
 		    "expiry\n", e->id);
@@ -171,7 +174,7 @@ restore_one(const struct ledger_entry *e, void *arg)
 }
 
 unsigned int
-minter_restore(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg)
+minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg)
 {
 	struct restoring rs = { fn, arg };
 
@@ -187,5 +190,14 @@ minter_flush(void)
 void
 minter_stop(void)
 {
+	/*
+	 * Mints in flight finish (bounded by their timeouts), queued ones
+	 * fail; one answered now finds its session closed and has its token
+	 * queued for revocation, which the workers run before they exit.
+	 */
+	upstream_cancel();
+	mint_drain();
+	/* Whatever the minter still holds (a restored writ no session listed) ends too. */
 	custody_revoke_all("writd shut down");
+	upstream_stop();
 }

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+#include "../../plugins/grammar.h"
 #include "../../policy/policy.h"
 #include "errors.h"
 #include "id.h"
@@ -141,15 +142,26 @@ void minter_audit_key(char out[65]);
  */
 int64_t minter_tick(int64_t now, bool *ret_busy);
 
+/* A writ of the last run the minter keeps again: what the front end lists. */
+struct minter_restored {
+	const char *id;			/* the writ's */
+	const char *session, *name;	/* its session's id and name */
+	const struct kind_grammar *kind;
+	const json_t *scope;		/* canonical */
+	int64_t issued_at, expires_at;
+	pid_t pid;			/* the process the session was tied to, or 0 */
+	uint64_t pid_start;		/* ... its start time */
+	bool same_boot;			/* ... in this boot */
+};
+
 /*
  * At start, after ledger_open: bring back the writs the last run left
- * open (the minter keeps them again, audited "restored") and hand each,
- * without its token, to fn, which brings back its session and its place
- * in the front end's table (false: it could not; the minter still ends
- * the writ at its expiry).  Returns how many came back.
+ * open (the minter keeps them again, audited "restored") and hand each
+ * to fn, which brings back its session and its place in the front end's
+ * table (false: it could not; the minter still ends the writ at its
+ * expiry).  Returns how many came back.
  */
-struct ledger_entry;
-unsigned int minter_restore(bool (*fn)(const struct ledger_entry *e, void *arg), void *arg);
+unsigned int minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg);
 
 /*
  * Wait until what the minter recorded so far (ledger entries closed by
@@ -159,13 +171,12 @@ unsigned int minter_restore(bool (*fn)(const struct ledger_entry *e, void *arg),
 int minter_flush(void);
 
 /*
- * At stop, once upstream_cancel failed what waits: wait until every
- * order taken is answered (what runs upstream, and records still to be
- * made durable).  What done could not keep is then queued for revocation.
+ * At stop, after the front end ended its writs: fail the mints that wait
+ * upstream, wait until every order taken is answered (a writ answered now
+ * finds its session closed, and the front end has it revoked), end any
+ * writ the minter still holds, and run every revocation queued upstream
+ * before its workers exit.
  */
-void minter_drain(void);
-
-/* At stop, after the front end ended its writs: end any the minter still holds. */
 void minter_stop(void);
 
 #endif
