@@ -158,6 +158,19 @@ static const struct field fatal_f[] = {
 	TEXT("why", fatal.why, 1, PROTO_MAX_MESSAGE, T_UTF8),
 };
 
+static const struct field restored_f[] = {
+	HEX32("writ", restored.writ),
+	HEX32("session", restored.session),
+	TEXT("name", restored.name, 1, PROTO_MAX_SESSION_NAME, T_UTF8),
+	TEXT("kind", restored.kind, 1, PROTO_MAX_KIND, T_WORD),
+	TEXT("scope", restored.scope, 2, PROTO_MAX_JSON, T_UTF8),
+	I64("issued_at", restored.issued_at, 1, PROTO_MAX_TIME),
+	I64("expires_at", restored.expires_at, 1, PROTO_MAX_TIME),	/* >= issued_at */
+	U32("pid", restored.pid, 0, PROTO_MAX_PID),
+	I64("pid_start", restored.pid_start, 0, INT64_MAX),
+	U32("same_boot", restored.same_boot, 0, 1),
+};
+
 struct type {
 	const char *name;
 	unsigned int from;		/* PROTO_FRONT, PROTO_MINTER or both */
@@ -194,10 +207,15 @@ static const struct type types[PROTO_NTYPES] = {
 	[PROTO_SECRET_PUT] = { "SECRET_PUT", PROTO_FRONT, true, FIELDS(secret_put_f), NONE },
 	[PROTO_SECRET_DEL] = { "SECRET_DEL", PROTO_FRONT, true, FIELDS(secret_del_f), NONE },
 	[PROTO_SECRET_LIST] = { "SECRET_LIST", PROTO_FRONT, true, NONE, FIELDS(verified_f) },
+	[PROTO_RESTORE] = { "RESTORE", PROTO_FRONT, true, NONE, NONE },
+	[PROTO_EXPIRE] = { "EXPIRE", PROTO_FRONT, true, NONE, NONE },
+	[PROTO_RELOAD] = { "RELOAD", PROTO_FRONT, true, NONE, NONE },
+	[PROTO_STOP] = { "STOP", PROTO_FRONT, true, NONE, NONE },
 	[PROTO_ANSWER] = { "ANSWER", PROTO_MINTER, false, FIELDS(answer_f), NONE },
 	[PROTO_DURABLE] = { "DURABLE", PROTO_MINTER, false, FIELDS(durable_f), NONE },
 	[PROTO_ENDED] = { "ENDED", PROTO_MINTER, false, FIELDS(ended_f), NONE },
 	[PROTO_FATAL] = { "FATAL", PROTO_MINTER, false, FIELDS(fatal_f), NONE },
+	[PROTO_RESTORED] = { "RESTORED", PROTO_MINTER, false, FIELDS(restored_f), NONE },
 };
 
 /* Is type one of the table's? */
@@ -411,6 +429,11 @@ check_message(const struct proto_msg *m, size_t at, struct proto_fault *f)
 		if (m->u.mint.live_kind > m->u.mint.live)
 			return refuse(f, PROTO_FRANGE, at, "MINT: live_kind (%u) is over live (%u)",
 			    m->u.mint.live_kind, m->u.mint.live);
+		break;
+	case PROTO_RESTORED:
+		if (m->u.restored.expires_at < m->u.restored.issued_at)
+			return refuse(f, PROTO_FRANGE, at, "RESTORED: expires_at is before "
+			    "issued_at");
 		break;
 	case PROTO_ANSWER:
 		if (a->code == 0 && a->of == PROTO_MINT &&

@@ -19,7 +19,7 @@
  *	u32 length	the whole message, header included: PROTO_HEADER ..
  *			PROTO_MAX_REQUEST (front end) or PROTO_MAX_ANSWER (minter)
  *	u32 version	PROTO_VERSION
- *	u32 type	PROTO_HELLO ... PROTO_FATAL, and one the sender sends
+ *	u32 type	PROTO_HELLO ... PROTO_RESTORED, and one the sender sends
  *	u32 id		a request's id (not 0), which its ANSWER echoes;
  *			0 on HELLO and on the minter's notices
  *
@@ -85,7 +85,7 @@
 #include "id.h"
 
 /* Bumped on any change of a message's fields, their order or their rules. */
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 
 /* The header: length, version, type, id. */
 #define PROTO_HEADER 16
@@ -308,6 +308,38 @@ enum proto_type {
 	 */
 	PROTO_SECRET_LIST,
 	/*
+	 * RESTORE, F->M, once, at start: the writs the last run left open.
+	 * No fields.  The minter brings each back from its ledger (audited
+	 * "restored"; one whose revocation was owed is revoked instead) and
+	 * sends a RESTORED for each before the ANSWER; it answers once what
+	 * it recorded meanwhile is durable.
+	 * Answer: nothing.  WRIT_EAUDIT: the records could not be made durable.
+	 */
+	PROTO_RESTORE,
+	/*
+	 * EXPIRE, F->M: end the writs past their expiry now (a listing of
+	 * live writs is then exact).  No fields.  The ENDED of each precedes
+	 * the ANSWER.
+	 * Answer: nothing.
+	 */
+	PROTO_EXPIRE,
+	/*
+	 * RELOAD, F->M: read the enterprise policy again from its file (the
+	 * minter's own path, never a policy the front end sends), all or
+	 * nothing.  No fields.
+	 * Answer: nothing.  An error: the file is broken and the old policy
+	 * stays, the message says why.
+	 */
+	PROTO_RELOAD,
+	/*
+	 * STOP, F->M, once, after the front end ended its writs: fail the
+	 * mints waiting upstream, answer every order taken, end what the
+	 * minter still holds, close the logs.  No fields.  The minter
+	 * answers, then exits.
+	 * Answer: nothing.
+	 */
+	PROTO_STOP,
+	/*
 	 * ANSWER, M->F, the request's id: the one answer to a request.
 	 *   u32 of		the type of the request answered (MINT ..
 	 *			SECRET_LIST; never HELLO)
@@ -341,6 +373,23 @@ enum proto_type {
 	 *   text why		1..PROTO_MAX_MESSAGE
 	 */
 	PROTO_FATAL,
+	/*
+	 * RESTORED, M->F, id 0, only before the ANSWER of RESTORE: a writ of
+	 * the last run the minter keeps again (minter.h's struct
+	 * minter_restored), for the front end to list with its session.
+	 *   hex32 writ
+	 *   hex32 session	its session's id
+	 *   text name		1..PROTO_MAX_SESSION_NAME: its session's name
+	 *   text kind		1..PROTO_MAX_KIND, word
+	 *   text scope		2..PROTO_MAX_JSON: canonical, a JSON object
+	 *   i64 issued_at	1..PROTO_MAX_TIME
+	 *   i64 expires_at	issued_at..PROTO_MAX_TIME
+	 *   u32 pid		0..PROTO_MAX_PID: the process its session was
+	 *			tied to, 0 for none
+	 *   i64 pid_start	0..INT64_MAX: that process's start time
+	 *   u32 same_boot	0 or 1: ... in this boot
+	 */
+	PROTO_RESTORED,
 	PROTO_NTYPES
 };
 
@@ -489,6 +538,18 @@ struct proto_fatal {
 	const char *why;
 };
 
+struct proto_restored {
+	char writ[WRIT_ID_LEN + 1];
+	char session[WRIT_ID_LEN + 1];
+	const char *name;
+	const char *kind;
+	const char *scope;
+	int64_t issued_at, expires_at;
+	uint32_t pid;
+	int64_t pid_start;
+	uint32_t same_boot;
+};
+
 /* One message, decoded or to encode: type picks the member of u. */
 struct proto_msg {
 	uint32_t type;		/* enum proto_type */
@@ -510,6 +571,7 @@ struct proto_msg {
 		struct proto_durable durable;
 		struct proto_ended ended;
 		struct proto_fatal fatal;
+		struct proto_restored restored;
 	} u;
 };
 

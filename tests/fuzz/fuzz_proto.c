@@ -137,6 +137,11 @@ views(const struct proto_msg *m)
 	case PROTO_FATAL:
 		view_text(m->u.fatal.why);
 		break;
+	case PROTO_RESTORED:
+		view_text(m->u.restored.name);
+		view_text(m->u.restored.kind);
+		view_text(m->u.restored.scope);
+		break;
 	}
 }
 
@@ -400,6 +405,14 @@ main(int argc, char **argv)
 	seed("ended", &m, PROTO_MINTER);
 	m = (struct proto_msg){ .type = PROTO_FATAL, .u.fatal.why = "the audit log broke" };
 	seed("fatal", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_RESTORED, .u.restored = { .writ = WID,
+	    .session = SID, .name = "ci-job", .kind = "github",
+	    .scope = "{\"permissions\":{\"contents\":\"read\"},\"repo\":\"acme/app\"}",
+	    .issued_at = 1800000000, .expires_at = 1800000600, .pid = 4242, .pid_start = 99,
+	    .same_boot = 1 } };
+	seed("restored", &m, PROTO_MINTER);
+	m = (struct proto_msg){ .type = PROTO_STOP, .id = 12 };
+	seed("stop", &m, PROTO_FRONT);
 
 	/* Every message in one stream, into a reader of the largest size the flags pick. */
 	snprintf(path, sizeof(path), "%s/stream.bin", dir);

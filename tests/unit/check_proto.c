@@ -33,7 +33,7 @@
 #define IDENTITY "{\"iss\":\"https://token.actions.githubusercontent.com\",\"run_id\":\"42\"}"
 
 /* Most sample messages (check_samples says how many there are). */
-#define NSAMPLES 40
+#define NSAMPLES 48
 
 static const unsigned char token[] = "ghs_token\0with a NUL, a blob";
 static const unsigned char value[] = { 0, 1, 2, 0xff, 0xfe, 'x' };
@@ -170,6 +170,17 @@ samples(struct proto_msg *m, unsigned int *from)
 	m[n].type = PROTO_ENDED;
 	strcpy(m[n].u.ended.writ, S);
 	m[n].u.ended.event = "revoked";
+	from[n++] = PROTO_MINTER;
+	/* The requests of no fields, and RESTORED (before FATAL: it stays last). */
+	for (uint32_t t = PROTO_RESTORE; t <= PROTO_STOP; t++) {
+		m[n].type = t;
+		m[n].id = 20 + t;
+		from[n++] = PROTO_FRONT;
+	}
+	m[n].type = PROTO_RESTORED;
+	m[n].u.restored = (struct proto_restored){ .writ = W, .session = S, .name = "démo ✓",
+	    .kind = "github", .scope = "{\"repo\":\"acme/app\"}", .issued_at = 1800000000,
+	    .expires_at = 1800000600, .pid = PID, .pid_start = 123456789, .same_boot = 1 };
 	from[n++] = PROTO_MINTER;
 	m[n].type = PROTO_FATAL;
 	m[n].u.fatal.why = "the audit log broke";
@@ -441,6 +452,18 @@ START_TEST(test_fields_back)
 			break;
 		case PROTO_FATAL:
 			ck_assert_str_eq(d.u.fatal.why, "the audit log broke");
+			break;
+		case PROTO_RESTORED:
+			ck_assert_str_eq(d.u.restored.writ, W);
+			ck_assert_str_eq(d.u.restored.session, S);
+			ck_assert_str_eq(d.u.restored.name, "démo ✓");
+			ck_assert_str_eq(d.u.restored.kind, "github");
+			ck_assert_str_eq(d.u.restored.scope, "{\"repo\":\"acme/app\"}");
+			ck_assert_int_eq(d.u.restored.issued_at, 1800000000);
+			ck_assert_int_eq(d.u.restored.expires_at, 1800000600);
+			ck_assert_uint_eq(d.u.restored.pid, PID);
+			ck_assert_int_eq(d.u.restored.pid_start, 123456789);
+			ck_assert_uint_eq(d.u.restored.same_boot, 1);
 			break;
 		}
 		free(buf);
@@ -991,7 +1014,7 @@ START_TEST(test_bounds)
 		size_t b = proto_bound(t);
 
 		ck_assert_uint_gt(b, 0);
-		if (t == PROTO_HELLO || (t >= PROTO_MINT && t <= PROTO_SECRET_LIST))
+		if (t == PROTO_HELLO || (t >= PROTO_MINT && t <= PROTO_STOP))
 			ck_assert_msg(b <= PROTO_MAX_REQUEST, "%s: %zu", proto_type_name(t), b);
 		else
 			ck_assert_msg(b <= PROTO_MAX_ANSWER, "%s: %zu", proto_type_name(t), b);
