@@ -41,7 +41,7 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection 
 	-fcf-protection -fPIE
 LDHARDEN := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 endif
-DEFS := -DWRIT_VERSION='"$(VERSION)"'
+DEFS := -DWRIT_VERSION='"$(VERSION)"' -DWRIT_LIBEXECDIR='"$(LIBEXECDIR)"'
 # Headers included by bare name from anywhere: the leaf modules
 # (broker/lib) and the secret store's (broker/store).
 INC := -iquote broker/lib -iquote broker/store
@@ -87,11 +87,22 @@ STORE_SRC := broker/store/store.c broker/store/keyring.c broker/store/sealed.c
 POLICY_SRC := policy/policy.c $(GRAMMAR_SRC) broker/lib/duration.c broker/lib/sjson.c \
 	broker/lib/errors.c
 
+# The request table, both ends of it.
+PROTO_SRC := broker/minter/proto.c broker/minter/orderwire.c
+# writd, the front end: HTTP, JSON, sessions, policy, approvals; the key
+# side only through the channel (link.c).  No store, no kind's minting,
+# no log's writing (`make linkcheck` holds it to that).
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/route.c broker/session.c \
-	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c broker/config.c \
-	broker/approver.c broker/upstream.c broker/audit.c \
-	broker/auditfmt.c broker/journal.c broker/ledger.c broker/show.c broker/oidc.c broker/refusals.c \
-	broker/logtail.c broker/minter/mint.c broker/minter/order.c broker/minter/minter.c broker/minter/custody.c $(LIB_SRC) $(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
+	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c \
+	broker/config.c broker/approver.c broker/show.c broker/oidc.c broker/refusals.c broker/link.c \
+	broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) $(POLICY_SRC)
+# writd-minter, the key side: the store, the kinds' keys and minting, the
+# audit journal and the ledger, behind the request table (serve.c).
+MINTER_SRC := broker/minter/writd-minter.c broker/minter/serve.c broker/minter/mint.c \
+	broker/minter/order.c broker/minter/minter.c broker/minter/custody.c broker/core.c \
+	broker/config.c broker/upstream.c broker/audit.c broker/auditfmt.c broker/journal.c \
+	broker/ledger.c broker/logtail.c broker/oidc.c broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) \
+	$(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
 HELPER_SRC := agent-side/git-credential-writ.c agent-side/gitcred.c $(LIBWRIT_SRC)
@@ -118,7 +129,7 @@ TEST_BINS := $(B)/confine_probe $(B)/syncfault.so
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
 # once: $^ names each prerequisite once.
 obj = $(patsubst %.c,$(B)/%.o,$(1))
-BINS := $(B)/writd $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-sandbox
+BINS := $(B)/writd $(B)/writd-minter $(B)/writctl $(B)/writ $(B)/git-credential-writ $(B)/writ-sandbox
 
 .PHONY: all check unit integration run asan fuzz fuzzers fuzz-clang bench install manlint linkcheck clean deps help
 all: $(BINS)
@@ -135,6 +146,10 @@ $(B)/%.o: %.c
 $(BINS) $(B)/check_unit $(B)/confine_probe: $(SAN_OBJ)
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
+
+$(B)/writd-minter: $(call obj,$(MINTER_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
 
@@ -340,7 +355,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/writ $(DESTDIR)$(EXAMPLESDIR) \
 		$(DESTDIR)$(SYSTEMUNITDIR) $(DESTDIR)$(USERUNITDIR) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8)
-	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(filter-out $(B)/writd-minter,$(BINS)) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/writd-minter $(DESTDIR)$(LIBEXECDIR)/writ/
 	install -m 0755 $(APPROVERS) $(DESTDIR)$(LIBEXECDIR)/writ/
 	install -m 0644 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
 	@# The system unit runs writd under a user of its own; both are writd.service.

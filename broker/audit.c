@@ -1071,10 +1071,11 @@ tail(struct logtail *t)
 }
 
 json_t *
-audit_tail(unsigned int n, const char *session, uint64_t after)
+audit_tail(unsigned int n, const char *session, uint64_t after, uint64_t before)
 {
 	struct logtail t = { .want = n, .session = session, .scan_left = WRIT_LOGTAIL_SCAN,
-	    .max_line = WRIT_MAX_AUDIT_RECORD, .after = after, .records = json_array() };
+	    .max_line = WRIT_MAX_AUDIT_RECORD, .after = after, .before = before,
+	    .records = json_array() };
 
 	return tail(&t);
 }

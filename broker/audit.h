@@ -145,9 +145,11 @@ void audit_public_key(char out[65]);
 
 /*
  * The last n records (of session id when not NULL; newer than seq after
- * when after is not 0), across rotated files, oldest first.
+ * when after is not 0; older than seq before when before is not 0), across
+ * rotated files, oldest first.
  */
-json_t *audit_tail(unsigned int n, const char *session, uint64_t after);
+json_t *audit_tail(unsigned int n, const char *session, uint64_t after,
+    uint64_t before);
 
 /*
  * The records newer than seq after of one of events (a NULL-ended list),

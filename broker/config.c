@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../plugins/kind.h"
+#include "../plugins/grammar.h"
 #include "config.h"
 #include "duration.h"
 #include "errors.h"
@@ -114,20 +114,17 @@ load_kinds(struct config *cfg, const json_t *kinds, char err[WRIT_ERRLEN])
 	json_t *v;
 
 	json_object_foreach((json_t *)kinds, name, v) {
-		const struct writ_kind *k = kinds_find(name);
+		const struct kind_grammar *g = grammar_find(name);
 		struct kind_config *kc;
 		char key[64], q[52];
-		size_t i;
 		int r;
 
-		if (k == NULL) {
+		if (g == NULL) {
 			sjson_quote(q, name);
 			snprintf(err, WRIT_ERRLEN, "kinds.%s: unknown kind", q);
 			return WRIT_EBADREQ;
 		}
-		for (i = 0; writ_kinds[i] != k; i++)
-			;
-		kc = &cfg->kinds[i];
+		kc = &cfg->kinds[grammar_index(g)];
 		if (!json_is_object(v)) {
 			snprintf(err, WRIT_ERRLEN, "kinds.%s: must be an object", name);
 			return WRIT_EBADREQ;
@@ -448,12 +445,10 @@ load_tree(struct config *cfg, const json_t *root, char err[WRIT_ERRLEN])
 }
 
 int
-config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
+config_read(const char *path, char **ret_buf, size_t *ret_len, char err[WRIT_ERRLEN])
 {
 	char *buf;
-	size_t len;
 	FILE *f;
-	int r;
 
 	f = fopen(path, "re");
 	if (f == NULL) {
@@ -462,10 +457,23 @@ config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
 	}
 	/* Read, not stat: the config may come through a pipe. */
 	buf = malloc(WRIT_MAX_CONFIG + 1);
-	len = buf != NULL ? fread(buf, 1, WRIT_MAX_CONFIG + 1, f) : 0;
+	*ret_len = buf != NULL ? fread(buf, 1, WRIT_MAX_CONFIG + 1, f) : 0;
 	fclose(f);
 	if (buf == NULL)
 		return WRIT_ENOMEM;
+	*ret_buf = buf;
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN])
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	if ((r = config_read(path, &buf, &len, err)) < 0)
+		return r;
 	r = config_parse(cfg, buf, len, path, err);
 	free(buf);
 	return r;

@@ -72,6 +72,14 @@ void config_defaults(struct config *cfg);
 int config_load(struct config *cfg, const char *path, char err[WRIT_ERRLEN]);
 
 /*
+ * The file at path as config_load reads it, whole (up to WRIT_MAX_CONFIG
+ * + 1 bytes: config_parse refuses what is longer): a new buffer the
+ * caller frees, and its length.  Returns 0, or a negative code with
+ * "path: why" in err.
+ */
+int config_read(const char *path, char **ret_buf, size_t *ret_len, char err[WRIT_ERRLEN]);
+
+/*
  * config_load's parse: buf (len bytes, no NUL needed) as the config file
  * named path (for messages), over cfg.  Returns 0, or a negative code with
  * "path: key: what is wrong" in err; cfg may then be half changed, and

@@ -69,20 +69,20 @@ wanted(struct logtail *t, const char *line, size_t len, json_t **ret)
 	return true;
 }
 
-/* Is the line a record of seq t->after or older (one a follower has)? */
-static bool
-seen(const struct logtail *t, const char *p, size_t len)
+/* The seq of the record on the line (writd's begin {"event":"E","seq":N), or 0. */
+static uint64_t
+line_seq(const char *p, size_t len)
 {
 	const char *s = memmem(p, len < 64 ? len : 64, ",\"seq\":", 7);
 	char num[24];
 	size_t n = 0;
 
-	if (t->after == 0 || s == NULL)
-		return false;
+	if (s == NULL)
+		return 0;
 	for (s += 7; s < p + len && n < sizeof(num) - 1 && *s >= '0' && *s <= '9'; s++)
 		num[n++] = *s;
 	num[n] = '\0';
-	return n > 0 && strtoull(num, NULL, 10) <= t->after;
+	return n > 0 ? strtoull(num, NULL, 10) : 0;
 }
 
 /* One complete line: keep it when wanted; false once enough are found. */
@@ -91,9 +91,14 @@ line(struct logtail *t, const char *p, size_t len)
 {
 	json_t *rec = NULL;
 
+	uint64_t seq;
+
 	if (len == 0 || len > t->max_line)
 		return t->want > 0;
-	if (seen(t, p, len)) {
+	seq = t->after != 0 || t->before != 0 ? line_seq(p, len) : 0;
+	if (t->before != 0 && seq >= t->before)
+		return t->want > 0;	/* a page already read */
+	if (t->after != 0 && seq != 0 && seq <= t->after) {
 		t->reached = true;
 		t->want = 0;
 		return false;

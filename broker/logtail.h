@@ -33,6 +33,7 @@ struct logtail {
 	long long scan_left;		/* bytes that may still be read (filtered tails) */
 	size_t max_line;		/* longer lines are skipped (not JSON records) */
 	uint64_t after;			/* non-zero: stop at a record of this seq or older */
+	uint64_t before;		/* non-zero: skip records of this seq or newer */
 	bool reached;			/* out: such a record was met */
 	json_t *records;		/* found so far, newest first (an array, owned) */
 };
@@ -41,7 +42,7 @@ struct logtail {
  * Read fd backwards from offset end (a line cut at end, with no newline
  * yet, is being written and skipped) and add to t->records, newest first,
  * each complete line that is a JSON object (of t->session and one of
- * t->events, when set), until t->want are found, a record whose seq is t->after or less (a
+ * t->events, when set; older than t->before, when set), until t->want are found, a record whose seq is t->after or less (a
  * follower's last; writd's records begin {"event":"E","seq":N), the file's
  * start, or t->scan_left bytes were
  * read (session tails only).  Lines that are not JSON are skipped and

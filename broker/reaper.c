@@ -10,7 +10,6 @@
 #include "approver.h"
 #include "core.h"
 #include "errors.h"
-#include "minter/minter.h"
 #include "reaper.h"
 #include "session.h"
 #include "writs.h"
@@ -24,20 +23,12 @@ reaper_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&writd_lock);
 	while (!reaper_stopping) {
-		int64_t now, next, e, minter_next;
-		bool minter_busy;
+		int64_t now, next, e;
 
 		/*
-		 * NB. first, unlocked (a failed waiter's callback takes
-		 * writd_lock); what changes meanwhile is seen just below.
-		 * The minter ends writs at their expiry, closes idle key
-		 * pages and watches its logs' syncs.
+		 * NB. the minter ends writs at their expiry itself, on its own
+		 * clock, and says so (ENDED: writs_ended).
 		 */
-		pthread_mutex_unlock(&writd_lock);
-		minter_next = minter_tick(now_real(), &minter_busy);
-		pthread_mutex_lock(&writd_lock);
-		if (reaper_stopping)
-			break;
 		{
 			/* A job session ends with its identity token (exp + grace). */
 			struct writ *revoke = NULL;
@@ -61,12 +52,6 @@ reaper_main(void *arg)
 		/* A cancelled approver that will not exit is killed soon. */
 		if (approver_tick(now) && next > now + 1)
 			next = now + 1;
-		if (minter_busy && next > now + 1)
-			next = now + 1;
-		/* Wake for the next writ to expire, too: its token dies then. */
-		e = minter_next;
-		if (e != INT64_MAX && now + (e - now_real()) < next)
-			next = now + (e - now_real()) + 1;
 		/* ... and for the next job session to end (session_expire: a second early). */
 		e = session_next_expiry();
 		if (e != INT64_MAX && now + (e - now_real()) < next)

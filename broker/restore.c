@@ -24,7 +24,7 @@ struct gone {
  * session whose sandbox exited while writd was down goes to *g.
  */
 static bool
-restore_one(const struct minter_restored *e, void *arg)
+restore_one_locked(const struct minter_restored *e, void *arg)
 {
 	struct gone *g = arg;
 	struct session *s;
@@ -57,15 +57,27 @@ restore_one(const struct minter_restored *e, void *arg)
 	return true;
 }
 
+/* minter_restore's fn: with no lock held (the minter's notices need writd_lock). */
+static bool
+restore_one(const struct minter_restored *e, void *arg)
+{
+	bool r;
+
+	pthread_mutex_lock(&writd_lock);
+	r = restore_one_locked(e, arg);
+	pthread_mutex_unlock(&writd_lock);
+	return r;
+}
+
 int
 restore_writs(void)
 {
 	struct gone g = { NULL, 0, 0 };
 	struct writ *revoke = NULL;
-	unsigned int n;
+	int n;
 
-	pthread_mutex_lock(&writd_lock);
 	n = minter_restore(restore_one, &g);
+	pthread_mutex_lock(&writd_lock);
 	for (size_t i = 0; i < g.n; i++) {
 		audit_log("session_closed", json_pack("{ssss}", "session", g.s[i]->id, "why",
 		    "its sandbox exited while writd was down"));
@@ -78,7 +90,7 @@ restore_writs(void)
 	writs_revoke_list(revoke, "its sandbox exited while writd was down");
 	free(g.s);
 	if (n > 0)
-		fprintf(stderr, "writd: %u writ%s of the previous run brought back (writctl "
+		fprintf(stderr, "writd: %d writ%s of the previous run brought back (writctl "
 		    "writs ls)\n", n, n == 1 ? "" : "s");
-	return minter_flush() < 0 ? WRIT_EAUDIT : 0;
+	return n < 0 ? WRIT_EAUDIT : 0;
 }

@@ -12,9 +12,10 @@
 #define WRIT_RESTORE_H
 
 /*
- * Bring them back, after ledger_open, the upstream workers and the reaper
- * have started; then flush the ledger.  Returns 0, or WRIT_EAUDIT when the
- * flush failed.
+ * Bring them back (RESTORE: the minter answers once what it recorded is
+ * durable), once the minter, the server and the reaper have started.
+ * Returns 0, or WRIT_EAUDIT when the minter's records could not be made
+ * durable.
  */
 int restore_writs(void);
 

@@ -12,29 +12,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
 
-#include "../plugins/kind.h"
 #include "../policy/policy.h"
 #include "api.h"
 #include "approval.h"
+#include "audit.h"
 #include "config.h"
 #include "core.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "harden.h"
+#include "link.h"
 #include "reaper.h"
 #include "restore.h"
 #include "server.h"
 #include "session.h"
-#include "store.h"
-#include "audit.h"
-#include "ledger.h"
 #include "oidc.h"
-#include "upstream.h"
 #include "writs.h"
 #include "minter/minter.h"
 
@@ -73,7 +69,6 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-/* Before anything secret is in memory: no core, no ptrace by our own uid. */
 /*
  * Nothing inherited stays open but keep_fd: an fd from our parent is not
  * ours to hold.  After the config is read, which may come through a pipe.
@@ -87,21 +82,6 @@ close_inherited(int keep_fd)
 		die("cannot close inherited file descriptors: %s", strerror(errno));
 }
 
-static void
-harden(void)
-{
-	struct rlimit rl = { 0, 0 };
-
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		die("cannot make the process non-dumpable: %s", strerror(errno));
-	/* No setuid gains for us or any approver command we run. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		die("cannot set no_new_privs: %s", strerror(errno));
-	if (setrlimit(RLIMIT_CORE, &rl) != 0)
-		die("cannot disable core dumps: %s", strerror(errno));
-	umask(077);
-}
-
 /* Copy an absolute path into a PATH_MAX field; -1 if it is not one. */
 static int
 set_path(char dst[PATH_MAX], const char *src)
@@ -112,24 +92,12 @@ set_path(char dst[PATH_MAX], const char *src)
 	return 0;
 }
 
-/*
- * Both layers, for the front end's decisions, and the enterprise layer
- * alone, for the minter's checks (minter.h): all or nothing.
- */
+/* Both layers, for the front end's decisions (the minter reads the enterprise's itself). */
 static int
-load_policies(const struct config *c, struct policy **ret, struct policy **ret_ent,
-    char err[WRIT_ERRLEN])
+load_policy(const struct config *c, struct policy **ret, char err[WRIT_ERRLEN])
 {
-	int r;
-
-	if ((r = policy_load(c->policy_enterprise, c->policy_user[0] ? c->policy_user : NULL,
-	    ret, err)) < 0)
-		return r;
-	if ((r = policy_load(c->policy_enterprise, NULL, ret_ent, err)) < 0) {
-		policy_free(*ret);
-		return r;
-	}
-	return 0;
+	return policy_load(c->policy_enterprise, c->policy_user[0] ? c->policy_user : NULL,
+	    ret, err);
 }
 
 /*
@@ -164,17 +132,18 @@ main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *runtime = NULL, *state = NULL;
 	const char *ent_policy = NULL, *user_policy = NULL;
-	struct policy *pol, *ent;
-	json_t *kconf[WRIT_MAX_KINDS] = { NULL };
+	struct policy *pol;
 	struct listener *admin;
 	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
 	static struct config cfg;
 	sigset_t sigs;
 	int c, sig, lockfd, passfd = -1;
-	char *end;
-	struct kind_env env = { .secret_get = store_get, .secret_put = store_put };
+	char *end, *text = NULL;
+	size_t len = 0;
 
-	harden();
+	/* Before anything secret is in memory. */
+	if (harden_process(err) < 0)
+		die("%s", err);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
@@ -202,7 +171,9 @@ main(int argc, char **argv)
 	json_set_alloc_funcs(malloc, secret_zfree);
 
 	config_defaults(&cfg);
-	if (config_path != NULL && config_load(&cfg, config_path, err) < 0)
+	/* NB. the text is kept: the minter parses the very bytes read here. */
+	if (config_path != NULL && (config_read(config_path, &text, &len, err) < 0 ||
+	    config_parse(&cfg, text, len, config_path, err) < 0))
 		die("%s", err);
 	close_inherited(passfd);
 	if (runtime != NULL && set_path(cfg.runtime_dir, runtime) < 0)
@@ -216,11 +187,10 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (cfg.approval_command[0] != '\0' && access(cfg.approval_command, X_OK) != 0)
 		die("approval.command %s: %s", cfg.approval_command, strerror(errno));
-	if (load_policies(&cfg, &pol, &ent, err) < 0)
+	if (load_policy(&cfg, &pol, err) < 0)
 		die("policy: %s", err);
 	(void)policy_lint(pol, policy_warn, &cfg);
 	api_set_policy(pol);
-	minter_set_limits(ent);
 	minter_set_ended(writs_ended);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
@@ -228,20 +198,12 @@ main(int argc, char **argv)
 	    fs_private_dir(sess, 0, err) < 0 || fs_private_dir(cfg.state_dir, 1, err) < 0)
 		die("%s", err);
 	session_sweep(cfg.runtime_dir);
-	if (store_open(&cfg, passfd, err) < 0)
-		die("secret store: %s", err);
+	/* The key side, before anything secret is loaded: it opens the store itself. */
+	if (link_start(&cfg, text, len, passfd, lockfd, err) < 0)
+		die("%s", err);
+	free(text);
 	if (passfd >= 0)
 		close(passfd);
-	audit_configure(&cfg.audit);
-	if (cfg.audit_syslog)
-		audit_mirror_syslog();
-	if (audit_open(cfg.state_dir, err) < 0)
-		die("audit log: %s", err);
-	env.state_dir = cfg.state_dir;
-	for (size_t i = 0; writ_kinds[i] != NULL; i++)
-		kconf[i] = cfg.kinds[i].config;
-	if (kinds_init(kconf, &env, err) < 0)
-		die("%s", err);
 	if (geteuid() == 0)
 		fprintf(stderr, "writd: warning: running as root; a dedicated user is safer "
 		    "(see deploy/systemd/writd-system.service)\n");
@@ -256,15 +218,14 @@ main(int argc, char **argv)
 
 	core_init(&cfg);
 	approval_start();
-	if (server_start(&cfg, api_dispatch, err) < 0 || reaper_start() < 0 ||
-	    upstream_start() < 0)
+	if (server_start(&cfg, api_dispatch, err) < 0 || reaper_start() < 0)
 		die("%s", err);
 	/* ci.issuers: their JWKS thread; a bad jwks_file stops writd here. */
 	if (cfg.nissuers > 0 && oidc_start(cfg.issuers, cfg.nissuers, err) < 0)
 		die("ci.issuers: %s", err);
-	/* After the workers and the reaper start: what the last run left lives on. */
-	if (ledger_open(cfg.state_dir, cfg.audit.ledger_lag, err) < 0 || restore_writs() < 0)
-		die("ledger: %s", err);
+	/* After the server and the reaper start: what the last run left lives on. */
+	if (restore_writs() < 0)
+		die("ledger: the restored writs' records could not be made durable");
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);
 	pthread_mutex_unlock(&writd_lock);
@@ -284,34 +245,36 @@ main(int argc, char **argv)
 			 * becomes of the policy.  Then, all or nothing: a
 			 * broken file leaves the old policy in force.
 			 */
-			if (audit_rotate("signal") == 0)
+			if (minter_audit_rotate("signal") == 0)
 				fprintf(stderr, "writd: the audit log is broken: not rotated\n");
-			if (load_policies(&cfg, &pol, &ent, err) < 0) {
+			if (load_policy(&cfg, &pol, err) < 0) {
+				fprintf(stderr, "writd: policy not reloaded, the old one stays: %s\n", err);
+				continue;
+			}
+			/* NB. the minter's enterprise layer first: both, or neither. */
+			if (minter_reload(err) < 0) {
+				policy_free(pol);
 				fprintf(stderr, "writd: policy not reloaded, the old one stays: %s\n", err);
 				continue;
 			}
 			(void)policy_lint(pol, policy_warn, &cfg);
 			policy_free(api_set_policy(pol));
-			policy_free(minter_set_limits(ent));
 			audit_log("policy_reloaded", NULL);
 			fprintf(stderr, "writd: policy reloaded\n");
 			continue;
 		}
 		break;
 	}
-	fprintf(stderr, "writd: stopping (signal %d)\n", sig);
+	if (!link_lost())
+		fprintf(stderr, "writd: stopping (signal %d)\n", sig);
+	/* NB. and with it the minter (minter_stop: STOP, then its exit). */
 	server_stop();
-	/* After the server (and with it upstream_stop): no oidc_verify runs now. */
+	/* After the server: no oidc_verify runs now. */
 	oidc_stop();
 	reaper_stop();
-	audit_close();
-	ledger_close();
 	unlink(admin_path);
 	policy_free(api_set_policy(NULL));
-	policy_free(minter_set_limits(NULL));
-	kinds_fini();
-	store_close();
 	config_free(&cfg);
 	close(lockfd);
-	return 0;
+	return link_lost() ? 1 : 0;
 }

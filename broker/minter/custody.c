@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "../audit.h"
+#include "../core.h"
 #include "../ledger.h"
 #include "../upstream.h"
 #include "custody.h"
@@ -96,6 +97,12 @@ custody_add(const char *id, const char *session_id, const struct writ_kind *kind
 		if ((r = heap_add(&kept, &h->node)) == 0 && !reserved)
 			count_locked(h, 1);
 		pthread_mutex_unlock(&lock);
+	}
+	if (r == 0) {
+		/* The minter's clock (its writd_lock's alarm) looks again by this expiry. */
+		pthread_mutex_lock(&writd_lock);
+		core_kick_at(expires_at);
+		pthread_mutex_unlock(&writd_lock);
 	}
 	if (r < 0 && reserved)
 		custody_reserve(session_id, kind->name, -1);

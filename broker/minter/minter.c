@@ -1,5 +1,6 @@
 /*
- * minter.c - the request table's calls but MINT (mint.c), in process.
+ * minter.c - the minter's bodies of minter.h's calls but MINT (mint.c)
+ * and the audit log's (serve.c calls audit.h for those).
  */
 #include <stdio.h>
 
@@ -72,30 +73,6 @@ json_t *
 minter_secret_list(void)
 {
 	return store_list();
-}
-
-json_t *
-minter_audit_tail(unsigned int n, const char *session, uint64_t after)
-{
-	return audit_tail(n, session, after);
-}
-
-json_t *
-minter_audit_verify(const char *file, const char *checkpoint)
-{
-	return audit_verify(file, checkpoint);
-}
-
-uint64_t
-minter_audit_rotate(const char *why)
-{
-	return audit_rotate(why);
-}
-
-void
-minter_audit_key(char out[65])
-{
-	audit_public_key(out);
 }
 
 void
@@ -173,12 +150,12 @@ restore_one(const struct ledger_entry *e, void *arg)
 	return true;
 }
 
-unsigned int
+int
 minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg)
 {
 	struct restoring rs = { fn, arg };
 
-	return ledger_replay(restore_one, &rs);
+	return (int)ledger_replay(restore_one, &rs);
 }
 
 int

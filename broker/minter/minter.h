@@ -1,16 +1,21 @@
 /*
  * minter.h - what the front end may ask of the side that holds the keys.
  *
- * writd is being split in two (issue 16): a front end that parses
- * everything a sandbox sends (HTTP, JSON, sessions, policy, approvals) and
- * holds no long-lived key, and a minter that holds the secret store, the
- * kinds' keys, the audit journal and the ledger.  This header is the
- * front end's whole view of the minter: each call here is one message of
- * the request table (proto.h), and takes and gives only what such a
+ * writd runs as two processes (issue 16): the front end (writd) parses
+ * everything a sandbox sends (HTTP, JSON, sessions, policy, approvals)
+ * and holds no long-lived key; the minter (writd-minter) holds the secret
+ * store, the kinds' keys, the audit journal and the ledger.  This header
+ * is the front end's whole view of the minter: each call is one message
+ * of the request table (proto.h), and takes and gives only what such a
  * message can carry (names, canonical JSON, numbers, ids, tokens), never
- * a pointer into the other side's state.  Until the two run as separate
- * processes the calls are made in-process; the minter checks each one as
- * if it came from a compromised front end all the same.
+ * a pointer into the other side's state.
+ *
+ * Each call has two bodies, one in each process: the front end's
+ * (link.c) sends the message and waits for its answer; the minter's
+ * (minter.c, mint.c, reached through serve.c) does the work, checking
+ * each request as if a compromised front end sent it.  The calls marked
+ * "the minter's own" below are not on the channel: only writd-minter
+ * has them.
  */
 #ifndef WRIT_MINTER_H
 #define WRIT_MINTER_H
@@ -69,10 +74,18 @@ void minter_mint(const struct mint_order *o, void (*done)(void *arg, struct mint
     void *arg);
 
 /*
- * Put the enterprise layer in force for MINT's checks (a policy parsed
- * from the enterprise file alone); returns the one it replaces.
+ * The minter's own: put the enterprise layer in force for MINT's checks
+ * (a policy parsed from the enterprise file alone); returns the one it
+ * replaces.
  */
 struct policy *minter_set_limits(struct policy *enterprise);
+
+/*
+ * RELOAD: the minter reads the enterprise policy again from its own
+ * path, all or nothing.  0, or a code with why in err (the old one
+ * stays).
+ */
+int minter_reload(char err[WRIT_ERRLEN]);
 
 /*
  * REVOKE: end writ id now: its "revoked" record saying why, upstream
@@ -135,7 +148,7 @@ uint64_t minter_audit_rotate(const char *why);
 void minter_audit_key(char out[65]);
 
 /*
- * The minter's own clock, called at least at the time it returns (wall
+ * The minter's own: its clock, called at least at the time it returns (wall
  * clock) and within a second while *ret_busy: it ends writs past their
  * expiry ("expired", and ENDED), closes idle key pages, and breaks a log whose sync
  * hangs (the watchdogs).  No lock held.
@@ -155,23 +168,25 @@ struct minter_restored {
 };
 
 /*
- * At start, after ledger_open: bring back the writs the last run left
- * open (the minter keeps them again, audited "restored") and hand each
- * to fn, which brings back its session and its place in the front end's
- * table (false: it could not; the minter still ends the writ at its
- * expiry).  Returns how many came back.
+ * RESTORE, at start: bring back the writs the last run left open (the
+ * minter keeps them again, audited "restored") and hand each to fn,
+ * which brings back its session and its place in the front end's table
+ * (false: it could not; the minter still ends the writ at its expiry).
+ * fn runs with no lock held.  Returns how many came back, or WRIT_EAUDIT
+ * when what the minter recorded could not be made durable.
  */
-unsigned int minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg);
+int minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg);
 
 /*
- * Wait until what the minter recorded so far (ledger entries closed by
- * revocations, say) is durable.  Returns 0 or WRIT_EAUDIT.  Blocks on
+ * The minter's own: wait until what it recorded so far (ledger entries
+ * closed by revocations, say) is durable.  Returns 0 or WRIT_EAUDIT.  Blocks on
  * I/O: never from a thread serving HTTP.
  */
 int minter_flush(void);
 
 /*
- * At stop, after the front end ended its writs: fail the mints that wait
+ * STOP, at stop, after the front end ended its writs (the front end's
+ * body then waits for the minter to exit): fail the mints that wait
  * upstream, wait until every order taken is answered (a writ answered now
  * finds its session closed, and the front end has it revoked), end any
  * writ the minter still holds, and run every revocation queued upstream

@@ -87,7 +87,7 @@ static const struct field revoke_f[] = {
 	TEXT("reason", revoke.reason, 1, PROTO_MAX_REASON, T_UTF8),
 };
 static const struct field revoke_token_f[] = {
-	HEX32("session", revoke_token.session),
+	TEXT("session", revoke_token.session, 0, WRIT_ID_LEN, T_OPTID),
 	BLOB("token", revoke_token.token, 1, PROTO_MAX_TOKEN),
 };
 static const struct field revoked_f[] = {

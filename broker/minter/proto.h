@@ -206,7 +206,8 @@ enum proto_type {
 	 * REVOKE_TOKEN, F->M: end the live writ of session session whose
 	 * token this is (git credential erase gives back a token, not an
 	 * id).  The minter compares in constant time.
-	 *   hex32 session
+	 *   text session	optid: the session's, or empty for any (the
+	 *			admin socket's caller)
 	 *   blob token		1..PROTO_MAX_TOKEN (secret: wipe the buffer)
 	 * Answer:
 	 *   hex32 writ		the writ revoked
@@ -455,7 +456,7 @@ struct proto_revoke {
 };
 
 struct proto_revoke_token {
-	char session[WRIT_ID_LEN + 1];
+	const char *session;		/* "": any */
 	struct proto_blob token;	/* secret */
 };
 
