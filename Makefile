@@ -50,7 +50,8 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 pc = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
 KIND_LIBS = $(call pc,jansson libsodium libcurl libcrypto)
-WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lkeyutils -lacl -lpthread
+WRITD_LIBS = $(call pc,libmicrohttpd jansson libsodium libcurl libcrypto) -lacl -lpthread
+MINTER_LIBS = $(call pc,jansson libsodium libcurl libcrypto) -lkeyutils -lpthread
 AGENT_LIBS = $(call pc,jansson)
 WRITCTL_LIBS = $(call pc,jansson libsodium) -lpthread
 CHECK_LIBS = $(call pc,check jansson libsodium) -lkeyutils
@@ -151,7 +152,7 @@ $(B)/writd: $(call obj,$(WRITD_SRC))
 
 $(B)/writd-minter: $(call obj,$(MINTER_SRC))
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(MINTER_LIBS)
 
 $(B)/writ: $(call obj,$(WRIT_SRC))
 	$(call say,LD,$@)
@@ -384,16 +385,20 @@ manlint:
 # symbols) and on the harnesses' source lists, so that a stray include or
 # source line cannot bring them back unnoticed.
 NO_MINT_SYMS := writ_kinds|kinds_init|kind_jwt|kind_github|store_[a-z_]+|curl_[a-z_]+
-# The front end's files (issue 16): they reach the key side -- the store,
+# The front end (issue 16): its files reach the key side -- the store,
 # the kinds' minting, the ledger, the upstream workers, the journal, the
-# minter's insides -- only through broker/minter/minter.h (and, until the
-# two are processes, audit.h's log).
+# minter's insides -- only through broker/minter/minter.h (link.c, the
+# channel's end, aside), and its binary holds none of that code, nor
+# libkeyutils.
 FRONT_MODS := api route issue session approval approver writs restore reaper server peer \
-	show refusals oidc confine
+	show refusals oidc confine writd
+NO_KEY_SYMS := $(NO_MINT_SYMS)|kinds_[a-z_]+|custody_[a-z_]+|ledger_[a-z_]+|journal_[a-z_]+|\
+	upstream_[a-z_]+|audit_(open|append|verify|rotate|tail|fingerprint|close)|order_check|mint_drain|\
+	serve_[a-z_]+
 FRONT_FILES := $(wildcard $(foreach m,$(FRONT_MODS),broker/$(m).c broker/$(m).h))
 KEY_SIDE_H := store\.h|ledger\.h|upstream\.h|journal\.h|plugins/kind\.h|minter/(custody|order|mint|orderwire)\.h
 
-linkcheck: $(B)/writctl
+linkcheck: $(B)/writctl $(B)/writd
 	@bad='$(filter $(KIND_SRC) $(STORE_SRC),$(WRITCTL_SRC) $(FUZZ_MOD_policy) $(FUZZ_MOD_request))'; \
 	  [ -z "$$bad" ] || { echo "linkcheck: writctl or a fuzzer lists $$bad"; exit 1; }
 	@bad=$$(ldd $(B)/writctl | awk '{print $$1}' | grep -E 'lib(curl|crypto|ssl|keyutils)'); \
@@ -405,6 +410,11 @@ linkcheck: $(B)/writctl
 	  [ -z "$$bad" ] || { echo "linkcheck: the front end reaches the key side:"; \
 	  echo "$$bad"; exit 1; }
 	@echo "  LINKCHECK the front end: the key side through minter/minter.h alone"
+	@bad=$$(nm $(B)/writd | grep -oE ' [TDRB] ($(NO_KEY_SYMS))$$'); \
+	  [ -z "$$bad" ] || { echo "linkcheck: writd (the front end) holds" $$bad; exit 1; }
+	@bad=$$(readelf -d $(B)/writd | grep -E 'NEEDED.*lib(keyutils)'); \
+	  [ -z "$$bad" ] || { echo "linkcheck: writd (the front end) links" $$bad; exit 1; }
+	@echo "  LINKCHECK writd: no store, no kind's minting, no log's writing, no keyring"
 
 clean:
 	rm -rf build build-asan build-fuzz

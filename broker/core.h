@@ -4,30 +4,41 @@
  * here knows of HTTP, sessions or writs; every broker module may include
  * it.
  *
- * Lock order, for the whole daemon.  A lock may be held while taking one
- * to its right on a line, never the other way round:
+ * Locks.  writd is two processes, each with its own copy of this
+ * module.  A lock may be held while taking one to its right on a line,
+ * never the other way round.
  *
- *	writd_lock -> upstream's qlock
- *	writd_lock -> a journal's lock (the audit log's, the ledger's)
- *	a journal's flk -> that journal's lock
- *	writd_lock -> the ledger's clk
- *	the ledger's journal lock -> the ledger's clk (its closing slot)
- *	writd_lock -> a kind's lock (jwt, github) -> store_lock
- *	writd_lock -> the minter's custody lock (minter_restore, at start)
+ * The front end (writd):
+ *
+ *	writd_lock -> link.c's lock (the calls waiting for the minter)
+ *	link.c's send_lock, alone (one message written whole)
  *	any of them -> secret's slab_lock (innermost: freeing a secret)
  *
- * oidc's lock is taken alone, and so are the minter's own (mint.c's
- * limits lock -> custody's lock; mint.c's in-flight lock): the minter's calls (minter.h) are
- * made with no lock held but minter_restore, and call nothing with theirs
- * held; the front end's handlers the minter calls back (a MINT's done,
- * ENDED) take writd_lock themselves.  approval, approver, session, writs and the
- * reaper have no lock of their own: they run under writd_lock.
+ * oidc's lock is taken alone.  The minter's calls (minter.h, link.c) wait
+ * for an answer, so they are made with no lock held; the handlers the
+ * reader thread calls (a MINT's done, ENDED's writs_ended, restore's fn)
+ * take writd_lock themselves, and never wait for the minter (a REVOKE
+ * from the reader is sent without waiting).  approval, approver, session,
+ * writs and the reaper have no lock of their own: they run under
+ * writd_lock.
  *
- * writd_lock (below) guards sessions, pending requests, pollers, writs,
- * the approver commands, the accept loop's connections and listeners, and
- * the policy pointer.  Functions documented "lock held" expect the caller
- * to hold it.  The accept loop, the reaper and every libmicrohttpd
- * callback take it themselves; none of them has a lock of its own.
+ * The minter (writd-minter): writd_lock guards only its clock's alarm
+ * (the ticker naps on it; custody_add rings it, holding nothing else).
+ *
+ *	a journal's flk -> that journal's lock (the audit log's, the ledger's)
+ *	the ledger's journal lock -> the ledger's clk (its closing slot)
+ *	a kind's lock (jwt, github) -> store_lock
+ *	mint.c's limits lock -> custody's lock
+ *	any of them -> secret's slab_lock
+ *
+ * upstream's qlock, mint.c's in-flight lock and serve.c's queue lock are
+ * taken alone.
+ *
+ * In the front end, writd_lock (below) guards sessions, pending requests,
+ * pollers, writs, the approver commands, the accept loop's connections
+ * and listeners, and the policy pointer.  Functions documented "lock
+ * held" expect the caller to hold it.  The accept loop, the reaper and
+ * every libmicrohttpd callback take it themselves.
  *
  * The leaf locks guard their own module's state only: a journal's lock
  * (journal.c: its buffer, what is written and synced, the waiters) and
@@ -37,15 +48,9 @@
  * secret store), a kind's lock (its key and caches) and secret's
  * slab_lock (the slab of small secrets).
  *
- * NB. with no lock held, never under writd_lock:
- *  - audit_wait: its done callback takes writd_lock, and may run at once
- *    (or later on audit's sync thread, holding nothing);
- *  - audit_watchdog: it runs failed waiters' callbacks the same way;
- *  - a kind's mint (on a handler thread or an upstream worker), and
- *    oidc_verify;
- *  - writs_revoke_list, after the unlock that built its list;
- *  - a mint job's done callback (issue's minted, on an upstream worker):
- *    it records the writ and takes writd_lock, never holding qlock.
+ * NB. in the minter, with no lock held: audit_wait and audit_watchdog
+ * (their callbacks may run at once), a kind's mint (on the serve thread
+ * or an upstream worker), and a mint job's done callback.
  */
 #ifndef WRIT_CORE_H
 #define WRIT_CORE_H

@@ -476,7 +476,11 @@ reader_main(void *arg)
 	return NULL;
 }
 
-/* Where writd-minter is: beside this executable, else where it is installed. */
+/*
+ * Where writd-minter is: beside this executable (a build tree), else in
+ * ../libexec/writ from it (an install, whatever its prefix), else where
+ * it was to be installed.
+ */
 static int
 minter_path(char out[PATH_MAX])
 {
@@ -486,10 +490,16 @@ minter_path(char out[PATH_MAX])
 
 	if (n > 0) {
 		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL &&
-		    (size_t)snprintf(out, PATH_MAX, "%.*s/writd-minter", (int)(slash - self),
-		    self) < PATH_MAX && access(out, X_OK) == 0)
-			return 0;
+		if ((slash = strrchr(self, '/')) != NULL) {
+			int d = (int)(slash - self);
+
+			if ((size_t)snprintf(out, PATH_MAX, "%.*s/writd-minter", d, self) <
+			    PATH_MAX && access(out, X_OK) == 0)
+				return 0;
+			if ((size_t)snprintf(out, PATH_MAX, "%.*s/../libexec/writ/writd-minter", d,
+			    self) < PATH_MAX && access(out, X_OK) == 0)
+				return 0;
+		}
 	}
 	return (size_t)snprintf(out, PATH_MAX, "%s/writ/writd-minter", WRIT_LIBEXECDIR) <
 	    PATH_MAX ? 0 : -1;
@@ -500,7 +510,7 @@ static void __attribute__((noreturn))
 exec_minter(const char *path, int chan, int cfd, int passfd, int lockfd, char **argv)
 {
 	int from[4] = { chan, cfd, passfd, lockfd };
-	sigset_t none;
+	sigset_t stop;
 
 	/* Out of the way of 3..6 first, then into place (dup2 clears CLOEXEC). */
 	for (int i = 0; i < 4; i++)
@@ -509,8 +519,18 @@ exec_minter(const char *path, int chan, int cfd, int passfd, int lockfd, char **
 	for (int i = 0; i < 4; i++)
 		if (from[i] >= 0 && dup2(from[i], 3 + i) < 0)
 			_exit(127);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * NB. what stops a process stays blocked across exec: the minter
+	 * stops when the front end says so (STOP) or goes (the channel's
+	 * end), never on a terminal's ^C or a service manager's SIGTERM to
+	 * the whole group, not even in the instant before it blocks them.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_SETMASK, &stop, NULL);
 	execv(path, argv);
 	fprintf(stderr, "writd: cannot run %s: %s\n", path, strerror(errno));
 	_exit(127);
@@ -548,7 +568,7 @@ int
 link_start(const struct config *cfg, const char *text, size_t len, int passfd, int lockfd,
     char err[WRIT_ERRLEN])
 {
-	char path[PATH_MAX], cfdarg[16], passarg[16], lockarg[16];
+	char path[PATH_MAX];
 	char *argv[16];
 	struct proto_reader *rd;
 	int sv[2], cfd = -1, n = 0, r;
@@ -594,18 +614,12 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 		argv[n++] = (char *)cfg->policy_user;
 	}
 	/* Each at the fd exec_minter puts it: 4, 5, 6. */
-	if (cfd >= 0) {
-		snprintf(cfdarg, sizeof(cfdarg), "--config-fd=4");
-		argv[n++] = cfdarg;
-	}
-	if (passfd >= 0) {
-		snprintf(passarg, sizeof(passarg), "--passphrase-fd=5");
-		argv[n++] = passarg;
-	}
-	if (lockfd >= 0) {
-		snprintf(lockarg, sizeof(lockarg), "--lock-fd=6");
-		argv[n++] = lockarg;
-	}
+	if (cfd >= 0)
+		argv[n++] = "--config-fd=4";
+	if (passfd >= 0)
+		argv[n++] = "--passphrase-fd=5";
+	if (lockfd >= 0)
+		argv[n++] = "--lock-fd=6";
 	argv[n] = NULL;
 	if ((minter_pid = fork()) < 0) {
 		snprintf(err, WRIT_ERRLEN, "fork: %s", strerror(errno));

@@ -122,6 +122,24 @@ start_writd() {
 	fi
 }
 
+# minter_pid: the pid of writd's minter (writd-minter, a child of $WRITD_PID).
+minter_pid() {
+	pgrep -P "$WRITD_PID" -x writd-minter
+}
+
+# crash_writd: kill -9 both of writd's processes at once, as a crash of
+# the whole service (an OOM kill, a power cut of the process tree) would;
+# return once both are gone (the minter holds the runtime dir's lock too).
+crash_writd() {
+	local m
+	m=$(minter_pid)
+	kill -KILL ${m:+"$m"} "$WRITD_PID" 2>/dev/null
+	wait "$WRITD_PID" 2>/dev/null
+	WRITD_PID=
+	[ -z "$m" ] || wait_for bash -c "! kill -0 $m 2>/dev/null" ||
+		echo "crash_writd: the minter ($m) is still there"
+}
+
 stop_writd() {
 	kill -TERM "$WRITD_PID" 2>/dev/null
 	wait "$WRITD_PID"

@@ -97,7 +97,7 @@ for c in 1 2 3 4; do
 done
 got_ids() { [ "$(cat "$T"/ids.* 2>/dev/null | grep -c .)" -ge "$1" ]; }
 wait_for got_ids 20 || fail "the burst got no 20 tokens: $(tail -3 "$T/writd.log")"
-kill -KILL "$WRITD_PID"; touch "$T/burst.killed"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd; touch "$T/burst.killed"
 wait
 cat "$T"/ids.* | grep -E '^[0-9a-f]{32}$' >"$T/ids"
 check "the burst got some tokens before the kill ($(wc -l <"$T/ids"))" test -s "$T/ids"

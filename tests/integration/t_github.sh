@@ -293,7 +293,7 @@ WRIT_SOCKET=$CI "$BIN/writ" get github --scope repo=acme/widgets --ttl 10m --jso
 T4=$(jq -r .token "$T/w4"); W4=$(jq -r .id "$T/w4"); E4=$(jq -r .expires_at "$T/w4")
 T5=$(jq -r .token "$T/w5"); W5=$(jq -r .id "$T/w5")
 LIVE=$(admin /v1/writs | jq -c '[.writs[].id] | sort')
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 check "  ... not revoked by the crash itself" valid "$T4"
 check "  ... the ledger holds it sealed, not in the clear" bash -c "grep -q '\"sealed\"' '$T/state/ledger.jsonl' && ! grep -qF '$T4' '$T/state/ledger.jsonl'"
 start_writd "$(cat "$T/config.json")" || exit 1

@@ -35,6 +35,7 @@ pass "make install DESTDIR=... PREFIX=/usr"
 		echo "755 /usr/bin/$b"
 	done
 	echo "755 /usr/libexec/writ/approve-tty"
+	echo "755 /usr/libexec/writ/writd-minter"
 	echo "755 /usr/libexec/writ/approve-zenity"
 	for e in ci developer enterprise-strict; do
 		echo "644 /usr/share/writ/examples/$e.json"
@@ -56,6 +57,18 @@ fi
 for b in writd writctl writ git-credential-writ writ-sandbox; do
 	check "$b installed is the build's" cmp -s "$BIN/$b" "$R/usr/bin/$b"
 done
+check "writd-minter installed is the build's, in libexec" \
+	cmp -s "$BIN/writd-minter" "$R/usr/libexec/writ/writd-minter"
+# The installed writd finds its installed minter (../libexec/writ from
+# itself), not the build's (break: minter_path's second place, in link.c).
+if BIN=$R/usr/bin start_writd; then
+	pass "the installed writd starts its installed minter"
+	check "  ... which is the installed file" \
+		test "$(readlink "/proc/$(pgrep -P "$WRITD_PID" -x writd-minter)/exe")" = "$R/usr/libexec/writ/writd-minter"
+	stop_writd
+else
+	fail "the installed writd did not start: $(tail -2 "$T/writd.log")"
+fi
 check "approvers installed as in deploy/approvers" \
 	cmp -s "$REPO/deploy/approvers/approve-tty" "$R/usr/libexec/writ/approve-tty"
 

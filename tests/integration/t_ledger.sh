@@ -35,7 +35,7 @@ eq "a lagging ledger file holds no entry yet" 0 "$(grep -c '"op":"add"' "$L")"
 check "  ... but notes the audit point it covers" grep -q '"op":"mark","audit_seq":[1-9]' "$L"
 
 # kill -9, and one sandbox exits while writd is down.
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 kill "$S2"; wait "$S2" 2>/dev/null
 start_writd || exit 1
 check "after kill -9 the start recovers the four entries from the audit log" \
@@ -142,7 +142,7 @@ check "  ... writ ls in the sandbox refuses a list that large, saying so" \
 # closes it at start.
 WRIT_SOCKET=$(new_session barrier) "$BIN/writ" get jwt --scope aud=barrier >/dev/null
 N=$(nwrits)
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 {
 	echo 'not json at all'
 	echo '{"op":"add","id":"00000000000000000000000000000001","session":"00000000000000000000000000000002","name":"x","kind":"nosuch","scope":{},"issued_at":1,"expires_at":99999999999}'

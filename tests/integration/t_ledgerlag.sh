@@ -12,7 +12,7 @@ printf '{"allow":[{"kind":"jwt","scope":{"aud":"*"}}]}\n' >"$T/user.json"; chmod
 start_writd '{"audit":{"ledger_lag":"1h"}}' || exit 1
 L=$T/state/ledger.jsonl
 crash() {
-	kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+	crash_writd
 	start_writd '{"audit":{"ledger_lag":"1h"}}'
 }
 
@@ -38,7 +38,7 @@ eq "after kill -9 only the writ not revoked is back, whatever a scope reads like
 SOCK=$(new_session torn)
 W1=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w1 --ttl 10m --json | jq -r .id)
 W2=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w2 --ttl 10m --json | jq -r .id)
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 BEFORE=$(stat -c %s "$L")
 # Every sync hangs: the start writes its batch and waits for the sync.
 touch "$T/hold"
@@ -48,7 +48,7 @@ LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hold ASAN_OPTIONS=$ASAN_SHIM "$BIN/writd
 WRITD_PID=$!
 check "the start writes what it recovered, and waits for its sync" \
 	wait_for sh -c "tail -c +$((BEFORE + 1)) '$L' | grep -q '\"id\":\"$W2\"'"
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 rm -f "$T/hold"
 # The power loss: of the unsynced batch, its first line only is on disk.
 FIRST=$(tail -c +$((BEFORE + 1)) "$L" | head -n 1 | wc -c)
@@ -122,7 +122,7 @@ check "a ledger sync that hangs stops issuing (watchdog)" refused
 check "  ... and writd says why" grep -q 'a ledger sync has taken over 5s; issuing stops' "$T/writd.log"
 check "  ... the admin socket still answers" curl -sf -o /dev/null --unix-socket "$ADMIN" http://writ/v1/health
 rm -f "$T/hold"
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 
 # Compaction renames a new file over the ledger and syncs the directory:
 # if that sync fails, the new name may not survive a crash, and issuing
@@ -141,7 +141,7 @@ WAIT_SECS=30 wait_for said
 check "a compaction whose directory sync fails says so" said
 check "  ... and issuing stops" refused
 rm -f "$T/dirfail"
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 
 # A power loss that keeps a batch's later pages and loses an earlier one:
 # an "add" line gone (zeros), the mark after it kept.  That mark is not
@@ -158,7 +158,7 @@ check "the first writ's issued record is covered by a mark (within ledger_lag, 1
 	wait_for covered "$P1"
 P2=$(WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=p2 --ttl 10m --json | jq -r .id)
 check "  ... the second's by a later one" wait_for covered "$P2"
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 python3 - "$L" "$P2" <<'PY'
 import sys
 path, wid = sys.argv[1], sys.argv[2].encode()

@@ -25,7 +25,7 @@ failed_once() { grep '"event":"revoke_failed"' "$T/state/audit.jsonl" | grep -q 
 wait_for failed_once
 check "  ... GitHub refused the revocation (audited)" failed_once
 check "  ... the token is live at GitHub" forge_valid "$TOK"
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 mode ok
 start_writd "$(jq -c '. + {audit: {ledger_lag: "1h"}}' <<<"$FORGE_CONFIG")" || exit 1
 revoked() { forge_revoked "$TOK"; }

@@ -201,7 +201,7 @@ check "  ... and sshd refuses it" test -z "$(login "$T/ke" -- echo in)"
 
 # A crash and a restart keep the KRL: the revoked stay revoked, and the
 # ledger brings the live ones back (the old session's socket is gone).
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 start_writd '{"kinds": {"sshcert": {"clock_skew": "2s"}}}' || exit 1
 S=$(new_session dev-again)
 check "after a restart the revoked certificate is still in the KRL" revoked "$T/kr-cert.pub"

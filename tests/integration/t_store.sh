@@ -213,7 +213,7 @@ if [ "$(id -u)" != 0 ]; then
 	skip "same-uid attack tests need root (to become nobody)"
 else
 	NB=$(mktemp -d /tmp/writ-nobody.XXXXXX); chmod 0755 "$NB"
-	cp "$BIN/writd" "$NB/writd"
+	cp "$BIN/writd" "$BIN/writd-minter" "$NB/"
 	mkdir "$NB/home"; chown nobody "$NB/home"
 	with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
 	cat >"$NB/attack.py" <<'PY'

@@ -25,7 +25,7 @@ wait $G
 eq "watch approves a request (the first of this writd: seq 1)" 0 "$?"
 
 # writd dies under watch, and a new one starts on the same runtime dir.
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 wait_for grep -q 'cannot reach writd' "$T/watch"
 check "watch says it cannot reach writd, and goes on trying" grep -q 'cannot reach writd (.*); trying again in [0-9]*s' "$T/watch"
 check "  ... and is still running" kill -0 "$W"
@@ -50,7 +50,7 @@ WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=w3 >/dev/null 2>&1 &
 G=$!
 wait_for sh -c "test \$(grep -c '^Approve request' '$T/watch') = 3"
 RID=$(admin /v1/requests | jq -r '.requests[0].id')
-kill -KILL "$WRITD_PID"; wait "$WRITD_PID" 2>/dev/null; WRITD_PID=
+crash_writd
 wait $G
 check "a request whose writd died fails its caller" test $? -ne 0
 start_writd "$CFG" || exit 1

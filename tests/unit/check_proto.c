@@ -104,7 +104,7 @@ samples(struct proto_msg *m, unsigned int *from)
 	from[n++] = PROTO_FRONT;
 	m[n].type = PROTO_REVOKE_TOKEN;
 	m[n].id = 18;
-	strcpy(m[n].u.revoke_token.session, S);
+	m[n].u.revoke_token.session = S;
 	m[n].u.revoke_token.token = (struct proto_blob){ token, sizeof(token) - 1 };
 	from[n++] = PROTO_FRONT;
 	/* A MINT with nothing optional: no workspace, claims, approval, identity; a relayed caller. */
