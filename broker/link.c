@@ -130,8 +130,9 @@ send_msg(const struct proto_msg *m, char err[WRIT_ERRLEN])
 	size_t len, done = 0;
 	int r;
 
+	/* Most messages are small; the rest are encoded again into the largest. */
 	r = proto_encode(m, PROTO_FRONT, buf, sizeof(small), &len, &f);
-	if (r == WRIT_ETOOBIG && f.code != PROTO_FTOOBIG) {
+	if (r == WRIT_ETOOBIG) {
 		if ((buf = malloc(PROTO_MAX_REQUEST)) == NULL)
 			return WRIT_ENOMEM;
 		r = proto_encode(m, PROTO_FRONT, buf, PROTO_MAX_REQUEST, &len, &f);

@@ -110,6 +110,25 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* Encode m into buf (small, else a new buffer of the largest size). */
+static int
+encode(const struct proto_msg *m, unsigned char *small, size_t n, unsigned char **buf,
+    size_t *ret_len, struct proto_fault *f)
+{
+	int r = proto_encode(m, PROTO_MINTER, small, n, ret_len, f);
+
+	*buf = small;
+	if (r != WRIT_ETOOBIG)
+		return r;
+	/* Most messages are small; the rest are encoded again into the largest. */
+	if ((*buf = malloc(PROTO_MAX_ANSWER)) == NULL) {
+		*buf = small;
+		snprintf(f->msg, sizeof(f->msg), "out of memory");
+		return WRIT_ENOMEM;
+	}
+	return proto_encode(m, PROTO_MINTER, *buf, PROTO_MAX_ANSWER, ret_len, f);
+}
+
 /*
  * Queue m for the front end.  An ANSWER the table refuses (a bug: the
  * minter's own values out of their ranges) goes as WRIT_EINTERNAL, so
@@ -118,37 +137,39 @@ writer_main(void *arg)
 static void
 emit(const struct proto_msg *m)
 {
-	static __thread unsigned char *buf;
+	unsigned char small[16 * 1024], *buf;
 	struct proto_fault f;
 	struct out *o;
-	size_t len;
+	size_t len = 0;
 
-	if (buf == NULL && (buf = malloc(PROTO_MAX_ANSWER)) == NULL) {
-		fprintf(stderr, "writd: minter: out of memory for a message\n");
-		return;
-	}
-	if (proto_encode(m, PROTO_MINTER, buf, PROTO_MAX_ANSWER, &len, &f) != 0) {
+	if (encode(m, small, sizeof(small), &buf, &len, &f) != 0) {
 		struct proto_msg e = { .type = PROTO_ANSWER, .id = m->id };
 
-		sodium_memzero(buf, PROTO_MAX_ANSWER);
+		if (buf != small)
+			free(buf);
 		fprintf(stderr, "writd: minter: cannot send %s: %s\n",
 		    proto_type_name(m->type), f.msg);
 		if (m->type != PROTO_ANSWER)
 			return;
 		e.u.answer = (struct proto_answer){ .of = m->u.answer.of,
 		    .code = WRIT_EINTERNAL, .message = "the minter could not encode its answer" };
-		if (proto_encode(&e, PROTO_MINTER, buf, PROTO_MAX_ANSWER, &len, &f) != 0)
+		if (proto_encode(&e, PROTO_MINTER, small, sizeof(small), &len, &f) != 0)
 			return;
+		buf = small;
 	}
-	if ((o = malloc(sizeof(*o) + len)) == NULL) {
-		sodium_memzero(buf, len);
+	if ((o = malloc(sizeof(*o) + len)) == NULL)
 		fprintf(stderr, "writd: minter: out of memory for a message\n");
-		return;
+	else {
+		o->next = NULL;
+		o->len = len;
+		memcpy(o->buf, buf, len);
 	}
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->buf, buf, len);
+	/* NB. it may hold a token. */
 	sodium_memzero(buf, len);
+	if (buf != small)
+		free(buf);
+	if (o == NULL)
+		return;
 	pthread_mutex_lock(&q.lock);
 	*q.tail = o;
 	q.tail = &o->next;
