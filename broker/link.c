@@ -51,8 +51,8 @@
 #define WRIT_LIBEXECDIR "/usr/local/libexec"
 #endif
 
-/* Answers to these ids are waited for by no one. */
-#define DETACHED 0x80000000u
+/* Answers to these ids are waited for by no one (and AUDIT_APPEND's successes not sent). */
+#define DETACHED PROTO_NO_SUCCESS
 /* Buckets of the calls waiting for an answer. */
 #define NBUCKETS 256
 

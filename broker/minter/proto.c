@@ -873,16 +873,22 @@ proto_reader_free(struct proto_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Drop the message last handed out; wipe where it and the moved bytes were. */
+/*
+ * Drop the message last handed out and wipe it.  NB. no memmove here: a
+ * read may bring thousands of messages, and moving the rest down after
+ * each would cost the square of them.
+ */
 static void
 drop(struct proto_reader *r)
 {
 	if (r->taken == 0)
 		return;
-	memmove(r->buf, r->buf + r->taken, r->len - r->taken);
-	explicit_bzero(r->buf + r->len - r->taken, r->taken);
+	explicit_bzero(r->buf + r->head, r->taken);
+	r->head += r->taken;
 	r->len -= r->taken;
 	r->taken = 0;
+	if (r->len == 0)
+		r->head = 0;
 }
 
 int
@@ -893,12 +899,18 @@ proto_reader_read(struct proto_reader *r, int fd)
 	drop(r);
 	if (r->broken != 0)
 		return writ_code(r->broken);
+	if (r->head + r->len == r->size && r->head > 0) {
+		/* What is held moves to the front, once, when the end is reached. */
+		memmove(r->buf, r->buf + r->head, r->len);
+		explicit_bzero(r->buf + r->len, r->head);
+		r->head = 0;
+	}
 	if (r->len == r->size) {
 		/* A whole message waits (proto_reader_next first). */
 		errno = ENOBUFS;
 		return WRIT_EINTERNAL;
 	}
-	n = read(fd, r->buf + r->len, r->size - r->len);
+	n = read(fd, r->buf + r->head + r->len, r->size - r->head - r->len);
 	if (n < 0)
 		return WRIT_EINTERNAL;
 	r->len += (size_t)n;
@@ -913,7 +925,7 @@ proto_reader_next(struct proto_reader *r, const unsigned char **ret_msg, size_t 
 
 	drop(r);
 	if (r->broken == 0 && r->len >= 4) {
-		length = get32(r->buf);
+		length = get32(r->buf + r->head);
 		if (length < PROTO_HEADER)
 			r->broken = refuse(fault, PROTO_FLENGTH, 0, "length %zu is shorter than "
 			    "the header", length);
@@ -922,7 +934,7 @@ proto_reader_next(struct proto_reader *r, const unsigned char **ret_msg, size_t 
 			    "bytes the peer may send", length, r->size);
 		else if (r->len >= length) {
 			r->taken = length;
-			*ret_msg = r->buf;
+			*ret_msg = r->buf + r->head;
 			*ret_len = length;
 			return 1;
 		}

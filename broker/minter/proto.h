@@ -129,6 +129,12 @@
 #define PROTO_MAX_TTL (366LL * 24 * 3600)	/* = WRIT_MAX_DURATION (duration.h) */
 #define PROTO_MAX_RETRY 86400		/* seconds in a retry_after: a day */
 
+/*
+ * A request id with this bit set asks no answer on success (AUDIT_APPEND
+ * only; every other request is answered whatever its id).
+ */
+#define PROTO_NO_SUCCESS 0x80000000u
+
 /* Which side sends a message; a decoder is told which side it reads from. */
 #define PROTO_FRONT 1
 #define PROTO_MINTER 2
@@ -239,6 +245,9 @@ enum proto_type {
 	 *   text fields	2..PROTO_MAX_JSON: a JSON object, its members
 	 * Answer:
 	 *   i64 seq		1..INT64_MAX; DURABLE says when it is on disk
+	 * NB. when the request id has PROTO_NO_SUCCESS set, a success is not
+	 * answered, only a refusal (WRIT_EAUDIT: the log is broken): the front
+	 * end's records are many, and their answers would cost a message each.
 	 */
 	PROTO_AUDIT_APPEND,
 	/*
@@ -629,8 +638,9 @@ const char *proto_type_name(uint32_t type);
 struct proto_reader {
 	unsigned char *buf;
 	size_t size;		/* max */
-	size_t len;		/* bytes held */
-	size_t taken;		/* the message last handed out, at buf[0..taken) */
+	size_t head;		/* where what is held begins */
+	size_t len;		/* bytes held, at buf[head..head + len) */
+	size_t taken;		/* the message last handed out, at buf[head..head + taken) */
 	int broken;		/* 0, or the PROTO_F* of the length refused: for good */
 };
 

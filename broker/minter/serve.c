@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -54,12 +55,13 @@ static struct {
 	pthread_cond_t room;		/* the reader: the queue shrank */
 	struct out *head, **tail;
 	size_t bytes;
+	bool writing;			/* a thread writes to fd: the others queue */
 	bool closing;			/* serve_stop: write what is queued, then exit */
 	bool gone;			/* a write failed: the front end is gone */
 	int fd;
 	pthread_t writer;
 } q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-    NULL, &q.head, 0, false, false, -1, 0 };
+    NULL, &q.head, 0, false, false, false, -1, 0 };
 
 /* The events the front end writes; every other one is the minter's alone. */
 static const char *const front_events[] = {
@@ -75,36 +77,67 @@ wipe_free(struct out *o)
 	free(o);
 }
 
+/*
+ * Write p[0..len) to the front end; with nowait, only what the socket
+ * takes at once.  Returns the bytes written; q.gone is set on a failure.
+ * The caller holds the writing token (q.writing), not the lock.
+ */
+static size_t
+put(const unsigned char *p, size_t len, bool nowait)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = send(q.fd, p + done, len - done, MSG_NOSIGNAL |
+		    (nowait ? MSG_DONTWAIT : 0));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && nowait && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			pthread_mutex_lock(&q.lock);
+			q.gone = true;
+			pthread_mutex_unlock(&q.lock);
+			return len;
+		}
+		done += (size_t)n;
+	}
+	return done;
+}
+
 static void *
 writer_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&q.lock);
 	for (;;) {
-		struct out *o;
-		size_t done = 0;
+		struct out *list;
 
-		while (q.head == NULL && !q.closing)
+		while ((q.head == NULL || q.writing) && !(q.closing && q.head == NULL &&
+		    !q.writing))
 			pthread_cond_wait(&q.more, &q.lock);
-		if ((o = q.head) == NULL)
+		if (q.head == NULL)
 			break;		/* closing, and all written */
-		if ((q.head = o->next) == NULL)
-			q.tail = &q.head;
+		/* The whole queue at once, in order, holding the token. */
+		list = q.head;
+		q.head = NULL;
+		q.tail = &q.head;
+		q.writing = true;
 		pthread_mutex_unlock(&q.lock);
-		while (!q.gone && done < o->len) {
-			ssize_t n = write(q.fd, o->buf + done, o->len - done);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				q.gone = true;	/* NB. this thread's alone to set */
-			else
-				done += (size_t)n;
-		}
+		for (struct out *o = list; o != NULL; o = o->next)
+			if (!q.gone)
+				(void)put(o->buf, o->len, false);
 		pthread_mutex_lock(&q.lock);
-		q.bytes -= o->len;
+		q.writing = false;
+		while (list != NULL) {
+			struct out *o = list;
+
+			list = o->next;
+			q.bytes -= o->len;
+			wipe_free(o);
+		}
 		pthread_cond_broadcast(&q.room);
-		wipe_free(o);
 	}
 	pthread_mutex_unlock(&q.lock);
 	return NULL;
@@ -130,6 +163,54 @@ encode(const struct proto_msg *m, unsigned char *small, size_t n, unsigned char 
 }
 
 /*
+ * Send p[0..len) to the front end, after whatever is queued: at once on
+ * this thread when nothing is queued or being written and the socket
+ * takes it (most messages: no other thread woken), else (what is left of
+ * it) queued for the writer.  Never waits for the front end.
+ */
+static void
+queue(const unsigned char *p, size_t len)
+{
+	struct out *o;
+	size_t done = 0;
+	bool first = false;
+
+	pthread_mutex_lock(&q.lock);
+	if (!q.writing && q.head == NULL && !q.gone) {
+		q.writing = true;
+		pthread_mutex_unlock(&q.lock);
+		done = put(p, len, true);
+		pthread_mutex_lock(&q.lock);
+		q.writing = false;
+		first = true;	/* NB. what is left goes before what others queued meanwhile */
+	}
+	if (done < len && !q.gone) {
+		if ((o = malloc(sizeof(*o) + len - done)) == NULL) {
+			/* NB. the stream would be out of step: the front end must go. */
+			fprintf(stderr, "writd: minter: out of memory for a message\n");
+			q.gone = true;
+			(void)shutdown(q.fd, SHUT_RDWR);
+		} else {
+			o->len = len - done;
+			memcpy(o->buf, p + done, len - done);
+			if (first) {
+				if ((o->next = q.head) == NULL)
+					q.tail = &o->next;
+				q.head = o;
+			} else {
+				o->next = NULL;
+				*q.tail = o;
+				q.tail = &o->next;
+			}
+			q.bytes += o->len;
+		}
+	}
+	if (q.head != NULL || q.closing)
+		pthread_cond_signal(&q.more);
+	pthread_mutex_unlock(&q.lock);
+}
+
+/*
  * Queue m for the front end.  An ANSWER the table refuses (a bug: the
  * minter's own values out of their ranges) goes as WRIT_EINTERNAL, so
  * that the request still has its one answer.
@@ -139,7 +220,6 @@ emit(const struct proto_msg *m)
 {
 	unsigned char small[16 * 1024], *buf;
 	struct proto_fault f;
-	struct out *o;
 	size_t len = 0;
 
 	if (encode(m, small, sizeof(small), &buf, &len, &f) != 0) {
@@ -157,25 +237,11 @@ emit(const struct proto_msg *m)
 			return;
 		buf = small;
 	}
-	if ((o = malloc(sizeof(*o) + len)) == NULL)
-		fprintf(stderr, "writd: minter: out of memory for a message\n");
-	else {
-		o->next = NULL;
-		o->len = len;
-		memcpy(o->buf, buf, len);
-	}
+	queue(buf, len);
 	/* NB. it may hold a token. */
 	sodium_memzero(buf, len);
 	if (buf != small)
 		free(buf);
-	if (o == NULL)
-		return;
-	pthread_mutex_lock(&q.lock);
-	*q.tail = o;
-	q.tail = &o->next;
-	q.bytes += len;
-	pthread_cond_signal(&q.more);
-	pthread_mutex_unlock(&q.lock);
 }
 
 /* The answer to request id of type of: a code and its message, nothing more. */
@@ -329,6 +395,9 @@ h_audit_append(uint32_t id, const struct proto_audit_append *a)
 		answer_code(id, PROTO_AUDIT_APPEND, WRIT_EAUDIT, NULL);
 		return;
 	}
+	/* NB. a success is answered only when asked for (proto.h): most records are not. */
+	if ((id & PROTO_NO_SUCCESS) != 0)
+		return;
 	m.u.answer = (struct proto_answer){ .of = PROTO_AUDIT_APPEND, .message = "" };
 	m.u.answer.r.seq = (int64_t)seq;
 	emit(&m);

@@ -23,9 +23,12 @@ trap 'kill $WPID $RPID $APID 2>/dev/null; wait 2>/dev/null
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 # private PID: Private_Clean + Private_Dirty in kB (NB. a library page only
 # this process maps counts as private too); dirty PID: Private_Dirty alone.
-private() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup"; }
-dirty() { awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup"; }
-rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# Each sums over the pids given (writd is two processes: both are counted).
+private() { for p; do cat "/proc/$p/smaps_rollup"; done |
+	awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }'; }
+dirty() { for p; do cat "/proc/$p/smaps_rollup"; done |
+	awk '/^Private_Dirty:/ { s += $2 } END { print s + 0 }'; }
+rss() { for p; do cat "/proc/$p/status"; done | awk '/^VmRSS:/ { s += $2 } END { print s + 0 }'; }
 # point SOCKET CLIENTS SECONDS [COUNT]: "rate p50 p99 p99.9 ok% answers"
 # from one load run of $BODY.
 point() {
@@ -58,13 +61,15 @@ sleep 0.5
 APID=$(sed -n 's/^echo Agent pid \([0-9]*\);$/\1/p' "$T/agent.out")
 [ "$(cat "/proc/${APID:-0}/comm" 2>/dev/null)" = ssh-agent ] || {
 	echo "ssh-agent did not start: $(cat "$T/agent.out")"; exit 0; }
-w_rss=$(rss $WPID) w_priv=$(private $WPID) w_dirty=$(dirty $WPID)
+# writd: the front end and its minter (writd-minter) together.
+W="$WPID $(pgrep -P "$WPID" -x writd-minter)"
+w_rss=$(rss $W) w_priv=$(private $W) w_dirty=$(dirty $W)
 a_rss=$(rss $APID) a_priv=$(private $APID) a_dirty=$(dirty $APID)
 kill $APID; wait $APID 2>/dev/null; APID=
 BODY='{"kind":"jwt","scope":{"aud":"bench"},"ttl":"1h"}'
 read -r _ _ _ _ okp nw < <(point "$SOCK" 8 60 "$NWRITS")
 sleep 0.2
-w_rss2=$(rss $WPID)
+w_rss2=$(rss $W)
 
 # One writ per process next, before the load leaves writs expiring; printed
 # after the table.
@@ -118,7 +123,7 @@ echo "   for github writs only, and those go to GitHub; the fake one in tests/fa
 echo "   would be timed instead. The fill row is git's own share of such a call.)"
 
 echo
-echo "== memory: idle writd vs an idle ssh-agent -D, then $NWRITS writs with a 1 h TTL"
+echo "== memory: idle writd (both processes) vs an idle ssh-agent -D, then $NWRITS writs with a 1 h TTL"
 printf '%-24s %10s %12s %14s\n' "" "RSS kB" "private kB" "of it dirty kB" \
 	writd "$w_rss" "$w_priv" "$w_dirty" ssh-agent "$a_rss" "$a_priv" "$a_dirty" \
 	"ratio writd/ssh-agent" "$(ratio "$w_rss" "$a_rss")" "$(ratio "$w_priv" "$a_priv")" \

@@ -87,9 +87,9 @@ done
 # NB. roff writes a hyphen in a path as \-.
 named=$(cat "$R"/usr/share/man/man*/* | sed 's/\\-/-/g' |
 	grep -oE '/usr/(libexec/writ|share/writ/examples|lib/systemd/[a-z]+)/[A-Za-z0-9._-]*' | sort -u)
-check "man pages name the installed approvers, examples and units" \
+check "man pages name the installed approvers, minter, examples and units" \
 	test -n "$(grep approve-tty <<<"$named")" -a -n "$(grep examples/ci.json <<<"$named")" \
-	-a -n "$(grep system/writd.service <<<"$named")"
+	-a -n "$(grep system/writd.service <<<"$named")" -a -n "$(grep writ/writd-minter <<<"$named")"
 missing=
 for p in $named; do
 	[ -e "$R$p" ] || missing="$missing $p"
