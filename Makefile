@@ -101,8 +101,8 @@ WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/ro
 # audit journal and the ledger, behind the request table (serve.c).
 MINTER_SRC := broker/minter/writd-minter.c broker/minter/serve.c broker/minter/mint.c \
 	broker/minter/order.c broker/minter/minter.c broker/minter/custody.c broker/core.c \
-	broker/config.c broker/upstream.c broker/audit.c broker/auditfmt.c broker/journal.c \
-	broker/ledger.c broker/logtail.c broker/oidc.c broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) \
+	broker/config.c broker/minter/upstream.c broker/minter/audit.c broker/minter/auditfmt.c broker/minter/journal.c \
+	broker/minter/ledger.c broker/minter/logtail.c broker/oidc.c broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) \
 	$(STORE_SRC) $(POLICY_SRC) $(KIND_SRC)
 LIBWRIT_SRC := agent-side/libwrit.c
 WRIT_SRC := agent-side/writ.c broker/lib/id.c $(LIBWRIT_SRC)
@@ -115,8 +115,8 @@ WRITCTL_SRC := $(wildcard broker/writctl/*.c) broker/show.c broker/lib/fsutil.c 
 SANDBOX_SRC := broker/writ-sandbox.c broker/sandbox-spool.c broker/relay.c broker/launch.c broker/lib/fsutil.c broker/lib/errors.c broker/lib/id.c $(LIBWRIT_SRC)
 # Pure modules the unit tests link.
 UNIT_MOD := broker/config.c broker/confine.c $(LIB_SRC) $(POLICY_SRC) $(KIND_SRC) \
-	broker/audit.c broker/auditfmt.c broker/journal.c $(STORE_SRC) \
-	broker/show.c broker/oidc.c broker/refusals.c broker/logtail.c broker/route.c \
+	broker/minter/audit.c broker/minter/auditfmt.c broker/minter/journal.c $(STORE_SRC) \
+	broker/show.c broker/oidc.c broker/refusals.c broker/minter/logtail.c broker/route.c \
 	broker/minter/proto.c broker/minter/orderwire.c agent-side/libwrit.c agent-side/gitcred.c \
 	broker/minter/order.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -260,7 +260,7 @@ FUZZERS := policy request audit auditstate oidc jdump sshcert route response cre
 	proto
 FUZZ_MOD_policy := $(POLICY_SRC)
 FUZZ_MOD_request := $(GRAMMAR_SRC) broker/lib/sjson.c broker/lib/errors.c
-FUZZ_MOD_audit := broker/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
+FUZZ_MOD_audit := broker/minter/auditfmt.c broker/lib/sjson.c broker/lib/errors.c
 FUZZ_MOD_auditstate := $(FUZZ_MOD_audit)
 FUZZ_MOD_oidc := broker/lib/sjson.c broker/lib/errors.c broker/lib/clock.c
 FUZZ_MOD_jdump := broker/lib/jdump.c
@@ -273,10 +273,10 @@ FUZZ_MOD_credential := agent-side/gitcred.c agent-side/libwrit.c broker/lib/id.c
 # The minter's request table: libc and two leaf modules, nothing else.
 FUZZ_MOD_proto := broker/minter/proto.c broker/lib/id.c broker/lib/errors.c
 # The ledger reader includes ledger.c whole; the config loader is config.c.
-FUZZ_MOD_ledger := $(LIB_SRC) $(STORE_SRC) $(KIND_SRC) $(GRAMMAR_SRC) broker/audit.c \
-	broker/auditfmt.c broker/journal.c broker/logtail.c
+FUZZ_MOD_ledger := $(LIB_SRC) $(STORE_SRC) $(KIND_SRC) $(GRAMMAR_SRC) broker/minter/audit.c \
+	broker/minter/auditfmt.c broker/minter/journal.c broker/minter/logtail.c
 FUZZ_MOD_config := broker/config.c broker/oidc.c $(LIB_SRC) $(GRAMMAR_SRC) $(KIND_SRC) \
-	$(STORE_SRC) broker/audit.c broker/auditfmt.c broker/journal.c broker/logtail.c
+	$(STORE_SRC) broker/minter/audit.c broker/minter/auditfmt.c broker/minter/journal.c broker/minter/logtail.c
 FUZZ_LIBS_route := jansson libsodium
 FUZZ_LIBS_response := jansson
 FUZZ_LIBS_credential := jansson
@@ -396,7 +396,7 @@ NO_KEY_SYMS := $(NO_MINT_SYMS)|kinds_[a-z_]+|custody_[a-z_]+|ledger_[a-z_]+|jour
 	upstream_[a-z_]+|audit_(open|append|verify|rotate|tail|fingerprint|close)|order_check|mint_drain|\
 	serve_[a-z_]+
 FRONT_FILES := $(wildcard $(foreach m,$(FRONT_MODS),broker/$(m).c broker/$(m).h))
-KEY_SIDE_H := store\.h|ledger\.h|upstream\.h|journal\.h|plugins/kind\.h|minter/(custody|order|mint|orderwire)\.h
+KEY_SIDE_H := store\.h|plugins/kind\.h|(minter/)?(audit|auditfmt|ledger|upstream|journal|logtail)\.h|minter/(custody|order|mint|orderwire|serve)\.h
 
 linkcheck: $(B)/writctl $(B)/writd
 	@bad='$(filter $(KIND_SRC) $(STORE_SRC),$(WRITCTL_SRC) $(FUZZ_MOD_policy) $(FUZZ_MOD_request))'; \

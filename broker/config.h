@@ -15,7 +15,7 @@
 
 #include "../plugins/grammar.h"
 #include "oidc.h"
-#include "audit.h"
+#include "minter/audit.h"
 #include "sjson.h"
 
 /* Where the enterprise policy is unless configured. */

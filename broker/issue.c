@@ -48,7 +48,7 @@
 #include "../plugins/grammar.h"
 #include "../policy/policy.h"
 #include "approval.h"
-#include "audit.h"
+#include "record.h"
 #include "config.h"
 #include "core.h"
 #include "errors.h"

@@ -39,7 +39,7 @@
 #include <sodium.h>
 
 #include "../plugins/grammar.h"
-#include "audit.h"
+#include "record.h"
 #include "config.h"
 #include "jdump.h"
 #include "link.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "audit.h"
+#include "record.h"
 #include "core.h"
 #include "errors.h"
 #include "restore.h"

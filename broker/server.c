@@ -19,7 +19,7 @@
 
 #include "approval.h"
 #include "approver.h"
-#include "audit.h"
+#include "record.h"
 #include "config.h"
 #include "core.h"
 #include "errors.h"

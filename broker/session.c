@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "approval.h"
-#include "audit.h"
+#include "record.h"
 #include "config.h"
 #include "core.h"
 #include "errors.h"

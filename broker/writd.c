@@ -19,7 +19,7 @@
 #include "../policy/policy.h"
 #include "api.h"
 #include "approval.h"
-#include "audit.h"
+#include "record.h"
 #include "config.h"
 #include "core.h"
 #include "errors.h"

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../audit.h"
+#include "audit.h"
 #include "../core.h"
-#include "../ledger.h"
-#include "../upstream.h"
+#include "ledger.h"
+#include "upstream.h"
 #include "custody.h"
 #include "errors.h"
 #include "heap.h"

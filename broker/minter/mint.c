@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "../../plugins/kind.h"
-#include "../audit.h"
+#include "audit.h"
 #include "../config.h"
 #include "../core.h"
-#include "../ledger.h"
-#include "../upstream.h"
+#include "ledger.h"
+#include "upstream.h"
 #include "custody.h"
 #include "minter.h"
 #include "mint.h"

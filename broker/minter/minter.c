@@ -5,10 +5,10 @@
 #include <stdio.h>
 
 #include "../../plugins/kind.h"
-#include "../audit.h"
+#include "audit.h"
 #include "../core.h"
-#include "../ledger.h"
-#include "../upstream.h"
+#include "ledger.h"
+#include "upstream.h"
 #include "store.h"
 #include "custody.h"
 #include "mint.h"

@@ -79,7 +79,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../auditfmt.h"
+#include "auditfmt.h"
 #include "../peer.h"
 #include "errors.h"
 #include "id.h"

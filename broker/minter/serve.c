@@ -29,7 +29,7 @@
 
 #include "../../plugins/kind.h"
 #include "../../policy/policy.h"
-#include "../audit.h"
+#include "audit.h"
 #include "../config.h"
 #include "../core.h"
 #include "jdump.h"

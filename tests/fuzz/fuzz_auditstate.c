@@ -29,7 +29,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../../broker/audit.h"
+#include "../../broker/minter/audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
  *     kind revokes; and restore.c's arithmetic on it (issued_at +
  *     WRIT_UPSTREAM_RETRY_FOR) cannot overflow.
  */
-#include "../../broker/ledger.c"
-#include "../../broker/upstream.h"
+#include "../../broker/minter/ledger.c"
+#include "../../broker/minter/upstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

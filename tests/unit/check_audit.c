@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "../../broker/audit.h"
+#include "../../broker/minter/audit.h"
 #include "check.h"
 
 static unsigned char key[32];

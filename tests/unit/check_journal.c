@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../broker/journal.h"
+#include "../../broker/minter/journal.h"
 #include "check.h"
 
 static char dir[64];

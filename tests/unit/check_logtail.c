@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../broker/logtail.h"
+#include "../../broker/minter/logtail.h"
 #include "check.h"
 
 /* A log of nrec lines across many blocks: records of two sessions, some garbage, a torn end. */

@@ -11,7 +11,7 @@
 
 #include "duration.h"
 #include "errors.h"
-#include "../../broker/ledger.h"
+#include "../../broker/minter/ledger.h"
 #include "../../broker/minter/proto.h"
 #include "../../broker/peer.h"
 #include "../../broker/session.h"

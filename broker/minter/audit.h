@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "../record.h"
 #include "auditfmt.h"
 #include "sjson.h"
 
@@ -91,8 +92,7 @@ uint64_t audit_appended(void);
  */
 void audit_mirror_syslog(void);
 
-/* Append event with the members of fields (stolen, may be NULL).  Best effort. */
-void audit_log(const char *event, json_t *fields);
+/* audit_log, audit_ok: record.h's, the minter's bodies. */
 
 /*
  * Append event and return its seq, to wait for with audit_wait; or 0 when
@@ -100,8 +100,6 @@ void audit_log(const char *event, json_t *fields);
  */
 uint64_t audit_log_durable(const char *event, json_t *fields);
 
-/* True while the log can take durable records. */
-bool audit_ok(void);
 
 /*
  * Call done(arg, ok) once every record up to seq is on disk (ok) or the log

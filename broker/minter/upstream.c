@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "audit.h"
-#include "core.h"
+#include "../core.h"
 #include "errors.h"
 #include "id.h"
 #include "ledger.h"

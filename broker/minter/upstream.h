@@ -12,7 +12,7 @@
 #ifndef WRIT_UPSTREAM_H
 #define WRIT_UPSTREAM_H
 
-#include "../plugins/kind.h"
+#include "../../plugins/kind.h"
 
 /* Revocations are retried until a token's natural end upstream, seconds. */
 #define WRIT_UPSTREAM_RETRY_FOR (3600 + 300)

@@ -38,7 +38,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../plugins/kind.h"
+#include "../../plugins/kind.h"
 #include "sjson.h"
 
 struct secret;
