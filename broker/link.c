@@ -101,11 +101,13 @@ static atomic_bool lost_it;
 static atomic_bool audit_broken;
 static void (*ended_fn)(const char *id);
 
-/* Is this the reader's thread (which cannot wait for an answer)? */
+/* Set on the reader's thread, which cannot wait for an answer only it reads. */
+static __thread bool reading;
+
 static bool
 on_reader(void)
 {
-	return up && pthread_equal(pthread_self(), reader);
+	return reading;
 }
 
 static uint32_t
@@ -446,6 +448,7 @@ reader_main(void *arg)
 	struct proto_reader *rd = arg;
 	char why[WRIT_ERRLEN] = "exited";
 
+	reading = true;
 	for (;;) {
 		const unsigned char *buf;
 		struct proto_fault f;

@@ -414,7 +414,7 @@ h_audit_tail(uint32_t id, const struct proto_audit_tail *t)
 	json_t *recs = audit_tail(t->n, t->session[0] != '\0' ? t->session : NULL,
 	    (uint64_t)t->after, (uint64_t)t->before);
 	char *text = NULL;
-	size_t len = 0, drop = 0, n;
+	size_t len = 0, n;
 
 	if (recs == NULL) {
 		answer_code(id, PROTO_AUDIT_TAIL, WRIT_ENOMEM, NULL);
@@ -422,15 +422,24 @@ h_audit_tail(uint32_t id, const struct proto_audit_tail *t)
 	}
 	n = json_array_size(recs);
 	for (;;) {
+		json_t *newer;
+		size_t have;
+
 		free(text);
 		if ((text = jdump(recs, JSON_COMPACT, &len)) == NULL)
 			break;
-		if (len <= PROTO_MAX_ANSWER_TEXT || json_array_size(recs) <= 1)
+		if (len <= PROTO_MAX_ANSWER_TEXT || (have = json_array_size(recs)) <= 1)
 			break;
-		/* Halve what is left out until it fits: a few dumps, not one per record. */
-		drop = json_array_size(recs) / 2;
-		for (size_t i = 0; i < drop; i++)
-			json_array_remove(recs, 0);
+		/* The newer half, until it fits: a few dumps, not one per record. */
+		if ((newer = json_array()) == NULL) {
+			free(text);
+			text = NULL;
+			break;
+		}
+		for (size_t i = have / 2; i < have; i++)
+			json_array_append(newer, json_array_get(recs, i));
+		json_decref(recs);
+		recs = newer;
 	}
 	if (text == NULL || len > PROTO_MAX_ANSWER_TEXT) {
 		answer_code(id, PROTO_AUDIT_TAIL, text == NULL ? WRIT_ENOMEM : WRIT_ETOOBIG, NULL);
@@ -445,13 +454,6 @@ h_audit_tail(uint32_t id, const struct proto_audit_tail *t)
 	emit(&m);
 	free(text);
 	json_decref(recs);
-}
-
-static void
-h_audit_verify(uint32_t id, const struct proto_audit_verify *v)
-{
-	answer_json(id, PROTO_AUDIT_VERIFY, audit_verify(v->file[0] != '\0' ? v->file : NULL,
-	    v->checkpoint[0] != '\0' ? v->checkpoint : NULL), WRIT_ENOMEM);
 }
 
 static void
@@ -495,6 +497,106 @@ h_secret_put(uint32_t id, const struct proto_secret_put *p)
 	int r = minter_secret_put(p->name, p->value.data, p->value.len, err);
 
 	answer_code(id, PROTO_SECRET_PUT, r, err[0] != '\0' ? err : NULL);
+}
+
+/*
+ * The requests that read the log's files (AUDIT_TAIL, AUDIT_VERIFY) run on
+ * a thread of their own, at most WRIT_SERVE_READERS at once (past that,
+ * on the serve thread), so that a long read -- a verify of every rotated
+ * file, a session's tail scanning back -- holds up no MINT or REVOKE.
+ */
+#define WRIT_SERVE_READERS 4
+
+struct slow {
+	uint32_t id, type;
+	struct proto_audit_tail tail;	/* its session points to session */
+	char session[WRIT_ID_LEN + 1];
+	char *file, *checkpoint;
+};
+
+static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int slow_running;
+
+static void
+slow_run(struct slow *w)
+{
+	if (w->type == PROTO_AUDIT_TAIL)
+		h_audit_tail(w->id, &w->tail);
+	else
+		answer_json(w->id, PROTO_AUDIT_VERIFY, audit_verify(w->file[0] != '\0' ?
+		    w->file : NULL, w->checkpoint[0] != '\0' ? w->checkpoint : NULL),
+		    WRIT_ENOMEM);
+	free(w->file);
+	free(w->checkpoint);
+	free(w);
+}
+
+static void *
+slow_main(void *arg)
+{
+	slow_run(arg);
+	pthread_mutex_lock(&slow_lock);
+	slow_running--;
+	pthread_cond_broadcast(&slow_cond);
+	pthread_mutex_unlock(&slow_lock);
+	return NULL;
+}
+
+/* m (AUDIT_TAIL or AUDIT_VERIFY), copied out of the reader's buffer, run. */
+static void
+slow(const struct proto_msg *m)
+{
+	struct slow *w = calloc(1, sizeof(*w));
+	pthread_attr_t attr;
+	pthread_t t;
+	bool own = false;
+
+	if (w == NULL || (m->type == PROTO_AUDIT_VERIFY &&
+	    ((w->file = strdup(m->u.audit_verify.file)) == NULL ||
+	    (w->checkpoint = strdup(m->u.audit_verify.checkpoint)) == NULL))) {
+		if (w != NULL) {
+			free(w->file);
+			free(w);
+		}
+		answer_code(m->id, m->type, WRIT_ENOMEM, NULL);
+		return;
+	}
+	w->id = m->id;
+	w->type = m->type;
+	if (m->type == PROTO_AUDIT_TAIL) {
+		w->tail = m->u.audit_tail;
+		snprintf(w->session, sizeof(w->session), "%s", m->u.audit_tail.session);
+		w->tail.session = w->session;
+	}
+	pthread_mutex_lock(&slow_lock);
+	if (slow_running < WRIT_SERVE_READERS) {
+		slow_running++;
+		own = true;
+	}
+	pthread_mutex_unlock(&slow_lock);
+	if (own) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		own = pthread_create(&t, &attr, slow_main, w) == 0;
+		pthread_attr_destroy(&attr);
+		if (own)
+			return;
+		pthread_mutex_lock(&slow_lock);
+		slow_running--;
+		pthread_mutex_unlock(&slow_lock);
+	}
+	slow_run(w);
+}
+
+/* Wait for the slow requests' threads: none reads the log once the minter stops. */
+static void
+slow_wait(void)
+{
+	pthread_mutex_lock(&slow_lock);
+	while (slow_running > 0)
+		pthread_cond_wait(&slow_cond, &slow_lock);
+	pthread_mutex_unlock(&slow_lock);
 }
 
 /* RESTORE's fn: each writ brought back, told to the front end. */
@@ -562,10 +664,8 @@ handle(const struct proto_msg *m)
 		h_audit_append(id, &m->u.audit_append);
 		break;
 	case PROTO_AUDIT_TAIL:
-		h_audit_tail(id, &m->u.audit_tail);
-		break;
 	case PROTO_AUDIT_VERIFY:
-		h_audit_verify(id, &m->u.audit_verify);
+		slow(m);
 		break;
 	case PROTO_AUDIT_ROTATE:
 		h_audit_rotate(id, &m->u.audit_rotate);
@@ -675,6 +775,8 @@ serve_run(void)
 			end = refused(&f);
 			break;
 		}
+		if (m.type == PROTO_STOP)
+			slow_wait();	/* NB. before minter_stop closes what they read */
 		handle(&m);
 		if (m.type == PROTO_STOP) {
 			end = SERVE_STOPPED;
@@ -682,6 +784,8 @@ serve_run(void)
 		}
 	}
 	proto_reader_free(&rd);
+	if (end != SERVE_LOST)
+		slow_wait();
 	return end;
 }
 
