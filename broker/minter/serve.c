@@ -224,8 +224,9 @@ h_mint(uint32_t id, const struct proto_mint *pm)
 	char err[WRIT_ERRLEN];
 
 	if (orderwire_get_order(pm, &w, err) < 0) {
-		audit_log("mint_refused", json_pack("{ssssss}", "session", pm->session, "kind",
-		    pm->kind, "error", err));
+		/* NB. as mint.c records the refusals of order_check: the code's name, then why. */
+		audit_log("mint_refused", json_pack("{ssssssss}", "session", pm->session, "kind",
+		    pm->kind, "error", errors_lookup(WRIT_EBADREQ)->name, "why", err));
 		answer_code(id, PROTO_MINT, WRIT_EBADREQ, err);
 		return;
 	}

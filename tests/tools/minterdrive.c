@@ -949,7 +949,7 @@ static void __attribute__((noreturn))
 exec_minter(const char *path, int chan, int cfd, char **argv)
 {
 	int from[2] = { chan, cfd };
-	sigset_t none;
+	sigset_t stop;
 
 	for (int i = 0; i < 2; i++)
 		if (from[i] >= 0 && (from[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
@@ -957,8 +957,13 @@ exec_minter(const char *path, int chan, int cfd, char **argv)
 	for (int i = 0; i < 2; i++)
 		if (from[i] >= 0 && dup2(from[i], 3 + i) < 0)
 			_exit(127);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* What stops a process stays blocked across exec, as writd leaves it. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_SETMASK, &stop, NULL);
 	execv(path, argv);
 	fprintf(stderr, "minterdrive: cannot run %s: %s\n", path, strerror(errno));
 	_exit(127);
