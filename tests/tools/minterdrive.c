@@ -24,7 +24,7 @@
  *				session, pid, pid_start, approval, identity (a text
  *				is the rest of the line; none: empty)
  *   mint KIND TTL SCOPE	MINT; SCOPE is the rest of the line, as it is
- *   revoke WRIT REASON		REVOKE
+ *   revoke WRIT REASON		REVOKE; WRIT "last": the last writ minted
  *   append EVENT FIELDS	AUDIT_APPEND
  *   tail N			AUDIT_TAIL: the last N records, any session
  *   verify			AUDIT_VERIFY of the minter's own log
@@ -685,7 +685,7 @@ c_revoke(char *rest)
 	struct buf b, t = { 0 };
 
 	begin(&b, PROTO_REVOKE, true);
-	unescape(&t, writ);
+	unescape(&t, strcmp(writ, "last") == 0 && getenv("WRIT") != NULL ? getenv("WRIT") : writ);
 	put_hex32(&b, &t, "the writ");
 	unescape(&t, rest);
 	put_text(&b, &t);
@@ -782,10 +782,16 @@ static void
 c_raw(char *rest)
 {
 	struct buf b = { 0 };
+	struct proto_fault f;
+	struct proto_msg m;
 	size_t done = 0;
+	json_t *o;
 
 	unhex(&b, rest);
-	emit(json_pack("{sssI}", "type", "sent", "msg", "raw", "bytes", (json_int_t)b.len));
+	o = json_pack("{sssssI}", "type", "sent", "msg", "raw", "bytes", (json_int_t)b.len);
+	if (proto_decode(b.p, b.len, PROTO_FRONT, &m, &f) != 0)
+		json_object_set_new(o, "fault", json_string(f.msg));
+	emit(o);
 	if (d.fd < 0 || d.wr_shut)
 		bad("the channel is closed for writing");
 	while (done < b.len) {
