@@ -27,8 +27,10 @@
  *   revoke WRIT REASON		REVOKE; WRIT "last": the last writ minted
  *   append EVENT FIELDS	AUDIT_APPEND
  *   tail N			AUDIT_TAIL: the last N records, any session
- *   verify			AUDIT_VERIFY of the minter's own log
+ *   verify [FILE]		AUDIT_VERIFY of the minter's own log, or of FILE
  *   public_keys KIND		PUBLIC_KEYS
+ *   secret_put NAME HEX	SECRET_PUT of the bytes HEX
+ *   secret_del NAME		SECRET_DEL
  *   restore, expire, reload, stop, audit_key, secret_list
  *				the requests without fields
  *   frame TYPE ID [HEX]	a message of any type (a number or a name), id
@@ -722,13 +724,41 @@ c_tail(char *rest)
 }
 
 static void
+c_secret_put(char *rest)
+{
+	struct buf b, t = { 0 };
+
+	begin(&b, PROTO_SECRET_PUT, true);
+	unescape(&t, need_word(&rest, "the name"));
+	put_text(&b, &t);
+	unhex(&t, rest);
+	put32(&b, (uint32_t)t.len);
+	buf_add(&b, t.p, t.len);
+	free(t.p);
+	send_msg(&b);
+}
+
+static void
+c_secret_del(char *rest)
+{
+	struct buf b, t = { 0 };
+
+	begin(&b, PROTO_SECRET_DEL, true);
+	unescape(&t, need_word(&rest, "the name"));
+	put_text(&b, &t);
+	free(t.p);
+	send_msg(&b);
+}
+
+static void
 c_verify(char *rest)
 {
-	struct buf b;
+	struct buf b, t = { 0 };
 
-	(void)rest;
 	begin(&b, PROTO_AUDIT_VERIFY, true);
-	put_cstr(&b, "");
+	unescape(&t, rest);
+	put_text(&b, &t);
+	free(t.p);
 	put_cstr(&b, "");
 	send_msg(&b);
 }
@@ -908,6 +938,7 @@ static const struct {
 	{ "append", c_append }, { "tail", c_tail }, { "verify", c_verify }, { "public_keys", c_public_keys },
 	{ "restore", c_restore }, { "expire", c_expire }, { "reload", c_reload },
 	{ "stop", c_stop }, { "audit_key", c_audit_key }, { "secret_list", c_secret_list },
+	{ "secret_put", c_secret_put }, { "secret_del", c_secret_del },
 	{ "frame", c_frame }, { "raw", c_raw }, { "next", c_next }, { "sync", c_sync },
 	{ "drain", c_drain }, { "sleep", c_sleep }, { "eof", c_eof }, { "close", c_close },
 	{ "sh", c_sh },
