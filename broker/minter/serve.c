@@ -119,6 +119,39 @@ writer_main(void *arg)
 }
 
 /*
+ * Each thread that sends encodes into a buffer of its own, kept while it
+ * lives and freed when it ends (a thread-specific key's destructor: the
+ * threads that finish orders, the log's commit thread among them, end
+ * before the minter does).  Wiped after each message already.
+ */
+static pthread_key_t encoding_key;
+static pthread_once_t encoding_once = PTHREAD_ONCE_INIT;
+
+static void
+encoding_make(void)
+{
+	if (pthread_key_create(&encoding_key, free) != 0)
+		abort();
+}
+
+/* This thread's buffer of PROTO_MAX_ANSWER bytes; NULL when out of memory. */
+static unsigned char *
+encoding_buffer(void)
+{
+	unsigned char *buf;
+
+	pthread_once(&encoding_once, encoding_make);
+	if ((buf = pthread_getspecific(encoding_key)) != NULL)
+		return buf;
+	if ((buf = malloc(PROTO_MAX_ANSWER)) != NULL &&
+	    pthread_setspecific(encoding_key, buf) != 0) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
+/*
  * Queue m for the front end.  An ANSWER the table refuses (a bug: the
  * minter's own values out of their ranges) goes as WRIT_EINTERNAL, so
  * that the request still has its one answer.
@@ -126,12 +159,12 @@ writer_main(void *arg)
 static void
 emit(const struct proto_msg *m)
 {
-	static __thread unsigned char *buf;
+	unsigned char *buf = encoding_buffer();
 	struct proto_fault f;
 	struct out *o;
 	size_t len;
 
-	if (buf == NULL && (buf = malloc(PROTO_MAX_ANSWER)) == NULL) {
+	if (buf == NULL) {
 		fprintf(stderr, "writd: minter: out of memory for a message\n");
 		return;
 	}
