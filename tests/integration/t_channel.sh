@@ -242,15 +242,25 @@ eq "  ... the fingerprint the answer says is the one audited" \
 	"$(jq -r 'select(.type == "ANSWER") | .fingerprint' "$T/durable.out" | sort)" \
 	"$(events durable issued | jq -r .fingerprint | sort)"
 eq "  ... and each writ has its ledger entry" "$(minted durable)" "$(added durable)"
-# With the issued record's sync held, no answer comes; once it is durable, it does.
+# With the issued record's sync held, no answer comes; once it is durable,
+# it does.  (The window opens once the sync is seen held: a hang guard of
+# 10 s for that, then 1 s in which an answer would be a bug, not a race.)
+cat >"$T/held.sh" <<'EOF'
+#!/bin/sh
+i=0
+until grep -qs '^held' "$1"; do
+	i=$((i + 1)); [ $i -lt 200 ] || exit 1; sleep 0.05
+done
+EOF
+chmod 0755 "$T/held.sh"
 LD_PRELOAD=$SHIM WRIT_TEST_SYNC_HANG=$T/hold WRIT_TEST_SYNC_LOG=$T/hold.log \
 	WRIT_TEST_SYNC_ONLY=audit.jsonl ASAN_OPTIONS=$ASAN_SHIM drive held held "$T/open.json" <<EOF
 audit_key
 sync
 sh touch $T/hold
 mint jwt 60 {"aud":"held"}
-sync 1500
-sh grep -q '^held' $T/hold.log
+sh $T/held.sh $T/hold.log
+sync 1000
 sh rm -f $T/hold
 sync
 sh $T/recorded.sh $T/s-held/audit.jsonl
