@@ -64,11 +64,11 @@ struct orderwire_order {
  * The order m (decoded by proto_decode from the front end: every field
  * within its rule) carries (the minter's side): its JSON texts parsed
  * strictly, each an object, the scope's in its canonical text; empty
- * texts as NULL.  ret's other strings
- * are m's views into the buffer m was decoded from, which must outlive
- * ret (m itself need not).  Returns 0, or WRIT_EBADREQ with a message
- * naming the field (out of memory while parsing counts as a bad text);
- * on error ret holds nothing to free.
+ * texts as NULL.  ret's other strings are m's views into the buffer m
+ * was decoded from, which must outlive ret (m itself need not).  Returns
+ * 0, or WRIT_EBADREQ with a message naming the field (out of memory
+ * while parsing counts as a bad text); on error ret holds nothing to
+ * free.
  */
 int orderwire_get_order(const struct proto_mint *m, struct orderwire_order *ret,
     char err[WRIT_ERRLEN]);
