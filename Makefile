@@ -123,9 +123,13 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 
 # Built for the tests only, never installed: confine_probe confines itself
 # as the front end would (broker/confine.h) and tries what it must not do
-# (tests/integration/t_confine.sh).
+# (tests/integration/t_confine.sh); minterdrive starts writd-minter as
+# writd does and plays a compromised front end on the channel, from a
+# script (tests/integration/t_channel.sh): the request table's decoder
+# and the leaf modules it needs, nothing of either side.
 PROBE_SRC := tests/confine/confine_probe.c broker/confine.c
-TEST_BINS := $(B)/confine_probe $(B)/syncfault.so
+DRIVE_SRC := tests/tools/minterdrive.c broker/minter/proto.c broker/lib/id.c broker/lib/errors.c
+TEST_BINS := $(B)/confine_probe $(B)/minterdrive $(B)/syncfault.so
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
 # once: $^ names each prerequisite once.
@@ -144,7 +148,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check libcurl) -c $< -o $@
 
 # SAN=1: every program links the built-in sanitizer options ($^ below).
-$(BINS) $(B)/check_unit $(B)/confine_probe: $(SAN_OBJ)
+$(BINS) $(B)/check_unit $(B)/confine_probe $(B)/minterdrive: $(SAN_OBJ)
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(call say,LD,$@)
@@ -173,6 +177,10 @@ $(B)/writ-sandbox: $(call obj,$(SANDBOX_SRC))
 $(B)/confine_probe: $(call obj,$(PROBE_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ -lpthread
+
+$(B)/minterdrive: $(call obj,$(DRIVE_SRC))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)

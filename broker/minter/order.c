@@ -16,15 +16,24 @@ order_check(const struct mint_order *o, const struct config *cfg,
 	struct policy_decision d;
 	int64_t max_ttl;
 	json_t *again = NULL;
+	char why[WRIT_ERRLEN];
 
 	if (k == NULL) {
 		snprintf(err, WRIT_ERRLEN, "no such kind");
 		return WRIT_EKIND;
 	}
 	*ret_kind = k;
-	if (!json_is_object(req->scope) ||
-	    k->grammar->canonicalize(req->scope, &again, err) < 0 ||
-	    !json_equal(again, req->scope)) {
+	/* The grammar's reason when it refuses the scope; a scope it takes must come back equal. */
+	if (!json_is_object(req->scope)) {
+		snprintf(err, WRIT_ERRLEN, "the scope is not a JSON object");
+		return WRIT_ESCOPE;
+	}
+	if (k->grammar->canonicalize(req->scope, &again, why) < 0) {
+		snprintf(err, WRIT_ERRLEN, "the scope is not one %s's grammar takes: %s", k->name,
+		    why);
+		return WRIT_ESCOPE;
+	}
+	if (!json_equal(again, req->scope)) {
 		json_decref(again);
 		snprintf(err, WRIT_ERRLEN, "the scope is not in its canonical form");
 		return WRIT_ESCOPE;

@@ -83,14 +83,16 @@ orderwire_order_free(struct orderwire_order *w)
 
 /*
  * Text s of field name, strictly parsed, into *ret: an object, or NULL
- * when s is empty and the field optional.  0 or WRIT_EBADREQ with a
- * message naming the field.
+ * when s is empty and the field optional; when canonical, s must be the
+ * very text text_of makes of it.  0 or WRIT_EBADREQ with a message
+ * naming the field.
  */
 static int
-object_of(const char *name, const char *s, bool optional, json_t **ret,
+object_of(const char *name, const char *s, bool optional, bool canonical, json_t **ret,
     char err[WRIT_ERRLEN])
 {
-	char why[WRIT_ERRLEN];
+	char why[WRIT_ERRLEN], *again;
+	bool same;
 
 	*ret = NULL;
 	if (s == NULL || s[0] == '\0') {
@@ -105,6 +107,27 @@ object_of(const char *name, const char *s, bool optional, json_t **ret,
 		    name, why);
 		return WRIT_EBADREQ;
 	}
+	if (!canonical)
+		return 0;
+	/*
+	 * NB. one text per scope, as one encoding per integer: other spacing,
+	 * key order or escapes are not what the front end writes (text_of).
+	 */
+	if (text_of(*ret, &again) < 0) {
+		json_decref(*ret);
+		*ret = NULL;
+		snprintf(err, WRIT_ERRLEN, "MINT: out of memory reading '%s'", name);
+		return WRIT_EBADREQ;
+	}
+	same = strcmp(again, s) == 0;
+	free(again);
+	if (!same) {
+		json_decref(*ret);
+		*ret = NULL;
+		snprintf(err, WRIT_ERRLEN, "MINT: '%s' is not in its canonical text (compact, "
+		    "keys sorted, no escape a character does not need)", name);
+		return WRIT_EBADREQ;
+	}
 	return 0;
 }
 
@@ -115,9 +138,9 @@ orderwire_get_order(const struct proto_mint *m, struct orderwire_order *ret,
 	struct orderwire_order w = { 0 };
 	int r;
 
-	if ((r = object_of("scope", m->scope, false, &w.scope, err)) < 0 ||
-	    (r = object_of("claims", m->claims, true, &w.claims, err)) < 0 ||
-	    (r = object_of("identity", m->identity, true, &w.identity, err)) < 0) {
+	if ((r = object_of("scope", m->scope, false, true, &w.scope, err)) < 0 ||
+	    (r = object_of("claims", m->claims, true, false, &w.claims, err)) < 0 ||
+	    (r = object_of("identity", m->identity, true, false, &w.identity, err)) < 0) {
 		orderwire_order_free(&w);
 		return r;
 	}

@@ -16,7 +16,9 @@
  * The one thing checked here is what only here can be: the JSON texts of
  * a MINT the minter reads (scope, claims, identity) are parsed strictly
  * (sjson.h: no duplicate key, no NUL, bounded depth and size) and must be
- * objects.  Pure: jansson, sjson, jdump and secret; no writd global.
+ * objects, and the scope's text must be the one text orderwire_put_order
+ * writes of it (compact, keys sorted).  Pure: jansson, sjson, jdump and
+ * secret; no writd global.
  */
 #ifndef WRIT_ORDERWIRE_H
 #define WRIT_ORDERWIRE_H
@@ -61,11 +63,12 @@ struct orderwire_order {
 /*
  * The order m (decoded by proto_decode from the front end: every field
  * within its rule) carries (the minter's side): its JSON texts parsed
- * strictly, each an object; empty texts as NULL.  ret's other strings
- * are m's views into the buffer m was decoded from, which must outlive
- * ret (m itself need not).  Returns 0, or WRIT_EBADREQ with a message
- * naming the field (out of memory while parsing counts as a bad text);
- * on error ret holds nothing to free.
+ * strictly, each an object, the scope's in its canonical text; empty
+ * texts as NULL.  ret's other strings are m's views into the buffer m
+ * was decoded from, which must outlive ret (m itself need not).  Returns
+ * 0, or WRIT_EBADREQ with a message naming the field (out of memory
+ * while parsing counts as a bad text); on error ret holds nothing to
+ * free.
  */
 int orderwire_get_order(const struct proto_mint *m, struct orderwire_order *ret,
     char err[WRIT_ERRLEN]);

@@ -160,7 +160,8 @@ enum proto_type {
 	 * to policy, which the minter decides again by the enterprise layer:
 	 *   text kind		1..PROTO_MAX_KIND, word: a kind's name
 	 *   text scope		2..PROTO_MAX_JSON: the canonical scope, a JSON
-	 *			object
+	 *			object, in its canonical text (compact, keys
+	 *			sorted: orderwire.c holds the minter to it)
 	 *   i64 ttl		1..PROTO_MAX_TTL seconds asked for
 	 *   text name		1..PROTO_MAX_SESSION_NAME: the session's name
 	 *   text workspace	0..PROTO_MAX_WORKSPACE, workspace: the
@@ -240,7 +241,8 @@ enum proto_type {
 	/*
 	 * AUDIT_APPEND, F->M: append one record; the minter assigns its seq
 	 * and refuses events only it writes ("issued", "rotated",
-	 * "checkpoint", ...).
+	 * "checkpoint", ...) and fields that set a record's own members
+	 * ("event", "seq", "time", "mac").
 	 *   text event		1..PROTO_MAX_WORD, word
 	 *   text fields	2..PROTO_MAX_JSON: a JSON object, its members
 	 * Answer:

@@ -70,6 +70,14 @@ static const char *const front_events[] = {
 	"session_refused", NULL,
 };
 
+/*
+ * A record's own members, written by audit.c around the fields: a front
+ * end's fields holding one would make a second "event" (the last one is
+ * what a JSON reader keeps: "issued" under a "request") or break the
+ * chain's order for its verifier.
+ */
+static const char *const record_keys[] = { "event", "seq", "time", "mac", NULL };
+
 static void
 wipe_free(struct out *o)
 {
@@ -303,8 +311,9 @@ h_mint(uint32_t id, const struct proto_mint *pm)
 	char err[WRIT_ERRLEN];
 
 	if (orderwire_get_order(pm, &w, err) < 0) {
-		audit_log("mint_refused", json_pack("{ssssss}", "session", pm->session, "kind",
-		    pm->kind, "error", err));
+		/* NB. as mint.c records the refusals of order_check: the code's name, then why. */
+		audit_log("mint_refused", json_pack("{ssssssss}", "session", pm->session, "kind",
+		    pm->kind, "error", errors_lookup(WRIT_EBADREQ)->name, "why", err));
 		answer_code(id, PROTO_MINT, WRIT_EBADREQ, err);
 		return;
 	}
@@ -391,6 +400,14 @@ h_audit_append(uint32_t id, const struct proto_audit_append *a)
 		answer_code(id, PROTO_AUDIT_APPEND, WRIT_EBADREQ, err);
 		return;
 	}
+	for (size_t i = 0; record_keys[i] != NULL; i++)
+		if (json_object_get(fields, record_keys[i]) != NULL) {
+			json_decref(fields);
+			snprintf(err, sizeof(err), "AUDIT_APPEND: '%s' is the record's own, not "
+			    "a field the front end may set", record_keys[i]);
+			answer_code(id, PROTO_AUDIT_APPEND, WRIT_EBADREQ, err);
+			return;
+		}
 	if ((seq = audit_log_durable(a->event, fields)) == 0) {
 		answer_code(id, PROTO_AUDIT_APPEND, WRIT_EAUDIT, NULL);
 		return;
@@ -767,6 +784,18 @@ serve_run(void)
 			r = proto_reader_read(&rd, q.fd);
 			if (r < 0 && errno == EINTR)
 				continue;
+			/*
+			 * NB. the channel's end inside a message is a message the
+			 * table refuses (cut short), not a front end gone between
+			 * two: what it obtained ends.  One killed in the middle of
+			 * a write looks the same, and is treated the same (the
+			 * safe side of the two).
+			 */
+			if (r == 0 && rd.len > 0 &&
+			    proto_decode(rd.buf, rd.len, PROTO_FRONT, &m, &f) != 0) {
+				end = refused(&f);
+				break;
+			}
 			if (r <= 0)
 				break;			/* the front end is gone */
 			continue;

@@ -8,7 +8,8 @@
 enum serve_end {
 	SERVE_STOPPED,		/* STOP was answered: a clean stop */
 	SERVE_LOST,		/* the front end closed the channel (it died) */
-	SERVE_REFUSED,		/* it sent what the table refuses: it is not trusted */
+	SERVE_REFUSED,		/* it sent what the table refuses (or closed the
+				   channel inside a message): it is not trusted */
 };
 
 /*
@@ -19,8 +20,9 @@ int serve_start(int fd);
 
 /*
  * Read and answer the front end's requests until STOP (answered: the
- * minter has stopped, minter_stop), the end of the channel, or a message
- * the table refuses (said on stderr and audited "channel_refused").
+ * minter has stopped, minter_stop), the end of the channel between two
+ * messages, or a message the table refuses, a message cut short by the
+ * channel's end included (said on stderr and audited "channel_refused").
  */
 enum serve_end serve_run(void);
 

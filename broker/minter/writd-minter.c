@@ -22,10 +22,11 @@
  * the logs closed), exit 0.  The channel's end (the front end died):
  * what is appended is made durable and nothing is revoked, as after a
  * crash (the next start brings the writs back from the ledger), exit 1.
- * A message the table refuses: the front end is compromised; FATAL, then
- * the clean stop (revoking what it obtained), exit 1.  Signals that stop
- * a process are blocked: the front end says when to stop (a service
- * manager's SIGTERM to the whole group reaches both).
+ * A message the table refuses (one the channel's end cuts short too):
+ * the front end is compromised; FATAL, then the clean stop (revoking
+ * what it obtained), exit 1.  Signals that stop a process are blocked:
+ * the front end says when to stop (a service manager's SIGTERM to the
+ * whole group reaches both).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -88,12 +88,18 @@ START_TEST(test_refused)
 	o = order(unsorted, 600);
 	ck_assert_int_eq(check(&o, NULL, err), WRIT_ESCOPE);
 	ck_assert_ptr_nonnull(strstr(err, "canonical"));
+	/* NB. the grammar's own reason is kept: it says what to fix. */
 	o = order(unknown, 600);
 	ck_assert_int_eq(check(&o, NULL, err), WRIT_ESCOPE);
+	ck_assert_msg(strstr(err, "jwt's grammar") != NULL && strstr(err, "colour") != NULL,
+	    "%s", err);
 	o = order(dots, 600);
 	ck_assert_int_eq(check(&o, NULL, err), WRIT_ESCOPE);
+	ck_assert_msg(strstr(err, "jwt's grammar") != NULL && strstr(err, "'..'") != NULL,
+	    "%s", err);
 	o = order(notobj, 600);
 	ck_assert_int_eq(check(&o, NULL, err), WRIT_ESCOPE);
+	ck_assert_ptr_nonnull(strstr(err, "not a JSON object"));
 	o = order(NULL, 600);
 	ck_assert_int_eq(check(&o, NULL, err), WRIT_ESCOPE);
 	/* TTLs: the kind's max_ttl (config's default 1h) and no less than a second. */

@@ -232,6 +232,30 @@ START_TEST(test_order_get_refused)
 	for (size_t i = 0; i <= WRIT_MAX_JSON_DEPTH; i++)
 		strcat(deep, "}");
 	get_refused("{\"aud\":\"a\"}", "", deep, "'identity'");
+	/* The scope in any text but its canonical one: spaces, key order, escapes. */
+	get_refused("{ \"aud\":\"a\"}", "", "", "'scope'");
+	get_refused("{\"aud\": \"a\"}", "", "", "'scope'");
+	get_refused("{\"aud\":\"a\"}\n", "", "", "'scope'");
+	get_refused("{\"scope\":\"read\",\"aud\":\"a\"}", "", "", "'scope'");
+	get_refused("{\"aud\":\"\\u0061\"}", "", "", "'scope'");
+	get_refused("{\"aud\":\"a\\/b\"}", "", "", "'scope'");
+}
+END_TEST
+
+/* The scope's canonical text is taken, whatever it holds; claims in any spacing. */
+START_TEST(test_order_get_canonical)
+{
+	struct proto_mint m = { .kind = "jwt", .scope = "{\"aud\":\"a\",\"scope\":\"read\"}",
+	    .ttl = 60, .name = "dev", .workspace = "", .exe = "/usr/bin/git",
+	    .claims = "{ \"ref\" : \"x\" }", .identity = "", .session = SID, .approval = "" };
+	struct orderwire_order back;
+	char err[WRIT_ERRLEN] = "";
+
+	ck_assert_msg(orderwire_get_order(&m, &back, err) == 0, "%s", err);
+	orderwire_order_free(&back);
+	m.scope = "{\"aud\":\"caf\u00e9\",\"n\":[1,2.5,{\"a\":null}]}";
+	ck_assert_msg(orderwire_get_order(&m, &back, err) == 0, "%s", err);
+	orderwire_order_free(&back);
 }
 END_TEST
 
@@ -401,6 +425,7 @@ orderwire_suite(void)
 	tcase_add_test(tc, test_order_live_capped);
 	tcase_add_test(tc, test_order_put_refused);
 	tcase_add_test(tc, test_order_get_refused);
+	tcase_add_test(tc, test_order_get_canonical);
 	tcase_add_test(tc, test_result_roundtrip);
 	tcase_add_test(tc, test_result_made_sendable);
 	tcase_add_test(tc, test_result_unsendable);
