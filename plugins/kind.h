@@ -32,6 +32,11 @@ struct kind_env {
 	const char *state_dir;
 	/* The secret name in a new secret; 0, WRIT_ENOTFOUND or a code. */
 	int (*secret_get)(const char *name, struct secret **ret);
+	/*
+	 * name is a key the kind makes itself (a signing key): the front end
+	 * may never set or remove it.  0 or a code.  NULL in tests.
+	 */
+	int (*secret_own)(const char *name);
 	/* Store len bytes at value as secret name; 0 or a code with err. */
 	int (*secret_put)(const char *name, const void *value, size_t len,
 	    char err[WRIT_ERRLEN]);

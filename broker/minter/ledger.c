@@ -722,6 +722,7 @@ ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "cannot read /proc/sys/kernel/random/boot_id");
 		return WRIT_EINTERNAL;
 	}
+	(void)store_own(KEY_NAME);
 	r = store_get(KEY_NAME, &key);
 	if (r == WRIT_ENOTFOUND) {
 		unsigned char k[crypto_secretbox_KEYBYTES];
@@ -730,7 +731,8 @@ ledger_open(const char *state_dir, int64_t lag, char err[WRIT_ERRLEN])
 		r = store_put(KEY_NAME, k, sizeof(k), err);
 		sodium_memzero(k, sizeof(k));
 		if (r == 0)
-			r = store_get(KEY_NAME, &key);
+			(void)store_own(KEY_NAME);
+	r = store_get(KEY_NAME, &key);
 	}
 	if (r < 0 || key->len != crypto_secretbox_KEYBYTES) {
 		snprintf(err, WRIT_ERRLEN, "cannot get the ledger key from the secret store");

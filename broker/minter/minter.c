@@ -49,10 +49,26 @@ minter_throttled(const char *kind, const json_t *scope, int *ret_retry_after,
 	return k->throttled(kinds_state(k), scope, ret_retry_after, err);
 }
 
+/* writd's own keys are not the front end's to set or remove (store_own). */
+static int
+own_key(const char *name, char err[WRIT_ERRLEN])
+{
+	if (!store_owned(name))
+		return 0;
+	snprintf(err, WRIT_ERRLEN, "%s is a key writd makes itself: it cannot be set or "
+	    "removed", name);
+	audit_log("secret_refused", json_pack("{ss}", "name", name));
+	return WRIT_EFORBIDDEN;
+}
+
 int
 minter_secret_put(const char *name, const void *value, size_t len, char err[WRIT_ERRLEN])
 {
-	int r = store_put(name, value, len, err);
+	int r;
+
+	if ((r = own_key(name, err)) < 0)
+		return r;
+	r = store_put(name, value, len, err);
 
 	if (r == 0)
 		audit_log("secret_set", json_pack("{sssi}", "name", name, "size", (int)len));
@@ -62,7 +78,12 @@ minter_secret_put(const char *name, const void *value, size_t len, char err[WRIT
 int
 minter_secret_del(const char *name)
 {
-	int r = store_del(name);
+	char err[WRIT_ERRLEN];
+	int r;
+
+	if ((r = own_key(name, err)) < 0)
+		return r;
+	r = store_del(name);
 
 	if (r == 0)
 		audit_log("secret_removed", json_pack("{ss}", "name", name));

@@ -196,7 +196,8 @@ main(int argc, char **argv)
 	};
 	static struct config cfg;
 	json_t *kconf[WRIT_MAX_KINDS] = { NULL };
-	struct kind_env env = { .secret_get = store_get, .secret_put = store_put };
+	struct kind_env env = { .secret_get = store_get, .secret_put = store_put,
+	    .secret_own = store_own };
 	char err[WRIT_ERRLEN];
 	struct policy *ent;
 	enum serve_end end;

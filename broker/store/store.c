@@ -24,6 +24,8 @@ static const struct store_backend *backend = &store_keyring;
 int
 store_open(const struct config *cfg, int passphrase_fd, char err[WRIT_ERRLEN])
 {
+	/* The sealed file's key, kept in the keyring: never the front end's to set. */
+	(void)store_own("sealed-file-key");
 	for (size_t i = 0; store_backends[i] != NULL; i++)
 		if (strcmp(store_backends[i]->name, cfg->store_backend) == 0) {
 			backend = store_backends[i];
@@ -72,9 +74,13 @@ store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *buf,
     struct secret **ret, char err[WRIT_ERRLEN])
 {
 	struct secret *k = NULL, *fresh;
-	int r = store_get(name, &k);
+	int r;
 
-	if (r == WRIT_ENOTFOUND) {
+	if ((r = store_own(name)) < 0) {
+		snprintf(err, WRIT_ERRLEN, "too many keys of writd's own (%d)", WRIT_STORE_MAX_OWN);
+		return r;
+	}
+	if ((r = store_get(name, &k)) == WRIT_ENOTFOUND) {
 		/* In guarded memory: the new key never sits on the stack. */
 		if ((fresh = secret_new(len)) == NULL)
 			return WRIT_ENOMEM;
@@ -95,6 +101,38 @@ store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *buf,
 	}
 	*ret = k;
 	return 0;
+}
+
+/* writd's own keys' names (store_own), under store_lock. */
+static char owned[WRIT_STORE_MAX_OWN][WRIT_MAX_SECRET_NAME + 1];
+static size_t nowned;
+
+int
+store_own(const char *name)
+{
+	int r = 0;
+
+	if (store_owned(name))
+		return 0;
+	pthread_mutex_lock(&store_lock);
+	if (nowned == WRIT_STORE_MAX_OWN || strlen(name) > WRIT_MAX_SECRET_NAME)
+		r = WRIT_ETOOBIG;
+	else
+		snprintf(owned[nowned++], sizeof(owned[0]), "%s", name);
+	pthread_mutex_unlock(&store_lock);
+	return r;
+}
+
+bool
+store_owned(const char *name)
+{
+	bool r = false;
+
+	pthread_mutex_lock(&store_lock);
+	for (size_t i = 0; i < nowned && !r; i++)
+		r = strcmp(owned[i], name) == 0;
+	pthread_mutex_unlock(&store_lock);
+	return r;
 }
 
 int

@@ -23,6 +23,7 @@
 #ifndef WRIT_STORE_H
 #define WRIT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -58,6 +59,21 @@ int store_get_or_make(const char *name, size_t len, void (*make)(unsigned char *
 
 /* Remove name.  Returns 0, WRIT_ENOTFOUND or a code. */
 int store_del(const char *name);
+
+/* Most names store_own keeps. */
+#define WRIT_STORE_MAX_OWN 16
+
+/*
+ * name is one of writd's own keys (made by writd: the audit log's, the
+ * ledger's, the jwt kind's signing key ...): the front end may never set
+ * or remove it (minter_secret_put, minter_secret_del), else a compromised
+ * one could swap a signing key for one it knows.  store_get_or_make owns
+ * its name itself.  Returns 0, or WRIT_ETOOBIG past WRIT_STORE_MAX_OWN.
+ */
+int store_own(const char *name);
+
+/* Is name one of writd's own keys? */
+bool store_owned(const char *name);
 
 /* [{"name", "size", "updated_at"}], never values; NULL on failure. */
 json_t *store_list(void);

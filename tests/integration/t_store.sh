@@ -83,6 +83,21 @@ check "  ... gone from the keyring" bash -c "! keyctl search '%keyring:$KEYRING'
 "$BIN/writctl" secret rm other 2>/dev/null
 eq "secret rm of a missing one exits 4" 4 "$?"
 
+# writd's own keys are not the admin API's (nor a compromised front end's)
+# to set or remove: a swapped jwt signing key would let whoever chose it
+# sign JWTs the JWKS vouches for (break: own_key in minter.c).
+JWKS0=$("$BIN/writctl" jwks)
+for k in jwt-signing-key audit-chain-key audit-checkpoint-key ledger-key sealed-file-key; do
+	eq "PUT /v1/secrets/$k, writd's own key: 403 forbidden" "403 forbidden" \
+		"$(status "$ADMIN" PUT "/v1/secrets/$k" "0123456789abcdef0123456789abcdef") $(jq -r .error.code "$T/body")"
+	check "  ... saying why" grep -q "a key writd makes itself" "$T/body"
+	eq "  ... DELETE too" 403 "$(status "$ADMIN" DELETE "/v1/secrets/$k")"
+done
+eq "  ... the JWKS is the same" "$JWKS0" "$("$BIN/writctl" jwks)"
+wait_for grep -q '"event":"secret_refused".*"name":"sealed-file-key"' "$T/state/audit.jsonl"
+check "  ... each refusal audited (secret_refused)" \
+	test "$(grep -c '"event":"secret_refused"' "$T/state/audit.jsonl")" -ge 10
+
 # The canary through the request path: errors, writs, revocation.
 SOCK=$(new_session canary)
 approver_on
