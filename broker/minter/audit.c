@@ -348,7 +348,8 @@ read_all(const char *file, size_t *ret_len, char err[WRIT_ERRLEN])
 	const char *name = file != NULL ? file : path;
 	struct stat st;
 	char *buf;
-	int rfd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* NB. non-blocking: a FIFO named by the front end must not hold the minter. */
+	int rfd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	ssize_t n;
 
 	if (rfd < 0) {
@@ -359,10 +360,15 @@ read_all(const char *file, size_t *ret_len, char err[WRIT_ERRLEN])
 		snprintf(err, WRIT_ERRLEN, "%s: %s", name, strerror(errno));
 		return NULL;
 	}
+	/*
+	 * NB. a file the front end names must be ours too: the minter does not
+	 * read, for a confined front end, what writd's user did not write.
+	 */
 	if (fstat(rfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WRIT_MAX_AUDIT_FILE ||
-	    (file == NULL && (st.st_uid != geteuid() || (st.st_mode & 077) != 0))) {
+	    st.st_uid != geteuid() || (file == NULL && (st.st_mode & 077) != 0)) {
 		snprintf(err, WRIT_ERRLEN, file == NULL ? "%s must be a regular file of ours, "
-		    "mode 0600, under 1 GiB" : "%s must be a regular file under 1 GiB", name);
+		    "mode 0600, under 1 GiB" : "%s must be a regular file of writd's user, "
+		    "under 1 GiB", name);
 		close(rfd);
 		return NULL;
 	}

@@ -70,6 +70,13 @@ eq "audit verify FILE on a tampered copy fails" 1 "$?"
 check "  ... naming the record" grep -q 'BROKEN at record 3' "$T/v"
 "$BIN/writctl" audit verify "$T/no-such.log" >/dev/null 2>"$T/e"
 check "audit verify on a missing file: an error" test $? -ne 0 -a -s "$T/e"
+# A FIFO named for verify is not opened for reading until a writer comes:
+# the minter would wait for ever (break: O_NONBLOCK in read_all).
+mkfifo "$T/fifo.log"
+timeout 20 "$BIN/writctl" audit verify "$T/fifo.log" >"$T/v" 2>"$T/e"
+rc=$?
+check "audit verify on a FIFO: refused at once, not a hang (exit $rc)" test $rc -ne 0 -a $rc -ne 124
+check "  ... a regular file is asked for" grep -q "must be a regular file" "$T/v" "$T/e"
 "$BIN/writctl" audit verify "$T" >/dev/null 2>"$T/e"
 check "audit verify on a directory: an error" test $? -ne 0 -a -s "$T/e"
 eq "POST /v1/audit/verify with a relative path: 400" 400 \
