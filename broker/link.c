@@ -642,7 +642,8 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 		snprintf(err, WRIT_ERRLEN, "out of memory");
 		goto fail_child;
 	}
-	if ((r = await_hello(rd, err)) < 0) {
+	if ((r = await_hello(rd, err)) < 0 || (r = send_msg(&(struct proto_msg){
+	    .type = PROTO_HELLO, .u.hello.version = PROTO_VERSION }, err)) < 0) {
 		proto_reader_free(rd);
 		free(rd);
 		goto fail_child;

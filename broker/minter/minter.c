@@ -188,6 +188,12 @@ minter_flush(void)
 void
 minter_stop(void)
 {
+	minter_stop_because("writd shut down");
+}
+
+void
+minter_stop_because(const char *why)
+{
 	/*
 	 * Mints in flight finish (bounded by their timeouts), queued ones
 	 * fail; one answered now finds its session closed and has its token
@@ -196,6 +202,6 @@ minter_stop(void)
 	upstream_cancel();
 	mint_drain();
 	/* Whatever the minter still holds (a restored writ no session listed) ends too. */
-	custody_revoke_all("writd shut down");
+	custody_revoke_all(why);
 	upstream_stop();
 }

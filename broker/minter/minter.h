@@ -194,4 +194,7 @@ int minter_flush(void);
  */
 void minter_stop(void);
 
+/* The minter's own: minter_stop, with why for each writ's "revoked" record. */
+void minter_stop_because(const char *why);
+
 #endif

@@ -761,6 +761,7 @@ serve_run(void)
 {
 	struct proto_reader rd;
 	enum serve_end end = SERVE_LOST;
+	bool greeted = false;
 
 	if (proto_reader_init(&rd, PROTO_MAX_REQUEST) < 0)
 		return SERVE_LOST;
@@ -804,6 +805,15 @@ serve_run(void)
 			end = refused(&f);
 			break;
 		}
+		/* HELLO first, and once: the front end's version, checked by the decoder. */
+		if ((m.type == PROTO_HELLO) == greeted) {
+			f = (struct proto_fault){ .code = PROTO_FTYPE, .at = 8 };
+			snprintf(f.msg, sizeof(f.msg), greeted ? "HELLO again" :
+			    "%s before HELLO", proto_type_name(m.type));
+			end = refused(&f);
+			break;
+		}
+		greeted = true;
 		if (m.type == PROTO_STOP)
 			slow_wait();	/* NB. before minter_stop closes what they read */
 		handle(&m);

@@ -289,7 +289,7 @@ main(int argc, char **argv)
 	if (end == SERVE_REFUSED) {
 		/* What a compromised front end obtained ends now. */
 		serve_fatal("the front end sent a message the request table refuses");
-		minter_stop();
+		minter_stop_because("the front end broke the request table");
 	}
 	serve_stop();
 	ticker_stop();

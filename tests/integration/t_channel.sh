@@ -46,6 +46,8 @@ SID=5e55105e55105e55105e55105e551050
 drive() {
 	local name=$1 state=${2:-$1} ent=${3:-$T/enterprise.json}
 	[ -d "$T/s-$state" ] || mkdir -m 0700 "$T/s-$state"
+	# HELLO first, as writd says it (NOHELLO=1: the script's own first line).
+	{ [ -n "${NOHELLO:-}" ] || echo hello; cat; } |
 	"$BIN/minterdrive" --runtime-dir "$T/run" --state-dir "$T/s-$state" \
 		--enterprise-policy "$ent" --config "$T/config.json" \
 		>"$T/$name.out" 2>"$T/$name.err"
@@ -83,7 +85,6 @@ refused_ok() {
 # --- The enterprise layer, decided again by the minter ---------------------
 # The order says the session holds no writ (live 0): the minter counts its own.
 drive limits <<'EOF'
-hello
 set live 0
 set live_kind 0
 mint jwt 60 {"aud":"secret-plans"}
@@ -330,6 +331,12 @@ malformed() {
 malformed version "the peer speaks version 2, this is version 3" 'next version=2' audit_key
 malformed hello "HELLO: the peer speaks version 2" 'hello 2'
 malformed type "no message has type 99" 'frame 99 7'
+malformed hello2 "HELLO again" 'hello'
+# The front end's HELLO comes first (break: serve.c's greeted check).
+printf '%s\n' 'mint jwt 60 {"aud":"first"}' sync eof drain | NOHELLO=1 drive nohello nohello
+check "a MINT before the front end's HELLO: refused by the table" grep -q \
+	'"event":"channel_refused".*MINT before HELLO' "$T/s-nohello/audit.jsonl"
+eq "  ... nothing issued" 0 "$(nevents nohello issued)"
 malformed answer "ANSWER is not sent by the front end" \
 	"frame ANSWER 7 $(printf '02000000 0000000000000000 00000000 00 00000000')"
 malformed toobig "length 65537 is over the 65536 bytes" 'raw 01000100'
