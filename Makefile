@@ -73,7 +73,7 @@ endif
 # and the plugins use them (the agent side only id, for libc alone).
 LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib/duration.c \
 	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c broker/lib/clock.c \
-	broker/lib/keypage.c broker/lib/heap.c
+	broker/lib/keypage.c broker/lib/heap.c broker/lib/procpeer.c
 # Every kind's scope grammar: pure, all that the policy engine, writctl
 # and the fuzzers link of a kind.
 GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c \

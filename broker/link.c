@@ -82,6 +82,7 @@ struct call {
 	json_t *json;			/* PUBLIC_KEYS, AUDIT_VERIFY, SECRET_LIST, AUDIT_TAIL */
 	int64_t seq, more;
 	struct back *back;		/* RESTORE: newest first */
+	struct minter_peer *peer;	/* PEER: where its answer goes */
 	/* MINT: no one waits; done is called on the reader. */
 	void (*minted)(void *arg, struct mint_result *r);
 	void *arg;
@@ -302,6 +303,11 @@ take_answer(struct call *c, const struct proto_answer *a)
 		break;
 	case PROTO_AUDIT_KEY:
 		snprintf(c->err, sizeof(c->err), "%s", a->r.key);
+		break;
+	case PROTO_PEER:
+		snprintf(c->peer->exe, sizeof(c->peer->exe), "%s", a->r.peer.exe);
+		snprintf(c->peer->cwd, sizeof(c->peer->cwd), "%s", a->r.peer.cwd);
+		c->peer->other_userns = a->r.peer.other_userns != 0;
 		break;
 	}
 	if (text != NULL && (c->json = json_loads(text, 0, NULL)) == NULL)
@@ -912,6 +918,22 @@ minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg
 		free(b);
 	}
 	return c.code < 0 ? c.code : (int)n;
+}
+
+int
+minter_peer(pid_t pid, uid_t uid, struct minter_peer *ret)
+{
+	struct proto_msg m = { .type = PROTO_PEER };
+	struct minter_peer got;
+	struct call c = { .peer = &got };
+
+	if (pid <= 0 || pid > PROTO_MAX_PID || uid == (uid_t)-1)
+		return WRIT_EINTERNAL;
+	m.u.peer = (struct proto_peer){ .pid = (uint32_t)pid, .uid = (uint32_t)uid };
+	if (call(&m, &c) < 0)
+		return c.code;
+	*ret = got;
+	return 0;
 }
 
 int
