@@ -95,7 +95,7 @@ PROTO_SRC := broker/minter/proto.c broker/minter/orderwire.c
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/route.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c \
 	broker/config.c broker/approver.c broker/show.c broker/oidc.c broker/refusals.c broker/link.c \
-	broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) $(POLICY_SRC)
+	broker/confine.c broker/frontconfine.c broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) $(POLICY_SRC)
 # writd-minter, the key side: the store, the kinds' keys and minting, the
 # audit journal and the ledger, behind the request table (serve.c).
 MINTER_SRC := broker/minter/writd-minter.c broker/minter/serve.c broker/minter/mint.c \
@@ -124,7 +124,12 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 # as the front end would (broker/confine.h) and tries what it must not do
 # (tests/integration/t_confine.sh).
 PROBE_SRC := tests/confine/confine_probe.c broker/confine.c
-TEST_BINS := $(B)/confine_probe $(B)/syncfault.so
+# writd-frontprobe is writd with a hook (-DWRIT_TEST_FRONTPROBE: a process
+# of the confined front end's own tries what it must not do); frontprobe
+# tries the same unconfined (tests/integration/t_frontconfine.sh).
+FRONTPROBE_OBJ = $(B)/tests/confine/writd-frontprobe.o $(B)/tests/confine/frontprobe.o \
+	$(call obj,$(filter-out broker/writd.c,$(WRITD_SRC)))
+TEST_BINS := $(B)/confine_probe $(B)/syncfault.so $(B)/writd-frontprobe $(B)/frontprobe
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
 # once: $^ names each prerequisite once.
@@ -143,7 +148,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check libcurl) -c $< -o $@
 
 # SAN=1: every program links the built-in sanitizer options ($^ below).
-$(BINS) $(B)/check_unit $(B)/confine_probe: $(SAN_OBJ)
+$(BINS) $(B)/check_unit $(B)/confine_probe $(B)/writd-frontprobe $(B)/frontprobe: $(SAN_OBJ)
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(call say,LD,$@)
@@ -172,6 +177,20 @@ $(B)/writ-sandbox: $(call obj,$(SANDBOX_SRC))
 $(B)/confine_probe: $(call obj,$(PROBE_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ -lpthread
+
+$(B)/tests/confine/writd-frontprobe.o: broker/writd.c
+	$(call say,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DWRIT_TEST_FRONTPROBE $(call pc,libmicrohttpd jansson libsodium libcurl) \
+		-c $< -o $@
+
+$(B)/writd-frontprobe: $(FRONTPROBE_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
+
+$(B)/frontprobe: $(call obj,tests/confine/frontprobe_main.c tests/confine/frontprobe.c)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)
@@ -389,7 +408,7 @@ NO_MINT_SYMS := writ_kinds|kinds_init|kind_jwt|kind_github|store_[a-z_]+|curl_[a
 # minter's insides -- only through broker/minter/minter.h (and, until the
 # two are processes, audit.h's log).
 FRONT_MODS := api route issue session approval approver writs restore reaper server peer \
-	show refusals oidc confine
+	show refusals oidc confine frontconfine
 FRONT_FILES := $(wildcard $(foreach m,$(FRONT_MODS),broker/$(m).c broker/$(m).h))
 KEY_SIDE_H := store\.h|ledger\.h|upstream\.h|journal\.h|plugins/kind\.h|minter/(custody|order|mint|orderwire)\.h
 

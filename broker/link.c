@@ -95,6 +95,7 @@ static uint32_t next_id;
 static int fd = -1;
 static pid_t minter_pid;
 static pthread_t reader;
+static struct proto_reader *hello_rd;	/* link_start's, for link_run's reader */
 static bool up;				/* the reader runs */
 static bool gone;			/* the channel ended */
 static bool stopping;			/* minter_stop: its end is expected */
@@ -635,13 +636,8 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 		free(rd);
 		goto fail_child;
 	}
-	if (pthread_create(&reader, NULL, reader_main, rd) != 0) {
-		proto_reader_free(rd);
-		free(rd);
-		snprintf(err, WRIT_ERRLEN, "cannot start the minter's reader");
-		goto fail_child;
-	}
-	up = true;
+	/* NB. the reader starts in link_run: no thread until the front end is confined. */
+	hello_rd = rd;
 	return 0;
  fail_child:
 	close(fd);
@@ -655,6 +651,18 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 	if (cfd >= 0)
 		close(cfd);
 	return WRIT_EINTERNAL;
+}
+
+int
+link_run(char err[WRIT_ERRLEN])
+{
+	if (hello_rd == NULL || pthread_create(&reader, NULL, reader_main, hello_rd) != 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot start the minter's reader");
+		return WRIT_EINTERNAL;
+	}
+	hello_rd = NULL;
+	up = true;
+	return 0;
 }
 
 bool
