@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,16 +114,40 @@ try_minter(const struct frontprobe_targets *t, FILE *out)
 		(void)ptrace(PTRACE_DETACH, t->minter, NULL, NULL);
 	}
 	line(out, "ptrace", n, "attached");
-	/* What peer.c asks the minter for: hidden from a confined process. */
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)t->minter);
-	line(out, "minter_exe", readlink(path, maps, sizeof(maps)), "");
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)t->minter);
-	n = -1;
+}
+
+/*
+ * A caller, as peer.c sees one: its cmdline and start time (read by the
+ * front end), its exe, cwd and user namespace (asked of the minter: a
+ * confined process may not read them).
+ */
+static void
+try_caller(const struct frontprobe_targets *t, FILE *out)
+{
+	char path[64], buf[512];
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)t->caller);
+	line(out, "caller_exe", readlink(path, buf, sizeof(buf)), "");
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)t->caller);
+	line(out, "caller_cwd", readlink(path, buf, sizeof(buf)), "");
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)t->caller);
+	line(out, "caller_ns", stat(path, &st), "");
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)t->caller);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, maps, sizeof(maps));
+		n = read(fd, buf, sizeof(buf));
 		close(fd);
 	}
-	line(out, "minter_cmdline", n, "");
+	line(out, "caller_cmdline", n, "");
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->caller);
+	n = -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	line(out, "caller_stat", n, "");
 }
 
 /* What the front end must still do: a file in its runtime dir. */
@@ -147,6 +172,7 @@ frontprobe_run(const struct frontprobe_targets *t, FILE *out)
 	try_keyring(t, out);
 	try_state(t, out);
 	try_minter(t, out);
+	try_caller(t, out);
 	try_runtime(t, out);
 }
 
@@ -169,7 +195,8 @@ probe_main(const char *runtime_dir)
 		nanosleep(&nap, NULL);
 	if (f == NULL)
 		_exit(1);
-	if (fscanf(f, "%d %ld %4095s %4095s", &t.minter, &t.keyring, t.state, t.store) != 4)
+	if (fscanf(f, "%d %ld %4095s %4095s %d", &t.minter, &t.keyring, t.state, t.store,
+	    &t.caller) != 5)
 		_exit(1);
 	fclose(f);
 	if ((f = fopen(tmp, "we")) == NULL)

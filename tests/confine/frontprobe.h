@@ -5,7 +5,8 @@
  * installed writd), and from an unconfined process of the same user
  * ($(B)/frontprobe), it tries what the front end must not do: read
  * writd's keyring, open the sealed store, list the state directory, read
- * the minter's memory or ptrace it.  tests/integration/t_frontconfine.sh
+ * the minter's memory or ptrace it; and what it must still do, or leave
+ * to the minter (a caller's exe, cwd and namespace: PEER).  tests/integration/t_frontconfine.sh
  * reads its lines.
  *
  * Lines: "NAME ok [WHAT]" or "NAME refused ERRNO", one per attempt; a
@@ -17,9 +18,13 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* What to aim at: the minter, writd's keyring, the state dir, the store's file, the runtime dir. */
+/*
+ * What to aim at: the minter, writd's keyring, the state dir, the store's
+ * file, the runtime dir, and a caller (a process of writd's user, as one
+ * that connects to a socket).
+ */
 struct frontprobe_targets {
-	pid_t minter;
+	pid_t minter, caller;
 	long keyring;
 	char state[4096], store[4096], runtime[4096];
 };
@@ -30,7 +35,7 @@ void frontprobe_run(const struct frontprobe_targets *t, FILE *out);
 /*
  * In the test build of writd, once it is confined and serving: a
  * process of its own (forked: it holds all writd's confinement) waits up
- * to a minute for runtime_dir/frontprobe.in ("PID KEYRING STATE STORE",
+ * to a minute for runtime_dir/frontprobe.in ("MINTER KEYRING STATE STORE CALLER",
  * written by the test), runs the attempts, and writes
  * runtime_dir/frontprobe.out.  writd itself goes on.
  */
