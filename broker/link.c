@@ -555,7 +555,7 @@ int
 link_start(const struct config *cfg, const char *text, size_t len, int passfd, int lockfd,
     char err[WRIT_ERRLEN])
 {
-	char path[PATH_MAX], cfdarg[16], passarg[16], lockarg[16];
+	char path[PATH_MAX], cfdarg[32], passarg[32], lockarg[32];
 	char *argv[16];
 	struct proto_reader *rd;
 	int sv[2], cfd = -1, n = 0, r;
