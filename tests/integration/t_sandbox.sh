@@ -433,7 +433,7 @@ NB=$(mktemp -d /var/tmp/writ-sbx-users.XXXXXX); chmod 0755 "$NB"
 # Copies other users can reach, wherever the build directory is (writ-sandbox
 # finds git-credential-writ and writ next to itself).
 mkdir -m 0755 "$NB/bin"
-cp "$BIN/writd" "$BIN/writ-sandbox" "$BIN/git-credential-writ" "$BIN/writ" "$NB/bin/"
+cp "$BIN/writd" "$BIN/writd-minter" "$BIN/writ-sandbox" "$BIN/git-credential-writ" "$BIN/writ" "$NB/bin/"
 with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
 # writd_as USER DIR: writd as USER on DIR/run and DIR/state (DIR made USER's).
 writd_as() {
