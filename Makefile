@@ -123,7 +123,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 # Built for the tests only, never installed: confine_probe confines itself
 # as the front end would (broker/confine.h) and tries what it must not do
 # (tests/integration/t_confine.sh).
-PROBE_SRC := tests/confine/confine_probe.c broker/confine.c
+PROBE_SRC := tests/confine/confine_probe.c tests/confine/frontprobe.c broker/confine.c
 # writd-frontprobe is writd with a hook (-DWRIT_TEST_FRONTPROBE: a process
 # of the confined front end's own tries what it must not do); frontprobe
 # tries the same unconfined (tests/integration/t_frontconfine.sh).

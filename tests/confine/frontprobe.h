@@ -41,4 +41,13 @@ void frontprobe_run(const struct frontprobe_targets *t, FILE *out);
  */
 void frontprobe_start(const char *runtime_dir);
 
+/*
+ * A kernel without Landlock, in this thread and what it starts: a
+ * seccomp filter answers Landlock's three calls ENOSYS, as such a kernel
+ * does (no_new_privs set first).  Returns 0, or -1 with errno.  For the
+ * test build of writd ($WRIT_TEST_NO_LANDLOCK) and confine_probe
+ * --no-landlock.
+ */
+int frontprobe_no_landlock(void);
+
 #endif

@@ -160,12 +160,57 @@ for u in root nobody; do
 	check "$u: nothing of the probe's in the state dir" bash -c "! ls '$S' | grep -q frontprobe"
 done
 
+# A kernel without Landlock (its calls answered ENOSYS, as such a kernel
+# does; the test build's WRIT_TEST_NO_LANDLOCK): a warning that names what
+# is not enforced, and writd runs; the seccomp filter and the capability
+# drop still keep the keyring and the minter's memory (non-dumpable) out
+# of reach; the sealed file, as the warning says, is not.
+D=$T/noll; R=$D/run; S=$D/state
+mkdir -p "$D"
+with_keyring '{"store":{"backend":"file"}}' >"$D/config.json"
+session_cmd root
+(export WRIT_TEST_NO_LANDLOCK=1; exec "${SCMD[@]}" "$PD/writd-frontprobe" --runtime-dir "$R" \
+	--state-dir "$S" --config "$D/config.json" --enterprise-policy "$D/none.json" \
+	--policy "$D/none.json" 2>"$T/noll.log") &
+WPID=$!
+FPIDS="$FPIDS $WPID"
+if wait_for curl -sf -o /dev/null --unix-socket "$R/admin.sock" http://writ/v1/health; then
+	pass "no Landlock: writd runs"
+	check "  ... saying on stderr what is not enforced" grep -q "^writd: warning: confined in part: \
+Landlock is not available in this kernel: the path rules and its ptrace scoping are not enforced" "$T/noll.log"
+	MPID=$(pgrep -P "$WPID" -x writd-minter)
+	"$BIN/writctl" --runtime-dir "$R" secret set probe --from-file "$T/secret" >/dev/null 2>&1
+	RING=
+	[ "$KEYS" = 1 ] && RING=$(in_session root keyctl search @u keyring "$KEYRING" 2>/dev/null)
+	printf '%s %s %s %s %s\n' "$MPID" "${RING:-0}" "$S" "$S/secrets.sealed" "$WPID" >"$R/frontprobe.in.tmp"
+	mv "$R/frontprobe.in.tmp" "$R/frontprobe.in"
+	if wait_for test -s "$R/frontprobe.out"; then
+		if [ -n "$RING" ]; then
+			is "no Landlock: keyctl on writd's keyring: EPERM" "$R/frontprobe.out" keyring_list "refused EPERM"
+		fi
+		is "no Landlock: /proc/MINTER/mem (no capability, the minter non-dumpable)" "$R/frontprobe.out" \
+			proc_mem "refused EACCES"
+		is "no Landlock: ptrace of the minter: EPERM" "$R/frontprobe.out" ptrace "refused EPERM"
+		works "no Landlock: the sealed file opens (the warning's point)" "$R/frontprobe.out" open_store
+	else
+		fail "no Landlock: the front end's probe did not answer"
+	fi
+	kill -TERM "$WPID"; wait "$WPID"
+	eq "no Landlock: writd stops cleanly" 0 "$?"
+else
+	fail "no Landlock: writd did not start: $(cat "$T/noll.log")"
+fi
+
 # PEER: what the confined front end no longer reads itself still reaches
 # the approver (exe, cwd) and the admin socket's check (a caller in a
 # user namespace of its own is refused).  With the shipped writd.
-cat >"$T/yes" <<'EOF'
+# The approver also tries what it inherits the confinement of: a file
+# outside its scratch dir, the state dir.
+cat >"$T/yes" <<EOF
 #!/bin/sh
-cat >"$TMPDIR/cmd.json"
+cat >"\$TMPDIR/cmd.json"
+if touch "$T/outside" 2>/dev/null; then echo wrote; else echo refused; fi >"\$TMPDIR/outside"
+if ls "$T/state" >/dev/null 2>&1; then echo listed; else echo refused; fi >"\$TMPDIR/state"
 exit 0
 EOF
 chmod 0755 "$T/yes"
@@ -178,8 +223,14 @@ check "a request through the confined front end is issued" jq -e .token "$T/peer
 eq "  ... the approver was shown the caller's exe (from the minter)" "$(readlink -f "$(command -v curl)")" \
 	"$(jq -r .caller.exe "$T/run/approver/cmd.json")"
 eq "  ... and its cwd" "$T/caller-cwd" "$(jq -r .caller.cwd "$T/run/approver/cmd.json")"
-check "  ... the approver wrote in its scratch dir (TMPDIR), the one place it may" \
-	test -s "$T/run/approver/cmd.json"
+check "  ... the approver wrote in its scratch dir (TMPDIR)" test -s "$T/run/approver/cmd.json"
+if [ "$LL" = 1 ]; then
+	eq "  ... and nowhere else (confined with the front end)" refused "$(cat "$T/run/approver/outside")"
+	check "  ... (nothing was written there)" test ! -e "$T/outside"
+	eq "  ... nor can it list the state dir" refused "$(cat "$T/run/approver/state")"
+else
+	skip "the approver's writes outside its scratch dir: Landlock is not available in this kernel"
+fi
 eq "the admin socket answers writd's user" 200 "$(status "$ADMIN" GET /v1/health)"
 if unshare -U true 2>/dev/null; then
 	eq "the admin socket refuses a caller in a user namespace of its own (PEER's other_userns)" 403 \
