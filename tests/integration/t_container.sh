@@ -172,7 +172,7 @@ stop_writd
 NB=$(mktemp -d /tmp/writ-ctr-nobody.XXXXXX); chmod 0755 "$NB"
 NBPID=
 trap '[ -n "$NBPID" ] && kill "$NBPID" 2>/dev/null; rm -rf "$NB" "$R"; cleanup' EXIT
-cp "$BIN/writd" "$NB/writd"
+cp "$BIN/writd" "$BIN/writd-minter" "$NB/"
 mkdir "$NB/home"; chown nobody "$NB/home"
 with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
 setpriv --reuid=nobody --regid=nogroup --clear-groups env -i \

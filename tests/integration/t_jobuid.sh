@@ -26,7 +26,7 @@ jobuid_cleanup() {
 	cleanup
 }
 trap jobuid_cleanup EXIT
-cp "$BIN/writd" "$BIN/writ" "$BIN/writctl" "$NB/"
+cp "$BIN/writd" "$BIN/writd-minter" "$BIN/writ" "$BIN/writctl" "$NB/"
 mkdir "$NB/home"; chown daemon: "$NB/home"
 with_keyring '{}' >"$NB/cfg.json"
 printf '{}\n' >"$NB/ent.json"

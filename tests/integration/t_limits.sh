@@ -169,7 +169,7 @@ mv "$T/state/audit.jsonl" "$T/audit.old"
 if [ "$(id -u)" = 0 ]; then
 	# A copy nobody can reach, wherever the build directory is.
 	NB=$(mktemp -d /tmp/writ-nobody.XXXXXX); chmod 0755 "$NB"
-	cp "$BIN/writd" "$NB/writd"
+	cp "$BIN/writd" "$BIN/writd-minter" "$NB/"
 	mkdir "$NB/home"; chown nobody "$NB/home"
 	# Its own keyring (removed by cleanup), never nobody's default one.
 	with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
