@@ -215,16 +215,16 @@ main(int argc, char **argv)
 	if (geteuid() == 0)
 		fprintf(stderr, "writd: warning: running as root; a dedicated user is safer "
 		    "(see deploy/systemd/writd-system.service)\n");
-	/*
-	 * For good, before any thread starts (the minter runs already, and
-	 * is not confined with us): what parses a sandbox's bytes cannot
-	 * reach a key, the state dir or the minter's memory (frontconfine.h).
-	 */
 #ifdef WRIT_TEST_FRONTPROBE
 	/* The test build: as a kernel without Landlock, when the test asks. */
 	if (getenv("WRIT_TEST_NO_LANDLOCK") != NULL && frontprobe_no_landlock() != 0)
 		die("WRIT_TEST_NO_LANDLOCK: %s", strerror(errno));
 #endif
+	/*
+	 * For good, before any thread starts (the minter runs already, and
+	 * is not confined with us): what parses a sandbox's bytes cannot
+	 * reach a key, the state dir or the minter's memory (frontconfine.h).
+	 */
 	if ((c = frontconfine_apply(&cfg, err)) < 0)
 		die("%s", err);
 	if (c == CONFINE_PARTIAL)
