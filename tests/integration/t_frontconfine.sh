@@ -201,6 +201,34 @@ else
 	fail "no Landlock: writd did not start: $(cat "$T/noll.log")"
 fi
 
+# The policy, read again at SIGHUP by the confined front end: kept readable
+# by its directory, so that a file replaced by rename (as editors save) is
+# read too.
+mkdir -p "$T/pol"
+echo '{}' >"$T/pol/user.json"
+"$BIN/writd" --runtime-dir "$T/prun" --state-dir "$T/pstate" --enterprise-policy "$T/pol/none.json" \
+	--policy "$T/pol/user.json" 2>"$T/pol.log" &
+PW=$!
+FPIDS="$FPIDS $PW"
+if wait_for curl -sf -o /dev/null --unix-socket "$T/prun/admin.sock" http://writ/v1/health; then
+	printf '{"deny":[{"id":"renamed-in","kind":"jwt","scope":{"aud":"x"}}]}\n' >"$T/pol/user.json.new"
+	mv "$T/pol/user.json.new" "$T/pol/user.json"
+	kill -HUP "$PW"
+	check "a policy file replaced by rename is read at SIGHUP, confined" \
+		wait_for grep -q 'writd: policy reloaded' "$T/pol.log"
+	check "  ... and no reload failed" bash -c "! grep -q 'policy not reloaded' '$T/pol.log'"
+	kill -TERM "$PW"; wait "$PW"
+else
+	fail "writd with a policy in a directory of its own did not start: $(cat "$T/pol.log")"
+fi
+# A state dir the front end's rules would reach (here below its runtime
+# dir): refused at start, saying which.
+timeout 30 "$BIN/writd" --runtime-dir "$T/both" --state-dir "$T/both/state" \
+	--enterprise-policy "$T/none" --policy "$T/none" 2>"$T/both.log"
+eq "a state dir below the runtime dir: writd stops at start" 1 "$?"
+check "  ... saying the runtime dir's rule would reach it" \
+	grep -q "confine: the rule for $T/both .*reaches $T/both/state, which must stay out of reach" "$T/both.log"
+
 # PEER: what the confined front end no longer reads itself still reaches
 # the approver (exe, cwd) and the admin socket's check (a caller in a
 # user namespace of its own is refused).  With the shipped writd.
