@@ -201,7 +201,7 @@ int
 frontconfine_apply(const struct config *cfg, char err[WRIT_ERRLEN])
 {
 	static struct rules rs;
-	static char sealed[PATH_MAX + 32], xreal[PATH_MAX];
+	static char state[PATH_MAX], sealed[PATH_MAX + 32], xreal[PATH_MAX];
 	const char *xauth = secure_getenv("XAUTHORITY");
 	int r;
 
@@ -210,8 +210,11 @@ frontconfine_apply(const struct config *cfg, char err[WRIT_ERRLEN])
 	rs.r.hidden = rs.hidden;
 	rs.r.tcp_connect = rs.ports;
 	rs.r.keep_caps = 0;
-	snprintf(sealed, sizeof(sealed), "%s/secrets.sealed", cfg->state_dir);
-	rs.hidden[rs.r.nhidden++] = cfg->state_dir;
+	/* Resolved, as the rules' paths are (writd made it: it exists). */
+	if (realpath(cfg->state_dir, state) == NULL)
+		snprintf(state, sizeof(state), "%s", cfg->state_dir);
+	snprintf(sealed, sizeof(sealed), "%s/secrets.sealed", state);
+	rs.hidden[rs.r.nhidden++] = state;
 	rs.hidden[rs.r.nhidden++] = sealed;
 
 	if ((r = add(&rs, cfg->runtime_dir, CONFINE_WRITE, err)) < 0 ||
