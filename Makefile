@@ -36,6 +36,8 @@ LDHARDEN := -fsanitize=address,undefined -pie
 # every program, also one started with a cleared environment.
 SAN_OBJ := $(B)/tests/shims/sanopts.o
 $(SAN_OBJ): DEFS += -DWRIT_SAN_DIR='"$(abspath $(B))/san"'
+# The confined front end may write its reports there (frontconfine.c).
+$(B)/broker/frontconfine.o: DEFS += -DWRIT_SAN_DIR='"$(abspath $(B))/san"'
 else
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -fPIE

@@ -230,6 +230,11 @@ frontconfine_apply(const struct config *cfg, char err[WRIT_ERRLEN])
 	    (access("/dev/tty", F_OK) == 0 &&
 	    (r = add(&rs, "/dev/tty", CONFINE_READ | CONFINE_WRITE | CONFINE_IOCTL, err)) < 0))
 		return r;
+#ifdef WRIT_SAN_DIR
+	/* SAN=1 builds only: where sanitizer reports go (tests/shims/sanopts.c). */
+	if (access(WRIT_SAN_DIR, F_OK) == 0 && (r = add(&rs, WRIT_SAN_DIR, CONFINE_WRITE, err)) < 0)
+		return r;
+#endif
 	if (cfg->approval_command[0] != '\0' &&
 	    (r = add(&rs, cfg->approval_command, CONFINE_READ | CONFINE_EXEC, err)) < 0)
 		return r;
