@@ -367,8 +367,8 @@ enum proto_type {
 	PROTO_PEER,
 	/*
 	 * ANSWER, M->F, the request's id: the one answer to a request.
-	 *   u32 of		the type of the request answered (MINT ..
-	 *			SECRET_LIST; never HELLO)
+	 *   u32 of		the type of the request answered (MINT .. PEER, a
+	 *			request; never HELLO)
 	 *   i64 code		0, or a code of errors.h's table
 	 *   text message	0..PROTO_MAX_MESSAGE: empty when code is 0; else
 	 *			what went wrong, or empty for the code's default
