@@ -36,6 +36,8 @@ LDHARDEN := -fsanitize=address,undefined -pie
 # every program, also one started with a cleared environment.
 SAN_OBJ := $(B)/tests/shims/sanopts.o
 $(SAN_OBJ): DEFS += -DWRIT_SAN_DIR='"$(abspath $(B))/san"'
+# The confined front end may write its reports there (frontconfine.c).
+$(B)/broker/frontconfine.o: DEFS += -DWRIT_SAN_DIR='"$(abspath $(B))/san"'
 else
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -fPIE
@@ -74,7 +76,7 @@ endif
 # and the plugins use them (the agent side only id, for libc alone).
 LIB_SRC := broker/lib/errors.c broker/lib/sjson.c broker/lib/secret.c broker/lib/duration.c \
 	broker/lib/fsutil.c broker/lib/id.c broker/lib/jdump.c broker/lib/clock.c \
-	broker/lib/keypage.c broker/lib/heap.c
+	broker/lib/keypage.c broker/lib/heap.c broker/lib/procpeer.c
 # Every kind's scope grammar: pure, all that the policy engine, writctl
 # and the fuzzers link of a kind.
 GRAMMAR_SRC := plugins/grammar.c plugins/jwt/scope.c plugins/github/scope.c \
@@ -96,7 +98,7 @@ PROTO_SRC := broker/minter/proto.c broker/minter/orderwire.c
 WRITD_SRC := broker/writd.c broker/core.c broker/server.c broker/api.c broker/route.c broker/session.c \
 	broker/approval.c broker/issue.c broker/reaper.c broker/restore.c broker/writs.c broker/peer.c \
 	broker/config.c broker/approver.c broker/show.c broker/oidc.c broker/refusals.c broker/link.c \
-	broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) $(POLICY_SRC)
+	broker/confine.c broker/frontconfine.c broker/lib/harden.c $(PROTO_SRC) $(LIB_SRC) $(POLICY_SRC)
 # writd-minter, the key side: the store, the kinds' keys and minting, the
 # audit journal and the ledger, behind the request table (serve.c).
 MINTER_SRC := broker/minter/writd-minter.c broker/minter/serve.c broker/minter/mint.c \
@@ -127,9 +129,15 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 # writd does and plays a compromised front end on the channel, from a
 # script (tests/integration/t_channel.sh): the request table's decoder
 # and the leaf modules it needs, nothing of either side.
-PROBE_SRC := tests/confine/confine_probe.c broker/confine.c
+PROBE_SRC := tests/confine/confine_probe.c tests/confine/frontprobe.c broker/confine.c
 DRIVE_SRC := tests/tools/minterdrive.c broker/minter/proto.c broker/lib/id.c broker/lib/errors.c
-TEST_BINS := $(B)/confine_probe $(B)/minterdrive $(B)/syncfault.so
+# writd-frontprobe is writd with a hook (-DWRIT_TEST_FRONTPROBE: a process
+# of the confined front end's own tries what it must not do); frontprobe
+# tries the same unconfined (tests/integration/t_frontconfine.sh).
+FRONTPROBE_OBJ = $(B)/tests/confine/writd-frontprobe.o $(B)/tests/confine/frontprobe.o \
+	$(call obj,$(filter-out broker/writd.c,$(WRITD_SRC)))
+TEST_BINS := $(B)/confine_probe $(B)/minterdrive $(B)/syncfault.so $(B)/writd-frontprobe \
+	$(B)/frontprobe
 
 # NB. a source in two lists (LIB_SRC and POLICY_SRC share three) is linked
 # once: $^ names each prerequisite once.
@@ -148,7 +156,8 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(call pc,libmicrohttpd jansson libsodium check libcurl) -c $< -o $@
 
 # SAN=1: every program links the built-in sanitizer options ($^ below).
-$(BINS) $(B)/check_unit $(B)/confine_probe $(B)/minterdrive: $(SAN_OBJ)
+$(BINS) $(B)/check_unit $(B)/confine_probe $(B)/minterdrive $(B)/writd-frontprobe \
+	$(B)/frontprobe: $(SAN_OBJ)
 
 $(B)/writd: $(call obj,$(WRITD_SRC))
 	$(call say,LD,$@)
@@ -181,6 +190,20 @@ $(B)/confine_probe: $(call obj,$(PROBE_SRC))
 $(B)/minterdrive: $(call obj,$(DRIVE_SRC))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(AGENT_LIBS)
+
+$(B)/tests/confine/writd-frontprobe.o: broker/writd.c
+	$(call say,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DWRIT_TEST_FRONTPROBE $(call pc,libmicrohttpd jansson libsodium libcurl) \
+		-c $< -o $@
+
+$(B)/writd-frontprobe: $(FRONTPROBE_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@ $(WRITD_LIBS)
+
+$(B)/frontprobe: $(call obj,tests/confine/frontprobe_main.c tests/confine/frontprobe.c)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -o $@
 
 $(B)/check_unit: $(call obj,$(UNIT_SRC) $(UNIT_MOD))
 	$(call say,LD,$@)
@@ -399,7 +422,7 @@ NO_MINT_SYMS := writ_kinds|kinds_init|kind_jwt|kind_github|store_[a-z_]+|curl_[a
 # channel's end, aside), and its binary holds none of that code, nor
 # libkeyutils.
 FRONT_MODS := api route issue session approval approver writs restore reaper server peer \
-	show refusals oidc confine writd
+	show refusals oidc confine frontconfine writd
 NO_KEY_SYMS := $(NO_MINT_SYMS)|kinds_[a-z_]+|custody_[a-z_]+|ledger_[a-z_]+|journal_[a-z_]+|\
 	upstream_[a-z_]+|audit_(open|append|verify|rotate|tail|fingerprint|close)|order_check|mint_drain|\
 	serve_[a-z_]+

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "core.h"
 #include "errors.h"
+#include "frontconfine.h"
 #include "id.h"
 #include "server.h"
 
@@ -50,7 +51,7 @@ static int
 spawn(const char *cmd, const char *id, const char *json)
 {
 	char *argv[] = { (char *)cmd, NULL };
-	char *envp[16], envbuf[8][512];
+	char *envp[16], envbuf[8][512], tmpdir[PATH_MAX + 32];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, dfl;
@@ -61,12 +62,15 @@ spawn(const char *cmd, const char *id, const char *json)
 
 	/* NB. a clean environment: nothing of writd's reaches the command. */
 	envp[n++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
-	for (size_t i = 0; passed_env[i] != NULL && n < 9; i++) {
+	/* Where it may write, confined as writd's front end is (frontconfine.h). */
+	snprintf(tmpdir, sizeof(tmpdir), "TMPDIR=%s/" FRONTCONFINE_SCRATCH, writd_cfg->runtime_dir);
+	envp[n++] = tmpdir;
+	for (size_t i = 0; passed_env[i] != NULL && n < 10; i++) {
 		const char *v = secure_getenv(passed_env[i]);
 
 		if (v != NULL && strlen(v) < 400) {
-			snprintf(envbuf[n - 1], sizeof(envbuf[0]), "%s=%s", passed_env[i], v);
-			envp[n] = envbuf[n - 1];
+			snprintf(envbuf[n - 2], sizeof(envbuf[0]), "%s=%s", passed_env[i], v);
+			envp[n] = envbuf[n - 2];
 			n++;
 		}
 	}

@@ -282,7 +282,7 @@ path_reaches(const char *rule, const char *hidden)
 int
 confine_rules_check(const struct confine_rules *r, char err[WRIT_ERRLEN])
 {
-	const unsigned int all = CONFINE_READ | CONFINE_WRITE | CONFINE_EXEC;
+	const unsigned int all = CONFINE_READ | CONFINE_WRITE | CONFINE_EXEC | CONFINE_IOCTL;
 
 	if (r->npaths > CONFINE_MAX_PATHS || r->nhidden > CONFINE_MAX_PATHS) {
 		snprintf(err, WRIT_ERRLEN, "confine: more than %d paths", CONFINE_MAX_PATHS);
@@ -303,7 +303,7 @@ confine_rules_check(const struct confine_rules *r, char err[WRIT_ERRLEN])
 		}
 		if (p->access == 0 || (p->access & ~all) != 0) {
 			snprintf(err, WRIT_ERRLEN, "confine: %s: access 0x%x is not some of "
-			    "read, write, exec", p->path, p->access);
+			    "read, write, exec, ioctl", p->path, p->access);
 			return WRIT_EBADREQ;
 		}
 	}
@@ -377,6 +377,19 @@ resolve(const char *path, bool may_miss, char out[PATH_MAX])
 	return -1;
 }
 
+bool
+confine_path_reaches(const char *rule, const char *hidden)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (!path_plain(rule) || !path_plain(hidden))
+		return false;
+	if (path_reaches(rule, hidden))
+		return true;
+	return resolve(rule, false, a) == 0 && resolve(hidden, true, b) == 0 &&
+	    path_reaches(a, b);
+}
+
 /*
  * A Landlock ruleset for r, every path opened and added (nothing applied
  * yet): 0 and *ret_fd, or a negative code.  Also checks the hidden paths
@@ -440,6 +453,8 @@ ll_build(const struct confine_rules *r, int abi, int *ret_fd, char err[WRIT_ERRL
 			pb.allowed_access |= LL_READ | LL_WRITE;
 		if (p->access & CONFINE_EXEC)
 			pb.allowed_access |= LL_EXEC;
+		if (p->access & CONFINE_IOCTL)
+			pb.allowed_access |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
 		/* The kernel refuses directory rights on a file. */
 		if (!S_ISDIR(st.st_mode))
 			pb.allowed_access &= LL_FILE_RIGHTS;

@@ -27,6 +27,7 @@
 #ifndef WRIT_CONFINE_H
 #define WRIT_CONFINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/capability.h>
@@ -38,6 +39,9 @@
 #define CONFINE_WRITE	0x2	/* write, truncate, create and remove files,
 				   directories and sockets, rename (a runtime dir) */
 #define CONFINE_EXEC	0x4	/* execute files (an approver command) */
+#define CONFINE_IOCTL	0x8	/* ioctl on a device (a terminal approver's
+				   stty on /dev/tty); without it, Landlock
+				   ABI 5 refuses all but a few */
 
 /* Most path rules, and most hidden paths, in one set of rules. */
 #define CONFINE_MAX_PATHS 32
@@ -88,12 +92,21 @@ struct confine_rules {
  * Check r without touching the process: at most CONFINE_MAX_PATHS paths
  * and hidden paths, each absolute, shorter than PATH_MAX, without a "."
  * or ".." component; each rule's access some of CONFINE_READ, _WRITE,
- * _EXEC; no hidden path below or above a rule's path (compared by
+ * _EXEC, _IOCTL; no hidden path below or above a rule's path (compared by
  * component, as written: confine_front compares the resolved paths too);
  * ports non-zero; no capability of CONFINE_CAPS_NEVER kept.  Returns 0 or
  * WRIT_EBADREQ with a message naming the rule.
  */
 int confine_rules_check(const struct confine_rules *r, char err[WRIT_ERRLEN]);
+
+/*
+ * Would a rule for path rule reach hidden (hidden below it, or it below
+ * hidden), compared by component once both are resolved (a hidden path
+ * that does not exist yet as written)?  For a caller choosing between a
+ * file and its directory; an unresolvable rule reaches nothing (it is
+ * refused when added).
+ */
+bool confine_path_reaches(const char *rule, const char *hidden);
 
 /*
  * The Landlock ABI this kernel offers: 1 and up, or 0 when Landlock is

@@ -82,6 +82,7 @@ struct call {
 	json_t *json;			/* PUBLIC_KEYS, AUDIT_VERIFY, SECRET_LIST, AUDIT_TAIL */
 	int64_t seq, more;
 	struct back *back;		/* RESTORE: newest first */
+	struct minter_peer *peer;	/* PEER: where its answer goes */
 	/* MINT: no one waits; done is called on the reader. */
 	void (*minted)(void *arg, struct mint_result *r);
 	void *arg;
@@ -94,6 +95,7 @@ static uint32_t next_id;
 static int fd = -1;
 static pid_t minter_pid;
 static pthread_t reader;
+static struct proto_reader *hello_rd;	/* link_start's, for link_run's reader */
 static bool up;				/* the reader runs */
 static bool gone;			/* the channel ended */
 static bool stopping;			/* minter_stop: its end is expected */
@@ -305,6 +307,11 @@ take_answer(struct call *c, const struct proto_answer *a)
 		break;
 	case PROTO_AUDIT_KEY:
 		snprintf(c->err, sizeof(c->err), "%s", a->r.key);
+		break;
+	case PROTO_PEER:
+		snprintf(c->peer->exe, sizeof(c->peer->exe), "%s", a->r.peer.exe);
+		snprintf(c->peer->cwd, sizeof(c->peer->cwd), "%s", a->r.peer.cwd);
+		c->peer->other_userns = a->r.peer.other_userns != 0;
 		break;
 	}
 	if (text != NULL && (c->json = json_loads(text, 0, NULL)) == NULL)
@@ -648,13 +655,8 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 		free(rd);
 		goto fail_child;
 	}
-	if (pthread_create(&reader, NULL, reader_main, rd) != 0) {
-		proto_reader_free(rd);
-		free(rd);
-		snprintf(err, WRIT_ERRLEN, "cannot start the minter's reader");
-		goto fail_child;
-	}
-	up = true;
+	/* NB. the reader starts in link_run: no thread until the front end is confined. */
+	hello_rd = rd;
 	return 0;
  fail_child:
 	close(fd);
@@ -668,6 +670,18 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 	if (cfd >= 0)
 		close(cfd);
 	return WRIT_EINTERNAL;
+}
+
+int
+link_run(char err[WRIT_ERRLEN])
+{
+	if (hello_rd == NULL || pthread_create(&reader, NULL, reader_main, hello_rd) != 0) {
+		snprintf(err, WRIT_ERRLEN, "cannot start the minter's reader");
+		return WRIT_EINTERNAL;
+	}
+	hello_rd = NULL;
+	up = true;
+	return 0;
 }
 
 bool
@@ -931,6 +945,22 @@ minter_restore(bool (*fn)(const struct minter_restored *r, void *arg), void *arg
 		free(b);
 	}
 	return c.code < 0 ? c.code : (int)n;
+}
+
+int
+minter_peer(pid_t pid, uid_t uid, struct minter_peer *ret)
+{
+	struct proto_msg m = { .type = PROTO_PEER };
+	struct minter_peer got;
+	struct call c = { .peer = &got };
+
+	if (pid <= 0 || pid > PROTO_MAX_PID || uid == (uid_t)-1)
+		return WRIT_EINTERNAL;
+	m.u.peer = (struct proto_peer){ .pid = (uint32_t)pid, .uid = (uint32_t)uid };
+	if (call(&m, &c) < 0)
+		return c.code;
+	*ret = got;
+	return 0;
 }
 
 int

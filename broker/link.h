@@ -21,12 +21,20 @@ struct config;
  * gets the configuration text this process read (text, len bytes; NULL
  * for none) and cfg's resolved paths, and takes passfd (the sealed
  * store's passphrase, or -1) and a share of lockfd (the runtime
- * directory's lock, held until both processes exit).  Single-threaded,
- * at start.  Returns 0; or a negative code with a message (the minter
- * said why on stderr when it exited before its HELLO).
+ * directory's lock, held until both processes exit).  Starts no thread:
+ * the front end confines itself after it (confine.h), and the minter is
+ * not confined with it.  Returns 0; or a negative code with a message
+ * (the minter said why on stderr when it exited before its HELLO).
  */
 int link_start(const struct config *cfg, const char *text, size_t len, int passfd, int lockfd,
     char err[WRIT_ERRLEN]);
+
+/*
+ * After link_start (and the confinement): start the thread that reads
+ * what the minter sends; no call reaches the minter before.  Returns 0,
+ * or WRIT_EINTERNAL with a message (writd stops).
+ */
+int link_run(char err[WRIT_ERRLEN]);
 
 /*
  * The minter went away (it exited, or broke the table) before

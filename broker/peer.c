@@ -1,5 +1,9 @@
 /*
  * peer.c - caller identity on Unix sockets.
+ *
+ * The caller's exe, cwd and user namespace come from the minter (PEER):
+ * the front end, confined (confine.h), may not read them itself.  Its
+ * cmdline and start time need no ptrace-mode access, and are read here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,41 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "errors.h"
 #include "peer.h"
+#include "procpeer.h"
+#include "minter/minter.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77		/* Linux 6.5; Debian 12's headers predate it */
 #endif
-
-/* Replace every byte that is not printable ASCII: this text reaches a terminal. */
-static void
-printable(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s < 0x20 || *s >= 0x7f)
-			*s = '?';
-}
-
-static void
-read_link(pid_t pid, const char *what, char *buf, size_t size)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	n = readlink(path, buf, size - 1);
-	if (n < 0) {
-		snprintf(buf, size, "?");
-		return;
-	}
-	buf[n] = '\0';
-	printable(buf);
-}
 
 int
 peer_start_time(pid_t pid, uint64_t *ret_start)
@@ -95,7 +75,7 @@ read_cmdline(pid_t pid, char *buf, size_t size)
 	for (ssize_t i = 0; i < n; i++)
 		if (buf[i] == '\0')
 			buf[i] = ' ';
-	printable(buf);
+	procpeer_printable(buf);
 }
 
 /* The pid a pidfd refers to in our namespace, -1 once it has exited. */
@@ -128,29 +108,12 @@ peer_alive(const struct peer *p)
 	return poll(&pfd, 1, 0) == 0;
 }
 
-/*
- * Is pid (of uid) in a user namespace other than ours?  bwrap, srt, Codex
- * and containers each make one.  Not ours to read is yes (a namespace's
- * owner decides who may look), but for root, whose namespace a writd of
- * another user cannot read.
- */
-static bool
-other_userns(pid_t pid, uid_t uid)
-{
-	char path[64];
-	struct stat a, b;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	if (stat(path, &a) != 0 || stat("/proc/self/ns/user", &b) != 0)
-		return uid != 0;
-	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
-}
-
 int
 peer_from_socket(int fd, struct peer **ret_peer)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	struct minter_peer mp;
 	struct peer *p;
 	int r;
 
@@ -181,13 +144,16 @@ peer_from_socket(int fd, struct peer **ret_peer)
 		r = WRIT_EGONE;
 		goto fail;
 	}
-	read_link(p->pid, "exe", p->exe, sizeof(p->exe));
-	read_link(p->pid, "cwd", p->cwd, sizeof(p->cwd));
+	/* NB. the minter reads by pid: the pidfd holds it, and peer_alive says it held. */
+	if ((r = minter_peer(p->pid, p->uid, &mp)) < 0)
+		goto fail;
+	memcpy(p->exe, mp.exe, sizeof(p->exe));
+	memcpy(p->cwd, mp.cwd, sizeof(p->cwd));
+	p->other_userns = mp.other_userns;
 	read_cmdline(p->pid, p->cmdline, sizeof(p->cmdline));
-	p->other_userns = other_userns(p->pid, p->uid);
 	if (peer_start_time(p->pid, &p->start) < 0)
 		p->start = 0;
-	/* Still alive after the reads: what we read was that process's. */
+	/* Still alive after the reads (the minter's too): what was read was that process's. */
 	if (!peer_alive(p)) {
 		r = WRIT_EGONE;
 		goto fail;

@@ -4,8 +4,9 @@
  * Taken when the connection is accepted: SO_PEERCRED for uid and gid, a
  * pidfd of the connecting process (SO_PEERPIDFD, so the kernel names the
  * very process that called connect(); pidfd_open on older kernels), then
- * exe, cmdline and cwd from /proc, read while the pidfd proves the process
- * is still the same one.  The pidfd is kept: peer_alive() tells, before
+ * its cmdline from /proc, and its exe, cwd and user namespace from the
+ * minter (minter_peer: the confined front end may not read them), read
+ * while the pidfd proves the process is still the same one.  The pidfd is kept: peer_alive() tells, before
  * anything is issued, that the process that asked is still there, so a
  * reused pid can never inherit a request.
  */

@@ -21,8 +21,10 @@
 #include "approval.h"
 #include "record.h"
 #include "config.h"
+#include "confine.h"
 #include "core.h"
 #include "errors.h"
+#include "frontconfine.h"
 #include "fsutil.h"
 #include "harden.h"
 #include "link.h"
@@ -33,6 +35,9 @@
 #include "oidc.h"
 #include "writs.h"
 #include "minter/minter.h"
+#ifdef WRIT_TEST_FRONTPROBE
+#include "../tests/confine/frontprobe.h"
+#endif
 
 static const char usage[] =
 "usage: writd [--config FILE] [--runtime-dir DIR] [--state-dir DIR]\n"
@@ -135,6 +140,7 @@ main(int argc, char **argv)
 	struct policy *pol;
 	struct listener *admin;
 	char err[WRIT_ERRLEN], admin_path[PATH_MAX + 16], sess[PATH_MAX + 16];
+	char scratch[PATH_MAX + 16];
 	static struct config cfg;
 	sigset_t sigs;
 	int c, sig, lockfd, passfd = -1;
@@ -194,8 +200,10 @@ main(int argc, char **argv)
 	minter_set_ended(writs_ended);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", cfg.runtime_dir);
 	snprintf(sess, sizeof(sess), "%s/sessions", cfg.runtime_dir);
+	snprintf(scratch, sizeof(scratch), "%s/" FRONTCONFINE_SCRATCH, cfg.runtime_dir);
 	if (fs_private_dir(cfg.runtime_dir, 1, err) < 0 || fs_lock(cfg.runtime_dir, &lockfd, err) < 0 ||
-	    fs_private_dir(sess, 0, err) < 0 || fs_private_dir(cfg.state_dir, 1, err) < 0)
+	    fs_private_dir(sess, 0, err) < 0 || fs_private_dir(scratch, 0, err) < 0 ||
+	    fs_private_dir(cfg.state_dir, 1, err) < 0)
 		die("%s", err);
 	session_sweep(cfg.runtime_dir);
 	/* The key side, before anything secret is loaded: it opens the store itself. */
@@ -207,6 +215,20 @@ main(int argc, char **argv)
 	if (geteuid() == 0)
 		fprintf(stderr, "writd: warning: running as root; a dedicated user is safer "
 		    "(see deploy/systemd/writd-system.service)\n");
+#ifdef WRIT_TEST_FRONTPROBE
+	/* The test build: as a kernel without Landlock, when the test asks. */
+	if (getenv("WRIT_TEST_NO_LANDLOCK") != NULL && frontprobe_no_landlock() != 0)
+		die("WRIT_TEST_NO_LANDLOCK: %s", strerror(errno));
+#endif
+	/*
+	 * For good, before any thread starts (the minter runs already, and
+	 * is not confined with us): what parses a sandbox's bytes cannot
+	 * reach a key, the state dir or the minter's memory (frontconfine.h).
+	 */
+	if ((c = frontconfine_apply(&cfg, err)) < 0)
+		die("%s", err);
+	if (c == CONFINE_PARTIAL)
+		fprintf(stderr, "writd: warning: confined in part: %s\n", err);
 
 	/* Signals go to this thread alone, through sigwait. */
 	sigemptyset(&sigs);
@@ -216,6 +238,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (link_run(err) < 0)
+		die("%s", err);
 	core_init(&cfg);
 	approval_start();
 	if (server_start(&cfg, api_dispatch, err) < 0 || reaper_start() < 0)
@@ -235,6 +259,10 @@ main(int argc, char **argv)
 	    "  state        %s\n  policy       %s (enterprise), %s (user)\n", WRIT_VERSION,
 	    admin_path, sess, cfg.state_dir, cfg.policy_enterprise,
 	    cfg.policy_user[0] ? cfg.policy_user : "none");
+#ifdef WRIT_TEST_FRONTPROBE
+	/* The test build's hook (tests/confine/frontprobe.h): never in the installed writd. */
+	frontprobe_start(cfg.runtime_dir);
+#endif
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)

@@ -147,6 +147,23 @@ json_t *minter_audit_verify(const char *file, const char *checkpoint);
 uint64_t minter_audit_rotate(const char *why);
 void minter_audit_key(char out[65]);
 
+/* What PEER says of a caller. */
+struct minter_peer {
+	char exe[256];			/* /proc/PID/exe, printable; "?" when unreadable */
+	char cwd[256];			/* /proc/PID/cwd, printable; "?" when unreadable */
+	bool other_userns;		/* in a user namespace not writd's */
+};
+
+/*
+ * PEER: what /proc shows of caller pid (of uid, its SO_PEERCRED uid) that
+ * the confined front end may not read itself (peer.c): the minter reads
+ * it (procpeer.h) by pid, so the caller holds a pidfd of pid across the
+ * call and checks after it that the process is still there.  The front
+ * end's alone (the minter's body is serve.c's, over procpeer.c).
+ * Returns 0 and *ret, or a code (the minter is gone).
+ */
+int minter_peer(pid_t pid, uid_t uid, struct minter_peer *ret);
+
 /*
  * The minter's own: its clock, called at least at the time it returns (wall
  * clock) and within a second while *ret_busy: it ends writs past their

@@ -36,6 +36,8 @@ enum {
 	T_HEX,		/* lower-case hex digits */
 	T_WORKSPACE,	/* empty, or '/' and printable ASCII */
 	T_EXE,		/* '/' and printable ASCII, or WRIT_EXE_UNVERIFIED */
+	T_PEXE,		/* '/' and printable ASCII, or "?" */
+	T_SHOWN,	/* printable ASCII */
 	T_END,		/* "expired" or "revoked" */
 };
 
@@ -140,6 +142,15 @@ static const struct field secret_put_f[] = {
 static const struct field secret_del_f[] = {
 	TEXT("name", secret_del.name, 1, WRIT_MAX_SECRET_NAME, T_SECRET),
 };
+static const struct field peer_f[] = {
+	U32("pid", peer.pid, 1, PROTO_MAX_PID),
+	U32("uid", peer.uid, 0, UINT32_MAX - 1),
+};
+static const struct field peered_f[] = {
+	TEXT("exe", answer.r.peer.exe, 1, PROTO_MAX_EXE, T_PEXE),
+	TEXT("cwd", answer.r.peer.cwd, 1, PROTO_MAX_CWD, T_SHOWN),
+	U32("other_userns", answer.r.peer.other_userns, 0, 1),
+};
 /* An ANSWER's generic part; then, on success, the answered type's fields. */
 static const struct field answer_f[] = {
 	U32("of", answer.of, 1, PROTO_NTYPES - 1),
@@ -211,6 +222,7 @@ static const struct type types[PROTO_NTYPES] = {
 	[PROTO_EXPIRE] = { "EXPIRE", PROTO_FRONT, true, NONE, NONE },
 	[PROTO_RELOAD] = { "RELOAD", PROTO_FRONT, true, NONE, NONE },
 	[PROTO_STOP] = { "STOP", PROTO_FRONT, true, NONE, NONE },
+	[PROTO_PEER] = { "PEER", PROTO_FRONT, true, FIELDS(peer_f), FIELDS(peered_f) },
 	[PROTO_ANSWER] = { "ANSWER", PROTO_MINTER, false, FIELDS(answer_f), NONE },
 	[PROTO_DURABLE] = { "DURABLE", PROTO_MINTER, false, FIELDS(durable_f), NONE },
 	[PROTO_ENDED] = { "ENDED", PROTO_MINTER, false, FIELDS(ended_f), NONE },
@@ -378,6 +390,12 @@ check_text(const struct field *fd, const char *t, const char *s, size_t n, size_
 	case T_EXE:
 		ok = (n > 0 && s[0] == '/' && printable(s, n)) ||
 		    strcmp(s, WRIT_EXE_UNVERIFIED) == 0;
+		break;
+	case T_PEXE:
+		ok = (s[0] == '/' && printable(s, n)) || strcmp(s, "?") == 0;
+		break;
+	case T_SHOWN:
+		ok = printable(s, n);
 		break;
 	case T_END:
 		ok = strcmp(s, "expired") == 0 || strcmp(s, "revoked") == 0;

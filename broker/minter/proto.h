@@ -46,7 +46,9 @@
  * "workspace" is empty or '/' and printable ASCII (session.c's rule for a
  * session's workspace); "exe" is '/' and printable ASCII (what peer.c
  * reads from /proc, made printable there) or exactly WRIT_EXE_UNVERIFIED
- * (peer.h: a relayed caller); "end" is "expired" or "revoked".  A JSON
+ * (peer.h: a relayed caller); "peer exe" is '/' and printable ASCII, or
+ * exactly "?" (unreadable); "shown" is printable ASCII; "end" is
+ * "expired" or "revoked".  A JSON
  * text is only bounded and valid UTF-8 here: whether it parses, and to
  * an object, is for its reader (orderwire.c parses a MINT's strictly;
  * order.c checks what they hold).
@@ -85,7 +87,7 @@
 #include "id.h"
 
 /* Bumped on any change of a message's fields, their order or their rules. */
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 
 /* The header: length, version, type, id. */
 #define PROTO_HEADER 16
@@ -109,6 +111,8 @@
 #define PROTO_MAX_WORKSPACE 4095	/* session.c's valid_workspace: under 4096 */
 /* A caller's exe: peer.h's struct peer keeps it in 256 bytes. */
 #define PROTO_MAX_EXE 255
+/* A caller's working directory: struct peer keeps it in 256 bytes too. */
+#define PROTO_MAX_CWD 255
 /*
  * A session's live writs, as policy counts them: policy.c's largest
  * max_live (100000).  A count past it decides as this one does, so the
@@ -352,9 +356,30 @@ enum proto_type {
 	 */
 	PROTO_STOP,
 	/*
+	 * PEER, F->M: what /proc shows of a caller that the front end,
+	 * confined, cannot read itself (Landlock refuses a process outside its
+	 * domain the ptrace-mode access these reads need): asked as a
+	 * connection starts, while the caller's pidfd holds its pid (peer.c
+	 * checks the process is still there once answered).
+	 *   u32 pid		1..PROTO_MAX_PID: the caller, in writd's pid namespace
+	 *   u32 uid		0..UINT32_MAX - 1: its uid (SO_PEERCRED), for
+	 *			a namespace it cannot read (below)
+	 * Answer:
+	 *   text exe		1..PROTO_MAX_EXE, peer exe: /proc/PID/exe, made
+	 *			printable; "?" when unreadable
+	 *   text cwd		1..PROTO_MAX_CWD, shown: /proc/PID/cwd, made
+	 *			printable; "?" when unreadable
+	 *   u32 other_userns	0 or 1: its user namespace is not writd's; one
+	 *			not ours to read is another, unless uid is 0
+	 * NB. what PEER reveals of a pid the front end names is what any
+	 * process of writd's uid (the minter's) may read of it itself: a
+	 * front end taken over learns no more than its own user could.
+	 */
+	PROTO_PEER,
+	/*
 	 * ANSWER, M->F, the request's id: the one answer to a request.
-	 *   u32 of		the type of the request answered (MINT ..
-	 *			SECRET_LIST; never HELLO)
+	 *   u32 of		the type of the request answered (MINT .. PEER, a
+	 *			request; never HELLO)
 	 *   i64 code		0, or a code of errors.h's table
 	 *   text message	0..PROTO_MAX_MESSAGE: empty when code is 0; else
 	 *			what went wrong, or empty for the code's default
@@ -509,6 +534,11 @@ struct proto_secret_del {
 	const char *name;
 };
 
+struct proto_peer {
+	uint32_t pid;
+	uint32_t uid;
+};
+
 /* What an ANSWER with code 0 carries, by the type it answers. */
 struct proto_minted {
 	char writ[WRIT_ID_LEN + 1];
@@ -522,6 +552,12 @@ struct proto_tailed {
 	int64_t more;
 };
 
+struct proto_peered {
+	const char *exe;		/* "/..." or "?" */
+	const char *cwd;		/* printable, "?" */
+	uint32_t other_userns;		/* 0 or 1 */
+};
+
 struct proto_answer {
 	uint32_t of;
 	int code;
@@ -530,6 +566,7 @@ struct proto_answer {
 	union {
 		struct proto_minted mint;	/* MINT */
 		struct proto_tailed tail;	/* AUDIT_TAIL */
+		struct proto_peered peer;	/* PEER */
 		char writ[WRIT_ID_LEN + 1];	/* REVOKE_TOKEN */
 		const char *json;		/* PUBLIC_KEYS, AUDIT_VERIFY, SECRET_LIST */
 		int64_t seq;			/* AUDIT_APPEND, AUDIT_ROTATE */
@@ -579,6 +616,7 @@ struct proto_msg {
 		struct proto_audit_rotate audit_rotate;
 		struct proto_secret_put secret_put;
 		struct proto_secret_del secret_del;
+		struct proto_peer peer;
 		struct proto_answer answer;
 		struct proto_durable durable;
 		struct proto_ended ended;

@@ -33,6 +33,7 @@
 #include "../config.h"
 #include "../core.h"
 #include "jdump.h"
+#include "procpeer.h"
 #include "sjson.h"
 #include "minter.h"
 #include "orderwire.h"
@@ -651,6 +652,27 @@ h_reload(uint32_t id)
 	answer_code(id, PROTO_RELOAD, 0, NULL);
 }
 
+/*
+ * PEER: a caller's exe, cwd and user namespace, which the confined front
+ * end may not read (proto.h says why what this tells is no more than its
+ * user's).  An exe not a path (none shown) goes as "?", the table's form.
+ */
+static void
+h_peer(uint32_t id, const struct proto_peer *p)
+{
+	struct proto_msg m = { .type = PROTO_ANSWER, .id = id };
+	char exe[PROTO_MAX_EXE + 1], cwd[PROTO_MAX_CWD + 1];
+
+	procpeer_link((pid_t)p->pid, "exe", exe, sizeof(exe));
+	procpeer_link((pid_t)p->pid, "cwd", cwd, sizeof(cwd));
+	if (exe[0] != '/')
+		snprintf(exe, sizeof(exe), "?");
+	m.u.answer = (struct proto_answer){ .of = PROTO_PEER, .message = "" };
+	m.u.answer.r.peer = (struct proto_peered){ .exe = exe, .cwd = cwd,
+	    .other_userns = procpeer_other_userns((pid_t)p->pid, (uid_t)p->uid) };
+	emit(&m);
+}
+
 /* One request, decoded. */
 static void
 handle(const struct proto_msg *m)
@@ -711,6 +733,9 @@ handle(const struct proto_msg *m)
 		break;
 	case PROTO_RELOAD:
 		h_reload(id);
+		break;
+	case PROTO_PEER:
+		h_peer(id, &m->u.peer);
 		break;
 	case PROTO_STOP:
 		minter_stop();

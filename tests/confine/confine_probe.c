@@ -58,6 +58,7 @@
 #include <linux/seccomp.h>
 
 #include "../../broker/confine.h"
+#include "frontprobe.h"
 
 /* Most bytes of a secret read or shown. */
 #define PROBE_MAX_SECRET 64
@@ -471,28 +472,6 @@ try_exec(void)
 	done("exec", e != 0 ? -1 : 0);
 }
 
-/*
- * A kernel without Landlock, for --no-landlock: a filter of our own
- * answers its three calls ENOSYS, as such a kernel does.
- */
-static int
-without_landlock(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_create_ruleset, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_add_rule, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_restrict_self, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 static int
 hold(int argc, char **argv)
 {
@@ -587,7 +566,7 @@ main(int argc, char **argv)
 	}
 	if (threaded && pthread_create(&t, NULL, sleeper, NULL) != 0)
 		return 1;
-	if (no_landlock && without_landlock() != 0) {
+	if (no_landlock && frontprobe_no_landlock() != 0) {
 		perror("confine_probe: --no-landlock");
 		return 1;
 	}

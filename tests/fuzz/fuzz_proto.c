@@ -14,7 +14,9 @@
  *     ending in the NUL after its bytes; it re-encodes to the same bytes,
  *     from the same side, and the other side refuses it unless both send
  *     the type (HELLO); a MINT holds what the minter relies on (live_kind
- *     within live, an exe and a workspace of their forms);
+ *     within live, an exe and a workspace of their forms); a PEER's answer
+ *     what the front end shows (an exe that is a path or "?", a cwd of
+ *     printable ASCII);
  *   - the reader hands out exactly the bytes written, cut at each
  *     header's length, each between PROTO_HEADER and its maximum, and
  *     refuses exactly when a length is outside them.
@@ -129,6 +131,10 @@ views(const struct proto_msg *m)
 		case PROTO_AUDIT_KEY:
 			view_text(a->r.key);
 			break;
+		case PROTO_PEER:
+			view_text(a->r.peer.exe);
+			view_text(a->r.peer.cwd);
+			break;
 		}
 		break;
 	case PROTO_ENDED:
@@ -162,6 +168,22 @@ mint_holds(const struct proto_mint *mi)
 			__builtin_trap();
 }
 
+/* What the front end takes a PEER's answer to hold: it reaches the approver's terminal. */
+static void
+peer_holds(const struct proto_peered *p)
+{
+	if (p->exe[0] != '/' && strcmp(p->exe, "?") != 0)
+		__builtin_trap();
+	for (const char *c = p->exe; *c != '\0'; c++)
+		if (*c < 0x20 || *c >= 0x7f)
+			__builtin_trap();
+	if (p->cwd[0] == '\0' || p->other_userns > 1)
+		__builtin_trap();
+	for (const char *c = p->cwd; *c != '\0'; c++)
+		if (*c < 0x20 || *c >= 0x7f)
+			__builtin_trap();
+}
+
 static void
 one(const uint8_t *data, size_t size, unsigned int from)
 {
@@ -186,6 +208,8 @@ one(const uint8_t *data, size_t size, unsigned int from)
 	views(&m);
 	if (m.type == PROTO_MINT)
 		mint_holds(&m.u.mint);
+	if (m.type == PROTO_ANSWER && m.u.answer.code == 0 && m.u.answer.of == PROTO_PEER)
+		peer_holds(&m.u.answer.r.peer);
 	if (proto_encode(&m, from, out, sizeof(out), &len, &f) != 0 || len != size ||
 	    memcmp(out, data, size) != 0)
 		__builtin_trap();
@@ -413,6 +437,16 @@ main(int argc, char **argv)
 	seed("restored", &m, PROTO_MINTER);
 	m = (struct proto_msg){ .type = PROTO_STOP, .id = 12 };
 	seed("stop", &m, PROTO_FRONT);
+	m = (struct proto_msg){ .type = PROTO_PEER, .id = 15, .u.peer = { .pid = 4242,
+	    .uid = 1000 } };
+	seed("peer", &m, PROTO_FRONT);
+	m = answer(PROTO_PEER, 15);
+	m.u.answer.r.peer = (struct proto_peered){ "/usr/lib/git-core/git-remote-https",
+	    "/home/dev/src/app", 1 };
+	seed("answer-peer", &m, PROTO_MINTER);
+	m = answer(PROTO_PEER, 16);
+	m.u.answer.r.peer = (struct proto_peered){ "?", "?", 0 };
+	seed("answer-peer-unread", &m, PROTO_MINTER);
 
 	/* Every message in one stream, into a reader of the largest size the flags pick. */
 	snprintf(path, sizeof(path), "%s/stream.bin", dir);

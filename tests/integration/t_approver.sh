@@ -4,6 +4,9 @@
 # approver driven through a real pty.
 . "$(dirname "$0")/lib.sh"
 
+# The approver's scratch dir (its TMPDIR): confined with writd's front end
+# (frontconfine.h), the command may write there and in no other place.
+A=$T/run/approver
 cmd() {	# cmd NAME BODY: an approver script at $T/NAME
 	printf '#!/bin/sh\n%s\n' "$2" >"$T/$1"
 	chmod 0755 "$T/$1"
@@ -13,9 +16,9 @@ ev() { grep "\"event\":\"$1\"" "$T/state/audit.jsonl"; }	# ev EVENT: its records
 # wait_for: a refusal's record is appended before the answer, but written
 # by the log's commit thread, which a loaded machine may run after it.
 last_is() { [ "$(ev "$1" | tail -1 | jq -r ".$2")" = "$3" ]; }
-cmd yes "cat >'$T/cmd.json'; env >'$T/cmd.env'; exit 0"
+cmd yes "cat >'$A/cmd.json'; env >'$A/cmd.env'; exit 0"
 cmd no "cat >/dev/null; exit 1"
-cmd hang "cat >/dev/null; echo \$\$ >'$T/hang.pid'; exec sleep 300"
+cmd hang "cat >/dev/null; echo \$\$ >'$A/hang.pid'; exec sleep 300"
 
 export WRIT_CANARY=writd-environment-must-not-leak
 start_writd "{\"approval\":{\"command\":\"$T/yes\",\"timeout\":\"2s\"}}" || exit 1
@@ -23,11 +26,12 @@ SOCK=$(new_session cmd)
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=example --reason "via command" >"$T/tok" 2>"$T/err"
 eq "approving command: issued with no watch connected" 0 "$?"
 eq "  ... the command saw the request on stdin" "jwt example via command" \
-	"$(jq -r '"\(.kind) \(.scope.aud) \(.reason)"' "$T/cmd.json")"
-check "  ... with the caller's pid" test "$(jq -r .caller.pid "$T/cmd.json")" -gt 1
-check "  ... and a clean environment (no writd variables)" bash -c "! grep -q WRIT_CANARY '$T/cmd.env'"
-check "  ... PATH reset" grep -qx 'PATH=/usr/local/bin:/usr/bin:/bin' "$T/cmd.env"
-RID=$(jq -r .id "$T/cmd.json")
+	"$(jq -r '"\(.kind) \(.scope.aud) \(.reason)"' "$A/cmd.json")"
+check "  ... with the caller's pid" test "$(jq -r .caller.pid "$A/cmd.json")" -gt 1
+check "  ... and a clean environment (no writd variables)" bash -c "! grep -q WRIT_CANARY '$A/cmd.env'"
+check "  ... PATH reset" grep -qx 'PATH=/usr/local/bin:/usr/bin:/bin' "$A/cmd.env"
+check "  ... TMPDIR its scratch dir" grep -qx "TMPDIR=$A" "$A/cmd.env"
+RID=$(jq -r .id "$A/cmd.json")
 eq "  ... audited: asked, approved by the command, issued from that request" \
 	"$RID $RID:command $RID" \
 	"$(ev approval_asked | jq -r .request) $(ev approved | jq -r '"\(.request):\(.channel)"') $(ev issued | jq -r .request)"
@@ -46,8 +50,8 @@ start_writd "{\"approval\":{\"command\":\"$T/hang\",\"timeout\":\"2s\"}}" || exi
 SOCK=$(new_session cmd)
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=example >/dev/null 2>"$T/err"
 eq "a command that never answers: timed out (exit 5)" 5 "$?"
-wait_for bash -c "! kill -0 \$(cat '$T/hang.pid') 2>/dev/null"
-check "  ... and the command was stopped" bash -c "! kill -0 \$(cat '$T/hang.pid') 2>/dev/null"
+wait_for bash -c "! kill -0 \$(cat '$A/hang.pid') 2>/dev/null"
+check "  ... and the command was stopped" bash -c "! kill -0 \$(cat '$A/hang.pid') 2>/dev/null"
 check "  ... audited as timed out" wait_for last_is approval_failed error approval_timeout
 stop_writd
 
@@ -57,7 +61,7 @@ check "a missing approval.command stops writd at start" test $? -eq 1
 check "  ... naming it" grep -q "$T/missing" "$T/err"
 
 # Approver commands run one at a time: two at once would share a terminal.
-cmd slow "echo start \$\$ >>'$T/slow.log'; cat >>'$T/slow.json'; echo >>'$T/slow.json'; sleep 0.3; echo end \$\$ >>'$T/slow.log'; exit 0"
+cmd slow "echo start \$\$ >>'$A/slow.log'; cat >>'$A/slow.json'; echo >>'$A/slow.json'; sleep 0.3; echo end \$\$ >>'$A/slow.log'; exit 0"
 start_writd "{\"approval\":{\"command\":\"$T/slow\",\"timeout\":\"20s\"}}" || exit 1
 SOCK=$(new_session serial)
 pids=()
@@ -67,23 +71,23 @@ for i in 1 2 3; do
 done
 wait "${pids[@]}"
 eq "three requests through a command: all issued" 3 "$(nwrits)"
-eq "  ... the command ran once per request" 3 "$(grep -c ^start "$T/slow.log")"
+eq "  ... the command ran once per request" 3 "$(grep -c ^start "$A/slow.log")"
 check "  ... its input carries the prompt and the question naming the request" \
-	bash -c "jq -e -s 'all(.[]; . as \$q | (\$q.prompt | contains(\"== writ request \" + \$q.id[0:8])) and \$q.question == \"Approve request \" + \$q.id[0:8] + \"? [y/N] \")' '$T/slow.json' >/dev/null"
+	bash -c "jq -e -s 'all(.[]; . as \$q | (\$q.prompt | contains(\"== writ request \" + \$q.id[0:8])) and \$q.question == \"Approve request \" + \$q.id[0:8] + \"? [y/N] \")' '$A/slow.json' >/dev/null"
 # Never two at once: each run ends before the next starts.
 check "  ... one at a time (start, end, start, end ...)" \
-	awk 'NR % 2 == 1 { if ($1 != "start") bad = 1; pid = $2 } NR % 2 == 0 { if ($1 != "end" || $2 != pid) bad = 1 } END { exit bad || NR != 6 }' "$T/slow.log"
+	awk 'NR % 2 == 1 { if ($1 != "start") bad = 1; pid = $2 } NR % 2 == 0 { if ($1 != "end" || $2 != pid) bad = 1 } END { exit bad || NR != 6 }' "$A/slow.log"
 stop_writd
 
 # A command that ignores SIGTERM cannot hold the queue: it is killed, and
 # the request behind it gets its turn.
-cmd stubborn "if [ -e '$T/first' ]; then cat >/dev/null; exit 0; fi
-touch '$T/first'; echo \$\$ >'$T/stubborn.pid'; trap '' TERM; cat >/dev/null; while :; do sleep 1; done"
+cmd stubborn "if [ -e '$A/first' ]; then cat >/dev/null; exit 0; fi
+touch '$A/first'; echo \$\$ >'$A/stubborn.pid'; trap '' TERM; cat >/dev/null; while :; do sleep 1; done"
 start_writd "{\"approval\":{\"command\":\"$T/stubborn\",\"timeout\":\"6s\"}}" || exit 1
 SOCK=$(new_session stubborn)
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=st1 >/dev/null 2>&1 &
 G1=$!
-wait_for test -s "$T/stubborn.pid"
+wait_for test -s "$A/stubborn.pid"
 # The second asks 4 s later, so that it outlives the first's timeout (6 s)
 # by as much as the kill takes (2 s grace): spacing, not a measurement.
 sleep 4
@@ -93,7 +97,7 @@ wait $G1
 eq "a command that ignores SIGTERM: its request times out (exit 5)" 5 "$?"
 wait $G2
 eq "  ... and the request queued behind it still gets its turn (approved)" 0 "$?"
-check "  ... the stubborn command was killed" bash -c "! kill -0 \$(cat '$T/stubborn.pid') 2>/dev/null"
+check "  ... the stubborn command was killed" bash -c "! kill -0 \$(cat '$A/stubborn.pid') 2>/dev/null"
 stop_writd
 
 # The shipped terminal approver, on a real pseudo-terminal, with requests

@@ -111,9 +111,11 @@ judged() {	# judged DESC MODE COLS FILE [ARG]: pass when the judge finds nothing
 	if [ -z "$out" ]; then pass "$d"; else fail "$d: $out"; fi
 }
 
+# The approver writes what it is shown in its scratch dir (its TMPDIR): the
+# one place it may, confined with writd's front end (frontconfine.h).
 cat >"$T/yes" <<EOF
 #!/bin/sh
-cat >'$T/cmd.json'
+cat >'$T/run/approver/cmd.json'
 exit 1
 EOF
 chmod 0755 "$T/yes"
@@ -141,8 +143,8 @@ ask() {	# the caller: argv padded so the command line wraps into a header
 
 # The approver command's input.
 ask
-judged "approver command: its JSON input holds no hidden character" chars 80 "$T/cmd.json"
-jq -r '.prompt + .question' "$T/cmd.json" >"$T/cmd.prompt"
+judged "approver command: its JSON input holds no hidden character" chars 80 "$T/run/approver/cmd.json"
+jq -r '.prompt + .question' "$T/run/approver/cmd.json" >"$T/cmd.prompt"
 judged "approver command: the prompt it is given forges no header and fits 80 columns" prompt 80 "$T/cmd.prompt"
 check "  ... the hidden characters are shown, escaped" grep -q '<U+2028>== writ request 0badc0de' "$T/cmd.prompt"
 check "  ... the padded command line is there, collapsed" grep -q '^  cmdline   [^ ]*python3 ' "$T/cmd.prompt"

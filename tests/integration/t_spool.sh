@@ -14,21 +14,25 @@ T=$(mktemp -d /var/tmp/writ-test.XXXXXX)
 SPOOLC=$(cd "$(dirname "$0")" && pwd)/spoolc.py
 
 start_forge || { fail "the fake GitHub did not start"; exit 1; }
-# The approver command: records what it is shown, then does what $T/verdict
+# The approver command: records what it is shown, then does what $A/verdict
 # says (yes: approve; no: deny; wait: leave it pending until withdrawn).
+# Both in its scratch dir (its TMPDIR), the one place it may write (and, of
+# the test's, read), confined with writd's front end (frontconfine.h).
+A=$T/run/approver
+mkdir -p -m 0700 "$T/run" "$A"
 cat >"$T/decide" <<EOF
 #!/bin/sh
 n=\$(date +%s%N)
-cat >"$T/asked.\$n.json"
-cp "$T/asked.\$n.json" "$T/asked.json"
-case \$(cat "$T/verdict") in
+cat >"$A/asked.\$n.json"
+cp "$A/asked.\$n.json" "$A/asked.json"
+case \$(cat "$A/verdict") in
 yes) exit 0 ;;
 wait) exec sleep 300 ;;
 *) exit 1 ;;
 esac
 EOF
 chmod +x "$T/decide"
-echo yes >"$T/verdict"
+echo yes >"$A/verdict"
 # An allow rule on exe, which a caller through the spool must never meet.
 jq -n --arg e "$BIN/*" '{allow: [{id: "by-exe", kind: "jwt", scope: {aud: "by-exe"}, exe: $e}],
 	default: "ask"}' >"$T/user.json"
@@ -77,10 +81,10 @@ SID=$(session_of spooled)
 eq "the session is a spool session" spool "$(admin /v1/sessions | jq -r --arg s "$SID" \
 	'.sessions[] | select(.id == $s) | .via')"
 eq "the approver is told the caller is not verified" false \
-	"$(jq -r '.caller.verified' "$T/asked.json")"
+	"$(jq -r '.caller.verified' "$A/asked.json")"
 check "  ... and its prompt says so, in place of pid, exe and cmdline" \
-	sh -c "jq -r .prompt '$T/asked.json' | grep -q '^  caller    NOT VERIFIED (via writ-sandbox.s spool, relay pid [0-9]*)\$' &&
-		! jq -r .prompt '$T/asked.json' | grep -q '^  cmdline'"
+	sh -c "jq -r .prompt '$A/asked.json' | grep -q '^  caller    NOT VERIFIED (via writ-sandbox.s spool, relay pid [0-9]*)\$' &&
+		! jq -r .prompt '$A/asked.json' | grep -q '^  cmdline'"
 check "  ... the audit record of the request says so too" sh -c \
 	"curl -s --unix-socket '$ADMIN' 'http://writ/v1/audit?tail=20&session=$SID' |
 		jq -e 'any(.records[]; .event == \"request\" and .verified == false)' >/dev/null"
@@ -141,7 +145,7 @@ eq "  ... and the spool keeps no FIFO of a taken exchange" "" \
 rm -f "$SPOOL"/*
 
 # A client that leaves while its request waits for a person: writd withdraws it.
-echo wait >"$T/verdict"
+echo wait >"$A/verdict"
 body='{"kind":"jwt","scope":{"aud":"left"},"reason":"I will not wait!"}'
 printf 'POST /v1/writs HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" >"$T/hold.req"
 # NB. python3 itself, not a function in a pipeline: $! must be the client.
@@ -153,7 +157,7 @@ kill "$HOLD"
 wait "$HOLD" 2>/dev/null
 wait_for npending_is 0
 eq "  ... and is withdrawn when its client leaves (the relay hangs up on writd)" 0 "$(npending)"
-echo yes >"$T/verdict"
+echo yes >"$A/verdict"
 
 # A flood: clients that send a head and never the body hold the relay for
 # RELAY_READ_MS (5 s) each; past RELAY_MAX_INFLIGHT (16) the rest get 503 busy.
@@ -253,12 +257,12 @@ eq "no refusal opened a session" "$n0" "$(admin /v1/sessions | jq '.sessions | l
 SOCK=$(new_session by-exe)
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=by-exe >/dev/null 2>&1
 eq "the exe rule allows writ on a socket, without asking (so the next can fail)" 0 "$?"
-rm -f "$T/asked.json"
-echo no >"$T/verdict"
+rm -f "$A/asked.json"
+echo no >"$A/verdict"
 fsbx -- "$BIN/writ" get jwt --scope aud=by-exe >/dev/null 2>"$T/err"
 check "through the spool the same request is not allowed by the exe rule" test $? -ne 0
-eq "  ... a person was asked instead" by-exe "$(jq -r .scope.aud "$T/asked.json" 2>/dev/null)"
-echo yes >"$T/verdict"
+eq "  ... a person was asked instead" by-exe "$(jq -r .scope.aud "$A/asked.json" 2>/dev/null)"
+echo yes >"$A/verdict"
 
 # The admin socket refuses a process in another user namespace, should a
 # sandbox show it the socket (Codex with network access does)
@@ -305,14 +309,14 @@ for tool in srt codex; do
 	fi
 
 	# writ get, approved; the prompt says the caller is not verified.
-	rm -f "$T/asked.json"
+	rm -f "$A/asked.json"
 	sbx "$tool" --name "$tool-get" -- "$BIN/writ" get jwt --scope "aud=$tool" \
 		--reason "inside $tool" >"$T/tok" 2>"$T/err"
 	eq "$tool: writ get jwt inside, after approval, exits 0" 0 "$?"
 	[ -s "$T/tok" ] || cat "$T/err"
 	check "  ... and prints a JWT" grep -qE '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$T/tok"
 	check "  ... the prompt says the caller came through the spool, not verified" \
-		sh -c "jq -r .prompt '$T/asked.json' | grep -q 'NOT VERIFIED (via writ-sandbox.s spool'"
+		sh -c "jq -r .prompt '$A/asked.json' | grep -q 'NOT VERIFIED (via writ-sandbox.s spool'"
 	eq "  ... and after exit its writ is revoked" 0 "$(admin /v1/writs | jq --arg a "$tool" \
 		'[.writs[] | select(.scope.aud == $a)] | length')"
 

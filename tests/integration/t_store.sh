@@ -33,9 +33,12 @@ live_environ() {
 	timeout 30 gdb -nx -batch -p "$1" -x "$T/environ.gdb" 2>/dev/null
 }
 
-# The approver command writes down what it was given: environment, argv, stdin.
+# The approver command writes down what it was given: environment, argv,
+# stdin; in its scratch dir (its TMPDIR), the one place it may write,
+# confined with writd's front end (frontconfine.h).
+A=$T/run/approver
 printf '#!/bin/sh\ncat >>%s\ntr "\\000" "\\n" </proc/$$/environ >>%s\nprintf "%%s\\n" "$0" "$@" >>%s\nexit 0\n' \
-	"$T/approver.stdin" "$T/approver.env" "$T/approver.argv" >"$T/approve"
+	"$A/approver.stdin" "$A/approver.env" "$A/approver.argv" >"$T/approve"
 chmod 0755 "$T/approve"
 # A canary in the environment writd starts with.
 WRIT_TEST_CANARY=$CENV start_writd "{\"approval\":{\"command\":\"$T/approve\"}}" || exit 1
@@ -108,9 +111,9 @@ approver_off
 # A request the approver command decides: what does it get to see?
 WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=approved >/dev/null 2>"$T/err"
 eq "the approver command approves a writ" 0 "$?"
-check "  ... it ran, and its environment was captured (PATH is in it)" grep -q '^PATH=' "$T/approver.env"
+check "  ... it ran, and its environment was captured (PATH is in it)" grep -q '^PATH=' "$A/approver.env"
 no_canary "canary: not in the approver command's environment, argv or stdin (nor writd's own environment)" \
-	"$SECRETS $CENV" "$T/approver.env" "$T/approver.argv" "$T/approver.stdin"
+	"$SECRETS $CENV" "$A/approver.env" "$A/approver.argv" "$A/approver.stdin"
 # Where a secret must not be while writd runs: its environment and argv.
 # /proc/PID/environ is the block writd started with (which it leaves as it
 # was: the canary put there is the proof that this file was read).
@@ -228,6 +231,7 @@ if [ "$(id -u)" != 0 ]; then
 	skip "same-uid attack tests need root (to become nobody)"
 else
 	NB=$(mktemp -d /tmp/writ-nobody.XXXXXX); chmod 0755 "$NB"
+	# NB. and its minter, which it runs from beside itself.
 	cp "$BIN/writd" "$BIN/writd-minter" "$NB/"
 	mkdir "$NB/home"; chown nobody "$NB/home"
 	with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,7 +131,14 @@ START_TEST(test_rules_paths)
 		ck_assert_int_eq(check_rules(ok, 4, NULL, 0, err), 0);
 	}
 	refused("/run/writ", 0, "access 0x0");
-	refused("/run/writ", 0x8, "access 0x8");
+	refused("/run/writ", 0x10, "access 0x10");
+	{
+		/* ioctl: a terminal approver's /dev/tty (frontconfine.c). */
+		struct confine_path tty = { "/dev/tty", CONFINE_READ | CONFINE_WRITE | CONFINE_IOCTL };
+		char err[WRIT_ERRLEN];
+
+		ck_assert_int_eq(check_rules(&tty, 1, NULL, 0, err), 0);
+	}
 	refused("/run/writ", CONFINE_READ | 0x100, "access 0x101");
 }
 END_TEST
@@ -159,6 +167,31 @@ START_TEST(test_rules_hidden)
 
 		ck_assert_msg(check_rules(&p, 1, h, 1, err) == t[i].rc, "%s / %s: %s",
 		    t[i].rule, t[i].hidden, err);
+	}
+	/* confine_path_reaches: the same, lexically ... */
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(confine_path_reaches(t[i].rule, t[i].hidden) == (t[i].rc != 0),
+		    "%s / %s", t[i].rule, t[i].hidden);
+	ck_assert(!confine_path_reaches("run", "/run"));
+	{
+		/* ... and resolved: a link that leads into the hidden dir reaches it. */
+		char d[] = "/tmp/writ-reach.XXXXXX", state[64], link[64], other[64];
+
+		ck_assert_ptr_nonnull(mkdtemp(d));
+		snprintf(state, sizeof(state), "%s/state", d);
+		snprintf(link, sizeof(link), "%s/link", d);
+		snprintf(other, sizeof(other), "%s/other", d);
+		ck_assert_int_eq(mkdir(state, 0700), 0);
+		ck_assert_int_eq(mkdir(other, 0700), 0);
+		ck_assert_int_eq(symlink(state, link), 0);
+		ck_assert(confine_path_reaches(link, state));
+		ck_assert(!confine_path_reaches(other, state));
+		/* A hidden path not made yet: as written. */
+		ck_assert(!confine_path_reaches(other, "/tmp/writ-reach-none/state"));
+		unlink(link);
+		rmdir(state);
+		rmdir(other);
+		rmdir(d);
 	}
 	{
 		struct confine_path p = { "/run/writ", CONFINE_READ };

@@ -29,6 +29,7 @@
 #define LIVE_KIND 1291
 #define WS "/home/dev/src/app"
 #define EXE "/usr/bin/git"
+#define CWD "/home/dev/src/app (deleted)"
 #define CLAIMS "{\"ref\":\"refs/heads/main\",\"repository\":\"acme/app\"}"
 #define IDENTITY "{\"iss\":\"https://token.actions.githubusercontent.com\",\"run_id\":\"42\"}"
 
@@ -170,6 +171,21 @@ samples(struct proto_msg *m, unsigned int *from)
 	m[n].type = PROTO_ENDED;
 	strcpy(m[n].u.ended.writ, S);
 	m[n].u.ended.event = "revoked";
+	from[n++] = PROTO_MINTER;
+	/* PEER, and its answers: a caller shown, and one of nothing readable. */
+	m[n].type = PROTO_PEER;
+	m[n].id = 60;
+	m[n].u.peer = (struct proto_peer){ .pid = PID, .uid = UID };
+	from[n++] = PROTO_FRONT;
+	m[n].type = PROTO_ANSWER;
+	m[n].id = 61;
+	m[n].u.answer = (struct proto_answer){ .of = PROTO_PEER, .message = "" };
+	m[n].u.answer.r.peer = (struct proto_peered){ EXE, CWD, 1 };
+	from[n++] = PROTO_MINTER;
+	m[n].type = PROTO_ANSWER;
+	m[n].id = 62;
+	m[n].u.answer = (struct proto_answer){ .of = PROTO_PEER, .message = "" };
+	m[n].u.answer.r.peer = (struct proto_peered){ "?", "?", 0 };
 	from[n++] = PROTO_MINTER;
 	/* The requests of no fields, and RESTORED (before FATAL: it stays last). */
 	for (uint32_t t = PROTO_RESTORE; t <= PROTO_STOP; t++) {
@@ -445,6 +461,16 @@ START_TEST(test_fields_back)
 				ck_assert_int_eq(d.u.answer.r.seq, 77);
 			else if (d.u.answer.code == 0 && d.u.answer.of == PROTO_REVOKE_TOKEN)
 				ck_assert_str_eq(d.u.answer.r.writ, W);
+			else if (d.u.answer.code == 0 && d.u.answer.of == PROTO_PEER) {
+				ck_assert_str_eq(d.u.answer.r.peer.exe, m[i].u.answer.r.peer.exe);
+				ck_assert_str_eq(d.u.answer.r.peer.cwd, m[i].u.answer.r.peer.cwd);
+				ck_assert_uint_eq(d.u.answer.r.peer.other_userns,
+				    m[i].u.answer.r.peer.other_userns);
+			}
+			break;
+		case PROTO_PEER:
+			ck_assert_uint_eq(d.u.peer.pid, PID);
+			ck_assert_uint_eq(d.u.peer.uid, UID);
 			break;
 		case PROTO_ENDED:
 			ck_assert_str_eq(d.u.ended.writ, m[i].u.ended.writ);
@@ -707,6 +733,28 @@ START_TEST(test_text_refused)
 	bad_text(&m[2], PROTO_FRONT, CLAIMS, big, PROTO_MAX_JSON + 1, PROTO_FBOUND);
 	bad_text(&m[2], PROTO_FRONT, CLAIMS, "{\"a\":\"\xc0\xaf\"}", 9, PROTO_FUTF8);
 	bad_text(&m[2], PROTO_FRONT, IDENTITY, big, PROTO_MAX_JSON + 1, PROTO_FBOUND);
+	/*
+	 * PEER's answer: an exe not absolute, the unverified mark (a caller
+	 * read is never that), with a control character; a cwd with one, or
+	 * not ASCII; empty or too long.
+	 */
+	for (size_t i = 0; i < NSAMPLES; i++)
+		if (m[i].type == PROTO_ANSWER && m[i].u.answer.of == PROTO_PEER &&
+		    m[i].u.answer.r.peer.other_userns == 1) {
+			static char cwd[PROTO_MAX_CWD + 1];
+
+			bad_text(&m[i], PROTO_MINTER, EXE, "git", 3, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, EXE, WRIT_EXE_UNVERIFIED,
+			    strlen(WRIT_EXE_UNVERIFIED), PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, EXE, "??", 2, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, EXE, "/usr/bin/g\x1bit", 13, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, EXE, "", 0, PROTO_FBOUND);
+			bad_text(&m[i], PROTO_MINTER, CWD, "/home/\n== writ", 14, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, CWD, "/d\xc3\xa9mo", 6, PROTO_FFORM);
+			bad_text(&m[i], PROTO_MINTER, CWD, "", 0, PROTO_FBOUND);
+			memset(cwd, 'c', sizeof(cwd));
+			bad_text(&m[i], PROTO_MINTER, CWD, cwd, sizeof(cwd), PROTO_FBOUND);
+		}
 	/* An end that is neither. */
 	for (size_t i = 0; i < NSAMPLES; i++)
 		if (m[i].type == PROTO_ENDED && strcmp(m[i].u.ended.event, "expired") == 0) {
@@ -876,6 +924,24 @@ START_TEST(test_int_refused)
 		ck_assert_int_eq(proto_encode(&e, PROTO_FRONT, out, sizeof(out), &n, NULL),
 		    WRIT_EBADREQ);
 	}
+	/* PEER: pid 0 or over the kernel's limit, uid (uid_t)-1; other_userns neither 0 nor 1. */
+	for (i = 0; i < NSAMPLES; i++) {
+		if (m[i].type == PROTO_PEER) {
+			bad_int(&m[i], PROTO_FRONT, PID, 0, 4, PROTO_FRANGE);
+			bad_int(&m[i], PROTO_FRONT, PID, PROTO_MAX_PID + 1, 4, PROTO_FRANGE);
+			bad_int(&m[i], PROTO_FRONT, UID, 0xffffffff, 4, PROTO_FRANGE);
+		}
+		if (m[i].type == PROTO_ANSWER && m[i].u.answer.of == PROTO_PEER &&
+		    m[i].u.answer.r.peer.other_userns == 1) {
+			size_t len;
+			unsigned char *buf = encoded(&m[i], PROTO_MINTER, &len);
+
+			/* The last field: its four bytes end the message. */
+			buf[len - 4] = 2;
+			refused(buf, len, PROTO_MINTER, PROTO_FRANGE);
+			free(buf);
+		}
+	}
 	ck_assert_uint_eq(m[7].type, PROTO_AUDIT_TAIL);
 	bad_int(&m[7], PROTO_FRONT, 20, PROTO_MAX_TAIL + 1, 4, PROTO_FRANGE);
 	bad_int(&m[7], PROTO_FRONT, 900, (uint64_t)-900, 8, PROTO_FRANGE);
@@ -1014,7 +1080,7 @@ START_TEST(test_bounds)
 		size_t b = proto_bound(t);
 
 		ck_assert_uint_gt(b, 0);
-		if (t == PROTO_HELLO || (t >= PROTO_MINT && t <= PROTO_STOP))
+		if (t == PROTO_HELLO || (t >= PROTO_MINT && t <= PROTO_PEER))
 			ck_assert_msg(b <= PROTO_MAX_REQUEST, "%s: %zu", proto_type_name(t), b);
 		else
 			ck_assert_msg(b <= PROTO_MAX_ANSWER, "%s: %zu", proto_type_name(t), b);
