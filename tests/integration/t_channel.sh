@@ -328,7 +328,7 @@ malformed() {
 		"$w revoked, 1 issued" \
 		"$(events "$name" revoked | jq -r .writ) revoked, $(nevents "$name" issued) issued"
 }
-malformed version "the peer speaks version 2, this is version 3" 'next version=2' audit_key
+malformed version "the peer speaks version 2, this is version" 'next version=2' audit_key
 malformed hello "HELLO: the peer speaks version 2" 'hello 2'
 malformed type "no message has type 99" 'frame 99 7'
 malformed hello2 "HELLO again" 'hello'
