@@ -122,6 +122,20 @@ start_writd() {
 	fi
 }
 
+# minter_pid [PID]: the pid of writd's key side, its writd-minter child
+# (PID: writd's, default $WRITD_PID); nothing, and 1, when it has none.
+minter_pid() {
+	pgrep -P "${1:-$WRITD_PID}" -x writd-minter
+}
+
+# gone PID: no process PID runs (none, or a zombie no one reaped yet:
+# kill -0 succeeds on those).  For wait_for, after a kill or an exit.
+gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${st%% *}" = Z ]
+}
+
 stop_writd() {
 	kill -TERM "$WRITD_PID" 2>/dev/null
 	wait "$WRITD_PID"
