@@ -548,7 +548,7 @@ int
 link_start(const struct config *cfg, const char *text, size_t len, int passfd, int lockfd,
     char err[WRIT_ERRLEN])
 {
-	char path[PATH_MAX], cfdarg[16], passarg[16], lockarg[16];
+	char path[PATH_MAX];
 	char *argv[16];
 	struct proto_reader *rd;
 	int sv[2], cfd = -1, n = 0, r;
@@ -594,18 +594,12 @@ link_start(const struct config *cfg, const char *text, size_t len, int passfd, i
 		argv[n++] = (char *)cfg->policy_user;
 	}
 	/* Each at the fd exec_minter puts it: 4, 5, 6. */
-	if (cfd >= 0) {
-		snprintf(cfdarg, sizeof(cfdarg), "--config-fd=4");
-		argv[n++] = cfdarg;
-	}
-	if (passfd >= 0) {
-		snprintf(passarg, sizeof(passarg), "--passphrase-fd=5");
-		argv[n++] = passarg;
-	}
-	if (lockfd >= 0) {
-		snprintf(lockarg, sizeof(lockarg), "--lock-fd=6");
-		argv[n++] = lockarg;
-	}
+	if (cfd >= 0)
+		argv[n++] = "--config-fd=4";
+	if (passfd >= 0)
+		argv[n++] = "--passphrase-fd=5";
+	if (lockfd >= 0)
+		argv[n++] = "--lock-fd=6";
 	argv[n] = NULL;
 	if ((minter_pid = fork()) < 0) {
 		snprintf(err, WRIT_ERRLEN, "fork: %s", strerror(errno));
