@@ -6,7 +6,8 @@
 if ! keyctl show @u >/dev/null 2>&1; then
 	skip "the kernel keyring is not usable here (keyctl show @u failed)"; exit 0
 fi
-rnd() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+# 24 random bytes: a canary's last 24 characters alone are unique too.
+rnd() { head -c 24 /dev/urandom | od -v -An -tx1 | tr -d ' \n'; }
 # One canary per way a secret reaches writd (a file, stdin, the raw body of
 # a PUT), and one in the environment writd starts with.
 CANARY=canary-file-$(rnd)
@@ -83,49 +84,13 @@ check "  ... gone from the keyring" bash -c "! keyctl search '%keyring:$KEYRING'
 "$BIN/writctl" secret rm other 2>/dev/null
 eq "secret rm of a missing one exits 4" 4 "$?"
 
-# The canary through the request path: errors, writs, revocation.
-SOCK=$(new_session canary)
-approver_on
-status "$SOCK" POST /v1/writs "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$CANARY/..\"}}" >/dev/null
-status "$SOCK" POST /v1/writs "{\"kind\":\"$CANARY\",\"scope\":{}}" >/dev/null
-eq "PUT /v1/secrets/probe (the raw body)" 200 "$(status "$ADMIN" PUT /v1/secrets/probe "$CPUT")"
-approver_off
-# A request the approver command decides: what does it get to see?
-WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=approved >/dev/null 2>"$T/err"
-eq "the approver command approves a writ" 0 "$?"
-check "  ... it ran, and its environment was captured (PATH is in it)" grep -q '^PATH=' "$T/approver.env"
-no_canary "canary: not in the approver command's environment, argv or stdin (nor writd's own environment)" \
-	"$SECRETS $CENV" "$T/approver.env" "$T/approver.argv" "$T/approver.stdin"
-# Where a secret must not be while writd runs: the environment and argv of
-# both its processes, the front end (writd) and the minter (its child).
-# /proc/PID/environ is the block each started with (which it leaves as it
-# was: the canary put there is the proof that this file was read).
-M=$(minter_pid)
-check "writd's minter runs ($M)" test -n "$M"
-for who in "writd:$WRITD_PID" "the minter:$M"; do
-	name=${who%:*} pid=${who##*:}
-	if grep -qaF -- "$CENV" "/proc/$pid/environ" 2>/dev/null; then
-		no_canary "canary: no secret in $name's /proc/PID/environ" "$SECRETS" "/proc/$pid/environ"
-	else
-		skip "canary: $name's /proc/PID/environ is not readable here (its start canary is not seen in it)"
-	fi
-	if grep -qaF -- "--runtime-dir" "/proc/$pid/cmdline" 2>/dev/null; then
-		no_canary "canary: none in $name's argv (/proc/PID/cmdline)" "$SECRETS $CENV" "/proc/$pid/cmdline"
-	else
-		skip "canary: $name's /proc/PID/cmdline is not readable here"
-	fi
-	# setenv() changes a copy /proc does not show: read the live one.
-	if command -v gdb >/dev/null && live_environ "$pid" >"$T/live.env" &&
-	   grep -qaF -- "$CENV" "$T/live.env"; then
-		no_canary "canary: no secret in $name's live environment (read with gdb)" "$SECRETS" "$T/live.env"
-	else
-		skip "canary: $name's live environment could not be read (needs gdb and ptrace rights: $(command -v gdb || echo 'no gdb'))"
-	fi
-done
 # The front end holds no key: its whole memory, read as a debugger running
 # as root would, has neither the jwt kind's signing seed nor a secret that
-# passed through it (writctl secret set, PUT /v1/secrets); the minter's has
-# the seed (the control: the scan finds a key where one is).
+# passed through it (writctl secret set from a file and from stdin: PUT
+# bodies); the minter's has the seed (the control: the scan finds a key
+# where one is).  NB. here, before the canaries below go through curl's
+# argv, which the front end reads (/proc/PID/cmdline: the caller's
+# identity) and which is no secret.
 # mem_find PID HEX...: those of the byte strings (in hex) found in PID's
 # readable or not (FOLL_FORCE) mappings, one per line; 1 when the memory
 # cannot be read.
@@ -156,18 +121,59 @@ for i in sorted(found):
     print(hexes[i])
 PY
 }
-hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+hex() { printf '%s' "$1" | od -v -An -tx1 | tr -d ' \n'; }
 SEED=$(keyctl pipe "$(keyctl search "%keyring:$KEYRING" user writ:jwt-signing-key)" | tail -c 32 |
-	od -An -tx1 | tr -d ' \n')
-WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=approved >/dev/null 2>&1
+	od -v -An -tx1 | tr -d ' \n')
+M=$(minter_pid)
 if [ ${#SEED} = 64 ] && mem_find "$M" "$SEED" >"$T/mfound"; then
 	eq "the minter's memory holds the jwt signing seed (the scan's control)" "$SEED" "$(cat "$T/mfound")"
-	mem_find "$WRITD_PID" "$SEED" $(for c in $SECRETS; do hex "$c"; done) >"$T/ffound"
-	eq "the front end's memory holds no key (the jwt seed) and no secret that passed through it" \
+	# NB. a secret's last 24 characters: a freed buffer keeps all but its
+	# first 16 or 32 bytes (malloc's own links).
+	mem_find "$WRITD_PID" "$SEED" $(for c in $CANARY $CSTDIN; do hex "${c: -24}"; echo; done) >"$T/ffound"
+	eq "the front end's memory holds no key (the jwt seed) and no secret that passed through it, nor its end" \
 		"" "$(tr '\n' ' ' <"$T/ffound")"
 else
 	skip "the processes' memory: cannot read /proc/PID/mem here (not root), or no jwt seed in the keyring"
 fi
+
+# The canary through the request path: errors, writs, revocation.
+SOCK=$(new_session canary)
+approver_on
+status "$SOCK" POST /v1/writs "{\"kind\":\"jwt\",\"scope\":{\"aud\":\"$CANARY/..\"}}" >/dev/null
+status "$SOCK" POST /v1/writs "{\"kind\":\"$CANARY\",\"scope\":{}}" >/dev/null
+eq "PUT /v1/secrets/probe (the raw body)" 200 "$(status "$ADMIN" PUT /v1/secrets/probe "$CPUT")"
+approver_off
+# A request the approver command decides: what does it get to see?
+WRIT_SOCKET=$SOCK "$BIN/writ" get jwt --scope aud=approved >/dev/null 2>"$T/err"
+eq "the approver command approves a writ" 0 "$?"
+check "  ... it ran, and its environment was captured (PATH is in it)" grep -q '^PATH=' "$T/approver.env"
+no_canary "canary: not in the approver command's environment, argv or stdin (nor writd's own environment)" \
+	"$SECRETS $CENV" "$T/approver.env" "$T/approver.argv" "$T/approver.stdin"
+# Where a secret must not be while writd runs: the environment and argv of
+# both its processes, the front end (writd) and the minter (its child).
+# /proc/PID/environ is the block each started with (which it leaves as it
+# was: the canary put there is the proof that this file was read).
+check "writd's minter runs ($M)" test -n "$M"
+for who in "writd:$WRITD_PID" "the minter:$M"; do
+	name=${who%:*} pid=${who##*:}
+	if grep -qaF -- "$CENV" "/proc/$pid/environ" 2>/dev/null; then
+		no_canary "canary: no secret in $name's /proc/PID/environ" "$SECRETS" "/proc/$pid/environ"
+	else
+		skip "canary: $name's /proc/PID/environ is not readable here (its start canary is not seen in it)"
+	fi
+	if grep -qaF -- "--runtime-dir" "/proc/$pid/cmdline" 2>/dev/null; then
+		no_canary "canary: none in $name's argv (/proc/PID/cmdline)" "$SECRETS $CENV" "/proc/$pid/cmdline"
+	else
+		skip "canary: $name's /proc/PID/cmdline is not readable here"
+	fi
+	# setenv() changes a copy /proc does not show: read the live one.
+	if command -v gdb >/dev/null && live_environ "$pid" >"$T/live.env" &&
+	   grep -qaF -- "$CENV" "$T/live.env"; then
+		no_canary "canary: no secret in $name's live environment (read with gdb)" "$SECRETS" "$T/live.env"
+	else
+		skip "canary: $name's live environment could not be read (needs gdb and ptrace rights: $(command -v gdb || echo 'no gdb'))"
+	fi
+done
 stop_writd
 no_canary "canary: none in writd's log" "$SECRETS $CENV" "$T/writd.log"
 no_canary "canary: none in the audit log" "$SECRETS $CENV" "$T/state/audit.jsonl"
