@@ -82,8 +82,8 @@ check "  ... and the writ is listed" listed "$T/t1"
 CI=$(new_session ci-clean)
 gh "$CI" "$T/g0"
 eq "a github writ" 0 "$?"
-stop_writd
-eq "SIGTERM to writd: it exits 0" 0 "$?"
+kill -TERM "$WRITD_PID"; ended "$WRITD_PID"; WRITD_PID=
+eq "SIGTERM to writd: it exits 0" 0 "$RC"
 check "  ... the minter is gone" gone "$M"
 check "  ... the github writ is revoked at GitHub" revoked "$T/g0"
 check "  ... no process is left" no_process "$T/run"
@@ -156,8 +156,8 @@ start_writd "$CONFIG" || exit 1
 check "the next start, right after, brings the writs back" listed "$T/g3"
 check "  ... the older ones too" listed "$T/g1"
 check "  ... the github token still valid" valid "$T/g3"
-stop_writd
-eq "  ... and a clean stop after it" 0 "$?"
+kill -TERM "$WRITD_PID"; ended "$WRITD_PID"; WRITD_PID=
+eq "  ... and a clean stop after it" 0 "$RC"
 check "  ... revokes them at GitHub" revoked "$T/g1" "$T/g3"
 
 # A minter that cannot start: writd exits 1 with its message, and leaves
@@ -182,8 +182,8 @@ with_keyring '{"store":{"backend":"file"}}' >"$T/bad.json"
 	--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>>"$T/writd.log" &
 WRITD_PID=$!
 wait_for test -S "$T/bad-run/admin.sock"
-stop_writd
-eq "a writd with a sealed store starts and stops" 0 "$?"
+kill -TERM "$WRITD_PID"; ended "$WRITD_PID"; WRITD_PID=
+eq "a writd with a sealed store starts and stops" 0 "$RC"
 cp "$T/bad-state/secrets.sealed" "$T/good.sealed"
 cp "$T/bad-state/audit.jsonl" "$T/good.jsonl"
 python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[-5]^=1; open(sys.argv[1],'wb').write(b)" \
