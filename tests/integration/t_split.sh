@@ -220,4 +220,70 @@ check "  ... nor an issued record for it" bash -c \
 ended "$WRITD_PID"; WRITD_PID=
 eq "  ... writd exits 1" 1 "$RC"
 mode ok
+
+# A minter the front end stops trusting (it broke the request table) or
+# that says FATAL: writd stops and exits 1, and the minter, told nothing
+# more, sees its channel's end.  A stand-in minter beside a copy of writd:
+# HELLO, an answer to each request (a success where the answer has no
+# fields, else WRIT_EINTERNAL), then, once $T/fake/break holds "garbage"
+# or "fatal", a message of no type or a FATAL; it reads on until its
+# channel ends.
+mkdir -p "$T/fake"
+cp "$BIN/writd" "$T/fake/writd"
+cat >"$T/fake/minter.py" <<'PY'
+import os, select, struct, sys
+d = sys.argv[1]
+def note(s):
+    with open(d + "/minter.log", "a") as f:
+        f.write(s + "\n")
+def msg(typ, mid, body=b""):
+    return struct.pack("<IIII", 16 + len(body), 3, typ, mid) + body
+def text(s):
+    return struct.pack("<I", len(s)) + s + b"\0"
+# REVOKE, SECRET_DEL, RESTORE, EXPIRE, RELOAD, STOP: answers of no fields.
+NOFIELDS = {3, 13, 15, 16, 17, 18}
+os.write(3, msg(1, 0, struct.pack("<I", 3)))
+buf, broke = b"", False
+while True:
+    if not broke and os.path.exists(d + "/break"):
+        how = open(d + "/break").read().strip()
+        os.write(3, msg(99, 0) if how == "garbage" else msg(22, 0, text(b"a test")))
+        note("sent " + how)
+        broke = True
+    if not select.select([3], [], [], 0.05)[0]:
+        continue
+    data = os.read(3, 65536)
+    if not data:
+        note("eof")
+        sys.exit(0)
+    buf += data
+    while len(buf) >= 16 and len(buf) >= struct.unpack("<I", buf[:4])[0]:
+        n, _, typ, mid = struct.unpack("<IIII", buf[:16])
+        buf = buf[n:]
+        code = 0 if typ in NOFIELDS else -1
+        os.write(3, msg(19, mid, struct.pack("<Iq", typ, code) + text(b"") + struct.pack("<I", 0)))
+PY
+printf '#!/bin/sh\nexec python3 %s %s "$@"\n' "$T/fake/minter.py" "$T/fake" >"$T/fake/writd-minter"
+chmod 0755 "$T/fake/writd-minter"
+# fake HOW WANT: writd with the stand-in, which then does HOW; writd says WANT.
+fake() {
+	rm -f "$T/fake/break" "$T/fake/minter.log"
+	"$T/fake/writd" --runtime-dir "$T/fake/run-$1" --state-dir "$T/fake/state" \
+		--enterprise-policy "$T/enterprise.json" --policy "$T/user.json" 2>"$T/fake/writd.log" &
+	WRITD_PID=$!
+	if ! wait_for curl -sf -o /dev/null --unix-socket "$T/fake/run-$1/admin.sock" \
+	    http://writ/v1/health; then
+		fail "$1: writd with a stand-in minter did not start: $(cat "$T/fake/writd.log")"
+		kill -KILL "$WRITD_PID"; wait "$WRITD_PID"; WRITD_PID=
+		return
+	fi
+	echo "$1" >"$T/fake/break"
+	ended "$WRITD_PID"; WRITD_PID=
+	eq "a minter that sends $1: writd exits 1" 1 "$RC"
+	check "  ... saying why" grep -q "writd: the minter $2: stopping" "$T/fake/writd.log"
+	check "  ... the minter sees its channel's end" grep -q '^eof' "$T/fake/minter.log"
+	check "  ... no process is left" no_process "$T/fake/run-$1"
+}
+fake garbage "broke the request table: no message has type 99"
+fake fatal "stopped: a test"
 true
