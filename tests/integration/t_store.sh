@@ -107,16 +107,21 @@ try:
     mem.read(1)
 except (OSError, IndexError):
     sys.exit(1)
+# NB. mappings over 256 MiB are ASan's shadow and reserved ranges (up to
+# terabytes): no heap arena, stack or guarded page is that large.  Read in
+# pieces that overlap by the longest needle.
+step, over = 16 << 20, max(len(n) for n in needles) if needles else 0
 for line in maps:
     lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
-    if lo >= 1 << 63:
-        continue	# [vsyscall]
-    try:
-        mem.seek(lo)
-        data = mem.read(hi - lo)
-    except OSError:
-        continue	# [vvar] and the like
-    found.update(i for i, n in enumerate(needles) if n in data)
+    if lo >= 1 << 63 or hi - lo > 256 << 20:
+        continue	# [vsyscall]; see above
+    for at in range(lo, hi, step):
+        try:
+            mem.seek(max(lo, at - over))
+            data = mem.read(min(hi, at + step) - max(lo, at - over))
+        except OSError:
+            break	# [vvar] and the like
+        found.update(i for i, n in enumerate(needles) if n in data)
 for i in sorted(found):
     print(hexes[i])
 PY
