@@ -286,4 +286,46 @@ fake() {
 }
 fake garbage "broke the request table: no message has type 99"
 fake fatal "stopped: a test"
+
+# ^C at the sealed store's passphrase prompt (on a terminal: a pty here)
+# kills writd, whose signals are not blocked yet; the minter, asking, has
+# them blocked: it must still end, its terminal's echo back on, rather
+# than read the next line typed, echo off, holding the lock.
+mkdir -m 0700 "$T/tty-state"
+with_keyring '{"store":{"backend":"file","key":"passphrase"}}' >"$T/tty.json"
+python3 - "$BIN/writd" "$T" >"$T/tty.out" 2>&1 <<'PY'
+import os, pty, subprocess, sys, termios, time
+writd, t = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(writd, [writd, "--runtime-dir", t + "/tty-run", "--state-dir", t + "/tty-state",
+                     "--config", t + "/tty.json", "--enterprise-policy", t + "/enterprise.json",
+                     "--policy", t + "/user.json"])
+out, until = b"", time.time() + 30
+while b"passphrase for the secret store" not in out and time.time() < until:
+    out += os.read(fd, 4096)
+m = subprocess.run(["pgrep", "-P", str(pid), "-x", "writd-minter"], capture_output=True,
+                   text=True).stdout.strip()
+print("asked", b"passphrase for the secret store" in out, "minter", m or "none")
+os.write(fd, b"\x03")
+_, st = os.waitpid(pid, 0)
+print("writd signal", os.WTERMSIG(st) if os.WIFSIGNALED(st) else "none")
+def gone():
+    try:
+        return open("/proc/%s/stat" % m).read().rsplit(") ", 1)[1][0] == "Z"
+    except OSError:
+        return True
+until = time.time() + 30      # a hang guard, not a timing
+while m and not gone() and time.time() < until:
+    time.sleep(0.05)
+print("minter gone", bool(m) and gone())
+print("echo", "on" if termios.tcgetattr(fd)[3] & termios.ECHO else "off")
+if m and not gone():
+    os.kill(int(m), 9)
+PY
+check "^C at the passphrase prompt: writd asked, and its minter ran" grep -q '^asked True minter [0-9]' "$T/tty.out"
+check "  ... writd dies of SIGINT" grep -q '^writd signal 2$' "$T/tty.out"
+check "  ... its minter exits too" grep -q '^minter gone True$' "$T/tty.out"
+check "  ... the terminal's echo is back on" grep -q '^echo on$' "$T/tty.out"
+check "  ... no process is left" no_process "$T/tty-run"
 true
