@@ -18,7 +18,8 @@ trap cleanup EXIT
 
 cleanup() {
 	[ -n "$PRESENCE_PID" ] && kill "$PRESENCE_PID" 2>/dev/null
-	[ -n "$WRITD_PID" ] && kill -KILL "$WRITD_PID" 2>/dev/null
+	# NB. its minter too: left alone it would still write under $T.
+	[ -n "$WRITD_PID" ] && kill -KILL $(minter_pid) "$WRITD_PID" 2>/dev/null
 	[ -n "$FORGE_PID" ] && kill "$FORGE_PID" 2>/dev/null
 	# NB. only these: a bare wait hangs on any other child still running
 	# (or stopped).
