@@ -987,7 +987,12 @@ minter_stop(void)
 	if (fd < 0)
 		return;
 	(void)call(&m, &c);
-	/* The minter closes its logs and exits; its end of the channel closes. */
+	/*
+	 * The minter closes its logs and exits; its end of the channel closes.
+	 * NB. ours is shut first: a minter the reader gave up on (it broke
+	 * the table) was told nothing, and exits at its channel's end.
+	 */
+	(void)shutdown(fd, SHUT_RDWR);
 	(void)waitpid(minter_pid, NULL, 0);
 	if (up)
 		pthread_join(reader, NULL);

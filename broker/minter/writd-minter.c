@@ -31,12 +31,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -105,6 +108,34 @@ read_config(struct config *cfg, int fd)
 	if (config_parse(cfg, buf, len, "the configuration", err) < 0)
 		die("minter: %s", err);
 	free(buf);
+}
+
+/*
+ * While the store asks the terminal for its passphrase: ^C there kills
+ * writd (its signals are not blocked yet; ours are), and this process
+ * would go on reading the terminal, echo off, holding the lock.  Before
+ * HELLO the front end sends nothing, so anything to read on the channel
+ * is its end: then the terminal's modes are put back, and we exit.
+ */
+static pthread_t front_watch;
+static atomic_bool asked;
+static int tty_fd = -1;
+static struct termios tty_modes;
+
+static void *
+watch_main(void *arg)
+{
+	struct pollfd p = { .fd = MINTER_CHANNEL_FD, .events = POLLIN | POLLRDHUP };
+
+	(void)arg;
+	while (!atomic_load(&asked))
+		if (poll(&p, 1, 100) > 0) {
+			if (tty_fd >= 0)
+				(void)tcsetattr(tty_fd, TCSAFLUSH, &tty_modes);
+			fputs("\nwritd: minter: the front end is gone\n", stderr);
+			_exit(1);
+		}
+	return NULL;
 }
 
 /* The minter's clock: ends writs at their expiry, watches the logs' syncs. */
@@ -259,8 +290,23 @@ main(int argc, char **argv)
 	minter_set_limits(ent);
 	core_init(&cfg);
 
+	if (passfd < 0 && cfg.store_passphrase) {
+		if ((tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0 &&
+		    tcgetattr(tty_fd, &tty_modes) != 0) {
+			close(tty_fd);
+			tty_fd = -1;
+		}
+		if (pthread_create(&front_watch, NULL, watch_main, NULL) != 0)
+			die("minter: cannot watch the front end");
+	}
 	if (store_open(&cfg, passfd, err) < 0)
 		die("secret store: %s", err);
+	if (passfd < 0 && cfg.store_passphrase) {
+		atomic_store(&asked, true);
+		pthread_join(front_watch, NULL);
+		if (tty_fd >= 0)
+			close(tty_fd);
+	}
 	if (passfd >= 0)
 		close(passfd);
 	audit_configure(&cfg.audit);

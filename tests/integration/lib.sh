@@ -18,7 +18,8 @@ trap cleanup EXIT
 
 cleanup() {
 	[ -n "$PRESENCE_PID" ] && kill "$PRESENCE_PID" 2>/dev/null
-	[ -n "$WRITD_PID" ] && kill -KILL "$WRITD_PID" 2>/dev/null
+	# NB. its minter too: left alone it would still write under $T.
+	[ -n "$WRITD_PID" ] && kill -KILL $(minter_pid) "$WRITD_PID" 2>/dev/null
 	[ -n "$FORGE_PID" ] && kill "$FORGE_PID" 2>/dev/null
 	# NB. only these: a bare wait hangs on any other child still running
 	# (or stopped).
@@ -122,9 +123,18 @@ start_writd() {
 	fi
 }
 
-# minter_pid: the pid of writd's minter (writd-minter, a child of $WRITD_PID).
+# minter_pid [PID]: the pid of writd's key side, its writd-minter child
+# (PID: writd's, default $WRITD_PID); nothing, and 1, when it has none.
 minter_pid() {
-	pgrep -P "$WRITD_PID" -x writd-minter
+	pgrep -P "${1:-$WRITD_PID}" -x writd-minter
+}
+
+# gone PID: no process PID runs (none, or a zombie no one reaped yet:
+# kill -0 succeeds on those).  For wait_for, after a kill or an exit.
+gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${st%% *}" = Z ]
 }
 
 # crash_writd: kill -9 both of writd's processes at once, as a crash of
@@ -136,8 +146,7 @@ crash_writd() {
 	kill -KILL ${m:+"$m"} "$WRITD_PID" 2>/dev/null
 	wait "$WRITD_PID" 2>/dev/null
 	WRITD_PID=
-	[ -z "$m" ] || wait_for bash -c "! kill -0 $m 2>/dev/null" ||
-		echo "crash_writd: the minter ($m) is still there"
+	[ -z "$m" ] || wait_for gone "$m" || echo "crash_writd: the minter ($m) is still there"
 }
 
 stop_writd() {

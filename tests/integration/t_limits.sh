@@ -69,6 +69,9 @@ if [ "$CORE_OURS" = 0 ]; then
 else
 	eq "core dumps are off (soft and hard limit 0; writd started with $CORE_OURS)" "0 0" \
 		"$(awk '/Max core file size/ {print $5, $6}' /proc/$WRITD_PID/limits)"
+	# NB. the keys' process: set there too, and inherited from writd anyway.
+	eq "  ... in its minter too" "0 0" \
+		"$(awk '/Max core file size/ {print $5, $6}' "/proc/$(minter_pid)/limits" 2>/dev/null)"
 fi
 "$BIN/writd" --runtime-dir "$T/run" --state-dir "$T/state" 2>"$T/err"
 check "a second writd on the same runtime dir is refused" test $? -eq 1
@@ -183,6 +186,13 @@ if [ "$(id -u)" = 0 ]; then
 	eq "its /proc/PID/mem belongs to root (not dumpable)" root "$(stat -c %U /proc/$NBPID/mem)"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups cat /proc/$NBPID/environ >/dev/null 2>&1
 	check "nobody cannot read its /proc/PID/environ" test $? -ne 0
+	# The minter, which holds the keys, the same.
+	NBM=$(minter_pid "$NBPID")
+	eq "its minter runs as nobody" nobody "$(stat -c %U "/proc/$NBM" 2>/dev/null)"
+	eq "  ... its /proc/PID/mem belongs to root (not dumpable)" root \
+		"$(stat -c %U "/proc/$NBM/mem" 2>/dev/null)"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups cat "/proc/$NBM/environ" >/dev/null 2>&1
+	check "  ... nobody cannot read its /proc/PID/environ" test $? -ne 0 -a -n "$NBM"
 	kill $NBPID; wait $NBPID
 	rm -rf "$NB"
 else

@@ -6,7 +6,8 @@
 if ! keyctl show @u >/dev/null 2>&1; then
 	skip "the kernel keyring is not usable here (keyctl show @u failed)"; exit 0
 fi
-rnd() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+# 24 random bytes: a canary's last 24 characters alone are unique too.
+rnd() { head -c 24 /dev/urandom | od -v -An -tx1 | tr -d ' \n'; }
 # One canary per way a secret reaches writd (a file, stdin, the raw body of
 # a PUT), and one in the environment writd starts with.
 CANARY=canary-file-$(rnd)
@@ -101,6 +102,63 @@ wait_for grep -q '"event":"secret_refused".*"name":"sealed-file-key"' "$T/state/
 check "  ... each refusal audited (secret_refused)" \
 	test "$(grep -c '"event":"secret_refused"' "$T/state/audit.jsonl")" -ge 10
 
+# The front end holds no key: its whole memory, read as a debugger running
+# as root would, has neither the jwt kind's signing seed nor a secret that
+# passed through it (writctl secret set from a file and from stdin: PUT
+# bodies); the minter's has the seed (the control: the scan finds a key
+# where one is).  NB. here, before the canaries below go through curl's
+# argv, which the front end reads (/proc/PID/cmdline: the caller's
+# identity) and which is no secret.
+# mem_find PID HEX...: those of the byte strings (in hex) found in PID's
+# readable or not (FOLL_FORCE) mappings, one per line; 1 when the memory
+# cannot be read.
+mem_find() {
+	python3 - "$@" <<'PY'
+import sys
+pid, hexes = sys.argv[1], sys.argv[2:]
+needles = [bytes.fromhex(h) for h in hexes]
+found = set()
+try:
+    maps = open("/proc/%s/maps" % pid).read().splitlines()
+    mem = open("/proc/%s/mem" % pid, "rb", buffering=0)
+    mem.seek(int(maps[0].split("-")[0], 16))
+    mem.read(1)
+except (OSError, IndexError):
+    sys.exit(1)
+# NB. mappings over 256 MiB are ASan's shadow and reserved ranges (up to
+# terabytes): no heap arena, stack or guarded page is that large.  Read in
+# pieces that overlap by the longest needle.
+step, over = 16 << 20, max(len(n) for n in needles) if needles else 0
+for line in maps:
+    lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+    if lo >= 1 << 63 or hi - lo > 256 << 20:
+        continue	# [vsyscall]; see above
+    for at in range(lo, hi, step):
+        try:
+            mem.seek(max(lo, at - over))
+            data = mem.read(min(hi, at + step) - max(lo, at - over))
+        except OSError:
+            break	# [vvar] and the like
+        found.update(i for i, n in enumerate(needles) if n in data)
+for i in sorted(found):
+    print(hexes[i])
+PY
+}
+hex() { printf '%s' "$1" | od -v -An -tx1 | tr -d ' \n'; }
+SEED=$(keyctl pipe "$(keyctl search "%keyring:$KEYRING" user writ:jwt-signing-key)" | tail -c 32 |
+	od -v -An -tx1 | tr -d ' \n')
+M=$(minter_pid)
+if [ ${#SEED} = 64 ] && mem_find "$M" "$SEED" >"$T/mfound"; then
+	eq "the minter's memory holds the jwt signing seed (the scan's control)" "$SEED" "$(cat "$T/mfound")"
+	# NB. a secret's last 24 characters: a freed buffer keeps all but its
+	# first 16 or 32 bytes (malloc's own links).
+	mem_find "$WRITD_PID" "$SEED" $(for c in $CANARY $CSTDIN; do hex "${c: -24}"; echo; done) >"$T/ffound"
+	eq "the front end's memory holds no key (the jwt seed) and no secret that passed through it, nor its end" \
+		"" "$(tr '\n' ' ' <"$T/ffound")"
+else
+	skip "the processes' memory: cannot read /proc/PID/mem here (not root), or no jwt seed in the keyring"
+fi
+
 # The canary through the request path: errors, writs, revocation.
 SOCK=$(new_session canary)
 approver_on
@@ -116,24 +174,33 @@ no_canary "canary: not in the approver command's environment, argv or stdin (nor
 	"$SECRETS $CENV" "$A/approver.env" "$A/approver.argv" "$A/approver.stdin"
 # Where a secret must not be while writd runs: its environment and argv.
 # /proc/PID/environ is the block writd started with (which it leaves as it
+
+	"$SECRETS $CENV" "$T/approver.env" "$T/approver.argv" "$T/approver.stdin"
+# Where a secret must not be while writd runs: the environment and argv of
+# both its processes, the front end (writd) and the minter (its child).
+# /proc/PID/environ is the block each started with (which it leaves as it
 # was: the canary put there is the proof that this file was read).
-if grep -qaF -- "$CENV" "/proc/$WRITD_PID/environ" 2>/dev/null; then
-	no_canary "canary: no secret in writd's /proc/PID/environ" "$SECRETS" "/proc/$WRITD_PID/environ"
-else
-	skip "canary: writd's /proc/PID/environ is not readable here (its start canary is not seen in it)"
-fi
-if grep -qaF -- "--runtime-dir" "/proc/$WRITD_PID/cmdline" 2>/dev/null; then
-	no_canary "canary: none in writd's argv (/proc/PID/cmdline)" "$SECRETS $CENV" "/proc/$WRITD_PID/cmdline"
-else
-	skip "canary: writd's /proc/PID/cmdline is not readable here"
-fi
-# setenv() changes a copy /proc does not show: read the live one.
-if command -v gdb >/dev/null && live_environ "$WRITD_PID" >"$T/live.env" &&
-   grep -qaF -- "$CENV" "$T/live.env"; then
-	no_canary "canary: no secret in writd's live environment (read with gdb)" "$SECRETS" "$T/live.env"
-else
-	skip "canary: writd's live environment could not be read (needs gdb and ptrace rights: $(command -v gdb || echo 'no gdb'))"
-fi
+check "writd's minter runs ($M)" test -n "$M"
+for who in "writd:$WRITD_PID" "the minter:$M"; do
+	name=${who%:*} pid=${who##*:}
+	if grep -qaF -- "$CENV" "/proc/$pid/environ" 2>/dev/null; then
+		no_canary "canary: no secret in $name's /proc/PID/environ" "$SECRETS" "/proc/$pid/environ"
+	else
+		skip "canary: $name's /proc/PID/environ is not readable here (its start canary is not seen in it)"
+	fi
+	if grep -qaF -- "--runtime-dir" "/proc/$pid/cmdline" 2>/dev/null; then
+		no_canary "canary: none in $name's argv (/proc/PID/cmdline)" "$SECRETS $CENV" "/proc/$pid/cmdline"
+	else
+		skip "canary: $name's /proc/PID/cmdline is not readable here"
+	fi
+	# setenv() changes a copy /proc does not show: read the live one.
+	if command -v gdb >/dev/null && live_environ "$pid" >"$T/live.env" &&
+	   grep -qaF -- "$CENV" "$T/live.env"; then
+		no_canary "canary: no secret in $name's live environment (read with gdb)" "$SECRETS" "$T/live.env"
+	else
+		skip "canary: $name's live environment could not be read (needs gdb and ptrace rights: $(command -v gdb || echo 'no gdb'))"
+	fi
+done
 stop_writd
 no_canary "canary: none in writd's log" "$SECRETS $CENV" "$T/writd.log"
 no_canary "canary: none in the audit log" "$SECRETS $CENV" "$T/state/audit.jsonl"
@@ -148,9 +215,10 @@ exec 7>&-
 fd_list() {
 	ls -l "/proc/$1/fd" 2>/dev/null || sudo -n ls -l "/proc/$1/fd" 2>/dev/null
 }
-fd_list "$WRITD_PID" >"$T/fds"
-if grep -q ' 2 -> ' "$T/fds"; then
-	check "an inherited file descriptor is closed at start" bash -c "! grep -qF '$T/inherited' '$T/fds'"
+{ fd_list "$WRITD_PID"; fd_list "$(minter_pid)"; } >"$T/fds"
+if [ "$(grep -c ' 2 -> ' "$T/fds")" = 2 ]; then
+	check "an inherited file descriptor is closed at start (in writd and its minter)" \
+		bash -c "! grep -qF '$T/inherited' '$T/fds'"
 else
 	skip "inherited descriptors: cannot list writd's /proc/PID/fd (not root, no sudo -n)"
 fi
@@ -170,10 +238,12 @@ eq "file backend: set" 0 "$?"
 eq "  ... the file is 0600" 600 "$(stat -c %a "$STATE/secrets.sealed")"
 no_canary "  ... and holds no plaintext" "$CSTDIN" "$STATE/secrets.sealed"
 WPID=$WRITD_PID
+WM=$(minter_pid)
 check "  ... the jwt key is in it too" bash -c "curl -s --unix-socket '$ADMIN' http://writ/v1/secrets | jq -e '.secrets[] | select(.name==\"jwt-signing-key\")' >/dev/null"
-if grep -qaF -- "$CENV" "/proc/$WPID/environ" 2>/dev/null; then
-	no_canary "file backend: no secret in writd's environment or argv" "$CSTDIN" \
-		"/proc/$WPID/environ" "/proc/$WPID/cmdline"
+if grep -qaF -- "$CENV" "/proc/$WPID/environ" 2>/dev/null &&
+   grep -qaF -- "$CENV" "/proc/$WM/environ" 2>/dev/null; then
+	no_canary "file backend: no secret in writd's or its minter's environment or argv" "$CSTDIN" \
+		"/proc/$WPID/environ" "/proc/$WPID/cmdline" "/proc/$WM/environ" "/proc/$WM/cmdline"
 else
 	skip "file backend: writd's /proc/PID/environ is not readable here"
 fi
@@ -209,6 +279,15 @@ PW=$!
 if wait_for test -S "$T/prun/admin.sock"; then
 	printf '%s' "$CANARY" | WRIT_RUNTIME_DIR=$T/prun "$BIN/writctl" secret set pp >/dev/null
 	eq "passphrase backend: set" 0 "$?"
+	# The passphrase goes to the minter by its fd, never through the front
+	# end; the minter keeps it (sealed.c), which the scan's control shows.
+	if PM=$(minter_pid "$PW") && mem_find "$PM" >/dev/null; then
+		eq "  ... the passphrase is in the minter's memory (the scan's control)" \
+			"$(hex 'correct horse')" "$(mem_find "$PM" "$(hex 'correct horse')")"
+		eq "  ... and not in the front end's" "" "$(mem_find "$PW" "$(hex 'correct horse')")"
+	else
+		skip "passphrase backend: the processes' memory cannot be read here"
+	fi
 else
 	fail "passphrase backend: writd did not start: $(cat "$T/p.log")"
 fi
@@ -224,19 +303,23 @@ timeout 10 "$BIN/writd" --runtime-dir "$T/prun" --state-dir "$T/pstate" --config
 check "no passphrase source and no terminal: a clear error" grep -q -- '--passphrase-fd' "$T/err"
 
 # Same-uid attacks, as an unprivileged user.  The attacker is writd's own
-# parent (so Yama's ptrace_scope 1 would let it attach) running as writd's
-# uid, and lets writd dump core as far as its own limits go: only writd's
-# hardening (non-dumpable, RLIMIT_CORE 0) can stop what follows.
+# parent (so Yama's ptrace_scope 1 would let it attach to writd and to its
+# minter, writd's child) running as their uid, and lets them dump core as
+# far as its own limits go: only their hardening (non-dumpable,
+# RLIMIT_CORE 0) can stop what follows.  The minter matters most: it
+# holds the keys.
 if [ "$(id -u)" != 0 ]; then
 	skip "same-uid attack tests need root (to become nobody)"
 else
 	NB=$(mktemp -d /tmp/writ-nobody.XXXXXX); chmod 0755 "$NB"
 	# NB. and its minter, which it runs from beside itself.
+
 	cp "$BIN/writd" "$BIN/writd-minter" "$NB/"
 	mkdir "$NB/home"; chown nobody "$NB/home"
 	with_keyring '{}' >"$NB/cfg.json"; chmod 0644 "$NB/cfg.json"
 	cat >"$NB/attack.py" <<'PY'
-# attack.py DIR WRITD ARGS...: start writd as our child, then attack it.
+# attack.py DIR WRITD ARGS...: start writd as our child, then attack it
+# and its minter (the targets in DIR/go: "NAME PID ADDRESS" lines).
 import ctypes, os, resource, sys, time
 d, argv = sys.argv[1], sys.argv[2:]
 libc = ctypes.CDLL(None, use_errno=True)
@@ -248,6 +331,8 @@ def wait_file(p):
             return open(p).read().strip()
         time.sleep(0.05)
     sys.exit("attack.py: no " + p)
+# The minter, orphaned when writd dies unreaped, comes to us: its status too.
+libc.prctl(36, 1, 0, 0, 0)                       # PR_SET_CHILD_SUBREAPER
 # Cores as large as our hard limit allows: writd alone may turn them off.
 resource.setrlimit(resource.RLIMIT_CORE, (resource.getrlimit(resource.RLIMIT_CORE)[1],) * 2)
 # A control: an ordinary process dumps core here, so the machine can.
@@ -264,27 +349,34 @@ if pid == 0:
     os.execve(argv[0], argv, {"ASAN_OPTIONS": "handle_segv=0:disable_coredump=0"})
 open(d + "/writd.pid.tmp", "w").write(str(pid))
 os.rename(d + "/writd.pid.tmp", d + "/writd.pid")
-addr = int(wait_file(d + "/go"), 16)
-# PTRACE_ATTACH; if it works, detach at once: writd must not stay stopped.
-r = libc.ptrace(16, pid, None, None)
-if r == 0:
-    os.waitpid(pid, os.WUNTRACED | 0x40000000)   # __WALL
-    libc.ptrace(17, pid, None, None)             # PTRACE_DETACH, no signal
-    out.write("attach attached\n")
-else:
-    out.write("attach refused %s\n" % os.strerror(ctypes.get_errno()))
-for what in ("mem", "environ"):
-    try:
-        with open("/proc/%d/%s" % (pid, what), "rb", buffering=0) as f:
-            if what == "mem":
-                f.seek(addr)
-            out.write("%s read %d bytes\n" % (what, len(f.read(16))))
-    except OSError as e:
-        out.write("%s refused %s\n" % (what, e.strerror))
+targets = [l.split() for l in wait_file(d + "/go").splitlines()]
+for name, tpid, addr in targets:
+    tpid, addr = int(tpid), int(addr, 16)
+    # PTRACE_ATTACH; if it works, detach at once: it must not stay stopped.
+    r = libc.ptrace(16, tpid, None, None)
+    if r == 0:
+        os.waitpid(tpid, os.WUNTRACED | 0x40000000)   # __WALL
+        libc.ptrace(17, tpid, None, None)             # PTRACE_DETACH, no signal
+        out.write("%s attach attached\n" % name)
+    else:
+        out.write("%s attach refused %s\n" % (name, os.strerror(ctypes.get_errno())))
+    for what in ("mem", "environ"):
+        try:
+            with open("/proc/%d/%s" % (tpid, what), "rb", buffering=0) as f:
+                if what == "mem":
+                    f.seek(addr)
+                out.write("%s %s read %d bytes\n" % (name, what, len(f.read(16))))
+        except OSError as e:
+            out.write("%s %s refused %s\n" % (name, what, e.strerror))
 out.write("attacked\n")
-_, st = os.waitpid(pid, 0)
-out.write("writd signal %d core %d\n" % (os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0,
-                                         os.WCOREDUMP(st) if os.WIFSIGNALED(st) else 0))
+for name, tpid, _ in [("writd", pid, 0)] + [t for t in targets if t[0] != "writd"]:
+    try:
+        _, st = os.waitpid(int(tpid), 0)
+    except ChildProcessError:
+        out.write("%s reaped by writd\n" % name)
+        continue
+    out.write("%s signal %d core %d\n" % (name, os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0,
+                                          os.WCOREDUMP(st) if os.WIFSIGNALED(st) else 0))
 PY
 	# a python the unprivileged user can run (not one under /root)
 	PY=$(command -v /usr/bin/python3 || command -v python3)
@@ -300,40 +392,57 @@ PY
 		exit 1
 	fi
 	NBPID=$(cat "$NB/home/writd.pid")
-	# A mapped, readable address of writd's (root reads its maps), so only
-	# non-dumpability can stop the read below.
-	awk '$2 ~ /^r/ { split($1, a, "-"); print a[1]; exit }' "/proc/$NBPID/maps" >"$NB/home/go.tmp"
-	check "writd's memory map has a readable mapping ($(cat "$NB/home/go.tmp"))" test -s "$NB/home/go.tmp"
+	NBM=$(minter_pid "$NBPID")
+	check "writd as nobody runs its minter ($NBM)" test -n "$NBM"
+	# A mapped, readable address of each (root reads their maps), so only
+	# non-dumpability can stop the reads below.
+	for who in "writd $NBPID" "minter $NBM"; do
+		awk -v w="$who" '$2 ~ /^r/ { split($1, a, "-"); print w, a[1]; exit }' \
+			"/proc/${who#* }/maps"
+	done >"$NB/home/go.tmp"
+	check "writd's and the minter's memory maps have a readable mapping ($(tr '\n' ' ' <"$NB/home/go.tmp"))" \
+		test "$(wc -l <"$NB/home/go.tmp")" = 2
 	mv "$NB/home/go.tmp" "$NB/home/go"
 	wait_for grep -qs '^attacked' "$NB/home/attacks" || fail "the attacker did not finish: $(cat "$T/nb.log")"
-	# Whatever the attacks did, writd must not stay stopped.
-	kill -CONT "$NBPID" 2>/dev/null
-	check "ptrace attach by the same uid (writd's parent) fails" grep -q '^attach refused' "$NB/home/attacks"
-	check "reading /proc/PID/mem at a mapped address by the same uid fails" \
-		grep -q '^mem refused' "$NB/home/attacks"
-	check "reading /proc/PID/environ by the same uid fails" grep -q '^environ refused' "$NB/home/attacks"
+	# Whatever the attacks did, neither must stay stopped.
+	kill -CONT "$NBPID" "$NBM" 2>/dev/null
+	for w in "writd:writd" "minter:its minter"; do
+		check "ptrace attach to ${w#*:} by the same uid (writd's parent) fails" \
+			grep -q "^${w%%:*} attach refused" "$NB/home/attacks"
+		check "reading ${w#*:}'s /proc/PID/mem at a mapped address by the same uid fails" \
+			grep -q "^${w%%:*} mem refused" "$NB/home/attacks"
+		check "reading ${w#*:}'s /proc/PID/environ by the same uid fails" \
+			grep -q "^${w%%:*} environ refused" "$NB/home/attacks"
+	done
 	yama=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)
 	if ! command -v gdb >/dev/null; then
 		skip "gdb -p by the same uid: gdb is not installed (make deps installs it)"
 	elif [ "$yama" != 0 ]; then
 		skip "gdb -p by the same uid: Yama ptrace_scope is $yama, so it would fail whatever writd does"
 	else
-		setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 20 \
-			gdb -nx -p "$NBPID" -batch -ex 'info registers' >"$T/gdb" 2>&1
-		check "gdb -p by the same uid cannot attach" grep -qiE 'not permitted|could not attach' "$T/gdb"
-		kill -CONT "$NBPID" 2>/dev/null
+		for who in "writd $NBPID" "minter $NBM"; do
+			setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 20 \
+				gdb -nx -p "${who#* }" -batch -ex 'info registers' >"$T/gdb" 2>&1
+			check "gdb -p to ${who% *} by the same uid cannot attach" \
+				grep -qiE 'not permitted|could not attach' "$T/gdb"
+			kill -CONT "${who#* }" 2>/dev/null
+		done
 	fi
 	# The control tells whether this machine dumps cores for nobody here.
 	if grep -q '^control signal 11 core 1' "$NB/home/attacks"; then
 		rm -f "$NB/home"/core*
-		kill -SEGV "$NBPID"
-		wait_for grep -qs '^writd signal' "$NB/home/attacks"
+		# NB. the minter first: writd, killed an instant later, has no
+		# time to reap it (it would, stopping), so the attacker does.
+		kill -SEGV "$NBM" "$NBPID"
+		wait_for grep -qsE '^minter (signal|reaped)' "$NB/home/attacks"
 		eq "a SIGSEGV kills writd without a core dump (kernel's word)" "writd signal 11 core 0" \
 			"$(grep '^writd signal' "$NB/home/attacks")"
+		eq "  ... and the minter (kernel's word)" "minter signal 11 core 0" \
+			"$(grep -E '^minter (signal|reaped)' "$NB/home/attacks")"
 		check "  ... and leaves no core file" bash -c "! ls '$NB/home' | grep -q '^core'"
 	else
 		skip "no core dump test: an ordinary process here dumps none either ($(grep '^control' "$NB/home/attacks"); core_pattern $(cat /proc/sys/kernel/core_pattern)); RLIMIT_CORE 0 is checked in t_limits"
-		kill -KILL "$NBPID"
+		kill -KILL "$NBPID" "$NBM"
 	fi
 	wait "$ATTACKER"
 	rm -rf "$NB"
