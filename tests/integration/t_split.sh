@@ -236,18 +236,21 @@ d = sys.argv[1]
 def note(s):
     with open(d + "/minter.log", "a") as f:
         f.write(s + "\n")
+# The table's numbers (broker/minter/proto.h), as the build has them.
+T = dict(a.split("=") for a in sys.argv[2].split())
+V, HELLO, ANSWER, FATAL, PEER = (int(T[k]) for k in ("VERSION", "HELLO", "ANSWER", "FATAL", "PEER"))
 def msg(typ, mid, body=b""):
-    return struct.pack("<IIII", 16 + len(body), 3, typ, mid) + body
+    return struct.pack("<IIII", 16 + len(body), V, typ, mid) + body
 def text(s):
     return struct.pack("<I", len(s)) + s + b"\0"
 # REVOKE, SECRET_DEL, RESTORE, EXPIRE, RELOAD, STOP: answers of no fields.
-NOFIELDS = {3, 13, 15, 16, 17, 18}
-os.write(3, msg(1, 0, struct.pack("<I", 3)))
+NOFIELDS = {int(T[k]) for k in ("REVOKE", "SECRET_DEL", "RESTORE", "EXPIRE", "RELOAD", "STOP")}
+os.write(3, msg(HELLO, 0, struct.pack("<I", V)))
 buf, broke = b"", False
 while True:
     if not broke and os.path.exists(d + "/break"):
         how = open(d + "/break").read().strip()
-        os.write(3, msg(99, 0) if how == "garbage" else msg(22, 0, text(b"a test")))
+        os.write(3, msg(99, 0) if how == "garbage" else msg(FATAL, 0, text(b"a test")))
         note("sent " + how)
         broke = True
     if not select.select([3], [], [], 0.05)[0]:
@@ -260,10 +263,16 @@ while True:
     while len(buf) >= 16 and len(buf) >= struct.unpack("<I", buf[:4])[0]:
         n, _, typ, mid = struct.unpack("<IIII", buf[:16])
         buf = buf[n:]
-        code = 0 if typ in NOFIELDS else -1
-        os.write(3, msg(19, mid, struct.pack("<Iq", typ, code) + text(b"") + struct.pack("<I", 0)))
+        if typ == HELLO:
+            continue
+        # PEER: who a caller is (the admin socket asks it of each).
+        rest = text(b"/usr/bin/curl") + text(b"/") + struct.pack("<I", 0) if typ == PEER else b""
+        code = 0 if typ in NOFIELDS or typ == PEER else -1
+        os.write(3, msg(ANSWER, mid, struct.pack("<Iq", typ, code) + text(b"") +
+            struct.pack("<I", 0) + rest))
 PY
-printf '#!/bin/sh\nexec python3 %s %s "$@"\n' "$T/fake/minter.py" "$T/fake" >"$T/fake/writd-minter"
+printf '#!/bin/sh\nexec python3 %s %s "%s" "$@"\n' "$T/fake/minter.py" "$T/fake" \
+	"$("$BIN/minterdrive" --table)" >"$T/fake/writd-minter"
 chmod 0755 "$T/fake/writd-minter"
 # fake HOW WANT: writd with the stand-in, which then does HOW; writd says WANT.
 fake() {

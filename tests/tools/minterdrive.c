@@ -9,6 +9,8 @@
  *
  *   minterdrive --runtime-dir D --state-dir S --enterprise-policy E
  *	[--policy U] [--config FILE] [--minter PATH]
+ *   minterdrive --table	the table's numbers (VERSION=4 HELLO=1 ...), for a
+ *				test's stand-in minter
  *
  * Requests are written by this file's own writer, field by field in the
  * request table's order (broker/minter/proto.h), never checked first: a
@@ -1033,6 +1035,14 @@ main(int argc, char **argv)
 	int c, sv[2], cfd = -1, k = 0;
 
 	minter[0] = '\0';
+	/* --table: the request table's numbers, for a test's stand-in minter. */
+	if (argc == 2 && strcmp(argv[1], "--table") == 0) {
+		printf("VERSION=%d HELLO=%d REVOKE=%d SECRET_DEL=%d PEER=%d RESTORE=%d "
+		    "EXPIRE=%d RELOAD=%d STOP=%d ANSWER=%d FATAL=%d\n", PROTO_VERSION,
+		    PROTO_HELLO, PROTO_REVOKE, PROTO_SECRET_DEL, PROTO_PEER, PROTO_RESTORE,
+		    PROTO_EXPIRE, PROTO_RELOAD, PROTO_STOP, PROTO_ANSWER, PROTO_FATAL);
+		return 0;
+	}
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': run = optarg; break;
