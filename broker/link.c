@@ -396,8 +396,12 @@ dispatch(const struct proto_msg *m, char why[WRIT_ERRLEN])
 	case PROTO_ANSWER:
 		if (a->code == WRIT_EAUDIT)
 			atomic_store(&audit_broken, true);
-		if (m->id & DETACHED)
+		if (m->id & DETACHED) {
+			/* NB. a record the minter could not write is said, not lost unseen. */
+			if (a->code != 0 && a->code != WRIT_EAUDIT && a->of == PROTO_AUDIT_APPEND)
+				fprintf(stderr, "writd: a record was not written: %s\n", a->message);
 			return 0;
+		}
 		pthread_mutex_lock(&lock);
 		if ((c = take_call_locked(m->id)) == NULL) {
 			pthread_mutex_unlock(&lock);
