@@ -236,18 +236,20 @@ d = sys.argv[1]
 def note(s):
     with open(d + "/minter.log", "a") as f:
         f.write(s + "\n")
+# proto.h's: PROTO_VERSION, and the types HELLO, PEER, ANSWER, FATAL.
+VERSION, HELLO, PEER, ANSWER, FATAL = 4, 1, 19, 20, 23
 def msg(typ, mid, body=b""):
-    return struct.pack("<IIII", 16 + len(body), 3, typ, mid) + body
+    return struct.pack("<IIII", 16 + len(body), VERSION, typ, mid) + body
 def text(s):
     return struct.pack("<I", len(s)) + s + b"\0"
 # REVOKE, SECRET_DEL, RESTORE, EXPIRE, RELOAD, STOP: answers of no fields.
 NOFIELDS = {3, 13, 15, 16, 17, 18}
-os.write(3, msg(1, 0, struct.pack("<I", 3)))
+os.write(3, msg(HELLO, 0, struct.pack("<I", VERSION)))
 buf, broke = b"", False
 while True:
     if not broke and os.path.exists(d + "/break"):
         how = open(d + "/break").read().strip()
-        os.write(3, msg(99, 0) if how == "garbage" else msg(22, 0, text(b"a test")))
+        os.write(3, msg(99, 0) if how == "garbage" else msg(FATAL, 0, text(b"a test")))
         note("sent " + how)
         broke = True
     if not select.select([3], [], [], 0.05)[0]:
@@ -260,8 +262,12 @@ while True:
     while len(buf) >= 16 and len(buf) >= struct.unpack("<I", buf[:4])[0]:
         n, _, typ, mid = struct.unpack("<IIII", buf[:16])
         buf = buf[n:]
-        code = 0 if typ in NOFIELDS else -1
-        os.write(3, msg(19, mid, struct.pack("<Iq", typ, code) + text(b"") + struct.pack("<I", 0)))
+        if typ == HELLO:
+            continue
+        code = 0 if typ in NOFIELDS | {PEER} else -1
+        # PEER's: an exe not shown, cwd /, writd's own user namespace.
+        rest = text(b"?") + text(b"/") + struct.pack("<I", 0) if typ == PEER else b""
+        os.write(3, msg(ANSWER, mid, struct.pack("<Iq", typ, code) + text(b"") + struct.pack("<I", 0) + rest))
 PY
 printf '#!/bin/sh\nexec python3 %s %s "$@"\n' "$T/fake/minter.py" "$T/fake" >"$T/fake/writd-minter"
 chmod 0755 "$T/fake/writd-minter"
