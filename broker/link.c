@@ -534,6 +534,11 @@ exec_minter(const char *path, int chan, int cfd, int passfd, int lockfd, char **
 	for (int i = 0; i < 4; i++)
 		if (from[i] >= 0 && dup2(from[i], 3 + i) < 0)
 			_exit(127);
+		else if (from[i] < 0)
+			(void)close(3 + i);
+	/* NB. and nothing else: the passphrase's fd where it was given (9) stays out. */
+	if (close_range(7, ~0U, 0) != 0)
+		_exit(127);
 	/*
 	 * NB. what stops a process stays blocked across exec: the minter
 	 * stops when the front end says so (STOP) or goes (the channel's
