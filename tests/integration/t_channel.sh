@@ -308,6 +308,18 @@ check "  ... fields that set a record's own members (event, seq, time, mac) are 
 eq "  ... none of them is in the log" 0 "$(grep -c forged "$T/s-append/audit.jsonl")"
 eq "  ... and the log verifies" true \
 	"$(jq -r 'select(.type == "ANSWER" and .of == "AUDIT_VERIFY") | .json.ok' "$T/append.out")"
+# A record over the size of one (8 KiB with its own members and mac) is not
+# written, and said so: too_large, never audit_unavailable, on which the
+# front end would stop issuing for good.
+{
+	echo "append request {\"p\":\"$(head -c 8150 /dev/zero | tr '\0' x)\"}"
+	echo 'append request {"after":"big"}'
+	echo sync
+} | drive big append "$T/open.json"
+check "AUDIT_APPEND of a record over the size of one: too_large, the log not taken for broken" \
+	refused_ok big 1 too_large "the record is over the size of one"
+eq "  ... and the next record is written" "0 1" \
+	"$(af big 2 code) $(grep -c '"after":"big"' "$T/s-append/audit.jsonl")"
 
 # --- Messages the table refuses: the channel ends ---------------------------
 # malformed NAME EXPECT LINE...: the minter has issued a writ on this
