@@ -15,7 +15,8 @@
  * reader's own thread, which cannot wait for what it alone reads) carry
  * an id with its top bit set, and their answers are only looked at for
  * WRIT_EAUDIT: the minter says so when its audit log is broken, and
- * audit_ok says so from then on.
+ * audit_ok says so from then on.  (A record it refused otherwise, one
+ * over the size of a record, is said on stderr.)
  *
  * The reader never waits on the minter (it may wait for the send lock,
  * and the minter always reads: serve.c), so neither side can block the
