@@ -15,7 +15,8 @@
  * reader's own thread, which cannot wait for what it alone reads) carry
  * an id with its top bit set, and their answers are only looked at for
  * WRIT_EAUDIT: the minter says so when its audit log is broken, and
- * audit_ok says so from then on.
+ * audit_ok says so from then on.  (A record it refused otherwise, one
+ * over the size of a record, is said on stderr.)
  *
  * The reader never waits on the minter (it may wait for the send lock,
  * and the minter always reads: serve.c), so neither side can block the
@@ -396,8 +397,12 @@ dispatch(const struct proto_msg *m, char why[WRIT_ERRLEN])
 	case PROTO_ANSWER:
 		if (a->code == WRIT_EAUDIT)
 			atomic_store(&audit_broken, true);
-		if (m->id & DETACHED)
+		if (m->id & DETACHED) {
+			/* NB. a record the minter could not write is said, not lost unseen. */
+			if (a->code != 0 && a->code != WRIT_EAUDIT && a->of == PROTO_AUDIT_APPEND)
+				fprintf(stderr, "writd: a record was not written: %s\n", a->message);
 			return 0;
+		}
 		pthread_mutex_lock(&lock);
 		if ((c = take_call_locked(m->id)) == NULL) {
 			pthread_mutex_unlock(&lock);
@@ -530,6 +535,11 @@ exec_minter(const char *path, int chan, int cfd, int passfd, int lockfd, char **
 	for (int i = 0; i < 4; i++)
 		if (from[i] >= 0 && dup2(from[i], 3 + i) < 0)
 			_exit(127);
+		else if (from[i] < 0)
+			(void)close(3 + i);
+	/* NB. and nothing else: the passphrase's fd where it was given (9) stays out. */
+	if (close_range(7, ~0U, 0) != 0)
+		_exit(127);
 	/*
 	 * NB. what stops a process stays blocked across exec: the minter
 	 * stops when the front end says so (STOP) or goes (the channel's

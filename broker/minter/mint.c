@@ -43,6 +43,14 @@ struct minting {
 	void *arg;
 };
 
+/*
+ * Orders in flight at most.  writd's front end admits WRIT_MAX_CONNS
+ * connections, each with one request at a time: an honest one never has
+ * this many.  Past it, a front end that floods the minter with orders (a
+ * slow upstream keeps each one) is refused, not kept in memory unbounded.
+ */
+#define WRIT_MINT_MAX_IN_FLIGHT (2 * WRIT_MAX_CONNS)
+
 /* Orders taken and not yet answered (minter_drain waits for none). */
 static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t flight_done = PTHREAD_COND_INITIALIZER;
@@ -299,22 +307,28 @@ void
 minter_mint(const struct mint_order *o, void (*done)(void *arg, struct mint_result *r),
     void *arg)
 {
-	struct minting *m = calloc(1, sizeof(*m));
+	struct minting *m = NULL;
 	struct kind_token out = { 0 };
 	char err[WRIT_ERRLEN];
+	bool full;
 	int r;
 
+	pthread_mutex_lock(&flight_lock);
+	if (!(full = in_flight >= WRIT_MINT_MAX_IN_FLIGHT) &&
+	    (m = calloc(1, sizeof(*m))) != NULL)
+		in_flight++;
+	pthread_mutex_unlock(&flight_lock);
 	if (m == NULL) {
-		struct mint_result res = { .code = WRIT_ENOMEM };
+		struct mint_result res = { .code = full ? WRIT_EBUSY : WRIT_ENOMEM };
 
+		if (full)
+			snprintf(res.err, sizeof(res.err), "the minter holds %d orders in "
+			    "flight, more than writd's front end admits", WRIT_MINT_MAX_IN_FLIGHT);
 		done(arg, &res);
 		return;
 	}
 	m->done = done;
 	m->arg = arg;
-	pthread_mutex_lock(&flight_lock);
-	in_flight++;
-	pthread_mutex_unlock(&flight_lock);
 	if ((r = check(m, o, err)) < 0) {
 		/* NB. an honest front end sends none of these: worth a record. */
 		if (r != WRIT_ENOMEM)

@@ -409,8 +409,17 @@ h_audit_append(uint32_t id, const struct proto_audit_append *a)
 			answer_code(id, PROTO_AUDIT_APPEND, WRIT_EBADREQ, err);
 			return;
 		}
+	/*
+	 * NB. WRIT_EAUDIT only when the log is broken: the front end stops
+	 * issuing for good on it, and one record over the size a record may
+	 * have (a sandbox's long scope) must not do that.
+	 */
 	if ((seq = audit_log_durable(a->event, fields)) == 0) {
-		answer_code(id, PROTO_AUDIT_APPEND, WRIT_EAUDIT, NULL);
+		if (audit_ok())
+			answer_code(id, PROTO_AUDIT_APPEND, WRIT_ETOOBIG, "AUDIT_APPEND: the "
+			    "record is over the size of one, and is not written");
+		else
+			answer_code(id, PROTO_AUDIT_APPEND, WRIT_EAUDIT, NULL);
 		return;
 	}
 	/* NB. a success is answered only when asked for (proto.h): most records are not. */

@@ -308,6 +308,18 @@ check "  ... fields that set a record's own members (event, seq, time, mac) are 
 eq "  ... none of them is in the log" 0 "$(grep -c forged "$T/s-append/audit.jsonl")"
 eq "  ... and the log verifies" true \
 	"$(jq -r 'select(.type == "ANSWER" and .of == "AUDIT_VERIFY") | .json.ok' "$T/append.out")"
+# A record over the size of one (8 KiB with its own members and mac) is not
+# written, and said so: too_large, never audit_unavailable, on which the
+# front end would stop issuing for good.
+{
+	echo "append request {\"p\":\"$(head -c 8150 /dev/zero | tr '\0' x)\"}"
+	echo 'append request {"after":"big"}'
+	echo sync
+} | drive big append "$T/open.json"
+check "AUDIT_APPEND of a record over the size of one: too_large, the log not taken for broken" \
+	refused_ok big 1 too_large "the record is over the size of one"
+eq "  ... and the next record is written" "0 1" \
+	"$(af big 2 code) $(grep -c '"after":"big"' "$T/s-append/audit.jsonl")"
 
 # --- Messages the table refuses: the channel ends ---------------------------
 # malformed NAME EXPECT LINE...: the minter has issued a writ on this
@@ -408,4 +420,36 @@ minter_gone || kill -KILL "$MP" 2>/dev/null
 check "  ... saying the front end is gone" grep -q "the front end is gone" "$T/killed.err"
 eq "  ... its writ is not revoked, and is in the ledger" "0 $(minted killed)" \
 	"$(nevents killed revoked) $(added killed)"
+
+# --- Orders in flight: bounded ----------------------------------------------
+# An upstream that never answers (a port that takes connections and says
+# nothing) keeps each github order in flight until its timeout.  A front
+# end that sends more than any honest one can have in flight (twice
+# writd's 4096 connections) has those past the bound refused at once, not
+# kept in the minter's memory.
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+print(s.getsockname()[1], flush=True); time.sleep(300)' >"$T/hole.port" &
+HOLE=$!
+wait_for test -s "$T/hole.port"
+openssl genrsa -out "$T/app.pem" 2048 2>/dev/null
+with_keyring "$(jq -cn --arg api "https://127.0.0.1:$(cat "$T/hole.port")" \
+	'{kinds: {github: {app_id: "1", api_url: $api, installation_id: 1, timeout: "60s"}}}')" \
+	>"$T/hole.json"
+mkdir -m 0700 "$T/s-hole"
+{
+	echo hello
+	echo "secret_put github-app-key $(od -An -tx1 "$T/app.pem" | tr -d ' \n')"
+	echo sync
+	for i in $(seq 8202); do
+		echo 'mint github 600 {"permissions":{"contents":"read"},"repo":["acme/widgets"]}'
+	done
+	echo sleep 3000
+} | "$BIN/minterdrive" --runtime-dir "$T/run" --state-dir "$T/s-hole" \
+	--enterprise-policy "$T/open.json" --config "$T/hole.json" >"$T/hole.out" 2>"$T/hole.err"
+kill "$HOLE"; wait "$HOLE" 2>/dev/null
+eq "orders past 8192 in flight are refused at once (too_many_connections): the last 10" \
+	"$(seq 8194 8203 | paste -sd' ')" "$(jq -r 'select(.type == "ANSWER" and .of == "MINT" and
+	.error == "too_many_connections") | .id' "$T/hole.out" | paste -sd' ')"
+check "  ... saying why" grep -q 'holds 8192 orders in flight' "$T/hole.out"
 true

@@ -341,5 +341,19 @@ eq "  ... an owner without the app: 403 upstream_refused" "403 upstream_refused"
 status "$L" POST /v1/writs '{"kind":"github","scope":{"repo":"nobody/thing"}}' >/dev/null
 eq "  ... a refusal is not remembered: asked again, nothing issued" "2 $n" \
 	"$(lookups nobody) $(nwrits)"
+
+# A scope long enough that its request's record is over the size of one
+# (8 KiB), by a few bytes or many: that record is not written (and writd
+# says so), but the audit log is not broken, and writd goes on issuing.
+B=$(new_session big)
+for l in $(seq 0 8 120); do
+	status "$B" POST /v1/writs "$(python3 -c "import json, sys; print(json.dumps({'kind': 'github',
+		'scope': {'repo': ['acme/r%03d' % i + 'x' * 96 for i in range(72)] +
+		['acme/z' + 'y' * int(sys.argv[1])]}}))" "$l")" >/dev/null
+done
+check "a record over the size of one is said not written" \
+	grep -q 'a record was not written: AUDIT_APPEND: the record is over the size of one' "$T/writd.log"
+code=$(status "$L" POST /v1/writs '{"kind":"github","scope":{"repo":"acme/widgets"}}')
+eq "  ... and writd still issues (the log is not taken for broken)" 201 "$code"
 stop_writd
 true

@@ -172,10 +172,6 @@ eq "the approver command approves a writ" 0 "$?"
 check "  ... it ran, and its environment was captured (PATH is in it)" grep -q '^PATH=' "$A/approver.env"
 no_canary "canary: not in the approver command's environment, argv or stdin (nor writd's own environment)" \
 	"$SECRETS $CENV" "$A/approver.env" "$A/approver.argv" "$A/approver.stdin"
-# Where a secret must not be while writd runs: its environment and argv.
-# /proc/PID/environ is the block writd started with (which it leaves as it
-
-	"$SECRETS $CENV" "$T/approver.env" "$T/approver.argv" "$T/approver.stdin"
 # Where a secret must not be while writd runs: the environment and argv of
 # both its processes, the front end (writd) and the minter (its child).
 # /proc/PID/environ is the block each started with (which it leaves as it
@@ -290,6 +286,18 @@ if wait_for test -S "$T/prun/admin.sock"; then
 	fi
 else
 	fail "passphrase backend: writd did not start: $(cat "$T/p.log")"
+fi
+kill $PW; wait $PW
+# The passphrase's fd goes to the minter as its fd 5, and nowhere else: not
+# left open where it was given.
+"$BIN/writd" --runtime-dir "$T/prun" --state-dir "$T/pstate" --config "$T/pass.json" \
+	--enterprise-policy "$T/none" --policy "$T/none" --passphrase-fd 9 \
+	9< <(printf 'correct horse\n') 2>"$T/p.log" &
+PW=$!
+if wait_for test -S "$T/prun/admin.sock" && PM=$(minter_pid "$PW"); then
+	check "passphrase on fd 9: the minter holds no fd 9" test ! -e "/proc/$PM/fd/9"
+else
+	fail "passphrase on fd 9: writd did not start: $(cat "$T/p.log")"
 fi
 kill $PW; wait $PW
 timeout 30 "$BIN/writd" --runtime-dir "$T/prun" --state-dir "$T/pstate" --config "$T/pass.json" \

@@ -90,8 +90,8 @@
 
 /* Every hang guard's default, in milliseconds. */
 #define DRIVE_GUARD_MS 10000
-/* Requests sent and not yet answered, at most. */
-#define DRIVE_MAX_PENDING 1024
+/* Requests sent and not yet answered, at most: past the minter's 8192 orders in flight. */
+#define DRIVE_MAX_PENDING 16384
 
 /* A growing byte buffer: a message being written, an unescaped text. */
 struct buf {
