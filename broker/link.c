@@ -357,6 +357,9 @@ end_channel(const char *why)
 
 	pthread_mutex_lock(&lock);
 	gone = true;
+	/* NB. before any call fails: its caller may ask link_lost why. */
+	if (!stopping)
+		atomic_store(&lost_it, true);
 	for (size_t i = 0; i < NBUCKETS; i++)
 		while (calls[i] != NULL) {
 			struct call *c = calls[i];
@@ -379,9 +382,8 @@ end_channel(const char *why)
 		mints = c->next;
 		mint_answered(c, NULL);
 	}
-	if (!stopping) {
+	if (atomic_load(&lost_it)) {
 		fprintf(stderr, "writd: the minter %s: stopping\n", why);
-		atomic_store(&lost_it, true);
 		kill(getpid(), SIGTERM);
 	}
 }

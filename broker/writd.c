@@ -249,7 +249,8 @@ main(int argc, char **argv)
 		die("ci.issuers: %s", err);
 	/* After the server and the reaper start: what the last run left lives on. */
 	if (restore_writs() < 0)
-		die("ledger: the restored writs' records could not be made durable");
+		die(link_lost() ? "the minter went away while it brought back the last run's writs" :
+		    "ledger: the restored writs' records could not be made durable");
 	pthread_mutex_lock(&writd_lock);
 	c = server_listen(admin_path, "admin", &admin, err);
 	pthread_mutex_unlock(&writd_lock);
