@@ -456,38 +456,44 @@ dispatch(const struct proto_msg *m, char why[WRIT_ERRLEN])
 	}
 }
 
+/*
+ * The minter's next message, decoded into *m (its texts point into rd's
+ * buffer): 1; 0 at the channel's end; -1 when it breaks the request
+ * table, f saying how.
+ */
+static int
+next_msg(struct proto_reader *rd, struct proto_msg *m, struct proto_fault *f)
+{
+	for (;;) {
+		const unsigned char *buf;
+		size_t len;
+		int r = proto_reader_next(rd, &buf, &len, f);
+
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			return proto_decode(buf, len, PROTO_MINTER, m, f) == 0 ? 1 : -1;
+		if ((r = proto_reader_read(rd, fd)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+	}
+}
+
 static void *
 reader_main(void *arg)
 {
 	struct proto_reader *rd = arg;
 	char why[WRIT_ERRLEN] = "exited";
+	struct proto_fault f;
+	struct proto_msg m;
+	int r;
 
 	reading = true;
-	for (;;) {
-		const unsigned char *buf;
-		struct proto_fault f;
-		struct proto_msg m;
-		size_t len;
-		int r = proto_reader_next(rd, &buf, &len, &f);
-
-		if (r < 0) {
-			snprintf(why, sizeof(why), "broke the request table: %s", f.msg);
-			break;
-		}
-		if (r == 0) {
-			if ((r = proto_reader_read(rd, fd)) < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			continue;
-		}
-		if (proto_decode(buf, len, PROTO_MINTER, &m, &f) != 0) {
-			snprintf(why, sizeof(why), "broke the request table: %s", f.msg);
-			break;
-		}
-		if (dispatch(&m, why) < 0)
-			break;
-	}
+	while ((r = next_msg(rd, &m, &f)) == 1 && dispatch(&m, why) == 0)
+		;
+	if (r < 0)
+		snprintf(why, sizeof(why), "broke the request table: %s", f.msg);
 	proto_reader_free(rd);
 	free(rd);
 	end_channel(why);
@@ -563,28 +569,18 @@ exec_minter(const char *path, int chan, int cfd, int passfd, int lockfd, char **
 static int
 await_hello(struct proto_reader *rd, char err[WRIT_ERRLEN])
 {
-	for (;;) {
-		const unsigned char *buf;
-		struct proto_fault f;
-		struct proto_msg m;
-		size_t len;
-		int r = proto_reader_next(rd, &buf, &len, &f);
+	struct proto_fault f;
+	struct proto_msg m;
+	int r = next_msg(rd, &m, &f);
 
-		if (r < 0 || (r == 1 && (proto_decode(buf, len, PROTO_MINTER, &m, &f) != 0 ||
-		    m.type != PROTO_HELLO))) {
-			snprintf(err, WRIT_ERRLEN, "the minter broke the request table: %s",
-			    r == 1 && f.code == PROTO_FOK ? "it did not begin with HELLO" : f.msg);
-			return WRIT_EINTERNAL;
-		}
-		if (r == 1)
-			return 0;
-		if ((r = proto_reader_read(rd, fd)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, WRIT_ERRLEN, "the minter did not start");
-			return WRIT_EINTERNAL;
-		}
-	}
+	if (r == 1 && m.type == PROTO_HELLO)
+		return 0;
+	if (r == 0)
+		snprintf(err, WRIT_ERRLEN, "the minter did not start");
+	else
+		snprintf(err, WRIT_ERRLEN, "the minter broke the request table: %s",
+		    r < 0 ? f.msg : "it did not begin with HELLO");
+	return WRIT_EINTERNAL;
 }
 
 int
