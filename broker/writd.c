@@ -217,7 +217,7 @@ main(int argc, char **argv)
 		    "(see deploy/systemd/writd-system.service)\n");
 #ifdef WRIT_TEST_FRONTPROBE
 	/* The test build: as a kernel without Landlock, when the test asks. */
-	if (getenv("WRIT_TEST_NO_LANDLOCK") != NULL && frontprobe_no_landlock() != 0)
+	if (secure_getenv("WRIT_TEST_NO_LANDLOCK") != NULL && frontprobe_no_landlock() != 0)
 		die("WRIT_TEST_NO_LANDLOCK: %s", strerror(errno));
 #endif
 	/*
