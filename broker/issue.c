@@ -22,9 +22,9 @@
  *  APPROVED -> MINTING mint      HTTP handler     to suspend;        ECLOSED
  *                                                 waits for the
  *                                                 minter
- *  MINTING -> MINTED   minted    the minter's     to resume          the minter's: its
- *                                (handler, worker                    checks, the kind's
- *                                or audit sync)                      errors, EAUDIT
+ *  MINTING -> MINTED   minted    the channel's    to resume          the minter's: its
+ *                                reader (link.c;                     checks, the kind's
+ *                                or the handler)                     errors, EAUDIT
  *  MINTED -> ANSWERED  answer    HTTP handler     writs_add          ENOMEM, ECLOSED
  *                                (resumed)                           (session closed: the
  *                                                                    writ is revoked)
@@ -105,7 +105,7 @@ static bool ask(struct issue *iss);
 static bool approved(struct issue *iss);
 static bool mint(struct issue *iss);
 static bool answer(struct issue *iss);
-/* ... and the one that runs on the minter's thread, the request suspended. */
+/* ... and the one that runs on the channel's reader, the request suspended. */
 static void minted(void *arg, struct mint_result *r);
 
 /* The policy in force; swapped whole on reload, under writd_lock. */

@@ -4,12 +4,10 @@
  * One thread, under writd_lock but for the steps marked below, looks at
  * the earliest deadline of each kind and sleeps until the next one (at
  * most an hour), or until a module makes one sooner (core_kick,
- * core_kick_at).  Each time it wakes it:
+ * core_kick_at).  (Writs past their TTL, the logs' watchdogs and idle key
+ * pages are the minter's, on its own clock: writd-minter.c.)  Each time
+ * it wakes it:
  *
- *  - runs the minter's clock (minter_tick, unlocked: a failed waiter's
- *    callback takes writd_lock): writs past their TTL end, their tokens
- *    revoked; the audit log's and the ledger's watchdogs stop issuing
- *    when a sync hangs; idle key pages close;
  *  - closes the job sessions whose identity token ran out, and revokes
  *    their writs (unlocked);
  *  - times out requests nobody decided and ends long-polls at their
@@ -17,8 +15,7 @@
  *  - writes sessions' refusal counts a minute old (session_refusals_tick);
  *  - kills a cancelled approver command that lingers (approver_tick).
  *
- * While a key page is open, an approver command lingers or audit records
- * wait for their sync, it looks again a second later.
+ * While an approver command lingers, it looks again a second later.
  */
 #ifndef WRIT_REAPER_H
 #define WRIT_REAPER_H

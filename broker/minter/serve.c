@@ -6,11 +6,13 @@
  *
  * One thread reads and handles requests; a MINT's answer comes later, on
  * whatever thread finishes it (the audit log's sync thread, an upstream
- * worker).  Everything sent goes through one queue and one writer
- * thread, so that the reader never waits on the front end: were both
- * sides to block writing into each other's full buffer, neither would
- * read again.  The minter always takes what the front end sends (the
- * queue holds at most WRIT_SERVE_MAX_QUEUED bytes before the reader
+ * worker), and AUDIT_TAIL and AUDIT_VERIFY run on threads of their own.
+ * What is sent goes out at once on the thread that has it when the
+ * socket takes it and nothing is queued, else through one queue and a
+ * writer thread, so that the reader never waits on the front end: were
+ * both sides to block writing into each other's full buffer, neither
+ * would read again.  The minter always takes what the front end sends
+ * (the queue holds at most WRIT_SERVE_MAX_QUEUED bytes before the reader
  * waits: only a front end that stops reading fills it).
  *
  * A message the table refuses ends the channel: a front end that sends
