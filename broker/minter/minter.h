@@ -65,8 +65,9 @@ struct mint_result {
  * audit record, with the fingerprint) before the token is handed back:
  * done(arg, r) is called once, when the record is durable or the mint
  * failed (a token whose record could not be made durable is revoked).
- * done may run at once, on this thread, or on an upstream worker or the
- * audit log's sync thread; no lock held.  r is done's to read and its
+ * done may run at once, on this thread; else, in the front end, on the
+ * channel's reader (link.c), and in the minter on an upstream worker or
+ * the audit log's sync thread; no lock held.  r is done's to read and its
  * token done's to take; r lives until done returns.  o's pointers need
  * live only for this call.
  */

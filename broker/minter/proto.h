@@ -390,8 +390,9 @@ enum proto_type {
 	 */
 	PROTO_ANSWER,
 	/*
-	 * DURABLE, M->F, id 0: every audit record up to seq is on disk
-	 * (what audit_wait waited for).
+	 * DURABLE, M->F, id 0: every audit record up to seq is on disk.
+	 * Not sent today: the front end waits on no record of its own (the
+	 * minter answers MINT only once its records are durable).
 	 *   i64 seq		1..INT64_MAX
 	 */
 	PROTO_DURABLE,
